@@ -1,0 +1,48 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const ADMIN_TOKEN_FILE = 'admin-token';
+
+/**
+ * The admin token: the configured one, else the one kept in the data dir, else a new one
+ * written there (mode 0600). Returns where it came from so start-up can say so.
+ */
+export function ensureAdminToken(configured: string | undefined, dataDir: string): { token: string; file: string | undefined } {
+  if (configured) return { token: configured, file: undefined };
+  const file = path.join(dataDir, ADMIN_TOKEN_FILE);
+  try {
+    const existing = fs.readFileSync(file, 'utf8').trim();
+    if (existing.length >= 16) return { token: existing, file };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  fs.mkdirSync(dataDir, { recursive: true });
+  const token = `swa_${randomBytes(32).toString('base64url')}`;
+  fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return { token, file };
+}
+
+/** A token compared in constant time: both sides are hashed first, so lengths never leak. */
+export class TokenMatcher {
+  private readonly digest: Buffer;
+
+  constructor(token: string) {
+    this.digest = sha256(token);
+  }
+
+  matches(candidate: string): boolean {
+    return timingSafeEqual(sha256(candidate), this.digest);
+  }
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** The token in `Authorization: Bearer <token>`, if well-formed. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
+  return m?.[1];
+}

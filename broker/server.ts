@@ -1,0 +1,196 @@
+/**
+ * The MQTT edge. Inbound: authenticate devices, authorize each publish on topic levels, and
+ * hand accepted publishes to `sw.raw` *before* the PUBACK, so an acknowledged publish is never
+ * lost. Outbound: coded rejections from `sw.deadletter` to each device's errors topic.
+ */
+import net from 'node:net';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import { StreetWatchError, swError, type ErrorCode } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Bus, Clock, DeviceRegistry, Subscription } from '../core/ports.js';
+import type { RawPublish } from '../core/schemas.js';
+import { deadLetter, deviceErrorMessage } from '../core/dead-letter.js';
+import { deviceErrorsTopic } from '../core/topics.js';
+import { authorizePublish, authorizeSubscribe, isValidClientId, type Principal } from './acl.js';
+import { guardPacketSize } from './packet-size.js';
+import { verifySecret } from './secret-hash.js';
+
+/** Where denied publishes go: no client may subscribe to `$`-topics here, so they vanish. */
+const QUARANTINE_TOPIC = '$SW/quarantine';
+/** Verified credentials remembered per process, so reconnects skip scrypt. */
+const AUTH_CACHE_MAX = 100_000;
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  maxPacketBytes: number;
+  devices: DeviceRegistry;
+  bus: Bus;
+  clock: Clock;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export interface Broker {
+  readonly port: number;
+  readonly aedes: Aedes;
+  close(): Promise<void>;
+}
+
+export async function startBroker(opts: BrokerOptions): Promise<Broker> {
+  const { bus, devices, clock, metrics, logger } = opts;
+  const log = logger.child({ stage: 'broker' });
+  const authCache = new Map<string, { secretHash: string; digest: Buffer }>();
+
+  const authenticate: AedesOptions['authenticate'] = (client, username, password, done) => {
+    checkCredentials(client.id, username, password).then(
+      () => done(null, true),
+      (err: unknown) => {
+        const code: ErrorCode = err instanceof StreetWatchError ? err.code : 'SW_ERR_INTERNAL';
+        metrics.mqttAuthFailures.inc({ code });
+        log.info({ clientId: safeId(client.id), code }, 'connection refused');
+        const refusal = new Error(err instanceof Error ? err.message : String(err)) as AuthenticateError;
+        // 3.1.1 CONNACK return codes: 2 identifier rejected, 3 server unavailable, 4 bad credentials.
+        refusal.returnCode = code === 'SW_ERR_CLIENT_ID_INVALID' ? 2 : code === 'SW_ERR_UNAVAILABLE' ? 3 : 4;
+        done(refusal, false);
+      },
+    );
+  };
+
+  async function checkCredentials(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<void> {
+    if (!isValidClientId(clientId)) throw swError('SW_ERR_CLIENT_ID_INVALID', safeId(clientId));
+    if (username !== clientId || !password || password.length === 0 || password.length > 512) {
+      throw swError('SW_ERR_BAD_CREDENTIALS', clientId);
+    }
+    let device;
+    try {
+      device = await devices.get(clientId);
+    } catch (err) {
+      throw new StreetWatchError('SW_ERR_UNAVAILABLE', ['device registry', (err as Error).message], { cause: err });
+    }
+    if (!device) throw swError('SW_ERR_BAD_CREDENTIALS', clientId);
+    const digest = createHash('sha256').update(password).digest();
+    const cached = authCache.get(clientId);
+    if (cached && cached.secretHash === device.secretHash && timingSafeEqual(cached.digest, digest)) return;
+    if (!(await verifySecret(password.toString('utf8'), device.secretHash))) throw swError('SW_ERR_BAD_CREDENTIALS', clientId);
+    if (authCache.size >= AUTH_CACHE_MAX) authCache.delete(authCache.keys().next().value!);
+    authCache.set(clientId, { secretHash: device.secretHash, digest });
+  }
+
+  const onPublish: AedesOptions['authorizePublish'] = (client, packet, done) => {
+    const principal = principalOf(client, packet);
+    if (!principal) return done(new Error('publish without an authenticated client'));
+    const decision = authorizePublish(principal, packet.topic);
+    if (!decision.allow) {
+      reject(principal.id, packet, swError(decision.code, principal.id, packet.topic));
+      // [MQTT-3.3.5-2] 3.1.1 cannot tell the client; we acknowledge and drop (the device
+      // learns why on its errors topic) rather than close the connection.
+      packet.topic = QUARANTINE_TOPIC;
+      packet.retain = false;
+      return done(null);
+    }
+    if (decision.kind === 'frigate-other') return done(null);
+    metrics.mqttPublishes.inc({ kind: decision.kind });
+    const raw: RawPublish = {
+      id: randomUUID(),
+      clientId: principal.id,
+      topic: packet.topic,
+      payload: packet.payload as Buffer,
+      qos: packet.qos,
+      receivedAt: clock.now(),
+    };
+    bus.publish('sw.raw', [{ key: principal.id, value: raw }]).then(
+      () => done(null),
+      (err: unknown) => {
+        // Not durable, so not acknowledged: the connection closes and the device resends.
+        log.warn({ err, deviceId: principal.id }, 'could not hand a publish to the pipeline');
+        done(err as Error);
+      },
+    );
+  };
+
+  function reject(deviceId: string, packet: PublishPacket, error: StreetWatchError): void {
+    metrics.rejected.inc({ code: error.code });
+    const raw: RawPublish = { id: randomUUID(), clientId: deviceId, topic: packet.topic, payload: packet.payload as Buffer, qos: packet.qos, receivedAt: clock.now() };
+    bus.publish('sw.deadletter', [{ key: deviceId, value: deadLetter(raw, deviceId, error) }]).catch((err: unknown) => {
+      log.warn({ err, deviceId }, 'could not dead-letter a rejected publish');
+    });
+  }
+
+  const onSubscribe: AedesOptions['authorizeSubscribe'] = (client, sub, done) => {
+    const principal: Principal = { role: 'device', id: client.id };
+    if (authorizeSubscribe(principal, sub.topic)) return done(null, sub);
+    metrics.rejected.inc({ code: 'SW_ERR_SUBSCRIBE_FORBIDDEN' });
+    log.info({ clientId: client.id, filter: sub.topic }, 'subscription refused');
+    // A null subscription answers 0x80 (failure) in the SUBACK for this filter only.
+    done(null, null);
+  };
+
+  const aedes = await Aedes.createBroker({
+    authenticate,
+    authorizePublish: onPublish,
+    authorizeSubscribe: onSubscribe,
+    // Device ids may be up to 64 characters; MQTT 3.1 (not 3.1.1) caps client ids at 23.
+    maxClientsIdLength: 64,
+    drainTimeout: 30_000,
+  });
+  aedes.on('client', () => metrics.mqttConnections.inc());
+  aedes.on('clientDisconnect', () => metrics.mqttConnections.dec());
+  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+  aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error'));
+
+  const errorsOut: Subscription = await bus.subscribe('sw.deadletter', 'broker-device-errors', async (records) => {
+    await Promise.all(
+      records.map(
+        ({ value }) =>
+          new Promise<void>((resolve) => {
+            const payload = Buffer.from(JSON.stringify(deviceErrorMessage(value)));
+            aedes.publish({ cmd: 'publish', topic: deviceErrorsTopic(value.deviceId), payload, qos: 1, retain: false, dup: false }, () => resolve());
+          }),
+      ),
+    );
+  });
+
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    const guarded = guardPacketSize(aedes.handle(socket) as unknown as { _parser?: unknown }, socket, opts.maxPacketBytes, (size) => {
+      metrics.rejected.inc({ code: 'SW_ERR_PACKET_TOO_LARGE' });
+      log.info({ remote: socket.remoteAddress, size, limit: opts.maxPacketBytes }, 'packet too large, connection closed');
+    });
+    if (!guarded) log.error('mqtt-packet parser internals changed: connection refused, the packet size guard cannot be installed');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  log.info({ port }, 'MQTT broker listening');
+
+  return {
+    port,
+    aedes,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        aedes.close(() => undefined);
+      });
+      await errorsOut.close();
+    },
+  };
+}
+
+/** The authenticated device behind a publish; for a will published after its client left, the will's owner. */
+function principalOf(client: Client | null, packet: PublishPacket): Principal | undefined {
+  if (client) return { role: 'device', id: client.id };
+  const owner = (packet as PublishPacket & { clientId?: string }).clientId;
+  return typeof owner === 'string' && isValidClientId(owner) ? { role: 'device', id: owner } : undefined;
+}
+
+function safeId(id: unknown): string {
+  return JSON.stringify(String(id).slice(0, 80));
+}

@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CITY_DIR } from './config.js';
+import { loadCity } from './city.js';
+
+function cityWith(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-city-'));
+  for (const f of fs.readdirSync(DEFAULT_CITY_DIR)) fs.copyFileSync(path.join(DEFAULT_CITY_DIR, f), path.join(dir, f));
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+describe('loadCity', () => {
+  it('loads the demo city: Tianhe with its sub-centers, zones, rules and deadlines', () => {
+    const city = loadCity(DEFAULT_CITY_DIR);
+    expect(city.subcenters.length).toBeGreaterThanOrEqual(5);
+    expect(city.zones.length).toBeGreaterThanOrEqual(15);
+    for (const metric of ['water_level', 'smoke', 'gas_lel', 'manhole_open']) expect(city.rules.some((r) => r.metric === metric)).toBe(true);
+    expect(city.sla.grades.A.respondWithin).toBe(15 * 60_000);
+    expect(city.rules.find((r) => r.id === 'underpass-flooding')!.for).toBe(60_000);
+  });
+
+  it('names file, path and line of a bad YAML value', () => {
+    const dir = cityWith({ 'rules.yaml': 'rules:\n  - id: r1\n    metric: smoke\n    above: high\n    grade: B\n    category: fire\n    department: fire-rescue\n' });
+    expect(() => loadCity(dir)).toThrow(/rules\.yaml: rules\[0\]\.above \(line 4\): .*expected number/);
+  });
+
+  it('refuses a rule without a bound, an unknown zone and a bad duration', () => {
+    const base = '    grade: B\n    category: fire\n    department: fire-rescue\n';
+    expect(() => loadCity(cityWith({ 'rules.yaml': `rules:\n  - id: r1\n    metric: smoke\n${base}` }))).toThrow(/rules\[0\]\.above.*needs "above" or "below"/);
+    expect(() => loadCity(cityWith({ 'rules.yaml': `rules:\n  - id: r1\n    metric: smoke\n    above: 1\n    zones: { ids: [nowhere] }\n${base}` }))).toThrow(/rules\[0\]\.zones\.ids\[0\]: unknown zone "nowhere"/);
+    expect(() => loadCity(cityWith({ 'rules.yaml': `rules:\n  - id: r1\n    metric: smoke\n    above: 1\n    for: soon\n${base}` }))).toThrow(/rules\[0\]\.for.*"soon" is not a duration/);
+  });
+
+  it('names the feature of a bad GeoJSON value, and requires a secret with a webhook', () => {
+    const zones = JSON.parse(fs.readFileSync(path.join(DEFAULT_CITY_DIR, 'zones.geojson'), 'utf8'));
+    zones.features[3].properties.risk = 'extreme';
+    expect(() => loadCity(cityWith({ 'zones.geojson': JSON.stringify(zones) }))).toThrow(/zones\.geojson: features\[3\]\.properties\.risk/);
+    const subs = JSON.parse(fs.readFileSync(path.join(DEFAULT_CITY_DIR, 'subcenters.geojson'), 'utf8'));
+    subs.features[0].properties.webhook = 'https://example.test/hook';
+    expect(() => loadCity(cityWith({ 'subcenters.geojson': JSON.stringify(subs) }))).toThrow(/features\[0\]\.properties\.secret: .*signed/);
+  });
+
+  it('refuses a missing file and invalid JSON', () => {
+    const dir = cityWith({ 'sla.yaml': 'grades: [' });
+    expect(() => loadCity(dir)).toThrow(/sla\.yaml: line 1/);
+    fs.rmSync(path.join(dir, 'zones.geojson'));
+    expect(() => loadCity(dir)).toThrow(/zones\.geojson: cannot be read \(ENOENT\)/);
+  });
+});

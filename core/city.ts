@@ -1,0 +1,215 @@
+/**
+ * The city configuration: a directory with jurisdictions, risk zones, rules and deadlines.
+ * Every file is validated with zod; a bad file fails with its name, the path of the bad value
+ * and, for YAML, its line.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML, { LineCounter, isNode } from 'yaml';
+import { z } from 'zod';
+import type { MultiPolygon, Polygon } from 'geojson';
+import { Duration } from './duration.js';
+import { StreetWatchError } from './errors.js';
+import { EntityId, Grade, MetricName } from './schemas.js';
+import { formatPath } from './zod-issues.js';
+
+const Position = z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)]).rest(z.number());
+const LinearRing = z
+  .array(Position)
+  .min(4)
+  .refine((r) => r[0]![0] === r.at(-1)![0] && r[0]![1] === r.at(-1)![1], 'a linear ring must be closed (first position = last)');
+const PolygonSchema = z.object({ type: z.literal('Polygon'), coordinates: z.array(LinearRing).min(1) });
+const MultiPolygonSchema = z.object({ type: z.literal('MultiPolygon'), coordinates: z.array(z.array(LinearRing).min(1)).min(1) });
+const AreaGeometry = z.discriminatedUnion('type', [PolygonSchema, MultiPolygonSchema]);
+
+const featureCollection = <P extends z.ZodType>(properties: P) =>
+  z.object({
+    type: z.literal('FeatureCollection'),
+    features: z.array(z.object({ type: z.literal('Feature'), geometry: AreaGeometry, properties })).max(100_000),
+  });
+
+export const SubcenterProperties = z.strictObject({
+  id: EntityId,
+  name: z.string().min(1).max(128),
+  parent: EntityId.optional(),
+  webhook: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+  secret: z.string().min(16, 'a webhook secret must be at least 16 characters').max(256).optional(),
+}).refine((p) => p.webhook === undefined || p.secret !== undefined, { path: ['secret'], message: 'a sub-center with a webhook needs a secret: every delivery is signed' });
+
+export const ZoneRisk = z.enum(['high', 'medium', 'low']);
+export type ZoneRisk = z.infer<typeof ZoneRisk>;
+
+export const ZoneProperties = z.strictObject({
+  id: EntityId,
+  name: z.string().min(1).max(128),
+  kind: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/),
+  risk: ZoneRisk,
+  tags: z.array(z.string().min(1).max(64)).max(32).default([]),
+});
+
+export const ZoneSelector = z.strictObject({
+  ids: z.array(EntityId).min(1).max(1000).optional(),
+  kind: z.string().max(64).optional(),
+  tags: z.array(z.string().max(64)).min(1).max(32).optional(),
+  risk: z.union([ZoneRisk, z.array(ZoneRisk).min(1)]).optional(),
+});
+export type ZoneSelector = z.infer<typeof ZoneSelector>;
+
+export const ThresholdRule = z
+  .strictObject({
+    id: EntityId,
+    kind: z.literal('threshold').default('threshold'),
+    name: z.string().max(128).optional(),
+    metric: MetricName,
+    above: z.number().optional(),
+    below: z.number().optional(),
+    clearBelow: z.number().optional(),
+    clearAbove: z.number().optional(),
+    for: Duration.default(0),
+    zones: ZoneSelector.optional(),
+    grade: Grade,
+    category: z.string().min(1).max(64),
+    department: z.string().min(1).max(64),
+  })
+  .superRefine((r, ctx) => {
+    if (r.above === undefined && r.below === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['above'], message: 'a threshold rule needs "above" or "below"' });
+    }
+    if (r.clearBelow !== undefined && (r.above === undefined || r.clearBelow > r.above)) {
+      ctx.addIssue({ code: 'custom', path: ['clearBelow'], message: '"clearBelow" needs "above" and must not exceed it' });
+    }
+    if (r.clearAbove !== undefined && (r.below === undefined || r.clearAbove < r.below)) {
+      ctx.addIssue({ code: 'custom', path: ['clearAbove'], message: '"clearAbove" needs "below" and must not be less than it' });
+    }
+    if (r.above !== undefined && r.below !== undefined && r.below >= r.above) {
+      ctx.addIssue({ code: 'custom', path: ['below'], message: 'with both bounds the rule fires outside [below, above], so "below" must be less than "above"' });
+    }
+  });
+export type ThresholdRule = z.infer<typeof ThresholdRule>;
+
+export const RulesFile = z.strictObject({
+  rules: z
+    .array(ThresholdRule)
+    .max(10_000)
+    .superRefine((rules, ctx) => {
+      const seen = new Set<string>();
+      rules.forEach((r, i) => {
+        if (seen.has(r.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate rule id "${r.id}"` });
+        seen.add(r.id);
+      });
+    }),
+});
+
+const GradeSla = z.strictObject({
+  respondWithin: Duration,
+  resolveWithin: Duration,
+  remindBefore: Duration,
+});
+export const SlaFile = z.strictObject({
+  grades: z.strictObject({ A: GradeSla, B: GradeSla, C: GradeSla, D: GradeSla }),
+});
+export type Sla = z.infer<typeof SlaFile>;
+
+export const CityFile = z.strictObject({
+  name: z.string().min(1).max(128),
+  /** The district command center: parent of the sub-centers and the routing fallback. */
+  district: z.strictObject({ id: EntityId, name: z.string().min(1).max(128) }),
+});
+
+export interface Subcenter extends z.infer<typeof SubcenterProperties> {
+  geometry: Polygon | MultiPolygon;
+}
+export interface Zone extends z.infer<typeof ZoneProperties> {
+  geometry: Polygon | MultiPolygon;
+}
+
+export interface City {
+  dir: string;
+  name: string;
+  district: { id: string; name: string };
+  subcenters: Subcenter[];
+  zones: Zone[];
+  rules: ThresholdRule[];
+  sla: Sla;
+}
+
+export const CITY_FILES = ['city.yaml', 'subcenters.geojson', 'zones.geojson', 'rules.yaml', 'sla.yaml'] as const;
+
+/** Loads and validates a city directory; throws SW_ERR_CONFIG_FILE naming the file and path. */
+export function loadCity(dir: string): City {
+  const city = parseYaml(dir, 'city.yaml', CityFile);
+  const subcenters = parseGeoJson(dir, 'subcenters.geojson', featureCollection(SubcenterProperties)).features.map(
+    (f): Subcenter => ({ ...f.properties, geometry: f.geometry as Polygon | MultiPolygon }),
+  );
+  const zones = parseGeoJson(dir, 'zones.geojson', featureCollection(ZoneProperties)).features.map(
+    (f): Zone => ({ ...f.properties, geometry: f.geometry as Polygon | MultiPolygon }),
+  );
+  assertUniqueIds(dir, 'subcenters.geojson', subcenters);
+  assertUniqueIds(dir, 'zones.geojson', zones);
+  if (subcenters.length === 0) fail(dir, 'subcenters.geojson', 'features', 'at least one sub-center is required');
+  const rules = parseYaml(dir, 'rules.yaml', RulesFile).rules;
+  const zoneIds = new Set(zones.map((z) => z.id));
+  rules.forEach((rule, i) => {
+    for (const [j, id] of (rule.zones?.ids ?? []).entries()) {
+      if (!zoneIds.has(id)) fail(dir, 'rules.yaml', `rules[${i}].zones.ids[${j}]`, `unknown zone "${id}"`);
+    }
+  });
+  const sla = parseYaml(dir, 'sla.yaml', SlaFile);
+  return { dir, name: city.name, district: city.district, subcenters, zones, rules, sla };
+}
+
+function assertUniqueIds(dir: string, file: string, items: { id: string }[]): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.id)) fail(dir, file, `features[${i}].properties.id`, `duplicate id "${item.id}"`);
+    seen.add(item.id);
+  });
+}
+
+function readFile(dir: string, file: string): string {
+  const full = path.join(dir, file);
+  try {
+    return fs.readFileSync(full, 'utf8');
+  } catch (err) {
+    throw new StreetWatchError('SW_ERR_CONFIG_FILE', [full, `cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`], { cause: err });
+  }
+}
+
+function parseGeoJson<S extends z.ZodType>(dir: string, file: string, schema: S): z.output<S> {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFile(dir, file));
+  } catch (err) {
+    if (err instanceof StreetWatchError) throw err;
+    fail(dir, file, '', `is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    fail(dir, file, formatPath(issue.path), issue.message);
+  }
+  return parsed.data;
+}
+
+function parseYaml<S extends z.ZodType>(dir: string, file: string, schema: S): z.output<S> {
+  const text = readFile(dir, file);
+  const lineCounter = new LineCounter();
+  const doc = YAML.parseDocument(text, { lineCounter, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    fail(dir, file, '', `${e.linePos ? `line ${e.linePos[0].line}: ` : ''}${e.message.split('\n')[0]}`);
+  }
+  const parsed = schema.safeParse(doc.toJS({ maxAliasCount: 100 }));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const node = doc.getIn(issue.path as (string | number)[], true);
+    const line = isNode(node) && node.range ? ` (line ${lineCounter.linePos(node.range[0]).line})` : '';
+    fail(dir, file, formatPath(issue.path) + line, issue.message);
+  }
+  return parsed.data;
+}
+
+function fail(dir: string, file: string, where: string, message: string): never {
+  const location = where ? `${where}: ` : '';
+  throw new StreetWatchError('SW_ERR_CONFIG_FILE', [path.join(dir, file), `${location}${message}`]);
+}

@@ -1,0 +1,33 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CITY_DIR, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('gives the embedded defaults for an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.mqtt.port).toBe(1883);
+    expect(c.http.port).toBe(8080);
+    expect(c.dataDir).toBe(path.resolve('./data'));
+    expect(c.cityDir).toBe(DEFAULT_CITY_DIR);
+    expect(c.adminToken).toBeUndefined();
+    expect(c.stages).toEqual(['broker', 'ingest', 'detectors', 'alerting', 'api']);
+  });
+
+  it('reads ports, dirs, stages and treats empty strings as unset', () => {
+    const c = loadConfig({ MQTT_PORT: '2883', HTTP_PORT: '', STREETWATCH_STAGES: 'ingest, detectors', STREETWATCH_DATA_DIR: '/tmp/sw' });
+    expect(c.mqtt.port).toBe(2883);
+    expect(c.http.port).toBe(8080);
+    expect(c.stages).toEqual(['ingest', 'detectors']);
+    expect(c.dataDir).toBe('/tmp/sw');
+  });
+
+  it.each([
+    ['MQTT_PORT', 'abc'],
+    ['HTTP_PORT', '70000'],
+    ['STREETWATCH_ADMIN_TOKEN', 'short'],
+    ['STREETWATCH_STAGES', 'ingest,teleport'],
+    ['LOG_LEVEL', 'loud'],
+  ])('names the variable when %s=%s is bad', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(expect.objectContaining({ code: 'SW_ERR_CONFIG_ENV', message: expect.stringContaining(`environment variable ${variable}:`) }));
+  });
+});

@@ -1,0 +1,23 @@
+import type { StreetWatchError } from './errors.js';
+import { DEAD_LETTER_PAYLOAD_CAP, type DeadLetter, type RawPublish } from './schemas.js';
+
+/** The dead-letter record of a rejected publish, with its payload capped. */
+export function deadLetter(raw: RawPublish, deviceId: string, error: StreetWatchError): DeadLetter {
+  const truncated = raw.payload.length > DEAD_LETTER_PAYLOAD_CAP;
+  return {
+    ref: raw.id,
+    deviceId,
+    clientId: raw.clientId,
+    topic: raw.topic,
+    code: error.code,
+    message: error.message,
+    receivedAt: raw.receivedAt,
+    payload: (truncated ? raw.payload.subarray(0, DEAD_LETTER_PAYLOAD_CAP) : raw.payload).toString('base64'),
+    truncated,
+  };
+}
+
+/** What the device receives on `v1/devices/{id}/errors`. */
+export function deviceErrorMessage(d: DeadLetter): { code: string; message: string; topic: string; ref: string } {
+  return { code: d.code, message: d.message, topic: d.topic, ref: d.ref };
+}

@@ -1,0 +1,122 @@
+/**
+ * The one catalogue of StreetWatch errors. Every rejection a device, an API client or an
+ * operator sees carries one of these codes, so vendors can act on it and `/metrics` can
+ * count it.
+ */
+
+/** MQTT 5 reason codes (also used in our error payloads for 3.1.1 clients, for reference). */
+export const MqttReason = {
+  UNSPECIFIED: 0x80,
+  MALFORMED_PACKET: 0x81,
+  IMPLEMENTATION_SPECIFIC: 0x83,
+  CLIENT_ID_INVALID: 0x85,
+  BAD_CREDENTIALS: 0x86,
+  NOT_AUTHORIZED: 0x87,
+  SERVER_UNAVAILABLE: 0x88,
+  TOPIC_NAME_INVALID: 0x90,
+  PACKET_TOO_LARGE: 0x95,
+  QUOTA_EXCEEDED: 0x97,
+  PAYLOAD_FORMAT_INVALID: 0x99,
+} as const;
+
+interface ErrorSpec {
+  /** HTTP status when the error is answered over the API. */
+  status: number;
+  /** A message a vendor or operator can act on; `%s` placeholders take the arguments. */
+  message: string;
+  /** True when trying again later may succeed (the cause is transient). */
+  retriable?: boolean;
+  /** MQTT reason code when the error is about a publish or a connection. */
+  mqtt?: number;
+}
+
+const catalogue = {
+  // Device input (ingest, broker)
+  SW_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'payload is %s bytes, the limit is %s', mqtt: MqttReason.PACKET_TOO_LARGE },
+  SW_ERR_PAYLOAD_ENCODING: { status: 400, message: 'payload is not valid UTF-8', mqtt: MqttReason.PAYLOAD_FORMAT_INVALID },
+  SW_ERR_PAYLOAD_JSON: { status: 400, message: 'payload is not valid JSON: %s', mqtt: MqttReason.PAYLOAD_FORMAT_INVALID },
+  SW_ERR_PAYLOAD_SCHEMA: { status: 400, message: 'payload does not match the schema: %s', mqtt: MqttReason.PAYLOAD_FORMAT_INVALID },
+  SW_ERR_METRIC_RANGE: { status: 400, message: 'metric %s: value %s is outside the plausible range %s', mqtt: MqttReason.PAYLOAD_FORMAT_INVALID },
+  SW_ERR_METRIC_TYPE: { status: 400, message: 'metric %s expects a %s value', mqtt: MqttReason.PAYLOAD_FORMAT_INVALID },
+  SW_ERR_TS_RANGE: { status: 400, message: 'timestamp %s is outside the accepted window (%s)', mqtt: MqttReason.PAYLOAD_FORMAT_INVALID },
+  SW_ERR_TOPIC_UNKNOWN: { status: 400, message: 'topic %s is not part of the device contract', mqtt: MqttReason.TOPIC_NAME_INVALID },
+  SW_ERR_TOPIC_FORBIDDEN: { status: 403, message: 'client %s may not publish to %s', mqtt: MqttReason.NOT_AUTHORIZED },
+  SW_ERR_SUBSCRIBE_FORBIDDEN: { status: 403, message: 'client %s may not subscribe to %s', mqtt: MqttReason.NOT_AUTHORIZED },
+  SW_ERR_DEVICE_UNKNOWN: { status: 404, message: 'device %s is not provisioned', mqtt: MqttReason.NOT_AUTHORIZED },
+  SW_ERR_CLIENT_ID_INVALID: { status: 400, message: 'client id %s is not a valid device id', mqtt: MqttReason.CLIENT_ID_INVALID },
+  SW_ERR_BAD_CREDENTIALS: { status: 401, message: 'bad username or secret for %s', mqtt: MqttReason.BAD_CREDENTIALS },
+  SW_ERR_PACKET_TOO_LARGE: { status: 413, message: 'MQTT packet of %s bytes exceeds the limit of %s', mqtt: MqttReason.PACKET_TOO_LARGE },
+
+  // HTTP API
+  SW_ERR_UNAUTHORIZED: { status: 401, message: 'a valid bearer token is required' },
+  SW_ERR_FORBIDDEN: { status: 403, message: 'this token may not %s' },
+  SW_ERR_NOT_FOUND: { status: 404, message: '%s not found' },
+  SW_ERR_BODY_INVALID: { status: 400, message: 'request is invalid: %s' },
+  SW_ERR_BODY_TOO_LARGE: { status: 413, message: 'request body exceeds %s bytes' },
+  SW_ERR_MEDIA_TYPE: { status: 415, message: 'content type %s is not supported, send application/json' },
+  SW_ERR_RATE_LIMITED: { status: 429, message: 'too many requests: %s', retriable: true, mqtt: MqttReason.QUOTA_EXCEEDED },
+  SW_ERR_DEVICE_EXISTS: { status: 409, message: 'device %s already exists' },
+  SW_ERR_TICKET_TRANSITION: { status: 409, message: 'ticket %s cannot go from %s to %s' },
+  SW_ERR_TICKET_CONFLICT: { status: 409, message: 'ticket %s was changed concurrently, retry', retriable: true },
+
+  // Configuration
+  SW_ERR_CONFIG_ENV: { status: 500, message: 'environment variable %s: %s' },
+  SW_ERR_CONFIG_FILE: { status: 500, message: '%s: %s' },
+
+  // Infrastructure
+  SW_ERR_UNAVAILABLE: { status: 503, message: '%s is unavailable: %s', retriable: true, mqtt: MqttReason.SERVER_UNAVAILABLE },
+  SW_ERR_INTERNAL: { status: 500, message: 'internal error: %s', mqtt: MqttReason.UNSPECIFIED },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof catalogue;
+
+export class StreetWatchError extends Error {
+  override readonly name = 'StreetWatchError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retriable: boolean;
+  readonly mqttReason: number | undefined;
+  /** Structured detail safe to show to the caller (e.g. validation issues). */
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, args: readonly unknown[] = [], opts: { cause?: unknown; details?: unknown } = {}) {
+    const spec: ErrorSpec = catalogue[code];
+    super(format(spec.message, args), opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.code = code;
+    this.status = spec.status;
+    this.retriable = spec.retriable ?? false;
+    this.mqttReason = spec.mqtt;
+    this.details = opts.details;
+  }
+
+  /** Whether trying the same operation again later may succeed. */
+  canRetry(): boolean {
+    return this.retriable;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: unknown } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** Creates a catalogued error: `swError('SW_ERR_NOT_FOUND', 'ticket T-1')`. */
+export function swError(code: ErrorCode, ...args: unknown[]): StreetWatchError {
+  return new StreetWatchError(code, args);
+}
+
+export function isStreetWatchError(err: unknown, code?: ErrorCode): err is StreetWatchError {
+  return err instanceof StreetWatchError && (code === undefined || err.code === code);
+}
+
+export const errorCodes = Object.keys(catalogue) as ErrorCode[];
+
+export function errorSpec(code: ErrorCode): Readonly<ErrorSpec> {
+  return catalogue[code];
+}
+
+function format(template: string, args: readonly unknown[]): string {
+  let i = 0;
+  return template.replace(/%s/g, () => (i < args.length ? String(args[i++]) : '?'));
+}

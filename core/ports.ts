@@ -1,0 +1,165 @@
+/**
+ * Ports: what the stages need from the outside world. Each has an embedded adapter (in-memory
+ * bus, SQLite) and a distributed one (Kafka, InfluxDB, Redis), and every adapter of a port
+ * passes the same contract suite.
+ */
+import type {
+  Alert,
+  CameraEvent,
+  DeadLetter,
+  DeviceRecord,
+  RawPublish,
+  Reading,
+  Ticket,
+  TicketEvent,
+  TicketStatus,
+} from './schemas.js';
+
+// ---------------------------------------------------------------------------------------
+// Bus
+
+export interface BusTopics {
+  'sw.raw': RawPublish;
+  'sw.readings': Reading;
+  'sw.events': CameraEvent;
+  'sw.alerts': Alert;
+  'sw.tickets': TicketEvent;
+  'sw.deadletter': DeadLetter;
+}
+export type BusTopic = keyof BusTopics;
+export const BUS_TOPICS: readonly BusTopic[] = ['sw.raw', 'sw.readings', 'sw.events', 'sw.alerts', 'sw.tickets', 'sw.deadletter'];
+
+export interface BusRecord<T> {
+  /** Records with the same key are delivered in order (per device, per fingerprint...). */
+  key: string;
+  value: T;
+}
+
+export type BatchHandler<T> = (records: BusRecord<T>[]) => Promise<void>;
+
+export interface SubscribeOptions {
+  /** Most records handed to one handler call. */
+  maxBatch?: number;
+}
+
+export interface Subscription {
+  /** Stops delivery after the batch in hand completes. */
+  close(): Promise<void>;
+}
+
+/**
+ * At-least-once, ordered per key. A consumer group receives every record; each record goes to
+ * one member of the group. A handler that throws gets the same records again (after a backoff),
+ * so handlers must be idempotent. `publish` resolves once the records are durable for the
+ * adapter (Kafka: acknowledged by all in-sync replicas; in-memory: processed by every group).
+ */
+export interface Bus {
+  publish<K extends BusTopic>(topic: K, records: BusRecord<BusTopics[K]>[]): Promise<void>;
+  subscribe<K extends BusTopic>(topic: K, group: string, handler: BatchHandler<BusTopics[K]>, opts?: SubscribeOptions): Promise<Subscription>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Time series
+
+export interface SeriesQuery {
+  deviceId?: string;
+  metric?: string;
+  from: number;
+  to: number;
+  limit?: number;
+}
+
+export interface SeriesStore {
+  /** Resolves once every reading is durable. Writing the same (device, metric, ts) twice keeps one. */
+  write(readings: readonly Reading[]): Promise<void>;
+  /** Readings in [from, to), oldest first. */
+  query(q: SeriesQuery): Promise<Reading[]>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------
+// State: devices, tickets, rule state, delivery outbox
+
+export interface DeviceRegistry {
+  /** Throws SW_ERR_DEVICE_EXISTS when the id is taken. */
+  add(device: DeviceRecord): Promise<void>;
+  get(id: string): Promise<DeviceRecord | undefined>;
+  list(): Promise<DeviceRecord[]>;
+  setSecretHash(id: string, secretHash: string): Promise<boolean>;
+  setStatus(id: string, status: DeviceRecord['status'], at: number): Promise<void>;
+  touch(ids: readonly string[], at: number): Promise<void>;
+  remove(id: string): Promise<boolean>;
+}
+
+export interface TicketFilter {
+  subcenterId?: string;
+  status?: TicketStatus | TicketStatus[];
+  limit?: number;
+}
+
+/**
+ * A message to deliver, written in the same transaction as the ticket change. The destination
+ * (webhook URL and signing secret) is looked up when it is sent, so a rotated secret or a
+ * corrected URL applies to retries too.
+ */
+export interface OutboxMessage {
+  /** Unique; sent as the Idempotency-Key. */
+  id: string;
+  channel: 'webhook';
+  subcenterId: string;
+  ticketId: string;
+  event: string;
+  body: string;
+  createdAt: number;
+}
+
+export interface OutboxItem extends OutboxMessage {
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  state: 'pending' | 'delivered' | 'failed';
+}
+
+export interface TicketStore {
+  get(id: string): Promise<Ticket | undefined>;
+  list(filter?: TicketFilter): Promise<Ticket[]>;
+  /** The open (not closed) ticket with this merge key, if any. */
+  findOpen(mergeKey: string): Promise<Ticket | undefined>;
+  /**
+   * Inserts a new ticket (version 1) or replaces one whose stored version is `ticket.version - 1`,
+   * together with its outbox messages, atomically. Throws SW_ERR_TICKET_CONFLICT when the
+   * version does not match or another open ticket holds the merge key.
+   */
+  save(ticket: Ticket, outbox?: readonly OutboxMessage[]): Promise<void>;
+}
+
+export interface Outbox {
+  /** Pending messages due at `now`, oldest first. */
+  due(now: number, limit: number): Promise<OutboxItem[]>;
+  markDelivered(id: string, at: number): Promise<void>;
+  markFailed(id: string, attempts: number, nextAttemptAt: number | null, error: string): Promise<void>;
+  get(id: string): Promise<OutboxItem | undefined>;
+}
+
+/** A small key-value store for rule state and dedup keys. Values are JSON. */
+export interface KeyValueStore {
+  getMany<T>(keys: readonly string[]): Promise<Map<string, T>>;
+  /** Writes all entries atomically; `undefined` deletes. */
+  setMany(entries: ReadonlyMap<string, unknown>): Promise<void>;
+}
+
+export interface StateStore {
+  readonly devices: DeviceRegistry;
+  readonly tickets: TicketStore;
+  readonly outbox: Outbox;
+  readonly kv: KeyValueStore;
+  close(): Promise<void>;
+}
+
+/** The time source; tests drive a controllable one. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

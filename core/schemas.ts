@@ -1,0 +1,248 @@
+/**
+ * The contract. zod schemas here define every device payload, bus message and API body;
+ * TypeScript types (and, later, JSON Schema and OpenAPI) are derived from them.
+ * Untrusted input: `.strict()` objects, finite numbers, `.max()` on every string and array.
+ */
+import { z } from 'zod';
+
+export const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const METRIC_RE = /^[a-z][a-z0-9_]{0,63}$/;
+/** Sub-center, zone and rule ids: like device ids, safe in topics and URLs. */
+export const ENTITY_ID_RE = DEVICE_ID_RE;
+
+/** Readings older than this are refused as implausible (device clock never set). */
+export const MIN_READING_TS = Date.UTC(2000, 0, 1);
+/** Most readings a single telemetry publish may carry (array form). */
+export const MAX_TELEMETRY_BATCH = 1000;
+/** Most metrics in one telemetry object. */
+export const MAX_METRICS_PER_READING = 256;
+
+export const DeviceId = z.string().regex(DEVICE_ID_RE, 'must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$');
+export const EntityId = z.string().regex(ENTITY_ID_RE, 'must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$');
+export const MetricName = z.string().regex(METRIC_RE, 'must match ^[a-z][a-z0-9_]{0,63}$');
+
+export const Location = z.strictObject({
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+});
+export type Location = z.infer<typeof Location>;
+
+/** Epoch milliseconds, or an RFC 3339 date-time with an explicit offset. */
+export const Timestamp = z.union([
+  z.number().int().nonnegative(),
+  z.iso.datetime({ offset: true }).max(40).transform((s) => Date.parse(s)),
+]);
+
+// ---------------------------------------------------------------------------------------
+// Device → platform payloads
+
+export const TelemetryObject = z.strictObject({
+  ts: Timestamp.optional(),
+  values: z
+    .record(MetricName, z.union([z.number(), z.boolean()]))
+    .refine((v) => Object.keys(v).length > 0, 'must hold at least one metric')
+    .refine((v) => Object.keys(v).length <= MAX_METRICS_PER_READING, `must hold at most ${MAX_METRICS_PER_READING} metrics`),
+  loc: Location.optional(),
+});
+export type TelemetryObject = z.infer<typeof TelemetryObject>;
+
+export const TelemetryPayload = z.union([
+  TelemetryObject,
+  z.array(TelemetryObject).min(1).max(MAX_TELEMETRY_BATCH),
+]);
+
+export const CameraEventPayload = z.strictObject({
+  ts: Timestamp.optional(),
+  id: z.string().min(1).max(128).optional(),
+  type: z.string().regex(METRIC_RE, 'must match ^[a-z][a-z0-9_]{0,63}$'),
+  score: z.number().min(0).max(1).optional(),
+  count: z.number().int().min(0).max(1_000_000).optional(),
+  loc: Location.optional(),
+  snapshot: z.string().max(2048).optional(),
+});
+export type CameraEventPayload = z.infer<typeof CameraEventPayload>;
+
+export const DeviceStatusPayload = z.enum(['online', 'offline']);
+
+// ---------------------------------------------------------------------------------------
+// Bus messages
+
+/** `sw.raw`: an accepted MQTT publish, exactly as the device sent it. */
+export interface RawPublish {
+  /** Unique id; devices see it as `ref` in error messages. */
+  id: string;
+  clientId: string;
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  receivedAt: number;
+}
+
+/** `sw.readings`: one normalized measurement. */
+export const Reading = z.object({
+  deviceId: DeviceId,
+  metric: MetricName,
+  value: z.number(),
+  unit: z.string().max(16).optional(),
+  /** Event time: when the device measured it (epoch ms). */
+  ts: z.number().int(),
+  /** Arrival time at the broker (epoch ms). */
+  receivedAt: z.number().int(),
+  loc: Location.optional(),
+  /** Risk zones containing `loc`, sorted by id. */
+  zoneIds: z.array(EntityId).max(64),
+  /** Sub-center whose jurisdiction contains `loc`. */
+  subcenterId: EntityId.optional(),
+  /** The raw publish it came from. */
+  ref: z.string().max(64),
+});
+export type Reading = z.infer<typeof Reading>;
+
+/** `sw.events`: a normalized camera or analytics event. */
+export const CameraEvent = z.object({
+  id: z.string().max(128),
+  deviceId: DeviceId,
+  type: z.string().max(64),
+  score: z.number().optional(),
+  count: z.number().optional(),
+  ts: z.number().int(),
+  receivedAt: z.number().int(),
+  loc: Location.optional(),
+  zoneIds: z.array(EntityId).max(64),
+  subcenterId: EntityId.optional(),
+  snapshot: z.string().max(2048).optional(),
+  ref: z.string().max(64),
+});
+export type CameraEvent = z.infer<typeof CameraEvent>;
+
+export const Grade = z.enum(['A', 'B', 'C', 'D']);
+export type Grade = z.infer<typeof Grade>;
+
+/** `sw.alerts`: a rule started or stopped firing for a device. */
+export const Alert = z.object({
+  /** Unique per transition, so a redelivered alert is recognised. */
+  id: z.string().max(128),
+  /** Stable for a rule and its subject (device): the bus key. */
+  fingerprint: z.string().max(256),
+  status: z.enum(['firing', 'resolved']),
+  ruleId: EntityId,
+  deviceId: DeviceId,
+  metric: z.string().max(64),
+  value: z.number(),
+  /** The threshold that was crossed, for display. */
+  threshold: z.number().optional(),
+  grade: Grade,
+  category: z.string().max(64),
+  department: z.string().max(64),
+  zoneId: EntityId.optional(),
+  subcenterId: EntityId.optional(),
+  loc: Location.optional(),
+  /** Event time of the reading that caused the transition. */
+  ts: z.number().int(),
+  /** When the rule started firing (event time). */
+  startsAt: z.number().int(),
+  summary: z.string().max(512),
+});
+export type Alert = z.infer<typeof Alert>;
+
+/** `sw.deadletter`: rejected input with its coded reason. */
+export interface DeadLetter {
+  ref: string;
+  deviceId: string;
+  clientId: string;
+  topic: string;
+  code: string;
+  message: string;
+  receivedAt: number;
+  /** The raw payload, base64, capped at DEAD_LETTER_PAYLOAD_CAP bytes. */
+  payload: string;
+  truncated: boolean;
+}
+export const DEAD_LETTER_PAYLOAD_CAP = 4096;
+
+// ---------------------------------------------------------------------------------------
+// Tickets
+
+export const TICKET_STATUSES = ['dispatched', 'acknowledged', 'in_progress', 'resolved', 'closed', 'reopened'] as const;
+export const TicketStatus = z.enum(TICKET_STATUSES);
+export type TicketStatus = z.infer<typeof TicketStatus>;
+
+export interface TicketAlert {
+  id: string;
+  fingerprint: string;
+  deviceId: string;
+  ruleId: string;
+  metric: string;
+  value: number;
+  status: 'firing' | 'resolved';
+  firstSeen: number;
+  lastSeen: number;
+}
+
+export interface TimelineEntry {
+  at: number;
+  actor: string;
+  action: string;
+  note?: string;
+}
+
+export interface Ticket {
+  id: string;
+  grade: Grade;
+  category: string;
+  department: string;
+  subcenterId: string;
+  /** True when no jurisdiction contained the location and the district center got it. */
+  routedToFallback: boolean;
+  zoneId: string | null;
+  ruleId: string;
+  /** Firings with the same key merge into the open ticket instead of opening another. */
+  mergeKey: string;
+  status: TicketStatus;
+  title: string;
+  createdAt: number;
+  updatedAt: number;
+  respondBy: number;
+  resolveBy: number;
+  location: Location | null;
+  alerts: TicketAlert[];
+  timeline: TimelineEntry[];
+  /** Optimistic concurrency: incremented on every save. */
+  version: number;
+}
+
+/** `sw.tickets`: a ticket changed. */
+export interface TicketEvent {
+  id: string;
+  type: 'ticket.created' | 'ticket.updated';
+  at: number;
+  ticket: Ticket;
+}
+
+// ---------------------------------------------------------------------------------------
+// Devices
+
+export interface DeviceRecord {
+  id: string;
+  kind: string;
+  location: Location | null;
+  /** scrypt hash of the secret, self-describing (see broker/secret-hash.ts). */
+  secretHash: string;
+  createdAt: number;
+  status: 'online' | 'offline' | 'unknown';
+  lastSeen: number | null;
+}
+
+/** What the API shows of a device: never the secret hash. */
+export type DeviceView = Omit<DeviceRecord, 'secretHash'>;
+
+export const DeviceCreateBody = z.strictObject({
+  id: DeviceId,
+  kind: z.string().regex(METRIC_RE, 'must match ^[a-z][a-z0-9_]{0,63}$'),
+  location: Location,
+});
+export type DeviceCreateBody = z.infer<typeof DeviceCreateBody>;
+
+export const TicketActionBody = z.strictObject({
+  note: z.string().max(2000).optional(),
+});

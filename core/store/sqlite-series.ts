@@ -1,0 +1,104 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import type { SeriesQuery, SeriesStore } from '../ports.js';
+import type { Reading } from '../schemas.js';
+import { openDatabase } from './sqlite-open.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS readings (
+  device_id TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  value REAL NOT NULL,
+  unit TEXT,
+  lat REAL, lon REAL,
+  zone_ids TEXT NOT NULL,
+  subcenter_id TEXT,
+  received_at INTEGER NOT NULL,
+  ref TEXT NOT NULL,
+  PRIMARY KEY (device_id, metric, ts)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS readings_ts ON readings(ts);
+`;
+
+interface ReadingRow {
+  device_id: string;
+  metric: string;
+  ts: number;
+  value: number;
+  unit: string | null;
+  lat: number | null;
+  lon: number | null;
+  zone_ids: string;
+  subcenter_id: string | null;
+  received_at: number;
+  ref: string;
+}
+
+/**
+ * The embedded time-series store: one SQLite table keyed by (device, metric, ts), so a
+ * redelivered reading is stored once (the first write wins, as a duplicate carries the same
+ * measurement).
+ */
+export class SqliteSeriesStore implements SeriesStore {
+  private readonly db: Database.Database;
+  private readonly insert;
+  private readonly writeTx;
+
+  constructor(dataDir: string) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    this.db = openDatabase(path.join(dataDir, 'readings.db'));
+    this.db.exec(SCHEMA);
+    this.insert = this.db.prepare(
+      'INSERT OR IGNORE INTO readings (device_id, metric, ts, value, unit, lat, lon, zone_ids, subcenter_id, received_at, ref) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
+    );
+    this.writeTx = this.db.transaction((readings: readonly Reading[]) => {
+      for (const r of readings) {
+        this.insert.run(r.deviceId, r.metric, r.ts, r.value, r.unit ?? null, r.loc?.lat ?? null, r.loc?.lon ?? null, r.zoneIds.join(','), r.subcenterId ?? null, r.receivedAt, r.ref);
+      }
+    });
+  }
+
+  async write(readings: readonly Reading[]): Promise<void> {
+    if (readings.length > 0) this.writeTx(readings);
+  }
+
+  async query(q: SeriesQuery): Promise<Reading[]> {
+    const where = ['ts >= ?', 'ts < ?'];
+    const params: unknown[] = [q.from, q.to];
+    if (q.deviceId !== undefined) {
+      where.push('device_id = ?');
+      params.push(q.deviceId);
+    }
+    if (q.metric !== undefined) {
+      where.push('metric = ?');
+      params.push(q.metric);
+    }
+    params.push(q.limit ?? 100_000);
+    return this.db
+      .prepare<unknown[], ReadingRow>(`SELECT * FROM readings WHERE ${where.join(' AND ')} ORDER BY ts, device_id, metric LIMIT ?`)
+      .all(...params)
+      .map(toReading);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toReading(r: ReadingRow): Reading {
+  const reading: Reading = {
+    deviceId: r.device_id,
+    metric: r.metric,
+    value: r.value,
+    ts: r.ts,
+    receivedAt: r.received_at,
+    zoneIds: r.zone_ids ? r.zone_ids.split(',') : [],
+    ref: r.ref,
+  };
+  if (r.unit !== null) reading.unit = r.unit;
+  if (r.lat !== null && r.lon !== null) reading.loc = { lat: r.lat, lon: r.lon };
+  if (r.subcenter_id !== null) reading.subcenterId = r.subcenter_id;
+  return reading;
+}

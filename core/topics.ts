@@ -1,0 +1,34 @@
+/**
+ * The MQTT topic tree of the device contract. Topics are split into levels and compared level
+ * by level, never built into patterns, so an id can never smuggle a separator or wildcard.
+ */
+
+/** The data topics of the device contract, after `v1/devices/{id}/`. */
+export type DeviceTopicKind = 'telemetry' | 'senml' | 'events' | 'frigate-event' | 'frigate-other' | 'status';
+
+/** Splits `v1/devices/{id}/rest...` into the id and the rest; undefined for other topics. */
+export function parseDeviceTopic(topic: string): { deviceId: string; rest: string[] } | undefined {
+  const levels = topic.split('/');
+  if (levels.length < 4 || levels[0] !== 'v1' || levels[1] !== 'devices') return undefined;
+  return { deviceId: levels[2]!, rest: levels.slice(3) };
+}
+
+/** What the platform does with a publish to `v1/devices/{id}/<rest>`. */
+export function classifyDeviceTopic(rest: readonly string[]): DeviceTopicKind | 'errors' | 'unknown' {
+  const [first, second] = rest;
+  if (rest.length === 1) {
+    if (first === 'telemetry' || first === 'senml' || first === 'events' || first === 'status' || first === 'errors') return first;
+    return 'unknown';
+  }
+  if (first === 'frigate') {
+    // Frigate publishes many topics under its prefix (availability, stats, per-camera state);
+    // only `events` carries detections, the rest is accepted and left alone.
+    return rest.length === 2 && second === 'events' ? 'frigate-event' : 'frigate-other';
+  }
+  return 'unknown';
+}
+
+/** Platform → device: coded rejections of the device's publishes. */
+export function deviceErrorsTopic(deviceId: string): string {
+  return `v1/devices/${deviceId}/errors`;
+}

@@ -1,0 +1,63 @@
+/**
+ * The threshold rule as a state machine over event time. Pure: the stage loads and saves the
+ * state, this decides.
+ *
+ * - Breach: `value > above` or `value < below` (strict: exactly at the threshold is normal).
+ * - Back to normal while firing: `value <= clearBelow` (default `above`) and
+ *   `value >= clearAbove` (default `below`): the band between is the hysteresis.
+ * - `for`: the breach must hold, by the devices' timestamps, at least this long before firing;
+ *   a normal reading while pending cancels it.
+ * - Readings at or before the last evaluated timestamp (duplicates, late arrivals) do not move
+ *   the state.
+ */
+import type { ThresholdRule } from '../core/city.js';
+
+export type ThresholdPhase = 'ok' | 'pending' | 'firing';
+
+export interface ThresholdState {
+  phase: ThresholdPhase;
+  /** Event time the breach began (pending or firing). */
+  since: number;
+  /** Event time of the last reading evaluated. */
+  lastTs: number;
+}
+
+export interface ThresholdOutcome {
+  state: ThresholdState;
+  transition: 'firing' | 'resolved' | undefined;
+}
+
+export type ThresholdBounds = Pick<ThresholdRule, 'above' | 'below' | 'clearBelow' | 'clearAbove' | 'for'>;
+
+export function isBreach(rule: ThresholdBounds, value: number): boolean {
+  return (rule.above !== undefined && value > rule.above) || (rule.below !== undefined && value < rule.below);
+}
+
+export function isClear(rule: ThresholdBounds, value: number): boolean {
+  const upper = rule.clearBelow ?? rule.above;
+  const lower = rule.clearAbove ?? rule.below;
+  return (upper === undefined || value <= upper) && (lower === undefined || value >= lower);
+}
+
+export function evaluateThreshold(rule: ThresholdBounds, prev: ThresholdState | undefined, value: number, ts: number): ThresholdOutcome {
+  if (prev && ts <= prev.lastTs) return { state: prev, transition: undefined };
+  const phase = prev?.phase ?? 'ok';
+
+  if (phase === 'firing') {
+    if (isClear(rule, value)) return { state: { phase: 'ok', since: ts, lastTs: ts }, transition: 'resolved' };
+    return { state: { ...prev!, lastTs: ts }, transition: undefined };
+  }
+
+  if (!isBreach(rule, value)) return { state: { phase: 'ok', since: ts, lastTs: ts }, transition: undefined };
+
+  const since = phase === 'pending' ? prev!.since : ts;
+  if (ts - since >= rule.for) return { state: { phase: 'firing', since, lastTs: ts }, transition: 'firing' };
+  return { state: { phase: 'pending', since, lastTs: ts }, transition: undefined };
+}
+
+/** The bound a value crossed, for messages and charts. */
+export function crossedBound(rule: ThresholdBounds, value: number): number | undefined {
+  if (rule.above !== undefined && value > rule.above) return rule.above;
+  if (rule.below !== undefined && value < rule.below) return rule.below;
+  return rule.above ?? rule.below;
+}

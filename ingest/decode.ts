@@ -1,0 +1,169 @@
+/**
+ * Decoding device payloads into normalized readings and events: pure, no I/O. Each rejection
+ * is a catalogued error; valid parts of a payload are kept when other parts are refused.
+ */
+import { isUtf8 } from 'node:buffer';
+import { StreetWatchError, swError } from '../core/errors.js';
+import { checkMetric } from '../core/metric-catalog.js';
+import {
+  CameraEventPayload,
+  DeviceStatusPayload,
+  MAX_TELEMETRY_BATCH,
+  MIN_READING_TS,
+  TelemetryObject,
+  type Location,
+} from '../core/schemas.js';
+import { describeZodError } from '../core/zod-issues.js';
+
+export interface DecodeContext {
+  deviceId: string;
+  ref: string;
+  receivedAt: number;
+  /** The device's registered location, used when a payload carries none. */
+  fallbackLoc: Location | undefined;
+  maxPayloadBytes: number;
+  maxClockSkewMs: number;
+}
+
+/** A reading before placement (zones, jurisdiction) is added. */
+export interface DecodedReading {
+  deviceId: string;
+  metric: string;
+  value: number;
+  unit?: string;
+  ts: number;
+  receivedAt: number;
+  loc?: Location;
+  ref: string;
+}
+
+export interface DecodedEvent {
+  id: string;
+  deviceId: string;
+  type: string;
+  score?: number;
+  count?: number;
+  ts: number;
+  receivedAt: number;
+  loc?: Location;
+  snapshot?: string;
+  ref: string;
+}
+
+export interface Decoded<T> {
+  items: T[];
+  rejections: StreetWatchError[];
+}
+
+/** Size, encoding and JSON checks shared by every JSON topic; the byte cap comes first. */
+export function parseJsonPayload(payload: Buffer, maxBytes: number): unknown {
+  if (payload.length > maxBytes) throw swError('SW_ERR_PAYLOAD_TOO_LARGE', payload.length, maxBytes);
+  if (!isUtf8(payload)) throw swError('SW_ERR_PAYLOAD_ENCODING');
+  try {
+    return JSON.parse(payload.toString('utf8'));
+  } catch (err) {
+    throw swError('SW_ERR_PAYLOAD_JSON', (err as Error).message.slice(0, 200));
+  }
+}
+
+/** `v1/devices/{id}/telemetry`: one object or an array of them. */
+export function decodeTelemetry(payload: Buffer, ctx: DecodeContext): Decoded<DecodedReading> {
+  const out: Decoded<DecodedReading> = { items: [], rejections: [] };
+  let data: unknown;
+  try {
+    data = parseJsonPayload(payload, ctx.maxPayloadBytes);
+  } catch (err) {
+    out.rejections.push(err as StreetWatchError);
+    return out;
+  }
+  if (Array.isArray(data)) {
+    if (data.length === 0 || data.length > MAX_TELEMETRY_BATCH) {
+      out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', `an array must hold 1 to ${MAX_TELEMETRY_BATCH} objects, got ${data.length}`));
+      return out;
+    }
+    data.forEach((item, i) => decodeTelemetryObject(item, [i], ctx, out));
+  } else {
+    decodeTelemetryObject(data, [], ctx, out);
+  }
+  return out;
+}
+
+function decodeTelemetryObject(item: unknown, path: (string | number)[], ctx: DecodeContext, out: Decoded<DecodedReading>): void {
+  const parsed = TelemetryObject.safeParse(item);
+  if (!parsed.success) {
+    out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', describeZodError(parsed.error, path)));
+    return;
+  }
+  const { values, loc } = parsed.data;
+  const ts = parsed.data.ts ?? ctx.receivedAt;
+  const tsError = checkTimestamp(ts, ctx);
+  if (tsError) {
+    out.rejections.push(tsError);
+    return;
+  }
+  const where = loc ?? ctx.fallbackLoc;
+  for (const [metric, raw] of Object.entries(values)) {
+    const check = checkMetric(metric, raw);
+    if (!check.ok) {
+      out.rejections.push(new StreetWatchError(check.code, check.args));
+      continue;
+    }
+    const reading: DecodedReading = { deviceId: ctx.deviceId, metric, value: check.value, ts, receivedAt: ctx.receivedAt, ref: ctx.ref };
+    if (check.unit !== undefined) reading.unit = check.unit;
+    if (where) reading.loc = where;
+    out.items.push(reading);
+  }
+}
+
+/** `v1/devices/{id}/events`: one camera analytics event. */
+export function decodeCameraEvent(payload: Buffer, ctx: DecodeContext): Decoded<DecodedEvent> {
+  const out: Decoded<DecodedEvent> = { items: [], rejections: [] };
+  let data: unknown;
+  try {
+    data = parseJsonPayload(payload, ctx.maxPayloadBytes);
+  } catch (err) {
+    out.rejections.push(err as StreetWatchError);
+    return out;
+  }
+  const parsed = CameraEventPayload.safeParse(data);
+  if (!parsed.success) {
+    out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', describeZodError(parsed.error)));
+    return out;
+  }
+  const e = parsed.data;
+  const ts = e.ts ?? ctx.receivedAt;
+  const tsError = checkTimestamp(ts, ctx);
+  if (tsError) {
+    out.rejections.push(tsError);
+    return out;
+  }
+  const event: DecodedEvent = { id: e.id ?? ctx.ref, deviceId: ctx.deviceId, type: e.type, ts, receivedAt: ctx.receivedAt, ref: ctx.ref };
+  if (e.score !== undefined) event.score = e.score;
+  if (e.count !== undefined) event.count = e.count;
+  if (e.snapshot !== undefined) event.snapshot = e.snapshot;
+  const where = e.loc ?? ctx.fallbackLoc;
+  if (where) event.loc = where;
+  out.items.push(event);
+  return out;
+}
+
+/** `v1/devices/{id}/status`: `online` or `offline`, plain text (a JSON string is accepted too). */
+export function decodeStatus(payload: Buffer): 'online' | 'offline' {
+  const text = payload.length <= 32 ? payload.toString('utf8').trim().replace(/^"(.*)"$/, '$1') : '';
+  const parsed = DeviceStatusPayload.safeParse(text);
+  if (!parsed.success) throw swError('SW_ERR_PAYLOAD_SCHEMA', 'status must be "online" or "offline"');
+  return parsed.data;
+}
+
+function checkTimestamp(ts: number, ctx: DecodeContext): StreetWatchError | undefined {
+  const latest = ctx.receivedAt + ctx.maxClockSkewMs;
+  if (!Number.isFinite(ts) || ts < MIN_READING_TS || ts > latest) {
+    return swError('SW_ERR_TS_RANGE', isoOrRaw(ts), `2000-01-01 to ${isoOrRaw(latest)}`);
+  }
+  return undefined;
+}
+
+function isoOrRaw(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
+}

@@ -1,0 +1,165 @@
+/**
+ * Ingest: `sw.raw` → decode and validate → time-series store → `sw.readings` / `sw.events`,
+ * rejections → `sw.deadletter`. The store write completes before the batch is acknowledged.
+ */
+import { StreetWatchError, swError } from '../core/errors.js';
+import type { CityIndex } from '../core/city-index.js';
+import { deadLetter } from '../core/dead-letter.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Bus, BusRecord, Clock, DeviceRegistry, SeriesStore, Subscription } from '../core/ports.js';
+import type { CameraEvent, DeadLetter, DeviceRecord, RawPublish, Reading } from '../core/schemas.js';
+import { classifyDeviceTopic, parseDeviceTopic } from '../core/topics.js';
+import { decodeCameraEvent, decodeStatus, decodeTelemetry, type DecodeContext } from './decode.js';
+
+/** How long a device record is trusted before it is read again (location, removal). */
+const DEVICE_CACHE_TTL_MS = 30_000;
+/** A device's last-seen time is written at most this often. */
+const TOUCH_INTERVAL_MS = 10_000;
+/** Rejections reported per publish; more are summarized in the last one. */
+const MAX_REJECTIONS_PER_PUBLISH = 10;
+
+export interface IngestOptions {
+  bus: Bus;
+  series: SeriesStore;
+  devices: DeviceRegistry;
+  /** Current city; read on every batch so a reload applies at once. */
+  cityIndex: () => CityIndex;
+  clock: Clock;
+  metrics: Metrics;
+  logger: Logger;
+  maxPayloadBytes: number;
+  maxClockSkewMs: number;
+}
+
+interface BatchOutput {
+  readings: Reading[];
+  events: CameraEvent[];
+  dead: DeadLetter[];
+  statuses: Map<string, { status: 'online' | 'offline'; at: number }>;
+  seen: Set<string>;
+}
+
+export async function startIngest(opts: IngestOptions): Promise<Subscription> {
+  const { bus, series, devices, clock, metrics } = opts;
+  const log = opts.logger.child({ stage: 'ingest' });
+  const cache = new Map<string, { device: DeviceRecord | undefined; at: number }>();
+  const lastTouched = new Map<string, number>();
+
+  async function lookupDevices(ids: Iterable<string>): Promise<Map<string, DeviceRecord | undefined>> {
+    const now = clock.now();
+    const out = new Map<string, DeviceRecord | undefined>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const hit = cache.get(id);
+      if (hit && now - hit.at < DEVICE_CACHE_TTL_MS) out.set(id, hit.device);
+      else missing.push(id);
+    }
+    const fetched = await Promise.all(missing.map((id) => devices.get(id)));
+    missing.forEach((id, i) => {
+      cache.set(id, { device: fetched[i], at: now });
+      out.set(id, fetched[i]);
+    });
+    return out;
+  }
+
+  function handleOne(raw: RawPublish, device: DeviceRecord | undefined, out: BatchOutput): void {
+    const topic = parseDeviceTopic(raw.topic);
+    const deviceId = topic?.deviceId ?? raw.clientId;
+    const reject = (errors: StreetWatchError[]): void => {
+      const shown = errors.length > MAX_REJECTIONS_PER_PUBLISH ? errors.slice(0, MAX_REJECTIONS_PER_PUBLISH) : errors;
+      for (const e of shown) {
+        metrics.rejected.inc({ code: e.code });
+        out.dead.push(deadLetter(raw, deviceId, e));
+      }
+      if (errors.length > shown.length) {
+        out.dead.push(deadLetter(raw, deviceId, swError('SW_ERR_PAYLOAD_SCHEMA', `${errors.length - shown.length} more rejections in this publish`)));
+      }
+    };
+    if (!device) return reject([swError('SW_ERR_DEVICE_UNKNOWN', deviceId)]);
+    out.seen.add(device.id);
+    const ctx: DecodeContext = {
+      deviceId: device.id,
+      ref: raw.id,
+      receivedAt: raw.receivedAt,
+      fallbackLoc: device.location ?? undefined,
+      maxPayloadBytes: opts.maxPayloadBytes,
+      maxClockSkewMs: opts.maxClockSkewMs,
+    };
+    const kind = topic ? classifyDeviceTopic(topic.rest) : 'unknown';
+    const index = opts.cityIndex();
+    switch (kind) {
+      case 'telemetry': {
+        const { items, rejections } = decodeTelemetry(raw.payload, ctx);
+        for (const r of items) {
+          const place = index.place(r.loc);
+          const reading: Reading = { ...r, zoneIds: place.zoneIds };
+          if (place.subcenterId !== undefined) reading.subcenterId = place.subcenterId;
+          out.readings.push(reading);
+        }
+        if (rejections.length) reject(rejections);
+        return;
+      }
+      case 'events': {
+        const { items, rejections } = decodeCameraEvent(raw.payload, ctx);
+        for (const e of items) {
+          const place = index.place(e.loc);
+          const event: CameraEvent = { ...e, zoneIds: place.zoneIds };
+          if (place.subcenterId !== undefined) event.subcenterId = place.subcenterId;
+          out.events.push(event);
+        }
+        if (rejections.length) reject(rejections);
+        return;
+      }
+      case 'status':
+        try {
+          out.statuses.set(device.id, { status: decodeStatus(raw.payload), at: raw.receivedAt });
+        } catch (err) {
+          reject([err as StreetWatchError]);
+        }
+        return;
+      default:
+        return reject([swError('SW_ERR_TOPIC_UNKNOWN', raw.topic)]);
+    }
+  }
+
+  function dueForTouch(seen: Set<string>, now: number): string[] {
+    const due: string[] = [];
+    for (const id of seen) {
+      if (now - (lastTouched.get(id) ?? 0) >= TOUCH_INTERVAL_MS) {
+        lastTouched.set(id, now);
+        due.push(id);
+      }
+    }
+    return due;
+  }
+
+  return bus.subscribe('sw.raw', 'ingest', async (records) => {
+    const ids = new Set<string>();
+    for (const { value } of records) ids.add(parseDeviceTopic(value.topic)?.deviceId ?? value.clientId);
+    const known = await lookupDevices(ids);
+    const out: BatchOutput = { readings: [], events: [], dead: [], statuses: new Map(), seen: new Set() };
+    for (const { value: raw } of records) {
+      try {
+        handleOne(raw, known.get(parseDeviceTopic(raw.topic)?.deviceId ?? raw.clientId), out);
+      } catch (err) {
+        // A bug must cost one message, not the pipeline: it is dead-lettered and counted.
+        log.error({ err, ref: raw.id }, 'unexpected error decoding a publish');
+        metrics.rejected.inc({ code: 'SW_ERR_INTERNAL' });
+        out.dead.push(deadLetter(raw, raw.clientId, swError('SW_ERR_INTERNAL', 'the publish could not be processed')));
+      }
+    }
+    // Durable first: a batch is acknowledged only after its readings are stored.
+    await series.write(out.readings);
+    metrics.readingsStored.inc(out.readings.length);
+    const now = clock.now();
+    for (const r of out.readings) metrics.ingestLatency.observe((now - r.receivedAt) / 1000);
+    await Promise.all([
+      out.readings.length ? bus.publish('sw.readings', out.readings.map((r): BusRecord<Reading> => ({ key: r.deviceId, value: r }))) : undefined,
+      out.events.length ? bus.publish('sw.events', out.events.map((e): BusRecord<CameraEvent> => ({ key: e.deviceId, value: e }))) : undefined,
+      out.dead.length ? bus.publish('sw.deadletter', out.dead.map((d): BusRecord<DeadLetter> => ({ key: d.deviceId, value: d }))) : undefined,
+      ...[...out.statuses].map(([id, s]) => devices.setStatus(id, s.status, s.at)),
+      devices.touch(dueForTouch(out.seen, now), now),
+    ]);
+  });
+}

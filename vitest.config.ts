@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['**/*.test.ts'],
+    exclude: ['node_modules/**', 'data/**', 'flows/node_modules/**', 'console/node_modules/**'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Integration tests bind real ports and real files; forks keep native modules isolated.
+    pool: 'forks',
+  },
+});
