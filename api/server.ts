@@ -1,42 +1,23 @@
 /**
  * The HTTP API. Every route but the health probes needs a bearer token; every error is a
- * catalogued `{ "error": { "code", "message" } }`.
+ * catalogued `{ "error": { "code", "message" } }`. Routes live in `routes/`, one module per
+ * domain.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import type { CityIndex } from '../core/city-index.js';
 import { StreetWatchError, swError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import type { Metrics } from '../core/metrics.js';
-import type { Bus, Clock, StateStore } from '../core/ports.js';
-import { DeviceCreateBody, DeviceId, TicketActionBody, TicketStatus, type DeviceRecord, type DeviceView, type Ticket } from '../core/schemas.js';
-import { describeZodError } from '../core/zod-issues.js';
-import { transition } from '../alerting/lifecycle.js';
-import { commitTicket } from '../alerting/ticket-commit.js';
-import { generateSecret, hashSecret } from '../broker/secret-hash.js';
 import { TokenMatcher, bearerToken } from './auth.js';
+import type { ApiContext } from './context.js';
+import { cityRoutes } from './routes/city.js';
+import { deviceRoutes } from './routes/devices.js';
+import { ticketRoutes } from './routes/tickets.js';
 
 /** Largest request body accepted. */
 export const API_BODY_LIMIT = 64 * 1024;
 
-export type ApiPrincipal = { role: 'admin' };
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal: ApiPrincipal | null;
-  }
-}
-
-export interface ApiOptions {
+export interface ApiOptions extends ApiContext {
   host: string;
   port: number;
   adminToken: string;
-  state: StateStore;
-  bus: Bus;
-  cityIndex: () => CityIndex;
-  clock: Clock;
-  metrics: Metrics;
-  logger: Logger;
   /** Readiness of the process's stages, for `/readyz`. */
   ready: () => Record<string, boolean>;
 }
@@ -47,31 +28,7 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-const TicketQuery = z.strictObject({
-  subcenter: z.string().max(64).optional(),
-  status: z
-    .string()
-    .max(200)
-    .transform((s) => s.split(','))
-    .pipe(z.array(TicketStatus))
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(200),
-});
-const IdParams = z.strictObject({ id: z.string().min(1).max(128) });
-
-function parse<S extends z.ZodType>(schema: S, data: unknown, where: string): z.output<S> {
-  const r = schema.safeParse(data ?? {});
-  if (!r.success) throw new StreetWatchError('SW_ERR_BODY_INVALID', [describeZodError(r.error, [where])], { details: r.error.issues.slice(0, 20) });
-  return r.data;
-}
-
-export function deviceView(d: DeviceRecord): DeviceView {
-  const { secretHash: _hidden, ...view } = d;
-  return view;
-}
-
 export async function startApi(opts: ApiOptions): Promise<ApiServer> {
-  const { state, clock } = opts;
   const admin = new TokenMatcher(opts.adminToken);
   const app = Fastify({
     loggerInstance: opts.logger.child({ stage: 'api' }) as FastifyBaseLogger,
@@ -110,102 +67,17 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
 
   app.register(async (api) => {
     api.addHook('onRequest', authenticate);
-
     api.get('/metrics', async (_req, reply) => {
       reply.header('content-type', opts.metrics.registry.contentType);
       return opts.metrics.registry.metrics();
     });
-
-    api.post('/api/devices', async (req, reply) => {
-      const body = parse(DeviceCreateBody, req.body, 'body');
-      const secret = generateSecret();
-      const device: DeviceRecord = {
-        id: body.id,
-        kind: body.kind,
-        location: body.location,
-        secretHash: await hashSecret(secret),
-        createdAt: clock.now(),
-        status: 'unknown',
-        lastSeen: null,
-      };
-      await state.devices.add(device);
-      req.log.info({ deviceId: device.id }, 'device provisioned');
-      return reply.status(201).send({ id: device.id, secret, device: deviceView(device) });
-    });
-
-    api.get('/api/devices', async () => ({ devices: (await state.devices.list()).map(deviceView) }));
-
-    api.get('/api/devices/:id', async (req) => {
-      const { id } = parse(IdParams, req.params, 'params');
-      const device = await state.devices.get(id);
-      if (!device) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
-      return deviceView(device);
-    });
-
-    api.post('/api/devices/:id/rotate-secret', async (req) => {
-      const { id } = parse(IdParams, req.params, 'params');
-      parse(DeviceId, id, 'params.id');
-      const secret = generateSecret();
-      if (!(await state.devices.setSecretHash(id, await hashSecret(secret)))) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
-      req.log.info({ deviceId: id }, 'device secret rotated');
-      return { id, secret };
-    });
-
-    api.delete('/api/devices/:id', async (req, reply) => {
-      const { id } = parse(IdParams, req.params, 'params');
-      if (!(await state.devices.remove(id))) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
-      return reply.status(204).send();
-    });
-
-    api.get('/api/tickets', async (req) => {
-      const q = parse(TicketQuery, req.query, 'query');
-      const filter: Parameters<typeof state.tickets.list>[0] = { limit: q.limit };
-      if (q.subcenter !== undefined) filter.subcenterId = q.subcenter;
-      if (q.status !== undefined) filter.status = q.status;
-      return { tickets: await state.tickets.list(filter) };
-    });
-
-    api.get('/api/tickets/:id', async (req) => loadTicket(parse(IdParams, req.params, 'params').id));
-
-    api.post('/api/tickets/:id/ack', async (req) => {
-      const { id } = parse(IdParams, req.params, 'params');
-      const { note } = parse(TicketActionBody, req.body, 'body');
-      const ticket = await loadTicket(id);
-      const now = clock.now();
-      const updated = transition(ticket, 'acknowledged', actorOf(req), now, note);
-      await commitTicket({ tickets: state.tickets, bus: opts.bus, cityIndex: opts.cityIndex, metrics: opts.metrics }, updated, 'ticket.updated', now);
-      return updated;
-    });
-
-    api.get('/api/subcenters', async () => {
-      const { city } = opts.cityIndex();
-      return featureCollection(city.subcenters.map(({ geometry, webhook: _w, secret: _s, ...properties }) => ({ geometry, properties })));
-    });
-
-    api.get('/api/zones', async () => {
-      const { city } = opts.cityIndex();
-      return featureCollection(city.zones.map(({ geometry, ...properties }) => ({ geometry, properties })));
-    });
+    for (const routes of [deviceRoutes, ticketRoutes, cityRoutes]) routes(api, opts);
   });
-
-  async function loadTicket(id: string): Promise<Ticket> {
-    const ticket = await state.tickets.get(id);
-    if (!ticket) throw swError('SW_ERR_NOT_FOUND', `ticket ${id}`);
-    return ticket;
-  }
 
   await app.listen({ host: opts.host, port: opts.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   return { port, app, close: () => app.close() };
-}
-
-function actorOf(req: FastifyRequest): string {
-  return req.principal?.role ?? 'anonymous';
-}
-
-function featureCollection(features: { geometry: unknown; properties: unknown }[]): unknown {
-  return { type: 'FeatureCollection', features: features.map((f) => ({ type: 'Feature', ...f })) };
 }
 
 /** Maps framework errors (bad JSON, body too large, wrong content type) onto the catalogue. */
