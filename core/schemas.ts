@@ -100,11 +100,26 @@ export type Reading = z.infer<typeof Reading>;
 
 /** `sw.events`: a normalized camera or analytics event. */
 export const CameraEvent = z.object({
+  /** Unique per message. */
   id: z.string().max(128),
   deviceId: DeviceId,
+  /** What was seen: `crowd`, `fire`, `smoke`, `person`, `car`, `illegal_parking`... */
   type: z.string().max(64),
   score: z.number().optional(),
   count: z.number().optional(),
+  /**
+   * For tracked objects (Frigate): `new` when first seen, `update` while tracked, `end` when
+   * gone. Events without a phase are instantaneous analytics results.
+   */
+  phase: z.enum(['new', 'update', 'end']).optional(),
+  /** The tracked object's id, the same across its phases. */
+  trackId: z.string().max(128).optional(),
+  /** Zones as the camera names them (Frigate `entered_zones`), not the city's risk zones. */
+  cameraZones: z.array(z.string().max(64)).max(32).optional(),
+  /** The object has not moved for a while (parked car, furniture): not a new detection. */
+  stationary: z.boolean().optional(),
+  /** The analytics flagged the detection as a false positive. */
+  falsePositive: z.boolean().optional(),
   ts: z.number().int(),
   receivedAt: z.number().int(),
   loc: Location.optional(),
