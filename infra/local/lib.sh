@@ -45,6 +45,14 @@ parse_services() {
   ((${#SERVICES[@]})) || SERVICES=("${SW_SERVICES[@]}")
 }
 
+# Serialises up and down, so that two callers (parallel test workers, CI steps) cannot
+# start the same service twice. Held until the script exits.
+lock_state() {
+  mkdir -p "$SW_STATE"
+  exec 9>"$SW_STATE/lock"
+  flock 9
+}
+
 svc_dir() { printf '%s/%s' "$SW_STATE" "$1"; }
 
 # The variables holding a service's ports.
@@ -77,13 +85,22 @@ svc_comm() {
   esac
 }
 
+# True while the process exists and is not a zombie: an orphaned service is reaped by
+# pid 1, which in some containers happens seconds after it died.
+pid_alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
+
 # Prints the pid of the service if its pid file names a live process of the right kind.
 svc_pid() {
   local file pid
   file=$(svc_dir "$1")/pid
   [[ -s $file ]] || return 1
   pid=$(<"$file")
-  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ $pid =~ ^[0-9]+$ ]] && pid_alive "$pid" || return 1
   [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$(svc_comm "$1")" ]] || return 1
   echo "$pid"
 }
@@ -163,12 +180,12 @@ wait_for() {
 }
 
 # Starts a command in its own session (so it outlives the calling shell and its
-# process group) and records its pid.
+# process group), without the lock's descriptor, and records its pid.
 spawn() {
   local svc=$1 out=$2
   shift 2
   echo "---- $(date -Is) infra/local/up: $*" >>"$out"
-  setsid "$@" </dev/null >>"$out" 2>&1 &
+  setsid "$@" </dev/null >>"$out" 2>&1 9>&- &
   echo $! >"$(svc_dir "$svc")/pid"
 }
 
@@ -182,11 +199,11 @@ stop_svc() {
   say "$svc: stopping pid $pid"
   kill -TERM "$pid" 2>/dev/null || true
   deadline=$((SECONDS + STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then
+  while pid_alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
+  if pid_alive "$pid"; then
     say "$svc: still running after ${STOP_TIMEOUT}s, sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    while pid_alive "$pid"; do sleep 0.1; done
   fi
   rm -f "$(svc_dir "$svc")/pid"
 }
