@@ -6,10 +6,22 @@ import { seriesContract } from '../../test/contract/series.contract.js';
 import { sampleTicket, stateContract } from '../../test/contract/state.contract.js';
 import { SqliteSeriesStore } from './sqlite-series.js';
 import { SqliteStateStore } from './sqlite-state.js';
+import type { StateStore } from '../ports.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'sw-sqlite-'));
 
-stateContract('sqlite', async () => new SqliteStateStore(tmp()));
+const dirs = new WeakMap<StateStore, string>();
+stateContract(
+  'sqlite',
+  async () => {
+    const dir = tmp();
+    const store = new SqliteStateStore(dir);
+    dirs.set(store, dir);
+    return store;
+  },
+  // Another connection to the same file: what a second process sees.
+  { twin: async (store) => new SqliteStateStore(dirs.get(store)!) },
+);
 seriesContract('sqlite', async () => new SqliteSeriesStore(tmp()));
 
 describe('SQLite stores', () => {
