@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import type { City } from '../core/city.js';
 import type { CityIndex } from '../core/city-index.js';
-import { isStreetWatchError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, Clock, Subscription, TicketStore } from '../core/ports.js';
@@ -15,10 +14,8 @@ import type { Alert, Ticket } from '../core/schemas.js';
 import { OPEN_STATUSES, applyResolved, mergeFiring, mergeKeyOf, ticketFromAlert, type GradingContext } from './lifecycle.js';
 import { nearbyTicket } from './merge.js';
 import { routeLocation } from './routing.js';
-import { announce, commitTicket, type CommitContext } from './ticket-commit.js';
+import { announce, commitTicket, withConflictRetry, type CommitContext } from './ticket-commit.js';
 
-/** Attempts at a ticket change that lost an optimistic-concurrency race. */
-export const MAX_CONFLICT_RETRIES = 5;
 const ID_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 /** Most open tickets of one sub-center looked at for a proximity merge. */
 const NEARBY_SCAN = 500;
@@ -47,17 +44,6 @@ export function newTicketId(now: number): string {
 export function departmentFor(alert: Pick<Alert, 'department' | 'category'>, city: Pick<City, 'categories'>): string {
   if (alert.department) return alert.department;
   return city.categories.get(alert.category)?.department ?? UNASSIGNED_DEPARTMENT;
-}
-
-/** Runs a ticket change again from a fresh read when another writer got there first. */
-export async function withConflictRetry<T>(attempt: () => Promise<T>): Promise<T> {
-  for (let n = 1; ; n++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (!isStreetWatchError(err, 'SW_ERR_TICKET_CONFLICT') || n >= MAX_CONFLICT_RETRIES) throw err;
-    }
-  }
 }
 
 export async function startAlerting(opts: AlertingOptions): Promise<Subscription> {

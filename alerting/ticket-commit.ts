@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { CityIndex } from '../core/city-index.js';
+import { isStreetWatchError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, OutboxMessage, TicketStore } from '../core/ports.js';
 import type { SupervisionOrder, Ticket, TicketEvent, TicketEventType } from '../core/schemas.js';
 import { timersFor } from './timers.js';
 import { unitById } from './units.js';
+
+/** Attempts at a ticket change that lost an optimistic-concurrency race. */
+export const MAX_CONFLICT_RETRIES = 5;
 
 export interface CommitContext {
   tickets: TicketStore;
@@ -61,4 +65,15 @@ export function webhookBody(event: TicketEvent, to: string): Record<string, unkn
 
 export function announce(bus: Bus, event: TicketEvent): Promise<void> {
   return bus.publish('sw.tickets', [{ key: event.ticket.id, value: event }]);
+}
+
+/** Runs a ticket change again from a fresh read when another writer got there first. */
+export async function withConflictRetry<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isStreetWatchError(err, 'SW_ERR_TICKET_CONFLICT') || n >= MAX_CONFLICT_RETRIES) throw err;
+    }
+  }
 }

@@ -10,6 +10,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { startPlatform, type Platform } from '../../app/platform.js';
 import { REPO_ROOT, loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
+import type { Clock } from '../../core/ports.js';
 
 export const FIXTURE_CITY = path.join(REPO_ROOT, 'test', 'fixtures', 'city');
 
@@ -41,7 +42,7 @@ export interface TestPlatform {
   stop(): Promise<void>;
 }
 
-export async function startTestPlatform(opts: { cityDir?: string; dataDir?: string; env?: Record<string, string> } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(opts: { cityDir?: string; dataDir?: string; env?: Record<string, string>; clock?: Clock } = {}): Promise<TestPlatform> {
   const dataDir = opts.dataDir ?? tempDir('data');
   const config = loadConfig({
     MQTT_HOST: '127.0.0.1',
@@ -52,7 +53,7 @@ export async function startTestPlatform(opts: { cityDir?: string; dataDir?: stri
     STREETWATCH_CONFIG: opts.cityDir ?? FIXTURE_CITY,
     ...opts.env,
   });
-  const platform = await startPlatform({ config, logger: createLogger(process.env.SW_TEST_LOG ?? 'silent') });
+  const platform = await startPlatform({ config, logger: createLogger(process.env.SW_TEST_LOG ?? 'silent'), ...(opts.clock ? { clock: opts.clock } : {}) });
   const base = `http://127.0.0.1:${platform.httpPort}`;
   const clients: MqttClient[] = [];
 
