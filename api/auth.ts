@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { unitById } from '../alerting/units.js';
+import type { CityIndex } from '../core/city-index.js';
+import type { ApiTokenStore } from '../core/ports.js';
+import type { ApiPrincipal } from './context.js';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 
@@ -21,6 +25,23 @@ export function ensureAdminToken(configured: string | undefined, dataDir: string
   const token = `swa_${randomBytes(32).toString('base64url')}`;
   fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return { token, file };
+}
+
+/** Prefix of per-unit API tokens, so a leaked one is recognisable (secret scanners, logs). */
+export const UNIT_TOKEN_PREFIX = 'swu_';
+
+/** A per-unit API token: 256 random bits. */
+export function generateUnitToken(): string {
+  return `${UNIT_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * How unit tokens are stored and looked up. A plain SHA-256 suffices here, unlike for
+ * passwords: the token is 256 random bits, so there is no dictionary to try, and a fast hash
+ * lets every request find its token by an index lookup instead of a scan of slow hashes.
+ */
+export function hashApiToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
 }
 
 /** A token compared in constant time: both sides are hashed first, so lengths never leak. */
@@ -45,4 +66,20 @@ export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
   return m?.[1];
+}
+
+/**
+ * Who a bearer token belongs to: the admin token, else a unit token that is not revoked and
+ * whose unit still exists in the city configuration; undefined otherwise.
+ */
+export function principalResolver(adminToken: string, tokens: ApiTokenStore, cityIndex: () => CityIndex): (token: string | undefined) => Promise<ApiPrincipal | undefined> {
+  const admin = new TokenMatcher(adminToken);
+  return async (token) => {
+    if (token === undefined) return undefined;
+    if (admin.matches(token)) return { role: 'admin' };
+    if (!token.startsWith(UNIT_TOKEN_PREFIX)) return undefined;
+    const record = await tokens.findByHash(hashApiToken(token));
+    if (!record || record.revokedAt !== null || !unitById(cityIndex(), record.unitId)) return undefined;
+    return { role: 'unit', unitId: record.unitId, tokenId: record.id };
+  };
 }

@@ -5,11 +5,13 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { StreetWatchError, swError } from '../core/errors.js';
-import { TokenMatcher, bearerToken } from './auth.js';
+import { bearerToken, principalResolver } from './auth.js';
 import type { ApiContext } from './context.js';
 import { cityRoutes } from './routes/city.js';
 import { deviceRoutes } from './routes/devices.js';
+import { supervisionRoutes } from './routes/supervision.js';
 import { ticketRoutes } from './routes/tickets.js';
+import { tokenRoutes } from './routes/tokens.js';
 
 /** Largest request body accepted. */
 export const API_BODY_LIMIT = 64 * 1024;
@@ -29,7 +31,7 @@ export interface ApiServer {
 }
 
 export async function startApi(opts: ApiOptions): Promise<ApiServer> {
-  const admin = new TokenMatcher(opts.adminToken);
+  const resolve = principalResolver(opts.adminToken, opts.state.tokens, opts.cityIndex);
   const app = Fastify({
     loggerInstance: opts.logger.child({ stage: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -50,12 +52,17 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   });
 
   const authenticate = async (req: FastifyRequest): Promise<void> => {
-    const token = bearerToken(req.headers.authorization);
-    if (token !== undefined && admin.matches(token)) {
-      req.principal = { role: 'admin' };
-      return;
+    const config = req.routeOptions.config;
+    let token = bearerToken(req.headers.authorization);
+    if (token === undefined && config.tokenInQuery) {
+      const q = (req.query as Record<string, unknown> | undefined)?.access_token;
+      if (typeof q === 'string') token = bearerToken(`Bearer ${q}`);
     }
-    throw swError('SW_ERR_UNAUTHORIZED');
+    const principal = await resolve(token);
+    if (!principal) throw swError('SW_ERR_UNAUTHORIZED');
+    req.principal = principal;
+    // Default deny: a unit token reaches only the routes that scope their answers to its unit.
+    if (principal.role === 'unit' && !config.allowUnits) throw swError('SW_ERR_FORBIDDEN', `use ${req.method} ${req.routeOptions.url ?? 'this route'}`);
   };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -71,7 +78,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
       reply.header('content-type', opts.metrics.registry.contentType);
       return opts.metrics.registry.metrics();
     });
-    for (const routes of [deviceRoutes, ticketRoutes, cityRoutes]) routes(api, opts);
+    for (const routes of [deviceRoutes, ticketRoutes, supervisionRoutes, tokenRoutes, cityRoutes]) routes(api, opts);
   });
 
   await app.listen({ host: opts.host, port: opts.port });

@@ -38,6 +38,8 @@ export interface TestPlatform {
   mqttUrl: string;
   api<T = any>(method: string, url: string, body?: unknown, token?: string): Promise<{ status: number; body: T }>;
   provision(id: string, location: { lat: number; lon: number }, kind?: string): Promise<string>;
+  /** Issues an API token for a sub-center or the district center, as the admin would. */
+  unitToken(unitId: string): Promise<string>;
   connect(deviceId: string, secret: string, opts?: mqtt.IClientOptions): Promise<MqttClient>;
   stop(): Promise<void>;
 }
@@ -77,6 +79,11 @@ export async function startTestPlatform(opts: { cityDir?: string; dataDir?: stri
       const res = await api('POST', '/api/devices', { id, kind, location });
       if (res.status !== 201) throw new Error(`provisioning ${id} failed: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body.secret as string;
+    },
+    async unitToken(unitId) {
+      const res = await api('POST', '/api/tokens', { unit: unitId });
+      if (res.status !== 201) throw new Error(`token for ${unitId} failed: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.token as string;
     },
     async connect(deviceId, secret, extra = {}) {
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${platform.mqttPort}`, {
