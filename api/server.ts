@@ -9,6 +9,7 @@ import { bearerToken, principalResolver } from './auth.js';
 import type { ApiContext } from './context.js';
 import { cityRoutes } from './routes/city.js';
 import { deviceRoutes } from './routes/devices.js';
+import { kpiRoutes } from './routes/kpis.js';
 import { supervisionRoutes } from './routes/supervision.js';
 import { ticketRoutes } from './routes/tickets.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -78,7 +79,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
       reply.header('content-type', opts.metrics.registry.contentType);
       return opts.metrics.registry.metrics();
     });
-    for (const routes of [deviceRoutes, ticketRoutes, supervisionRoutes, tokenRoutes, cityRoutes]) routes(api, opts);
+    for (const routes of [deviceRoutes, ticketRoutes, supervisionRoutes, kpiRoutes, tokenRoutes, cityRoutes]) routes(api, opts);
   });
 
   await app.listen({ host: opts.host, port: opts.port });

@@ -108,4 +108,25 @@ describe('ticket access across two sub-centers', () => {
     expect((await sw.api('GET', `/api/tickets/${id}`, undefined, north)).body.subcenterId).toBe('north');
     expect((await sw.api('POST', `/api/tickets/${id}/ack`, {}, north)).body.status).toBe('acknowledged');
   });
+  it('serves KPIs scoped to the unit, and for the admin by sub-center and grade', async () => {
+    // north now holds its own ticket (acknowledged in time, closed in time) and the one south
+    // handed over (acknowledged in time by north): both rates 1. south holds nothing.
+    const mine = await sw.api('GET', '/api/kpis', undefined, north);
+    expect(mine.body).toMatchObject({
+      subcenter: 'north',
+      tickets: 2,
+      response: { due: 2, onTime: 2, rate: 1 },
+      handling: { closed: 1, closedOnTime: 1, openOverdue: 0, rate: 1 },
+      byCategory: [
+        { key: 'fire', tickets: 1 },
+        { key: 'flooding', tickets: 1 },
+      ],
+    });
+    expect((await sw.api('GET', '/api/kpis', undefined, south)).body).toMatchObject({ subcenter: 'south', tickets: 0, response: { due: 0, rate: null } });
+    expect((await sw.api('GET', '/api/kpis?subcenter=north', undefined, south)).status).toBe(403);
+    const gradeC = await sw.api('GET', `/api/kpis?grade=C&from=${new Date(Date.now() - 3_600_000).toISOString()}`);
+    expect(gradeC.body).toMatchObject({ grade: 'C', tickets: 1, bySubcenter: [{ key: 'north', tickets: 1 }] });
+    expect((await sw.api('GET', '/api/kpis?from=yesterday')).body.error.code).toBe('SW_ERR_BODY_INVALID');
+    expect((await sw.api('GET', '/api/kpis?from=2000&to=1000')).body.error.code).toBe('SW_ERR_BODY_INVALID');
+  });
 });
