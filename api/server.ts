@@ -10,6 +10,8 @@ import type { ApiContext } from './context.js';
 import { cityRoutes } from './routes/city.js';
 import { deviceRoutes } from './routes/devices.js';
 import { kpiRoutes } from './routes/kpis.js';
+import { streamRoutes } from './routes/stream.js';
+import { TicketStreamHub } from './stream-hub.js';
 import { supervisionRoutes } from './routes/supervision.js';
 import { ticketRoutes } from './routes/tickets.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -41,6 +43,9 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     trustProxy: false,
   });
   app.decorateRequest('principal', null);
+  const hub = await TicketStreamHub.start(opts.bus, opts.logger.child({ stage: 'api' }));
+  // Open event streams never end by themselves: end them so that closing the server completes.
+  app.addHook('preClose', async () => hub.close());
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
     const sw = toStreetWatchError(err);
@@ -79,7 +84,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
       reply.header('content-type', opts.metrics.registry.contentType);
       return opts.metrics.registry.metrics();
     });
-    for (const routes of [deviceRoutes, ticketRoutes, supervisionRoutes, kpiRoutes, tokenRoutes, cityRoutes]) routes(api, opts);
+    for (const routes of [deviceRoutes, ticketRoutes, supervisionRoutes, kpiRoutes, streamRoutes(hub), tokenRoutes, cityRoutes]) routes(api, opts);
   });
 
   await app.listen({ host: opts.host, port: opts.port });
