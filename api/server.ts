@@ -10,6 +10,7 @@ import type { ApiContext } from './context.js';
 import { cityRoutes } from './routes/city.js';
 import { deviceRoutes } from './routes/devices.js';
 import { kpiRoutes } from './routes/kpis.js';
+import { registerOpen311 } from './routes/open311.js';
 import { streamRoutes } from './routes/stream.js';
 import { TicketStreamHub } from './stream-hub.js';
 import { supervisionRoutes } from './routes/supervision.js';
@@ -77,6 +78,9 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     const ready = Object.values(checks).every(Boolean);
     return reply.status(ready ? 200 : 503).send({ ready, checks });
   });
+
+  // Open311 answers in its own error format and takes its key as api_key: a scope of its own.
+  registerOpen311(app, opts, resolve);
 
   app.register(async (api) => {
     api.addHook('onRequest', authenticate);
