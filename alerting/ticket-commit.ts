@@ -4,6 +4,7 @@ import { isStreetWatchError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, OutboxMessage, TicketStore } from '../core/ports.js';
 import type { SupervisionOrder, Ticket, TicketEvent, TicketEventType } from '../core/schemas.js';
+import { ticketMessage } from '../core/ticket-message.js';
 import { timersFor } from './timers.js';
 import { unitById } from './units.js';
 
@@ -45,7 +46,7 @@ export async function commitTicket(ctx: CommitContext, ticket: Ticket, type: Tic
       subcenterId: to,
       ticketId: ticket.id,
       event: type,
-      body: JSON.stringify(webhookBody(event, to)),
+      body: JSON.stringify(ticketMessage(event, to)),
       createdAt: at,
     });
   }
@@ -54,13 +55,6 @@ export async function commitTicket(ctx: CommitContext, ticket: Ticket, type: Tic
   ctx.metrics.tickets.inc({ event: type });
   await announce(ctx.bus, event);
   return event;
-}
-
-/** What a receiver gets, on the webhook and on MQTT: the event, addressed to one unit. */
-export function webhookBody(event: TicketEvent, to: string): Record<string, unknown> {
-  const body: Record<string, unknown> = { event: event.type, id: event.id, at: event.at, to, ticket: event.ticket };
-  if (event.supervisionOrder) body.supervisionOrder = event.supervisionOrder;
-  return body;
 }
 
 export function announce(bus: Bus, event: TicketEvent): Promise<void> {

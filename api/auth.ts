@@ -4,6 +4,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { unitById } from '../alerting/units.js';
 import type { CityIndex } from '../core/city-index.js';
 import type { ApiTokenStore } from '../core/ports.js';
+import { UNIT_TOKEN_PREFIX, hashApiToken } from '../core/api-token.js';
 import type { ApiPrincipal } from './context.js';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
@@ -25,23 +26,6 @@ export function ensureAdminToken(configured: string | undefined, dataDir: string
   const token = `swa_${randomBytes(32).toString('base64url')}`;
   fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return { token, file };
-}
-
-/** Prefix of per-unit API tokens, so a leaked one is recognisable (secret scanners, logs). */
-export const UNIT_TOKEN_PREFIX = 'swu_';
-
-/** A per-unit API token: 256 random bits. */
-export function generateUnitToken(): string {
-  return `${UNIT_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
-}
-
-/**
- * How unit tokens are stored and looked up. A plain SHA-256 suffices here, unlike for
- * passwords: the token is 256 random bits, so there is no dictionary to try, and a fast hash
- * lets every request find its token by an index lookup instead of a scan of slow hashes.
- */
-export function hashApiToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
 }
 
 /** A token compared in constant time: both sides are hashed first, so lengths never leak. */

@@ -100,7 +100,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       ready.set('ingest', true);
     }
     if (runs('broker')) {
-      broker = await startBroker({ ...config.mqtt, devices: state.devices, bus, clock, metrics, logger });
+      broker = await startBroker({ ...config.mqtt, devices: state.devices, tokens: state.tokens, bus, clock, metrics, logger });
       ready.set('broker', true);
     }
     if (runs('api')) {

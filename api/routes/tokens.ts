@@ -3,7 +3,7 @@ import { unitById } from '../../alerting/units.js';
 import { swError } from '../../core/errors.js';
 import type { ApiTokenRecord } from '../../core/ports.js';
 import { TokenCreateBody } from '../../core/schemas.js';
-import { generateUnitToken, hashApiToken } from '../auth.js';
+import { generateUnitToken, hashApiToken } from '../../core/api-token.js';
 import { IdParams, parse, type RouteModule } from '../context.js';
 
 function tokenView(t: ApiTokenRecord): Record<string, unknown> {

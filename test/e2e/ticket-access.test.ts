@@ -68,10 +68,12 @@ describe('ticket access across two sub-centers', () => {
     }
     expect((await sw.api('GET', '/api/subcenters', undefined, north)).status).toBe(200);
     expect((await sw.api('POST', '/api/tokens', { unit: 'nowhere' })).body.error.code).toBe('SW_ERR_UNIT_UNKNOWN');
-    const spare = await sw.unitToken('north');
+    const issued = await sw.api('POST', '/api/tokens', { unit: 'north', label: '值班台' });
+    expect(issued).toMatchObject({ status: 201, body: { unit: 'north', label: '值班台', token: expect.stringMatching(/^swu_[A-Za-z0-9_-]{43}$/) } });
+    const { id, token: spare } = issued.body;
     const listed = (await sw.api('GET', '/api/tokens')).body.tokens as { id: string; unit: string }[];
+    expect(listed.find((t) => t.id === id)).toMatchObject({ unit: 'north', label: '值班台', revokedAt: null });
     expect(JSON.stringify(listed)).not.toContain(spare);
-    const id = listed.at(-1)!.id;
     expect((await sw.api('GET', '/api/tickets', undefined, spare)).status).toBe(200);
     expect((await sw.api('DELETE', `/api/tokens/${id}`)).status).toBe(204);
     expect(await sw.api('GET', '/api/tickets', undefined, spare)).toMatchObject({ status: 401, body: { error: { code: 'SW_ERR_UNAUTHORIZED' } } });
