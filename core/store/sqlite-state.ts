@@ -166,6 +166,33 @@ export class SqliteStateStore implements StateStore {
 }
 
 /**
+ * Tickets written by the first release lack the fields of the governance loop: fill them in
+ * from what the ticket records (json_insert adds only missing keys), and index the alerts of
+ * the open ones so their resolutions still find them.
+ */
+const UPGRADE_V1_TICKETS = `
+UPDATE tickets SET grade = coalesce(json_extract(body, '$.grade'), '');
+UPDATE tickets SET body = json_insert(body,
+  '$.baseGrade', json_extract(body, '$.grade'),
+  '$.gradeReasons', json('[]'),
+  '$.dispatchedAt', created_at,
+  '$.respondedAt', (SELECT min(json_extract(e.value, '$.at')) FROM json_each(body, '$.timeline') e WHERE json_extract(e.value, '$.action') IN ('acknowledged', 'in_progress', 'resolved')),
+  '$.resolvedAt', (SELECT max(json_extract(e.value, '$.at')) FROM json_each(body, '$.timeline') e WHERE json_extract(e.value, '$.action') = 'resolved'),
+  '$.closedAt', (SELECT max(json_extract(e.value, '$.at')) FROM json_each(body, '$.timeline') e WHERE json_extract(e.value, '$.action') = 'closed'),
+  '$.closure', CASE WHEN status = 'closed' THEN json_object('by', 'operator', 'actor', 'unknown', 'at', json_extract(body, '$.updatedAt')) END,
+  '$.alertCount', json_array_length(body, '$.alerts'),
+  '$.devices', (SELECT json_group_array(d) FROM (SELECT DISTINCT json_extract(a.value, '$.deviceId') AS d FROM json_each(body, '$.alerts') a)),
+  '$.firstSeen', coalesce((SELECT min(json_extract(a.value, '$.firstSeen')) FROM json_each(body, '$.alerts') a), created_at),
+  '$.lastSeen', coalesce((SELECT max(json_extract(a.value, '$.lastSeen')) FROM json_each(body, '$.alerts') a), created_at),
+  '$.reminders', json('[]'),
+  '$.overdue', json('[]'),
+  '$.red', json('false'),
+  '$.supervisionOrderIds', json('[]'));
+INSERT OR IGNORE INTO ticket_alerts (fingerprint, ticket_id)
+  SELECT json_extract(a.value, '$.fingerprint'), t.id FROM tickets t, json_each(t.body, '$.alerts') a WHERE t.status <> 'closed';
+`;
+
+/**
  * Columns added after the first release of a table: CREATE TABLE IF NOT EXISTS leaves an
  * existing table alone, so they are added here when missing (idempotent, no version number to
  * coordinate between branches).
@@ -180,7 +207,7 @@ function migrate(db: Database.Database): void {
   };
   add('outbox', 'lease_owner', 'TEXT');
   add('outbox', 'lease_until', 'INTEGER');
-  add('tickets', 'grade', "TEXT NOT NULL DEFAULT ''", "UPDATE tickets SET grade = coalesce(json_extract(body, '$.grade'), '')");
+  add('tickets', 'grade', "TEXT NOT NULL DEFAULT ''", UPGRADE_V1_TICKETS);
   db.exec('CREATE INDEX IF NOT EXISTS outbox_ticket ON outbox(ticket_id, created_at)');
   db.exec('CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created_at)');
 }
