@@ -413,6 +413,11 @@ export const KpiQuery = z.strictObject({
   to: QueryTime.optional(),
 });
 
+/** `/api/stream`: the token may come here, because a browser's EventSource cannot set headers. */
+export const StreamQuery = z.strictObject({
+  access_token: z.string().max(512).optional(),
+});
+
 export const SupervisionQuery = z.strictObject({
   status: z.enum(SUPERVISION_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(200),

@@ -1,5 +1,6 @@
+import { StreamQuery } from '../../core/schemas.js';
 import type { TicketStreamHub } from '../stream-hub.js';
-import { unitOf, type RouteModule } from '../context.js';
+import { parse, unitOf, type RouteModule } from '../context.js';
 
 /**
  * `GET /api/stream`: ticket events as server-sent events, named by type (`ticket.created`,
@@ -10,6 +11,7 @@ export const streamRoutes =
   (hub: TicketStreamHub): RouteModule =>
   (api) => {
     api.get('/api/stream', { config: { allowUnits: true, tokenInQuery: true } }, async (req, reply) => {
+      parse(StreamQuery, req.query, 'query');
       reply.hijack();
       hub.open(reply.raw, unitOf(req));
     });
