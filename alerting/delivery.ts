@@ -1,13 +1,17 @@
 /**
  * Webhook delivery from the durable outbox: signed POSTs, an Idempotency-Key per message,
  * exponential backoff with jitter, and a maximum age after which a message is given up (and
- * stays visible as failed). Woken by every ticket event and by a timer for retries.
+ * stays visible as failed). Woken by every ticket event and by a timer for retries. Several
+ * instances may deliver from one outbox: each message is claimed with a lease first.
  */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import type { CityIndex } from '../core/city-index.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, Clock, Outbox, OutboxItem } from '../core/ports.js';
 import { SIGNATURE_HEADER, signBody } from './signature.js';
+import { unitById } from './units.js';
 
 /** Tunables of webhook delivery. */
 export interface DeliveryOptions {
@@ -26,6 +30,10 @@ export interface DeliveryOptions {
   maxAgeMs?: number;
   /** How often due retries are looked for. Default DEFAULT_POLL_MS. */
   pollMs?: number;
+  /** How long a claimed message is reserved for this instance. Default DEFAULT_DELIVERY_LEASE_MS. */
+  leaseMs?: number;
+  /** This instance's name in claims. Default: host, pid and a random suffix. */
+  owner?: string;
 }
 
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 10_000;
@@ -33,12 +41,16 @@ export const DEFAULT_BACKOFF_MS = 1_000;
 export const DEFAULT_MAX_BACKOFF_MS = 10 * 60_000;
 export const DEFAULT_MAX_AGE_MS = 24 * 3_600_000;
 export const DEFAULT_POLL_MS = 1_000;
+/** Several POST timeouts: a live worker always finishes a message before its lease ends. */
+export const DEFAULT_DELIVERY_LEASE_MS = 60_000;
 /** Messages sent concurrently per round. */
 const ROUND_SIZE = 32;
 
 export interface Delivery {
   /** Looks for due messages now. */
   kick(): void;
+  /** Sends every message due now; resolves with how many were delivered. */
+  runOnce(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -55,21 +67,30 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
   const backoff = opts.backoffMs ?? DEFAULT_BACKOFF_MS;
   const maxBackoff = opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
   const maxAge = opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
-  let running: Promise<void> | undefined;
+  const leaseMs = opts.leaseMs ?? DEFAULT_DELIVERY_LEASE_MS;
+  const owner = opts.owner ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  let running: Promise<number> | undefined;
   let again = false;
   let closed = false;
 
-  async function deliver(item: OutboxItem): Promise<void> {
-    const subcenter = opts.cityIndex().subcenterById.get(item.subcenterId);
+  /** True when delivered. */
+  async function deliver(item: OutboxItem): Promise<boolean> {
+    const target = unitById(opts.cityIndex(), item.subcenterId);
     const attempts = item.attempts + 1;
-    if (!subcenter?.webhook || !subcenter.secret) {
-      await outbox.markFailed(item.id, attempts, null, 'the sub-center has no webhook and secret configured');
+    if (!target?.webhook || !target.secret) {
+      await outbox.markFailed(item.id, attempts, null, 'the unit has no webhook and secret configured');
       metrics.deliveries.inc({ outcome: 'dropped' });
-      return;
+      return false;
+    }
+    // Stale news is worse than none: a receiver back after a long outage gets no day-old alarms.
+    if (clock.now() - item.createdAt >= maxAge) {
+      await outbox.markFailed(item.id, item.attempts, null, `expired: not delivered within ${maxAge} ms`);
+      metrics.deliveries.inc({ outcome: 'expired' });
+      return false;
     }
     let error: string;
     try {
-      const res = await fetch(subcenter.webhook, {
+      const res = await fetch(target.webhook, {
         method: 'POST',
         body: item.body,
         redirect: 'manual',
@@ -80,35 +101,56 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
           'idempotency-key': item.id,
           'x-streetwatch-event': item.event,
           'x-streetwatch-attempt': String(attempts),
-          [SIGNATURE_HEADER]: signBody(item.body, subcenter.secret),
+          [SIGNATURE_HEADER]: signBody(item.body, target.secret),
         },
       });
       await res.body?.cancel();
       if (res.status >= 200 && res.status < 300) {
         await outbox.markDelivered(item.id, clock.now());
         metrics.deliveries.inc({ outcome: 'delivered' });
-        return;
+        return true;
       }
       error = `HTTP ${res.status}`;
     } catch (err) {
-      error = (err as Error).name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : (err as Error).message;
+      const e = err as Error & { cause?: { code?: string } };
+      error = e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : `${e.message}${e.cause?.code ? ` (${e.cause.code})` : ''}`;
     }
     const now = clock.now();
     const giveUp = now - item.createdAt >= maxAge;
-    await outbox.markFailed(item.id, attempts, giveUp ? null : now + backoffDelay(attempts, backoff, maxBackoff), error);
+    await outbox.markFailed(item.id, attempts, giveUp ? null : now + backoffDelay(attempts, backoff, maxBackoff), giveUp ? `expired after: ${error}` : error);
     metrics.deliveries.inc({ outcome: giveUp ? 'expired' : 'retry' });
     log.warn({ id: item.id, subcenterId: item.subcenterId, attempts, error, giveUp }, 'webhook delivery failed');
+    return false;
   }
 
-  async function drain(): Promise<void> {
+  async function drain(): Promise<number> {
+    let delivered = 0;
     do {
       again = false;
       for (;;) {
-        const due = await outbox.due(clock.now(), ROUND_SIZE);
+        const due = await outbox.claim(clock.now(), ROUND_SIZE, owner, leaseMs);
         if (due.length === 0 || closed) break;
-        await Promise.all(due.map((item) => deliver(item).catch((err: unknown) => log.error({ err, id: item.id }, 'delivery bookkeeping failed'))));
+        const results = await Promise.all(
+          due.map((item) =>
+            deliver(item).catch((err: unknown) => {
+              // The lease runs out and the message is claimed again.
+              log.error({ err, id: item.id }, 'delivery bookkeeping failed');
+              return false;
+            }),
+          ),
+        );
+        delivered += results.filter(Boolean).length;
       }
     } while (again && !closed);
+    return delivered;
+  }
+
+  function runOnce(): Promise<number> {
+    const next: Promise<number> = (running ?? Promise.resolve(0)).catch(() => 0).then(() => (closed ? 0 : drain()));
+    running = next;
+    return next.finally(() => {
+      if (running === next) running = undefined;
+    });
   }
 
   function kick(): void {
@@ -117,11 +159,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
       again = true;
       return;
     }
-    running = drain()
-      .catch((err: unknown) => log.error({ err }, 'delivery round failed'))
-      .finally(() => {
-        running = undefined;
-      });
+    runOnce().catch((err: unknown) => log.error({ err }, 'delivery round failed'));
   }
 
   // The handler only wakes the worker: a slow receiver must never hold up the pipeline.
@@ -132,11 +170,12 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
 
   return {
     kick,
+    runOnce,
     async close() {
       closed = true;
       clearInterval(timer);
       await sub.close();
-      await running;
+      await running?.catch(() => undefined);
     },
   };
 }

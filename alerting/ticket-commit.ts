@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { CityIndex } from '../core/city-index.js';
+import { isStreetWatchError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, OutboxMessage, TicketStore } from '../core/ports.js';
-import type { Ticket, TicketEvent } from '../core/schemas.js';
+import type { SupervisionOrder, Ticket, TicketEvent, TicketEventType } from '../core/schemas.js';
+import { ticketMessage } from '../core/ticket-message.js';
+import { timersFor } from './timers.js';
+import { unitById } from './units.js';
+
+/** Attempts at a ticket change that lost an optimistic-concurrency race. */
+export const MAX_CONFLICT_RETRIES = 5;
 
 export interface CommitContext {
   tickets: TicketStore;
@@ -11,27 +18,40 @@ export interface CommitContext {
   metrics: Metrics;
 }
 
+export interface CommitOptions {
+  /** Units to tell besides the holder (the previous holder, the supervising center). */
+  recipients?: readonly string[];
+  /** The supervision order issued or acted on: saved with the ticket and carried by the event. */
+  supervisionOrder?: SupervisionOrder;
+}
+
 /**
- * Saves a ticket change with its webhook message in one transaction (a durable outbox: the
- * delivery cannot be lost even if the process dies right after), then announces it on
- * `sw.tickets`. Throws SW_ERR_TICKET_CONFLICT when someone else changed the ticket first.
+ * Saves a ticket change atomically with everything that must not be lost with it: a webhook
+ * message per recipient (the durable outbox), the ticket's timers from its new state, and the
+ * supervision order. Then announces it on `sw.tickets`. Throws SW_ERR_TICKET_CONFLICT when
+ * someone else changed the ticket first.
  */
-export async function commitTicket(ctx: CommitContext, ticket: Ticket, type: TicketEvent['type'], at: number): Promise<TicketEvent> {
-  const event: TicketEvent = { id: randomUUID(), type, at, ticket };
+export async function commitTicket(ctx: CommitContext, ticket: Ticket, type: TicketEventType, at: number, opts: CommitOptions = {}): Promise<TicketEvent> {
+  const index = ctx.cityIndex();
+  const recipients = [...new Set([ticket.subcenterId, ...(opts.recipients ?? [])])];
+  const event: TicketEvent = { id: randomUUID(), type, at, ticket, recipients };
+  if (opts.supervisionOrder) event.supervisionOrder = opts.supervisionOrder;
   const outbox: OutboxMessage[] = [];
-  const subcenter = ctx.cityIndex().subcenterById.get(ticket.subcenterId);
-  if (subcenter?.webhook) {
+  for (const to of recipients) {
+    if (!unitById(index, to)?.webhook) continue;
     outbox.push({
-      id: event.id,
+      // The first recipient's message carries the event id; each message is its own idempotency key.
+      id: outbox.length === 0 ? event.id : randomUUID(),
       channel: 'webhook',
-      subcenterId: ticket.subcenterId,
+      subcenterId: to,
       ticketId: ticket.id,
       event: type,
-      body: JSON.stringify({ event: type, id: event.id, at, ticket }),
+      body: JSON.stringify(ticketMessage(event, to)),
       createdAt: at,
     });
   }
-  await ctx.tickets.save(ticket, outbox);
+  const supervisionOrders = opts.supervisionOrder ? [opts.supervisionOrder] : [];
+  await ctx.tickets.save(ticket, outbox, { timers: timersFor(ticket, index.city.sla), supervisionOrders });
   ctx.metrics.tickets.inc({ event: type });
   await announce(ctx.bus, event);
   return event;
@@ -39,4 +59,15 @@ export async function commitTicket(ctx: CommitContext, ticket: Ticket, type: Tic
 
 export function announce(bus: Bus, event: TicketEvent): Promise<void> {
   return bus.publish('sw.tickets', [{ key: event.ticket.id, value: event }]);
+}
+
+/** Runs a ticket change again from a fresh read when another writer got there first. */
+export async function withConflictRetry<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isStreetWatchError(err, 'SW_ERR_TICKET_CONFLICT') || n >= MAX_CONFLICT_RETRIES) throw err;
+    }
+  }
 }

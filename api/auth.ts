@@ -1,6 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { unitById } from '../alerting/units.js';
+import type { CityIndex } from '../core/city-index.js';
+import type { ApiTokenStore } from '../core/ports.js';
+import { UNIT_TOKEN_PREFIX, hashApiToken } from '../core/api-token.js';
+import type { ApiPrincipal } from './context.js';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 
@@ -45,4 +50,20 @@ export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
   return m?.[1];
+}
+
+/**
+ * Who a bearer token belongs to: the admin token, else a unit token that is not revoked and
+ * whose unit still exists in the city configuration; undefined otherwise.
+ */
+export function principalResolver(adminToken: string, tokens: ApiTokenStore, cityIndex: () => CityIndex): (token: string | undefined) => Promise<ApiPrincipal | undefined> {
+  const admin = new TokenMatcher(adminToken);
+  return async (token) => {
+    if (token === undefined) return undefined;
+    if (admin.matches(token)) return { role: 'admin' };
+    if (!token.startsWith(UNIT_TOKEN_PREFIX)) return undefined;
+    const record = await tokens.findByHash(hashApiToken(token));
+    if (!record || record.revokedAt !== null || !unitById(cityIndex(), record.unitId)) return undefined;
+    return { role: 'unit', unitId: record.unitId, tokenId: record.id };
+  };
 }

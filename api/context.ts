@@ -7,12 +7,22 @@ import type { Metrics } from '../core/metrics.js';
 import type { Bus, Clock, StateStore } from '../core/ports.js';
 import { describeZodError } from '../core/zod-issues.js';
 
-/** Who is calling. */
-export type ApiPrincipal = { role: 'admin' };
+/**
+ * Who is calling: the admin (district operations, sees everything), or a unit (a street
+ * sub-center, or the district command center acting as the supervising parent) through one of
+ * its API tokens.
+ */
+export type ApiPrincipal = { role: 'admin' } | { role: 'unit'; unitId: string; tokenId: string };
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: ApiPrincipal | null;
+  }
+  interface FastifyContextConfig {
+    /** Unit tokens may call this route (each route then scopes what a unit sees). Default: admin only. */
+    allowUnits?: boolean;
+    /** The token may come as `?access_token=` (EventSource cannot set headers). */
+    tokenInQuery?: boolean;
   }
 }
 
@@ -38,7 +48,17 @@ export function parse<S extends z.ZodType>(schema: S, data: unknown, where: stri
 
 export const IdParams = z.strictObject({ id: z.string().min(1).max(128) });
 
-/** The actor recorded in ticket timelines. */
+/** The actor recorded in ticket timelines: `admin` or `unit:<id>`. */
 export function actorOf(req: FastifyRequest): string {
-  return req.principal?.role ?? 'anonymous';
+  const p = req.principal;
+  if (!p) return 'anonymous';
+  return p.role === 'admin' ? 'admin' : `unit:${p.unitId}`;
 }
+
+/** The unit a request acts for; undefined for the admin. */
+export function unitOf(req: FastifyRequest): string | undefined {
+  return req.principal?.role === 'unit' ? req.principal.unitId : undefined;
+}
+
+/** Route options for routes unit tokens may call. */
+export const UNITS_ALLOWED = { config: { allowUnits: true } } as const;

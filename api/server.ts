@@ -5,11 +5,17 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { StreetWatchError, swError } from '../core/errors.js';
-import { TokenMatcher, bearerToken } from './auth.js';
+import { bearerToken, principalResolver } from './auth.js';
 import type { ApiContext } from './context.js';
 import { cityRoutes } from './routes/city.js';
 import { deviceRoutes } from './routes/devices.js';
+import { kpiRoutes } from './routes/kpis.js';
+import { registerOpen311 } from './routes/open311.js';
+import { streamRoutes } from './routes/stream.js';
+import { TicketStreamHub } from './stream-hub.js';
+import { supervisionRoutes } from './routes/supervision.js';
 import { ticketRoutes } from './routes/tickets.js';
+import { tokenRoutes } from './routes/tokens.js';
 
 /** Largest request body accepted. */
 export const API_BODY_LIMIT = 64 * 1024;
@@ -29,7 +35,7 @@ export interface ApiServer {
 }
 
 export async function startApi(opts: ApiOptions): Promise<ApiServer> {
-  const admin = new TokenMatcher(opts.adminToken);
+  const resolve = principalResolver(opts.adminToken, opts.state.tokens, opts.cityIndex);
   const app = Fastify({
     loggerInstance: opts.logger.child({ stage: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -38,6 +44,9 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     trustProxy: false,
   });
   app.decorateRequest('principal', null);
+  const hub = await TicketStreamHub.start(opts.bus, opts.logger.child({ stage: 'api' }));
+  // Open event streams never end by themselves: end them so that closing the server completes.
+  app.addHook('preClose', async () => hub.close());
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
     const sw = toStreetWatchError(err);
@@ -50,12 +59,17 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   });
 
   const authenticate = async (req: FastifyRequest): Promise<void> => {
-    const token = bearerToken(req.headers.authorization);
-    if (token !== undefined && admin.matches(token)) {
-      req.principal = { role: 'admin' };
-      return;
+    const config = req.routeOptions.config;
+    let token = bearerToken(req.headers.authorization);
+    if (token === undefined && config.tokenInQuery) {
+      const q = (req.query as Record<string, unknown> | undefined)?.access_token;
+      if (typeof q === 'string') token = bearerToken(`Bearer ${q}`);
     }
-    throw swError('SW_ERR_UNAUTHORIZED');
+    const principal = await resolve(token);
+    if (!principal) throw swError('SW_ERR_UNAUTHORIZED');
+    req.principal = principal;
+    // Default deny: a unit token reaches only the routes that scope their answers to its unit.
+    if (principal.role === 'unit' && !config.allowUnits) throw swError('SW_ERR_FORBIDDEN', `use ${req.method} ${req.routeOptions.url ?? 'this route'}`);
   };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -65,13 +79,16 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     return reply.status(ready ? 200 : 503).send({ ready, checks });
   });
 
+  // Open311 answers in its own error format and takes its key as api_key: a scope of its own.
+  registerOpen311(app, opts, resolve);
+
   app.register(async (api) => {
     api.addHook('onRequest', authenticate);
     api.get('/metrics', async (_req, reply) => {
       reply.header('content-type', opts.metrics.registry.contentType);
       return opts.metrics.registry.metrics();
     });
-    for (const routes of [deviceRoutes, ticketRoutes, cityRoutes]) routes(api, opts);
+    for (const routes of [deviceRoutes, ticketRoutes, supervisionRoutes, kpiRoutes, streamRoutes(hub), tokenRoutes, cityRoutes]) routes(api, opts);
   });
 
   await app.listen({ host: opts.host, port: opts.port });

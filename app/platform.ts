@@ -4,6 +4,7 @@
  */
 import { startAlerting } from '../alerting/stage.js';
 import { startDelivery, type Delivery } from '../alerting/delivery.js';
+import { startTimerWorker, type TimerWorker } from '../alerting/timer-worker.js';
 import { ensureAdminToken } from '../api/auth.js';
 import { startApi, type ApiServer } from '../api/server.js';
 import { startBroker, type Broker } from '../broker/server.js';
@@ -41,6 +42,8 @@ export interface Platform {
   readonly series: SeriesStore;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** The ticket timer worker, when this process runs alerting (tests drive it with a controllable clock). */
+  readonly timers: TimerWorker | undefined;
   stop(): Promise<void>;
 }
 
@@ -64,6 +67,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const runs = (s: StageName): boolean => config.stages.includes(s);
   const subscriptions: Subscription[] = [];
   let delivery: Delivery | undefined;
+  let timers: TimerWorker | undefined;
   let broker: Broker | undefined;
   let api: ApiServer | undefined;
   const ready = new Map<StageName, boolean>(config.stages.map((s) => [s, false]));
@@ -72,6 +76,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     if (runs('alerting')) {
       delivery = await startDelivery({ outbox: state.outbox, bus, cityIndex, clock, metrics, logger });
       subscriptions.push(await startAlerting({ bus, tickets: state.tickets, cityIndex, clock, metrics, logger }));
+      timers = startTimerWorker({ tickets: state.tickets, timers: state.timers, bus, cityIndex, clock, metrics, logger });
       ready.set('alerting', true);
     }
     if (runs('detectors')) {
@@ -95,7 +100,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       ready.set('ingest', true);
     }
     if (runs('broker')) {
-      broker = await startBroker({ ...config.mqtt, devices: state.devices, bus, clock, metrics, logger });
+      broker = await startBroker({ ...config.mqtt, devices: state.devices, tokens: state.tokens, bus, clock, metrics, logger });
       ready.set('broker', true);
     }
     if (runs('api')) {
@@ -112,6 +117,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     await api?.close();
     await broker?.close();
     for (const sub of subscriptions.reverse()) await sub.close();
+    await timers?.close();
     await delivery?.close();
     await bus.close();
     await state.close();
@@ -132,6 +138,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     series,
     metrics,
     logger,
+    timers,
     stop: () => (stopping ??= shutdown()),
   };
 }

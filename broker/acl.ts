@@ -5,7 +5,26 @@ import type { ErrorCode } from '../core/errors.js';
 import { DEVICE_ID_RE } from '../core/schemas.js';
 import { classifyDeviceTopic, parseDeviceTopic, type DeviceTopicKind } from '../core/topics.js';
 
-export type Principal = { role: 'device'; id: string };
+/**
+ * A device (client id = device id), or the ticket feed client of a unit (sub-center or district
+ * center), whose client id starts with `subcenter:`. Device ids cannot contain ':', so the two
+ * never collide and a feed client never takes over a device's session.
+ */
+export type Principal = { role: 'device'; id: string } | { role: 'subcenter'; id: string };
+
+export const SUBCENTER_CLIENT_PREFIX = 'subcenter:';
+const FEED_CLIENT_RE = /^subcenter:([A-Za-z0-9][A-Za-z0-9_.-]{0,63})(?::[A-Za-z0-9_.-]{1,32})?$/;
+
+/** The unit of a feed client id: `subcenter:{unitId}`, optionally `:{suffix}` for several clients of one unit. */
+export function subcenterOfClientId(clientId: string): string | undefined {
+  return FEED_CLIENT_RE.exec(clientId)?.[1];
+}
+
+/** Who an authenticated client is, from its client id. */
+export function principalOfClientId(clientId: string): Principal {
+  const unit = subcenterOfClientId(clientId);
+  return unit !== undefined ? { role: 'subcenter', id: unit } : { role: 'device', id: clientId };
+}
 
 export type PublishDecision =
   | { allow: true; deviceId: string; kind: DeviceTopicKind | 'unknown' }
@@ -21,6 +40,8 @@ export function isValidClientId(id: unknown): id is string {
  * which is platform → device. `$SYS` and every other namespace are closed to devices.
  */
 export function authorizePublish(principal: Principal, topic: string): PublishDecision {
+  // Feed clients only listen.
+  if (principal.role !== 'device') return { allow: false, code: 'SW_ERR_TOPIC_FORBIDDEN' };
   const parsed = parseDeviceTopic(topic);
   if (!parsed || parsed.deviceId !== principal.id) return { allow: false, code: 'SW_ERR_TOPIC_FORBIDDEN' };
   const kind = classifyDeviceTopic(parsed.rest);
@@ -28,8 +49,12 @@ export function authorizePublish(principal: Principal, topic: string): PublishDe
   return { allow: true, deviceId: parsed.deviceId, kind };
 }
 
-/** A device subscribes only to its own errors topic, exactly: no wildcards, no `$SYS`. */
+/**
+ * A device subscribes only to its own errors topic, a feed client only to its unit's tickets
+ * topic, exactly: no wildcards, no `$SYS`.
+ */
 export function authorizeSubscribe(principal: Principal, filter: string): boolean {
   const levels = filter.split('/');
-  return levels.length === 4 && levels[0] === 'v1' && levels[1] === 'devices' && levels[2] === principal.id && levels[3] === 'errors';
+  const [area, leaf] = principal.role === 'device' ? ['devices', 'errors'] : ['subcenters', 'tickets'];
+  return levels.length === 4 && levels[0] === 'v1' && levels[1] === area && levels[2] === principal.id && levels[3] === leaf;
 }

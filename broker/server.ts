@@ -9,13 +9,14 @@ import { Aedes, type AedesOptions, type AuthenticateError, type Client, type Pub
 import { StreetWatchError, swError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import type { Bus, Clock, DeviceRegistry, Subscription } from '../core/ports.js';
+import type { ApiTokenStore, Bus, Clock, DeviceRegistry, Subscription } from '../core/ports.js';
 import type { RawPublish } from '../core/schemas.js';
 import { deadLetter, deviceErrorMessage } from '../core/dead-letter.js';
 import { deviceErrorsTopic } from '../core/topics.js';
-import { authorizePublish, authorizeSubscribe, isValidClientId, type Principal } from './acl.js';
+import { authorizePublish, authorizeSubscribe, isValidClientId, principalOfClientId, subcenterOfClientId, type Principal } from './acl.js';
 import { guardPacketSize } from './packet-size.js';
 import { verifySecret } from './secret-hash.js';
+import { checkSubcenterCredentials, startSubcenterFeed } from './subcenter-feed.js';
 
 /** Where denied publishes go: no client may subscribe to `$`-topics here, so they vanish. */
 const QUARANTINE_TOPIC = '$SW/quarantine';
@@ -27,6 +28,8 @@ export interface BrokerOptions {
   port: number;
   maxPacketBytes: number;
   devices: DeviceRegistry;
+  /** Unit API tokens: the credentials of the sub-centers' ticket feed clients. */
+  tokens?: ApiTokenStore;
   bus: Bus;
   clock: Clock;
   metrics: Metrics;
@@ -45,7 +48,8 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const authCache = new Map<string, { secretHash: string; digest: Buffer }>();
 
   const authenticate: AedesOptions['authenticate'] = (client, username, password, done) => {
-    checkCredentials(client.id, username, password).then(
+    const check = subcenterOfClientId(client.id) !== undefined ? checkSubcenterCredentials(opts.tokens, client.id, username, password) : checkCredentials(client.id, username, password);
+    check.then(
       () => done(null, true),
       (err: unknown) => {
         const code: ErrorCode = err instanceof StreetWatchError ? err.code : 'SW_ERR_INTERNAL';
@@ -82,6 +86,13 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const onPublish: AedesOptions['authorizePublish'] = (client, packet, done) => {
     const principal = principalOf(client, packet);
     if (!principal) return done(new Error('publish without an authenticated client'));
+    if (principal.role !== 'device') {
+      // Feed clients only listen; their publishes go nowhere (there is no errors topic for them).
+      metrics.rejected.inc({ code: 'SW_ERR_TOPIC_FORBIDDEN' });
+      packet.topic = QUARANTINE_TOPIC;
+      packet.retain = false;
+      return done(null);
+    }
     const decision = authorizePublish(principal, packet.topic);
     if (!decision.allow) {
       reject(principal.id, packet, swError(decision.code, principal.id, packet.topic));
@@ -120,7 +131,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   }
 
   const onSubscribe: AedesOptions['authorizeSubscribe'] = (client, sub, done) => {
-    const principal: Principal = { role: 'device', id: client.id };
+    const principal: Principal = principalOfClientId(client.id);
     if (authorizeSubscribe(principal, sub.topic)) return done(null, sub);
     metrics.rejected.inc({ code: 'SW_ERR_SUBSCRIBE_FORBIDDEN' });
     log.info({ clientId: client.id, filter: sub.topic }, 'subscription refused');
@@ -152,6 +163,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       ),
     );
   });
+  const ticketsOut = await startSubcenterFeed(aedes, bus);
 
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
@@ -180,13 +192,14 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
         aedes.close(() => undefined);
       });
       await errorsOut.close();
+      await ticketsOut.close();
     },
   };
 }
 
-/** The authenticated device behind a publish; for a will published after its client left, the will's owner. */
+/** The authenticated client behind a publish; for a will published after its client left, the will's (device) owner. */
 function principalOf(client: Client | null, packet: PublishPacket): Principal | undefined {
-  if (client) return { role: 'device', id: client.id };
+  if (client) return principalOfClientId(client.id);
   const owner = (packet as PublishPacket & { clientId?: string }).clientId;
   return typeof owner === 'string' && isValidClientId(owner) ? { role: 'device', id: owner } : undefined;
 }

@@ -22,6 +22,25 @@ describe('loadCity', () => {
     expect(city.rules.find((r) => r.id === 'underpass-flooding')!.for).toBe(60_000);
   });
 
+  it('loads departments, categories, the grading table and the merge policy', () => {
+    const city = loadCity(DEFAULT_CITY_DIR);
+    expect(city.categories.get('flooding')).toMatchObject({ name: '内涝积水', department: 'water-affairs' });
+    expect(city.departments.get('water-affairs')?.name).toBe('水务');
+    expect(city.sla.grading.zoneRisk).toEqual({ high: 1, medium: 0, low: 0 });
+    expect(city.sla.grades.B.holdFor).toBe(15 * 60_000);
+    expect(city.sla.merge).toEqual({ window: 30 * 60_000, radius: 200 });
+    // Without the optional sections: no raise, default hold and merge policy.
+    const plain = loadCity(cityWith({ 'sla.yaml': 'grades:\n' + ['A', 'B', 'C', 'D'].map((g) => `  ${g}: { respondWithin: 1h, resolveWithin: 4h, remindBefore: 10m }\n`).join('') }));
+    expect(plain.sla.grading).toEqual({ zoneRisk: { high: 0, medium: 0, low: 0 }, aggregation: [], maxRaise: 3 });
+    expect(plain.sla.grades.A.holdFor).toBe(10 * 60_000);
+  });
+
+  it('refuses a category whose department is unknown, and a district id that is also a sub-center', () => {
+    const text = fs.readFileSync(path.join(DEFAULT_CITY_DIR, 'city.yaml'), 'utf8');
+    expect(() => loadCity(cityWith({ 'city.yaml': text.replace('department: water-affairs,', 'department: plumbing,') }))).toThrow(/city\.yaml: categories\.flooding\.department: unknown department "plumbing"/);
+    expect(() => loadCity(cityWith({ 'city.yaml': text.replace('id: tianhe-district', 'id: linhe') }))).toThrow(/district\.id: "linhe" is also a sub-center id/);
+  });
+
   it('names file, path and line of a bad YAML value', () => {
     const dir = cityWith({ 'rules.yaml': 'rules:\n  - id: r1\n    metric: smoke\n    above: high\n    grade: B\n    category: fire\n    department: fire-rescue\n' });
     expect(() => loadCity(dir)).toThrow(/rules\.yaml: rules\[0\]\.above \(line 4\): .*expected number/);

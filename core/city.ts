@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { MultiPolygon, Polygon } from 'geojson';
 import { Duration } from './duration.js';
 import { StreetWatchError } from './errors.js';
-import { EntityId, Grade, MetricName } from './schemas.js';
+import { CategoryId, EntityId, Grade, MetricName } from './schemas.js';
 import { formatPath } from './zod-issues.js';
 
 const Position = z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)]).rest(z.number());
@@ -100,21 +100,89 @@ export const RulesFile = z.strictObject({
     }),
 });
 
+/** How long readings must stay normal after a resolution before the sensor confirms the closing. */
+export const DEFAULT_HOLD_MS = 10 * 60_000;
+/** How far apart in time alerts outside any zone may be and still be one incident. */
+export const DEFAULT_MERGE_WINDOW_MS = 30 * 60_000;
+/** How far apart (metres) alerts outside any zone may be and still be one incident. */
+export const DEFAULT_MERGE_RADIUS_M = 200;
+
 const GradeSla = z.strictObject({
   respondWithin: Duration,
   resolveWithin: Duration,
   remindBefore: Duration,
+  holdFor: Duration.default(DEFAULT_HOLD_MS),
 });
+
+const Raise = z.number().int().min(0).max(3);
+
+/**
+ * How a ticket's grade rises above its rule's grade (D→C→B→A, never above A): steps per zone
+ * risk, plus the largest raise among the aggregation rows the ticket meets, capped at maxRaise.
+ */
+export const GradingTable = z.strictObject({
+  zoneRisk: z.strictObject({ high: Raise.default(0), medium: Raise.default(0), low: Raise.default(0) }).prefault({}),
+  aggregation: z
+    .array(
+      z
+        .strictObject({
+          minDevices: z.number().int().min(2).max(1_000_000).optional(),
+          minAlerts: z.number().int().min(2).max(1_000_000).optional(),
+          raise: Raise.min(1),
+        })
+        .refine((r) => r.minDevices !== undefined || r.minAlerts !== undefined, 'a row needs "minDevices" or "minAlerts"'),
+    )
+    .max(32)
+    .default([]),
+  maxRaise: Raise.default(3),
+});
+export type GradingTable = z.infer<typeof GradingTable>;
+
+/** Alert storms: which alerts become one ticket (see docs/TICKETS.md). */
+export const MergePolicy = z.strictObject({
+  window: Duration.default(DEFAULT_MERGE_WINDOW_MS),
+  radius: z.number().min(0).max(10_000).default(DEFAULT_MERGE_RADIUS_M),
+});
+export type MergePolicy = z.infer<typeof MergePolicy>;
+
 export const SlaFile = z.strictObject({
   grades: z.strictObject({ A: GradeSla, B: GradeSla, C: GradeSla, D: GradeSla }),
+  grading: GradingTable.prefault({}),
+  merge: MergePolicy.prefault({}),
 });
 export type Sla = z.infer<typeof SlaFile>;
 
+const webhookNeedsSecret = { path: ['secret'], message: 'a unit with a webhook needs a secret: every delivery is signed' };
+
 export const CityFile = z.strictObject({
   name: z.string().min(1).max(128),
-  /** The district command center: parent of the sub-centers and the routing fallback. */
-  district: z.strictObject({ id: EntityId, name: z.string().min(1).max(128) }),
+  /** The district command center: parent of the sub-centers, the routing fallback, and the supervisor of overdue tickets. */
+  district: z
+    .strictObject({
+      id: EntityId,
+      name: z.string().min(1).max(128),
+      webhook: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+      secret: z.string().min(16, 'a webhook secret must be at least 16 characters').max(256).optional(),
+    })
+    .refine((d) => d.webhook === undefined || d.secret !== undefined, webhookNeedsSecret),
+  /** Functional departments (水务, 消防...): id → display name. */
+  departments: z.record(CategoryId, z.strictObject({ name: z.string().min(1).max(128) })).default({}),
+  /** Alert categories: display name, and the department responsible when a rule names none. */
+  categories: z
+    .record(CategoryId, z.strictObject({ name: z.string().min(1).max(128), department: CategoryId, description: z.string().max(1000).optional() }))
+    .default({}),
 });
+
+export interface Department {
+  id: string;
+  name: string;
+}
+export interface Category {
+  id: string;
+  name: string;
+  department: string;
+  description?: string;
+}
 
 export interface Subcenter extends z.infer<typeof SubcenterProperties> {
   geometry: Polygon | MultiPolygon;
@@ -126,7 +194,9 @@ export interface Zone extends z.infer<typeof ZoneProperties> {
 export interface City {
   dir: string;
   name: string;
-  district: { id: string; name: string };
+  district: { id: string; name: string; webhook?: string; secret?: string };
+  departments: ReadonlyMap<string, Department>;
+  categories: ReadonlyMap<string, Category>;
   subcenters: Subcenter[];
   zones: Zone[];
   rules: ThresholdRule[];
@@ -155,7 +225,13 @@ export function loadCity(dir: string): City {
     }
   });
   const sla = parseYaml(dir, 'sla.yaml', SlaFile);
-  return { dir, name: city.name, district: city.district, subcenters, zones, rules, sla };
+  if (subcenters.some((s) => s.id === city.district.id)) fail(dir, 'city.yaml', 'district.id', `"${city.district.id}" is also a sub-center id`);
+  const departments = new Map(Object.entries(city.departments).map(([id, d]) => [id, { id, ...d }]));
+  const categories = new Map(Object.entries(city.categories).map(([id, c]) => [id, { id, ...c }]));
+  for (const c of categories.values()) {
+    if (!departments.has(c.department)) fail(dir, 'city.yaml', `categories.${c.id}.department`, `unknown department "${c.department}"`);
+  }
+  return { dir, name: city.name, district: city.district, departments, categories, subcenters, zones, rules, sla };
 }
 
 function assertUniqueIds(dir: string, file: string, items: { id: string }[]): void {

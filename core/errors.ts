@@ -58,6 +58,8 @@ const catalogue = {
   SW_ERR_DEVICE_EXISTS: { status: 409, message: 'device %s already exists' },
   SW_ERR_TICKET_TRANSITION: { status: 409, message: 'ticket %s cannot go from %s to %s' },
   SW_ERR_TICKET_CONFLICT: { status: 409, message: 'ticket %s was changed concurrently, retry', retriable: true },
+  SW_ERR_SUPERVISION_TRANSITION: { status: 409, message: 'supervision order %s cannot go from %s to %s' },
+  SW_ERR_UNIT_UNKNOWN: { status: 400, message: 'no sub-center or command center has the id %s' },
 
   // Configuration
   SW_ERR_CONFIG_ENV: { status: 500, message: 'environment variable %s: %s' },

@@ -8,11 +8,15 @@ import type {
   CameraEvent,
   DeadLetter,
   DeviceRecord,
+  Grade,
   RawPublish,
   Reading,
+  SupervisionOrder,
+  SupervisionStatus,
   Ticket,
   TicketEvent,
   TicketStatus,
+  TicketTimer,
 } from './schemas.js';
 
 // ---------------------------------------------------------------------------------------
@@ -95,6 +99,10 @@ export interface DeviceRegistry {
 export interface TicketFilter {
   subcenterId?: string;
   status?: TicketStatus | TicketStatus[];
+  grade?: Grade | Grade[];
+  /** Tickets created in [createdFrom, createdTo). */
+  createdFrom?: number;
+  createdTo?: number;
   limit?: number;
 }
 
@@ -107,6 +115,7 @@ export interface OutboxMessage {
   /** Unique; sent as the Idempotency-Key. */
   id: string;
   channel: 'webhook';
+  /** The receiving unit (sub-center or command center). */
   subcenterId: string;
   ticketId: string;
   event: string;
@@ -116,30 +125,106 @@ export interface OutboxMessage {
 
 export interface OutboxItem extends OutboxMessage {
   attempts: number;
+  /** When it may be tried next; for a delivered message, when it was delivered. */
   nextAttemptAt: number;
   lastError: string | null;
   state: 'pending' | 'delivered' | 'failed';
 }
 
+/** Written with a ticket change, in the same transaction. */
+export interface TicketSaveEffects {
+  /**
+   * The ticket's timers from now on: replaces the ones stored for it (none left when empty). A
+   * timer kept with the same due time keeps its claim; a moved one is free to claim again.
+   * Undefined leaves the stored timers as they are.
+   */
+  timers?: readonly TicketTimer[];
+  /** Supervision orders about this ticket, inserted or replaced by id. */
+  supervisionOrders?: readonly SupervisionOrder[];
+}
+
 export interface TicketStore {
   get(id: string): Promise<Ticket | undefined>;
+  /** Newest first (by creation, then id). */
   list(filter?: TicketFilter): Promise<Ticket[]>;
   /** The open (not closed) ticket with this merge key, if any. */
   findOpen(mergeKey: string): Promise<Ticket | undefined>;
+  /** The open ticket holding an alert with this fingerprint, if any. */
+  findOpenByAlert(fingerprint: string): Promise<Ticket | undefined>;
   /**
    * Inserts a new ticket (version 1) or replaces one whose stored version is `ticket.version - 1`,
-   * together with its outbox messages, atomically. Throws SW_ERR_TICKET_CONFLICT when the
-   * version does not match or another open ticket holds the merge key.
+   * together with its outbox messages and effects, atomically. Throws SW_ERR_TICKET_CONFLICT when
+   * the version does not match or another open ticket holds the merge key.
    */
-  save(ticket: Ticket, outbox?: readonly OutboxMessage[]): Promise<void>;
+  save(ticket: Ticket, outbox?: readonly OutboxMessage[], effects?: TicketSaveEffects): Promise<void>;
 }
 
 export interface Outbox {
   /** Pending messages due at `now`, oldest first. */
   due(now: number, limit: number): Promise<OutboxItem[]>;
+  /**
+   * Claims up to `limit` pending messages due at `now` that no unexpired lease holds, leasing
+   * each to `owner` until `now + leaseMs`: several delivery workers never send one message at
+   * the same time. A lease ends with markDelivered/markFailed, or when it expires (the worker
+   * died), after which the message can be claimed again.
+   */
+  claim(now: number, limit: number, owner: string, leaseMs: number): Promise<OutboxItem[]>;
   markDelivered(id: string, at: number): Promise<void>;
   markFailed(id: string, attempts: number, nextAttemptAt: number | null, error: string): Promise<void>;
   get(id: string): Promise<OutboxItem | undefined>;
+  /** Every message about a ticket, oldest first: its delivery state. */
+  forTicket(ticketId: string): Promise<OutboxItem[]>;
+}
+
+/** Durable ticket timers. They are written only through TicketStore.save (see TicketSaveEffects). */
+export interface TimerStore {
+  /**
+   * Claims up to `limit` timers due at `now` (dueAt <= now) that no unexpired lease holds,
+   * leasing each to `owner` until `now + leaseMs`; oldest due first. The ticket save that records
+   * a timer's effect removes it; a lease that expires (the claimer died) frees it for another.
+   */
+  claimDue(now: number, limit: number, owner: string, leaseMs: number): Promise<TicketTimer[]>;
+  /** Drops a timer `owner` claimed and found nothing to do for; false if the claim was lost. */
+  complete(id: string, owner: string): Promise<boolean>;
+  /** A ticket's timers, by due time. */
+  forTicket(ticketId: string): Promise<TicketTimer[]>;
+}
+
+export interface SupervisionFilter {
+  /** Orders issued to this center, or about tickets held by this unit (either matches). */
+  unitId?: string;
+  ticketId?: string;
+  status?: SupervisionStatus;
+  limit?: number;
+}
+
+/** Supervision orders (督办单). Written only through TicketStore.save, with their ticket. */
+export interface SupervisionStore {
+  get(id: string): Promise<SupervisionOrder | undefined>;
+  /** Newest first. */
+  list(filter?: SupervisionFilter): Promise<SupervisionOrder[]>;
+}
+
+/** A per-unit API token; only its SHA-256 is stored. */
+export interface ApiTokenRecord {
+  id: string;
+  /** The sub-center or command center the token acts for. */
+  unitId: string;
+  /** Hex SHA-256 of the token. */
+  tokenHash: string;
+  label: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface ApiTokenStore {
+  add(token: ApiTokenRecord): Promise<void>;
+  /** The token with this hash, revoked or not. */
+  findByHash(tokenHash: string): Promise<ApiTokenRecord | undefined>;
+  /** Tokens, oldest first, optionally of one unit. */
+  list(unitId?: string): Promise<ApiTokenRecord[]>;
+  /** Marks a token revoked; false when there is no such token or it was already revoked. */
+  revoke(id: string, at: number): Promise<boolean>;
 }
 
 /** A small key-value store for rule state and dedup keys. Values are JSON. */
@@ -153,6 +238,9 @@ export interface StateStore {
   readonly devices: DeviceRegistry;
   readonly tickets: TicketStore;
   readonly outbox: Outbox;
+  readonly timers: TimerStore;
+  readonly supervision: SupervisionStore;
+  readonly tokens: ApiTokenStore;
   readonly kv: KeyValueStore;
   close(): Promise<void>;
 }

@@ -192,6 +192,8 @@ export interface TicketAlert {
   status: 'firing' | 'resolved';
   firstSeen: number;
   lastSeen: number;
+  /** Server time the latest resolution was recorded: the closing hold counts from it. */
+  resolvedAt?: number;
 }
 
 export interface TimelineEntry {
@@ -201,9 +203,31 @@ export interface TimelineEntry {
   note?: string;
 }
 
+/** A deadline the ticket was reminded of, or missed. */
+export interface DeadlineMark {
+  kind: 'response' | 'resolution';
+  /** The deadline as it stood: reassignment and regrading move deadlines. */
+  deadline: number;
+  /** When the reminder went out or the miss was recorded. */
+  at: number;
+  /** The unit holding the ticket at that moment. */
+  subcenterId: string;
+}
+
+/** Who confirmed the closing: the sensor (normal for the hold period) or an operator. */
+export interface TicketClosure {
+  by: 'sensor' | 'operator';
+  actor: string;
+  at: number;
+}
+
 export interface Ticket {
   id: string;
   grade: Grade;
+  /** The highest grade among the rules of the ticket's alerts, before any raise. */
+  baseGrade: Grade;
+  /** Why `grade` is above `baseGrade`, one line per raise of the grading table. */
+  gradeReasons: string[];
   category: string;
   department: string;
   subcenterId: string;
@@ -217,21 +241,98 @@ export interface Ticket {
   title: string;
   createdAt: number;
   updatedAt: number;
+  /** When the current holder received it: creation, or the last reassignment. */
+  dispatchedAt: number;
   respondBy: number;
   resolveBy: number;
+  /** First acknowledgment (or start, or resolution) by the current holder. */
+  respondedAt: number | null;
+  /** Latest move to `resolved`. */
+  resolvedAt: number | null;
+  closedAt: number | null;
+  closure: TicketClosure | null;
   location: Location | null;
+  /** One entry per alert fingerprint (rule and device). */
   alerts: TicketAlert[];
+  /** Firings merged into the ticket, redeliveries not counted. */
+  alertCount: number;
+  /** Distinct devices that fired, in order of first firing. */
+  devices: string[];
+  /** Event time of the first firing and of the latest alert. */
+  firstSeen: number;
+  lastSeen: number;
+  reminders: DeadlineMark[];
+  overdue: DeadlineMark[];
+  /** Flagged red: a deadline was missed. Stays set, as the record of the miss. */
+  red: boolean;
+  /** Supervision orders (督办单) issued about this ticket. */
+  supervisionOrderIds: string[];
   timeline: TimelineEntry[];
   /** Optimistic concurrency: incremented on every save. */
   version: number;
 }
 
+/** Durable ticket timers: reminders and deadlines per kind, and the closing hold. */
+export const TIMER_KINDS = ['response_reminder', 'response_due', 'resolution_reminder', 'resolution_due', 'close_hold'] as const;
+export type TimerKind = (typeof TIMER_KINDS)[number];
+
+/** A point in time at which something must happen to a ticket. One per ticket and kind. */
+export interface TicketTimer {
+  /** `${ticketId}/${kind}` */
+  id: string;
+  ticketId: string;
+  kind: TimerKind;
+  dueAt: number;
+}
+
+export const SUPERVISION_STATUSES = ['issued', 'acknowledged', 'closed'] as const;
+export type SupervisionStatus = (typeof SUPERVISION_STATUSES)[number];
+
+/**
+ * A supervision order (督办单): issued to the parent center when the holder of a ticket misses a
+ * deadline. A linked record of its own: the parent acknowledges it, comments and closes it.
+ */
+export interface SupervisionOrder {
+  id: string;
+  ticketId: string;
+  /** The unit supervised: the ticket's holder when the deadline was missed. */
+  subcenterId: string;
+  /** The parent center that supervises. */
+  issuedTo: string;
+  reason: 'response_overdue' | 'resolution_overdue';
+  /** The deadline that was missed. */
+  deadline: number;
+  status: SupervisionStatus;
+  createdAt: number;
+  updatedAt: number;
+  timeline: TimelineEntry[];
+}
+
+export const TICKET_EVENT_TYPES = [
+  'ticket.created',
+  'ticket.updated',
+  'ticket.reassigned',
+  'ticket.reminder',
+  'ticket.overdue',
+  'ticket.reopened',
+  'ticket.closed',
+  'supervision.updated',
+] as const;
+export type TicketEventType = (typeof TICKET_EVENT_TYPES)[number];
+
 /** `sw.tickets`: a ticket changed. */
 export interface TicketEvent {
   id: string;
-  type: 'ticket.created' | 'ticket.updated';
+  type: TicketEventType;
   at: number;
   ticket: Ticket;
+  /**
+   * Units told about the change: the holder, plus the previous holder on a reassignment and the
+   * supervising center on an escalation or a supervision-order action.
+   */
+  recipients: string[];
+  /** The supervision order issued or acted on, for `ticket.overdue` and `supervision.updated`. */
+  supervisionOrder?: SupervisionOrder;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -258,6 +359,96 @@ export const DeviceCreateBody = z.strictObject({
 });
 export type DeviceCreateBody = z.infer<typeof DeviceCreateBody>;
 
+// ---------------------------------------------------------------------------------------
+// Ticket API: bodies and queries
+
+const Note = z.string().min(1).max(2000);
+/** Departments and categories: lowercase ids, as in the city configuration. */
+export const CATEGORY_RE = /^[a-z][a-z0-9_-]{0,63}$/;
+export const CategoryId = z.string().regex(CATEGORY_RE, 'must match ^[a-z][a-z0-9_-]{0,63}$');
+
+/** ack, start, resolve, close: an optional note for the timeline. */
 export const TicketActionBody = z.strictObject({
-  note: z.string().max(2000).optional(),
+  note: Note.optional(),
+});
+
+/** feedback (反馈): a note is the whole point. */
+export const TicketFeedbackBody = z.strictObject({
+  note: Note,
+});
+
+/** reassign (改派): to another unit, another department, or both; always with a reason. */
+export const TicketReassignBody = z
+  .strictObject({
+    subcenter: EntityId.optional(),
+    department: CategoryId.optional(),
+    reason: z.string().min(1).max(500),
+  })
+  .refine((b) => b.subcenter !== undefined || b.department !== undefined, { message: 'give "subcenter", "department" or both', path: ['subcenter'] });
+export type TicketReassignBody = z.infer<typeof TicketReassignBody>;
+
+const commaList = <T extends z.ZodType<unknown, string>>(item: T, max: number) =>
+  z
+    .string()
+    .max(max * 70)
+    .transform((s) => s.split(',').filter((x) => x !== ''))
+    .pipe(z.array(item).max(max));
+
+export const TicketQuery = z.strictObject({
+  subcenter: EntityId.optional(),
+  status: commaList(TicketStatus, TICKET_STATUSES.length).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+});
+
+/** Epoch milliseconds or an RFC 3339 date-time, as a query parameter. */
+export const QueryTime = z.union([
+  z.string().regex(/^\d{1,15}$/).transform(Number),
+  z.iso.datetime({ offset: true }).max(40).transform((s) => Date.parse(s)),
+]);
+
+export const KpiQuery = z.strictObject({
+  subcenter: EntityId.optional(),
+  grade: Grade.optional(),
+  from: QueryTime.optional(),
+  to: QueryTime.optional(),
+});
+
+/** `/api/stream`: the token may come here, because a browser's EventSource cannot set headers. */
+export const StreamQuery = z.strictObject({
+  access_token: z.string().max(512).optional(),
+});
+
+export const SupervisionQuery = z.strictObject({
+  status: z.enum(SUPERVISION_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+});
+
+export const SupervisionActionBody = z.strictObject({
+  note: Note.optional(),
+});
+
+export const SupervisionNoteBody = z.strictObject({
+  note: Note,
+});
+
+export const TokenCreateBody = z.strictObject({
+  /** A sub-center id, or the district command center's. */
+  unit: EntityId,
+  label: z.string().min(1).max(128).optional(),
+});
+
+/** Open311 GeoReport v2 `GET requests` arguments (all optional, as the spec says). */
+export const Open311RequestsQuery = z.strictObject({
+  api_key: z.string().max(512).optional(),
+  jurisdiction_id: z.string().max(128).optional(),
+  service_request_id: commaList(z.string().min(1).max(128), 100).optional(),
+  service_code: commaList(CategoryId, 100).optional(),
+  start_date: z.iso.datetime({ offset: true }).max(40).transform((s) => Date.parse(s)).optional(),
+  end_date: z.iso.datetime({ offset: true }).max(40).transform((s) => Date.parse(s)).optional(),
+  status: commaList(z.enum(['open', 'closed']), 2).optional(),
+});
+
+export const Open311KeyQuery = z.strictObject({
+  api_key: z.string().max(512).optional(),
+  jurisdiction_id: z.string().max(128).optional(),
 });

@@ -32,3 +32,8 @@ export function classifyDeviceTopic(rest: readonly string[]): DeviceTopicKind | 
 export function deviceErrorsTopic(deviceId: string): string {
   return `v1/devices/${deviceId}/errors`;
 }
+
+/** Platform → unit: ticket events for a street sub-center (or the district center) feed client. */
+export function subcenterTicketsTopic(unitId: string): string {
+  return `v1/subcenters/${unitId}/tickets`;
+}

@@ -1,4 +1,4 @@
-import type { RouteModule } from '../context.js';
+import { UNITS_ALLOWED, type RouteModule } from '../context.js';
 
 function featureCollection(features: { geometry: unknown; properties: unknown }[]): unknown {
   return { type: 'FeatureCollection', features: features.map((f) => ({ type: 'Feature', ...f })) };
@@ -6,9 +6,9 @@ function featureCollection(features: { geometry: unknown; properties: unknown }[
 
 /** The city as GeoJSON; webhook URLs and secrets never leave the server. */
 export const cityRoutes: RouteModule = (api, { cityIndex }) => {
-  api.get('/api/subcenters', async () =>
+  api.get('/api/subcenters', UNITS_ALLOWED, async () =>
     featureCollection(cityIndex().city.subcenters.map(({ geometry, webhook: _w, secret: _s, ...properties }) => ({ geometry, properties }))),
   );
 
-  api.get('/api/zones', async () => featureCollection(cityIndex().city.zones.map(({ geometry, ...properties }) => ({ geometry, properties }))));
+  api.get('/api/zones', UNITS_ALLOWED, async () => featureCollection(cityIndex().city.zones.map(({ geometry, ...properties }) => ({ geometry, properties }))));
 };

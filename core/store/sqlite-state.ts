@@ -3,16 +3,22 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StreetWatchError } from '../errors.js';
 import type {
+  ApiTokenRecord,
+  ApiTokenStore,
   DeviceRegistry,
   KeyValueStore,
   Outbox,
   OutboxItem,
   OutboxMessage,
   StateStore,
+  SupervisionFilter,
+  SupervisionStore,
   TicketFilter,
+  TicketSaveEffects,
   TicketStore,
+  TimerStore,
 } from '../ports.js';
-import type { DeviceRecord, Ticket } from '../schemas.js';
+import type { DeviceRecord, SupervisionOrder, Ticket, TicketTimer, TimerKind } from '../schemas.js';
 import { openDatabase } from './sqlite-open.js';
 
 const SCHEMA = `
@@ -54,6 +60,46 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(next_attempt_at) WHERE state = 'pending';
 
+-- Fingerprints of the alerts each open ticket holds, so a resolution finds its ticket even
+-- after a reassignment or a proximity merge.
+CREATE TABLE IF NOT EXISTS ticket_alerts (
+  fingerprint TEXT NOT NULL,
+  ticket_id TEXT NOT NULL,
+  PRIMARY KEY (fingerprint, ticket_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ticket_alerts_ticket ON ticket_alerts(ticket_id);
+
+CREATE TABLE IF NOT EXISTS ticket_timers (
+  id TEXT PRIMARY KEY,
+  ticket_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  due_at INTEGER NOT NULL,
+  lease_owner TEXT,
+  lease_until INTEGER
+);
+CREATE INDEX IF NOT EXISTS ticket_timers_due ON ticket_timers(due_at);
+CREATE INDEX IF NOT EXISTS ticket_timers_ticket ON ticket_timers(ticket_id);
+
+CREATE TABLE IF NOT EXISTS supervision_orders (
+  id TEXT PRIMARY KEY,
+  ticket_id TEXT NOT NULL,
+  subcenter_id TEXT NOT NULL,
+  issued_to TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS supervision_orders_ticket ON supervision_orders(ticket_id);
+
+CREATE TABLE IF NOT EXISTS api_tokens (
+  id TEXT PRIMARY KEY,
+  unit_id TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  label TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+
 CREATE TABLE IF NOT EXISTS kv (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -94,6 +140,9 @@ export class SqliteStateStore implements StateStore {
   readonly devices: DeviceRegistry;
   readonly tickets: TicketStore;
   readonly outbox: Outbox;
+  readonly timers: TimerStore;
+  readonly supervision: SupervisionStore;
+  readonly tokens: ApiTokenStore;
   readonly kv: KeyValueStore;
   private readonly db: Database.Database;
 
@@ -101,15 +150,66 @@ export class SqliteStateStore implements StateStore {
     fs.mkdirSync(dataDir, { recursive: true });
     this.db = openDatabase(path.join(dataDir, 'state.db'));
     this.db.exec(SCHEMA);
+    migrate(this.db);
     this.devices = new SqliteDevices(this.db);
     this.tickets = new SqliteTickets(this.db);
     this.outbox = new SqliteOutbox(this.db);
+    this.timers = new SqliteTimers(this.db);
+    this.supervision = new SqliteSupervision(this.db);
+    this.tokens = new SqliteTokens(this.db);
     this.kv = new SqliteKv(this.db);
   }
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+/**
+ * Tickets written by the first release lack the fields of the governance loop: fill them in
+ * from what the ticket records (json_insert adds only missing keys), and index the alerts of
+ * the open ones so their resolutions still find them.
+ */
+const UPGRADE_V1_TICKETS = `
+UPDATE tickets SET grade = coalesce(json_extract(body, '$.grade'), '');
+UPDATE tickets SET body = json_insert(body,
+  '$.baseGrade', json_extract(body, '$.grade'),
+  '$.gradeReasons', json('[]'),
+  '$.dispatchedAt', created_at,
+  '$.respondedAt', (SELECT min(json_extract(e.value, '$.at')) FROM json_each(body, '$.timeline') e WHERE json_extract(e.value, '$.action') IN ('acknowledged', 'in_progress', 'resolved')),
+  '$.resolvedAt', (SELECT max(json_extract(e.value, '$.at')) FROM json_each(body, '$.timeline') e WHERE json_extract(e.value, '$.action') = 'resolved'),
+  '$.closedAt', (SELECT max(json_extract(e.value, '$.at')) FROM json_each(body, '$.timeline') e WHERE json_extract(e.value, '$.action') = 'closed'),
+  '$.closure', CASE WHEN status = 'closed' THEN json_object('by', 'operator', 'actor', 'unknown', 'at', json_extract(body, '$.updatedAt')) END,
+  '$.alertCount', json_array_length(body, '$.alerts'),
+  '$.devices', (SELECT json_group_array(d) FROM (SELECT DISTINCT json_extract(a.value, '$.deviceId') AS d FROM json_each(body, '$.alerts') a)),
+  '$.firstSeen', coalesce((SELECT min(json_extract(a.value, '$.firstSeen')) FROM json_each(body, '$.alerts') a), created_at),
+  '$.lastSeen', coalesce((SELECT max(json_extract(a.value, '$.lastSeen')) FROM json_each(body, '$.alerts') a), created_at),
+  '$.reminders', json('[]'),
+  '$.overdue', json('[]'),
+  '$.red', json('false'),
+  '$.supervisionOrderIds', json('[]'));
+INSERT OR IGNORE INTO ticket_alerts (fingerprint, ticket_id)
+  SELECT json_extract(a.value, '$.fingerprint'), t.id FROM tickets t, json_each(t.body, '$.alerts') a WHERE t.status <> 'closed';
+`;
+
+/**
+ * Columns added after the first release of a table: CREATE TABLE IF NOT EXISTS leaves an
+ * existing table alone, so they are added here when missing (idempotent, no version number to
+ * coordinate between branches).
+ */
+function migrate(db: Database.Database): void {
+  const has = (table: string, column: string): boolean =>
+    db.prepare<[string], { name: string }>('SELECT name FROM pragma_table_info(?)').all(table).some((c) => c.name === column);
+  const add = (table: string, column: string, ddl: string, backfill?: string): void => {
+    if (has(table, column)) return;
+    db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${ddl}`);
+    if (backfill) db.exec(backfill);
+  };
+  add('outbox', 'lease_owner', 'TEXT');
+  add('outbox', 'lease_until', 'INTEGER');
+  add('tickets', 'grade', "TEXT NOT NULL DEFAULT ''", UPGRADE_V1_TICKETS);
+  db.exec('CREATE INDEX IF NOT EXISTS outbox_ticket ON outbox(ticket_id, created_at)');
+  db.exec('CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created_at)');
 }
 
 class SqliteDevices implements DeviceRegistry {
@@ -195,35 +295,82 @@ function toDevice(r: DeviceRow): DeviceRecord {
   };
 }
 
+interface TimerRow {
+  id: string;
+  ticket_id: string;
+  kind: TimerKind;
+  due_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+}
+
 class SqliteTickets implements TicketStore {
   private readonly byId;
   private readonly openByKey;
+  private readonly openByAlert;
   private readonly insert;
   private readonly update;
   private readonly insertOutbox;
+  private readonly dropAlerts;
+  private readonly insertAlert;
+  private readonly timersOf;
+  private readonly upsertTimer;
+  private readonly dropTimer;
+  private readonly upsertOrder;
   private readonly saveTx;
 
   constructor(private readonly db: Database.Database) {
     this.byId = db.prepare<[string], { body: string }>('SELECT body FROM tickets WHERE id = ?');
     this.openByKey = db.prepare<[string], { body: string }>("SELECT body FROM tickets WHERE merge_key = ? AND status <> 'closed'");
+    this.openByAlert = db.prepare<[string], { body: string }>(
+      "SELECT t.body FROM ticket_alerts a JOIN tickets t ON t.id = a.ticket_id WHERE a.fingerprint = ? AND t.status <> 'closed' ORDER BY t.created_at DESC LIMIT 1",
+    );
     this.insert = db.prepare(
-      'INSERT INTO tickets (id, merge_key, status, subcenter_id, created_at, version, body) VALUES (@id, @mergeKey, @status, @subcenterId, @createdAt, @version, @body)',
+      'INSERT INTO tickets (id, merge_key, status, subcenter_id, created_at, version, grade, body) VALUES (@id, @mergeKey, @status, @subcenterId, @createdAt, @version, @grade, @body)',
     );
     this.update = db.prepare(
-      'UPDATE tickets SET merge_key = @mergeKey, status = @status, subcenter_id = @subcenterId, version = @version, body = @body WHERE id = @id AND version = @version - 1',
+      'UPDATE tickets SET merge_key = @mergeKey, status = @status, subcenter_id = @subcenterId, version = @version, grade = @grade, body = @body WHERE id = @id AND version = @version - 1',
     );
     this.insertOutbox = db.prepare(
       'INSERT OR IGNORE INTO outbox (id, channel, subcenter_id, ticket_id, event, body, created_at, next_attempt_at) VALUES (@id, @channel, @subcenterId, @ticketId, @event, @body, @createdAt, @createdAt)',
     );
-    this.saveTx = db.transaction((t: Ticket, outbox: readonly OutboxMessage[]) => {
-      const row = { id: t.id, mergeKey: t.mergeKey, status: t.status, subcenterId: t.subcenterId, createdAt: t.createdAt, version: t.version, body: JSON.stringify(t) };
+    this.dropAlerts = db.prepare('DELETE FROM ticket_alerts WHERE ticket_id = ?');
+    this.insertAlert = db.prepare('INSERT OR IGNORE INTO ticket_alerts (fingerprint, ticket_id) VALUES (?, ?)');
+    this.timersOf = db.prepare<[string], TimerRow>('SELECT * FROM ticket_timers WHERE ticket_id = ?');
+    this.upsertTimer = db.prepare(
+      'INSERT INTO ticket_timers (id, ticket_id, kind, due_at) VALUES (@id, @ticketId, @kind, @dueAt) ON CONFLICT(id) DO UPDATE SET ticket_id = excluded.ticket_id, kind = excluded.kind, due_at = excluded.due_at, lease_owner = NULL, lease_until = NULL',
+    );
+    this.dropTimer = db.prepare('DELETE FROM ticket_timers WHERE id = ?');
+    this.upsertOrder = db.prepare(
+      'INSERT INTO supervision_orders (id, ticket_id, subcenter_id, issued_to, status, created_at, body) VALUES (@id, @ticketId, @subcenterId, @issuedTo, @status, @createdAt, @body) ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body',
+    );
+    this.saveTx = db.transaction((t: Ticket, outbox: readonly OutboxMessage[], effects: TicketSaveEffects) => {
+      const row = { id: t.id, mergeKey: t.mergeKey, status: t.status, subcenterId: t.subcenterId, createdAt: t.createdAt, version: t.version, grade: t.grade, body: JSON.stringify(t) };
       if (t.version === 1) {
         this.insert.run(row);
       } else if (this.update.run(row).changes === 0) {
         throw new StreetWatchError('SW_ERR_TICKET_CONFLICT', [t.id]);
       }
       for (const m of outbox) this.insertOutbox.run(m);
+      this.dropAlerts.run(t.id);
+      if (t.status !== 'closed') for (const a of t.alerts) this.insertAlert.run(a.fingerprint, t.id);
+      if (effects.timers) this.replaceTimers(t.id, effects.timers);
+      for (const o of effects.supervisionOrders ?? []) {
+        this.upsertOrder.run({ id: o.id, ticketId: o.ticketId, subcenterId: o.subcenterId, issuedTo: o.issuedTo, status: o.status, createdAt: o.createdAt, body: JSON.stringify(o) });
+      }
     });
+  }
+
+  private replaceTimers(ticketId: string, timers: readonly TicketTimer[]): void {
+    const stored = new Map(this.timersOf.all(ticketId).map((r) => [r.id, r]));
+    for (const t of timers) {
+      const prev = stored.get(t.id);
+      stored.delete(t.id);
+      // Same timer, same due time: keep it, and whoever holds its claim keeps it.
+      if (prev && prev.due_at === t.dueAt && prev.kind === t.kind) continue;
+      this.upsertTimer.run(t);
+    }
+    for (const id of stored.keys()) this.dropTimer.run(id);
   }
 
   async get(id: string): Promise<Ticket | undefined> {
@@ -236,17 +383,32 @@ class SqliteTickets implements TicketStore {
     return row && (JSON.parse(row.body) as Ticket);
   }
 
+  async findOpenByAlert(fingerprint: string): Promise<Ticket | undefined> {
+    const row = this.openByAlert.get(fingerprint);
+    return row && (JSON.parse(row.body) as Ticket);
+  }
+
   async list(filter: TicketFilter = {}): Promise<Ticket[]> {
     const where: string[] = [];
     const params: unknown[] = [];
+    const oneOf = (column: string, values: string | string[]): void => {
+      const list = Array.isArray(values) ? values : [values];
+      where.push(`${column} IN (${list.map(() => '?').join(',') || 'NULL'})`);
+      params.push(...list);
+    };
     if (filter.subcenterId !== undefined) {
       where.push('subcenter_id = ?');
       params.push(filter.subcenterId);
     }
-    if (filter.status !== undefined) {
-      const statuses = Array.isArray(filter.status) ? filter.status : [filter.status];
-      where.push(`status IN (${statuses.map(() => '?').join(',')})`);
-      params.push(...statuses);
+    if (filter.status !== undefined) oneOf('status', filter.status);
+    if (filter.grade !== undefined) oneOf('grade', filter.grade);
+    if (filter.createdFrom !== undefined) {
+      where.push('created_at >= ?');
+      params.push(filter.createdFrom);
+    }
+    if (filter.createdTo !== undefined) {
+      where.push('created_at < ?');
+      params.push(filter.createdTo);
     }
     const sql = `SELECT body FROM tickets ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`;
     params.push(filter.limit ?? 1000);
@@ -256,9 +418,9 @@ class SqliteTickets implements TicketStore {
       .map((r) => JSON.parse(r.body) as Ticket);
   }
 
-  async save(ticket: Ticket, outbox: readonly OutboxMessage[] = []): Promise<void> {
+  async save(ticket: Ticket, outbox: readonly OutboxMessage[] = [], effects: TicketSaveEffects = {}): Promise<void> {
     try {
-      this.saveTx(ticket, outbox);
+      this.saveTx(ticket, outbox, effects);
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
@@ -269,25 +431,158 @@ class SqliteTickets implements TicketStore {
   }
 }
 
+class SqliteTimers implements TimerStore {
+  private readonly claimTx;
+  private readonly del;
+  private readonly ofTicket;
+
+  constructor(db: Database.Database) {
+    const dueIds = db.prepare<[number, number, number], { id: string }>(
+      'SELECT id FROM ticket_timers WHERE due_at <= ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at, id LIMIT ?',
+    );
+    const lease = db.prepare<[string, number, string], TimerRow>('UPDATE ticket_timers SET lease_owner = ?, lease_until = ? WHERE id = ? RETURNING *');
+    this.claimTx = db.transaction((now: number, limit: number, owner: string, leaseMs: number) =>
+      dueIds.all(now, now, limit).map(({ id }) => lease.get(owner, now + leaseMs, id)!),
+    );
+    this.del = db.prepare('DELETE FROM ticket_timers WHERE id = ? AND lease_owner = ?');
+    this.ofTicket = db.prepare<[string], TimerRow>('SELECT * FROM ticket_timers WHERE ticket_id = ? ORDER BY due_at, id');
+  }
+
+  async claimDue(now: number, limit: number, owner: string, leaseMs: number): Promise<TicketTimer[]> {
+    // IMMEDIATE: the write lock is taken before the read, so two processes sharing the file
+    // cannot both select the same free timer.
+    return this.claimTx.immediate(now, limit, owner, leaseMs).map(toTimer);
+  }
+
+  async complete(id: string, owner: string): Promise<boolean> {
+    return this.del.run(id, owner).changes > 0;
+  }
+
+  async forTicket(ticketId: string): Promise<TicketTimer[]> {
+    return this.ofTicket.all(ticketId).map(toTimer);
+  }
+}
+
+function toTimer(r: TimerRow): TicketTimer {
+  return { id: r.id, ticketId: r.ticket_id, kind: r.kind, dueAt: r.due_at };
+}
+
+class SqliteSupervision implements SupervisionStore {
+  private readonly byId;
+
+  constructor(private readonly db: Database.Database) {
+    this.byId = db.prepare<[string], { body: string }>('SELECT body FROM supervision_orders WHERE id = ?');
+  }
+
+  async get(id: string): Promise<SupervisionOrder | undefined> {
+    const row = this.byId.get(id);
+    return row && (JSON.parse(row.body) as SupervisionOrder);
+  }
+
+  async list(filter: SupervisionFilter = {}): Promise<SupervisionOrder[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.unitId !== undefined) {
+      where.push('(issued_to = ? OR subcenter_id = ?)');
+      params.push(filter.unitId, filter.unitId);
+    }
+    if (filter.ticketId !== undefined) {
+      where.push('ticket_id = ?');
+      params.push(filter.ticketId);
+    }
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    params.push(filter.limit ?? 1000);
+    return this.db
+      .prepare<unknown[], { body: string }>(`SELECT body FROM supervision_orders ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`)
+      .all(...params)
+      .map((r) => JSON.parse(r.body) as SupervisionOrder);
+  }
+}
+
+interface TokenRow {
+  id: string;
+  unit_id: string;
+  token_hash: string;
+  label: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+class SqliteTokens implements ApiTokenStore {
+  private readonly insert;
+  private readonly byHash;
+  private readonly all;
+  private readonly ofUnit;
+  private readonly revokeStmt;
+
+  constructor(db: Database.Database) {
+    this.insert = db.prepare('INSERT INTO api_tokens (id, unit_id, token_hash, label, created_at, revoked_at) VALUES (@id, @unitId, @tokenHash, @label, @createdAt, @revokedAt)');
+    this.byHash = db.prepare<[string], TokenRow>('SELECT * FROM api_tokens WHERE token_hash = ?');
+    this.all = db.prepare<[], TokenRow>('SELECT * FROM api_tokens ORDER BY created_at, id');
+    this.ofUnit = db.prepare<[string], TokenRow>('SELECT * FROM api_tokens WHERE unit_id = ? ORDER BY created_at, id');
+    this.revokeStmt = db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+  }
+
+  async add(t: ApiTokenRecord): Promise<void> {
+    this.insert.run(t);
+  }
+
+  async findByHash(tokenHash: string): Promise<ApiTokenRecord | undefined> {
+    const row = this.byHash.get(tokenHash);
+    return row && toToken(row);
+  }
+
+  async list(unitId?: string): Promise<ApiTokenRecord[]> {
+    return (unitId === undefined ? this.all.all() : this.ofUnit.all(unitId)).map(toToken);
+  }
+
+  async revoke(id: string, at: number): Promise<boolean> {
+    return this.revokeStmt.run(at, id).changes > 0;
+  }
+}
+
+function toToken(r: TokenRow): ApiTokenRecord {
+  return { id: r.id, unitId: r.unit_id, tokenHash: r.token_hash, label: r.label, createdAt: r.created_at, revokedAt: r.revoked_at };
+}
+
 class SqliteOutbox implements Outbox {
   private readonly dueStmt;
+  private readonly claimTx;
   private readonly delivered;
   private readonly failed;
   private readonly byId;
+  private readonly ofTicket;
 
   constructor(db: Database.Database) {
     this.dueStmt = db.prepare<[number, number], OutboxRow>(
       "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?",
     );
-    this.delivered = db.prepare("UPDATE outbox SET state = 'delivered', attempts = attempts + 1, next_attempt_at = ?, last_error = NULL WHERE id = ?");
+    const claimable = db.prepare<[number, number, number], { id: string }>(
+      "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at, created_at LIMIT ?",
+    );
+    const lease = db.prepare<[string, number, string], OutboxRow>('UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ? RETURNING *');
+    this.claimTx = db.transaction((now: number, limit: number, owner: string, leaseMs: number) =>
+      claimable.all(now, now, limit).map(({ id }) => lease.get(owner, now + leaseMs, id)!),
+    );
+    this.delivered = db.prepare(
+      "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, next_attempt_at = ?, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?",
+    );
     this.failed = db.prepare(
-      "UPDATE outbox SET attempts = ?, next_attempt_at = coalesce(?, next_attempt_at), state = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END, last_error = ? WHERE id = ?",
+      "UPDATE outbox SET attempts = ?, next_attempt_at = coalesce(?, next_attempt_at), state = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END, last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?",
     );
     this.byId = db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE id = ?');
+    this.ofTicket = db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE ticket_id = ? ORDER BY created_at, id');
   }
 
   async due(now: number, limit: number): Promise<OutboxItem[]> {
     return this.dueStmt.all(now, limit).map(toOutboxItem);
+  }
+
+  async claim(now: number, limit: number, owner: string, leaseMs: number): Promise<OutboxItem[]> {
+    return this.claimTx.immediate(now, limit, owner, leaseMs).map(toOutboxItem);
   }
 
   async markDelivered(id: string, at: number): Promise<void> {
@@ -301,6 +596,10 @@ class SqliteOutbox implements Outbox {
   async get(id: string): Promise<OutboxItem | undefined> {
     const row = this.byId.get(id);
     return row && toOutboxItem(row);
+  }
+
+  async forTicket(ticketId: string): Promise<OutboxItem[]> {
+    return this.ofTicket.all(ticketId).map(toOutboxItem);
   }
 }
 

@@ -1,18 +1,21 @@
 /**
  * The contract every StateStore adapter passes: devices, tickets with optimistic concurrency
- * and the one-open-ticket-per-merge-key guard, the outbox, and the key-value store.
+ * and the one-open-ticket-per-merge-key guard, ticket timers claimed exactly once, supervision
+ * orders, the outbox with leases, API tokens, and the key-value store.
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isStreetWatchError } from '../../core/errors.js';
-import type { OutboxMessage, StateStore } from '../../core/ports.js';
-import type { DeviceRecord, Ticket } from '../../core/schemas.js';
+import type { ApiTokenRecord, OutboxMessage, StateStore } from '../../core/ports.js';
+import type { DeviceRecord, SupervisionOrder, Ticket, TicketTimer, TimerKind } from '../../core/schemas.js';
 
 export function sampleTicket(over: Partial<Ticket> = {}): Ticket {
   const id = over.id ?? `SW-TEST-${randomUUID().slice(0, 8)}`;
   return {
     id,
     grade: 'B',
+    baseGrade: 'B',
+    gradeReasons: [],
     category: 'flooding',
     department: 'water-affairs',
     subcenterId: `sc-${randomUUID().slice(0, 6)}`,
@@ -24,21 +27,57 @@ export function sampleTicket(over: Partial<Ticket> = {}): Ticket {
     title: 't',
     createdAt: 1_000,
     updatedAt: 1_000,
+    dispatchedAt: 1_000,
     respondBy: 2_000,
     resolveBy: 3_000,
+    respondedAt: null,
+    resolvedAt: null,
+    closedAt: null,
+    closure: null,
     location: { lat: 23.1, lon: 113.3 },
     alerts: [],
+    alertCount: 1,
+    devices: ['wl-1'],
+    firstSeen: 900,
+    lastSeen: 900,
+    reminders: [],
+    overdue: [],
+    red: false,
+    supervisionOrderIds: [],
     timeline: [{ at: 1_000, actor: 'system', action: 'created' }],
     version: 1,
     ...over,
   };
 }
 
+const timer = (ticketId: string, kind: TimerKind, dueAt: number): TicketTimer => ({ id: `${ticketId}/${kind}`, ticketId, kind, dueAt });
+
+function order(t: Ticket, over: Partial<SupervisionOrder> = {}): SupervisionOrder {
+  return {
+    id: `${t.id}-S1`,
+    ticketId: t.id,
+    subcenterId: t.subcenterId,
+    issuedTo: `parent-${randomUUID().slice(0, 6)}`,
+    reason: 'response_overdue',
+    deadline: t.respondBy,
+    status: 'issued',
+    createdAt: 2_000,
+    updatedAt: 2_000,
+    timeline: [{ at: 2_000, actor: 'system', action: 'issued' }],
+    ...over,
+  };
+}
+
+export interface StateContractOptions {
+  /** A second handle on the same backing store (another process or instance). */
+  twin?: (store: StateStore) => Promise<StateStore>;
+}
+
 function device(id: string): DeviceRecord {
   return { id, kind: 'water_level', location: { lat: 23.1, lon: 113.3 }, secretHash: 'scrypt$x', createdAt: 1, status: 'unknown', lastSeen: null };
 }
 
-export function stateContract(name: string, makeStore: () => Promise<StateStore>): void {
+export function stateContract(name: string, makeStore: () => Promise<StateStore>, opts: StateContractOptions = {}): void {
   describe(`StateStore contract: ${name}`, () => {
     const open: StateStore[] = [];
     const store = async (): Promise<StateStore> => {
@@ -49,6 +88,10 @@ export function stateContract(name: string, makeStore: () => Promise<StateStore>
     afterEach(async () => {
       await Promise.all(open.splice(0).map((s) => s.close()));
     });
+    // Timers of every test share a backend that other tests also write: claims use far-future
+    // times in disjoint ranges so they never pick up another test's timers.
+    let era = 0;
+    const eraStart = (): number => 1e15 + ++era * 1e9 + Math.floor(Math.random() * 1e6) * 1e3;
 
     it('adds, reads, updates and removes devices; a taken id is SW_ERR_DEVICE_EXISTS', async () => {
       const s = await store();
@@ -123,6 +166,151 @@ export function stateContract(name: string, makeStore: () => Promise<StateStore>
       await s.tickets.save({ ...t, version: 2 }, [gone]);
       await s.outbox.markFailed(gone.id, 7, null, 'expired');
       expect(await s.outbox.get(gone.id)).toMatchObject({ state: 'failed', attempts: 7, lastError: 'expired' });
+    });
+
+    it('finds the open ticket holding an alert, by fingerprint', async () => {
+      const s = await store();
+      const fp = `rule/dev-${randomUUID()}`;
+      const alert = { id: `${fp}@1:firing`, fingerprint: fp, deviceId: 'd', ruleId: 'r', metric: 'm', value: 1, status: 'firing' as const, firstSeen: 1, lastSeen: 1 };
+      const t = sampleTicket({ alerts: [alert] });
+      await s.tickets.save(t);
+      expect((await s.tickets.findOpenByAlert(fp))?.id).toBe(t.id);
+      expect(await s.tickets.findOpenByAlert(`${fp}-other`)).toBeUndefined();
+      await s.tickets.save({ ...t, status: 'closed', version: 2 });
+      expect(await s.tickets.findOpenByAlert(fp)).toBeUndefined();
+    });
+
+    it('lists tickets by grade and creation window', async () => {
+      const s = await store();
+      const sc = `sc-${randomUUID().slice(0, 6)}`;
+      const a = sampleTicket({ subcenterId: sc, grade: 'A', createdAt: 100 });
+      const b = sampleTicket({ subcenterId: sc, grade: 'B', createdAt: 200 });
+      const c = sampleTicket({ subcenterId: sc, grade: 'C', createdAt: 300 });
+      for (const t of [a, b, c]) await s.tickets.save(t);
+      expect((await s.tickets.list({ subcenterId: sc, grade: 'B' })).map((t) => t.id)).toEqual([b.id]);
+      expect((await s.tickets.list({ subcenterId: sc, grade: ['A', 'C'] })).map((t) => t.id)).toEqual([c.id, a.id]);
+      expect((await s.tickets.list({ subcenterId: sc, createdFrom: 200, createdTo: 300 })).map((t) => t.id)).toEqual([b.id]);
+    });
+
+    it('replaces a ticket\'s timers with each save, atomically with it', async () => {
+      const s = await store();
+      const t0 = eraStart();
+      const t = sampleTicket();
+      await s.tickets.save(t, [], { timers: [timer(t.id, 'response_due', t0 + 20), timer(t.id, 'response_reminder', t0 + 10)] });
+      expect(await s.timers.forTicket(t.id)).toEqual([timer(t.id, 'response_reminder', t0 + 10), timer(t.id, 'response_due', t0 + 20)]);
+      // Without `timers` the stored ones stay; a conflicting save changes none of them.
+      await s.tickets.save({ ...t, version: 2 });
+      await expect(s.tickets.save({ ...t, version: 2 }, [], { timers: [] })).rejects.toSatisfy((e) => isStreetWatchError(e, 'SW_ERR_TICKET_CONFLICT'));
+      expect(await s.timers.forTicket(t.id)).toHaveLength(2);
+      await s.tickets.save({ ...t, version: 3 }, [], { timers: [timer(t.id, 'close_hold', t0 + 30)] });
+      expect(await s.timers.forTicket(t.id)).toEqual([timer(t.id, 'close_hold', t0 + 30)]);
+      await s.tickets.save({ ...t, status: 'closed', version: 4 }, [], { timers: [] });
+      expect(await s.timers.forTicket(t.id)).toEqual([]);
+    });
+
+    it('claims each due timer once until its lease ends; the claimer alone completes it', async () => {
+      const s = await store();
+      const t0 = eraStart();
+      const t = sampleTicket();
+      const due = timer(t.id, 'response_due', t0 + 100);
+      const later = timer(t.id, 'resolution_due', t0 + 5_000);
+      await s.tickets.save(t, [], { timers: [due, later] });
+      expect(await s.timers.claimDue(t0 + 99, 10, 'a', 1_000)).toEqual([]);
+      expect(await s.timers.claimDue(t0 + 100, 10, 'a', 1_000)).toEqual([due]);
+      expect(await s.timers.claimDue(t0 + 200, 10, 'b', 1_000)).toEqual([]);
+      expect(await s.timers.complete(due.id, 'b')).toBe(false);
+      // The lease of a claimer that died runs out and another instance takes the timer over.
+      expect(await s.timers.claimDue(t0 + 1_100, 10, 'b', 1_000)).toEqual([due]);
+      expect(await s.timers.complete(due.id, 'a')).toBe(false);
+      expect(await s.timers.complete(due.id, 'b')).toBe(true);
+      expect(await s.timers.forTicket(t.id)).toEqual([later]);
+    });
+
+    it('keeps a claim across a save that keeps the due time, and frees a timer that moved', async () => {
+      const s = await store();
+      const t0 = eraStart();
+      const t = sampleTicket();
+      await s.tickets.save(t, [], { timers: [timer(t.id, 'response_due', t0 + 10), timer(t.id, 'resolution_due', t0 + 20)] });
+      expect(await s.timers.claimDue(t0 + 20, 10, 'a', 1_000)).toHaveLength(2);
+      await s.tickets.save({ ...t, version: 2 }, [], { timers: [timer(t.id, 'response_due', t0 + 10), timer(t.id, 'resolution_due', t0 + 15)] });
+      expect(await s.timers.claimDue(t0 + 20, 10, 'b', 1_000)).toEqual([timer(t.id, 'resolution_due', t0 + 15)]);
+    });
+
+    it('lets concurrent claimers share due timers without overlap', async () => {
+      const s = await store();
+      const other = opts.twin ? await opts.twin(s) : s;
+      if (other !== s) open.push(other);
+      const t0 = eraStart();
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const t = sampleTicket();
+        ids.push(`${t.id}/response_due`);
+        await s.tickets.save(t, [], { timers: [timer(t.id, 'response_due', t0 + i)] });
+      }
+      const claims = await Promise.all([
+        ...Array.from({ length: 5 }, () => s.timers.claimDue(t0 + 100, 3, 'a', 60_000)),
+        ...Array.from({ length: 5 }, () => other.timers.claimDue(t0 + 100, 3, 'b', 60_000)),
+      ]);
+      const claimed = claims.flat().map((c) => c.id);
+      expect(claimed.length).toBe(new Set(claimed).size);
+      expect(claimed.length).toBe(20);
+      expect(new Set(claimed)).toEqual(new Set(ids));
+    });
+
+    it('stores supervision orders with their ticket and finds them by unit, ticket and status', async () => {
+      const s = await store();
+      const t = sampleTicket({ supervisionOrderIds: [] });
+      const o = order(t);
+      await s.tickets.save({ ...t, supervisionOrderIds: [o.id] }, [], { supervisionOrders: [o] });
+      expect(await s.supervision.get(o.id)).toEqual(o);
+      expect((await s.supervision.list({ unitId: o.issuedTo })).map((x) => x.id)).toEqual([o.id]);
+      expect((await s.supervision.list({ unitId: t.subcenterId })).map((x) => x.id)).toEqual([o.id]);
+      expect((await s.supervision.list({ ticketId: t.id, status: 'closed' }))).toEqual([]);
+      const acked = { ...o, status: 'acknowledged' as const, updatedAt: 3_000 };
+      await s.tickets.save({ ...t, supervisionOrderIds: [o.id], version: 2 }, [], { supervisionOrders: [acked] });
+      expect(await s.supervision.get(o.id)).toEqual(acked);
+      expect((await s.supervision.list({ ticketId: t.id, status: 'acknowledged' })).map((x) => x.id)).toEqual([o.id]);
+      // A lost race on the ticket writes no order.
+      await expect(s.tickets.save({ ...t, version: 2 }, [], { supervisionOrders: [{ ...o, status: 'closed' }] })).rejects.toSatisfy((e) =>
+        isStreetWatchError(e, 'SW_ERR_TICKET_CONFLICT'),
+      );
+      expect((await s.supervision.get(o.id))!.status).toBe('acknowledged');
+    });
+
+    it('leases outbox messages to one delivery worker at a time and lists them per ticket', async () => {
+      const s = await store();
+      const other = opts.twin ? await opts.twin(s) : s;
+      if (other !== s) open.push(other);
+      const t0 = eraStart();
+      const t = sampleTicket();
+      const msgs: OutboxMessage[] = [0, 1, 2].map((i) => ({ id: randomUUID(), channel: 'webhook', subcenterId: t.subcenterId, ticketId: t.id, event: 'ticket.updated', body: `{"n":${i}}`, createdAt: t0 + i }));
+      await s.tickets.save(t, msgs);
+      const [a, b] = await Promise.all([s.outbox.claim(t0 + 10, 1000, 'a', 100), other.outbox.claim(t0 + 10, 1000, 'b', 100)]);
+      const mine = (items: { id: string }[]) => items.map((m) => m.id).filter((id) => msgs.some((m) => m.id === id));
+      expect([...mine(a!), ...mine(b!)].sort()).toEqual(msgs.map((m) => m.id).sort());
+      expect(mine(await s.outbox.claim(t0 + 50, 1000, 'c', 100))).toEqual([]);
+      await s.outbox.markDelivered(msgs[0]!.id, t0 + 60);
+      await s.outbox.markFailed(msgs[1]!.id, 1, t0 + 70, 'HTTP 500');
+      // Failure ends the lease: due again at its next attempt; the third one's lease expires.
+      expect(mine(await s.outbox.claim(t0 + 110, 1000, 'c', 100)).sort()).toEqual([msgs[1]!.id, msgs[2]!.id].sort());
+      const state = await s.outbox.forTicket(t.id);
+      expect(state.map((m) => m.id)).toEqual(msgs.map((m) => m.id));
+      expect(state[0]).toMatchObject({ state: 'delivered', nextAttemptAt: t0 + 60, attempts: 1 });
+      expect(state[1]).toMatchObject({ state: 'pending', attempts: 1, lastError: 'HTTP 500' });
+    });
+
+    it('keeps API tokens by hash and revokes them', async () => {
+      const s = await store();
+      const unit = `sc-${randomUUID().slice(0, 6)}`;
+      const tok: ApiTokenRecord = { id: randomUUID(), unitId: unit, tokenHash: randomUUID().replaceAll('-', ''), label: 'duty desk', createdAt: 5, revokedAt: null };
+      await s.tokens.add(tok);
+      expect(await s.tokens.findByHash(tok.tokenHash)).toEqual(tok);
+      expect(await s.tokens.findByHash('0'.repeat(64))).toBeUndefined();
+      expect(await s.tokens.list(unit)).toEqual([tok]);
+      expect((await s.tokens.list()).some((t) => t.id === tok.id)).toBe(true);
+      expect(await s.tokens.revoke(tok.id, 9)).toBe(true);
+      expect(await s.tokens.revoke(tok.id, 10)).toBe(false);
+      expect(await s.tokens.findByHash(tok.tokenHash)).toEqual({ ...tok, revokedAt: 9 });
     });
 
     it('stores JSON values by key; undefined deletes', async () => {

@@ -62,6 +62,12 @@ describe('embedded pipeline end to end', () => {
     expect(delivery.headers['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/);
     expect(verifySignature(delivery.body, NORTH_SECRET, delivery.headers['x-streetwatch-signature'] as string)).toBe(true);
     expect(JSON.parse(delivery.body)).toMatchObject({ event: 'ticket.created', ticket: { id: ticket!.id, subcenterId: 'north' } });
+    // The delivery state shows on the ticket.
+    const shown = await waitFor(async () => {
+      const t = (await sw.api('GET', `/api/tickets/${ticket!.id}`)).body;
+      return t.delivery?.[0]?.state === 'delivered' ? t : undefined;
+    }, 'the delivered state on the ticket');
+    expect(shown.delivery[0]).toMatchObject({ id: delivery.headers['idempotency-key'], to: 'north', event: 'ticket.created', attempts: 1, deliveredAt: expect.any(Number) });
 
     // A second firing from another sensor in the same tunnel merges into the open ticket.
     const secret2 = await sw.provision('wl-tunnel-2', IN_TUNNEL, 'water_level');

@@ -10,6 +10,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { startPlatform, type Platform } from '../../app/platform.js';
 import { REPO_ROOT, loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
+import type { Clock } from '../../core/ports.js';
 
 export const FIXTURE_CITY = path.join(REPO_ROOT, 'test', 'fixtures', 'city');
 
@@ -37,11 +38,13 @@ export interface TestPlatform {
   mqttUrl: string;
   api<T = any>(method: string, url: string, body?: unknown, token?: string): Promise<{ status: number; body: T }>;
   provision(id: string, location: { lat: number; lon: number }, kind?: string): Promise<string>;
+  /** Issues an API token for a sub-center or the district center, as the admin would. */
+  unitToken(unitId: string): Promise<string>;
   connect(deviceId: string, secret: string, opts?: mqtt.IClientOptions): Promise<MqttClient>;
   stop(): Promise<void>;
 }
 
-export async function startTestPlatform(opts: { cityDir?: string; dataDir?: string; env?: Record<string, string> } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(opts: { cityDir?: string; dataDir?: string; env?: Record<string, string>; clock?: Clock } = {}): Promise<TestPlatform> {
   const dataDir = opts.dataDir ?? tempDir('data');
   const config = loadConfig({
     MQTT_HOST: '127.0.0.1',
@@ -52,7 +55,7 @@ export async function startTestPlatform(opts: { cityDir?: string; dataDir?: stri
     STREETWATCH_CONFIG: opts.cityDir ?? FIXTURE_CITY,
     ...opts.env,
   });
-  const platform = await startPlatform({ config, logger: createLogger(process.env.SW_TEST_LOG ?? 'silent') });
+  const platform = await startPlatform({ config, logger: createLogger(process.env.SW_TEST_LOG ?? 'silent'), ...(opts.clock ? { clock: opts.clock } : {}) });
   const base = `http://127.0.0.1:${platform.httpPort}`;
   const clients: MqttClient[] = [];
 
@@ -76,6 +79,11 @@ export async function startTestPlatform(opts: { cityDir?: string; dataDir?: stri
       const res = await api('POST', '/api/devices', { id, kind, location });
       if (res.status !== 201) throw new Error(`provisioning ${id} failed: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body.secret as string;
+    },
+    async unitToken(unitId) {
+      const res = await api('POST', '/api/tokens', { unit: unitId });
+      if (res.status !== 201) throw new Error(`token for ${unitId} failed: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.token as string;
     },
     async connect(deviceId, secret, extra = {}) {
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${platform.mqttPort}`, {

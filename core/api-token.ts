@@ -1,0 +1,19 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/** Prefix of per-unit API tokens, so a leaked one is recognisable (secret scanners, logs). */
+export const UNIT_TOKEN_PREFIX = 'swu_';
+
+/** A per-unit API token: 256 random bits. */
+export function generateUnitToken(): string {
+  return `${UNIT_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * How unit tokens are stored and looked up (API, Open311 and the MQTT ticket feed). A plain
+ * SHA-256 suffices here, unlike for passwords: the token is 256 random bits, so there is no
+ * dictionary to try, and a fast hash lets every request find its token by an index lookup
+ * instead of a scan of slow hashes.
+ */
+export function hashApiToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
