@@ -17,9 +17,9 @@ describe('loadCity', () => {
     const city = loadCity(DEFAULT_CITY_DIR);
     expect(city.subcenters.length).toBeGreaterThanOrEqual(5);
     expect(city.zones.length).toBeGreaterThanOrEqual(15);
-    for (const metric of ['water_level', 'smoke', 'gas_lel', 'manhole_open']) expect(city.rules.some((r) => r.metric === metric)).toBe(true);
+    for (const metric of ['water_level', 'smoke', 'gas_lel', 'manhole_open']) expect(city.rules.some((r) => 'metric' in r && r.metric === metric)).toBe(true);
     expect(city.sla.grades.A.respondWithin).toBe(15 * 60_000);
-    expect(city.rules.find((r) => r.id === 'underpass-flooding')!.for).toBe(60_000);
+    expect(city.rules.find((r) => r.id === 'underpass-flooding')).toMatchObject({ kind: 'threshold', for: 60_000 });
   });
 
   it('loads departments, categories, the grading table and the merge policy', () => {
