@@ -37,8 +37,13 @@ export interface GeofenceBenchResult {
   zones: number;
   method: GeofenceMethod;
   lookups: number;
+  /** Wall-clock time measured. */
   seconds: number;
   lookupsPerSecond: number;
+  /** CPU time this process used meanwhile (user + system, all its threads). */
+  cpuSeconds: number;
+  /** Lookups per CPU-second: what one core does, even on a machine busy with other work. */
+  lookupsPerCpuSecond: number;
   /** Zones found per lookup on average: the work is real, and every method finds the same. */
   hitsPerLookup: number;
 }
@@ -144,7 +149,7 @@ function verify(zones: readonly GeoArea[], pts: Float64Array, count: number): vo
   }
 }
 
-function measure(lookup: Lookup, pts: Float64Array, durationMs: number): { lookups: number; seconds: number; hits: number } {
+function measure(lookup: Lookup, pts: Float64Array, durationMs: number): { lookups: number; seconds: number; cpuSeconds: number; hits: number } {
   const n = pts.length / 2;
   const chunk = 1024;
   let i = 0;
@@ -162,9 +167,12 @@ function measure(lookup: Lookup, pts: Float64Array, durationMs: number): { looku
   run(performance.now() + Math.min(200, durationMs / 4));
   done = 0;
   hits = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   run(t0 + durationMs);
-  return { lookups: done, seconds: (performance.now() - t0) / 1000, hits };
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { lookups: done, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, hits };
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -177,7 +185,7 @@ export async function benchGeofence(opts: GeofenceBenchOptions = {}, out: NodeJS
   const results: GeofenceBenchResult[] = [];
   const span = `${(EXTENT.maxLon - EXTENT.minLon).toFixed(2)}° × ${(EXTENT.maxLat - EXTENT.minLat).toFixed(2)}°`;
   out.write(`geofence lookups: ${pts.length / 2} random points over ${span}, ${durationMs} ms per case, one core, node ${process.version}\n`);
-  out.write(`${'zones'.padStart(7)}  ${'method'.padEnd(13)}  ${'lookups/s'.padStart(12)}  ${'zones/lookup'.padStart(12)}\n`);
+  out.write(`${'zones'.padStart(7)}  ${'method'.padEnd(13)}  ${'lookups/s'.padStart(12)}  ${'lookups/cpu-s'.padStart(14)}  ${'zones/lookup'.padStart(12)}\n`);
   for (const size of sizes) {
     const zones = syntheticZones(size, seed);
     verify(zones, pts, VERIFY_POINTS);
@@ -190,10 +198,12 @@ export async function benchGeofence(opts: GeofenceBenchOptions = {}, out: NodeJS
         lookups: m.lookups,
         seconds: m.seconds,
         lookupsPerSecond: m.lookups / m.seconds,
+        cpuSeconds: m.cpuSeconds,
+        lookupsPerCpuSecond: m.lookups / m.cpuSeconds,
         hitsPerLookup: m.hits / m.lookups,
       };
       results.push(r);
-      out.write(`${fmt(size).padStart(7)}  ${method.padEnd(13)}  ${fmt(r.lookupsPerSecond).padStart(12)}  ${r.hitsPerLookup.toFixed(3).padStart(12)}\n`);
+      out.write(`${fmt(size).padStart(7)}  ${method.padEnd(13)}  ${fmt(r.lookupsPerSecond).padStart(12)}  ${fmt(r.lookupsPerCpuSecond).padStart(14)}  ${r.hitsPerLookup.toFixed(3).padStart(12)}\n`);
     }
   }
   return results;
