@@ -33,7 +33,7 @@ import { evaluateComposite, type CompositeState } from './composite.js';
 import { deadmanData, deadmanTick, type DeadmanState } from './deadman.js';
 import { evaluateRate, type RateState } from './rate.js';
 import { crossedBound, evaluateThreshold, type ThresholdState } from './threshold.js';
-import { placeRule, ruleZone, selectedZones, withOverride, zoneMatches } from './zone-selector.js';
+import { placeRule, selectedZones, withOverride, zoneMatches } from './zone-selector.js';
 
 /** Compare-and-set attempts per state and batch before the batch fails (and is retried). */
 const MAX_CAS_ATTEMPTS = 20;
@@ -135,8 +135,9 @@ export class RuleEngine {
         if (rule.per === 'zone') {
           for (const zone of selectedZones(zones, rule.zones)) places.push([zoneSubject(zone.id), { ...base, zoneId: zone.id }]);
         } else {
-          const zone = ruleZone(zones, rule.zones);
-          if (zone !== undefined) places.push([reading.deviceId, { ...base, zoneId: zone?.id ?? null }]);
+          // Placed like any rule, so the tick finds the same override for the stored zone.
+          const at = placeRule<NonNullable<DeadmanRule['overrides']>[number]>(zones, rule);
+          if (at) places.push([reading.deviceId, { ...base, zoneId: at.zone?.id ?? null }]);
         }
         for (const [subject, place] of places) {
           shared.register(rule.id, subject);
