@@ -58,7 +58,7 @@ export function formatReport(r: BacktestResult, rulesFile: string): string {
     fmt(total),
   ];
   for (const s of r.skipped) lines.push('', `not replayed: ${s.ruleId} (${s.reason})`);
-  lines.push('', 'Tickets: alerts merge as alerting merges them (same rule and zone, or device); a ticket counts as closed once its alerts resolved (plus --hold), so this is an upper bound.');
+  lines.push('', 'Tickets: alerts merge by alerting\'s merge key (kind of problem and zone, or device); a ticket counts as closed once its alerts resolved and the hold passed. Real tickets also wait for their holder and merge nearby alerts: an upper bound.');
   return `${lines.join('\n')}\n`;
 }
 
@@ -68,10 +68,10 @@ async function main(): Promise<void> {
     .option('--rules <file>', 'rules file to try (default: the city’s rules.yaml)')
     .requiredOption('--from <time>', 'start: RFC 3339, epoch ms, or a duration ago like -24h', (v) => parseTime(v))
     .option('--to <time>', 'end (exclusive)', (v) => parseTime(v), Date.now())
-    .option('--hold <duration>', 'how long a ticket stays open after its alerts resolved', duration, 0)
+    .option('--hold <duration>', 'how long a ticket stays open after its alerts resolved (default: the SLA holdFor)', duration)
     .option('--json', 'print the result as JSON');
   program.parse();
-  const opts = program.opts<{ rules?: string; from: number; to: number; hold: number; json?: boolean }>();
+  const opts = program.opts<{ rules?: string; from: number; to: number; hold?: number; json?: boolean }>();
   if (opts.to <= opts.from) program.error('--to must be after --from');
 
   const config = loadConfig();

@@ -9,15 +9,18 @@
  * - Time passes with the readings, ticking for deadman rules between them; silence after the
  *   last reading runs to `to`.
  * - Camera rules are not replayed: camera events are not kept in the time-series store.
- * - Tickets follow alerting's merge rule (`mergeKeyOf`): a firing alert opens a ticket unless
- *   one with its merge key is open. Here a ticket counts as closed `hold` after its last alert
- *   resolved; operators often close later, so more would merge: the count is an upper bound.
+ * - Tickets follow alerting's merge key (`mergeKeyOf`: one kind of problem in one zone, or one
+ *   device outside zones): a firing alert opens a ticket unless one with its key is open. A
+ *   ticket counts as closed once all its alerts resolved and a hold passed: by default the
+ *   shortest `holdFor` of the SLA among the grades it could be raised to. A real ticket also
+ *   waits for its holder's resolution, and alerts outside zones may merge by proximity too, so
+ *   more would merge: the count is an upper bound.
  */
 import { mergeKeyOf } from '../alerting/lifecycle.js';
 import type { CityIndex } from '../core/city-index.js';
 import type { SeriesStore } from '../core/ports.js';
 import type { RuleKind } from '../core/rules.js';
-import type { Alert, Reading } from '../core/schemas.js';
+import type { Alert, Grade, Reading } from '../core/schemas.js';
 import { MemoryKeyValueStore } from '../core/store/memory-kv.js';
 import { RuleEngine } from './engine.js';
 
@@ -33,7 +36,10 @@ export interface BacktestOptions {
   city: CityIndex;
   from: number;
   to: number;
-  /** How long after its last alert resolved a ticket stays open and takes new alerts. */
+  /**
+   * How long after its last alert resolved a ticket stays open and takes new alerts; by default
+   * the SLA's shortest `holdFor` at or above the grade of the alert that opened it.
+   */
   holdMs?: number;
   pageSize?: number;
   /** Called after each page, for progress. */
@@ -62,10 +68,9 @@ export interface BacktestResult {
 
 export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
   const { city, from, to } = opts;
-  const holdMs = opts.holdMs ?? 0;
   const pageSize = opts.pageSize ?? DEFAULT_BACKTEST_PAGE;
   let now = from;
-  const tally = new Tally(city, holdMs);
+  const tally = new Tally(city, opts.holdMs);
   const engine = new RuleEngine({
     kv: new MemoryKeyValueStore(),
     cityIndex: () => city,
@@ -133,11 +138,17 @@ function replace(city: CityIndex, r: Reading): Reading {
 class Tally {
   private readonly counts = new Map<string, BacktestRow>();
   /** Open tickets by merge key: the fingerprints firing in each, and when it closes. */
-  private readonly open = new Map<string, { firing: Set<string>; closesAt: number }>();
+  private readonly open = new Map<string, { firing: Set<string>; closesAt: number; holdMs: number }>();
   private readonly kinds: Map<string, RuleKind>;
   private readonly order: Map<string, number>;
 
-  constructor(city: CityIndex, private readonly holdMs: number) {
+  private readonly holdFor: (grade: Grade) => number;
+
+  constructor(city: CityIndex, holdMs: number | undefined) {
+    // Grades only rise (D → A): the real hold is that of the opening grade or a higher one.
+    const order: Grade[] = ['D', 'C', 'B', 'A'];
+    const { grades } = city.city.sla;
+    this.holdFor = (grade) => holdMs ?? Math.min(...order.slice(order.indexOf(grade)).map((g) => grades[g].holdFor));
     this.kinds = new Map(city.city.rules.map((r) => [r.id, r.kind]));
     this.order = new Map(city.city.rules.map((r, i) => [r.id, i]));
     // Every rule shows, even one that never fired.
@@ -156,7 +167,7 @@ class Tally {
       if (a.status === 'firing') {
         row.alerts++;
         if (!ticket) {
-          ticket = { firing: new Set(), closesAt: Infinity };
+          ticket = { firing: new Set(), closesAt: Infinity, holdMs: this.holdFor(a.grade) };
           this.open.set(key, ticket);
           row.tickets++;
         }
@@ -164,7 +175,7 @@ class Tally {
         ticket.closesAt = Infinity;
       } else {
         row.resolved++;
-        if (ticket?.firing.delete(a.fingerprint) && ticket.firing.size === 0) ticket.closesAt = a.ts + this.holdMs;
+        if (ticket?.firing.delete(a.fingerprint) && ticket.firing.size === 0) ticket.closesAt = a.ts + ticket.holdMs;
       }
     }
   }
