@@ -49,7 +49,7 @@ describe('loadCity', () => {
   it('refuses a rule without a bound, an unknown zone and a bad duration', () => {
     const base = '    grade: B\n    category: fire\n    department: fire-rescue\n';
     expect(() => loadCity(cityWith({ 'rules.yaml': `rules:\n  - id: r1\n    metric: smoke\n${base}` }))).toThrow(/rules\[0\]\.above.*needs "above" or "below"/);
-    expect(() => loadCity(cityWith({ 'rules.yaml': `rules:\n  - id: r1\n    metric: smoke\n    above: 1\n    zones: { ids: [nowhere] }\n${base}` }))).toThrow(/rules\[0\]\.zones\.ids\[0\]: unknown zone "nowhere"/);
+    expect(() => loadCity(cityWith({ 'rules.yaml': `rules:\n  - id: r1\n    metric: smoke\n    above: 1\n    zones: { ids: [nowhere] }\n${base}` }))).toThrow(/rules\[0\]\.zones\.ids\[0\] \(line 5\): unknown zone "nowhere"/);
     expect(() => loadCity(cityWith({ 'rules.yaml': `rules:\n  - id: r1\n    metric: smoke\n    above: 1\n    for: soon\n${base}` }))).toThrow(/rules\[0\]\.for.*"soon" is not a duration/);
   });
 

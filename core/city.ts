@@ -164,34 +164,39 @@ export function loadCity(dir: string): City {
   assertUniqueIds(dir, 'subcenters.geojson', subcenters);
   assertUniqueIds(dir, 'zones.geojson', zones);
   if (subcenters.length === 0) fail(dir, 'subcenters.geojson', 'features', 'at least one sub-center is required');
-  const rules = loadRules(path.join(dir, 'rules.yaml'), zones);
-  const sla = parseYaml(dir, 'sla.yaml', SlaFile);
   if (subcenters.some((s) => s.id === city.district.id)) fail(dir, 'city.yaml', 'district.id', `"${city.district.id}" is also a sub-center id`);
   const departments = new Map(Object.entries(city.departments).map(([id, d]) => [id, { id, ...d }]));
   const categories = new Map(Object.entries(city.categories).map(([id, c]) => [id, { id, ...c }]));
   for (const c of categories.values()) {
     if (!departments.has(c.department)) fail(dir, 'city.yaml', `categories.${c.id}.department`, `unknown department "${c.department}"`);
   }
+  const rules = loadRules(path.join(dir, 'rules.yaml'), zones, categories);
+  const sla = parseYaml(dir, 'sla.yaml', SlaFile);
   return { dir, name: city.name, district: city.district, departments, categories, subcenters, zones, rules, sla };
 }
 
 /**
- * Loads and validates a rules file against a city's zones (a backtest tries a rules file this
- * way before it goes live); throws SW_ERR_CONFIG_FILE naming the file, path and line.
+ * Loads and validates a rules file against a city's zones and categories (a backtest tries a
+ * rules file this way before it goes live); throws SW_ERR_CONFIG_FILE naming the file, path and
+ * line. A rule without a department needs its category's department in city.yaml.
  */
-export function loadRules(file: string, zones: readonly { id: string }[]): Rule[] {
+export function loadRules(file: string, zones: readonly { id: string }[], categories?: ReadonlyMap<string, Category>): Rule[] {
   const dir = path.dirname(file);
   const name = path.basename(file);
-  const rules = parseYaml(dir, name, RulesFile).rules;
+  const { data, line } = parseYamlWithLines(dir, name, RulesFile);
   const zoneIds = new Set(zones.map((z) => z.id));
-  rules.forEach((rule, i) => {
+  data.rules.forEach((rule, i) => {
     for (const { at, selector } of ruleSelectors(rule)) {
       for (const [j, id] of (selector.ids ?? []).entries()) {
-        if (!zoneIds.has(id)) fail(dir, name, `rules[${i}].${at}.ids[${j}]`, `unknown zone "${id}"`);
+        const where = ['rules', i, ...at, 'ids', j];
+        if (!zoneIds.has(id)) fail(dir, name, formatPath(where) + line(where), `unknown zone "${id}"`);
       }
     }
+    if (categories && rule.department === undefined && !categories.has(rule.category)) {
+      fail(dir, name, `rules[${i}]${line(['rules', i])}`, `names no department, and city.yaml gives none for category "${rule.category}"`);
+    }
   });
-  return rules;
+  return data.rules;
 }
 
 function assertUniqueIds(dir: string, file: string, items: { id: string }[]): void {
@@ -228,6 +233,11 @@ function parseGeoJson<S extends z.ZodType>(dir: string, file: string, schema: S)
 }
 
 function parseYaml<S extends z.ZodType>(dir: string, file: string, schema: S): z.output<S> {
+  return parseYamlWithLines(dir, file, schema).data;
+}
+
+/** The parsed file, and " (line N)" for a path in it (for checks beyond the schema). */
+function parseYamlWithLines<S extends z.ZodType>(dir: string, file: string, schema: S): { data: z.output<S>; line: (where: (string | number)[]) => string } {
   const text = readFile(dir, file);
   const lineCounter = new LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter, uniqueKeys: true });
@@ -241,7 +251,7 @@ function parseYaml<S extends z.ZodType>(dir: string, file: string, schema: S): z
     const line = lineOf(doc, lineCounter, issue.path as (string | number)[]);
     fail(dir, file, formatPath(issue.path) + line, issue.message);
   }
-  return parsed.data;
+  return { data: parsed.data, line: (where) => lineOf(doc, lineCounter, where) };
 }
 
 /** " (line N)" of the value at `where`, or of its nearest ancestor when it is missing. */

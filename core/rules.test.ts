@@ -36,9 +36,17 @@ describe('rules.yaml kinds', () => {
     expect(() => load(`rules:\n  - id: r1\n    kind: rate\n    metric: water_level\n    rise: 0.05\n    within: 0s\n${base}`)).toThrow(/rules\[0\]\.within \(line 6\): must be longer than 0/);
   });
 
-  it('gives deadman rules grade D, category device-fault and a department by default', () => {
+  it('gives deadman rules grade D and category device-fault by default, the department coming from the category', () => {
     const [rule] = load(`rules:\n  - id: offline\n    kind: deadman\n    after: 15m\n`);
-    expect(rule).toMatchObject({ kind: 'deadman', after: 900_000, per: 'device', grade: 'D', category: 'device-fault', department: 'iot-operations' });
+    expect(rule).toMatchObject({ kind: 'deadman', after: 900_000, per: 'device', grade: 'D', category: 'device-fault' });
+    expect(rule!.department).toBeUndefined();
+  });
+
+  it('needs a department from the rule or from its category in city.yaml', () => {
+    const categories = new Map([['device-fault', { id: 'device-fault', name: '设备离线', department: 'city-management' }]]);
+    const file = rulesFile(`rules:\n  - id: offline\n    kind: deadman\n    after: 15m\n  - id: noisy\n    metric: noise\n    above: 80\n    grade: D\n    category: noise\n`);
+    expect(() => loadRules(file, zones, categories)).toThrow(/rules\.yaml: rules\[1\] \(line 5\): names no department, and city\.yaml gives none for category "noise"/);
+    expect(loadRules(file, zones)).toHaveLength(2);
   });
 
   it('reads camera rules with their defaults', () => {
@@ -59,7 +67,7 @@ describe('rules.yaml kinds', () => {
     expect(load(rule('{ zones: { ids: [school-1] }, above: 0.2, grade: A }'))[0]).toMatchObject({ overrides: [{ zones: { ids: ['school-1'] }, above: 0.2, grade: 'A' }] });
     // The inherited clearBelow (0.2) would exceed the overridden above (0.1).
     expect(() => load(rule('{ zones: { ids: [school-1] }, above: 0.1 }'))).toThrow(/rules\[0\]\.overrides\[0\]\.clearBelow.*must not exceed/);
-    expect(() => load(rule('{ zones: { ids: [nowhere] }, above: 0.5 }'))).toThrow(/rules\[0\]\.overrides\[0\]\.zones\.ids\[0\]: unknown zone "nowhere"/);
+    expect(() => load(rule('{ zones: { ids: [nowhere] }, above: 0.5 }'))).toThrow(/rules\[0\]\.overrides\[0\]\.zones\.ids\[0\] \(line 7\): unknown zone "nowhere"/);
     expect(() => load(rule('{ above: 0.5 }'))).toThrow(/rules\[0\]\.overrides\[0\]\.zones/);
   });
 

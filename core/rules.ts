@@ -30,7 +30,8 @@ const common = {
   zones: ZoneSelector.optional(),
   grade: Grade,
   category: Label,
-  department: Label,
+  /** The responsible department; without it, the category's in city.yaml. */
+  department: Label.optional(),
 };
 
 type Ctx = z.RefinementCtx;
@@ -142,7 +143,7 @@ export type RateRule = z.infer<typeof RateRule>;
 // deadman
 
 /** A device that stops reporting is a fault for the grid to check: grade D by default. */
-export const DEADMAN_DEFAULTS = { grade: 'D', category: 'device-fault', department: 'iot-operations' } as const;
+export const DEADMAN_DEFAULTS = { grade: 'D', category: 'device-fault' } as const;
 
 export const DeadmanRule = z.strictObject({
   ...common,
@@ -155,7 +156,6 @@ export const DeadmanRule = z.strictObject({
   per: z.enum(['device', 'zone']).default('device'),
   grade: Grade.default(DEADMAN_DEFAULTS.grade),
   category: Label.default(DEADMAN_DEFAULTS.category),
-  department: Label.default(DEADMAN_DEFAULTS.department),
   overrides: z.array(z.strictObject({ zones: ZoneSelector, after: PositiveDuration.optional(), grade: Grade.optional() })).max(MAX_OVERRIDES).optional(),
 });
 export type DeadmanRule = z.infer<typeof DeadmanRule>;
@@ -240,10 +240,10 @@ export const RulesFile = z.strictObject({
     }),
 });
 
-/** Zone selectors of a rule, with where each sits in the file, for checking zone ids. */
-export function ruleSelectors(rule: Rule): { at: string; selector: ZoneSelector }[] {
-  const out: { at: string; selector: ZoneSelector }[] = [];
-  if (rule.zones) out.push({ at: 'zones', selector: rule.zones });
-  if ('overrides' in rule) rule.overrides?.forEach((o, i) => out.push({ at: `overrides[${i}].zones`, selector: o.zones }));
+/** Zone selectors of a rule, with their path in the rule, for checking zone ids. */
+export function ruleSelectors(rule: Rule): { at: (string | number)[]; selector: ZoneSelector }[] {
+  const out: { at: (string | number)[]; selector: ZoneSelector }[] = [];
+  if (rule.zones) out.push({ at: ['zones'], selector: rule.zones });
+  if ('overrides' in rule) rule.overrides?.forEach((o, i) => out.push({ at: ['overrides', i, 'zones'], selector: o.zones }));
   return out;
 }

@@ -13,7 +13,7 @@ export interface AlertPlace {
 }
 
 export interface AlertFacts {
-  rule: { id: string; grade: Grade; category: string; department: string };
+  rule: { id: string; grade: Grade; category: string; department?: string | undefined };
   /** `deviceId`, or `zone:<zoneId>` for rules that watch a zone as a whole. */
   subject: string;
   status: 'firing' | 'resolved';
@@ -46,7 +46,8 @@ export function makeAlert(f: AlertFacts): Alert {
     value: f.value,
     grade: f.rule.grade,
     category: f.rule.category,
-    department: f.rule.department,
+    // Empty: alerting takes the category's department from the city configuration.
+    department: f.rule.department ?? '',
     ts: Math.round(f.ts),
     startsAt: Math.round(f.startsAt),
     summary: f.summary.slice(0, 512),

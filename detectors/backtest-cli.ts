@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const city = loadCity(config.cityDir);
   const rulesFile = path.resolve(opts.rules ?? path.join(config.cityDir, 'rules.yaml'));
-  const rules = loadRules(rulesFile, city.zones);
+  const rules = loadRules(rulesFile, city.zones, city.categories);
   if (!fs.existsSync(path.join(config.dataDir, 'readings.db'))) {
     throw new StreetWatchError('SW_ERR_CONFIG_ENV', ['STREETWATCH_DATA_DIR', `no stored readings in ${config.dataDir}`]);
   }

@@ -76,6 +76,8 @@ function cityWithRules(rules: string): string {
   const dir = tempDir('city');
   for (const f of fs.readdirSync(FIXTURE_CITY)) fs.copyFileSync(path.join(FIXTURE_CITY, f), path.join(dir, f));
   fs.writeFileSync(path.join(dir, 'rules.yaml'), rules);
+  // The deadman rule names no department: the device-fault category's applies.
+  fs.appendFileSync(path.join(dir, 'city.yaml'), '  device-fault: { name: 设备离线, department: city-management }\n');
   return dir;
 }
 
@@ -138,7 +140,7 @@ describe('detectors through the pipeline', () => {
     const noise = await device('noise-1', OUTSIDE_ZONES, 'noise');
     await telemetry(noise, 'noise-1', { values: { noise: 55 } });
     const ticket = await ticketFor('noise-sensor-offline', (t) => t.alerts.some((a) => a.deviceId === 'noise-1'));
-    expect(ticket).toMatchObject({ grade: 'D', category: 'device-fault', department: 'iot-operations', zoneId: null, subcenterId: 'south' });
+    expect(ticket).toMatchObject({ grade: 'D', category: 'device-fault', department: 'city-management', zoneId: null, subcenterId: 'south' });
     await telemetry(noise, 'noise-1', { values: { noise: 56 } });
     const resolved = await waitFor(async () => {
       const t = (await sw.api('GET', `/api/tickets/${ticket.id}`)).body as Ticket;
