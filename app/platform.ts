@@ -9,8 +9,8 @@ import { ensureAdminToken } from '../api/auth.js';
 import { startApi, type ApiServer } from '../api/server.js';
 import { startBroker, type Broker } from '../broker/server.js';
 import { MemoryBus } from '../core/bus/memory.js';
-import { loadCity } from '../core/city.js';
-import { CityIndex } from '../core/city-index.js';
+import type { CityIndex } from '../core/city-index.js';
+import { watchCity } from '../core/city-watch.js';
 import type { Config, StageName } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
@@ -36,6 +36,7 @@ export interface Platform {
   readonly adminToken: string;
   /** Where the generated admin token is kept; undefined when it came from the environment. */
   readonly adminTokenFile: string | undefined;
+  /** The city in force (it follows edits to the city directory). */
   readonly city: CityIndex;
   readonly bus: Bus;
   readonly state: StateStore;
@@ -52,8 +53,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metrics = opts.metrics ?? new Metrics();
-  const city = new CityIndex(loadCity(config.cityDir));
-  const cityIndex = (): CityIndex => city;
+  // Edits to the city files apply while running; an invalid edit is logged and ignored.
+  const cityWatch = watchCity({ dir: config.cityDir, logger });
+  const cityIndex = (): CityIndex => cityWatch.current;
   const { token: adminToken, file: adminTokenFile } = ensureAdminToken(config.adminToken, config.dataDir);
 
   const bus = new MemoryBus({
@@ -80,7 +82,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       ready.set('alerting', true);
     }
     if (runs('detectors')) {
-      subscriptions.push(await startDetectors({ bus, kv: state.kv, cityIndex, metrics, logger }));
+      subscriptions.push(await startDetectors({ bus, kv: state.kv, cityIndex, clock, metrics, logger }));
       ready.set('detectors', true);
     }
     if (runs('ingest')) {
@@ -114,6 +116,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
   async function shutdown(): Promise<void> {
     // Producers first: stop taking input, let what is in flight finish, then close stores.
+    cityWatch.close();
     await api?.close();
     await broker?.close();
     for (const sub of subscriptions.reverse()) await sub.close();
@@ -132,7 +135,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     httpPort: api?.port,
     adminToken,
     adminTokenFile,
-    city,
+    get city() {
+      return cityWatch.current;
+    },
     bus,
     state,
     series,

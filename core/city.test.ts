@@ -17,9 +17,9 @@ describe('loadCity', () => {
     const city = loadCity(DEFAULT_CITY_DIR);
     expect(city.subcenters.length).toBeGreaterThanOrEqual(5);
     expect(city.zones.length).toBeGreaterThanOrEqual(15);
-    for (const metric of ['water_level', 'smoke', 'gas_lel', 'manhole_open']) expect(city.rules.some((r) => r.metric === metric)).toBe(true);
+    for (const metric of ['water_level', 'smoke', 'gas_lel', 'manhole_open']) expect(city.rules.some((r) => 'metric' in r && r.metric === metric)).toBe(true);
     expect(city.sla.grades.A.respondWithin).toBe(15 * 60_000);
-    expect(city.rules.find((r) => r.id === 'underpass-flooding')!.for).toBe(60_000);
+    expect(city.rules.find((r) => r.id === 'underpass-flooding')).toMatchObject({ kind: 'threshold', for: 60_000 });
   });
 
   it('loads departments, categories, the grading table and the merge policy', () => {
@@ -49,7 +49,7 @@ describe('loadCity', () => {
   it('refuses a rule without a bound, an unknown zone and a bad duration', () => {
     const base = '    grade: B\n    category: fire\n    department: fire-rescue\n';
     expect(() => loadCity(cityWith({ 'rules.yaml': `rules:\n  - id: r1\n    metric: smoke\n${base}` }))).toThrow(/rules\[0\]\.above.*needs "above" or "below"/);
-    expect(() => loadCity(cityWith({ 'rules.yaml': `rules:\n  - id: r1\n    metric: smoke\n    above: 1\n    zones: { ids: [nowhere] }\n${base}` }))).toThrow(/rules\[0\]\.zones\.ids\[0\]: unknown zone "nowhere"/);
+    expect(() => loadCity(cityWith({ 'rules.yaml': `rules:\n  - id: r1\n    metric: smoke\n    above: 1\n    zones: { ids: [nowhere] }\n${base}` }))).toThrow(/rules\[0\]\.zones\.ids\[0\] \(line 5\): unknown zone "nowhere"/);
     expect(() => loadCity(cityWith({ 'rules.yaml': `rules:\n  - id: r1\n    metric: smoke\n    above: 1\n    for: soon\n${base}` }))).toThrow(/rules\[0\]\.for.*"soon" is not a duration/);
   });
 

@@ -10,8 +10,11 @@ import { z } from 'zod';
 import type { MultiPolygon, Polygon } from 'geojson';
 import { Duration } from './duration.js';
 import { StreetWatchError } from './errors.js';
-import { CategoryId, EntityId, Grade, MetricName } from './schemas.js';
+import { RulesFile, ZoneRisk, ruleSelectors, type Rule } from './rules.js';
+import { CategoryId, EntityId } from './schemas.js';
 import { formatPath } from './zod-issues.js';
+
+export { ZoneRisk, ZoneSelector, type Rule, type ThresholdRule } from './rules.js';
 
 const Position = z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)]).rest(z.number());
 const LinearRing = z
@@ -36,68 +39,12 @@ export const SubcenterProperties = z.strictObject({
   secret: z.string().min(16, 'a webhook secret must be at least 16 characters').max(256).optional(),
 }).refine((p) => p.webhook === undefined || p.secret !== undefined, { path: ['secret'], message: 'a sub-center with a webhook needs a secret: every delivery is signed' });
 
-export const ZoneRisk = z.enum(['high', 'medium', 'low']);
-export type ZoneRisk = z.infer<typeof ZoneRisk>;
-
 export const ZoneProperties = z.strictObject({
   id: EntityId,
   name: z.string().min(1).max(128),
   kind: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/),
   risk: ZoneRisk,
   tags: z.array(z.string().min(1).max(64)).max(32).default([]),
-});
-
-export const ZoneSelector = z.strictObject({
-  ids: z.array(EntityId).min(1).max(1000).optional(),
-  kind: z.string().max(64).optional(),
-  tags: z.array(z.string().max(64)).min(1).max(32).optional(),
-  risk: z.union([ZoneRisk, z.array(ZoneRisk).min(1)]).optional(),
-});
-export type ZoneSelector = z.infer<typeof ZoneSelector>;
-
-export const ThresholdRule = z
-  .strictObject({
-    id: EntityId,
-    kind: z.literal('threshold').default('threshold'),
-    name: z.string().max(128).optional(),
-    metric: MetricName,
-    above: z.number().optional(),
-    below: z.number().optional(),
-    clearBelow: z.number().optional(),
-    clearAbove: z.number().optional(),
-    for: Duration.default(0),
-    zones: ZoneSelector.optional(),
-    grade: Grade,
-    category: z.string().min(1).max(64),
-    department: z.string().min(1).max(64),
-  })
-  .superRefine((r, ctx) => {
-    if (r.above === undefined && r.below === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['above'], message: 'a threshold rule needs "above" or "below"' });
-    }
-    if (r.clearBelow !== undefined && (r.above === undefined || r.clearBelow > r.above)) {
-      ctx.addIssue({ code: 'custom', path: ['clearBelow'], message: '"clearBelow" needs "above" and must not exceed it' });
-    }
-    if (r.clearAbove !== undefined && (r.below === undefined || r.clearAbove < r.below)) {
-      ctx.addIssue({ code: 'custom', path: ['clearAbove'], message: '"clearAbove" needs "below" and must not be less than it' });
-    }
-    if (r.above !== undefined && r.below !== undefined && r.below >= r.above) {
-      ctx.addIssue({ code: 'custom', path: ['below'], message: 'with both bounds the rule fires outside [below, above], so "below" must be less than "above"' });
-    }
-  });
-export type ThresholdRule = z.infer<typeof ThresholdRule>;
-
-export const RulesFile = z.strictObject({
-  rules: z
-    .array(ThresholdRule)
-    .max(10_000)
-    .superRefine((rules, ctx) => {
-      const seen = new Set<string>();
-      rules.forEach((r, i) => {
-        if (seen.has(r.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate rule id "${r.id}"` });
-        seen.add(r.id);
-      });
-    }),
 });
 
 /** How long readings must stay normal after a resolution before the sensor confirms the closing. */
@@ -199,7 +146,7 @@ export interface City {
   categories: ReadonlyMap<string, Category>;
   subcenters: Subcenter[];
   zones: Zone[];
-  rules: ThresholdRule[];
+  rules: Rule[];
   sla: Sla;
 }
 
@@ -217,21 +164,39 @@ export function loadCity(dir: string): City {
   assertUniqueIds(dir, 'subcenters.geojson', subcenters);
   assertUniqueIds(dir, 'zones.geojson', zones);
   if (subcenters.length === 0) fail(dir, 'subcenters.geojson', 'features', 'at least one sub-center is required');
-  const rules = parseYaml(dir, 'rules.yaml', RulesFile).rules;
-  const zoneIds = new Set(zones.map((z) => z.id));
-  rules.forEach((rule, i) => {
-    for (const [j, id] of (rule.zones?.ids ?? []).entries()) {
-      if (!zoneIds.has(id)) fail(dir, 'rules.yaml', `rules[${i}].zones.ids[${j}]`, `unknown zone "${id}"`);
-    }
-  });
-  const sla = parseYaml(dir, 'sla.yaml', SlaFile);
   if (subcenters.some((s) => s.id === city.district.id)) fail(dir, 'city.yaml', 'district.id', `"${city.district.id}" is also a sub-center id`);
   const departments = new Map(Object.entries(city.departments).map(([id, d]) => [id, { id, ...d }]));
   const categories = new Map(Object.entries(city.categories).map(([id, c]) => [id, { id, ...c }]));
   for (const c of categories.values()) {
     if (!departments.has(c.department)) fail(dir, 'city.yaml', `categories.${c.id}.department`, `unknown department "${c.department}"`);
   }
+  const rules = loadRules(path.join(dir, 'rules.yaml'), zones, categories);
+  const sla = parseYaml(dir, 'sla.yaml', SlaFile);
   return { dir, name: city.name, district: city.district, departments, categories, subcenters, zones, rules, sla };
+}
+
+/**
+ * Loads and validates a rules file against a city's zones and categories (a backtest tries a
+ * rules file this way before it goes live); throws SW_ERR_CONFIG_FILE naming the file, path and
+ * line. A rule without a department needs its category's department in city.yaml.
+ */
+export function loadRules(file: string, zones: readonly { id: string }[], categories?: ReadonlyMap<string, Category>): Rule[] {
+  const dir = path.dirname(file);
+  const name = path.basename(file);
+  const { data, line } = parseYamlWithLines(dir, name, RulesFile);
+  const zoneIds = new Set(zones.map((z) => z.id));
+  data.rules.forEach((rule, i) => {
+    for (const { at, selector } of ruleSelectors(rule)) {
+      for (const [j, id] of (selector.ids ?? []).entries()) {
+        const where = ['rules', i, ...at, 'ids', j];
+        if (!zoneIds.has(id)) fail(dir, name, formatPath(where) + line(where), `unknown zone "${id}"`);
+      }
+    }
+    if (categories && rule.department === undefined && !categories.has(rule.category)) {
+      fail(dir, name, `rules[${i}]${line(['rules', i])}`, `names no department, and city.yaml gives none for category "${rule.category}"`);
+    }
+  });
+  return data.rules;
 }
 
 function assertUniqueIds(dir: string, file: string, items: { id: string }[]): void {
@@ -268,6 +233,11 @@ function parseGeoJson<S extends z.ZodType>(dir: string, file: string, schema: S)
 }
 
 function parseYaml<S extends z.ZodType>(dir: string, file: string, schema: S): z.output<S> {
+  return parseYamlWithLines(dir, file, schema).data;
+}
+
+/** The parsed file, and " (line N)" for a path in it (for checks beyond the schema). */
+function parseYamlWithLines<S extends z.ZodType>(dir: string, file: string, schema: S): { data: z.output<S>; line: (where: (string | number)[]) => string } {
   const text = readFile(dir, file);
   const lineCounter = new LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter, uniqueKeys: true });
@@ -278,11 +248,19 @@ function parseYaml<S extends z.ZodType>(dir: string, file: string, schema: S): z
   const parsed = schema.safeParse(doc.toJS({ maxAliasCount: 100 }));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const node = doc.getIn(issue.path as (string | number)[], true);
-    const line = isNode(node) && node.range ? ` (line ${lineCounter.linePos(node.range[0]).line})` : '';
+    const line = lineOf(doc, lineCounter, issue.path as (string | number)[]);
     fail(dir, file, formatPath(issue.path) + line, issue.message);
   }
-  return parsed.data;
+  return { data: parsed.data, line: (where) => lineOf(doc, lineCounter, where) };
+}
+
+/** " (line N)" of the value at `where`, or of its nearest ancestor when it is missing. */
+function lineOf(doc: YAML.Document, lineCounter: LineCounter, where: (string | number)[]): string {
+  for (let n = where.length; n >= 0; n--) {
+    const node = doc.getIn(where.slice(0, n), true);
+    if (isNode(node) && node.range) return ` (line ${lineCounter.linePos(node.range[0]).line})`;
+  }
+  return '';
 }
 
 function fail(dir: string, file: string, where: string, message: string): never {

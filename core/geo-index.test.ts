@@ -1,6 +1,9 @@
+import { booleanPointInPolygon } from '@turf/boolean-point-in-polygon';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MultiPolygon, Polygon } from 'geojson';
-import { GeoIndex } from './geo-index.js';
+import { syntheticZones } from '../bench/geofence.js';
+import { GeoIndex, type GeoArea } from './geo-index.js';
 
 const square = (x0: number, y0: number, x1: number, y1: number): number[][] => [
   [x0, y0],
@@ -48,4 +51,34 @@ describe('GeoIndex', () => {
   it('answers nothing for an empty index', () => {
     expect(new GeoIndex([]).containing(1, 1)).toEqual([]);
   });
+
+  const linear = (areas: readonly GeoArea[], lon: number, lat: number): string[] =>
+    areas.filter((a) => booleanPointInPolygon([lon, lat], a.geometry)).map((a) => a.id).sort();
+
+  it('finds exactly what a linear turf scan finds, on a city of overlapping zones', () => {
+    const zones = syntheticZones(500, 7);
+    const city = new GeoIndex(zones);
+    fc.assert(
+      fc.property(fc.double({ min: 113.29, max: 113.43, noNaN: true }), fc.double({ min: 23.09, max: 23.21, noNaN: true }), (lon, lat) => {
+        expect(city.containing(lon, lat).map((z) => z.id)).toEqual(linear(zones, lon, lat));
+        expect(city.owner(lon, lat)?.id).toBe(linear(zones, lon, lat)[0]);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('answers from the tree where zones pile up, and on cell edges', () => {
+    // 60 nested squares around one spot overflow any grid cell there; a lattice of unit squares
+    // puts shared borders (and probe points) on cell edges.
+    const piled = Array.from({ length: 60 }, (_, i) => ({ id: `p${String(i).padStart(2, '0')}`, geometry: { type: 'Polygon' as const, coordinates: [square(50 - i / 10, 50 - i / 10, 50 + i / 10 + 0.1, 50 + i / 10 + 0.1)] } }));
+    const lattice = Array.from({ length: 100 }, (_, i) => ({ id: `l${String(i).padStart(3, '0')}`, geometry: { type: 'Polygon' as const, coordinates: [square(i % 10, Math.floor(i / 10), (i % 10) + 1, Math.floor(i / 10) + 1)] } }));
+    const areas = [...piled, ...lattice];
+    const both = new GeoIndex(areas);
+    for (let x = 0; x <= 60; x += 0.25) {
+      for (const y of [0, 0.5, 1, 3, 49.95, 50, 50.05, 51]) {
+        expect(both.containing(x, y).map((a) => a.id)).toEqual(linear(areas, x, y));
+      }
+    }
+  });
 });
+

@@ -232,6 +232,13 @@ export interface KeyValueStore {
   getMany<T>(keys: readonly string[]): Promise<Map<string, T>>;
   /** Writes all entries atomically; `undefined` deletes. */
   setMany(entries: ReadonlyMap<string, unknown>): Promise<void>;
+  /**
+   * Sets `key` to `next` (`undefined` deletes) only if its current value is `expected`
+   * (`undefined`: the key is absent), atomically; resolves true when it did. Values compare by
+   * their JSON text, so pass the value exactly as `getMany` returned it. This is how two
+   * instances sharing the store decide which of them makes a state change (and sends its alert).
+   */
+  compareAndSet(key: string, expected: unknown, next: unknown): Promise<boolean>;
 }
 
 export interface StateStore {

@@ -1,116 +1,96 @@
 /**
- * Detectors: `sw.readings` → rules → `sw.alerts`. Rule state lives in the state store, loaded
- * and saved per batch, so a restart neither re-fires nor forgets a pending duration. Alerts are
- * published before the state is saved: a crash in between replays the batch, which yields the
- * same transitions with the same alert ids, and alerting drops the duplicates.
+ * Detectors: `sw.readings` and `sw.events` → rules → `sw.alerts`, plus a clock tick for the
+ * rules that fire on time passing (a silent device, an object that stays). The rule engine
+ * (engine.ts) decides and keeps the state; this file wires it to the bus and the clock.
  */
-import type { ThresholdRule } from '../core/city.js';
 import type { CityIndex } from '../core/city-index.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import { METRICS } from '../core/metric-catalog.js';
-import type { Bus, BusRecord, KeyValueStore, Subscription } from '../core/ports.js';
-import type { Alert, Reading } from '../core/schemas.js';
-import { crossedBound, evaluateThreshold, type ThresholdState } from './threshold.js';
-import { ruleZone } from './zone-selector.js';
+import { systemClock, type Bus, type BusRecord, type Clock, type KeyValueStore, type Subscription } from '../core/ports.js';
+import type { Alert } from '../core/schemas.js';
+import { RuleEngine } from './engine.js';
+
+/** Longest wait between two ticks: how late a 15-minute deadman may fire, at most. */
+export const DEFAULT_MAX_TICK_MS = 5_000;
+/** Shortest wait between two ticks, whatever the rules ask. */
+export const MIN_TICK_MS = 50;
+/** Ticks per shortest rule wait, so a short deadman is not late by a whole tick. */
+const TICKS_PER_WAIT = 5;
 
 export interface DetectorsOptions {
   bus: Bus;
   kv: KeyValueStore;
   /** Current city; read on every batch so a reload applies at once. */
   cityIndex: () => CityIndex;
+  /** The platform clock: deadman silences and camera presences are measured against it. */
+  clock?: Clock;
   metrics: Metrics;
   logger: Logger;
+  /** Longest wait between two ticks (shorter when rules wait less; see TICKS_PER_WAIT). */
+  maxTickMs?: number;
 }
 
-export function stateKey(ruleId: string, deviceId: string): string {
-  return `rule:${ruleId}:${deviceId}`;
+export interface Detectors extends Subscription {
+  /** Lets time pass now instead of at the next timer: tests with a controlled clock use it. */
+  tick(): Promise<Alert[]>;
 }
 
-export function alertFingerprint(ruleId: string, deviceId: string): string {
-  return `${ruleId}/${deviceId}`;
-}
-
-export async function startDetectors(opts: DetectorsOptions): Promise<Subscription> {
-  const { bus, kv, metrics } = opts;
+export async function startDetectors(opts: DetectorsOptions): Promise<Detectors> {
+  const { bus, metrics } = opts;
+  const clock = opts.clock ?? systemClock;
   const log = opts.logger.child({ stage: 'detectors' });
-  let rulesFor = indexRules(opts.cityIndex());
+  const maxTickMs = opts.maxTickMs ?? DEFAULT_MAX_TICK_MS;
 
-  return bus.subscribe('sw.readings', 'detectors', async (records) => {
-    const index = opts.cityIndex();
-    if (rulesFor.source !== index) rulesFor = indexRules(index);
-    const work: { reading: Reading; rule: ThresholdRule; zoneId: string | null }[] = [];
-    for (const { value: reading } of records) {
-      for (const rule of rulesFor.byMetric.get(reading.metric) ?? []) {
-        const zones = reading.zoneIds.map((id) => index.zoneById.get(id)).filter((z) => z !== undefined);
-        const zone = ruleZone(zones, rule.zones);
-        if (zone !== undefined) work.push({ reading, rule, zoneId: zone?.id ?? null });
+  const engine = new RuleEngine({
+    kv: opts.kv,
+    cityIndex: opts.cityIndex,
+    startedAt: clock.now(),
+    clock,
+    emit: async (alerts) => {
+      await bus.publish('sw.alerts', alerts.map((a): BusRecord<Alert> => ({ key: a.fingerprint, value: a })));
+      for (const a of alerts) {
+        metrics.alerts.inc({ status: a.status });
+        log.info({ ruleId: a.ruleId, deviceId: a.deviceId, zoneId: a.zoneId, status: a.status, value: a.value }, 'alert');
       }
-    }
-    if (work.length === 0) return;
-
-    const keys = [...new Set(work.map((w) => stateKey(w.rule.id, w.reading.deviceId)))];
-    const states = await kv.getMany<ThresholdState>(keys);
-    const current = new Map<string, ThresholdState>();
-    const toSave = new Map<string, ThresholdState>();
-    const alerts: BusRecord<Alert>[] = [];
-    for (const { reading, rule, zoneId } of work) {
-      const key = stateKey(rule.id, reading.deviceId);
-      const prev = current.get(key) ?? states.get(key);
-      const { state, transition } = evaluateThreshold(rule, prev, reading.value, reading.ts);
-      current.set(key, state);
-      // Steady "ok" only moves lastTs; not writing it back saves a store write per reading.
-      if (state !== prev && !(state.phase === 'ok' && (prev === undefined || prev.phase === 'ok'))) toSave.set(key, state);
-      if (!transition) continue;
-      const startsAt = transition === 'firing' ? state.since : prev!.since;
-      const alert = toAlert(rule, reading, zoneId, transition, startsAt);
-      alerts.push({ key: alert.fingerprint, value: alert });
-      metrics.alerts.inc({ status: transition });
-      log.info({ ruleId: rule.id, deviceId: reading.deviceId, status: transition, value: reading.value }, 'alert');
-    }
-    if (alerts.length) await bus.publish('sw.alerts', alerts);
-    await kv.setMany(toSave);
+    },
   });
-}
 
-function indexRules(index: CityIndex): { source: CityIndex; byMetric: Map<string, ThresholdRule[]> } {
-  const byMetric = new Map<string, ThresholdRule[]>();
-  for (const rule of index.city.rules) {
-    const list = byMetric.get(rule.metric) ?? [];
-    list.push(rule);
-    byMetric.set(rule.metric, list);
-  }
-  return { source: index, byMetric };
-}
+  const readings = await bus.subscribe('sw.readings', 'detectors', async (records) => {
+    await engine.readings(records.map((r) => r.value));
+  });
+  const events = await bus.subscribe('sw.events', 'detectors', async (records) => {
+    await engine.events(records.map((r) => r.value));
+  });
 
-function toAlert(rule: ThresholdRule, r: Reading, zoneId: string | null, status: 'firing' | 'resolved', startsAt: number): Alert {
-  const fingerprint = alertFingerprint(rule.id, r.deviceId);
-  const threshold = crossedBound(rule, r.value);
-  const unit = r.unit ?? METRICS.get(r.metric)?.unit ?? '';
-  const label = rule.name ?? rule.id;
-  const summary =
-    status === 'firing'
-      ? `${label}: ${r.metric} ${r.value}${unit} ${threshold !== undefined && r.value > threshold ? '>' : '<'} ${threshold}${unit} at ${r.deviceId}`
-      : `${label}: ${r.metric} back to ${r.value}${unit} at ${r.deviceId}`;
-  const alert: Alert = {
-    // Deterministic: a replayed batch produces the same id, so alerting can drop it.
-    id: `${fingerprint}@${startsAt}:${status}`,
-    fingerprint,
-    status,
-    ruleId: rule.id,
-    deviceId: r.deviceId,
-    metric: r.metric,
-    value: r.value,
-    grade: rule.grade,
-    category: rule.category,
-    department: rule.department,
-    ts: r.ts,
-    startsAt,
-    summary,
+  let running: Promise<Alert[]> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const tick = (): Promise<Alert[]> =>
+    (running ??= engine.tick(clock.now()).finally(() => {
+      running = undefined;
+    }));
+  const schedule = (): void => {
+    if (closed) return;
+    const shortest = engine.shortestWait();
+    const wait = shortest === undefined ? maxTickMs : Math.min(maxTickMs, Math.max(MIN_TICK_MS, shortest / TICKS_PER_WAIT));
+    timer = setTimeout(() => {
+      tick()
+        // The next tick tries again; the state is unchanged by a failed one.
+        .catch((err: unknown) => log.error({ err }, 'tick failed'))
+        .finally(schedule);
+    }, wait);
+    timer.unref();
   };
-  if (threshold !== undefined) alert.threshold = threshold;
-  if (zoneId !== null) alert.zoneId = zoneId;
-  if (r.subcenterId !== undefined) alert.subcenterId = r.subcenterId;
-  if (r.loc) alert.loc = r.loc;
-  return alert;
+  schedule();
+
+  return {
+    tick,
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      await events.close();
+      await readings.close();
+      await running?.catch(() => undefined);
+    },
+  };
 }

@@ -1,16 +1,18 @@
 /**
- * The threshold rule as a state machine over event time. Pure: the stage loads and saves the
+ * The threshold rule as a state machine over event time. Pure: the engine loads and saves the
  * state, this decides.
  *
  * - Breach: `value > above` or `value < below` (strict: exactly at the threshold is normal).
  * - Back to normal while firing: `value <= clearBelow` (default `above`) and
  *   `value >= clearAbove` (default `below`): the band between is the hysteresis.
  * - `for`: the breach must hold, by the devices' timestamps, at least this long before firing;
- *   a normal reading while pending cancels it.
+ *   `consecutive`: and at least this many readings in a row must breach. A normal reading
+ *   while pending cancels both. Between two readings the last value is taken to hold, so a gap
+ *   in the data neither cancels nor proves a breach.
  * - Readings at or before the last evaluated timestamp (duplicates, late arrivals) do not move
  *   the state.
  */
-import type { ThresholdRule } from '../core/city.js';
+import type { ThresholdBounds } from '../core/rules.js';
 
 export type ThresholdPhase = 'ok' | 'pending' | 'firing';
 
@@ -20,6 +22,8 @@ export interface ThresholdState {
   since: number;
   /** Event time of the last reading evaluated. */
   lastTs: number;
+  /** Breaching readings in a row while pending (absent in state saved before it existed: 1). */
+  count?: number;
 }
 
 export interface ThresholdOutcome {
@@ -27,7 +31,10 @@ export interface ThresholdOutcome {
   transition: 'firing' | 'resolved' | undefined;
 }
 
-export type ThresholdBounds = Pick<ThresholdRule, 'above' | 'below' | 'clearBelow' | 'clearAbove' | 'for'>;
+export interface ThresholdParams extends ThresholdBounds {
+  for: number;
+  consecutive?: number;
+}
 
 export function isBreach(rule: ThresholdBounds, value: number): boolean {
   return (rule.above !== undefined && value > rule.above) || (rule.below !== undefined && value < rule.below);
@@ -39,7 +46,7 @@ export function isClear(rule: ThresholdBounds, value: number): boolean {
   return (upper === undefined || value <= upper) && (lower === undefined || value >= lower);
 }
 
-export function evaluateThreshold(rule: ThresholdBounds, prev: ThresholdState | undefined, value: number, ts: number): ThresholdOutcome {
+export function evaluateThreshold(rule: ThresholdParams, prev: ThresholdState | undefined, value: number, ts: number): ThresholdOutcome {
   if (prev && ts <= prev.lastTs) return { state: prev, transition: undefined };
   const phase = prev?.phase ?? 'ok';
 
@@ -51,8 +58,9 @@ export function evaluateThreshold(rule: ThresholdBounds, prev: ThresholdState | 
   if (!isBreach(rule, value)) return { state: { phase: 'ok', since: ts, lastTs: ts }, transition: undefined };
 
   const since = phase === 'pending' ? prev!.since : ts;
-  if (ts - since >= rule.for) return { state: { phase: 'firing', since, lastTs: ts }, transition: 'firing' };
-  return { state: { phase: 'pending', since, lastTs: ts }, transition: undefined };
+  const count = phase === 'pending' ? (prev!.count ?? 1) + 1 : 1;
+  if (ts - since >= rule.for && count >= (rule.consecutive ?? 1)) return { state: { phase: 'firing', since, lastTs: ts }, transition: 'firing' };
+  return { state: { phase: 'pending', since, lastTs: ts, count }, transition: undefined };
 }
 
 /** The bound a value crossed, for messages and charts. */

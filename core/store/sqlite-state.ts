@@ -624,6 +624,7 @@ class SqliteKv implements KeyValueStore {
   private readonly setStmt;
   private readonly delStmt;
   private readonly setTx;
+  private readonly casTx;
 
   constructor(db: Database.Database) {
     this.getStmt = db.prepare<[string], { value: string }>('SELECT value FROM kv WHERE key = ?');
@@ -634,6 +635,12 @@ class SqliteKv implements KeyValueStore {
         if (v === undefined) this.delStmt.run(k);
         else this.setStmt.run(k, JSON.stringify(v));
       }
+    });
+    this.casTx = db.transaction((key: string, expected: string | undefined, next: string | undefined): boolean => {
+      if (this.getStmt.get(key)?.value !== expected) return false;
+      if (next === undefined) this.delStmt.run(key);
+      else this.setStmt.run(key, next);
+      return true;
     });
   }
 
@@ -649,4 +656,14 @@ class SqliteKv implements KeyValueStore {
   async setMany(entries: ReadonlyMap<string, unknown>): Promise<void> {
     if (entries.size > 0) this.setTx(entries);
   }
+
+  async compareAndSet(key: string, expected: unknown, next: unknown): Promise<boolean> {
+    // BEGIN IMMEDIATE: the read and the write hold the write lock together, so a second
+    // process on the same file cannot slip in between.
+    return this.casTx.immediate(key, jsonOrUndefined(expected), jsonOrUndefined(next));
+  }
+}
+
+function jsonOrUndefined(v: unknown): string | undefined {
+  return v === undefined ? undefined : JSON.stringify(v);
 }

@@ -1,12 +1,12 @@
 /**
  * The contract every StateStore adapter passes: devices, tickets with optimistic concurrency
  * and the one-open-ticket-per-merge-key guard, ticket timers claimed exactly once, supervision
- * orders, the outbox with leases, API tokens, and the key-value store.
+ * orders, the outbox with leases, API tokens, and the key-value store (with its compare-and-set).
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isStreetWatchError } from '../../core/errors.js';
-import type { ApiTokenRecord, OutboxMessage, StateStore } from '../../core/ports.js';
+import type { ApiTokenRecord, KeyValueStore, OutboxMessage, StateStore } from '../../core/ports.js';
 import type { DeviceRecord, SupervisionOrder, Ticket, TicketTimer, TimerKind } from '../../core/schemas.js';
 
 export function sampleTicket(over: Partial<Ticket> = {}): Ticket {
@@ -312,15 +312,74 @@ export function stateContract(name: string, makeStore: () => Promise<StateStore>
       expect(await s.tokens.revoke(tok.id, 10)).toBe(false);
       expect(await s.tokens.findByHash(tok.tokenHash)).toEqual({ ...tok, revokedAt: 9 });
     });
+  });
+
+  keyValueContract(`${name} kv`, async () => {
+    const s = await makeStore();
+    return { kv: s.kv, close: () => s.close() };
+  });
+}
+
+/**
+ * The contract of the key-value store on its own, for adapters that exist without the rest of
+ * a StateStore (the in-memory one backtests use). Keys are random per test.
+ */
+export function keyValueContract(name: string, makeKv: () => Promise<{ kv: KeyValueStore; close(): Promise<void> }>): void {
+  describe(`KeyValueStore contract: ${name}`, () => {
+    const open: { close(): Promise<void> }[] = [];
+    const kvStore = async (): Promise<KeyValueStore> => {
+      const s = await makeKv();
+      open.push(s);
+      return s.kv;
+    };
+    afterEach(async () => {
+      await Promise.all(open.splice(0).map((s) => s.close()));
+    });
+    const k = (n: string): string => `test:${randomUUID()}:${n}`;
 
     it('stores JSON values by key; undefined deletes', async () => {
-      const s = await store();
-      const k = (n: string): string => `test:${randomUUID()}:${n}`;
+      const kv = await kvStore();
       const [a, b] = [k('a'), k('b')];
-      await s.kv.setMany(new Map<string, unknown>([[a, { phase: 'pending', since: 5 }], [b, [1, 2]]]));
-      expect(await s.kv.getMany([a, b, k('missing')])).toEqual(new Map<string, unknown>([[a, { phase: 'pending', since: 5 }], [b, [1, 2]]]));
-      await s.kv.setMany(new Map([[a, undefined]]));
-      expect([...(await s.kv.getMany([a, b])).keys()]).toEqual([b]);
+      await kv.setMany(new Map<string, unknown>([[a, { phase: 'pending', since: 5 }], [b, [1, 2]]]));
+      expect(await kv.getMany([a, b, k('missing')])).toEqual(new Map<string, unknown>([[a, { phase: 'pending', since: 5 }], [b, [1, 2]]]));
+      await kv.setMany(new Map([[a, undefined]]));
+      expect([...(await kv.getMany([a, b])).keys()]).toEqual([b]);
+    });
+
+    it('compares and sets: absent, the value as read, a stale value, and delete', async () => {
+      const kv = await kvStore();
+      const a = k('cas');
+      expect(await kv.compareAndSet(a, undefined, { phase: 'ok', n: 1 })).toBe(true);
+      expect(await kv.compareAndSet(a, undefined, { phase: 'ok', n: 2 })).toBe(false);
+      const read = (await kv.getMany<{ phase: string; n: number }>([a])).get(a);
+      expect(await kv.compareAndSet(a, read, { ...read, n: 2 })).toBe(true);
+      // Still holding the first read: loses, and the value stays.
+      expect(await kv.compareAndSet(a, read, { ...read, n: 3 })).toBe(false);
+      expect((await kv.getMany([a])).get(a)).toEqual({ phase: 'ok', n: 2 });
+      expect(await kv.compareAndSet(a, { phase: 'ok', n: 2 }, undefined)).toBe(true);
+      expect(await kv.getMany([a])).toEqual(new Map());
+      expect(await kv.compareAndSet(k('never'), { phase: 'ok' }, 1)).toBe(false);
+    });
+
+    it('lets exactly one of many concurrent writers win a compare-and-set', async () => {
+      const kv = await kvStore();
+      const a = k('race');
+      await kv.setMany(new Map([[a, { firing: false }]]));
+      const read = (await kv.getMany([a])).get(a);
+      const wins = await Promise.all(Array.from({ length: 20 }, (_, i) => kv.compareAndSet(a, read, { firing: true, by: i })));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+      // Read-modify-write loops that retry on a lost race count every increment once.
+      const c = k('counter');
+      const bump = async (): Promise<void> => {
+        for (;;) {
+          const cur = (await kv.getMany<number>([c])).get(c);
+          if (await kv.compareAndSet(c, cur, (cur ?? 0) + 1)) return;
+        }
+      };
+      await Promise.all(Array.from({ length: 10 }, async () => {
+        for (let i = 0; i < 10; i++) await bump();
+      }));
+      expect((await kv.getMany([c])).get(c)).toBe(100);
     });
   });
 }

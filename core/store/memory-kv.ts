@@ -1,0 +1,39 @@
+import type { KeyValueStore } from '../ports.js';
+
+/**
+ * A KeyValueStore in process memory, for what must not touch live state (backtests) and for
+ * tests. Values are kept as JSON text, so callers get copies and the same equality as the
+ * durable adapters.
+ */
+export class MemoryKeyValueStore implements KeyValueStore {
+  private readonly data = new Map<string, string>();
+
+  async getMany<T>(keys: readonly string[]): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
+    for (const k of keys) {
+      const v = this.data.get(k);
+      if (v !== undefined) out.set(k, JSON.parse(v) as T);
+    }
+    return out;
+  }
+
+  async setMany(entries: ReadonlyMap<string, unknown>): Promise<void> {
+    for (const [k, v] of entries) this.put(k, v);
+  }
+
+  async compareAndSet(key: string, expected: unknown, next: unknown): Promise<boolean> {
+    if (this.data.get(key) !== (expected === undefined ? undefined : JSON.stringify(expected))) return false;
+    this.put(key, next);
+    return true;
+  }
+
+  /** Keys held, for tests and diagnostics. */
+  get size(): number {
+    return this.data.size;
+  }
+
+  private put(key: string, value: unknown): void {
+    if (value === undefined) this.data.delete(key);
+    else this.data.set(key, JSON.stringify(value));
+  }
+}

@@ -1,0 +1,485 @@
+/**
+ * The rule engine: routes readings, camera events and clock ticks to the rule kinds' state
+ * machines (threshold.ts, rate.ts, deadman.ts, camera.ts, composite.ts), keeps their state in
+ * the key-value store and hands the resulting alerts to `emit`. It knows no bus: the detectors
+ * stage feeds it from the bus, a backtest from stored history.
+ *
+ * Two kinds of state, two ways of writing it:
+ *
+ * - Per device, touched only by that device's readings (threshold, rate): the bus delivers one
+ *   device's readings to one consumer in order, so the batch reads its states, emits the
+ *   alerts, then writes the states. A crash in between replays the batch, which yields the same
+ *   transitions with the same alert ids, and alerting drops the duplicates.
+ * - Shared (deadman, camera, composite): the clock tick of any instance, or readings of several
+ *   devices of one zone handled by different instances, may change the same state. Each change
+ *   is a compare-and-set that carries its alerts in an outbox inside the state, so exactly one
+ *   instance decides each transition; the alerts are emitted after the write and the outbox is
+ *   cleared after that. A crash before the clear leaves the outbox for the next writer to emit
+ *   again (same ids again).
+ *
+ * Rules that need time to pass (deadman, camera) register their subjects in a list per rule,
+ * which the tick walks.
+ */
+import type { Zone } from '../core/city.js';
+import type { CityIndex } from '../core/city-index.js';
+import { StreetWatchError } from '../core/errors.js';
+import { METRICS } from '../core/metric-catalog.js';
+import type { Clock, KeyValueStore } from '../core/ports.js';
+import type { CameraRule, CompositeRule, DeadmanRule, RateRule, Rule, ThresholdRule } from '../core/rules.js';
+import type { Alert, CameraEvent, Reading } from '../core/schemas.js';
+import { humanDuration, makeAlert, type AlertPlace } from './alerts.js';
+import { cameraEvent, cameraTick, isQuiet, qualifies, type CameraParams, type CameraState } from './camera.js';
+import { evaluateComposite, type CompositeState } from './composite.js';
+import { deadmanData, deadmanTick, type DeadmanState } from './deadman.js';
+import { evaluateRate, type RateState } from './rate.js';
+import { crossedBound, evaluateThreshold, type ThresholdState } from './threshold.js';
+import { placeRule, selectedZones, withOverride, zoneMatches } from './zone-selector.js';
+
+/** Compare-and-set attempts per state and batch before the batch fails (and is retried). */
+const MAX_CAS_ATTEMPTS = 20;
+/**
+ * How long alerts written to a state's outbox belong to the instance that wrote them. Past it
+ * the writer is taken to have crashed before sending them, and the next one to touch the state
+ * sends them (again: same ids).
+ */
+export const OUTBOX_LEASE_MS = 30_000;
+
+export interface RuleEngineOptions {
+  kv: KeyValueStore;
+  /** Current city; read on every batch so a reload applies at once. */
+  cityIndex: () => CityIndex;
+  /** Sends alerts on, in order; resolves once they are durable. */
+  emit: (alerts: Alert[]) => Promise<void>;
+  /** Deadman silence counts from here at the earliest: when this engine started listening. */
+  startedAt: number;
+  /** Platform time, for outbox leases (the tick passes its own `now`). */
+  clock: Clock;
+}
+
+/** Threshold state keys predate the other kinds and keep their form. */
+export function stateKey(rule: Pick<Rule, 'id' | 'kind'>, subject: string): string {
+  return rule.kind === 'threshold' ? `rule:${rule.id}:${subject}` : `rule:${rule.id}:${rule.kind}:${subject}`;
+}
+
+export function subjectsKey(ruleId: string): string {
+  return `subjects:${ruleId}`;
+}
+
+const zoneSubject = (zoneId: string): string => `zone:${zoneId}`;
+
+/** How shared state is stored: the state (null once gone), alerts not yet emitted and when they were written. */
+interface Envelope<S> {
+  s: S | null;
+  o?: Alert[];
+  t?: number;
+}
+
+interface Change<S> {
+  state: S | undefined;
+  alerts: Alert[];
+}
+
+type SharedUpdate = (prev: unknown) => Change<unknown>;
+
+/** Deadman and camera states remember where their alert belongs: the tick has no reading. */
+type Placed<S> = S & { place: AlertPlace };
+
+interface CompiledRules {
+  source: CityIndex;
+  /** Threshold, rate and composite rules by the metrics they read. */
+  byMetric: Map<string, (ThresholdRule | RateRule | CompositeRule)[]>;
+  deadman: DeadmanRule[];
+  camera: CameraRule[];
+}
+
+interface OwnedWork {
+  key: string;
+  rule: ThresholdRule | RateRule;
+  reading: Reading;
+  place: AlertPlace;
+}
+
+export class RuleEngine {
+  private compiled: CompiledRules | undefined;
+  /** Subjects this engine knows to be in each rule's list (lists only grow). */
+  private readonly registered = new Map<string, Set<string>>();
+
+  constructor(private readonly opts: RuleEngineOptions) {}
+
+  /** Evaluates readings in order; resolves with the alerts emitted. */
+  async readings(batch: readonly Reading[]): Promise<Alert[]> {
+    const index = this.opts.cityIndex();
+    const rules = this.rules(index);
+    const owned: OwnedWork[] = [];
+    const shared = new SharedBatch();
+
+    for (const reading of batch) {
+      const zones = zonesOf(index, reading.zoneIds);
+      const base = { subcenterId: reading.subcenterId, loc: reading.loc };
+      for (const rule of rules.byMetric.get(reading.metric) ?? []) {
+        if (rule.kind === 'composite') {
+          for (const zone of selectedZones(zones, rule.zones)) {
+            const place = { ...base, zoneId: zone.id };
+            shared.add(stateKey(rule, zoneSubject(zone.id)), (prev) => compositeChange(rule, prev as CompositeState | undefined, reading, place));
+          }
+          continue;
+        }
+        const at = placeRule<NonNullable<typeof rule.overrides>[number]>(zones, rule);
+        if (!at) continue;
+        const effective = withOverride(rule, at.override) as typeof rule;
+        owned.push({ key: stateKey(rule, reading.deviceId), rule: effective, reading, place: { ...base, zoneId: at.zone?.id ?? null } });
+      }
+      for (const rule of rules.deadman) {
+        if (rule.metric !== undefined && rule.metric !== reading.metric) continue;
+        const places: [string, AlertPlace][] = [];
+        if (rule.per === 'zone') {
+          for (const zone of selectedZones(zones, rule.zones)) places.push([zoneSubject(zone.id), { ...base, zoneId: zone.id }]);
+        } else {
+          // Placed like any rule, so the tick finds the same override for the stored zone.
+          const at = placeRule<NonNullable<DeadmanRule['overrides']>[number]>(zones, rule);
+          if (at) places.push([reading.deviceId, { ...base, zoneId: at.zone?.id ?? null }]);
+        }
+        for (const [subject, place] of places) {
+          shared.register(rule.id, subject);
+          shared.add(stateKey(rule, subject), (prev) => deadmanDataChange(rule, prev as Placed<DeadmanState> | undefined, reading, subject, place));
+        }
+      }
+    }
+
+    await this.register(shared.subjects);
+    const sharedAlerts = await this.applyShared(shared.updates, this.opts.clock.now());
+    const { alerts: ownedAlerts, writes } = await this.evaluateOwned(owned);
+    const alerts = [...sharedAlerts.emit, ...ownedAlerts];
+    if (alerts.length) await this.opts.emit(alerts);
+    await this.opts.kv.setMany(writes);
+    await this.clearOutboxes(sharedAlerts.flushed);
+    return alerts;
+  }
+
+  /** Evaluates camera and analytics events in order; resolves with the alerts emitted. */
+  async events(batch: readonly CameraEvent[]): Promise<Alert[]> {
+    const index = this.opts.cityIndex();
+    const rules = this.rules(index);
+    if (rules.camera.length === 0) return [];
+    const shared = new SharedBatch();
+    for (const event of batch) {
+      const zones = zonesOf(index, event.zoneIds);
+      for (const rule of rules.camera) {
+        if (!rule.types.includes(event.type)) continue;
+        const at = placeRule<NonNullable<CameraRule['overrides']>[number]>(zones, rule);
+        if (!at) continue;
+        const params = withOverride(rule, at.override);
+        const place: AlertPlace = { zoneId: at.zone?.id ?? null, subcenterId: event.subcenterId, loc: event.loc };
+        if (qualifies(params, event)) shared.register(rule.id, event.deviceId);
+        shared.add(stateKey(rule, event.deviceId), (prev) => cameraEventChange(params, prev as Placed<CameraState> | undefined, event, place));
+      }
+    }
+    await this.register(shared.subjects);
+    const { emit, flushed } = await this.applyShared(shared.updates, this.opts.clock.now());
+    if (emit.length) await this.opts.emit(emit);
+    await this.clearOutboxes(flushed);
+    return emit;
+  }
+
+  /** Lets time pass to `now` (platform clock): deadman silences and camera presences. */
+  async tick(now: number): Promise<Alert[]> {
+    const index = this.opts.cityIndex();
+    const rules = this.rules(index);
+    const timed: (DeadmanRule | CameraRule)[] = [...rules.deadman, ...rules.camera];
+    if (timed.length === 0) return [];
+    const lists = await this.opts.kv.getMany<string[]>(timed.map((r) => subjectsKey(r.id)));
+    const shared = new SharedBatch();
+    for (const rule of timed) {
+      for (const subject of lists.get(subjectsKey(rule.id)) ?? []) {
+        if (rule.kind === 'deadman') {
+          shared.add(stateKey(rule, subject), (prev) => deadmanTickChange(index, rule, prev as Placed<DeadmanState> | undefined, now, this.opts.startedAt, subject));
+        } else {
+          shared.add(stateKey(rule, subject), (prev) => cameraTickChange(index, rule, prev as Placed<CameraState> | undefined, now, subject));
+        }
+      }
+    }
+    const { emit, flushed } = await this.applyShared(shared.updates, now);
+    if (emit.length) await this.opts.emit(emit);
+    await this.clearOutboxes(flushed);
+    return emit;
+  }
+
+  /** The shortest duration a timed rule waits: ticks need to be finer than this. */
+  shortestWait(): number | undefined {
+    const rules = this.rules(this.opts.cityIndex());
+    const waits = [
+      ...rules.deadman.flatMap((r) => [r.after, ...(r.overrides ?? []).map((o) => o.after ?? r.after)]),
+      ...rules.camera.flatMap((r) => [r.clearAfter, ...[r.for, ...(r.overrides ?? []).map((o) => o.for ?? r.for)].filter((ms) => ms > 0)]),
+    ];
+    return waits.length ? Math.min(...waits) : undefined;
+  }
+
+  private rules(index: CityIndex): CompiledRules {
+    if (this.compiled?.source === index) return this.compiled;
+    const byMetric = new Map<string, (ThresholdRule | RateRule | CompositeRule)[]>();
+    const add = (metric: string, rule: ThresholdRule | RateRule | CompositeRule): void => {
+      const list = byMetric.get(metric) ?? [];
+      if (!list.includes(rule)) list.push(rule);
+      byMetric.set(metric, list);
+    };
+    const deadman: DeadmanRule[] = [];
+    const camera: CameraRule[] = [];
+    for (const rule of index.city.rules) {
+      if (rule.kind === 'threshold' || rule.kind === 'rate') add(rule.metric, rule);
+      else if (rule.kind === 'composite') for (const c of rule.conditions) add(c.metric, rule);
+      else if (rule.kind === 'deadman') deadman.push(rule);
+      else camera.push(rule);
+    }
+    this.compiled = { source: index, byMetric, deadman, camera };
+    return this.compiled;
+  }
+
+  private async evaluateOwned(work: readonly OwnedWork[]): Promise<{ alerts: Alert[]; writes: Map<string, unknown> }> {
+    const writes = new Map<string, unknown>();
+    const alerts: Alert[] = [];
+    if (work.length === 0) return { alerts, writes };
+    const stored = await this.opts.kv.getMany<ThresholdState | RateState>([...new Set(work.map((w) => w.key))]);
+    const current = new Map<string, ThresholdState | RateState | undefined>();
+    for (const { key, rule, reading, place } of work) {
+      const prev = current.has(key) ? current.get(key) : stored.get(key);
+      if (rule.kind === 'threshold') {
+        const before = prev as ThresholdState | undefined;
+        const { state, transition } = evaluateThreshold(rule, before, reading.value, reading.ts);
+        current.set(key, state);
+        // Steady "ok" only moves lastTs: not writing it back saves a store write per reading.
+        if (state !== before && !(state.phase === 'ok' && (before === undefined || before.phase === 'ok'))) writes.set(key, state);
+        if (transition) alerts.push(thresholdAlert(rule, reading, place, transition, transition === 'firing' ? state.since : before!.since));
+      } else {
+        const before = prev as RateState | undefined;
+        const { state, transition, change } = evaluateRate(rule, before, reading.value, reading.ts);
+        current.set(key, state);
+        if (state !== before) writes.set(key, state);
+        if (transition) alerts.push(rateAlert(rule, reading, place, transition, transition === 'firing' ? state.since : before!.since, change));
+      }
+    }
+    return { alerts, writes };
+  }
+
+  /** Adds new subjects to their rules' lists (compare-and-set: other instances add too). */
+  private async register(subjects: ReadonlyMap<string, ReadonlySet<string>>): Promise<void> {
+    for (const [ruleId, wanted] of subjects) {
+      const known = this.registered.get(ruleId) ?? new Set<string>();
+      this.registered.set(ruleId, known);
+      const missing = [...wanted].filter((s) => !known.has(s));
+      if (missing.length === 0) continue;
+      const key = subjectsKey(ruleId);
+      for (let attempt = 1; ; attempt++) {
+        const list = (await this.opts.kv.getMany<string[]>([key])).get(key);
+        const merged = new Set(list ?? []);
+        const before = merged.size;
+        for (const s of missing) merged.add(s);
+        if (merged.size === before || (await this.opts.kv.compareAndSet(key, list, [...merged].sort()))) {
+          for (const s of merged) known.add(s);
+          break;
+        }
+        if (attempt >= MAX_CAS_ATTEMPTS) throw contention(key);
+      }
+    }
+  }
+
+  /**
+   * Applies each key's updates in order with compare-and-set, re-reading and re-applying the
+   * keys whose write lost a race. New alerts ride in the stored outbox; returns the alerts to
+   * emit now, in order, with the envelopes to clear of them once they are out.
+   *
+   * A writer that adds alerts emits the whole outbox, older entries first, so one fingerprint's
+   * alerts leave in order even when another instance's are still in flight (alerting drops the
+   * repeated ids). A writer that adds none leaves a fresh outbox to its owner, so two instances
+   * racing to the same verdict send it once, and takes over an outbox past its lease.
+   */
+  private async applyShared(updates: ReadonlyMap<string, SharedUpdate[]>, now: number): Promise<{ emit: Alert[]; flushed: Map<string, Outgoing> }> {
+    const emit: Alert[] = [];
+    const flushed = new Map<string, Outgoing>();
+    let pending = [...updates.keys()];
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > MAX_CAS_ATTEMPTS) throw contention(pending[0]!);
+      const stored = await this.opts.kv.getMany<Envelope<unknown>>(pending);
+      const lost: string[] = [];
+      for (const key of pending) {
+        const before = stored.get(key);
+        const carried = before?.o ?? [];
+        const stale = carried.length > 0 && now - (before?.t ?? 0) >= OUTBOX_LEASE_MS;
+        let state: unknown = before?.s ?? undefined;
+        const added: Alert[] = [];
+        let changed = false;
+        for (const update of updates.get(key)!) {
+          const change = update(state);
+          if (change.state !== state) changed = true;
+          state = change.state;
+          added.push(...change.alerts);
+        }
+        if (!changed && added.length === 0 && !stale) continue;
+        const sending = added.length > 0 || stale ? [...carried, ...added] : [];
+        const outbox = [...carried, ...added];
+        const next: Envelope<unknown> | undefined =
+          outbox.length > 0 ? { s: (state ?? null) as unknown, o: outbox, t: sending.length > 0 ? now : before!.t! } : state === undefined ? undefined : { s: state };
+        if (!(await this.opts.kv.compareAndSet(key, before, next))) {
+          lost.push(key);
+          continue;
+        }
+        if (sending.length > 0) {
+          emit.push(...sending);
+          flushed.set(key, { envelope: next!, ids: new Set(sending.map((a) => a.id)) });
+        }
+      }
+      pending = lost;
+    }
+    return { emit, flushed };
+  }
+
+  /** Takes the emitted alerts out of their outboxes (what others added since stays). */
+  private async clearOutboxes(flushed: ReadonlyMap<string, Outgoing>): Promise<void> {
+    for (const [key, { envelope, ids }] of flushed) {
+      let expected: Envelope<unknown> | undefined = envelope;
+      for (let attempt = 1; expected?.o && attempt <= MAX_CAS_ATTEMPTS; attempt++) {
+        const rest = expected.o.filter((a) => !ids.has(a.id));
+        const next = rest.length > 0 ? { ...expected, o: rest } : expected.s === null ? undefined : { s: expected.s };
+        if (await this.opts.kv.compareAndSet(key, expected, next)) break;
+        expected = (await this.opts.kv.getMany<Envelope<unknown>>([key])).get(key);
+      }
+      // Still there after that much contention: it is sent again once its lease runs out.
+    }
+  }
+}
+
+/** Alerts sent from one state's outbox, to clear once they are out. */
+interface Outgoing {
+  envelope: Envelope<unknown>;
+  ids: Set<string>;
+}
+
+class SharedBatch {
+  readonly updates = new Map<string, SharedUpdate[]>();
+  readonly subjects = new Map<string, Set<string>>();
+
+  add(key: string, update: SharedUpdate): void {
+    const list = this.updates.get(key);
+    if (list) list.push(update);
+    else this.updates.set(key, [update]);
+  }
+
+  register(ruleId: string, subject: string): void {
+    const set = this.subjects.get(ruleId);
+    if (set) set.add(subject);
+    else this.subjects.set(ruleId, new Set([subject]));
+  }
+}
+
+function contention(key: string): StreetWatchError {
+  return new StreetWatchError('SW_ERR_UNAVAILABLE', ['rule state', `too many concurrent changes to ${key}`], {});
+}
+
+function zonesOf(index: CityIndex, ids: readonly string[]): Zone[] {
+  const out: Zone[] = [];
+  for (const id of ids) {
+    const zone = index.zoneById.get(id);
+    if (zone) out.push(zone);
+  }
+  return out;
+}
+
+const unitOf = (r: { metric: string; unit?: string | undefined }): string => r.unit ?? METRICS.get(r.metric)?.unit ?? '';
+const label = (rule: { id: string; name?: string | undefined }): string => rule.name ?? rule.id;
+
+// ---------------------------------------------------------------------------------------
+// Per kind: the state change and the alert it produces
+
+function thresholdAlert(rule: ThresholdRule, r: Reading, place: AlertPlace, status: 'firing' | 'resolved', startsAt: number): Alert {
+  const threshold = crossedBound(rule, r.value);
+  const unit = unitOf(r);
+  const summary =
+    status === 'firing'
+      ? `${label(rule)}: ${r.metric} ${r.value}${unit} ${threshold !== undefined && r.value > threshold ? '>' : '<'} ${threshold}${unit} at ${r.deviceId}`
+      : `${label(rule)}: ${r.metric} back to ${r.value}${unit} at ${r.deviceId}`;
+  return makeAlert({ rule, subject: r.deviceId, status, startsAt, ts: r.ts, deviceId: r.deviceId, metric: r.metric, value: r.value, threshold, place, summary });
+}
+
+function rateAlert(rule: RateRule, r: Reading, place: AlertPlace, status: 'firing' | 'resolved', startsAt: number, change: number): Alert {
+  const unit = unitOf(r);
+  const amount = Number(Math.abs(change).toPrecision(6));
+  const summary =
+    status === 'firing'
+      ? `${label(rule)}: ${r.metric} ${change < 0 ? 'fell' : 'rose'} ${amount}${unit} within ${humanDuration(rule.within)} (now ${r.value}${unit}) at ${r.deviceId}`
+      : `${label(rule)}: ${r.metric} steady again at ${r.value}${unit} at ${r.deviceId}`;
+  const threshold = change < 0 ? rule.fall : rule.rise;
+  return makeAlert({ rule, subject: r.deviceId, status, startsAt, ts: r.ts, deviceId: r.deviceId, metric: r.metric, value: r.value, threshold, place, summary });
+}
+
+function compositeChange(rule: CompositeRule, prev: CompositeState | undefined, r: Reading, place: AlertPlace): Change<CompositeState> {
+  const { state, transition } = evaluateComposite(rule, prev, r);
+  if (!transition) return { state, alerts: [] };
+  const zone = place.zoneId!;
+  const what = rule.conditions.map((c) => `${c.devices > 1 ? `${c.devices}× ` : ''}${c.metric}`).join(rule.match === 'all' ? ' + ' : ' or ');
+  const summary =
+    transition === 'firing'
+      ? `${label(rule)}: ${what} within ${humanDuration(rule.within)} in ${zone} (last ${r.metric} ${r.value}${unitOf(r)} at ${r.deviceId})`
+      : `${label(rule)}: conditions cleared in ${zone}`;
+  const alert = makeAlert({ rule, subject: zoneSubject(zone), status: transition, startsAt: state.since, ts: r.ts, deviceId: r.deviceId, metric: r.metric, value: r.value, place, summary });
+  return { state, alerts: [alert] };
+}
+
+function deadmanDataChange(rule: DeadmanRule, prev: Placed<DeadmanState> | undefined, r: Reading, subject: string, place: AlertPlace): Change<Placed<DeadmanState>> {
+  const { state, transition } = deadmanData(prev, r);
+  const next = { ...state, place };
+  if (!transition) return { state: next, alerts: [] };
+  const summary = `${label(rule)}: data again from ${r.deviceId} (${r.metric} ${r.value}${unitOf(r)})`;
+  return { state: next, alerts: [makeAlert({ rule, subject, status: transition, startsAt: prev!.since, ts: r.ts, deviceId: r.deviceId, metric: r.metric, value: r.value, place, summary })] };
+}
+
+function deadmanTickChange(
+  index: CityIndex,
+  rule: DeadmanRule,
+  prev: Placed<DeadmanState> | undefined,
+  now: number,
+  startedAt: number,
+  subject: string,
+): Change<Placed<DeadmanState>> {
+  if (!prev || prev.phase === 'firing') return { state: prev, alerts: [] };
+  const params = withOverride(rule, overrideFor(index, rule, prev.place.zoneId));
+  const { state, transition } = deadmanTick(prev, now, params.after, startedAt);
+  if (!transition) return { state: prev, alerts: [] };
+  const next = { ...state, place: prev.place };
+  const who = subject.startsWith('zone:') ? `any device in ${prev.place.zoneId}` : prev.deviceId;
+  const summary = `${label(rule)}: no data from ${who} for ${humanDuration(params.after)} (last ${prev.metric} at ${new Date(prev.lastSeen).toISOString()})`;
+  const alert = makeAlert({ rule: params, subject, status: 'firing', startsAt: state.since, ts: now, deviceId: prev.deviceId, metric: prev.metric, value: prev.value, place: prev.place, summary });
+  return { state: next, alerts: [alert] };
+}
+
+function cameraEventChange(rule: CameraParams & CameraRule, prev: Placed<CameraState> | undefined, e: CameraEvent, place: AlertPlace): Change<Placed<CameraState>> {
+  const { state, transition } = cameraEvent(rule, prev, e);
+  if (state === prev) return { state: prev, alerts: [] };
+  return cameraChange(rule, state && { ...state, place }, transition, e.ts, e.deviceId);
+}
+
+function cameraTickChange(index: CityIndex, rule: CameraRule, prev: Placed<CameraState> | undefined, now: number, deviceId: string): Change<Placed<CameraState>> {
+  if (!prev) return { state: prev, alerts: [] };
+  const params = withOverride(rule, overrideFor(index, rule, prev.place.zoneId));
+  const { state, transition } = cameraTick(params, prev, now);
+  if (state === prev) return { state: prev, alerts: [] };
+  return cameraChange(params, state && { ...state, place: prev.place }, transition, now - prev.skew, deviceId);
+}
+
+function cameraChange(rule: CameraRule, state: Placed<CameraState> | undefined, transition: 'firing' | 'resolved' | undefined, ts: number, deviceId: string): Change<Placed<CameraState>> {
+  const next = state && isQuiet(state) ? undefined : state;
+  if (!transition || !state) return { state: next, alerts: [] };
+  const { type, value } = state.last;
+  const where = state.place.zoneId ? ` in ${state.place.zoneId}` : '';
+  const summary =
+    transition === 'firing'
+      ? `${label(rule)}: ${type} seen by ${deviceId}${where}${rule.for > 0 ? ` for ${humanDuration(ts - state.since)}` : ''}`
+      : `${label(rule)}: ${type} no longer seen by ${deviceId}${where}`;
+  const alert = makeAlert({ rule, subject: deviceId, status: transition, startsAt: state.since, ts, deviceId, metric: type, value, place: state.place, summary });
+  return { state: next, alerts: [alert] };
+}
+
+/** The override a rule has for a zone (deadman and camera look it up again at each tick). */
+function overrideFor<O extends { zones: Rule['zones'] & object }>(index: CityIndex, rule: { overrides?: readonly O[] | undefined }, zoneId: string | null): O | undefined {
+  const zone = zoneId === null ? undefined : index.zoneById.get(zoneId);
+  if (!zone) return undefined;
+  return rule.overrides?.find((o) => zoneMatches(zone, o.zones));
+}
