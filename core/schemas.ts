@@ -114,6 +114,8 @@ export const CameraEvent = z.object({
   phase: z.enum(['new', 'update', 'end']).optional(),
   /** The tracked object's id, the same across its phases. */
   trackId: z.string().max(128).optional(),
+  /** The camera's name when one device reports for several (a Frigate NVR). */
+  camera: z.string().max(64).optional(),
   /** Zones as the camera names them (Frigate `entered_zones`), not the city's risk zones. */
   cameraZones: z.array(z.string().max(64)).max(32).optional(),
   /** The object has not moved for a while (parked car, furniture): not a new detection. */
