@@ -361,6 +361,16 @@ export const DeviceCreateBody = z.strictObject({
 });
 export type DeviceCreateBody = z.infer<typeof DeviceCreateBody>;
 
+/** Most devices in one bulk import request; larger imports are sent in chunks. */
+export const MAX_DEVICE_IMPORT = 1000;
+
+export const DeviceImportBody = z.strictObject({
+  devices: z.array(DeviceCreateBody).min(1).max(MAX_DEVICE_IMPORT),
+  /** What to do with an id that is already provisioned: report it, leave it, or issue it a new secret. */
+  onExisting: z.enum(['fail', 'skip', 'rotate']).default('fail'),
+});
+export type DeviceImportBody = z.infer<typeof DeviceImportBody>;
+
 // ---------------------------------------------------------------------------------------
 // Ticket API: bodies and queries
 
