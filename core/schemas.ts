@@ -64,6 +64,18 @@ export type CameraEventPayload = z.infer<typeof CameraEventPayload>;
 
 export const DeviceStatusPayload = z.enum(['online', 'offline']);
 
+/** Platform → device on `v1/devices/{id}/errors`: one rejected publish (or part of one). */
+export const DeviceErrorMessage = z.strictObject({
+  /** A stable code from the error catalogue, e.g. `SW_ERR_PAYLOAD_SCHEMA`. */
+  code: z.string().regex(/^SW_ERR_[A-Z_]+$/).max(64),
+  message: z.string().max(1024),
+  /** The topic the rejected publish was sent to. */
+  topic: z.string().max(1024),
+  /** The id the platform gave the publish; several rejections of one publish share it. */
+  ref: z.string().max(64),
+});
+export type DeviceErrorMessage = z.infer<typeof DeviceErrorMessage>;
+
 // ---------------------------------------------------------------------------------------
 // Bus messages
 
