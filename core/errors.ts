@@ -67,6 +67,9 @@ const catalogue = {
   SW_ERR_CONFIG_ENV: { status: 500, message: 'environment variable %s: %s' },
   SW_ERR_CONFIG_FILE: { status: 500, message: '%s: %s' },
 
+  // Tool input (scenarios, recordings, CSV files)
+  SW_ERR_INPUT_FILE: { status: 400, message: '%s: %s' },
+
   // Infrastructure
   SW_ERR_UNAVAILABLE: { status: 503, message: '%s is unavailable: %s', retriable: true, mqtt: MqttReason.SERVER_UNAVAILABLE },
   SW_ERR_INTERNAL: { status: 500, message: 'internal error: %s', mqtt: MqttReason.UNSPECIFIED },
