@@ -1,8 +1,10 @@
 /**
  * `npm run sim`: simulated devices over MQTT, from a scenario file or a mixed fleet.
+ * `npm run record -- --out f.jsonl`: the same, writing every publish to a recording.
  *
  *   npm run sim -- --devices 50 --hazard smoke
  *   npm run sim -- --scenario device-sim/scenarios/tianhe-rainstorm.yaml --speed 30
+ *   npm run record -- --out storm.jsonl --scenario device-sim/scenarios/tianhe-rainstorm.yaml --speed max
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolveAdminToken } from '../api/client.js';
@@ -32,6 +34,7 @@ interface SimOptions {
   hazardAfter: number;
   maxInflight: number;
   progress: boolean;
+  out?: string;
 }
 
 function withSimOptions(cmd: Command): Command {
@@ -99,6 +102,7 @@ async function simulate(o: SimOptions): Promise<void> {
     prefix: o.prefix,
     intervalMs,
     hazard: o.hazard ? { metric: o.hazard, afterMs: o.hazardAfter } : undefined,
+    recordTo: o.out,
     progress: o.progress,
     maxInflight: o.maxInflight,
     signal: controller.signal,
@@ -119,12 +123,16 @@ async function simulate(o: SimOptions): Promise<void> {
   process.stdout.write(
     `done: ${result.devices} devices, sent ${formatCount(result.sent)}, acked ${formatCount(result.acked)}, rejected ${formatCount(result.rejected)}, failed ${formatCount(result.failed)}; ` +
       `${formatSeconds(result.simulatedMs / 1000)} simulated in ${formatSeconds(result.publishMs / 1000)} (${formatCount(result.messagesPerSecond)} msg/s)` +
-      '\n',
+      `${o.out ? `; recorded to ${o.out}` : ''}\n`,
   );
   for (const e of result.lastErrors) process.stdout.write(`  ${e}\n`);
 }
 
-const program = withSimOptions(new Command('sim').description('Simulated StreetWatch devices over MQTT')).action((o: SimOptions) => simulate(o));
+const program = new Command('sim').description('Simulated StreetWatch devices over MQTT');
+withSimOptions(program.command('run', { isDefault: true }).description('simulate devices (the default)')).action((o: SimOptions) => simulate(o));
+withSimOptions(program.command('record').description('simulate devices and record every publish to a JSON-lines file for replay'))
+  .requiredOption('--out <file>', 'the recording to write')
+  .action((o: SimOptions) => simulate(o));
 
 program.parseAsync().then(
   () => process.exit(0),

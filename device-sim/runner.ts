@@ -1,7 +1,7 @@
 /**
  * Runs a simulation against a StreetWatch: provisions the fleet through the API, connects every
  * device over MQTT, and publishes what the engine says is due as simulated time advances
- * `speed` times faster than the wall clock.
+ * `speed` times faster than the wall clock. Optionally records every publish.
  *
  * Simulated time only paces the run: each publish carries the time of its slot on the device's
  * grid, so a broker that falls behind makes the run slower, never different.
@@ -16,6 +16,7 @@ import type { Incident, IncidentType } from './incidents.js';
 import { KIND_FOR_METRIC, MODELS, type DeviceKind } from './models.js';
 import { RateMeter, formatCount, progressBar } from './progress.js';
 import { seededRandom } from './random.js';
+import { RecordingWriter } from './recording.js';
 import { resolveTimeline, type Scenario } from './scenario.js';
 
 /** Publishes unacknowledged at once, across the fleet: the broker's backlog stays bounded. */
@@ -43,6 +44,8 @@ export interface SimulationOptions {
   intervalMs?: number;
   /** Push one device of the kind reporting this metric into an incident after `afterMs` of simulated time. */
   hazard?: { metric: string; afterMs: number };
+  /** Write every publish to this JSON-lines file. */
+  recordTo?: string;
   progress?: boolean;
   maxInflight?: number;
   signal?: AbortSignal;
@@ -122,6 +125,9 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   const secrets = answer.results.flatMap((r) => ('secret' in r ? [{ id: r.id, secret: r.secret }] : []));
 
   const connections = new DeviceConnections(opts.mqtt);
+  const recorder = opts.recordTo
+    ? await RecordingWriter.open(opts.recordTo, { scenario: scenario.name, seed: opts.seed, start, createdAt: new Date().toISOString() }, fleet)
+    : undefined;
   try {
     const connecting = progressBar(opts.progress ?? false, 'connecting   [{bar}] {value}/{total} devices', fleet.length, {});
     await connections.connectAll(secrets, { onProgress: (n) => connecting.update(n, {}) });
@@ -164,14 +170,16 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     while (!opts.signal?.aborted && engine.nextDue() <= end) {
       const due = simNow();
       const room = maxInflight - connections.inflight;
-      if (engine.nextDue() > due || room <= 0) {
+      if (engine.nextDue() > due || room <= 0 || (recorder && !recorder.ready)) {
         report();
-        if (room <= 0) await connections.waitForRoom(maxInflight);
+        if (recorder && !recorder.ready) await recorder.drained();
+        else if (room <= 0) await connections.waitForRoom(maxInflight);
         else await sleep(Math.min(TICK_MS, Math.max(1, (engine.nextDue() - due) / opts.speed)));
         continue;
       }
       for (const e of engine.take(due, Math.min(room, BATCH))) {
         connections.publish(e.deviceId, e.topic, e.payload);
+        recorder?.publish(e);
         simulated = e.t;
       }
       report();
@@ -194,6 +202,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
       lastErrors: stats.lastErrors,
     };
   } finally {
+    await recorder?.close();
     await connections.closeAll();
   }
 }
