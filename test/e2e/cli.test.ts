@@ -132,6 +132,8 @@ describe('POST /api/devices/import', () => {
     expect(twice).toMatchObject({ status: 400, body: { error: { code: 'SW_ERR_BODY_INVALID', message: expect.stringContaining('appears twice') } } });
     const tooMany = await sw.api('POST', '/api/devices/import', { devices: Array.from({ length: 1001 }, (_, i) => ({ id: `m-${i}`, kind: 'gas', location: loc })) });
     expect(tooMany).toMatchObject({ status: 400, body: { error: { code: 'SW_ERR_BODY_INVALID' } } });
+    const huge = await sw.api('POST', '/api/devices/import', { devices: [{ id: 'z', kind: 'gas', location: loc }], pad: 'x'.repeat(1_100_000) });
+    expect(huge).toMatchObject({ status: 413, body: { error: { code: 'SW_ERR_BODY_TOO_LARGE', message: 'request body exceeds 1048576 bytes' } } });
     const unknownKey = await sw.api('POST', '/api/devices/import', { devices: [{ id: 'y', kind: 'gas', location: loc }], upsert: true });
     expect(unknownKey.body.error.code).toBe('SW_ERR_BODY_INVALID');
     expect((await sw.api('GET', '/api/devices/x-1')).status).toBe(404);
