@@ -21,6 +21,8 @@ export interface Incident {
   /** intrusion: what the camera detects. */
   label?: string;
   mode?: FaultMode;
+  /** How long it takes to build up (default: per type, see RAMP_MS). */
+  rampMs?: number;
 }
 
 export interface Conditions {
@@ -69,7 +71,7 @@ export function conditionsAt(incidents: readonly Incident[], t: number): Conditi
   const c: Conditions = { ...CALM };
   for (const i of incidents) {
     // A storm's ramp fits inside it: a short shower still reaches its peak.
-    const ramp = i.type === 'rainstorm' && Number.isFinite(i.end) ? Math.min(RAMP_MS.rainstorm, (i.end - i.start) / 3) : RAMP_MS[i.type];
+    const ramp = i.rampMs ?? (i.type === 'rainstorm' && Number.isFinite(i.end) ? Math.min(RAMP_MS.rainstorm, (i.end - i.start) / 3) : RAMP_MS[i.type]);
     const k = intensity(t, i.start, i.end, ramp);
     if (k === 0) continue;
     switch (i.type) {

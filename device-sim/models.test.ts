@@ -177,6 +177,9 @@ describe('incident conditions', () => {
   it('build up, hold and fade', () => {
     expect([0, 5, 10, 20, 30, 35, 40].map((m) => intensity(T0 + m * MIN, T0 + 5 * MIN, T0 + 30 * MIN, 10 * MIN))).toEqual([0, 0, 0.5, 1, 1, 0.5, 0]);
     expect(conditionsAt([], T0)).toBe(CALM);
+    // A demo hazard builds up in half a minute instead of a fire's three.
+    expect(conditionsAt([{ type: 'fire', start: T0, end: Infinity, rampMs: 30_000 }], T0 + 30_000).fire).toBe(1);
+    expect(conditionsAt([{ type: 'fire', start: T0, end: Infinity }], T0 + 30_000).fire).toBeLessThan(0.2);
     const c = conditionsAt([{ type: 'rainstorm', start: T0, end: T0 + HOUR, peak: 60 }, { type: 'rainstorm', start: T0, end: T0 + HOUR, peak: 20 }], T0 + 30 * MIN);
     expect(c.rain).toBeGreaterThan(60);
   });

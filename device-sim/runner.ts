@@ -14,7 +14,7 @@ import { SimulationEngine } from './engine.js';
 import { mixedFleet, planFleet, type SimDevice } from './fleet.js';
 import type { Incident, IncidentType } from './incidents.js';
 import { KIND_FOR_METRIC, MODELS, type DeviceKind } from './models.js';
-import { RateMeter, formatCount, progressBar } from './progress.js';
+import { RateMeter, formatCount, formatSeconds, progressBar } from './progress.js';
 import { seededRandom } from './random.js';
 import { RecordingWriter } from './recording.js';
 import { resolveTimeline, type Scenario } from './scenario.js';
@@ -69,14 +69,17 @@ export interface SimulationResult {
   lastErrors: string[];
 }
 
-/** The incident that pushes a device of each kind over its thresholds. */
+/**
+ * The incident that pushes a device of each kind over its thresholds. A demo hazard builds up
+ * in half a minute, not the minutes a real fire or leak takes; water still rises with its lag.
+ */
 const HAZARD_FOR_KIND: Partial<Record<DeviceKind, Omit<Incident, 'start' | 'end'>>> = {
-  water_level: { type: 'rainstorm', peak: 100 },
-  smoke: { type: 'fire' },
-  gas: { type: 'gas_leak', peak: 50 },
+  water_level: { type: 'rainstorm', peak: 100, rampMs: 30_000 },
+  smoke: { type: 'fire', rampMs: 30_000 },
+  gas: { type: 'gas_leak', peak: 50, rampMs: 30_000 },
   manhole: { type: 'manhole_open' },
-  air: { type: 'fire' },
-  camera: { type: 'crowd', count: 5000 },
+  air: { type: 'fire', rampMs: 30_000 },
+  camera: { type: 'crowd', count: 5000, rampMs: 30_000 },
 };
 
 export function fleetFor(opts: Pick<SimulationOptions, 'city' | 'scenario' | 'devices' | 'prefix' | 'seed'>): SimDevice[] {
@@ -132,7 +135,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     const connecting = progressBar(opts.progress ?? false, 'connecting   [{bar}] {value}/{total} devices', fleet.length, {});
     await connections.connectAll(secrets, { onProgress: (n) => connecting.update(n, {}) });
     connecting.stop();
-    log(`${connections.size} devices connected to ${opts.mqtt}; simulating ${scenario.name}${Number.isFinite(end) ? ` for ${(end - start) / 60_000} min` : ''} at ${Number.isFinite(opts.speed) ? `${opts.speed}x` : 'full speed'}`);
+    log(`${connections.size} devices connected to ${opts.mqtt}; simulating ${scenario.name}${Number.isFinite(end) ? ` for ${formatSeconds((end - start) / 1000)}` : ''} at ${Number.isFinite(opts.speed) ? `${opts.speed}x` : 'full speed'}`);
 
     const bounded = Number.isFinite(end);
     const bar = progressBar(
