@@ -49,7 +49,8 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   app.addHook('preClose', async () => hub.close());
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
-    const sw = toStreetWatchError(err);
+    // A route may allow more than the default (the bulk device import): name its own limit.
+    const sw = toStreetWatchError(err, req.routeOptions.bodyLimit ?? API_BODY_LIMIT);
     if (sw.status >= 500) req.log.error({ err }, 'request failed');
     opts.metrics.rejected.inc({ code: sw.code });
     void reply.status(sw.status).send({ error: sw.toJSON() });
@@ -98,11 +99,11 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
 }
 
 /** Maps framework errors (bad JSON, body too large, wrong content type) onto the catalogue. */
-function toStreetWatchError(err: Error & { code?: string; statusCode?: number }): StreetWatchError {
+function toStreetWatchError(err: Error & { code?: string; statusCode?: number }, bodyLimit: number): StreetWatchError {
   if (err instanceof StreetWatchError) return err;
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return swError('SW_ERR_BODY_TOO_LARGE', API_BODY_LIMIT);
+      return swError('SW_ERR_BODY_TOO_LARGE', bodyLimit);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return swError('SW_ERR_MEDIA_TYPE', 'of this request');
     default:

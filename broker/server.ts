@@ -15,6 +15,7 @@ import { deadLetter, deviceErrorMessage } from '../core/dead-letter.js';
 import { deviceErrorsTopic } from '../core/topics.js';
 import { authorizePublish, authorizeSubscribe, isValidClientId, principalOfClientId, subcenterOfClientId, type Principal } from './acl.js';
 import { guardPacketSize } from './packet-size.js';
+import { trackPresence } from './presence.js';
 import { verifySecret } from './secret-hash.js';
 import { checkSubcenterCredentials, startSubcenterFeed } from './subcenter-feed.js';
 
@@ -149,6 +150,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   });
   aedes.on('client', () => metrics.mqttConnections.inc());
   aedes.on('clientDisconnect', () => metrics.mqttConnections.dec());
+  trackPresence(aedes, { bus, clock, logger: log, isDevice: (client) => principalOfClientId(client.id).role === 'device' });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error'));
 

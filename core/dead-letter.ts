@@ -1,5 +1,5 @@
 import type { StreetWatchError } from './errors.js';
-import { DEAD_LETTER_PAYLOAD_CAP, type DeadLetter, type RawPublish } from './schemas.js';
+import { DEAD_LETTER_PAYLOAD_CAP, type DeadLetter, type DeviceErrorMessage, type RawPublish } from './schemas.js';
 
 /** The dead-letter record of a rejected publish, with its payload capped. */
 export function deadLetter(raw: RawPublish, deviceId: string, error: StreetWatchError): DeadLetter {
@@ -18,6 +18,6 @@ export function deadLetter(raw: RawPublish, deviceId: string, error: StreetWatch
 }
 
 /** What the device receives on `v1/devices/{id}/errors`. */
-export function deviceErrorMessage(d: DeadLetter): { code: string; message: string; topic: string; ref: string } {
+export function deviceErrorMessage(d: DeadLetter): DeviceErrorMessage {
   return { code: d.code, message: d.message, topic: d.topic, ref: d.ref };
 }

@@ -39,6 +39,8 @@ const catalogue = {
   SW_ERR_METRIC_RANGE: { status: 400, message: 'metric %s: value %s is outside the plausible range %s', mqtt: MqttReason.PAYLOAD_FORMAT_INVALID },
   SW_ERR_METRIC_TYPE: { status: 400, message: 'metric %s expects a %s value', mqtt: MqttReason.PAYLOAD_FORMAT_INVALID },
   SW_ERR_TS_RANGE: { status: 400, message: 'timestamp %s is outside the accepted window (%s)', mqtt: MqttReason.PAYLOAD_FORMAT_INVALID },
+  SW_ERR_METRIC_UNKNOWN: { status: 400, message: 'name %s does not map to a StreetWatch metric (see the name table in docs/DEVICE-PROTOCOL.md)', mqtt: MqttReason.PAYLOAD_FORMAT_INVALID },
+  SW_ERR_UNIT_UNSUPPORTED: { status: 400, message: 'metric %s: unit %s is not accepted, use one of %s', mqtt: MqttReason.PAYLOAD_FORMAT_INVALID },
   SW_ERR_TOPIC_UNKNOWN: { status: 400, message: 'topic %s is not part of the device contract', mqtt: MqttReason.TOPIC_NAME_INVALID },
   SW_ERR_TOPIC_FORBIDDEN: { status: 403, message: 'client %s may not publish to %s', mqtt: MqttReason.NOT_AUTHORIZED },
   SW_ERR_SUBSCRIBE_FORBIDDEN: { status: 403, message: 'client %s may not subscribe to %s', mqtt: MqttReason.NOT_AUTHORIZED },
@@ -64,6 +66,9 @@ const catalogue = {
   // Configuration
   SW_ERR_CONFIG_ENV: { status: 500, message: 'environment variable %s: %s' },
   SW_ERR_CONFIG_FILE: { status: 500, message: '%s: %s' },
+
+  // Tool input (scenarios, recordings, CSV files)
+  SW_ERR_INPUT_FILE: { status: 400, message: '%s: %s' },
 
   // Infrastructure
   SW_ERR_UNAVAILABLE: { status: 503, message: '%s is unavailable: %s', retriable: true, mqtt: MqttReason.SERVER_UNAVAILABLE },

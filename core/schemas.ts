@@ -64,6 +64,18 @@ export type CameraEventPayload = z.infer<typeof CameraEventPayload>;
 
 export const DeviceStatusPayload = z.enum(['online', 'offline']);
 
+/** Platform → device on `v1/devices/{id}/errors`: one rejected publish (or part of one). */
+export const DeviceErrorMessage = z.strictObject({
+  /** A stable code from the error catalogue, e.g. `SW_ERR_PAYLOAD_SCHEMA`. */
+  code: z.string().regex(/^SW_ERR_[A-Z_]+$/).max(64),
+  message: z.string().max(1024),
+  /** The topic the rejected publish was sent to. */
+  topic: z.string().max(1024),
+  /** The id the platform gave the publish; several rejections of one publish share it. */
+  ref: z.string().max(64),
+});
+export type DeviceErrorMessage = z.infer<typeof DeviceErrorMessage>;
+
 // ---------------------------------------------------------------------------------------
 // Bus messages
 
@@ -114,6 +126,8 @@ export const CameraEvent = z.object({
   phase: z.enum(['new', 'update', 'end']).optional(),
   /** The tracked object's id, the same across its phases. */
   trackId: z.string().max(128).optional(),
+  /** The camera's name when one device reports for several (a Frigate NVR). */
+  camera: z.string().max(64).optional(),
   /** Zones as the camera names them (Frigate `entered_zones`), not the city's risk zones. */
   cameraZones: z.array(z.string().max(64)).max(32).optional(),
   /** The object has not moved for a while (parked car, furniture): not a new detection. */
@@ -358,6 +372,16 @@ export const DeviceCreateBody = z.strictObject({
   location: Location,
 });
 export type DeviceCreateBody = z.infer<typeof DeviceCreateBody>;
+
+/** Most devices in one bulk import request; larger imports are sent in chunks. */
+export const MAX_DEVICE_IMPORT = 1000;
+
+export const DeviceImportBody = z.strictObject({
+  devices: z.array(DeviceCreateBody).min(1).max(MAX_DEVICE_IMPORT),
+  /** What to do with an id that is already provisioned: report it, leave it, or issue it a new secret. */
+  onExisting: z.enum(['fail', 'skip', 'rotate']).default('fail'),
+});
+export type DeviceImportBody = z.infer<typeof DeviceImportBody>;
 
 // ---------------------------------------------------------------------------------------
 // Ticket API: bodies and queries

@@ -37,3 +37,8 @@ export function deviceErrorsTopic(deviceId: string): string {
 export function subcenterTicketsTopic(unitId: string): string {
   return `v1/subcenters/${unitId}/tickets`;
 }
+
+/** Device → platform: `online` / `offline` (birth, last will, or the broker's own report). */
+export function deviceStatusTopic(deviceId: string): string {
+  return `v1/devices/${deviceId}/status`;
+}

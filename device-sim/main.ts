@@ -1,171 +1,144 @@
 /**
- * `npm run sim -- --devices N --rate R`: provisions N simulated devices through the API and
- * publishes their telemetry over MQTT. `--hazard <metric>` (or pressing "h") pushes one device
- * over its thresholds so the whole loop, up to the ticket, can be watched.
+ * `npm run sim`: simulated devices over MQTT, from a scenario file or a mixed fleet.
+ * `npm run record -- --out f.jsonl`: the same, writing every publish to a recording.
+ *
+ *   npm run sim -- --devices 50 --hazard smoke
+ *   npm run sim -- --scenario device-sim/scenarios/tianhe-rainstorm.yaml --speed 30
+ *   npm run record -- --out storm.jsonl --scenario device-sim/scenarios/tianhe-rainstorm.yaml --speed max
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
-import mqtt, { type MqttClient } from 'mqtt';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { resolveAdminToken } from '../api/client.js';
 import { loadCity } from '../core/city.js';
-import { loadConfig } from '../core/config.js';
-import { planFleet, type SimDevice } from './fleet.js';
-import { MODELS, kindForMetric, seededRandom } from './models.js';
+import { DEFAULT_MAX_CLOCK_SKEW_MS, loadConfig } from '../core/config.js';
+import { StreetWatchError } from '../core/errors.js';
+import { parseDurationArg, parsePositiveInt, parseSpeed, parseTime } from './cli-options.js';
+import { formatCount, formatSeconds } from './progress.js';
+import { DEFAULT_MAX_INFLIGHT, runSimulation, type SimulationResult } from './runner.js';
+import { loadScenario, type Scenario } from './scenario.js';
 
-const positive = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
-  return n;
-};
-
-const program = new Command('sim')
-  .description('Simulated StreetWatch devices over MQTT')
-  .option('--devices <n>', 'number of devices', positive('--devices'), 20)
-  .option('--rate <r>', 'publishes per second per device', positive('--rate'), 0.2)
-  .option('--api <url>', 'StreetWatch HTTP API', 'http://127.0.0.1:8080')
-  .option('--mqtt <url>', 'StreetWatch MQTT broker', 'mqtt://127.0.0.1:1883')
-  .option('--token <token>', 'admin token (default: STREETWATCH_ADMIN_TOKEN, then <data dir>/admin-token)')
-  .option('--prefix <prefix>', 'device id prefix', 'sim')
-  .option('--seed <n>', 'random seed', positive('--seed'), 1)
-  .option('--hazard <metric>', 'push one device over its threshold for this metric (e.g. water_level, smoke, gas_lel, manhole_open)')
-  .option('--hazard-after <s>', 'seconds before the hazard starts', positive('--hazard-after'), 5)
-  .option('--duration <s>', 'stop after this many seconds (default: run until Ctrl-C)', positive('--duration'));
-
-interface Options {
-  devices: number;
-  rate: number;
-  api: string;
-  mqtt: string;
+interface SimOptions {
+  scenario?: string;
+  devices?: number;
+  speed: number;
+  seed?: number;
+  start?: number;
+  duration?: number;
+  interval?: number;
+  rate?: number;
+  city?: string;
+  api?: string;
+  mqtt?: string;
   token?: string;
   prefix: string;
-  seed: number;
   hazard?: string;
   hazardAfter: number;
-  duration?: number;
+  maxInflight: number;
+  progress: boolean;
+  out?: string;
 }
 
-function adminToken(explicit: string | undefined): string {
-  if (explicit) return explicit;
+function withSimOptions(cmd: Command): Command {
+  return cmd
+    .option('--scenario <file>', 'a scenario YAML file (see device-sim/scenarios/)')
+    .option('--devices <n>', 'fleet size when the scenario describes no fleet (default 20)', parsePositiveInt)
+    .option('--speed <x>', 'simulated seconds per real second, or "max"', parseSpeed, 1)
+    .option('--seed <n>', 'random seed: the same seed and scenario send the same data (default: the scenario\'s, else 1)', parsePositiveInt)
+    .option('--start <time>', 'simulated start: now, epoch ms or RFC 3339 (default: now, or one duration ago when --speed > 1)', parseTime)
+    .option('--duration <d>', 'simulated length, e.g. 30m (default: the scenario\'s; without one, until stopped)', parseDurationArg)
+    .option('--interval <d>', 'simulated time between two reports of each device (default: per kind)', parseDurationArg)
+    .addOption(new Option('--rate <r>', 'reports per simulated second per device (the inverse of --interval)').argParser(positiveNumber).conflicts('interval'))
+    .option('--city <dir>', 'city configuration the fleet is placed in (default: STREETWATCH_CONFIG)')
+    .option('--api <url>', 'StreetWatch HTTP API (default: http://127.0.0.1:HTTP_PORT)')
+    .option('--mqtt <url>', 'StreetWatch MQTT broker (default: mqtt://127.0.0.1:MQTT_PORT)')
+    .option('--token <token>', 'admin token (default: STREETWATCH_ADMIN_TOKEN, then <data dir>/admin-token)')
+    .option('--prefix <prefix>', 'device id prefix', 'sim')
+    .option('--hazard <metric>', 'push one device reporting this metric over its thresholds (water_level, smoke, gas_lel, manhole_open...)')
+    .option('--hazard-after <d>', 'simulated time before the hazard starts', parseDurationArg, 5000)
+    .option('--max-inflight <n>', 'unacknowledged publishes at most, across the fleet', parsePositiveInt, DEFAULT_MAX_INFLIGHT)
+    .option('--no-progress', 'no progress bar');
+}
+
+function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+async function simulate(o: SimOptions): Promise<void> {
   const config = loadConfig();
-  if (config.adminToken) return config.adminToken;
-  const file = path.join(config.dataDir, 'admin-token');
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    throw new Error(`no admin token: pass --token, set STREETWATCH_ADMIN_TOKEN, or start StreetWatch first (it writes ${file})`);
+  const city = loadCity(o.city ?? config.cityDir);
+  const scenario: Scenario = o.scenario ? loadScenario(o.scenario) : { name: 'mixed fleet', durationMs: undefined, background: { dropout: 0, faults: 0 }, timeline: [] };
+  if (o.duration !== undefined) scenario.durationMs = o.duration;
+  const intervalMs = o.interval ?? (o.rate !== undefined ? Math.max(1000, Math.round(1000 / o.rate)) : undefined);
+  if (o.speed > 1 && scenario.durationMs === undefined) {
+    throw new InvalidArgumentError('--speed above 1 needs a --duration (or a scenario with one): compressed time would run into the future, and the platform refuses future readings');
   }
-}
-
-async function provision(api: string, token: string, d: SimDevice): Promise<string> {
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  let res = await fetch(`${api}/api/devices`, { method: 'POST', headers, body: JSON.stringify({ id: d.id, kind: d.kind, location: d.location }) });
-  // Already provisioned by an earlier run: a fresh secret is the only way to get one.
-  if (res.status === 409) res = await fetch(`${api}/api/devices/${d.id}/rotate-secret`, { method: 'POST', headers: { authorization: headers.authorization } });
-  const body = (await res.json()) as { secret?: string; error?: { code: string; message: string } };
-  if (!res.ok || !body.secret) throw new Error(`provisioning ${d.id}: ${res.status} ${body.error?.code ?? ''} ${body.error?.message ?? ''}`);
-  return body.secret;
-}
-
-async function main(): Promise<void> {
-  const opts = program.parse().opts<Options>();
-  const hazardKind = opts.hazard ? kindForMetric(opts.hazard) : undefined;
-  if (opts.hazard && !hazardKind) throw new Error(`--hazard ${opts.hazard}: no simulated device reports that metric`);
-  const token = adminToken(opts.token);
-  const city = loadCity(loadConfig().cityDir);
-  const rand = seededRandom(opts.seed);
-  const fleet = planFleet(city, Math.floor(opts.devices), opts.prefix, rand);
-  const stats = { sent: 0, acked: 0, errors: 0, lastErrors: [] as string[] };
-  const hazards = new Set<string>();
-
-  process.stdout.write(`provisioning ${fleet.length} devices through ${opts.api} ...\n`);
-  const secrets = new Map<string, string>();
-  for (let i = 0; i < fleet.length; i += 20) {
-    const chunk = fleet.slice(i, i + 20);
-    const got = await Promise.all(chunk.map((d) => provision(opts.api, token, d)));
-    chunk.forEach((d, j) => secrets.set(d.id, got[j]!));
+  // Compressed runs happen in the recent past, so that no reading is ever ahead of the clock.
+  const start = o.start ?? (o.speed > 1 ? Date.now() - scenario.durationMs! : Date.now());
+  if (scenario.durationMs !== undefined && start + scenario.durationMs > Date.now() + DEFAULT_MAX_CLOCK_SKEW_MS && o.speed > 1) {
+    process.stderr.write(`warning: the run ends after the current time; readings stamped in the future will be refused\n`);
   }
-
-  const clients = new Map<string, MqttClient>();
-  await Promise.all(
-    fleet.map(async (d) => {
-      const client = await mqtt.connectAsync(opts.mqtt, {
-        clientId: d.id,
-        username: d.id,
-        password: secrets.get(d.id)!,
-        will: { topic: `v1/devices/${d.id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true },
-      });
-      client.on('message', (_t, payload) => {
-        stats.errors++;
-        stats.lastErrors = [`${d.id}: ${payload.toString()}`, ...stats.lastErrors].slice(0, 3);
-      });
-      await client.subscribeAsync(`v1/devices/${d.id}/errors`, { qos: 1 });
-      await client.publishAsync(`v1/devices/${d.id}/status`, 'online', { qos: 1, retain: true });
-      clients.set(d.id, client);
-    }),
-  );
-  process.stdout.write(`${clients.size} devices connected to ${opts.mqtt}, ${opts.rate}/s each\n`);
-
-  const startHazard = (): void => {
-    const candidates = fleet.filter((d) => d.kind === (hazardKind ?? 'water_level') && !hazards.has(d.id));
-    const target = candidates[Math.floor(rand() * candidates.length)];
-    if (!target) return;
-    hazards.add(target.id);
-    process.stdout.write(`hazard: ${target.id} (${target.kind}) in zone ${target.zoneId ?? '-'} at ${target.location.lat},${target.location.lon}\n`);
+  const seed = o.seed ?? scenario.seed ?? 1;
+  const controller = new AbortController();
+  let interrupted = 0;
+  const interrupt = (): void => {
+    if (++interrupted > 1) process.exit(130);
+    process.stderr.write('\nstopping: waiting for acknowledgements (Ctrl-C again to quit at once)\n');
+    controller.abort();
   };
-  if (opts.hazard) setTimeout(startHazard, opts.hazardAfter * 1000).unref();
-  if (process.stdin.isTTY) {
-    process.stdin.setRawMode(true);
-    process.stdin.on('data', (key) => {
-      if (key.toString() === 'h') startHazard();
-      if (key[0] === 3 || key.toString() === 'q') void stop();
-    });
-    process.stdout.write('press h to start a hazard, q to quit\n');
-  }
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
 
-  const intervalMs = 1000 / opts.rate;
-  const timers = fleet.map((d, i) =>
-    setTimeout(() => {
-      const publish = (): void => {
-        const client = clients.get(d.id);
-        if (!client?.connected) return;
-        const values = MODELS[d.kind].sample(Date.now(), rand, hazards.has(d.id));
-        stats.sent++;
-        client.publishAsync(`v1/devices/${d.id}/telemetry`, JSON.stringify({ ts: Date.now(), values }), { qos: 1 }).then(
-          () => void stats.acked++,
-          () => undefined,
-        );
-      };
-      publish();
-      timers[i] = setInterval(publish, intervalMs);
-    }, (i / fleet.length) * intervalMs),
+  const result: SimulationResult = await runSimulation({
+    api: o.api ?? `http://127.0.0.1:${config.http.port}`,
+    mqtt: o.mqtt ?? `mqtt://127.0.0.1:${config.mqtt.port}`,
+    token: resolveAdminToken(o.token, config),
+    city,
+    scenario,
+    devices: o.devices,
+    seed,
+    speed: o.speed,
+    start,
+    prefix: o.prefix,
+    intervalMs,
+    hazard: o.hazard ? { metric: o.hazard, afterMs: o.hazardAfter } : undefined,
+    recordTo: o.out,
+    progress: o.progress,
+    maxInflight: o.maxInflight,
+    signal: controller.signal,
+    log: (line) => process.stderr.write(`${line}\n`),
+    onRunning: ({ hazardNow }) => {
+      if (!process.stdin.isTTY) return;
+      process.stdin.setRawMode(true);
+      process.stdin.on('data', (key) => {
+        const k = key.toString();
+        if (k === 'h') process.stderr.write(`\nhazard: ${hazardNow() ?? 'no device to push'}\n`);
+        if (k === 'q' || key[0] === 3) interrupt();
+      });
+      process.stderr.write('press h to start a hazard, q to stop\n');
+    },
+  });
+  if (process.stdin.isTTY) process.stdin.setRawMode(false);
+  process.stdin.pause();
+  process.stdout.write(
+    `done: ${result.devices} devices, sent ${formatCount(result.sent)}, acked ${formatCount(result.acked)}, rejected ${formatCount(result.rejected)}, failed ${formatCount(result.failed)}; ` +
+      `${formatSeconds(result.simulatedMs / 1000)} simulated in ${formatSeconds(result.publishMs / 1000)} (${formatCount(result.messagesPerSecond)} msg/s)` +
+      `${o.out ? `; recorded to ${o.out}` : ''}\n`,
   );
-  const report = setInterval(() => {
-    process.stdout.write(`sent ${stats.sent}  acked ${stats.acked}  errors ${stats.errors}  hazards ${hazards.size}\n`);
-    for (const e of stats.lastErrors) process.stdout.write(`  ${e}\n`);
-    stats.lastErrors = [];
-  }, 5000);
-
-  let stopping = false;
-  async function stop(): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    for (const t of timers) clearInterval(t);
-    clearInterval(report);
-    await Promise.all(
-      [...clients.entries()].map(async ([id, c]) => {
-        await c.publishAsync(`v1/devices/${id}/status`, 'offline', { qos: 1, retain: true }).catch(() => undefined);
-        await c.endAsync();
-      }),
-    );
-    process.stdout.write(`done: sent ${stats.sent}, acked ${stats.acked}, errors ${stats.errors}\n`);
-    process.exit(0);
-  }
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
-  if (opts.duration) setTimeout(() => void stop(), opts.duration * 1000);
+  for (const e of result.lastErrors) process.stdout.write(`  ${e}\n`);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`sim: ${(err as Error).message}\n`);
-  process.exit(1);
-});
+const program = new Command('sim').description('Simulated StreetWatch devices over MQTT');
+withSimOptions(program.command('run', { isDefault: true }).description('simulate devices (the default)')).action((o: SimOptions) => simulate(o));
+withSimOptions(program.command('record').description('simulate devices and record every publish to a JSON-lines file for replay'))
+  .requiredOption('--out <file>', 'the recording to write')
+  .action((o: SimOptions) => simulate(o));
+
+program.parseAsync().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    if (err instanceof StreetWatchError) process.stderr.write(`sim: ${err.code}: ${typeof err.details === 'string' ? err.details : err.message}\n`);
+    else process.stderr.write(`sim: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);

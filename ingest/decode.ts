@@ -11,6 +11,7 @@ import {
   MAX_TELEMETRY_BATCH,
   MIN_READING_TS,
   TelemetryObject,
+  type CameraEvent,
   type Location,
 } from '../core/schemas.js';
 import { describeZodError } from '../core/zod-issues.js';
@@ -37,18 +38,8 @@ export interface DecodedReading {
   ref: string;
 }
 
-export interface DecodedEvent {
-  id: string;
-  deviceId: string;
-  type: string;
-  score?: number;
-  count?: number;
-  ts: number;
-  receivedAt: number;
-  loc?: Location;
-  snapshot?: string;
-  ref: string;
-}
+/** A camera event before placement (zones, jurisdiction) is added. */
+export type DecodedEvent = Omit<CameraEvent, 'zoneIds' | 'subcenterId'>;
 
 export interface Decoded<T> {
   items: T[];
@@ -155,7 +146,8 @@ export function decodeStatus(payload: Buffer): 'online' | 'offline' {
   return parsed.data;
 }
 
-function checkTimestamp(ts: number, ctx: DecodeContext): StreetWatchError | undefined {
+/** Refuses event times before 2000 or further ahead of arrival than the allowed clock skew. */
+export function checkTimestamp(ts: number, ctx: DecodeContext): StreetWatchError | undefined {
   const latest = ctx.receivedAt + ctx.maxClockSkewMs;
   if (!Number.isFinite(ts) || ts < MIN_READING_TS || ts > latest) {
     return swError('SW_ERR_TS_RANGE', isoOrRaw(ts), `2000-01-01 to ${isoOrRaw(latest)}`);

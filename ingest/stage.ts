@@ -2,7 +2,7 @@
  * Ingest: `sw.raw` → decode and validate → time-series store → `sw.readings` / `sw.events`,
  * rejections → `sw.deadletter`. The store write completes before the batch is acknowledged.
  */
-import { StreetWatchError, swError } from '../core/errors.js';
+import { swError, type StreetWatchError } from '../core/errors.js';
 import type { CityIndex } from '../core/city-index.js';
 import { deadLetter } from '../core/dead-letter.js';
 import type { Logger } from '../core/logger.js';
@@ -10,7 +10,8 @@ import type { Metrics } from '../core/metrics.js';
 import type { Bus, BusRecord, Clock, DeviceRegistry, SeriesStore, Subscription } from '../core/ports.js';
 import type { CameraEvent, DeadLetter, DeviceRecord, RawPublish, Reading } from '../core/schemas.js';
 import { classifyDeviceTopic, parseDeviceTopic } from '../core/topics.js';
-import { decodeCameraEvent, decodeStatus, decodeTelemetry, type DecodeContext } from './decode.js';
+import type { DecodeContext } from './decode.js';
+import { decodePublish } from './decoders.js';
 
 /** How long a device record is trusted before it is read again (location, removal). */
 const DEVICE_CACHE_TTL_MS = 30_000;
@@ -88,39 +89,21 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
     };
     const kind = topic ? classifyDeviceTopic(topic.rest) : 'unknown';
     const index = opts.cityIndex();
-    switch (kind) {
-      case 'telemetry': {
-        const { items, rejections } = decodeTelemetry(raw.payload, ctx);
-        for (const r of items) {
-          const place = index.place(r.loc);
-          const reading: Reading = { ...r, zoneIds: place.zoneIds };
-          if (place.subcenterId !== undefined) reading.subcenterId = place.subcenterId;
-          out.readings.push(reading);
-        }
-        if (rejections.length) reject(rejections);
-        return;
-      }
-      case 'events': {
-        const { items, rejections } = decodeCameraEvent(raw.payload, ctx);
-        for (const e of items) {
-          const place = index.place(e.loc);
-          const event: CameraEvent = { ...e, zoneIds: place.zoneIds };
-          if (place.subcenterId !== undefined) event.subcenterId = place.subcenterId;
-          out.events.push(event);
-        }
-        if (rejections.length) reject(rejections);
-        return;
-      }
-      case 'status':
-        try {
-          out.statuses.set(device.id, { status: decodeStatus(raw.payload), at: raw.receivedAt });
-        } catch (err) {
-          reject([err as StreetWatchError]);
-        }
-        return;
-      default:
-        return reject([swError('SW_ERR_TOPIC_UNKNOWN', raw.topic)]);
+    const decoded = decodePublish(kind, raw.topic, raw.payload, ctx);
+    for (const r of decoded.readings) {
+      const place = index.place(r.loc);
+      const reading: Reading = { ...r, zoneIds: place.zoneIds };
+      if (place.subcenterId !== undefined) reading.subcenterId = place.subcenterId;
+      out.readings.push(reading);
     }
+    for (const e of decoded.events) {
+      const place = index.place(e.loc);
+      const event: CameraEvent = { ...e, zoneIds: place.zoneIds };
+      if (place.subcenterId !== undefined) event.subcenterId = place.subcenterId;
+      out.events.push(event);
+    }
+    if (decoded.status) out.statuses.set(device.id, { status: decoded.status, at: raw.receivedAt });
+    if (decoded.rejections.length) reject(decoded.rejections);
   }
 
   function dueForTouch(seen: Set<string>, now: number): string[] {

@@ -1,0 +1,155 @@
+/**
+ * `npx streetwatch devices add|list|rotate-secret|remove|import`: provisioning from a terminal,
+ * through the HTTP API with the admin token. A secret is printed once, when it is issued.
+ */
+import fs from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ApiError, StreetWatchClient, resolveAdminToken } from '../api/client.js';
+import { loadConfig } from '../core/config.js';
+import { StreetWatchError } from '../core/errors.js';
+import { DeviceCreateBody, type DeviceView } from '../core/schemas.js';
+import { describeZodError } from '../core/zod-issues.js';
+import { MAX_DEVICE_CSV_BYTES, parseDeviceCsv } from './devices-csv.js';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** The environment configuration is read from (default: the process's). */
+  env?: NodeJS.ProcessEnv;
+}
+
+const number = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
+  return n;
+};
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const config = loadConfig(io.env ?? process.env);
+  const program = new Command('streetwatch')
+    .description('StreetWatch command line: provision and manage devices through the HTTP API')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .option('--api <url>', 'StreetWatch HTTP API', `http://127.0.0.1:${config.http.port}`)
+    .option('--token <token>', 'admin token (default: STREETWATCH_ADMIN_TOKEN, then <data dir>/admin-token)');
+  const client = (): StreetWatchClient => {
+    const { api, token } = program.opts<{ api: string; token?: string }>();
+    return new StreetWatchClient(api, resolveAdminToken(token, config));
+  };
+
+  const devices = program.command('devices').description('provision and manage devices');
+
+  devices
+    .command('add <id>')
+    .description('provision one device and print its secret (shown once)')
+    .requiredOption('--kind <kind>', 'what the device is: water_level, smoke, gas, manhole, camera...')
+    .requiredOption('--lat <lat>', 'latitude (WGS 84)', number('--lat'))
+    .requiredOption('--lon <lon>', 'longitude (WGS 84)', number('--lon'))
+    .option('--json', 'print the answer as JSON')
+    .action(async (id: string, o: { kind: string; lat: number; lon: number; json?: boolean }) => {
+      const body = DeviceCreateBody.safeParse({ id, kind: o.kind, location: { lat: o.lat, lon: o.lon } });
+      if (!body.success) throw new CommanderError(2, 'streetwatch.invalid', `error: ${describeZodError(body.error)}\n`);
+      const created = await client().createDevice(body.data);
+      if (o.json) return io.stdout(`${JSON.stringify({ id: created.id, secret: created.secret })}\n`);
+      io.stdout(`${created.id} provisioned. Its secret, shown this once:\n${created.secret}\n`);
+    });
+
+  devices
+    .command('list')
+    .description('list devices with their status and last-seen time')
+    .addOption(new Option('--status <status>', 'only devices with this status').choices(['online', 'offline', 'unknown']))
+    .option('--kind <kind>', 'only devices of this kind')
+    .option('--json', 'print JSON')
+    .action(async (o: { status?: DeviceView['status']; kind?: string; json?: boolean }) => {
+      const list = await client().listDevices({ status: o.status, kind: o.kind });
+      if (o.json) return io.stdout(`${JSON.stringify(list, null, 2)}\n`);
+      io.stdout(formatDeviceTable(list, Date.now()));
+    });
+
+  devices
+    .command('rotate-secret <id>')
+    .description('issue a new secret (shown once); the old one stops working at the next connect')
+    .action(async (id: string) => {
+      const { secret } = await client().rotateSecret(id);
+      io.stdout(`${id}: new secret, shown this once:\n${secret}\n`);
+    });
+
+  devices
+    .command('remove <id>')
+    .description('delete a device; its connections are refused from then on')
+    .action(async (id: string) => {
+      await client().removeDevice(id);
+      io.stdout(`${id} removed\n`);
+    });
+
+  devices
+    .command('import <csv>')
+    .description('provision devices from a CSV file with the header id,kind,lat,lon; prints id,secret as CSV')
+    .addOption(new Option('--on-existing <what>', 'an id that already exists').choices(['fail', 'skip', 'rotate']).default('fail'))
+    .option('--secrets <file>', 'write the id,secret CSV to this new file (mode 0600) instead of stdout')
+    .action(async (file: string, o: { onExisting: 'fail' | 'skip' | 'rotate'; secrets?: string }) => {
+      const csv = parseDeviceCsv(readCapped(file));
+      if (csv.errors.length > 0) {
+        throw new CommanderError(1, 'streetwatch.csv', `${file}: nothing imported, fix these rows first:\n${csv.errors.map((e) => `  ${e}`).join('\n')}\n`);
+      }
+      // Opened before anything is provisioned: a secret that cannot be written is a secret lost.
+      const out = o.secrets === undefined ? undefined : fs.openSync(o.secrets, 'wx', 0o600);
+      const answer = await client().importDevices(csv.devices, o.onExisting, (done) => io.stderr(`imported ${done}/${csv.devices.length}\n`));
+      const lines = answer.results.flatMap((r) => ('secret' in r ? [`${r.id},${r.secret}`] : []));
+      const secretsCsv = `id,secret\n${lines.map((l) => `${l}\n`).join('')}`;
+      if (out === undefined) io.stdout(secretsCsv);
+      else {
+        fs.writeSync(out, secretsCsv);
+        fs.closeSync(out);
+      }
+      for (const r of answer.results) if (r.outcome === 'failed') io.stderr(`  ${r.id}: ${r.error.code} ${r.error.message}\n`);
+      io.stderr(`${answer.created} created, ${answer.rotated} rotated, ${answer.skipped} skipped, ${answer.failed} failed${o.secrets ? `; secrets in ${o.secrets}` : ''}\n`);
+      if (answer.failed > 0) throw new CommanderError(1, 'streetwatch.partial', '');
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code.startsWith('streetwatch.')) io.stderr(err.message);
+      return err.exitCode;
+    }
+    if (err instanceof ApiError) {
+      io.stderr(`${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof StreetWatchError) {
+      io.stderr(`${err.code}: ${typeof err.details === 'string' ? err.details : err.message}\n`);
+      return 1;
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST' || (err as NodeJS.ErrnoException).code === 'ENOENT') {
+      io.stderr(`${(err as Error).message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function readCapped(file: string): string {
+  const size = fs.statSync(file).size;
+  if (size > MAX_DEVICE_CSV_BYTES) throw new CommanderError(1, 'streetwatch.csv', `${file}: ${size} bytes, the limit is ${MAX_DEVICE_CSV_BYTES}\n`);
+  return fs.readFileSync(file, 'utf8');
+}
+
+export function formatDeviceTable(list: readonly DeviceView[], now: number): string {
+  const rows = list.map((d) => [d.id, d.kind, d.status, d.lastSeen === null ? '-' : ago(now - d.lastSeen), d.location ? `${d.location.lat},${d.location.lon}` : '-']);
+  const header = ['ID', 'KIND', 'STATUS', 'LAST SEEN', 'LOCATION'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => `${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`;
+  return line(header) + rows.map(line).join('') + `${list.length} device${list.length === 1 ? '' : 's'}\n`;
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86_400)}d ago`;
+}
