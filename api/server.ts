@@ -6,6 +6,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { StreetWatchError, swError } from '../core/errors.js';
 import { bearerToken, principalResolver } from './auth.js';
+import { registerConsole } from './console-static.js';
 import type { ApiContext } from './context.js';
 import { cityRoutes } from './routes/city.js';
 import { consoleRoutes } from './routes/console.js';
@@ -93,6 +94,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     });
     for (const routes of [deviceRoutes, ticketRoutes, supervisionRoutes, kpiRoutes, streamRoutes(hub), tokenRoutes, cityRoutes, readingRoutes, consoleRoutes]) routes(api, opts);
   });
+  await registerConsole(app, { tileUrl: opts.console.tileUrl });
 
   await app.listen({ host: opts.host, port: opts.port });
   const address = app.server.address();
