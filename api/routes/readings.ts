@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { placeRule, withOverride } from '../../detectors/zone-selector.js';
 import type { CityIndex } from '../../core/city-index.js';
 import { swError } from '../../core/errors.js';
-import { MetricName, type Location, type Reading } from '../../core/schemas.js';
+import { MetricName, QueryTime, type Location, type Reading } from '../../core/schemas.js';
 import { IdParams, UNITS_ALLOWED, parse, type ApiPrincipal, type RouteModule } from '../context.js';
 
 /** Window when the query gives no `from`: the last day. */
@@ -10,17 +10,11 @@ export const DEFAULT_READINGS_WINDOW_MS = 24 * 3_600_000;
 /** Most readings one request returns. */
 export const MAX_READINGS = 20_000;
 
-/** Epoch milliseconds, or an RFC 3339 date-time with an explicit offset. */
-const Instant = z.union([
-  z.string().regex(/^\d{1,15}$/, 'must be epoch milliseconds or an RFC 3339 date-time').transform(Number),
-  z.iso.datetime({ offset: true }).max(40).transform((s) => Date.parse(s)),
-]);
-
 const ReadingsQuery = z
   .strictObject({
     metric: MetricName.optional(),
-    from: Instant.optional(),
-    to: Instant.optional(),
+    from: QueryTime.optional(),
+    to: QueryTime.optional(),
     limit: z.coerce.number().int().min(1).max(MAX_READINGS).default(5_000),
   })
   .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { path: ['from'], message: 'must be before "to"' });

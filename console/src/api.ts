@@ -3,7 +3,8 @@
  * every failure becomes an ApiError with the catalogued code and message the server sent.
  */
 import type { FeatureCollection, MultiPolygon, Polygon } from 'geojson';
-import type { DeviceCreateBody, DeviceView, Grade, Ticket, TicketStatus } from '../../core/schemas.js';
+import type { Kpis, SubcenterKpi } from '../../alerting/kpis.js';
+import type { DeviceCreateBody, DeviceView, Grade, SupervisionOrder, Ticket, TicketStatus } from '../../core/schemas.js';
 
 /** A refused or failed call: `code` is the server's `SW_ERR_...`, or a client-side one. */
 export class ApiError extends Error {
@@ -26,12 +27,8 @@ export class ApiError extends Error {
 export const NETWORK_ERROR = 'NETWORK';
 export const BAD_RESPONSE = 'BAD_RESPONSE';
 
-/** Who the token belongs to, as the server sees it. */
-export interface Principal {
-  role: string;
-  /** Set for a sub-center's token: the jurisdiction it may see. */
-  subcenterId?: string;
-}
+/** Who the token belongs to: the admin, or a unit (a street sub-center or the district center). */
+export type Principal = { role: 'admin' } | { role: 'unit'; unitId: string };
 
 export interface RuleView {
   id: string;
@@ -48,6 +45,9 @@ export interface RuleView {
 
 export interface ConsoleConfig {
   city: { name: string; district: { id: string; name: string } };
+  /** The city's names for departments and categories, by id. */
+  departments: Record<string, string>;
+  categories: Record<string, string>;
   rules: RuleView[];
   sla: Record<Grade, { respondWithin: number; resolveWithin: number; remindBefore: number }>;
   map: { tileUrl: string | null; attribution: string | null };
@@ -81,17 +81,43 @@ export interface DeviceReadings {
   series: ReadingSeries[];
 }
 
-/** KPI rates per sub-center and grade; a rate is null when nothing was due yet. */
-export interface KpiRow {
-  subcenterId: string;
-  grade: Grade;
-  tickets: number;
-  responseDue: number;
-  respondedInTime: number;
-  resolutionDue: number;
-  resolvedInTime: number;
-  responseRate: number | null;
-  handlingRate: number | null;
+/** `GET /api/kpis`: the figures of docs/TICKETS.md section 4 over one period. */
+export interface KpiReport extends Kpis {
+  asOf: number;
+  from: number;
+  to: number;
+  subcenter: string | null;
+  grade: Grade | null;
+  truncated: boolean;
+  bySubcenter: SubcenterKpi[];
+}
+
+/** How one outgoing message (webhook) for a ticket stands. */
+export interface DeliveryView {
+  id: string;
+  channel: string;
+  to: string;
+  event: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  lastError: string | null;
+  createdAt: number;
+  deliveredAt?: number;
+  nextAttemptAt?: number;
+}
+
+/** `GET /api/tickets/:id`: the ticket with its supervision orders and delivery state. */
+export interface TicketDetail extends Ticket {
+  supervisionOrders: SupervisionOrder[];
+  delivery: DeliveryView[];
+}
+
+export interface UnitToken {
+  id: string;
+  unit: string;
+  label: string;
+  createdAt: number;
+  revokedAt: number | null;
 }
 
 /** The operator's moves on a ticket, by the route segment that performs them. */
@@ -99,7 +125,9 @@ export type TicketAction = 'ack' | 'start' | 'feedback' | 'resolve' | 'close' | 
 
 export interface ActionBody {
   note?: string;
-  subcenterId?: string;
+  /** Reassignment: the unit and/or department that takes the ticket over, and why. */
+  subcenter?: string;
+  department?: string;
   reason?: string;
 }
 
@@ -163,7 +191,7 @@ export class ApiClient {
     return (await this.request<{ tickets: Ticket[] }>('GET', `/api/tickets?${params}`)).tickets;
   }
 
-  ticket(id: string): Promise<Ticket> {
+  ticket(id: string): Promise<TicketDetail> {
     return this.request('GET', `/api/tickets/${encodeURIComponent(id)}`);
   }
 
@@ -185,7 +213,23 @@ export class ApiClient {
     return this.request('GET', `/api/devices/${encodeURIComponent(deviceId)}/readings?${params}`, undefined, signal);
   }
 
-  kpis(): Promise<{ rows: KpiRow[] }> {
-    return this.request('GET', '/api/kpis');
+  kpis(q: { grade?: Grade; from?: number; to?: number } = {}): Promise<KpiReport> {
+    const params = new URLSearchParams();
+    if (q.grade) params.set('grade', q.grade);
+    if (q.from !== undefined) params.set('from', String(Math.floor(q.from)));
+    if (q.to !== undefined) params.set('to', String(Math.ceil(q.to)));
+    return this.request('GET', `/api/kpis?${params}`);
+  }
+
+  async tokens(): Promise<UnitToken[]> {
+    return (await this.request<{ tokens: UnitToken[] }>('GET', '/api/tokens')).tokens;
+  }
+
+  issueToken(unit: string, label?: string): Promise<UnitToken & { token: string }> {
+    return this.request('POST', '/api/tokens', label ? { unit, label } : { unit });
+  }
+
+  revokeToken(id: string): Promise<void> {
+    return this.request('DELETE', `/api/tokens/${encodeURIComponent(id)}`);
   }
 }

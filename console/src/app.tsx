@@ -10,16 +10,23 @@ import { KpiPage } from './pages/kpis.js';
 import { Login } from './pages/login.js';
 import { MapPage } from './pages/map.js';
 import { TicketPage } from './pages/ticket.js';
+import { TokensPage } from './pages/tokens.js';
 import { SessionContext, storedToken, storeToken, useSession, type Session } from './session.js';
 import { isOverdue } from './tickets.js';
+
+/** The city configuration's names for the domain words, for the Chinese interface. */
+function cityTerms(session: Session): Map<string, string> {
+  const { departments, categories } = session.config;
+  return new Map([...Object.entries(departments).map(([id, name]) => [`department.${id}`, name] as const), ...Object.entries(categories).map(([id, name]) => [`category.${id}`, name] as const)]);
+}
 
 /** How long a new-ticket notice stays on screen. */
 const NOTICE_MS = 10_000;
 
 export function App() {
   const [lang, setLang] = useState<Lang>(savedLang);
-  const i18n = useMemo(() => makeI18n(lang), [lang]);
   const [session, setSession] = useState<Session>();
+  const i18n = useMemo(() => makeI18n(lang, session && cityTerms(session)), [lang, session]);
   const [restoring, setRestoring] = useState(() => storedToken() !== null);
   const [loginError, setLoginError] = useState<unknown>();
   const current = useRef<Session>();
@@ -42,7 +49,8 @@ export function App() {
     const names = new Map(subcenters.features.map((f) => [f.properties.id, f.properties.name]));
     names.set(config.city.district.id, config.city.district.name);
     const zoneNames = new Map(zones.features.map((f) => [f.properties.id, f.properties.name]));
-    const feed = new TicketFeed(client, expire);
+    const unitId = config.principal.role === 'unit' ? config.principal.unitId : undefined;
+    const feed = new TicketFeed(client, expire, unitId);
     feed.start();
     storeToken(token);
     setLoginError(undefined);
@@ -51,6 +59,7 @@ export function App() {
       config,
       principal: config.principal,
       isAdmin: config.principal.role === 'admin',
+      unitId,
       subcenters,
       zones,
       feed,
@@ -116,7 +125,7 @@ function TopBar({ lang, setLang }: { lang: Lang; setLang: (l: Lang) => void }) {
       <div class="topbar-tools">
         {session && (
           <>
-            <span class="who">{session.isAdmin ? t('roleAdmin') : `${t('roleSubcenter')} · ${session.subcenterName(session.principal.subcenterId ?? '')}`}</span>
+            <span class="who">{session.unitId === undefined ? t('roleAdmin') : session.subcenterName(session.unitId)}</span>
             <LiveIndicator />
           </>
         )}
@@ -163,8 +172,9 @@ function Shell() {
   const nav: { id: string; label: MessageKey; badge?: number }[] = [
     { id: 'inbox', label: 'navInbox', badge: open.length },
     { id: 'map', label: 'navMap' },
-    { id: 'devices', label: 'navDevices' },
     { id: 'kpis', label: 'navKpis' },
+    // Devices and tokens are the administrator's: a unit token is refused there.
+    ...(session.isAdmin ? [{ id: 'devices', label: 'navDevices' as const }, { id: 'tokens', label: 'navTokens' as const }] : []),
   ];
   const active = page === 'tickets' ? 'inbox' : page;
 
@@ -187,8 +197,10 @@ function Shell() {
           <TicketPage key={route.segments[1]} id={route.segments[1]} />
         ) : page === 'map' ? (
           <MapPage focusTicket={route.query.get('ticket')} />
-        ) : page === 'devices' ? (
+        ) : page === 'devices' && session.isAdmin ? (
           <DevicesPage />
+        ) : page === 'tokens' && session.isAdmin ? (
+          <TokensPage />
         ) : page === 'kpis' ? (
           <KpiPage />
         ) : (

@@ -1,24 +1,23 @@
 /**
- * The tickets this token may see, kept current: one load, then live updates (see live.ts).
- * Pages subscribe to it; it never holds a ticket older than one it has seen.
+ * The tickets this token holds (the admin: all), kept current: one load, then live updates
+ * (see live.ts). Pages subscribe to it; it never holds a ticket older than one it has seen.
  */
 import type { Ticket } from '../../core/schemas.js';
 import { ApiError, type ApiClient } from './api.js';
 import { startLive, type Live, type LiveState } from './live.js';
-import type { TicketView } from './tickets.js';
 
 /** Most tickets loaded at once: the open ones and the latest closed ones. */
 export const FEED_LIMIT = 500;
 
 export interface FeedNews {
   kind: 'new' | 'updated';
-  ticket: TicketView;
+  ticket: Ticket;
   /** Increases with every piece of news, so the same ticket can be announced twice. */
   seq: number;
 }
 
 export class TicketFeed {
-  private readonly byId = new Map<string, TicketView>();
+  private readonly byId = new Map<string, Ticket>();
   private readonly listeners = new Set<() => void>();
   private live: Live | undefined;
   private loading: Promise<void> | undefined;
@@ -34,6 +33,8 @@ export class TicketFeed {
   constructor(
     private readonly client: ApiClient,
     private readonly onUnauthorized: () => void,
+    /** A unit's feed lists the tickets it holds, as `GET /api/tickets` does for its token. */
+    private readonly unitId?: string,
   ) {}
 
   start(): void {
@@ -56,11 +57,11 @@ export class TicketFeed {
     this.listeners.clear();
   }
 
-  get(id: string): TicketView | undefined {
+  get(id: string): Ticket | undefined {
     return this.byId.get(id);
   }
 
-  list(): TicketView[] {
+  list(): Ticket[] {
     return [...this.byId.values()];
   }
 
@@ -101,6 +102,11 @@ export class TicketFeed {
   upsert(t: Ticket, emit = true): void {
     const held = this.byId.get(t.id);
     if (held && held.version >= t.version) return;
+    if (this.unitId !== undefined && t.subcenterId !== this.unitId) {
+      // Reassigned away, or an event about a ticket the unit supervises: not in its list.
+      if (held && this.byId.delete(t.id) && emit) this.emit();
+      return;
+    }
     this.byId.set(t.id, t);
     if (this.loaded) {
       if (!held) this.fresh.add(t.id);

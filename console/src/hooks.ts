@@ -44,12 +44,16 @@ export function useRoute(): Route {
   return parseHash(hash);
 }
 
-/** Devices, refreshed every `ms` (their status changes without a ticket event). */
-export function useDevices(client: ApiClient, ms = DEVICE_POLL_MS): { devices: DeviceView[] | undefined; error: unknown; reload: () => void } {
+/**
+ * Devices, refreshed every `ms` (their status changes without a ticket event). Only the admin
+ * may list them: for a unit token, pass `enabled: false` and get none.
+ */
+export function useDevices(client: ApiClient, enabled = true, ms = DEVICE_POLL_MS): { devices: DeviceView[] | undefined; error: unknown; reload: () => void } {
   const [devices, setDevices] = useState<DeviceView[]>();
   const [error, setError] = useState<unknown>();
   const [attempt, setAttempt] = useState(0);
   useEffect(() => {
+    if (!enabled) return;
     let stopped = false;
     const load = (): void => {
       client.devices().then(
@@ -67,6 +71,6 @@ export function useDevices(client: ApiClient, ms = DEVICE_POLL_MS): { devices: D
       stopped = true;
       clearInterval(timer);
     };
-  }, [client, ms, attempt]);
+  }, [client, enabled, ms, attempt]);
   return { devices, error, reload: () => setAttempt((n) => n + 1) };
 }

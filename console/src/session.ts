@@ -23,9 +23,12 @@ export interface Session {
   config: ConsoleConfig;
   principal: Principal;
   isAdmin: boolean;
+  /** The unit a unit token acts for (a sub-center, or the district center); undefined for the admin. */
+  unitId: string | undefined;
   subcenters: Area<SubcenterProps>;
   zones: Area<ZoneProps>;
   feed: TicketFeed;
+  /** A sub-center's or the district center's name. */
   subcenterName(id: string): string;
   zoneName(id: string | null): string;
   signOut(): void;

@@ -2,33 +2,21 @@
  * What a ticket means on the screen, pure: which deadlines still run, whether it is overdue,
  * which moves the operator may offer, and the inbox's filters and order.
  */
-import { TRANSITIONS } from '../../alerting/lifecycle.js';
+import { TRANSITIONS, WORKING_STATUSES } from '../../alerting/lifecycle.js';
 import type { Grade, Ticket, TicketStatus } from '../../core/schemas.js';
 import type { TicketAction } from './api.js';
-
-/**
- * Fields the ticket service adds as the governance loop grows (response time, red flag);
- * read when present, derived from the timeline when not.
- */
-export type TicketView = Ticket & Partial<{ respondedAt: number | null; resolvedAt: number | null; red: boolean }>;
 
 export const GRADES: readonly Grade[] = ['A', 'B', 'C', 'D'];
 /** Every status, from the lifecycle (core/schemas.js would bring zod into the bundle). */
 export const STATUSES = Object.keys(TRANSITIONS) as TicketStatus[];
 export const CLOSED: TicketStatus = 'closed';
-const RESPONSE_ACTIONS = new Set(['acknowledged', 'in_progress', 'resolved']);
-
-/** When the holder first answered the call, or null. */
-export function respondedAt(t: TicketView): number | null {
-  if (t.respondedAt !== undefined) return t.respondedAt;
-  return t.timeline.find((e) => RESPONSE_ACTIONS.has(e.action))?.at ?? null;
-}
-
-/** When the ticket was last resolved, or null while it is being worked on. */
-export function resolvedAt(t: TicketView): number | null {
+/**
+ * When the holder resolved the ticket (办结), while it is resolved or closed: the resolution
+ * deadline stops running then; the closing that confirms it may come later.
+ */
+function resolvedAt(t: Ticket): number | null {
   if (t.status !== 'resolved' && t.status !== 'closed') return null;
-  if (t.resolvedAt !== undefined && t.resolvedAt !== null) return t.resolvedAt;
-  return t.timeline.findLast((e) => e.action === 'resolved' || e.action === 'closed')?.at ?? t.updatedAt;
+  return t.resolvedAt ?? t.closedAt;
 }
 
 export type DeadlineState = { kind: 'met'; at: number } | { kind: 'running'; left: number } | { kind: 'missed'; by: number; met?: number };
@@ -39,23 +27,25 @@ export function deadlineState(deadline: number, doneAt: number | null, now: numb
   return now <= deadline ? { kind: 'running', left: deadline - now } : { kind: 'missed', by: now - deadline };
 }
 
-export function responseState(t: TicketView, now: number): DeadlineState {
-  return deadlineState(t.respondBy, respondedAt(t), now);
+export function responseState(t: Ticket, now: number): DeadlineState {
+  return deadlineState(t.respondBy, t.respondedAt, now);
 }
 
-export function resolutionState(t: TicketView, now: number): DeadlineState {
+export function resolutionState(t: Ticket, now: number): DeadlineState {
   return deadlineState(t.resolveBy, resolvedAt(t), now);
 }
 
-/** Red in the inbox: a deadline was missed (the server's flag when it sends one). */
-export function isOverdue(t: TicketView, now: number): boolean {
-  if (t.red) return true;
+/**
+ * Red in the inbox while the ticket is open: the server flagged a missed deadline (the flag
+ * stays as the record of the miss), or a deadline passed since and the flag is on its way.
+ */
+export function isOverdue(t: Ticket, now: number): boolean {
   if (t.status === CLOSED) return false;
-  return responseState(t, now).kind === 'missed' || resolutionState(t, now).kind === 'missed';
+  return t.red || responseState(t, now).kind === 'missed' || resolutionState(t, now).kind === 'missed';
 }
 
-/** The moves to offer for a ticket's status; the server decides in the end. */
-export function availableActions(t: Ticket, canReassign: boolean): TicketAction[] {
+/** The moves to offer for a ticket's status (docs/TICKETS.md section 2); the server decides in the end. */
+export function availableActions(t: Ticket): TicketAction[] {
   const next = TRANSITIONS[t.status];
   const actions: TicketAction[] = [];
   if (next.includes('acknowledged')) actions.push('ack');
@@ -63,7 +53,7 @@ export function availableActions(t: Ticket, canReassign: boolean): TicketAction[
   if (next.includes('resolved')) actions.push('resolve');
   if (next.includes('closed')) actions.push('close');
   if (t.status !== CLOSED) actions.push('feedback');
-  if (canReassign && t.status !== CLOSED && t.status !== 'resolved') actions.push('reassign');
+  if (WORKING_STATUSES.includes(t.status)) actions.push('reassign');
   return actions;
 }
 
@@ -78,7 +68,7 @@ export interface InboxFilter {
 
 export const DEFAULT_FILTER: InboxFilter = { status: 'open', grade: '', subcenterId: '', overdueOnly: false, text: '' };
 
-export function matches(t: TicketView, f: InboxFilter, now: number): boolean {
+export function matches(t: Ticket, f: InboxFilter, now: number): boolean {
   if (f.status === 'open' ? t.status === CLOSED : f.status !== 'all' && t.status !== f.status) return false;
   if (f.grade && t.grade !== f.grade) return false;
   if (f.subcenterId && t.subcenterId !== f.subcenterId) return false;
@@ -92,7 +82,7 @@ export function matches(t: TicketView, f: InboxFilter, now: number): boolean {
 }
 
 /** Overdue first, then by grade (A first), then newest first. */
-export function inboxOrder(now: number): (a: TicketView, b: TicketView) => number {
+export function inboxOrder(now: number): (a: Ticket, b: Ticket) => number {
   return (a, b) =>
     Number(isOverdue(b, now)) - Number(isOverdue(a, now)) ||
     Number(a.status === CLOSED) - Number(b.status === CLOSED) ||

@@ -46,10 +46,12 @@ export function ActionDialog({
   onStale: () => void;
 }) {
   const { t } = useI18n();
-  const { client, subcenters, subcenterName } = useSession();
+  const { client, subcenters, subcenterName, config } = useSession();
+  const { term } = useI18n();
   const dialog = useRef<HTMLDialogElement>(null);
   const [note, setNote] = useState('');
   const [target, setTarget] = useState('');
+  const [department, setDepartment] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
   const [missing, setMissing] = useState(false);
@@ -61,7 +63,7 @@ export function ActionDialog({
 
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault();
-    if ((noteRequired && !note.trim()) || (action === 'reassign' && !target)) {
+    if ((noteRequired && !note.trim()) || (action === 'reassign' && !target && !department)) {
       setMissing(true);
       return;
     }
@@ -69,7 +71,8 @@ export function ActionDialog({
     setError(undefined);
     const body: ActionBody = {};
     if (action === 'reassign') {
-      body.subcenterId = target;
+      if (target) body.subcenter = target;
+      if (department) body.department = department;
       body.reason = note.trim();
     } else if (note.trim()) {
       body.note = note.trim();
@@ -86,7 +89,9 @@ export function ActionDialog({
   };
 
   const titleId = `action-title-${action}`;
-  const others = subcenters.features.map((f) => f.properties.id).filter((id) => id !== ticket.subcenterId);
+  // Any unit but the holder: the sub-centers, and the district center.
+  const others = [...subcenters.features.map((f) => f.properties.id), config.city.district.id].filter((id) => id !== ticket.subcenterId);
+  const departments = Object.keys(config.departments).filter((id) => id !== ticket.department);
   return (
     <dialog ref={dialog} class="action-dialog" aria-labelledby={titleId} onClose={onClose}>
       <form onSubmit={submit} noValidate>
@@ -95,14 +100,30 @@ export function ActionDialog({
         {action === 'reassign' && (
           <div class="field">
             <label for="action-target">{t('actionTarget')}</label>
-            <select id="action-target" value={target} onChange={(e) => setTarget(e.currentTarget.value)} required aria-invalid={missing && !target}>
-              <option value="" />
+            <select id="action-target" value={target} onChange={(e) => setTarget(e.currentTarget.value)} aria-invalid={missing && !target && !department} aria-describedby="action-target-hint">
+              <option value="">{t('actionKeep')}</option>
               {others.map((id) => (
                 <option key={id} value={id}>
                   {subcenterName(id)}
                 </option>
               ))}
             </select>
+          </div>
+        )}
+        {action === 'reassign' && (
+          <div class="field">
+            <label for="action-department">{t('actionDepartment')}</label>
+            <select id="action-department" value={department} onChange={(e) => setDepartment(e.currentTarget.value)} aria-describedby="action-target-hint">
+              <option value="">{t('actionKeep')}</option>
+              {departments.map((id) => (
+                <option key={id} value={id}>
+                  {term('department', id)}
+                </option>
+              ))}
+            </select>
+            <p id="action-target-hint" class="hint">
+              {t('actionReassignHint')}
+            </p>
           </div>
         )}
         <div class="field">

@@ -9,10 +9,10 @@
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import { useEffect, useRef } from 'preact/hooks';
-import type { DeviceView, Grade } from '../../../core/schemas.js';
+import type { DeviceView, Grade, Ticket } from '../../../core/schemas.js';
 import type { Area, SubcenterProps, ZoneProps } from '../api.js';
 import { useI18n, type I18n } from '../i18n.js';
-import { isOverdue, type TicketView } from '../tickets.js';
+import { isOverdue } from '../tickets.js';
 
 export const GRADE_COLORS: Record<Grade, string> = { A: '#b71c1c', B: '#e65100', C: '#f9a825', D: '#1565c0' };
 const RISK_COLORS = { high: '#d32f2f', medium: '#f57c00', low: '#fbc02d' } as const;
@@ -23,7 +23,7 @@ export interface CityMapProps {
   subcenters: Area<SubcenterProps>;
   zones: Area<ZoneProps>;
   devices: DeviceView[];
-  tickets: TicketView[];
+  tickets: Ticket[];
   now: number;
   /** The operator's own jurisdiction, outlined and framed; the whole city otherwise. */
   ownSubcenter?: string | undefined;
@@ -41,7 +41,7 @@ function text(tag: string, content: string, className?: string): HTMLElement {
   return el;
 }
 
-function ticketPopup(t: TicketView, i18n: I18n, now: number): HTMLElement {
+function ticketPopup(t: Ticket, i18n: I18n, now: number): HTMLElement {
   const box = document.createElement('div');
   box.className = 'map-popup';
   box.append(text('strong', t.title), text('div', `${i18n.t('gradeLabel', { g: t.grade })} · ${i18n.term('status', t.status)}${isOverdue(t, now) ? ` · ${i18n.t('overdue')}` : ''}`));

@@ -10,7 +10,7 @@ export function MapPage({ focusTicket }: { focusTicket: string | null }) {
   const session = useSession();
   const feed = useFeed(session.feed);
   const now = useNow(5_000);
-  const { devices, error } = useDevices(session.client);
+  const { devices, error } = useDevices(session.client, session.isAdmin);
   return (
     <>
       <PageHeading title={t('mapTitle')} />
@@ -21,7 +21,7 @@ export function MapPage({ focusTicket }: { focusTicket: string | null }) {
         devices={devices ?? []}
         tickets={feed.list()}
         now={now}
-        ownSubcenter={session.principal.subcenterId}
+        ownSubcenter={session.unitId}
         focusTicket={focusTicket}
         tileUrl={session.config.map.tileUrl}
         attribution={session.config.map.attribution}

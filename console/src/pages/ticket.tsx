@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Ticket } from '../../../core/schemas.js';
-import type { TicketAction } from '../api.js';
+import type { TicketAction, TicketDetail } from '../api.js';
 import { ACTION_LABEL, ActionDialog } from '../components/action-dialog.js';
 import { GradeBadge, StatusBadge } from '../components/badges.js';
 import { Deadline } from '../components/deadline.js';
@@ -10,7 +10,7 @@ import { formatTime } from '../format.js';
 import { useFeed, useNow } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { availableActions, isOverdue, resolutionState, responseState, type TicketView } from '../tickets.js';
+import { availableActions, isOverdue, resolutionState, responseState } from '../tickets.js';
 import { PageHeading } from './page.js';
 
 /** Readings shown before the alert started, and after it last changed once the ticket is closed. */
@@ -23,7 +23,7 @@ export function TicketPage({ id }: { id: string }) {
   const session = useSession();
   const feed = useFeed(session.feed);
   const now = useNow();
-  const [loaded, setLoaded] = useState<TicketView>();
+  const [loaded, setLoaded] = useState<TicketDetail>();
   const [error, setError] = useState<unknown>();
   const [action, setAction] = useState<TicketAction>();
   const [done, setDone] = useState<string>();
@@ -35,9 +35,13 @@ export function TicketPage({ id }: { id: string }) {
     session.feed.markSeen(id);
   }, [id, attempt]);
 
-  // The newest of what was fetched and what the live feed has since received.
+  // A newer version from the live feed: fetch the detail again (supervision orders, delivery).
   const live = feed.get(id);
-  const ticket = live && (!loaded || live.version > loaded.version) ? live : loaded;
+  useEffect(() => {
+    if (live && loaded && live.version > loaded.version) session.client.ticket(id).then(setLoaded, () => undefined);
+  }, [live?.version]);
+  const detail = loaded;
+  const ticket: Ticket | undefined = live && (!loaded || live.version > loaded.version) ? live : loaded;
 
   if (!ticket) {
     return (
@@ -51,13 +55,13 @@ export function TicketPage({ id }: { id: string }) {
   }
 
   const onDone = (updated: Ticket): void => {
-    setLoaded(updated);
     session.feed.upsert(updated);
+    session.client.ticket(id).then(setLoaded, () => undefined);
     setDone(t('actionDone', { action: t(ACTION_LABEL[action!]) }));
   };
   const remind = session.config.sla[ticket.grade]?.remindBefore ?? 0;
   const overdue = isOverdue(ticket, now);
-  const actions = availableActions(ticket, session.isAdmin);
+  const actions = availableActions(ticket);
   const rules = new Map(session.config.rules.map((r) => [r.id, r]));
 
   return (
@@ -109,6 +113,25 @@ export function TicketPage({ id }: { id: string }) {
             </dd>
             <dt>{t('ticketCreated')}</dt>
             <dd>{formatTime(ticket.createdAt, i18n.lang)}</dd>
+            {ticket.grade !== ticket.baseGrade && (
+              <>
+                <dt>{t('ticketGraded')}</dt>
+                <dd>
+                  {t('ticketGradedFrom', { from: ticket.baseGrade, to: ticket.grade })}
+                  {ticket.gradeReasons.length > 0 && <span class="muted"> · {ticket.gradeReasons.join('; ')}</span>}
+                </dd>
+              </>
+            )}
+            <dt>{t('ticketStorm')}</dt>
+            <dd>{t('ticketStormCounts', { alerts: ticket.alertCount, devices: ticket.devices.length })}</dd>
+            {ticket.closure && (
+              <>
+                <dt>{t('ticketClosure')}</dt>
+                <dd>
+                  {ticket.closure.by === 'sensor' ? t('closureSensor') : t('closureOperator')} · {formatTime(ticket.closure.at, i18n.lang)}
+                </dd>
+              </>
+            )}
           </dl>
         </section>
 
@@ -189,6 +212,36 @@ export function TicketPage({ id }: { id: string }) {
         })}
       </section>
 
+      {detail && detail.supervisionOrders.length > 0 && (
+        <section class="card" aria-labelledby="supervision-h">
+          <h2 id="supervision-h">{t('supervisionOrders')}</h2>
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">{t('supervisionId')}</th>
+                  <th scope="col">{t('supervisionReason')}</th>
+                  <th scope="col">{t('supervisionIssuedTo')}</th>
+                  <th scope="col">{t('supervisionStatus')}</th>
+                  <th scope="col">{t('supervisionCreated')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {detail.supervisionOrders.map((o) => (
+                  <tr key={o.id}>
+                    <td>{o.id}</td>
+                    <td>{o.reason === 'response_overdue' ? t('supervisionResponseOverdue') : t('supervisionResolutionOverdue')}</td>
+                    <td>{session.subcenterName(o.issuedTo)}</td>
+                    <td>{term('supervision', o.status)}</td>
+                    <td>{formatTime(o.createdAt, i18n.lang)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      )}
+
       <section class="card" aria-labelledby="timeline-h">
         <h2 id="timeline-h">{t('ticketTimeline')}</h2>
         <ol class="timeline">
@@ -196,19 +249,57 @@ export function TicketPage({ id }: { id: string }) {
             <li key={i}>
               <time dateTime={new Date(e.at).toISOString()}>{formatTime(e.at, i18n.lang)}</time>
               <span class="timeline-action">{term('action', e.action)}</span>
-              <span class="timeline-actor">{actorLabel(e.actor, term)}</span>
+              <span class="timeline-actor">{actorLabel(e.actor, term, session.subcenterName)}</span>
               {e.note && <p class="timeline-note">{e.note}</p>}
             </li>
           ))}
         </ol>
       </section>
 
+      {detail && detail.delivery.length > 0 && (
+        <section class="card" aria-labelledby="delivery-h">
+          <h2 id="delivery-h">{t('deliveryTitle')}</h2>
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">{t('deliveryEvent')}</th>
+                  <th scope="col">{t('deliveryTo')}</th>
+                  <th scope="col">{t('deliveryState')}</th>
+                  <th scope="col">{t('deliveryAttempts')}</th>
+                  <th scope="col">{t('deliveryAt')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {detail.delivery.map((d) => (
+                  <tr key={d.id}>
+                    <td>
+                      <code>{d.event}</code>
+                    </td>
+                    <td>{session.subcenterName(d.to)}</td>
+                    <td class={`delivery-${d.state}`}>
+                      {term('delivery', d.state)}
+                      {d.lastError && <span class="muted"> · {d.lastError}</span>}
+                    </td>
+                    <td>{d.attempts}</td>
+                    <td>{formatTime(d.deliveredAt ?? d.nextAttemptAt ?? d.createdAt, i18n.lang)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      )}
+
       {action && <ActionDialog ticket={ticket} action={action} onDone={onDone} onClose={() => setAction(undefined)} onStale={() => void session.client.ticket(id).then(setLoaded, () => undefined)} />}
     </article>
   );
 }
 
-function actorLabel(actor: string, term: (kind: string, id: string) => string): string {
-  const [kind, who] = actor.includes(':') ? [actor.slice(0, actor.indexOf(':')), actor.slice(actor.indexOf(':') + 1)] : ['actor', actor];
-  return kind === 'actor' ? term('actor', who) : `${term('actor', kind)} ${who}`;
+/** `admin`, `system`, `sensor:<device>`, `unit:<unit>` in words. */
+function actorLabel(actor: string, term: (kind: string, id: string) => string, unitName: (id: string) => string): string {
+  const colon = actor.indexOf(':');
+  if (colon < 0) return term('actor', actor);
+  const [kind, who] = [actor.slice(0, colon), actor.slice(colon + 1)];
+  return kind === 'unit' ? unitName(who) : `${term('actor', kind)} ${who}`;
 }
