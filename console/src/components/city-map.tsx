@@ -118,6 +118,7 @@ export function CityMap(p: CityMapProps) {
       row(OVERDUE_RING, t('overdue'), 'ring');
       row(DEVICE_COLORS.online, `${t('mapDevices')} · ${t('statusOnline')}`, 'dot');
       row(DEVICE_COLORS.offline, `${t('mapDevices')} · ${t('statusOffline')}`, 'dot');
+      row(DEVICE_COLORS.unknown, `${t('mapDevices')} · ${t('statusUnknown')}`, 'dot');
       row(RISK_COLORS.high, t('riskHigh'), 'box');
       row(RISK_COLORS.medium, t('riskMedium'), 'box');
       row(RISK_COLORS.low, t('riskLow'), 'box');

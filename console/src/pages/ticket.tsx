@@ -56,6 +56,11 @@ export function TicketPage({ id }: { id: string }) {
 
   const onDone = (updated: Ticket): void => {
     session.feed.upsert(updated);
+    if (session.unitId !== undefined && updated.subcenterId !== session.unitId) {
+      // Reassigned to another unit: this one no longer sees it.
+      location.hash = '#/inbox';
+      return;
+    }
     session.client.ticket(id).then(setLoaded, () => undefined);
     setDone(t('actionDone', { action: t(ACTION_LABEL[action!]) }));
   };
