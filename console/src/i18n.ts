@@ -19,7 +19,6 @@ const zh = {
   navTokens: '访问令牌',
   mainNav: '主导航',
   roleAdmin: '管理员',
-  roleSubcenter: '街道分中心',
 
   loginTitle: '登录街道分中心控制台',
   loginToken: '访问令牌',
@@ -65,7 +64,6 @@ const zh = {
   notApplicable: '—',
 
   ticketBack: '返回工单列表',
-  ticketNotFound: '找不到这张工单，或无权查看。',
   ticketDetails: '工单信息',
   ticketCategory: '类别',
   ticketDepartment: '责任部门',
@@ -149,7 +147,6 @@ const zh = {
   loading: '加载中…',
 
   mapTitle: '地图',
-  mapLayers: '图层',
   mapJurisdictions: '街道辖区',
   mapZones: '风险区域',
   mapDevices: '设备',
@@ -258,7 +255,6 @@ const en: Record<MessageKey, string> = {
   navTokens: 'Tokens',
   mainNav: 'Main navigation',
   roleAdmin: 'Administrator',
-  roleSubcenter: 'Street sub-center',
 
   loginTitle: 'Sign in to the sub-center console',
   loginToken: 'Access token',
@@ -304,7 +300,6 @@ const en: Record<MessageKey, string> = {
   notApplicable: '—',
 
   ticketBack: 'Back to tickets',
-  ticketNotFound: 'This ticket does not exist, or this token may not see it.',
   ticketDetails: 'Details',
   ticketCategory: 'Category',
   ticketDepartment: 'Department',
@@ -388,7 +383,6 @@ const en: Record<MessageKey, string> = {
   loading: 'Loading…',
 
   mapTitle: 'Map',
-  mapLayers: 'Layers',
   mapJurisdictions: 'Jurisdictions',
   mapZones: 'Risk zones',
   mapDevices: 'Devices',
