@@ -4,6 +4,7 @@
  */
 import type { FeatureCollection, MultiPolygon, Polygon } from 'geojson';
 import type { Kpis, SubcenterKpi } from '../../alerting/kpis.js';
+import type { ReadingSeries, ThresholdView } from '../../api/routes/readings.js';
 import type { DeviceCreateBody, DeviceView, Grade, SupervisionOrder, Ticket, TicketStatus } from '../../core/schemas.js';
 
 /** A refused or failed call: `code` is the server's `SW_ERR_...`, or a client-side one. */
@@ -30,25 +31,11 @@ export const BAD_RESPONSE = 'BAD_RESPONSE';
 /** Who the token belongs to: the admin, or a unit (a street sub-center or the district center). */
 export type Principal = { role: 'admin' } | { role: 'unit'; unitId: string };
 
-export interface RuleView {
-  id: string;
-  name: string | null;
-  metric: string;
-  above: number | null;
-  below: number | null;
-  clearBelow: number | null;
-  clearAbove: number | null;
-  grade: Grade;
-  category: string;
-  department: string;
-}
-
 export interface ConsoleConfig {
   city: { name: string; district: { id: string; name: string } };
   /** The city's names for departments and categories, by id. */
   departments: Record<string, string>;
   categories: Record<string, string>;
-  rules: RuleView[];
   sla: Record<Grade, { respondWithin: number; resolveWithin: number; remindBefore: number }>;
   map: { tileUrl: string | null; attribution: string | null };
   principal: Principal;
@@ -68,17 +55,14 @@ export interface ZoneProps {
 }
 export type Area<P> = FeatureCollection<Polygon | MultiPolygon, P>;
 
-export interface ReadingSeries {
-  metric: string;
-  unit: string | null;
-  points: [number, number][];
-}
 export interface DeviceReadings {
   deviceId: string;
   from: number;
   to: number;
   truncated: boolean;
   series: ReadingSeries[];
+  /** The threshold rules that apply where the device is, overrides resolved. */
+  thresholds: ThresholdView[];
 }
 
 /** `GET /api/kpis`: the figures of docs/TICKETS.md section 4 over one period. */

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { METRICS } from '../../../core/metric-catalog.js';
-import type { DeviceReadings as Readings, RuleView } from '../api.js';
+import type { DeviceReadings as Readings } from '../api.js';
 import { useI18n, type I18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { SeriesChart } from './charts.js';
@@ -18,8 +18,8 @@ export interface DeviceReadingsProps {
   to: number;
   /** Only this metric (a ticket's alert); every metric of the device when absent. */
   metric?: string;
-  /** The rule whose thresholds are drawn. */
-  rule?: RuleView;
+  /** The rule whose threshold is drawn; the first that applies to the metric when absent. */
+  ruleId?: string;
   alertAt?: number;
   /** Changes when the readings should be fetched again (a ticket update). */
   revision?: unknown;
@@ -50,8 +50,9 @@ export function DeviceReadings(p: DeviceReadingsProps) {
     <>
       {data.series.map((s) => {
         const label = `${metricLabel(s.metric, i18n)}${s.unit && s.unit !== 'bool' ? ` (${s.unit})` : ''}`;
-        const threshold = p.rule?.metric === s.metric ? (p.rule.above ?? p.rule.below) : null;
-        const clear = p.rule?.metric === s.metric ? (p.rule.above !== null ? p.rule.clearBelow : p.rule.clearAbove) : null;
+        const rule = data.thresholds.find((r) => r.metric === s.metric && (p.ruleId === undefined || r.ruleId === p.ruleId));
+        const threshold = rule ? (rule.above ?? rule.below) : null;
+        const clear = rule ? (rule.above !== null ? rule.clearBelow : rule.clearAbove) : null;
         const max = Math.max(...s.points.map(([, v]) => v));
         return (
           <figure class="readings" key={s.metric}>

@@ -67,7 +67,6 @@ export function TicketPage({ id }: { id: string }) {
   const remind = session.config.sla[ticket.grade]?.remindBefore ?? 0;
   const overdue = isOverdue(ticket, now);
   const actions = availableActions(ticket);
-  const rules = new Map(session.config.rules.map((r) => [r.id, r]));
 
   return (
     <article class={`ticket-page ${overdue ? 'overdue' : ''}`}>
@@ -200,7 +199,6 @@ export function TicketPage({ id }: { id: string }) {
       <section class="card" aria-labelledby="readings-h">
         <h2 id="readings-h">{t('ticketReadings')}</h2>
         {ticket.alerts.map((a) => {
-          const rule = rules.get(a.ruleId);
           const to = ticket.status === 'closed' ? a.lastSeen + CHART_MARGIN_MS : Math.max(now, a.lastSeen) + 2 * 60_000;
           return (
             <DeviceReadings
@@ -211,7 +209,7 @@ export function TicketPage({ id }: { id: string }) {
               to={Math.floor(to / 60_000 + 1) * 60_000}
               alertAt={a.firstSeen}
               revision={ticket.version}
-              {...(rule ? { rule } : {})}
+              ruleId={a.ruleId}
             />
           );
         })}
