@@ -37,6 +37,7 @@ const IN_SOUTH = { lat: 23.115, lon: 113.335 };
 
 describe('web console', () => {
   let sw: TestPlatform;
+  let profile: string;
   let browser: BrowserContext;
   let base: string;
   /** One tab per operator: each tab keeps its own sign-in (sessionStorage). */
@@ -67,7 +68,8 @@ describe('web console', () => {
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     sw = await startTestPlatform();
     base = `http://127.0.0.1:${sw.platform.httpPort}`;
-    browser = await chromium.launchPersistentContext(tempDir('chromium'), {
+    profile = tempDir('chromium');
+    browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
       args: CHROMIUM_ARGS,
@@ -83,6 +85,7 @@ describe('web console', () => {
 
   afterAll(async () => {
     await browser?.close();
+    if (profile) fs.rmSync(profile, { recursive: true, force: true });
     await sw?.stop();
   });
 
