@@ -4,7 +4,8 @@ import type { CityIndex } from '../core/city-index.js';
 import { StreetWatchError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import type { Bus, Clock, StateStore } from '../core/ports.js';
+import type { Config } from '../core/config.js';
+import type { Bus, Clock, SeriesStore, StateStore } from '../core/ports.js';
 import { describeZodError } from '../core/zod-issues.js';
 
 /**
@@ -29,11 +30,14 @@ declare module 'fastify' {
 /** What route modules get: the stores and services of this process. */
 export interface ApiContext {
   state: StateStore;
+  series: SeriesStore;
   bus: Bus;
   cityIndex: () => CityIndex;
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
+  /** Deployment settings for the web console (map tiles). */
+  console: Config['console'];
 }
 
 /** A group of routes, registered inside the authenticated scope. */

@@ -6,11 +6,14 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { StreetWatchError, swError } from '../core/errors.js';
 import { bearerToken, principalResolver } from './auth.js';
+import { registerConsole } from './console-static.js';
 import type { ApiContext } from './context.js';
 import { cityRoutes } from './routes/city.js';
+import { consoleRoutes } from './routes/console.js';
 import { deviceRoutes } from './routes/devices.js';
 import { kpiRoutes } from './routes/kpis.js';
 import { registerOpen311 } from './routes/open311.js';
+import { readingRoutes } from './routes/readings.js';
 import { streamRoutes } from './routes/stream.js';
 import { TicketStreamHub } from './stream-hub.js';
 import { supervisionRoutes } from './routes/supervision.js';
@@ -89,8 +92,9 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
       reply.header('content-type', opts.metrics.registry.contentType);
       return opts.metrics.registry.metrics();
     });
-    for (const routes of [deviceRoutes, ticketRoutes, supervisionRoutes, kpiRoutes, streamRoutes(hub), tokenRoutes, cityRoutes]) routes(api, opts);
+    for (const routes of [deviceRoutes, ticketRoutes, supervisionRoutes, kpiRoutes, streamRoutes(hub), tokenRoutes, cityRoutes, readingRoutes, consoleRoutes]) routes(api, opts);
   });
+  await registerConsole(app, { tileUrl: opts.console.tileUrl });
 
   await app.listen({ host: opts.host, port: opts.port });
   const address = app.server.address();

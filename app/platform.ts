@@ -107,7 +107,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     }
     if (runs('api')) {
       ready.set('api', true);
-      api = await startApi({ ...config.http, adminToken, state, bus, cityIndex, clock, metrics, logger, ready: () => Object.fromEntries(ready) });
+      api = await startApi({ ...config.http, console: config.console, adminToken, state, series, bus, cityIndex, clock, metrics, logger, ready: () => Object.fromEntries(ready) });
     }
   } catch (err) {
     await shutdown();

@@ -11,6 +11,12 @@ describe('loadConfig', () => {
     expect(c.cityDir).toBe(DEFAULT_CITY_DIR);
     expect(c.adminToken).toBeUndefined();
     expect(c.stages).toEqual(['broker', 'ingest', 'detectors', 'alerting', 'api']);
+    expect(c.console).toEqual({ tileUrl: undefined, tileAttribution: undefined });
+  });
+
+  it('takes an optional map tile URL template for the console', () => {
+    const c = loadConfig({ STREETWATCH_MAP_TILES: 'https://tiles.example.com/{z}/{x}/{y}.png', STREETWATCH_MAP_ATTRIBUTION: '© Example' });
+    expect(c.console).toEqual({ tileUrl: 'https://tiles.example.com/{z}/{x}/{y}.png', tileAttribution: '© Example' });
   });
 
   it('reads ports, dirs, stages and treats empty strings as unset', () => {
@@ -27,6 +33,7 @@ describe('loadConfig', () => {
     ['STREETWATCH_ADMIN_TOKEN', 'short'],
     ['STREETWATCH_STAGES', 'ingest,teleport'],
     ['LOG_LEVEL', 'loud'],
+    ['STREETWATCH_MAP_TILES', 'https://tiles.example.com/world.png'],
   ])('names the variable when %s=%s is bad', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(expect.objectContaining({ code: 'SW_ERR_CONFIG_ENV', message: expect.stringContaining(`environment variable ${variable}:`) }));
   });

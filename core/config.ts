@@ -54,6 +54,12 @@ const EnvSchema = z.object({
   STREETWATCH_MAX_PAYLOAD: positiveInt.max(16 * 1024 * 1024).default(DEFAULT_MAX_PAYLOAD_BYTES),
   MQTT_MAX_PACKET_SIZE: positiveInt.max(256 * 1024 * 1024).default(DEFAULT_MAX_PACKET_BYTES),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  STREETWATCH_MAP_TILES: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .refine((u) => ['{z}', '{x}', '{y}'].every((p) => u.includes(p)), 'must be a tile URL template with {z}, {x} and {y}')
+    .optional(),
+  STREETWATCH_MAP_ATTRIBUTION: z.string().max(512).optional(),
 });
 
 export interface Config {
@@ -66,6 +72,8 @@ export interface Config {
   stages: StageName[];
   ingest: { maxPayloadBytes: number; maxClockSkewMs: number };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  /** The web console's map: without a tile URL it draws the city's GeoJSON on a plain background. */
+  console: { tileUrl: string | undefined; tileAttribution: string | undefined };
 }
 
 /**
@@ -91,5 +99,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stages: e.STREETWATCH_STAGES,
     ingest: { maxPayloadBytes: e.STREETWATCH_MAX_PAYLOAD, maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS },
     logLevel: e.LOG_LEVEL,
+    console: { tileUrl: e.STREETWATCH_MAP_TILES, tileAttribution: e.STREETWATCH_MAP_ATTRIBUTION },
   };
 }

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { placeRule, withOverride } from '../../detectors/zone-selector.js';
+import type { CityIndex } from '../../core/city-index.js';
+import { swError } from '../../core/errors.js';
+import { MetricName, QueryTime, type Location, type Reading } from '../../core/schemas.js';
+import { IdParams, UNITS_ALLOWED, parse, type ApiPrincipal, type RouteModule } from '../context.js';
+
+/** Window when the query gives no `from`: the last day. */
+export const DEFAULT_READINGS_WINDOW_MS = 24 * 3_600_000;
+/** Most readings one request returns. */
+export const MAX_READINGS = 20_000;
+
+const ReadingsQuery = z
+  .strictObject({
+    metric: MetricName.optional(),
+    from: QueryTime.optional(),
+    to: QueryTime.optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_READINGS).default(5_000),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { path: ['from'], message: 'must be before "to"' });
+
+/** A threshold rule as it applies at the device's place, for drawing on its charts. */
+export interface ThresholdView {
+  ruleId: string;
+  name: string | null;
+  metric: string;
+  above: number | null;
+  below: number | null;
+  /** Where a firing alert clears: `clearBelow` (default `above`), `clearAbove` (default `below`). */
+  clearBelow: number | null;
+  clearAbove: number | null;
+  /** The risk zone the rule applies in there (its override, if any, is in the numbers). */
+  zoneId: string | null;
+}
+
+export interface ReadingSeries {
+  metric: string;
+  unit: string | null;
+  /** `[ts, value]`, oldest first. */
+  points: [number, number][];
+}
+
+/**
+ * A device's readings, one series per metric, for charts, with the threshold rules that apply
+ * where the device is (the per-zone override in force there). The admin reads every device; a unit
+ * reads the devices its tickets come from: those inside its jurisdiction, inside the
+ * jurisdictions it supervises, or, for the district center, outside every jurisdiction. Any
+ * other device is 404, as a ticket the unit does not hold.
+ */
+export const readingRoutes: RouteModule = (api, { state, series, cityIndex, clock }) => {
+  api.get('/api/devices/:id/readings', UNITS_ALLOWED, async (req) => {
+    const { id } = parse(IdParams, req.params, 'params');
+    const q = parse(ReadingsQuery, req.query, 'query');
+    const device = await state.devices.get(id);
+    if (!device || !mayRead(req.principal, cityIndex(), device.location)) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
+    const to = q.to ?? clock.now();
+    const from = q.from ?? to - DEFAULT_READINGS_WINDOW_MS;
+    const readings = await series.query({ deviceId: id, from, to, limit: q.limit, ...(q.metric === undefined ? {} : { metric: q.metric }) });
+    return { deviceId: id, from, to, truncated: readings.length === q.limit, series: bySeries(readings), thresholds: thresholdsAt(cityIndex(), device.location, q.metric) };
+  });
+};
+
+function mayRead(principal: ApiPrincipal | null, city: CityIndex, location: Location | null): boolean {
+  if (!principal) return false;
+  if (principal.role === 'admin') return true;
+  const owner = city.place(location).subcenterId;
+  if (owner === undefined) return principal.unitId === city.city.district.id;
+  return principal.unitId === owner || principal.unitId === city.subcenterById.get(owner)?.parent;
+}
+
+/** Placed the way the detectors place them (detectors/zone-selector.ts), so the lines match the alerts. */
+function thresholdsAt(city: CityIndex, location: Location | null, metric: string | undefined): ThresholdView[] {
+  const zones = city.place(location).zoneIds.flatMap((id) => city.zoneById.get(id) ?? []);
+  const out: ThresholdView[] = [];
+  for (const rule of city.city.rules) {
+    if (rule.kind !== 'threshold' || (metric !== undefined && rule.metric !== metric)) continue;
+    const placed = placeRule(zones, rule);
+    if (!placed) continue;
+    const r = withOverride(rule, placed.override);
+    out.push({
+      ruleId: r.id,
+      name: r.name ?? null,
+      metric: r.metric,
+      above: r.above ?? null,
+      below: r.below ?? null,
+      clearBelow: r.clearBelow ?? r.above ?? null,
+      clearAbove: r.clearAbove ?? r.below ?? null,
+      zoneId: placed.zone?.id ?? null,
+    });
+  }
+  return out;
+}
+
+function bySeries(readings: readonly Reading[]): ReadingSeries[] {
+  const out = new Map<string, ReadingSeries>();
+  for (const r of readings) {
+    let s = out.get(r.metric);
+    if (!s) out.set(r.metric, (s = { metric: r.metric, unit: r.unit ?? null, points: [] }));
+    s.points.push([r.ts, r.value]);
+  }
+  return [...out.values()];
+}

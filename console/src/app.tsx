@@ -1,0 +1,256 @@
+import { useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { ApiClient, ApiError } from './api.js';
+import { TicketFeed } from './feed.js';
+import { useFeed, useNow, useRoute } from './hooks.js';
+import { I18nContext, makeI18n, savedLang, saveLang, useI18n, type Lang, type MessageKey } from './i18n.js';
+import type { LiveState } from './live.js';
+import { DevicesPage } from './pages/devices.js';
+import { Inbox } from './pages/inbox.js';
+import { KpiPage } from './pages/kpis.js';
+import { Login } from './pages/login.js';
+import { MapPage } from './pages/map.js';
+import { TicketPage } from './pages/ticket.js';
+import { TokensPage } from './pages/tokens.js';
+import { SessionContext, storedToken, storeToken, useSession, type Session } from './session.js';
+import { isOverdue } from './tickets.js';
+
+/** The city configuration's names for the domain words, for the Chinese interface. */
+function cityTerms(session: Session): Map<string, string> {
+  const { departments, categories } = session.config;
+  return new Map([...Object.entries(departments).map(([id, name]) => [`department.${id}`, name] as const), ...Object.entries(categories).map(([id, name]) => [`category.${id}`, name] as const)]);
+}
+
+/** How long a new-ticket notice stays on screen. */
+const NOTICE_MS = 10_000;
+
+export function App() {
+  const [lang, setLang] = useState<Lang>(savedLang);
+  const [session, setSession] = useState<Session>();
+  const i18n = useMemo(() => makeI18n(lang, session && cityTerms(session)), [lang, session]);
+  const [restoring, setRestoring] = useState(() => storedToken() !== null);
+  const [loginError, setLoginError] = useState<unknown>();
+  const current = useRef<Session>();
+  current.current = session;
+
+  useEffect(() => saveLang(lang), [lang]);
+
+  const signOut = (error?: unknown): void => {
+    current.current?.feed.stop();
+    storeToken(null);
+    setSession(undefined);
+    setLoginError(error);
+  };
+
+  const signIn = async (token: string): Promise<void> => {
+    // A token refused later (revoked, rotated) ends the session with the reason on the login form.
+    const expire = (): void => signOut(new ApiError(401, 'SW_ERR_UNAUTHORIZED', 'token refused'));
+    const client = new ApiClient(token, expire);
+    const [config, subcenters, zones] = await Promise.all([client.config(), client.subcenters(), client.zones()]);
+    const names = new Map(subcenters.features.map((f) => [f.properties.id, f.properties.name]));
+    names.set(config.city.district.id, config.city.district.name);
+    const zoneNames = new Map(zones.features.map((f) => [f.properties.id, f.properties.name]));
+    const unitId = config.principal.role === 'unit' ? config.principal.unitId : undefined;
+    const feed = new TicketFeed(client, expire, unitId);
+    feed.start();
+    storeToken(token);
+    setLoginError(undefined);
+    setSession({
+      client,
+      config,
+      principal: config.principal,
+      isAdmin: config.principal.role === 'admin',
+      unitId,
+      subcenters,
+      zones,
+      feed,
+      subcenterName: (id) => names.get(id) ?? id,
+      zoneName: (id) => (id === null ? '' : (zoneNames.get(id) ?? id)),
+      signOut: () => signOut(),
+    });
+  };
+
+  useEffect(() => {
+    const token = storedToken();
+    if (!token) return;
+    signIn(token)
+      .catch((err: unknown) => signOut(err))
+      .finally(() => setRestoring(false));
+  }, []);
+
+  return (
+    <I18nContext.Provider value={i18n}>
+      <SessionContext.Provider value={session ?? null}>
+        <SkipLink />
+        <TopBar lang={lang} setLang={setLang} />
+        {session ? (
+          <Shell />
+        ) : restoring ? (
+          <main id="main" class="login">
+            <p>{i18n.t('loading')}</p>
+          </main>
+        ) : (
+          <Login onLogin={signIn} error={loginError} />
+        )}
+      </SessionContext.Provider>
+    </I18nContext.Provider>
+  );
+}
+
+/** The first stop for keyboard users; with hash routing it must not change the hash. */
+function SkipLink() {
+  const { t } = useI18n();
+  return (
+    <a
+      class="skip-link"
+      href="#main"
+      onClick={(e) => {
+        e.preventDefault();
+        document.getElementById('main')?.focus();
+      }}
+    >
+      {t('skipToMain')}
+    </a>
+  );
+}
+
+function TopBar({ lang, setLang }: { lang: Lang; setLang: (l: Lang) => void }) {
+  const { t } = useI18n();
+  const session = useContext(SessionContext);
+  return (
+    <header class="topbar">
+      <div class="brand">
+        <span class="brand-name">StreetWatch</span>
+        <span class="brand-city">{session ? session.config.city.name : t('appName')}</span>
+      </div>
+      <div class="topbar-tools">
+        {session && (
+          <>
+            <span class="who">{session.unitId === undefined ? t('roleAdmin') : session.subcenterName(session.unitId)}</span>
+            <LiveIndicator />
+          </>
+        )}
+        <button type="button" class="on-dark" lang={lang === 'en' ? 'zh-CN' : 'en'} aria-label={t('switchLanguageLabel')} onClick={() => setLang(lang === 'en' ? 'zh-CN' : 'en')}>
+          {t('switchLanguage')}
+        </button>
+        {session && (
+          <button type="button" class="on-dark" onClick={() => session.signOut()}>
+            {t('logout')}
+          </button>
+        )}
+      </div>
+    </header>
+  );
+}
+
+const LIVE_LABEL: Record<LiveState, MessageKey> = { connecting: 'liveConnecting', stream: 'liveStream', polling: 'livePolling', offline: 'liveOffline' };
+
+function LiveIndicator() {
+  const { t } = useI18n();
+  const feed = useFeed(useSession().feed);
+  return (
+    <span class={`live live-${feed.state}`} role="status">
+      <span class="dot" aria-hidden="true" />
+      {t(LIVE_LABEL[feed.state])}
+    </span>
+  );
+}
+
+function Shell() {
+  const { t } = useI18n();
+  const session = useSession();
+  const feed = useFeed(session.feed);
+  const route = useRoute();
+  const now = useNow(5_000);
+  const page = route.segments[0] ?? 'inbox';
+  const open = feed.list().filter((tk) => tk.status !== 'closed');
+  const overdue = open.filter((tk) => isOverdue(tk, now)).length;
+
+  useEffect(() => {
+    document.title = `${overdue ? `(${overdue}) ` : ''}StreetWatch · ${session.config.city.name}`;
+  }, [overdue, session.config.city.name]);
+
+  const nav: { id: string; label: MessageKey; badge?: number }[] = [
+    { id: 'inbox', label: 'navInbox', badge: open.length },
+    { id: 'map', label: 'navMap' },
+    { id: 'kpis', label: 'navKpis' },
+    // Devices and tokens are the administrator's: a unit token is refused there.
+    ...(session.isAdmin ? [{ id: 'devices', label: 'navDevices' as const }, { id: 'tokens', label: 'navTokens' as const }] : []),
+  ];
+  const active = page === 'tickets' ? 'inbox' : page;
+
+  return (
+    <>
+      <nav class="mainnav" aria-label={t('mainNav')}>
+        <ul>
+          {nav.map((n) => (
+            <li key={n.id}>
+              <a href={`#/${n.id}`} aria-current={active === n.id ? 'page' : undefined}>
+                {t(n.label)}
+                {n.badge !== undefined && <span class="nav-badge">{n.badge}</span>}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main id="main" tabIndex={-1}>
+        {page === 'tickets' && route.segments[1] ? (
+          <TicketPage key={route.segments[1]} id={route.segments[1]} />
+        ) : page === 'map' ? (
+          <MapPage focusTicket={route.query.get('ticket')} />
+        ) : page === 'devices' && session.isAdmin ? (
+          <DevicesPage />
+        ) : page === 'tokens' && session.isAdmin ? (
+          <TokensPage />
+        ) : page === 'kpis' ? (
+          <KpiPage />
+        ) : (
+          <Inbox />
+        )}
+      </main>
+      <Notices />
+    </>
+  );
+}
+
+/** New tickets announced on every page: visibly for a while, and to screen readers. */
+function Notices() {
+  const { t } = useI18n();
+  const feed = useFeed(useSession().feed);
+  const [shown, setShown] = useState<{ id: string; title: string; seq: number }[]>([]);
+  const [spoken, setSpoken] = useState('');
+  const timers = useRef(new Set<ReturnType<typeof setTimeout>>());
+  const news = feed.news;
+
+  useEffect(() => () => timers.current.forEach(clearTimeout), []);
+  useEffect(() => {
+    if (!news) return;
+    setSpoken(t(news.kind === 'new' ? 'newTicket' : 'ticketUpdated', { title: news.ticket.title }));
+    if (news.kind !== 'new') return;
+    setShown((s) => [...s.filter((n) => n.id !== news.ticket.id), { id: news.ticket.id, title: news.ticket.title, seq: news.seq }].slice(-3));
+    const timer = setTimeout(() => {
+      timers.current.delete(timer);
+      setShown((s) => s.filter((n) => n.seq !== news.seq));
+    }, NOTICE_MS);
+    timers.current.add(timer);
+  }, [news?.seq]);
+
+  return (
+    <>
+      <div class="visually-hidden" aria-live="polite">
+        {spoken}
+      </div>
+      {shown.length > 0 && (
+        <ul class="notices">
+          {shown.map((n) => (
+            <li key={n.seq}>
+              <a href={`#/tickets/${encodeURIComponent(n.id)}`}>{t('newTicket', { title: n.title })}</a>
+              <button type="button" class="notice-close" aria-label={t('dismiss')} onClick={() => setShown((s) => s.filter((x) => x.seq !== n.seq))}>
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,43 @@
+/**
+ * The signed-in operator: the token (kept in this tab's sessionStorage only, so closing the tab
+ * signs out), who the server says it belongs to, and the city data every page needs.
+ */
+import { createContext } from 'preact';
+import { useContext } from 'preact/hooks';
+import type { ApiClient, Area, ConsoleConfig, Principal, SubcenterProps, ZoneProps } from './api.js';
+import type { TicketFeed } from './feed.js';
+
+const TOKEN_KEY = 'streetwatch.token';
+
+export function storedToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function storeToken(token: string | null): void {
+  if (token === null) sessionStorage.removeItem(TOKEN_KEY);
+  else sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+export interface Session {
+  client: ApiClient;
+  config: ConsoleConfig;
+  principal: Principal;
+  isAdmin: boolean;
+  /** The unit a unit token acts for (a sub-center, or the district center); undefined for the admin. */
+  unitId: string | undefined;
+  subcenters: Area<SubcenterProps>;
+  zones: Area<ZoneProps>;
+  feed: TicketFeed;
+  /** A sub-center's or the district center's name. */
+  subcenterName(id: string): string;
+  zoneName(id: string | null): string;
+  signOut(): void;
+}
+
+export const SessionContext = createContext<Session | null>(null);
+
+export function useSession(): Session {
+  const s = useContext(SessionContext);
+  if (!s) throw new Error('useSession outside a signed-in page');
+  return s;
+}
