@@ -49,7 +49,7 @@ describe('Node-RED embedded with the example flows', () => {
   const login = async (password: string): Promise<Response> =>
     fetch(`${editor}/auth/token`, { method: 'POST', body: new URLSearchParams({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password }) });
 
-  it('keeps the editor behind the admin credentials, with the StreetWatch nodes and both example flows deployed', async () => {
+  it('keeps the editor behind the admin credentials, with the StreetWatch nodes, their examples, and both example flows deployed', async () => {
     expect((await fetch(`${editor}/flows`)).status).toBe(401);
     expect((await login('wrong-password')).status).toBe(403);
     const res = await login(PASSWORD);
@@ -70,6 +70,9 @@ describe('Node-RED embedded with the example flows', () => {
       'streetwatch-ticket-events',
     ]);
     expect(ours.filter((n) => n.err)).toEqual([]);
+    // And they are offered under Import → Examples, as after a palette install.
+    const examples = await (await fetch(`${editor}/library/examples/flows/@streetwatch/node-red-contrib-streetwatch/`, { headers: auth })).json();
+    expect(examples).toEqual([{ fn: 'Flood alert - rainfall and water level' }, { fn: 'School noise at night' }]);
   });
 
   it('turns noise at night near a school into a grade C ticket for the environment department', async () => {
