@@ -183,13 +183,16 @@ export async function startOperatorBridge(opts: OperatorBridgeOptions): Promise<
 
   await refreshCity();
   const subscriptions: Subscription[] = [
+    // Readings and events are handed to the broker without waiting for delivery: in the embedded
+    // mode a device's PUBACK waits for every consumer of sw.readings, and a slow operator must
+    // not slow down the devices. The feeds are live and carry no promise of delivery.
     await bus.subscribe('sw.readings', 'broker-operator-readings', async (records) => {
       if (connected === 0) return;
-      await Promise.all(records.map(({ value: r }) => publish(operatorReadingsTopic(r.metric, r.deviceId), r, 0)));
+      for (const { value: r } of records) void publish(operatorReadingsTopic(r.metric, r.deviceId), r, 0);
     }),
     await bus.subscribe('sw.events', 'broker-operator-events', async (records) => {
       if (connected === 0) return;
-      await Promise.all(records.map(({ value: e }) => publish(operatorEventsTopic(TOPIC_LEVEL_RE.test(e.type) ? e.type : 'other', e.deviceId), e, 1)));
+      for (const { value: e } of records) void publish(operatorEventsTopic(TOPIC_LEVEL_RE.test(e.type) ? e.type : 'other', e.deviceId), e, 1);
     }),
     await bus.subscribe('sw.tickets', 'broker-operator-tickets', async (records) => {
       if (connected === 0) return;
