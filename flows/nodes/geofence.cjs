@@ -25,6 +25,7 @@ module.exports = function (RED) {
       return void this.status({ fill: 'red', shape: 'ring', text: err.message });
     }
     let waiting = 0;
+    let closed = false;
 
     this.on('input', (msg, send, done) => {
       const loc = lib.parseLocation(RED.util.getMessageProperty(msg, locationProperty));
@@ -44,11 +45,14 @@ module.exports = function (RED) {
       waiting++;
       connection.whenCity().then((c) => {
         waiting--;
+        // Redeployed while waiting: this node's messages end here, unsent.
+        if (closed) return done();
         tag(c);
       });
     });
 
     this.on('close', (done) => {
+      closed = true;
       platform.release(this);
       done();
     });

@@ -54,6 +54,8 @@ export class PlatformConnection extends EventEmitter {
 
   constructor(readonly settings: PlatformSettings) {
     super();
+    // Every node of every flow on this platform listens here; there is no leak to warn about.
+    this.setMaxListeners(0);
     if (!OPERATOR_NAME_RE.test(settings.operator)) throw new CodedError('SW_ERR_CLIENT_ID_INVALID', `operator name ${JSON.stringify(settings.operator)} must match ${OPERATOR_NAME_RE.source}`);
     this.errorsTopic = operatorErrorsTopic(settings.operator);
     this.alertsTopic = operatorAlertsTopic(settings.operator);
