@@ -1,10 +1,9 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { unitById } from '../alerting/units.js';
 import type { CityIndex } from '../core/city-index.js';
 import type { ApiTokenStore } from '../core/ports.js';
 import { UNIT_TOKEN_PREFIX, hashApiToken } from '../core/api-token.js';
+import { ensureTokenFile } from '../core/token-file.js';
 import type { ApiPrincipal } from './context.js';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
@@ -14,18 +13,7 @@ export const ADMIN_TOKEN_FILE = 'admin-token';
  * written there (mode 0600). Returns where it came from so start-up can say so.
  */
 export function ensureAdminToken(configured: string | undefined, dataDir: string): { token: string; file: string | undefined } {
-  if (configured) return { token: configured, file: undefined };
-  const file = path.join(dataDir, ADMIN_TOKEN_FILE);
-  try {
-    const existing = fs.readFileSync(file, 'utf8').trim();
-    if (existing.length >= 16) return { token: existing, file };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  fs.mkdirSync(dataDir, { recursive: true });
-  const token = `swa_${randomBytes(32).toString('base64url')}`;
-  fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return { token, file };
+  return ensureTokenFile(configured, dataDir, ADMIN_TOKEN_FILE, 'swa_');
 }
 
 /** A token compared in constant time: both sides are hashed first, so lengths never leak. */

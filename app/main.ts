@@ -23,6 +23,7 @@ function banner(p: Platform, startedInMs: number): string {
     `  City    ${city.name} (${rel(city.dir)}): ${city.subcenters.length} sub-centers, ${city.zones.length} zones, ${city.rules.length} rules`,
     `  Data    ${rel(p.config.dataDir)}`,
     `  Admin   ${p.adminTokenFile ? `token in ${rel(p.adminTokenFile)}` : 'token from STREETWATCH_ADMIN_TOKEN'}`,
+    p.operatorToken !== undefined ? `  Flows   operator token ${p.operatorTokenFile ? `in ${rel(p.operatorTokenFile)}` : 'from STREETWATCH_OPERATOR_TOKEN'} (npm run flows)` : undefined,
   ];
   return `${lines.filter(Boolean).join('\n')}\n`;
 }

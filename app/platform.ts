@@ -7,6 +7,7 @@ import { startDelivery, type Delivery } from '../alerting/delivery.js';
 import { startTimerWorker, type TimerWorker } from '../alerting/timer-worker.js';
 import { ensureAdminToken } from '../api/auth.js';
 import { startApi, type ApiServer } from '../api/server.js';
+import { ensureOperatorToken } from '../broker/operator.js';
 import { startBroker, type Broker } from '../broker/server.js';
 import { MemoryBus } from '../core/bus/memory.js';
 import type { CityIndex } from '../core/city-index.js';
@@ -36,6 +37,10 @@ export interface Platform {
   readonly adminToken: string;
   /** Where the generated admin token is kept; undefined when it came from the environment. */
   readonly adminTokenFile: string | undefined;
+  /** The operators' (Node-RED flows') MQTT password, when this process runs the broker. */
+  readonly operatorToken: string | undefined;
+  /** Where the generated operator token is kept; undefined when it came from the environment. */
+  readonly operatorTokenFile: string | undefined;
   /** The city in force (it follows edits to the city directory). */
   readonly city: CityIndex;
   readonly bus: Bus;
@@ -72,6 +77,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   let timers: TimerWorker | undefined;
   let broker: Broker | undefined;
   let api: ApiServer | undefined;
+  let operator: { token: string; file: string | undefined } | undefined;
   const ready = new Map<StageName, boolean>(config.stages.map((s) => [s, false]));
 
   try {
@@ -102,7 +108,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       ready.set('ingest', true);
     }
     if (runs('broker')) {
-      broker = await startBroker({ ...config.mqtt, devices: state.devices, tokens: state.tokens, bus, clock, metrics, logger });
+      operator = ensureOperatorToken(config.operatorToken, config.dataDir);
+      const operators = { token: operator.token, cityIndex, maxClockSkewMs: config.ingest.maxClockSkewMs };
+      broker = await startBroker({ ...config.mqtt, devices: state.devices, tokens: state.tokens, operator: operators, bus, clock, metrics, logger });
       ready.set('broker', true);
     }
     if (runs('api')) {
@@ -135,6 +143,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     httpPort: api?.port,
     adminToken,
     adminTokenFile,
+    operatorToken: operator?.token,
+    operatorTokenFile: operator?.file,
     get city() {
       return cityWatch.current;
     },

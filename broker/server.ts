@@ -8,12 +8,15 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { StreetWatchError, swError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { CityIndex } from '../core/city-index.js';
 import type { Metrics } from '../core/metrics.js';
 import type { ApiTokenStore, Bus, Clock, DeviceRegistry, Subscription } from '../core/ports.js';
 import type { RawPublish } from '../core/schemas.js';
 import { deadLetter, deviceErrorMessage } from '../core/dead-letter.js';
-import { deviceErrorsTopic } from '../core/topics.js';
-import { authorizePublish, authorizeSubscribe, isValidClientId, principalOfClientId, subcenterOfClientId, type Principal } from './acl.js';
+import { OPERATOR_CITY_TOPIC, deviceErrorsTopic } from '../core/topics.js';
+import { authorizePublish, authorizeSubscribe, isValidClientId, principalOfClientId, type Principal } from './acl.js';
+import { checkOperatorCredentials } from './operator.js';
+import { startOperatorBridge, type OperatorBridge } from './operator-bridge.js';
 import { guardPacketSize } from './packet-size.js';
 import { trackPresence } from './presence.js';
 import { verifySecret } from './secret-hash.js';
@@ -31,6 +34,8 @@ export interface BrokerOptions {
   devices: DeviceRegistry;
   /** Unit API tokens: the credentials of the sub-centers' ticket feed clients. */
   tokens?: ApiTokenStore;
+  /** The operator role (Node-RED flows); without it no operator can connect. */
+  operator?: { token: string; cityIndex: () => CityIndex; maxClockSkewMs: number };
   bus: Bus;
   clock: Clock;
   metrics: Metrics;
@@ -49,7 +54,13 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const authCache = new Map<string, { secretHash: string; digest: Buffer }>();
 
   const authenticate: AedesOptions['authenticate'] = (client, username, password, done) => {
-    const check = subcenterOfClientId(client.id) !== undefined ? checkSubcenterCredentials(opts.tokens, client.id, username, password) : checkCredentials(client.id, username, password);
+    const role = principalOfClientId(client.id).role;
+    const check =
+      role === 'subcenter'
+        ? checkSubcenterCredentials(opts.tokens, client.id, username, password)
+        : role === 'operator'
+          ? checkOperatorCredentials(opts.operator?.token, client.id, username, password)
+          : checkCredentials(client.id, username, password);
     check.then(
       () => done(null, true),
       (err: unknown) => {
@@ -87,6 +98,20 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const onPublish: AedesOptions['authorizePublish'] = (client, packet, done) => {
     const principal = principalOf(client, packet);
     if (!principal) return done(new Error('publish without an authenticated client'));
+    if (principal.role === 'operator' && operators) {
+      const taken = operators.takePublish(principal.id, { ...packet });
+      // Taken in (or refused) here; nobody may subscribe to an alerts topic, so the packet goes nowhere else.
+      packet.topic = QUARANTINE_TOPIC;
+      packet.retain = false;
+      taken.then(
+        () => done(null),
+        (err: unknown) => {
+          log.warn({ err, operator: principal.id }, 'could not hand an operator alert to the pipeline');
+          done(err as Error);
+        },
+      );
+      return;
+    }
     if (principal.role !== 'device') {
       // Feed clients only listen; their publishes go nowhere (there is no errors topic for them).
       metrics.rejected.inc({ code: 'SW_ERR_TOPIC_FORBIDDEN' });
@@ -133,7 +158,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
 
   const onSubscribe: AedesOptions['authorizeSubscribe'] = (client, sub, done) => {
     const principal: Principal = principalOfClientId(client.id);
-    if (authorizeSubscribe(principal, sub.topic)) return done(null, sub);
+    if (authorizeSubscribe(principal, sub.topic)) {
+      // A city reloaded since it was last published goes out before the retained copy is sent.
+      if (principal.role === 'operator' && sub.topic === OPERATOR_CITY_TOPIC && operators) return void operators.refreshCity().then(() => done(null, sub), () => done(null, sub));
+      return done(null, sub);
+    }
     metrics.rejected.inc({ code: 'SW_ERR_SUBSCRIBE_FORBIDDEN' });
     log.info({ clientId: client.id, filter: sub.topic }, 'subscription refused');
     // A null subscription answers 0x80 (failure) in the SUBACK for this filter only.
@@ -148,8 +177,14 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     maxClientsIdLength: 64,
     drainTimeout: 30_000,
   });
-  aedes.on('client', () => metrics.mqttConnections.inc());
-  aedes.on('clientDisconnect', () => metrics.mqttConnections.dec());
+  aedes.on('client', (client) => {
+    metrics.mqttConnections.inc();
+    if (principalOfClientId(client.id).role === 'operator') operators?.operatorConnected();
+  });
+  aedes.on('clientDisconnect', (client) => {
+    metrics.mqttConnections.dec();
+    if (principalOfClientId(client.id).role === 'operator') operators?.operatorDisconnected();
+  });
   trackPresence(aedes, { bus, clock, logger: log, isDevice: (client) => principalOfClientId(client.id).role === 'device' });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error'));
@@ -166,6 +201,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     );
   });
   const ticketsOut = await startSubcenterFeed(aedes, bus);
+  const operators: OperatorBridge | undefined = opts.operator && (await startOperatorBridge({ ...opts.operator, aedes, bus, devices, clock, metrics, logger }));
 
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
@@ -195,6 +231,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       });
       await errorsOut.close();
       await ticketsOut.close();
+      await operators?.close();
     },
   };
 }

@@ -9,18 +9,22 @@ export interface Placement {
   subcenterId: string | undefined;
 }
 
-/** The spatial view of a city: which zones and which jurisdiction a point falls in. */
-export class CityIndex {
+/**
+ * Which zones and which jurisdiction a point falls in. Needs only the places, so the geofence of
+ * operators' flows (Node-RED) places points exactly as ingest does, from the city the platform
+ * publishes to them.
+ */
+export class CityPlaces {
   readonly zones: GeoIndex<Zone>;
   readonly jurisdictions: GeoIndex<Subcenter>;
   readonly zoneById: ReadonlyMap<string, Zone>;
   readonly subcenterById: ReadonlyMap<string, Subcenter>;
 
-  constructor(readonly city: City) {
-    this.zones = new GeoIndex(city.zones);
-    this.jurisdictions = new GeoIndex(city.subcenters);
-    this.zoneById = new Map(city.zones.map((z) => [z.id, z]));
-    this.subcenterById = new Map(city.subcenters.map((s) => [s.id, s]));
+  constructor(zones: readonly Zone[], subcenters: readonly Subcenter[]) {
+    this.zones = new GeoIndex(zones);
+    this.jurisdictions = new GeoIndex(subcenters);
+    this.zoneById = new Map(zones.map((z) => [z.id, z]));
+    this.subcenterById = new Map(subcenters.map((s) => [s.id, s]));
   }
 
   place(loc: Location | undefined | null): Placement {
@@ -29,5 +33,12 @@ export class CityIndex {
       zoneIds: this.zones.containing(loc.lon, loc.lat).map((z) => z.id),
       subcenterId: this.jurisdictions.owner(loc.lon, loc.lat)?.id,
     };
+  }
+}
+
+/** The spatial view of a city: which zones and which jurisdiction a point falls in. */
+export class CityIndex extends CityPlaces {
+  constructor(readonly city: City) {
+    super(city.zones, city.subcenters);
   }
 }

@@ -31,6 +31,7 @@ describe('loadConfig', () => {
     ['MQTT_PORT', 'abc'],
     ['HTTP_PORT', '70000'],
     ['STREETWATCH_ADMIN_TOKEN', 'short'],
+    ['STREETWATCH_OPERATOR_TOKEN', 'has a space in it, so no'],
     ['STREETWATCH_STAGES', 'ingest,teleport'],
     ['LOG_LEVEL', 'loud'],
     ['STREETWATCH_MAP_TILES', 'https://tiles.example.com/world.png'],

@@ -38,6 +38,12 @@ const EnvSchema = z.object({
     .max(256)
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
     .optional(),
+  STREETWATCH_OPERATOR_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .max(256)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .optional(),
   STREETWATCH_STAGES: z
     .string()
     .default(STAGES.join(','))
@@ -69,6 +75,8 @@ export interface Config {
   cityDir: string;
   /** Explicit admin token; when absent one is generated and kept in the data dir. */
   adminToken: string | undefined;
+  /** Explicit operator (Node-RED) MQTT password; when absent one is generated and kept in the data dir. */
+  operatorToken: string | undefined;
   stages: StageName[];
   ingest: { maxPayloadBytes: number; maxClockSkewMs: number };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
@@ -96,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.STREETWATCH_DATA_DIR),
     cityDir: path.resolve(e.STREETWATCH_CONFIG),
     adminToken: e.STREETWATCH_ADMIN_TOKEN,
+    operatorToken: e.STREETWATCH_OPERATOR_TOKEN,
     stages: e.STREETWATCH_STAGES,
     ingest: { maxPayloadBytes: e.STREETWATCH_MAX_PAYLOAD, maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS },
     logLevel: e.LOG_LEVEL,

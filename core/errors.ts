@@ -49,6 +49,10 @@ const catalogue = {
   SW_ERR_BAD_CREDENTIALS: { status: 401, message: 'bad username or secret for %s', mqtt: MqttReason.BAD_CREDENTIALS },
   SW_ERR_PACKET_TOO_LARGE: { status: 413, message: 'MQTT packet of %s bytes exceeds the limit of %s', mqtt: MqttReason.PACKET_TOO_LARGE },
 
+  // Operator alerts (Node-RED flows)
+  // 0x83: the publish is well formed, but what it names does not exist here.
+  SW_ERR_REFERENCE_UNKNOWN: { status: 400, message: '%s "%s" is not in the city configuration', mqtt: MqttReason.IMPLEMENTATION_SPECIFIC },
+
   // HTTP API
   SW_ERR_UNAUTHORIZED: { status: 401, message: 'a valid bearer token is required' },
   SW_ERR_FORBIDDEN: { status: 403, message: 'this token may not %s' },

@@ -3,6 +3,7 @@
  * TypeScript types (and, later, JSON Schema and OpenAPI) are derived from them.
  * Untrusted input: `.strict()` objects, finite numbers, `.max()` on every string and array.
  */
+import type { MultiPolygon, Polygon } from 'geojson';
 import { z } from 'zod';
 
 export const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -476,3 +477,64 @@ export const Open311KeyQuery = z.strictObject({
   api_key: z.string().max(512).optional(),
   jurisdiction_id: z.string().max(128).optional(),
 });
+
+// ---------------------------------------------------------------------------------------
+// Operators (Node-RED flows)
+
+/** Most bytes an operator alert may have; it is a small object, so anything bigger is a mistake. */
+export const MAX_OPERATOR_ALERT_BYTES = 16 * 1024;
+
+/**
+ * `v1/operators/alerts/{operator}`: an alert raised by an operator's flow. The broker turns it
+ * into an `Alert` on `sw.alerts`, so it becomes a ticket like any rule's.
+ */
+export const OperatorAlert = z.strictObject({
+  /** The flow's rule; with the operator and the device it makes the alert's fingerprint. */
+  ruleId: EntityId,
+  status: z.enum(['firing', 'resolved']).default('firing'),
+  /** The device whose readings the rule judged: a provisioned device. */
+  deviceId: DeviceId,
+  metric: MetricName,
+  value: z.number(),
+  /** The bound that was crossed, for display. */
+  threshold: z.number().optional(),
+  grade: Grade,
+  /** A category of the city configuration. */
+  category: CategoryId,
+  /** A department of the city configuration; the category's when absent. */
+  department: CategoryId.optional(),
+  /** A risk zone of the city: merges the alert with the zone's incident and raises the grade by its risk. */
+  zoneId: EntityId.optional(),
+  /** Where it happened; the device's provisioned location when absent. */
+  loc: Location.optional(),
+  /** Event time of the reading that caused the transition; the arrival time when absent. */
+  ts: Timestamp.optional(),
+  /** When the rule started firing (event time); `ts` when absent. */
+  startsAt: Timestamp.optional(),
+  summary: z.string().min(1).max(512).optional(),
+  /** The sender's id for this message, echoed in an error about it. */
+  ref: z.string().min(1).max(64).optional(),
+});
+export type OperatorAlert = z.infer<typeof OperatorAlert>;
+
+/** What an operator's error topic carries about a rejected alert. */
+export interface OperatorError {
+  code: string;
+  message: string;
+  topic: string;
+  /** The alert's `ref`, when it had a readable one. */
+  ref?: string;
+}
+
+/**
+ * `v1/operators/city` (retained): the places of the city for operators' flows — zones and
+ * jurisdictions with their geometry, categories and departments. No webhooks, no secrets.
+ */
+export interface OperatorCity {
+  name: string;
+  district: { id: string; name: string };
+  zones: { id: string; name: string; kind: string; risk: 'high' | 'medium' | 'low'; tags: string[]; geometry: Polygon | MultiPolygon }[];
+  subcenters: { id: string; name: string; parent?: string; geometry: Polygon | MultiPolygon }[];
+  categories: { id: string; name: string; department: string }[];
+  departments: { id: string; name: string }[];
+}

@@ -42,3 +42,35 @@ export function subcenterTicketsTopic(unitId: string): string {
 export function deviceStatusTopic(deviceId: string): string {
   return `v1/devices/${deviceId}/status`;
 }
+
+/**
+ * The operators' namespace (Node-RED flows): the second level says what flows there, and only
+ * the alerts and errors topics carry an operator's name, last, so a wildcard over the feeds
+ * can never reach another operator's topics.
+ */
+export const OPERATOR_CITY_TOPIC = 'v1/operators/city';
+
+/** Platform → operators: normalized readings, QoS 0 (a live feed). */
+export function operatorReadingsTopic(metric: string, deviceId: string): string {
+  return `v1/operators/readings/${metric}/${deviceId}`;
+}
+
+/** Platform → operators: camera and analytics events. `type` must be a safe topic level. */
+export function operatorEventsTopic(type: string, deviceId: string): string {
+  return `v1/operators/events/${type}/${deviceId}`;
+}
+
+/** Platform → operators: ticket events, under the unit holding the ticket. */
+export function operatorTicketsTopic(unitId: string): string {
+  return `v1/operators/tickets/${unitId}`;
+}
+
+/** Operator → platform: the one topic an operator may publish to. */
+export function operatorAlertsTopic(operator: string): string {
+  return `v1/operators/alerts/${operator}`;
+}
+
+/** Platform → operator: coded rejections of the operator's alerts. */
+export function operatorErrorsTopic(operator: string): string {
+  return `v1/operators/errors/${operator}`;
+}

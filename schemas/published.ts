@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { FrigateEvent, SenmlPack } from '../core/adapter-schemas.js';
-import { CameraEventPayload, DeviceCreateBody, DeviceErrorMessage, DeviceImportBody, DeviceStatusPayload, TelemetryPayload } from '../core/schemas.js';
+import { CameraEventPayload, DeviceCreateBody, DeviceErrorMessage, DeviceImportBody, DeviceStatusPayload, OperatorAlert, TelemetryPayload } from '../core/schemas.js';
 
 export const SCHEMAS_DIR = path.dirname(fileURLToPath(import.meta.url));
 
@@ -66,6 +66,12 @@ export const PUBLISHED_SCHEMAS: readonly PublishedSchema[] = [
     title: 'Provision devices in bulk',
     description: 'Body of POST /api/devices/import.',
     schema: DeviceImportBody,
+  },
+  {
+    file: 'operator-alert.schema.json',
+    title: 'StreetWatch operator alert',
+    description: "Operator (Node-RED flow) → platform on v1/operators/alerts/{operator}: an alert that becomes a ticket like a rule's.",
+    schema: OperatorAlert,
   },
 ];
 
