@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import type { MqttConfig } from '../core/config.js';
 import { StreetWatchError, swError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { CityIndex } from '../core/city-index.js';
@@ -14,7 +15,10 @@ import type { ApiTokenStore, Bus, Clock, DeviceRegistry, Subscription } from '..
 import type { RawPublish } from '../core/schemas.js';
 import { deadLetter, deviceErrorMessage } from '../core/dead-letter.js';
 import { OPERATOR_CITY_TOPIC, deviceErrorsTopic } from '../core/topics.js';
+import { LoginThrottle } from '../core/rate-limit.js';
 import { authorizePublish, authorizeSubscribe, isValidClientId, principalOfClientId, type Principal } from './acl.js';
+import { applyConnectPolicy } from './connect-policy.js';
+import { ConnectionGate, PublishThrottle } from './limits.js';
 import { checkOperatorCredentials } from './operator.js';
 import { startOperatorBridge, type OperatorBridge } from './operator-bridge.js';
 import { guardPacketSize } from './packet-size.js';
@@ -26,11 +30,14 @@ import { checkSubcenterCredentials, startSubcenterFeed } from './subcenter-feed.
 const QUARANTINE_TOPIC = '$SW/quarantine';
 /** Verified credentials remembered per process, so reconnects skip scrypt. */
 const AUTH_CACHE_MAX = 100_000;
+/**
+ * The largest retained message kept, on a device's status topic only: `online` / `offline`.
+ * Nobody may subscribe to other device topics, so a retained copy there could never be read and
+ * would only hold memory, as many as a device has topics to invent [MQTT-3.3.1-5].
+ */
+const MAX_RETAINED_STATUS_BYTES = 64;
 
-export interface BrokerOptions {
-  host: string;
-  port: number;
-  maxPacketBytes: number;
+export interface BrokerOptions extends MqttConfig {
   devices: DeviceRegistry;
   /** Unit API tokens: the credentials of the sub-centers' ticket feed clients. */
   tokens?: ApiTokenStore;
@@ -53,23 +60,57 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const log = logger.child({ stage: 'broker' });
   const authCache = new Map<string, { secretHash: string; digest: Buffer }>();
 
+  const limits = opts.limits;
+  const gate = new ConnectionGate(limits, clock, metrics, log);
+  const publishThrottle = new PublishThrottle(limits, clock, metrics);
+  const loginThrottle = new LoginThrottle(limits.loginFailures, clock);
+  /** Where each connection comes from (a WebSocket stream has no address of its own). */
+  const remotes = new WeakMap<object, string | undefined>();
+  const addressOf = (client: Client): string | undefined => remotes.get(client.conn);
+  /** Reasons found in a CONNECT before authentication, answered in its CONNACK. */
+  const refusals = new WeakMap<Client, StreetWatchError>();
+  /** The connection that holds each client id, to see takeovers [MQTT-3.1.4-2]. */
+  const live = new Map<string, Client>();
+
+  const preConnect: AedesOptions['preConnect'] = (client, packet, done) => {
+    const refusal = applyConnectPolicy(packet, limits);
+    if (refusal) refusals.set(client, refusal);
+    done(null, true);
+  };
+
   const authenticate: AedesOptions['authenticate'] = (client, username, password, done) => {
-    const role = principalOfClientId(client.id).role;
-    const check =
-      role === 'subcenter'
-        ? checkSubcenterCredentials(opts.tokens, client.id, username, password)
-        : role === 'operator'
-          ? checkOperatorCredentials(opts.operator?.token, client.id, username, password)
-          : checkCredentials(client.id, username, password);
-    check.then(
-      () => done(null, true),
+    const address = addressOf(client);
+    const check = (): Promise<void> => {
+      // Refused before anything is looked up: a throttled address costs no hashing or store reads.
+      const wait = loginThrottle.refusedFor(address);
+      if (wait > 0) {
+        metrics.limited.inc({ limit: 'mqtt_auth_failures' });
+        return Promise.reject(swError('SW_ERR_RATE_LIMITED', `too many failed logins from this address, retry in ${Math.ceil(wait / 1000)} s`));
+      }
+      const refusal = refusals.get(client);
+      if (refusal) return Promise.reject(refusal);
+      const role = principalOfClientId(client.id).role;
+      if (role === 'subcenter') return checkSubcenterCredentials(opts.tokens, client.id, username, password);
+      if (role === 'operator') return checkOperatorCredentials(opts.operator?.token, client.id, username, password);
+      return checkCredentials(client.id, username, password);
+    };
+    check().then(
+      () => {
+        const previous = live.get(client.id);
+        if (previous && !previous.closed) {
+          // The newcomer proved the same credentials: it takes over, as the spec requires.
+          metrics.mqttTakeovers.inc();
+          log.info({ clientId: safeId(client.id), remote: address }, 'connection takes over an open connection of the same client id');
+        }
+        done(null, true);
+      },
       (err: unknown) => {
         const code: ErrorCode = err instanceof StreetWatchError ? err.code : 'SW_ERR_INTERNAL';
+        if (code === 'SW_ERR_BAD_CREDENTIALS') loginThrottle.failed(address);
         metrics.mqttAuthFailures.inc({ code });
-        log.info({ clientId: safeId(client.id), code }, 'connection refused');
+        log.info({ clientId: safeId(client.id), remote: address, code }, 'connection refused');
         const refusal = new Error(err instanceof Error ? err.message : String(err)) as AuthenticateError;
-        // 3.1.1 CONNACK return codes: 2 identifier rejected, 3 server unavailable, 4 bad credentials.
-        refusal.returnCode = code === 'SW_ERR_CLIENT_ID_INVALID' ? 2 : code === 'SW_ERR_UNAVAILABLE' ? 3 : 4;
+        refusal.returnCode = connackReturnCode(code);
         done(refusal, false);
       },
     );
@@ -96,6 +137,17 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   }
 
   const onPublish: AedesOptions['authorizePublish'] = (client, packet, done) => {
+    // A will comes after its connection closed: it is never held back.
+    const wait = client && !client.closed ? publishThrottle.acquire(client.id) : undefined;
+    if (!wait) return authorizeNow(client, packet, done);
+    wait.then(() => {
+      // The connection ended while the publish waited: never acknowledged, so the client resends it.
+      if (client!.closed) return done(new Error('connection closed while the publish waited for its turn'));
+      authorizeNow(client, packet, done);
+    });
+  };
+
+  const authorizeNow: NonNullable<AedesOptions['authorizePublish']> = (client, packet, done) => {
     const principal = principalOf(client, packet);
     if (!principal) return done(new Error('publish without an authenticated client'));
     if (principal.role === 'operator' && operators) {
@@ -128,6 +180,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       packet.retain = false;
       return done(null);
     }
+    if (packet.retain && (decision.kind !== 'status' || (packet.payload as Buffer).length > MAX_RETAINED_STATUS_BYTES)) packet.retain = false;
     if (decision.kind === 'frigate-other') return done(null);
     metrics.mqttPublishes.inc({ kind: decision.kind });
     const raw: RawPublish = {
@@ -170,19 +223,24 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   };
 
   const aedes = await Aedes.createBroker({
+    preConnect,
     authenticate,
     authorizePublish: onPublish,
     authorizeSubscribe: onSubscribe,
     // Device ids may be up to 64 characters; MQTT 3.1 (not 3.1.1) caps client ids at 23.
     maxClientsIdLength: 64,
-    drainTimeout: 30_000,
+    connectTimeout: limits.connectTimeoutMs,
+    // A client that stops reading holds up every publish to it; past this it is disconnected.
+    drainTimeout: limits.drainTimeoutMs,
   });
   aedes.on('client', (client) => {
     metrics.mqttConnections.inc();
+    live.set(client.id, client);
     if (principalOfClientId(client.id).role === 'operator') operators?.operatorConnected();
   });
   aedes.on('clientDisconnect', (client) => {
     metrics.mqttConnections.dec();
+    if (live.get(client.id) === client) live.delete(client.id);
     if (principalOfClientId(client.id).role === 'operator') operators?.operatorDisconnected();
   });
   trackPresence(aedes, { bus, clock, logger: log, isDevice: (client) => principalOfClientId(client.id).role === 'device' });
@@ -203,14 +261,15 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const ticketsOut = await startSubcenterFeed(aedes, bus);
   const operators: OperatorBridge | undefined = opts.operator && (await startOperatorBridge({ ...opts.operator, aedes, bus, devices, clock, metrics, logger }));
 
-  const server = net.createServer((socket) => {
-    socket.setNoDelay(true);
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    remotes.set(socket, socket.remoteAddress);
     const guarded = guardPacketSize(aedes.handle(socket) as unknown as { _parser?: unknown }, socket, opts.maxPacketBytes, (size) => {
       metrics.rejected.inc({ code: 'SW_ERR_PACKET_TOO_LARGE' });
       log.info({ remote: socket.remoteAddress, size, limit: opts.maxPacketBytes }, 'packet too large, connection closed');
     });
     if (!guarded) log.error('mqtt-packet parser internals changed: connection refused, the packet size guard cannot be installed');
   });
+  gate.guard(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
@@ -225,10 +284,8 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     port,
     aedes,
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        aedes.close(() => undefined);
-      });
+      publishThrottle.close();
+      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), new Promise<void>((resolve) => aedes.close(() => resolve()))]);
       await errorsOut.close();
       await ticketsOut.close();
       await operators?.close();
@@ -241,6 +298,22 @@ function principalOf(client: Client | null, packet: PublishPacket): Principal | 
   if (client) return principalOfClientId(client.id);
   const owner = (packet as PublishPacket & { clientId?: string }).clientId;
   return typeof owner === 'string' && isValidClientId(owner) ? { role: 'device', id: owner } : undefined;
+}
+
+/** The 3.1.1 CONNACK return code of a refusal: 2 identifier rejected, 3 unavailable, 4 bad credentials, 5 not authorized. */
+function connackReturnCode(code: ErrorCode): AuthenticateError['returnCode'] {
+  switch (code) {
+    case 'SW_ERR_CLIENT_ID_INVALID':
+      return 2;
+    // Retry later: 3.1.1 has no code for "too many attempts" (MQTT 5 would say 0x9F).
+    case 'SW_ERR_UNAVAILABLE':
+    case 'SW_ERR_RATE_LIMITED':
+      return 3;
+    case 'SW_ERR_TOPIC_FORBIDDEN':
+      return 5;
+    default:
+      return 4;
+  }
 }
 
 function safeId(id: unknown): string {

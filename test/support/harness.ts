@@ -151,3 +151,9 @@ export async function collect(client: MqttClient, topic: string): Promise<{ topi
   if (granted[0]?.qos === 128) throw new Error(`subscription to ${topic} refused`);
   return got;
 }
+
+/** The value of a counter or gauge for some labels (0 if never set). */
+export async function metricValue(metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> }, labels: Record<string, string> = {}): Promise<number> {
+  const { values } = await metric.get();
+  return values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
+}
