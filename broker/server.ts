@@ -3,7 +3,6 @@
  * hand accepted publishes to `sw.raw` *before* the PUBACK, so an acknowledged publish is never
  * lost. Outbound: coded rejections from `sw.deadletter` to each device's errors topic.
  */
-import net from 'node:net';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { MqttConfig } from '../core/config.js';
@@ -21,6 +20,7 @@ import { applyConnectPolicy } from './connect-policy.js';
 import { ConnectionGate, PublishThrottle } from './limits.js';
 import { checkOperatorCredentials } from './operator.js';
 import { startOperatorBridge, type OperatorBridge } from './operator-bridge.js';
+import { startListeners } from './listeners.js';
 import { guardPacketSize } from './packet-size.js';
 import { trackPresence } from './presence.js';
 import { verifySecret } from './secret-hash.js';
@@ -51,6 +51,10 @@ export interface BrokerOptions extends MqttConfig {
 
 export interface Broker {
   readonly port: number;
+  /** The MQTT over TLS port, when configured. */
+  readonly tlsPort: number | undefined;
+  /** The MQTT over WebSocket port, when configured. */
+  readonly wsPort: number | undefined;
   readonly aedes: Aedes;
   close(): Promise<void>;
 }
@@ -261,31 +265,37 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const ticketsOut = await startSubcenterFeed(aedes, bus);
   const operators: OperatorBridge | undefined = opts.operator && (await startOperatorBridge({ ...opts.operator, aedes, bus, devices, clock, metrics, logger }));
 
-  const server = net.createServer({ noDelay: true }, (socket) => {
-    remotes.set(socket, socket.remoteAddress);
-    const guarded = guardPacketSize(aedes.handle(socket) as unknown as { _parser?: unknown }, socket, opts.maxPacketBytes, (size) => {
-      metrics.rejected.inc({ code: 'SW_ERR_PACKET_TOO_LARGE' });
-      log.info({ remote: socket.remoteAddress, size, limit: opts.maxPacketBytes }, 'packet too large, connection closed');
-    });
-    if (!guarded) log.error('mqtt-packet parser internals changed: connection refused, the packet size guard cannot be installed');
+  const listeners = await startListeners({
+    ...opts,
+    requestTimeoutMs: limits.connectTimeoutMs,
+    gate,
+    logger: log,
+    accept(stream, remote, req) {
+      remotes.set(stream, remote);
+      const guarded = guardPacketSize(aedes.handle(stream, req) as unknown as { _parser?: unknown }, stream, opts.maxPacketBytes, (size) => {
+        metrics.rejected.inc({ code: 'SW_ERR_PACKET_TOO_LARGE' });
+        log.info({ remote, size, limit: opts.maxPacketBytes }, 'packet too large, connection closed');
+      });
+      if (!guarded) log.error('mqtt-packet parser internals changed: connection refused, the packet size guard cannot be installed');
+    },
+  }).catch(async (err: unknown) => {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await errorsOut.close();
+    await ticketsOut.close();
+    await operators?.close();
+    throw err;
   });
-  gate.guard(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as net.AddressInfo).port;
-  log.info({ port }, 'MQTT broker listening');
+  const { port, tlsPort, wsPort } = listeners;
+  log.info({ port, tlsPort, wsPort }, 'MQTT broker listening');
 
   return {
     port,
+    tlsPort,
+    wsPort,
     aedes,
     async close() {
       publishThrottle.close();
-      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), new Promise<void>((resolve) => aedes.close(() => resolve()))]);
+      await Promise.all([listeners.close(), new Promise<void>((resolve) => aedes.close(() => resolve()))]);
       await errorsOut.close();
       await ticketsOut.close();
       await operators?.close();

@@ -94,6 +94,10 @@ const EnvSchema = z.object({
     }),
   STREETWATCH_MAX_PAYLOAD: positiveInt.max(16 * 1024 * 1024).default(DEFAULT_MAX_PAYLOAD_BYTES),
   MQTT_MAX_PACKET_SIZE: positiveInt.max(256 * 1024 * 1024).default(DEFAULT_MAX_PACKET_BYTES),
+  MQTT_TLS_PORT: port.optional(),
+  MQTT_TLS_CERT: z.string().max(4096).optional(),
+  MQTT_TLS_KEY: z.string().max(4096).optional(),
+  MQTT_WS_PORT: port.optional(),
   MQTT_MAX_CONNECTIONS: positiveInt.max(10_000_000).default(DEFAULT_MQTT_MAX_CONNECTIONS),
   MQTT_CONNECT_RATE: positiveInt.max(1_000_000).default(DEFAULT_MQTT_CONNECT_RATE),
   MQTT_CONNECT_BURST: positiveInt.max(1_000_000).default(DEFAULT_MQTT_CONNECT_BURST),
@@ -144,6 +148,10 @@ export interface MqttConfig {
   host: string;
   port: number;
   maxPacketBytes: number;
+  /** MQTT over TLS, on its own port, when a certificate and key are configured. */
+  tls: { port: number; certFile: string; keyFile: string } | undefined;
+  /** MQTT over WebSocket at `/mqtt`, when a port is configured. */
+  wsPort: number | undefined;
   limits: MqttLimits;
 }
 
@@ -177,12 +185,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new StreetWatchError('SW_ERR_CONFIG_ENV', [variable, `${issue.message} (got ${JSON.stringify(cleaned[variable])})`]);
   }
   const e = parsed.data;
+  const tlsSet = [e.MQTT_TLS_PORT, e.MQTT_TLS_CERT, e.MQTT_TLS_KEY].some((v) => v !== undefined);
+  if (tlsSet) {
+    for (const variable of ['MQTT_TLS_PORT', 'MQTT_TLS_CERT', 'MQTT_TLS_KEY'] as const) {
+      if (e[variable] === undefined) throw new StreetWatchError('SW_ERR_CONFIG_ENV', [variable, 'is required when any of MQTT_TLS_PORT, MQTT_TLS_CERT, MQTT_TLS_KEY is set']);
+    }
+  }
   const loginFailures: LoginThrottleConfig = { burst: e.STREETWATCH_LOGIN_FAILURE_BURST, refillMs: e.STREETWATCH_LOGIN_FAILURE_REFILL, limitLoopback: e.STREETWATCH_LIMIT_LOOPBACK };
   return {
     mqtt: {
       host: e.MQTT_HOST,
       port: e.MQTT_PORT,
       maxPacketBytes: e.MQTT_MAX_PACKET_SIZE,
+      tls: tlsSet ? { port: e.MQTT_TLS_PORT!, certFile: path.resolve(e.MQTT_TLS_CERT!), keyFile: path.resolve(e.MQTT_TLS_KEY!) } : undefined,
+      wsPort: e.MQTT_WS_PORT,
       limits: {
         maxConnections: e.MQTT_MAX_CONNECTIONS,
         connectRate: e.MQTT_CONNECT_RATE,
