@@ -77,6 +77,8 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const live = new Map<string, Client>();
 
   const preConnect: AedesOptions['preConnect'] = (client, packet, done) => {
+    // [MQTT-1.5.3-2] a will topic with U+0000 is malformed: the connection closes without a CONNACK.
+    if (packet.will?.topic.includes('\u0000')) return done(new Error('will topic contains U+0000'), false);
     const refusal = applyConnectPolicy(packet, limits);
     if (refusal) refusals.set(client, refusal);
     done(null, true);
@@ -141,6 +143,8 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   }
 
   const onPublish: AedesOptions['authorizePublish'] = (client, packet, done) => {
+    // [MQTT-4.7.3-2] [MQTT-1.5.3-2] U+0000 in a topic makes the packet malformed: close the connection.
+    if (packet.topic.includes('\u0000')) return done(new Error('topic name contains U+0000'));
     // A will comes after its connection closed: it is never held back.
     const wait = client && !client.closed ? publishThrottle.acquire(client.id) : undefined;
     if (!wait) return authorizeNow(client, packet, done);
@@ -214,6 +218,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   }
 
   const onSubscribe: AedesOptions['authorizeSubscribe'] = (client, sub, done) => {
+    if (sub.topic.includes('\u0000')) return done(new Error('topic filter contains U+0000'));
     const principal: Principal = principalOfClientId(client.id);
     if (authorizeSubscribe(principal, sub.topic)) {
       // A city reloaded since it was last published goes out before the retained copy is sent.

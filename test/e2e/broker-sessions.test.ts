@@ -3,6 +3,7 @@
  * takeover of a client id, wills checked at CONNECT, sessions, and `$SYS` closed to clients.
  */
 import mqtt from 'mqtt';
+import type { Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, metricValue, startTestPlatform, waitFor, type TestPlatform } from '../support/harness.js';
 import { RawMqtt } from '../support/raw-mqtt.js';
@@ -33,6 +34,25 @@ describe('broker sessions and identity', () => {
       expect({ clientId, rc: (await rawConnect({ clientId, username: clientId, password: secret })).returnCode }).toEqual({ clientId, rc: 2 });
     }
     expect(await metricValue(sw.platform.metrics.mqttAuthFailures, { code: 'SW_ERR_CLIENT_ID_INVALID' })).toBe(8);
+  });
+
+  it('closes the connection on a topic with U+0000 [MQTT-1.5.3-2]: in a will, a publish or a subscription', async () => {
+    const secret = await sw.provision('nul-1', SITE);
+    const willed = await RawMqtt.open(sw.platform.mqttPort!);
+    willed.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 60, clientId: 'nul-1', username: 'nul-1', password: Buffer.from(secret), will: { topic: 'v1/devices/nul-1/sta\u0000tus', payload: Buffer.from('offline'), qos: 1, retain: false } });
+    await willed.closed;
+    expect(willed.received).toEqual([]);
+    const packets: Packet[] = [
+      { cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'v1/devices/nul-1/err\u0000ors', qos: 1 }] },
+      { cmd: 'publish', messageId: 1, topic: 'v1/devices/nul-1/tele\u0000metry', payload: Buffer.from('{}'), qos: 1, retain: false, dup: false },
+    ];
+    for (const packet of packets) {
+      const raw = await RawMqtt.open(sw.platform.mqttPort!);
+      expect((await raw.connect({ clientId: 'nul-1', username: 'nul-1', password: secret })).returnCode).toBe(0);
+      raw.send(packet);
+      await raw.closed;
+      expect(raw.received.map((p) => p.cmd)).toEqual(['connack']);
+    }
   });
 
   it('treats device ids that name Object.prototype members as plain ids', async () => {
