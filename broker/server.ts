@@ -190,7 +190,6 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     }
     if (packet.retain && (decision.kind !== 'status' || (packet.payload as Buffer).length > MAX_RETAINED_STATUS_BYTES)) packet.retain = false;
     if (decision.kind === 'frigate-other') return done(null);
-    metrics.mqttPublishes.inc({ kind: decision.kind });
     const raw: RawPublish = {
       id: randomUUID(),
       clientId: principal.id,
@@ -199,14 +198,33 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       qos: packet.qos,
       receivedAt: clock.now(),
     };
-    bus.publish('sw.raw', [{ key: principal.id, value: raw }]).then(
-      () => done(null),
-      (err: unknown) => {
-        // Not durable, so not acknowledged: the connection closes and the device resends.
-        log.warn({ err, deviceId: principal.id }, 'could not hand a publish to the pipeline');
-        done(err as Error);
-      },
-    );
+    // [MQTT-4.3.3-2] A QoS 2 publish repeated before its PUBREL must be taken once. Aedes tells
+    // a repeat from a new one only after this authorization, so the hand-off waits for its
+    // `published` step, which it runs for new publishes only, before the PUBREC.
+    if (packet.qos === 2) {
+      exactlyOnce.set(packet, { kind: decision.kind, raw });
+      return done(null);
+    }
+    handOff(decision.kind, raw).then(() => done(null), done);
+  };
+
+  /** Hands an accepted publish to the pipeline; the caller acknowledges it once that is durable. */
+  const handOff = (kind: string, raw: RawPublish): Promise<void> => {
+    metrics.mqttPublishes.inc({ kind });
+    return bus.publish('sw.raw', [{ key: raw.clientId, value: raw }]).catch((err: unknown) => {
+      // Not durable, so not acknowledged: the connection closes and the device resends.
+      log.warn({ err, deviceId: raw.clientId }, 'could not hand a publish to the pipeline');
+      throw err;
+    });
+  };
+
+  /** QoS 2 publishes authorized, waiting for aedes to take them as new. */
+  const exactlyOnce = new WeakMap<object, { kind: string; raw: RawPublish }>();
+  const published: AedesOptions['published'] = (packet, _client, done) => {
+    const accepted = exactlyOnce.get(packet);
+    if (!accepted) return done(null);
+    exactlyOnce.delete(packet);
+    handOff(accepted.kind, accepted.raw).then(() => done(null), done);
   };
 
   function reject(deviceId: string, packet: PublishPacket, error: StreetWatchError): void {
@@ -234,6 +252,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const aedes = await Aedes.createBroker({
     preConnect,
     authenticate,
+    published,
     authorizePublish: onPublish,
     authorizeSubscribe: onSubscribe,
     // Device ids may be up to 64 characters; MQTT 3.1 (not 3.1.1) caps client ids at 23.
