@@ -20,12 +20,12 @@ describe('applyConnectPolicy', () => {
     }
   });
 
-  it('makes a device session clean, and leaves a feed client\'s as asked', () => {
+  it('makes a device session clean, and leaves a feed client\'s or an operator\'s as asked', () => {
     const device = connect({ clean: false });
     const feed = connect({ clientId: 'subcenter:north:desk', clean: false });
-    applyConnectPolicy(device, policy);
-    applyConnectPolicy(feed, policy);
-    expect([device.clean, feed.clean]).toEqual([true, false]);
+    const operator = connect({ clientId: 'operator:flows', clean: false });
+    for (const p of [device, feed, operator]) applyConnectPolicy(p, policy);
+    expect([device.clean, feed.clean, operator.clean]).toEqual([true, false, false]);
   });
 
   it('refuses a will the client could not publish', () => {
@@ -35,6 +35,9 @@ describe('applyConnectPolicy', () => {
       expect(applyConnectPolicy(connect({ will: will(topic) }), policy)?.code).toBe('SW_ERR_TOPIC_FORBIDDEN');
     }
     expect(applyConnectPolicy(connect({ clientId: 'subcenter:north', will: will('v1/subcenters/north/tickets') }), policy)?.code).toBe('SW_ERR_TOPIC_FORBIDDEN');
+    expect(applyConnectPolicy(connect({ clientId: 'operator:flows', will: will('v1/operators/alerts/flows') }), policy)).toBeUndefined();
+    expect(applyConnectPolicy(connect({ clientId: 'operator:flows', will: will('v1/operators/alerts/other') }), policy)?.code).toBe('SW_ERR_TOPIC_FORBIDDEN');
+    expect(applyConnectPolicy(connect({ clientId: 'operator:flows', will: will('v1/devices/wl-1/status') }), policy)?.code).toBe('SW_ERR_TOPIC_FORBIDDEN');
   });
 
   it('leaves invalid client ids to authentication', () => {

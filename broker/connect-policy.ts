@@ -6,6 +6,7 @@
 import type { ConnectPacket } from 'aedes';
 import { swError, type StreetWatchError } from '../core/errors.js';
 import { authorizePublish, isValidClientId, principalOfClientId, subcenterOfClientId } from './acl.js';
+import { isOperatorAlertsTopic, operatorOfClientId } from './operator.js';
 
 export interface ConnectPolicyOptions {
   /** The longest keep-alive honoured, in seconds. */
@@ -26,22 +27,25 @@ export function applyConnectPolicy(packet: ConnectPacket, opts: ConnectPolicyOpt
   if (!packet.keepalive || packet.keepalive > opts.keepaliveMaxSeconds) packet.keepalive = opts.keepaliveMaxSeconds;
 
   const clientId = packet.clientId;
-  const isFeed = subcenterOfClientId(clientId) !== undefined;
+  const operator = operatorOfClientId(clientId);
+  const isDevice = isValidClientId(clientId);
   // Invalid ids are refused by authentication (return code 2); nothing more to decide here.
-  if (!isFeed && !isValidClientId(clientId)) return undefined;
+  if (!isDevice && operator === undefined && subcenterOfClientId(clientId) === undefined) return undefined;
 
   // A device's session ends with its connection, as the device protocol says. A persistent
   // session would keep every undelivered error message of a device that stops reading, in
   // memory, for as long as the device stays away. Accepted as a clean session, the CONNACK says
-  // session-present 0 [MQTT-3.2.2-1], so the client knows there is nothing to resume. Feed clients keep theirs: the ticket
-  // events they miss while away are worth queueing.
-  if (!isFeed) packet.clean = true;
+  // session-present 0 [MQTT-3.2.2-1], so the client knows there is nothing to resume. Feed
+  // clients keep theirs: the ticket events they miss while away are worth queueing.
+  if (isDevice) packet.clean = true;
 
   // The will is checked like a publish, now rather than when the connection ends: then nobody
-  // could tell the device why it was dropped. Feed clients may publish nothing, wills included.
+  // could tell the device why it was dropped. Feed clients may publish nothing, wills included;
+  // an operator only its alerts.
   if (packet.will) {
-    const decision = authorizePublish(principalOfClientId(clientId), packet.will.topic);
-    if (!decision.allow) return swError('SW_ERR_TOPIC_FORBIDDEN', clientId, `${packet.will.topic.slice(0, 256)} (its will)`);
+    const topic = packet.will.topic;
+    const allowed = operator !== undefined ? isOperatorAlertsTopic(operator, topic) : authorizePublish(principalOfClientId(clientId), topic).allow;
+    if (!allowed) return swError('SW_ERR_TOPIC_FORBIDDEN', clientId, `${topic.slice(0, 256)} (its will)`);
   }
   return undefined;
 }
