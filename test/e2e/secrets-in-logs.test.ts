@@ -12,20 +12,21 @@ import { startTestPlatform, type TestPlatform } from '../support/harness.js';
 
 const SITE = { lat: 23.115, lon: 113.335 };
 const ADMIN = 'admin-token-for-the-log-audit-0001';
+const OPERATOR = 'operator-token-for-the-log-audit-02';
 
 describe('secrets in logs', () => {
   const lines: string[] = [];
   let sw: TestPlatform;
   beforeAll(async () => {
     const logger = createLogger('trace', {}, { write: (line: string) => void lines.push(line) });
-    sw = await startTestPlatform({ logger, env: { STREETWATCH_ADMIN_TOKEN: ADMIN } });
+    sw = await startTestPlatform({ logger, env: { STREETWATCH_ADMIN_TOKEN: ADMIN, STREETWATCH_OPERATOR_TOKEN: OPERATOR } });
   });
   afterAll(async () => {
     await sw?.stop();
   });
 
   it('logs the events, and none of the secrets and tokens that took part in them', async () => {
-    const secrets: string[] = [ADMIN];
+    const secrets: string[] = [ADMIN, OPERATOR];
     const base = `http://127.0.0.1:${sw.platform.httpPort}`;
     const mqttLogin = (clientId: string, username: string, password: string) =>
       mqtt.connectAsync(sw.mqttUrl, { clientId, username, password, reconnectPeriod: 0, connectTimeout: 5_000 }, false).then(
@@ -39,7 +40,7 @@ describe('secrets in logs', () => {
     const north = await sw.unitToken('north');
     const spare = await sw.api('POST', '/api/tokens', { unit: 'south' });
     await sw.api('DELETE', `/api/tokens/${spare.body.id}`);
-    const guesses = ['swu_guessed-token-0001', 'guessed-device-secret-0002', `${ADMIN}-almost`];
+    const guesses = ['swu_guessed-token-0001', 'guessed-device-secret-0002', `${ADMIN}-almost`, `${OPERATOR}x`];
     secrets.push(first, rotated, imported, north, spare.body.token, ...guesses);
 
     expect(await mqttLogin('log-1', 'log-1', rotated)).toBe('connected');
@@ -48,6 +49,8 @@ describe('secrets in logs', () => {
     expect(await mqttLogin('subcenter:north', 'subcenter:north', north)).toBe('connected');
     expect(await mqttLogin('subcenter:north', 'subcenter:north', guesses[0]!)).toBe('refused');
     expect(await mqttLogin('subcenter:south', 'subcenter:south', spare.body.token)).toBe('refused');
+    expect(await mqttLogin('operator:flows', 'operator:flows', OPERATOR)).toBe('connected');
+    expect(await mqttLogin('operator:flows', 'operator:flows', `${OPERATOR}x`)).toBe('refused');
 
     expect((await sw.api('GET', '/api/tickets', undefined, guesses[0])).status).toBe(401);
     expect((await sw.api('GET', '/api/tickets', undefined, guesses[2])).status).toBe(401);
