@@ -131,16 +131,23 @@ export interface LoginThrottleConfig {
 
 /** The broker's protection against floods and idle or stuck clients. */
 export interface MqttLimits {
+  /** Open connections at most, all listeners together, authenticated or not. */
   maxConnections: number;
-  /** Per address (IPv6: per /64): new connections per second, and back to back. */
+  /** New connections per second from one address (IPv6: one /64), once its burst is spent. */
   connectRate: number;
+  /** New connections one address may open back to back. */
   connectBurst: number;
-  /** Per client: publishes per second, and back to back. */
+  /** Publishes per second one client may send, once its burst is spent; beyond it it is read more slowly. */
   publishRate: number;
+  /** Publishes one client may send back to back. */
   publishBurst: number;
+  /** The longest keep-alive honoured, in seconds; 0 and longer ones are held to it. */
   keepaliveMaxSeconds: number;
+  /** How long a new connection may take to send its CONNECT (and an HTTP upgrade to arrive). */
   connectTimeoutMs: number;
+  /** How long a client that does not read may hold up a write before it is disconnected. */
   drainTimeoutMs: number;
+  /** Failed logins tolerated per address. */
   loginFailures: LoginThrottleConfig;
 }
 
