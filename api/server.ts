@@ -3,11 +3,13 @@
  * catalogued `{ "error": { "code", "message" } }`. Routes live in `routes/`, one module per
  * domain.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { LoginThrottleConfig } from '../core/config.js';
 import { StreetWatchError, swError } from '../core/errors.js';
+import { LoginThrottle } from '../core/rate-limit.js';
 import { bearerToken, principalResolver } from './auth.js';
 import { registerConsole } from './console-static.js';
-import type { ApiContext } from './context.js';
+import type { ApiContext, ApiPrincipal } from './context.js';
 import { cityRoutes } from './routes/city.js';
 import { consoleRoutes } from './routes/console.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -22,6 +24,8 @@ import { tokenRoutes } from './routes/tokens.js';
 
 /** Largest request body accepted. */
 export const API_BODY_LIMIT = 64 * 1024;
+/** How long a client may take to send a whole request (headers and body): slow senders hold sockets. */
+export const API_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface ApiOptions extends ApiContext {
   host: string;
@@ -29,22 +33,66 @@ export interface ApiOptions extends ApiContext {
   adminToken: string;
   /** Readiness of the process's stages, for `/readyz`. */
   ready: () => Record<string, boolean>;
+  /** Failed logins tolerated per client address. */
+  loginFailures: LoginThrottleConfig;
+}
+
+/** A route as registered: what an audit walks through. */
+export interface RouteInfo {
+  method: string;
+  url: string;
+  /** Whether unit tokens may call it (each such route scopes its answers to the unit). */
+  allowUnits: boolean;
 }
 
 export interface ApiServer {
   readonly port: number;
   readonly app: FastifyInstance;
+  /** Every route of the server, HEAD routes included. */
+  readonly routes: readonly RouteInfo[];
   close(): Promise<void>;
 }
 
+/**
+ * Who a token belongs to, asked from a client address. An address that failed too often is
+ * refused (SW_ERR_RATE_LIMITED) before the token is looked at; a token that matches nobody
+ * counts as a failure of its address. No token at all is not a failure: nothing was guessed.
+ */
+export type TokenLogin = (token: string | undefined, address: string) => Promise<ApiPrincipal | undefined>;
+
 export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   const resolve = principalResolver(opts.adminToken, opts.state.tokens, opts.cityIndex);
+  const throttle = new LoginThrottle(opts.loginFailures, opts.clock);
+  const login: TokenLogin = async (token, address) => {
+    const wait = throttle.refusedFor(address);
+    if (wait > 0) {
+      opts.metrics.limited.inc({ limit: 'http_auth_failures' });
+      const retryAfterSeconds = Math.ceil(wait / 1000);
+      throw new StreetWatchError('SW_ERR_RATE_LIMITED', [`too many failed logins from this address, retry in ${retryAfterSeconds} s`], { details: { retryAfterSeconds } });
+    }
+    const principal = await resolve(token);
+    if (!principal && token !== undefined) throttle.failed(address);
+    return principal;
+  };
   const app = Fastify({
     loggerInstance: opts.logger.child({ stage: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: API_BODY_LIMIT,
+    requestTimeout: API_REQUEST_TIMEOUT_MS,
     // Never let a proxy header decide who the caller is.
     trustProxy: false,
+    // Errors the router answers before any route runs (a malformed or overlong path) are coded too.
+    frameworkErrors: (err, _req, reply) => {
+      const sw = new StreetWatchError('SW_ERR_BODY_INVALID', [err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the path is not a valid URL'], { cause: err });
+      opts.metrics.rejected.inc({ code: sw.code });
+      void (reply as FastifyReply).status(sw.status).send({ error: sw.toJSON() });
+    },
+  });
+  // JSON only: every body the API takes is JSON, and each parser is one more thing to attack.
+  app.removeContentTypeParser('text/plain');
+  const routes: RouteInfo[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, allowUnits: route.config?.allowUnits === true });
   });
   app.decorateRequest('principal', null);
   const hub = await TicketStreamHub.start(opts.bus, opts.logger.child({ stage: 'api' }));
@@ -56,6 +104,8 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     const sw = toStreetWatchError(err, req.routeOptions.bodyLimit ?? API_BODY_LIMIT);
     if (sw.status >= 500) req.log.error({ err }, 'request failed');
     opts.metrics.rejected.inc({ code: sw.code });
+    const retryAfter = (sw.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     void reply.status(sw.status).send({ error: sw.toJSON() });
   });
   app.setNotFoundHandler((req, reply) => {
@@ -69,7 +119,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
       const q = (req.query as Record<string, unknown> | undefined)?.access_token;
       if (typeof q === 'string') token = bearerToken(`Bearer ${q}`);
     }
-    const principal = await resolve(token);
+    const principal = await login(token, req.ip);
     if (!principal) throw swError('SW_ERR_UNAUTHORIZED');
     req.principal = principal;
     // Default deny: a unit token reaches only the routes that scope their answers to its unit.
@@ -84,7 +134,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   });
 
   // Open311 answers in its own error format and takes its key as api_key: a scope of its own.
-  registerOpen311(app, opts, resolve);
+  registerOpen311(app, opts, login);
 
   app.register(async (api) => {
     api.addHook('onRequest', authenticate);
@@ -99,7 +149,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   await app.listen({ host: opts.host, port: opts.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
-  return { port, app, close: () => app.close() };
+  return { port, app, routes, close: () => app.close() };
 }
 
 /** Maps framework errors (bad JSON, body too large, wrong content type) onto the catalogue. */

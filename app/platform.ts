@@ -33,6 +33,9 @@ export interface Platform {
   readonly stages: readonly StageName[];
   /** Bound ports (useful when the configuration asked for port 0). */
   readonly mqttPort: number | undefined;
+  /** MQTT over TLS and over WebSocket, when configured. */
+  readonly mqttTlsPort: number | undefined;
+  readonly mqttWsPort: number | undefined;
   readonly httpPort: number | undefined;
   readonly adminToken: string;
   /** Where the generated admin token is kept; undefined when it came from the environment. */
@@ -140,6 +143,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     config,
     stages: config.stages,
     mqttPort: broker?.port,
+    mqttTlsPort: broker?.tlsPort,
+    mqttWsPort: broker?.wsPort,
     httpPort: api?.port,
     adminToken,
     adminTokenFile,

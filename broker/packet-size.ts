@@ -1,5 +1,3 @@
-import type { Socket } from 'node:net';
-
 interface MqttPacketParser {
   packet: { length: number };
   _parseLength(): boolean;
@@ -15,10 +13,10 @@ interface MqttPacketParser {
  * This reaches into mqtt-packet's parser (`_parseLength`, `_emitError`); the check below makes
  * an incompatible upgrade refuse connections (returns false) rather than run unguarded.
  */
-export function guardPacketSize(client: { _parser?: unknown }, socket: Socket, maxBytes: number, onTooLarge: (size: number) => void): boolean {
+export function guardPacketSize(client: { _parser?: unknown }, connection: { destroy(): void }, maxBytes: number, onTooLarge: (size: number) => void): boolean {
   const parser = client._parser as MqttPacketParser | undefined;
   if (!parser || typeof parser._parseLength !== 'function' || typeof parser._emitError !== 'function') {
-    socket.destroy();
+    connection.destroy();
     return false;
   }
   const parseLength = parser._parseLength;

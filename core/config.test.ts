@@ -35,7 +35,44 @@ describe('loadConfig', () => {
     ['STREETWATCH_STAGES', 'ingest,teleport'],
     ['LOG_LEVEL', 'loud'],
     ['STREETWATCH_MAP_TILES', 'https://tiles.example.com/world.png'],
+    ['MQTT_TLS_PORT', '-1'],
+    ['MQTT_WS_PORT', 'ws'],
+    ['MQTT_MAX_CONNECTIONS', '0'],
+    ['MQTT_PUBLISH_RATE', '1.5'],
+    ['MQTT_KEEPALIVE_MAX', '500ms'],
+    ['MQTT_KEEPALIVE_MAX', '1000h'],
+    ['MQTT_DRAIN_TIMEOUT', 'soon'],
+    ['STREETWATCH_LOGIN_FAILURE_REFILL', '10'],
+    ['STREETWATCH_LIMIT_LOOPBACK', 'yes'],
   ])('names the variable when %s=%s is bad', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(expect.objectContaining({ code: 'SW_ERR_CONFIG_ENV', message: expect.stringContaining(`environment variable ${variable}:`) }));
+  });
+
+  it('gives the broker its limits, with durations in words', () => {
+    expect(loadConfig({}).mqtt).toMatchObject({
+      tls: undefined,
+      wsPort: undefined,
+      limits: {
+        maxConnections: 20_000,
+        connectRate: 20,
+        connectBurst: 100,
+        publishRate: 20,
+        publishBurst: 100,
+        keepaliveMaxSeconds: 1200,
+        connectTimeoutMs: 10_000,
+        drainTimeoutMs: 30_000,
+        loginFailures: { burst: 10, refillMs: 10_000, limitLoopback: false },
+      },
+    });
+    const c = loadConfig({ MQTT_KEEPALIVE_MAX: '90s', MQTT_DRAIN_TIMEOUT: '1.5s', STREETWATCH_LIMIT_LOOPBACK: 'true', MQTT_WS_PORT: '8083' });
+    expect(c.mqtt.limits).toMatchObject({ keepaliveMaxSeconds: 90, drainTimeoutMs: 1500, loginFailures: { limitLoopback: true } });
+    expect(c.mqtt.wsPort).toBe(8083);
+    expect(c.http.loginFailures).toEqual(c.mqtt.limits.loginFailures);
+  });
+
+  it('needs the TLS port, certificate and key together, and names the one missing', () => {
+    expect(loadConfig({ MQTT_TLS_PORT: '8883', MQTT_TLS_CERT: 'cert.pem', MQTT_TLS_KEY: 'key.pem' }).mqtt.tls).toEqual({ port: 8883, certFile: path.resolve('cert.pem'), keyFile: path.resolve('key.pem') });
+    expect(() => loadConfig({ MQTT_TLS_PORT: '8883', MQTT_TLS_CERT: 'cert.pem' })).toThrow(/environment variable MQTT_TLS_KEY: is required/);
+    expect(() => loadConfig({ MQTT_TLS_KEY: 'key.pem', MQTT_TLS_CERT: 'cert.pem' })).toThrow(/environment variable MQTT_TLS_PORT: is required/);
   });
 });

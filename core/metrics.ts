@@ -8,7 +8,15 @@ export class Metrics {
   readonly registry = new Registry();
 
   readonly mqttConnections = new Gauge({ name: 'streetwatch_mqtt_connections', help: 'Connected MQTT clients', registers: [this.registry] });
+  readonly mqttSockets = new Gauge({ name: 'streetwatch_mqtt_sockets', help: 'Open MQTT network connections (TCP, TLS, WebSocket), authenticated or not', registers: [this.registry] });
   readonly mqttAuthFailures = new Counter({ name: 'streetwatch_mqtt_auth_failures_total', help: 'Rejected MQTT connections by code', labelNames: ['code'], registers: [this.registry] });
+  readonly mqttTakeovers = new Counter({ name: 'streetwatch_mqtt_takeovers_total', help: 'MQTT connections closed because a new connection authenticated with the same client id', registers: [this.registry] });
+  readonly limited = new Counter({
+    name: 'streetwatch_limited_total',
+    help: 'Connections, logins and publishes refused or held back by a limit, by limit',
+    labelNames: ['limit'],
+    registers: [this.registry],
+  });
   readonly mqttPublishes = new Counter({ name: 'streetwatch_mqtt_publishes_total', help: 'Accepted device publishes by topic kind', labelNames: ['kind'], registers: [this.registry] });
   readonly rejected = new Counter({ name: 'streetwatch_rejected_total', help: 'Rejected device input by error code', labelNames: ['code'], registers: [this.registry] });
   readonly readingsStored = new Counter({ name: 'streetwatch_readings_stored_total', help: 'Readings written to the time-series store', registers: [this.registry] });

@@ -66,12 +66,15 @@ export type CameraEventPayload = z.infer<typeof CameraEventPayload>;
 export const DeviceStatusPayload = z.enum(['online', 'offline']);
 
 /** Platform → device on `v1/devices/{id}/errors`: one rejected publish (or part of one). */
+/** The longest message and topic an error message carries; longer ones are cut. */
+export const DEVICE_ERROR_TEXT_MAX = 1024;
+
 export const DeviceErrorMessage = z.strictObject({
   /** A stable code from the error catalogue, e.g. `SW_ERR_PAYLOAD_SCHEMA`. */
   code: z.string().regex(/^SW_ERR_[A-Z_]+$/).max(64),
-  message: z.string().max(1024),
-  /** The topic the rejected publish was sent to. */
-  topic: z.string().max(1024),
+  message: z.string().max(DEVICE_ERROR_TEXT_MAX),
+  /** The topic the rejected publish was sent to (cut to its first 1024 characters). */
+  topic: z.string().max(DEVICE_ERROR_TEXT_MAX),
   /** The id the platform gave the publish; several rejections of one publish share it. */
   ref: z.string().max(64),
 });

@@ -24,6 +24,16 @@ describe('decodeTelemetry', () => {
     ]);
   });
 
+  it('refuses a "__proto__" metric, which schema records would skip without a word', () => {
+    const r = decodeTelemetry(buf('[{"values": {"noise": 40, "__proto__": {"noise": 1}}}, {"values": {"noise": 41}}, {"values": {"\\u005f_proto__": 2}}]'), ctx);
+    expect(r.items.map((i) => i.value)).toEqual([41]);
+    expect(r.rejections.map((e) => e.message)).toEqual([
+      'payload does not match the schema: [0].values.__proto__: must match ^[a-z][a-z0-9_]{0,63}$',
+      'payload does not match the schema: [2].values.__proto__: must match ^[a-z][a-z0-9_]{0,63}$',
+    ]);
+    expect(({} as Record<string, unknown>).noise).toBeUndefined();
+  });
+
   it('takes ts as epoch ms or RFC 3339 and loc from the payload', () => {
     const r = decodeTelemetry(
       buf([

@@ -14,7 +14,7 @@ import {
   type CameraEvent,
   type Location,
 } from '../core/schemas.js';
-import { describeZodError } from '../core/zod-issues.js';
+import { describeZodError, formatPath } from '../core/zod-issues.js';
 
 export interface DecodeContext {
   deviceId: string;
@@ -80,6 +80,14 @@ export function decodeTelemetry(payload: Buffer, ctx: DecodeContext): Decoded<De
 }
 
 function decodeTelemetryObject(item: unknown, path: (string | number)[], ctx: DecodeContext, out: Decoded<DecodedReading>): void {
+  // JSON.parse makes `"__proto__"` an ordinary own key, and zod's records skip it without an
+  // issue: the rest of the object would be stored and the device never told. It is no metric
+  // name, so the object is refused like one with any other bad name.
+  const rawValues = typeof item === 'object' && item !== null ? (item as { values?: unknown }).values : undefined;
+  if (typeof rawValues === 'object' && rawValues !== null && Object.hasOwn(rawValues, '__proto__')) {
+    out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', `${formatPath([...path, 'values', '__proto__'])}: must match ^[a-z][a-z0-9_]{0,63}$`));
+    return;
+  }
   const parsed = TelemetryObject.safeParse(item);
   if (!parsed.success) {
     out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', describeZodError(parsed.error, path)));

@@ -6,6 +6,7 @@ import type { TicketFilter } from '../../core/ports.js';
 import { Open311KeyQuery, Open311RequestsQuery, type Ticket } from '../../core/schemas.js';
 import { bearerToken } from '../auth.js';
 import type { ApiContext, ApiPrincipal } from '../context.js';
+import type { TokenLogin } from '../server.js';
 import { parse } from '../context.js';
 import { OPEN311_CONTENT_TYPE, open311Body, open311Request, open311Services, type Open311Format } from '../open311.js';
 import { ticketRole } from '../ticket-access.js';
@@ -38,13 +39,16 @@ function withoutEmpty(query: unknown): Record<string, unknown> {
  * requests (list and by id) in JSON and XML. `api_key` is a unit token (the admin token also
  * works): a unit reads its own tickets only.
  */
-export function registerOpen311(app: FastifyInstance, ctx: ApiContext, resolve: (token: string | undefined) => Promise<ApiPrincipal | undefined>): void {
+export function registerOpen311(app: FastifyInstance, ctx: ApiContext, login: TokenLogin): void {
   app.register(
     async (o311) => {
       o311.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
         const sw = err instanceof StreetWatchError ? err : new StreetWatchError(err.statusCode !== undefined && err.statusCode < 500 ? 'SW_ERR_BODY_INVALID' : 'SW_ERR_INTERNAL', [err.message], { cause: err });
-        // The spec: 403 for a missing or wrong api_key, 404 for what does not exist, 400 otherwise.
-        const status = sw.code === 'SW_ERR_UNAUTHORIZED' ? 403 : sw.status === 404 ? 404 : sw.status >= 500 ? sw.status : 400;
+        // The spec: 403 for a missing or wrong api_key, 404 for what does not exist, 400 otherwise;
+        // too many failed keys is HTTP's 429, which a client can act on.
+        const status = sw.code === 'SW_ERR_UNAUTHORIZED' ? 403 : sw.status === 404 || sw.status === 429 ? sw.status : sw.status >= 500 ? sw.status : 400;
+        const retryAfter = (sw.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+        if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
         if (status >= 500) req.log.error({ err }, 'open311 request failed');
         ctx.metrics.rejected.inc({ code: sw.code });
         void send(reply, formatOf(req), status, 'errors', 'error', [{ code: status, description: `${sw.code}: ${sw.message}` }]);
@@ -54,7 +58,7 @@ export function registerOpen311(app: FastifyInstance, ctx: ApiContext, resolve: 
       });
 
       async function principal(req: FastifyRequest, apiKey: string | undefined): Promise<ApiPrincipal> {
-        const p = await resolve(apiKey ?? bearerToken(req.headers.authorization));
+        const p = await login(apiKey ?? bearerToken(req.headers.authorization), req.ip);
         if (!p) throw swError('SW_ERR_UNAUTHORIZED');
         return p;
       }

@@ -1,8 +1,8 @@
 /**
  * The examples of docs/DEVICE-PROTOCOL.md, run as written against a real StreetWatch. The
- * MQTT.js one always runs; mosquitto_pub and Paho run where they are installed
- * (`apt install mosquitto-clients`, `pip install "paho-mqtt>=2"`; SW_TEST_PYTHON names the
- * Python to use) and are skipped elsewhere.
+ * MQTT.js one always runs; mosquitto_pub runs where it is installed and in CI (where it must
+ * be: `apt install mosquitto-clients`); Paho where it is installed (`pip install
+ * "paho-mqtt>=2"`; SW_TEST_PYTHON names the Python to use).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../core/config.js';
 import { DEVICE_PROTOCOL_DOC } from '../../schemas/doc-tables.js';
 import { startTestPlatform, waitFor, type TestPlatform } from '../support/harness.js';
+import { mosquittoClients } from '../support/tools.js';
 
 const run = promisify(execFile);
 const doc = fs.readFileSync(DEVICE_PROTOCOL_DOC, 'utf8');
@@ -33,7 +34,6 @@ function available(cmd: string, args: string[]): boolean {
 }
 const python = process.env.SW_TEST_PYTHON ?? 'python3';
 const hasPaho = available(python, ['-c', 'import paho.mqtt.client']);
-const hasMosquitto = available('sh', ['-c', 'command -v mosquitto_pub']);
 
 describe('device protocol examples', () => {
   let sw: TestPlatform;
@@ -80,7 +80,8 @@ describe('device protocol examples', () => {
     await waitFor(async () => (await status('ex-py')) === 'offline' || undefined, 'offline');
   });
 
-  it.runIf(hasMosquitto)('mosquitto_pub', async () => {
+  it.runIf(mosquittoClients.run)('mosquitto_pub', async () => {
+    mosquittoClients.require();
     const secret = await sw.provision('ex-sh', SITE, 'water_level');
     const block = /### mosquitto_pub[\s\S]*?```sh\n([\s\S]*?)```/.exec(doc)![1]!;
     const script = block.replaceAll('-h localhost -p 1883', `-h 127.0.0.1 -p ${new URL(sw.mqttUrl).port}`);

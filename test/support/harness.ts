@@ -9,7 +9,7 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { startPlatform, type Platform } from '../../app/platform.js';
 import { REPO_ROOT, loadConfig } from '../../core/config.js';
-import { createLogger } from '../../core/logger.js';
+import { createLogger, type Logger } from '../../core/logger.js';
 import type { Clock } from '../../core/ports.js';
 
 export const FIXTURE_CITY = path.join(REPO_ROOT, 'test', 'fixtures', 'city');
@@ -44,7 +44,7 @@ export interface TestPlatform {
   stop(): Promise<void>;
 }
 
-export async function startTestPlatform(opts: { cityDir?: string; dataDir?: string; env?: Record<string, string>; clock?: Clock } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(opts: { cityDir?: string; dataDir?: string; env?: Record<string, string>; clock?: Clock; logger?: Logger } = {}): Promise<TestPlatform> {
   const dataDir = opts.dataDir ?? tempDir('data');
   const config = loadConfig({
     MQTT_HOST: '127.0.0.1',
@@ -55,7 +55,7 @@ export async function startTestPlatform(opts: { cityDir?: string; dataDir?: stri
     STREETWATCH_CONFIG: opts.cityDir ?? FIXTURE_CITY,
     ...opts.env,
   });
-  const platform = await startPlatform({ config, logger: createLogger(process.env.SW_TEST_LOG ?? 'silent'), ...(opts.clock ? { clock: opts.clock } : {}) });
+  const platform = await startPlatform({ config, logger: opts.logger ?? createLogger(process.env.SW_TEST_LOG ?? 'silent'), ...(opts.clock ? { clock: opts.clock } : {}) });
   const base = `http://127.0.0.1:${platform.httpPort}`;
   const clients: MqttClient[] = [];
 
@@ -150,4 +150,10 @@ export async function collect(client: MqttClient, topic: string): Promise<{ topi
   const granted = await client.subscribeAsync(topic, { qos: 1 });
   if (granted[0]?.qos === 128) throw new Error(`subscription to ${topic} refused`);
   return got;
+}
+
+/** The value of a counter or gauge for some labels (0 if never set). */
+export async function metricValue(metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> }, labels: Record<string, string> = {}): Promise<number> {
+  const { values } = await metric.get();
+  return values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
 }

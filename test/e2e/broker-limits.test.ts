@@ -1,0 +1,184 @@
+/**
+ * The broker's flood limits over real sockets, counted against a clock the test moves: new
+ * connections per address, open connections, failed logins per address, publishes per client;
+ * and the timeouts that free what idle or stuck clients hold: CONNECT, keep-alive, drain.
+ */
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../support/clock.js';
+import { metricValue, startTestPlatform, waitFor, type TestPlatform } from '../support/harness.js';
+import { RawMqtt } from '../support/raw-mqtt.js';
+
+const SITE = { lat: 23.115, lon: 113.335 };
+const T0 = Date.UTC(2026, 5, 1, 8);
+/** Loopback is exempt from per-address limits by default; these tests connect over loopback. */
+const LIMIT_LOOPBACK = { STREETWATCH_LIMIT_LOOPBACK: 'true' };
+
+const mqttPort = (sw: TestPlatform): number => sw.platform.mqttPort!;
+
+/** Opens a connection and authenticates; the CONNACK return code, or `closed` if the broker hung up first. */
+async function tryConnect(sw: TestPlatform, id: string, secret: string, keep: RawMqtt[] = []): Promise<number | 'closed'> {
+  const raw = await RawMqtt.open(mqttPort(sw));
+  keep.push(raw);
+  return raw.connect({ clientId: id, username: id, password: secret }).then(
+    (c) => c.returnCode,
+    () => 'closed' as const,
+  );
+}
+
+describe('connections per address and in total', () => {
+  const clock = new ManualClock(T0);
+  let sw: TestPlatform;
+  let secret: string;
+  beforeAll(async () => {
+    sw = await startTestPlatform({ clock, env: { ...LIMIT_LOOPBACK, MQTT_CONNECT_BURST: '3', MQTT_CONNECT_RATE: '1', MQTT_MAX_CONNECTIONS: '4' } });
+    secret = await sw.provision('cl-1', SITE);
+  });
+  afterAll(async () => {
+    await sw?.stop();
+  });
+
+  it('closes connections from an address beyond its burst, until the clock has refilled it', async () => {
+    const open: RawMqtt[] = [];
+    // Each connection takes over the previous one (same id): only the rate counts here.
+    expect([await tryConnect(sw, 'cl-1', secret, open), await tryConnect(sw, 'cl-1', secret, open), await tryConnect(sw, 'cl-1', secret, open)]).toEqual([0, 0, 0]);
+    const refused = await RawMqtt.open(mqttPort(sw));
+    await refused.closed;
+    expect(refused.received).toEqual([]);
+    expect(await metricValue(sw.platform.metrics.limited, { limit: 'mqtt_connect_rate' })).toBe(1);
+    clock.advance(1_000);
+    expect(await tryConnect(sw, 'cl-1', secret, open)).toBe(0);
+    for (const c of open) c.close();
+    await waitFor(async () => (await metricValue(sw.platform.metrics.mqttSockets)) === 0 || undefined, 'all connections closed');
+  });
+
+  it('closes connections beyond the maximum, and admits again once one has closed', async () => {
+    clock.advance(60_000);
+    const open: RawMqtt[] = [];
+    for (let i = 0; i < 4; i++) {
+      open.push(await RawMqtt.open(mqttPort(sw)));
+      clock.advance(1_000);
+    }
+    await waitFor(async () => (await metricValue(sw.platform.metrics.mqttSockets)) === 4 || undefined, 'four open connections');
+    const fifth = await RawMqtt.open(mqttPort(sw));
+    await fifth.closed;
+    expect(fifth.received).toEqual([]);
+    expect(await metricValue(sw.platform.metrics.limited, { limit: 'mqtt_connections' })).toBe(1);
+    open.shift()!.close();
+    await waitFor(async () => (await metricValue(sw.platform.metrics.mqttSockets)) === 3 || undefined, 'one connection closed');
+    expect(await tryConnect(sw, 'cl-1', secret, open)).toBe(0);
+    for (const c of open) c.close();
+  });
+});
+
+describe('failed logins per address', () => {
+  const clock = new ManualClock(T0);
+  let sw: TestPlatform;
+  beforeAll(async () => {
+    sw = await startTestPlatform({ clock, env: { ...LIMIT_LOOPBACK, STREETWATCH_LOGIN_FAILURE_BURST: '3', STREETWATCH_LOGIN_FAILURE_REFILL: '10s' } });
+  });
+  afterAll(async () => {
+    await sw?.stop();
+  });
+
+  it('refuses every login from an address that failed too often, with CONNACK 3, until it may try again', async () => {
+    const secret = await sw.provision('lf-1', SITE);
+    const open: RawMqtt[] = [];
+    for (let i = 0; i < 3; i++) expect(await tryConnect(sw, 'lf-1', 'wrong-secret', open)).toBe(4);
+    // Even the right secret is refused now: it is not even checked.
+    expect(await tryConnect(sw, 'lf-1', secret, open)).toBe(3);
+    expect(await metricValue(sw.platform.metrics.mqttAuthFailures, { code: 'SW_ERR_RATE_LIMITED' })).toBe(1);
+    expect(await metricValue(sw.platform.metrics.mqttAuthFailures, { code: 'SW_ERR_BAD_CREDENTIALS' })).toBe(3);
+    clock.advance(10_000);
+    // One failure earned back; a success spends nothing.
+    expect(await tryConnect(sw, 'lf-1', secret, open)).toBe(0);
+    expect(await tryConnect(sw, 'lf-1', secret, open)).toBe(0);
+    expect(await tryConnect(sw, 'lf-1', 'wrong-again', open)).toBe(4);
+    expect(await tryConnect(sw, 'lf-1', secret, open)).toBe(3);
+    for (const c of open) c.close();
+  });
+});
+
+describe('publishes per client', () => {
+  const clock = new ManualClock(T0);
+  let sw: TestPlatform;
+  beforeAll(async () => {
+    sw = await startTestPlatform({ clock, env: { MQTT_PUBLISH_RATE: '1', MQTT_PUBLISH_BURST: '3' } });
+  });
+  afterAll(async () => {
+    await sw?.stop();
+  });
+
+  it('reads a client faster than its rate more slowly, and loses nothing it sent', async () => {
+    const device = await sw.connect('pr-1', await sw.provision('pr-1', SITE));
+    const other = await sw.connect('pr-2', await sw.provision('pr-2', SITE));
+    const stored = async (id: string) => (await sw.platform.series.query({ deviceId: id, from: 0, to: T0 + 60_000 })).length;
+    const acks = Array.from({ length: 5 }, (_, i) => device.publishAsync('v1/devices/pr-1/telemetry', JSON.stringify({ ts: T0 - 10_000 + i, values: { noise: 40 + i } }), { qos: 1 }));
+    await waitFor(async () => (await metricValue(sw.platform.metrics.limited, { limit: 'mqtt_publish_rate' })) === 2 || undefined, 'two publishes held back');
+    await waitFor(async () => (await stored('pr-1')) === 3 || undefined, 'the burst stored');
+    // The clock has not moved, so the two held back cannot have gone through; another client is not held up.
+    await other.publishAsync('v1/devices/pr-2/telemetry', JSON.stringify({ values: { noise: 50 } }), { qos: 1 });
+    expect(await stored('pr-2')).toBe(1);
+    expect(await stored('pr-1')).toBe(3);
+    clock.advance(1_000);
+    await waitFor(async () => (await stored('pr-1')) === 4 || undefined, 'one more after a second');
+    clock.advance(1_000);
+    await Promise.all(acks);
+    const values = (await sw.platform.series.query({ deviceId: 'pr-1', from: 0, to: T0 + 60_000 })).map((r) => r.value);
+    expect(values).toEqual([40, 41, 42, 43, 44]);
+  });
+});
+
+describe('timeouts', () => {
+  let sw: TestPlatform;
+  beforeAll(async () => {
+    sw = await startTestPlatform({ env: { MQTT_CONNECT_TIMEOUT: '300ms', MQTT_KEEPALIVE_MAX: '1s' } });
+  });
+  afterAll(async () => {
+    await sw?.stop();
+  });
+
+  it('closes a connection that sends no CONNECT', async () => {
+    const silent = await RawMqtt.open(mqttPort(sw));
+    await silent.closed;
+    expect(silent.received).toEqual([]);
+  });
+
+  it('holds a keep-alive of 0 or over the maximum to the maximum: a silent client is disconnected and shown offline', async () => {
+    const secrets = [await sw.provision('ka-0', SITE), await sw.provision('ka-long', SITE)];
+    const clients: MqttClient[] = [await sw.connect('ka-0', secrets[0]!, { keepalive: 0 }), await sw.connect('ka-long', secrets[1]!, { keepalive: 3600 })];
+    // Neither client pings within 1.5 s; the broker closes both [MQTT-3.1.2-24].
+    await Promise.all(clients.map((c) => new Promise<void>((resolve) => c.once('close', () => resolve()))));
+    for (const id of ['ka-0', 'ka-long']) {
+      await waitFor(async () => (await sw.api('GET', `/api/devices/${id}`)).body.status === 'offline' || undefined, `${id} offline`);
+    }
+  });
+});
+
+describe('drain timeout', () => {
+  let sw: TestPlatform;
+  beforeAll(async () => {
+    sw = await startTestPlatform({ env: { MQTT_DRAIN_TIMEOUT: '500ms', MQTT_PUBLISH_RATE: '100000', MQTT_PUBLISH_BURST: '100000' } });
+  });
+  afterAll(async () => {
+    await sw?.stop();
+  });
+
+  it('disconnects a client that stops reading its errors, and keeps serving the others', async () => {
+    const secret = await sw.provision('dr-1', SITE);
+    const stuck = await RawMqtt.open(mqttPort(sw));
+    expect((await stuck.connect({ clientId: 'dr-1', username: 'dr-1', password: secret })).returnCode).toBe(0);
+    stuck.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'v1/devices/dr-1/errors', qos: 1 }] });
+    await stuck.next((p) => p.cmd === 'suback', 'the SUBACK');
+    stuck.socket.pause();
+    // Each publish is refused in eleven error messages; none is read.
+    const refusedEverywhere = JSON.stringify({ values: Object.fromEntries(['water_level', 'rainfall', 'smoke', 'gas_lel', 'co', 'humidity', 'noise', 'pm25', 'pm10', 'battery_v', 'wind_speed', 'tilt'].map((m) => [m, -1e6])) });
+    for (let i = 0; i < 3000 && !stuck.isClosed; i++) stuck.send({ cmd: 'publish', topic: 'v1/devices/dr-1/telemetry', payload: Buffer.from(refusedEverywhere), qos: 0, retain: false, dup: false });
+
+    const other = await sw.connect('dr-2', await sw.provision('dr-2', SITE));
+    await waitFor(async () => (await sw.api('GET', '/api/devices/dr-1')).body.status === 'offline' || undefined, 'the stuck client disconnected', 20_000);
+    await other.publishAsync('v1/devices/dr-2/telemetry', JSON.stringify({ values: { noise: 50 } }), { qos: 1 });
+    expect(await sw.platform.series.query({ deviceId: 'dr-2', from: 0, to: Date.now() + 60_000 })).toHaveLength(1);
+    stuck.close();
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * Command-line tools some tests drive (mosquitto clients, openssl). On a developer machine a
+ * missing tool skips those tests; in CI (`CI` set) it fails them, saying what to install, so a
+ * green CI run means they ran.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface Tool {
+  /** Whether tests that need the tool run (false only outside CI). */
+  readonly run: boolean;
+  /** Throws, naming the package to install, when the tool is missing (in CI). */
+  require(): void;
+}
+
+export function tool(command: string, install: string): Tool {
+  let present = false;
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    present = true;
+  } catch {
+    present = false;
+  }
+  const ci = Boolean(process.env.CI) && process.env.CI !== 'false' && process.env.CI !== '0';
+  return {
+    run: present || ci,
+    require() {
+      if (!present) throw new Error(`${command} is not installed, and CI needs it for this test: ${install}`);
+    },
+  };
+}
+
+export const mosquittoClients = tool('mosquitto_sub', 'apt-get install -y mosquitto-clients');
+export const openssl = tool('openssl', 'apt-get install -y openssl');
+
+/**
+ * A self-signed certificate for 127.0.0.1 and localhost, made for this test run (P-256, one
+ * day): `cert` is also the CA a client trusts.
+ */
+export function selfSignedCertificate(dir: string): { cert: string; key: string } {
+  openssl.require();
+  const cert = path.join(dir, 'broker-cert.pem');
+  const key = path.join(dir, 'broker-key.pem');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert],
+    { stdio: 'ignore' },
+  );
+  fs.chmodSync(key, 0o600);
+  return { cert, key };
+}
