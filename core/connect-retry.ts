@@ -34,8 +34,10 @@ export async function connectWithRetry(service: string, target: string, connect:
       await connect();
       logger.info({ service, target, attempt }, `connected to ${service} at ${target}`);
       return;
-    } catch (err) {
+    } catch (failure) {
       signal?.throwIfAborted();
+      // The client's own words (ECONNREFUSED, a TLS or auth error), not our wrapper's.
+      const err = failure instanceof StreetWatchError && failure.cause !== undefined ? failure.cause : failure;
       const exp = Math.min(max, min * 2 ** (attempt - 1));
       // Jitter keeps a fleet of restarted processes from reconnecting in lockstep.
       const waitMs = Math.round(exp / 2 + random() * (exp / 2));

@@ -119,21 +119,21 @@ export class KafkaBus implements Bus {
     this.namespace = opts.namespace ?? '';
     this.target = opts.brokers.join(',');
     this.log = opts.logger.child({ component: 'kafka' });
-    this.kafka = new Kafka({
+    const client = {
       clientId: opts.clientId ?? 'streetwatch',
       brokers: opts.brokers,
       logLevel: KafkaLogLevel.WARN,
-      logCreator: () => (entry) => this.kafkaLog(entry),
-      // Connection attempts are retried by connectWithRetry with our own log lines; kafkajs'
-      // retries here cover requests on an established connection.
-      retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 10_000 },
-    });
+      logCreator: () => (entry: LogEntry) => this.kafkaLog(entry),
+    };
+    this.kafka = new Kafka({ ...client, retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 10_000 } });
     this.producer = this.kafka.producer({
       // The Java client's partitioner: other Kafka clients put a key on the same partition.
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
     });
-    this.admin = this.kafka.admin();
+    // The admin client makes the first contact without retries of its own: connectWithRetry
+    // paces the attempts and reports each one, naming the brokers.
+    this.admin = new Kafka({ ...client, retry: { retries: 0 } }).admin();
   }
 
   /** The Kafka topic of a bus topic. */
@@ -326,9 +326,10 @@ export class KafkaBus implements Bus {
 
   private kafkaLog({ level, label, log }: LogEntry): void {
     const { message, timestamp: _t, logger: _l, ...extra } = log as typeof log & { logger?: string };
-    // kafkajs reports each failed connection attempt as an error; connectWithRetry already
-    // says so once per attempt, in words that name the service, so these stay at warn.
-    if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.WARN) this.log.warn({ kafkajs: label, ...extra }, message);
+    // kafkajs reports every failed connection attempt, with a stack; those are said once per
+    // attempt, naming the service, by connectWithRetry, failed publishes and consumer crashes.
+    const connection = /^(Connection error|Failed to connect)/.test(message);
+    if ((level === KafkaLogLevel.ERROR || level === KafkaLogLevel.WARN) && !connection) this.log.warn({ kafkajs: label, ...extra }, message);
     else this.log.debug({ kafkajs: label, ...extra }, message);
   }
 }
