@@ -44,8 +44,12 @@ export const DEFAULT_PRODUCE_BATCH = 5000;
 export const DEFAULT_PRODUCE_BYTES = 768 * 1024;
 /** How long a lone record waits for company before it is sent; 0 means the next event-loop turn. */
 export const DEFAULT_LINGER_MS = 0;
-/** A member silent this long is dropped from its group and its partitions reassigned. */
-export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+/**
+ * A member silent this long is dropped from its group and its partitions reassigned: how long
+ * the partitions of a crashed process wait. kafkajs' 30 s default is tuned for long GC pauses;
+ * Node handlers here yield often, and the brokers' minimum is 6 s.
+ */
+export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 /** How often a member proves it is alive, also while a handler runs. */
 export const DEFAULT_HEARTBEAT_MS = 3_000;
 /** How long an idle fetch waits on the broker: bounds how long a drain waits for an empty poll. */
