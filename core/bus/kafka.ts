@@ -289,6 +289,7 @@ export class KafkaBus implements Bus {
       groupId: this.groupName(topic, group),
       handler: handler as BatchHandler<unknown>,
       maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH,
+      from: opts.from ?? 'earliest',
       bus: this.opts,
       log: this.log.child({ topic, group }),
       target: this.target,
@@ -345,6 +346,7 @@ interface SubscriptionSpec {
   groupId: string;
   handler: BatchHandler<unknown>;
   maxBatch: number;
+  from: 'earliest' | 'latest';
   bus: KafkaBusOptions;
   log: Logger;
   target: string;
@@ -376,9 +378,21 @@ class KafkaSubscription {
     const { spec } = this;
     try {
       await this.consumer.connect();
-      // A group without committed offsets starts at the oldest record: a new stage (or a group
-      // whose offsets expired) processes what is retained instead of silently skipping it.
-      await this.consumer.subscribe({ topics: [spec.kafkaTopic], fromBeginning: true });
+      // A group without committed offsets starts at the oldest record unless asked otherwise: a
+      // new stage (or a group whose offsets expired) processes what is retained instead of
+      // silently skipping it.
+      await this.consumer.subscribe({ topics: [spec.kafkaTopic], fromBeginning: spec.from === 'earliest' });
+      // `latest` is taken when the group is joined: until then, publishes would not count as
+      // before the subscription, so subscribe waits for it.
+      const joined =
+        spec.from === 'latest'
+          ? new Promise<void>((resolve) => {
+              const off = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+                off();
+                resolve();
+              });
+            })
+          : undefined;
       await this.consumer.run({
         autoCommit: true,
         autoCommitInterval: DEFAULT_COMMIT_INTERVAL_MS,
@@ -386,6 +400,7 @@ class KafkaSubscription {
         partitionsConsumedConcurrently: spec.bus.partitionsConsumedConcurrently ?? 1,
         eachBatch: (payload) => this.eachBatch(payload),
       });
+      if (joined) await Promise.race([joined, new Promise((r) => setTimeout(r, DEFAULT_SESSION_TIMEOUT_MS).unref())]);
     } catch (err) {
       throw unavailable(`Kafka at ${spec.target}`, err);
     }

@@ -137,6 +137,20 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, caps: Bus
       expect(new Set(raws).size).toBe(20);
     });
 
+    it('starts a group that asks for the latest after what was published before it', async () => {
+      const b = await bus();
+      await b.publish('sw.deadletter', [1, 2, 3].map((n) => ({ key: 'k', value: letter('k', n) })));
+      const seen: number[] = [];
+      await b.subscribe('sw.deadletter', randomUUID(), async (rs) => void seen.push(...rs.map((r) => r.value.receivedAt)), { from: 'latest' });
+      // What is published from now on arrives; keep publishing until some has.
+      for (let n = 100; seen.length === 0; n++) {
+        if (n > 400) throw new Error('nothing published after subscribing arrived');
+        await b.publish('sw.deadletter', [{ key: 'k', value: letter('k', n) }]);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(seen.every((n) => n >= 100)).toBe(true);
+    });
+
     it('finishes the batch in hand before a closing subscription resolves', async () => {
       const b = await bus();
       let inHandler = false;
