@@ -5,7 +5,7 @@
  */
 import { KafkaBus } from '../core/bus/kafka.js';
 import { MemoryBus } from '../core/bus/memory.js';
-import type { Config, StageName } from '../core/config.js';
+import type { Config, InfluxConfig, StageName } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, SeriesStore, StateStore } from '../core/ports.js';
@@ -47,6 +47,21 @@ export interface Backends {
   usesDataDir: boolean;
 }
 
+function influxSeries(influx: InfluxConfig, namespace: string, logger: Logger): InfluxSeriesStore {
+  return new InfluxSeriesStore({ ...influx, namespace, logger });
+}
+
+/**
+ * The configuration's time-series store on its own, connected (one attempt), for tools that
+ * read history: InfluxDB when INFLUX_URL is set, else the data directory's SQLite.
+ */
+export async function openSeriesStore(config: Config, logger: Logger): Promise<SeriesStore> {
+  if (!config.influx) return new SqliteSeriesStore(config.dataDir);
+  const influx = influxSeries(config.influx, config.namespace, logger);
+  await influx.connect();
+  return influx;
+}
+
 export function createBackends(config: Config, deps: { logger: Logger; metrics: Metrics }): Backends {
   const { logger, metrics } = deps;
   const needs = new Set(config.stages.flatMap((s) => STAGE_PORTS[s]));
@@ -69,7 +84,7 @@ export function createBackends(config: Config, deps: { logger: Logger; metrics: 
 
   let series: SeriesStore;
   if (config.influx) {
-    const influx = new InfluxSeriesStore({ ...config.influx, namespace: config.namespace, logger });
+    const influx = influxSeries(config.influx, config.namespace, logger);
     series = influx;
     if (needs.has('series')) services.push({ name: 'influxdb', label: 'InfluxDB', target: influx.target, connect: () => influx.connect(), isConnected: () => influx.isConnected() });
   } else {
