@@ -36,9 +36,15 @@ export class TicketStreamHub {
 
   static async start(bus: Bus, log: Logger): Promise<TicketStreamHub> {
     let hub: TicketStreamHub | undefined;
-    const sub = await bus.subscribe('sw.tickets', `api-stream-${randomUUID()}`, async (records) => {
-      for (const { value } of records) hub?.publish(value);
-    });
+    // From the latest record: a new group per process must not replay the topic's history.
+    const sub = await bus.subscribe(
+      'sw.tickets',
+      `api-stream-${randomUUID()}`,
+      async (records) => {
+        for (const { value } of records) hub?.publish(value);
+      },
+      { from: 'latest' },
+    );
     hub = new TicketStreamHub(sub, log);
     return hub;
   }

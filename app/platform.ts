@@ -1,31 +1,36 @@
 /**
  * The composition root: builds the adapters the configuration asks for and starts the stages
  * this process runs, consumers before producers so nothing published is missed.
+ *
+ * With external services (Kafka, InfluxDB, Redis), the API (when this process serves it) comes
+ * up first so that `/healthz` and `/readyz` answer while the services are being reached; each
+ * unreachable one is retried with backoff and logged by URL, and `/readyz` says which.
  */
 import { startAlerting } from '../alerting/stage.js';
 import { startDelivery, type Delivery } from '../alerting/delivery.js';
 import { startTimerWorker, type TimerWorker } from '../alerting/timer-worker.js';
 import { ensureAdminToken } from '../api/auth.js';
-import { startApi, type ApiServer } from '../api/server.js';
+import { startApi, type ApiOptions, type ApiServer } from '../api/server.js';
 import { ensureOperatorToken } from '../broker/operator.js';
 import { startBroker, type Broker } from '../broker/server.js';
-import { MemoryBus } from '../core/bus/memory.js';
 import type { CityIndex } from '../core/city-index.js';
 import { watchCity } from '../core/city-watch.js';
+import { connectWithRetry } from '../core/connect-retry.js';
 import type { Config, StageName } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import { systemClock, type Bus, type Clock, type SeriesStore, type StateStore, type Subscription } from '../core/ports.js';
-import { SqliteSeriesStore } from '../core/store/sqlite-series.js';
-import { SqliteStateStore } from '../core/store/sqlite-state.js';
 import { startDetectors } from '../detectors/stage.js';
 import { startIngest } from '../ingest/stage.js';
+import { createBackends, type Service } from './backends.js';
 
 export interface PlatformOptions {
   config: Config;
   clock?: Clock;
   logger?: Logger;
   metrics?: Metrics;
+  /** Aborting while services are being reached stops start-up; startPlatform then rejects. */
+  signal?: AbortSignal;
 }
 
 export interface Platform {
@@ -49,6 +54,10 @@ export interface Platform {
   readonly bus: Bus;
   readonly state: StateStore;
   readonly series: SeriesStore;
+  /** External services this process uses (Kafka, InfluxDB, Redis); empty when embedded. */
+  readonly services: readonly Pick<Service, 'name' | 'label' | 'target'>[];
+  /** True when an embedded store keeps data in `config.dataDir`. */
+  readonly usesDataDir: boolean;
   readonly metrics: Metrics;
   readonly logger: Logger;
   /** The ticket timer worker, when this process runs alerting (tests drive it with a controllable clock). */
@@ -66,14 +75,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const cityIndex = (): CityIndex => cityWatch.current;
   const { token: adminToken, file: adminTokenFile } = ensureAdminToken(config.adminToken, config.dataDir);
 
-  const bus = new MemoryBus({
-    onHandlerError: (topic, group, err) => {
-      metrics.busHandlerErrors.inc({ topic, group });
-      logger.error({ err, topic, group }, 'batch failed, retrying');
-    },
-  });
-  const state = new SqliteStateStore(config.dataDir);
-  const series = new SqliteSeriesStore(config.dataDir);
+  const { bus, state, series, services, usesDataDir } = createBackends(config, { logger, metrics });
   const runs = (s: StageName): boolean => config.stages.includes(s);
   const subscriptions: Subscription[] = [];
   let delivery: Delivery | undefined;
@@ -82,8 +84,15 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   let api: ApiServer | undefined;
   let operator: { token: string; file: string | undefined } | undefined;
   const ready = new Map<StageName, boolean>(config.stages.map((s) => [s, false]));
+  const readiness = (): Record<string, boolean> => ({
+    ...Object.fromEntries(ready),
+    ...Object.fromEntries(services.map((s) => [s.name, s.isConnected()])),
+  });
+  const apiOptions = (): ApiOptions => ({ ...config.http, console: config.console, adminToken, state, series, bus, cityIndex, clock, metrics, logger, ready: readiness });
 
   try {
+    if (runs('api') && services.length > 0) api = await startApi(apiOptions());
+    await Promise.all(services.map((s) => connectWithRetry(s.label, s.target, () => s.connect(), { logger, signal: opts.signal })));
     if (runs('alerting')) {
       delivery = await startDelivery({ outbox: state.outbox, bus, cityIndex, clock, metrics, logger });
       subscriptions.push(await startAlerting({ bus, tickets: state.tickets, cityIndex, clock, metrics, logger }));
@@ -118,7 +127,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     }
     if (runs('api')) {
       ready.set('api', true);
-      api = await startApi({ ...config.http, console: config.console, adminToken, state, series, bus, cityIndex, clock, metrics, logger, ready: () => Object.fromEntries(ready) });
+      api ??= await startApi(apiOptions());
     }
   } catch (err) {
     await shutdown();
@@ -156,6 +165,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     bus,
     state,
     series,
+    services: services.map(({ name, label, target }) => ({ name, label, target })),
+    usesDataDir,
     metrics,
     logger,
     timers,

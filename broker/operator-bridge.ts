@@ -186,14 +186,25 @@ export async function startOperatorBridge(opts: OperatorBridgeOptions): Promise<
     // Readings and events are handed to the broker without waiting for delivery: in the embedded
     // mode a device's PUBACK waits for every consumer of sw.readings, and a slow operator must
     // not slow down the devices. The feeds are live and carry no promise of delivery.
-    await bus.subscribe('sw.readings', 'broker-operator-readings', async (records) => {
-      if (connected === 0) return;
-      for (const { value: r } of records) void publish(operatorReadingsTopic(r.metric, r.deviceId), r, 0);
-    }),
-    await bus.subscribe('sw.events', 'broker-operator-events', async (records) => {
-      if (connected === 0) return;
-      for (const { value: e } of records) void publish(operatorEventsTopic(TOPIC_LEVEL_RE.test(e.type) ? e.type : 'other', e.deviceId), e, 1);
-    }),
+    // From the latest record: a live feed has no use for the topics' history.
+    await bus.subscribe(
+      'sw.readings',
+      'broker-operator-readings',
+      async (records) => {
+        if (connected === 0) return;
+        for (const { value: r } of records) void publish(operatorReadingsTopic(r.metric, r.deviceId), r, 0);
+      },
+      { from: 'latest' },
+    ),
+    await bus.subscribe(
+      'sw.events',
+      'broker-operator-events',
+      async (records) => {
+        if (connected === 0) return;
+        for (const { value: e } of records) void publish(operatorEventsTopic(TOPIC_LEVEL_RE.test(e.type) ? e.type : 'other', e.deviceId), e, 1);
+      },
+      { from: 'latest' },
+    ),
     await bus.subscribe('sw.tickets', 'broker-operator-tickets', async (records) => {
       if (connected === 0) return;
       await Promise.all(
@@ -203,7 +214,7 @@ export async function startOperatorBridge(opts: OperatorBridgeOptions): Promise<
           return publish(operatorTicketsTopic(e.ticket.subcenterId), body, 1);
         }),
       );
-    }),
+    }, { from: 'latest' }),
   ];
 
   return {

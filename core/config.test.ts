@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CITY_DIR, loadConfig } from './config.js';
+import { DEFAULT_CITY_DIR, loadConfig, modeOf, parseStages } from './config.js';
 
 describe('loadConfig', () => {
   it('gives the embedded defaults for an empty environment', () => {
@@ -12,11 +12,42 @@ describe('loadConfig', () => {
     expect(c.adminToken).toBeUndefined();
     expect(c.stages).toEqual(['broker', 'ingest', 'detectors', 'alerting', 'api']);
     expect(c.console).toEqual({ tileUrl: undefined, tileAttribution: undefined });
+    expect([c.kafka, c.influx, c.redis, c.namespace, modeOf(c)]).toEqual([undefined, undefined, undefined, '', 'embedded']);
   });
 
   it('takes an optional map tile URL template for the console', () => {
     const c = loadConfig({ STREETWATCH_MAP_TILES: 'https://tiles.example.com/{z}/{x}/{y}.png', STREETWATCH_MAP_ATTRIBUTION: '© Example' });
     expect(c.console).toEqual({ tileUrl: 'https://tiles.example.com/{z}/{x}/{y}.png', tileAttribution: '© Example' });
+  });
+
+  it('selects the distributed services that are set', () => {
+    const c = loadConfig({
+      KAFKA_BROKERS: 'kafka-1:9092, kafka-2:9092',
+      INFLUX_URL: 'http://influxdb:8086',
+      INFLUX_TOKEN: 'user:password',
+      INFLUX_ORG: 'streetwatch',
+      INFLUX_BUCKET: 'streetwatch/autogen',
+      REDIS_URL: 'redis://:secret@redis:6379/2',
+      STREETWATCH_NAMESPACE: 'city-a.',
+    });
+    expect(c.kafka).toEqual({ brokers: ['kafka-1:9092', 'kafka-2:9092'], clientId: 'streetwatch' });
+    expect(c.influx).toEqual({ url: 'http://influxdb:8086', token: 'user:password', org: 'streetwatch', bucket: 'streetwatch/autogen' });
+    expect(c.redis).toEqual({ url: 'redis://:secret@redis:6379/2' });
+    expect(c.namespace).toBe('city-a.');
+    expect(modeOf(c)).toBe('distributed');
+    expect(modeOf(loadConfig({ REDIS_URL: 'redis://localhost' }))).toBe('distributed');
+  });
+
+  it('needs the token, org and bucket with INFLUX_URL', () => {
+    expect(() => loadConfig({ INFLUX_URL: 'http://influxdb:8086', INFLUX_TOKEN: 't', INFLUX_ORG: 'o' })).toThrow(
+      expect.objectContaining({ code: 'SW_ERR_CONFIG_ENV', message: 'environment variable INFLUX_BUCKET: is required when INFLUX_URL is set' }),
+    );
+  });
+
+  it('parses stage lists and names an unknown stage', () => {
+    expect(parseStages('ingest, detectors,ingest')).toEqual(['ingest', 'detectors']);
+    expect(() => parseStages('ingest,teleport')).toThrow('unknown stage "teleport"');
+    expect(() => parseStages(' , ')).toThrow('no stage given');
   });
 
   it('reads ports, dirs, stages and treats empty strings as unset', () => {
@@ -44,6 +75,11 @@ describe('loadConfig', () => {
     ['MQTT_DRAIN_TIMEOUT', 'soon'],
     ['STREETWATCH_LOGIN_FAILURE_REFILL', '10'],
     ['STREETWATCH_LIMIT_LOOPBACK', 'yes'],
+    ['KAFKA_BROKERS', 'kafka'],
+    ['KAFKA_BROKERS', 'kafka:9092,nope'],
+    ['INFLUX_URL', 'influxdb:8086'],
+    ['REDIS_URL', 'http://redis:6379'],
+    ['STREETWATCH_NAMESPACE', 'a/b'],
   ])('names the variable when %s=%s is bad', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(expect.objectContaining({ code: 'SW_ERR_CONFIG_ENV', message: expect.stringContaining(`environment variable ${variable}:`) }));
   });

@@ -42,8 +42,26 @@ export const DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60_000;
 /** Stages that `npm start` runs in one process. */
 export const STAGES = ['broker', 'ingest', 'detectors', 'alerting', 'api'] as const;
 export type StageName = (typeof STAGES)[number];
+/** Kafka client id: how the brokers' logs and quotas name our connections. */
+export const DEFAULT_KAFKA_CLIENT_ID = 'streetwatch';
+/** Topic, group, key and measurement prefixes: legal in Kafka topic names, Redis keys and Flux strings. */
+export const NAMESPACE_RE = /^[A-Za-z0-9._-]{0,64}$/;
+
+/** Splits a comma-separated stage list; throws a message naming the unknown stage. */
+export function parseStages(list: string): StageName[] {
+  const names = list.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(STAGES as readonly string[]).includes(n)) throw new Error(`unknown stage "${n}", expected some of ${STAGES.join(', ')}`);
+  }
+  if (names.length === 0) throw new Error(`no stage given, expected some of ${STAGES.join(', ')}`);
+  return [...new Set(names)] as StageName[];
+}
 
 const port = z.coerce.number().int().min(0).max(65535);
+const httpUrl = z
+  .string()
+  .max(4096)
+  .refine((s) => URL.canParse(s) && ['http:', 'https:'].includes(new URL(s).protocol), 'must be an http:// or https:// URL');
 const positiveInt = z.coerce.number().int().positive();
 const boolean = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 /** A duration like "30s", "5m" (see core/duration.ts), in milliseconds, within [min, max]. */
@@ -83,14 +101,12 @@ const EnvSchema = z.object({
     .string()
     .default(STAGES.join(','))
     .transform((s, ctx) => {
-      const names = s.split(',').map((x) => x.trim()).filter(Boolean);
-      for (const n of names) {
-        if (!(STAGES as readonly string[]).includes(n)) {
-          ctx.addIssue({ code: 'custom', message: `unknown stage "${n}", expected some of ${STAGES.join(', ')}` });
-          return z.NEVER;
-        }
+      try {
+        return parseStages(s);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
       }
-      return names as StageName[];
     }),
   STREETWATCH_MAX_PAYLOAD: positiveInt.max(16 * 1024 * 1024).default(DEFAULT_MAX_PAYLOAD_BYTES),
   MQTT_MAX_PACKET_SIZE: positiveInt.max(256 * 1024 * 1024).default(DEFAULT_MAX_PACKET_BYTES),
@@ -117,6 +133,30 @@ const EnvSchema = z.object({
     .refine((u) => ['{z}', '{x}', '{y}'].every((p) => u.includes(p)), 'must be a tile URL template with {z}, {x} and {y}')
     .optional(),
   STREETWATCH_MAP_ATTRIBUTION: z.string().max(512).optional(),
+  KAFKA_BROKERS: z
+    .string()
+    .max(4096)
+    .transform((s, ctx) => {
+      const brokers = s.split(',').map((b) => b.trim()).filter(Boolean);
+      const bad = brokers.find((b) => !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(b) && !/^\[[0-9A-Fa-f:]+\]:\d{1,5}$/.test(b));
+      if (bad !== undefined || brokers.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `expected host:port[,host:port...], "${bad ?? s}" is not host:port` });
+        return z.NEVER;
+      }
+      return brokers;
+    })
+    .optional(),
+  KAFKA_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_" or "-"').default(DEFAULT_KAFKA_CLIENT_ID),
+  INFLUX_URL: httpUrl.optional(),
+  INFLUX_TOKEN: z.string().max(4096).optional(),
+  INFLUX_ORG: z.string().max(256).optional(),
+  INFLUX_BUCKET: z.string().max(256).optional(),
+  REDIS_URL: z
+    .string()
+    .max(4096)
+    .refine((s) => URL.canParse(s) && ['redis:', 'rediss:'].includes(new URL(s).protocol), 'must be a redis:// or rediss:// URL')
+    .optional(),
+  STREETWATCH_NAMESPACE: z.string().regex(NAMESPACE_RE, 'must be at most 64 letters, digits, ".", "_" or "-"').default(''),
 });
 
 /** Failed logins tolerated per client address before its logins are refused for a while. */
@@ -162,6 +202,28 @@ export interface MqttConfig {
   limits: MqttLimits;
 }
 
+/** Kafka, the distributed bus. */
+export interface KafkaConfig {
+  brokers: string[];
+  clientId: string;
+}
+
+/** InfluxDB, the distributed time-series store (2.x, or 1.8 through its v2 API). */
+export interface InfluxConfig {
+  url: string;
+  /** 2.x: an API token; 1.8: `user:password` (any value when auth is off). */
+  token: string;
+  /** 2.x: the organization; 1.8 ignores it. */
+  org: string;
+  /** 2.x: the bucket; 1.8: `database/retention-policy`. */
+  bucket: string;
+}
+
+/** Redis, the distributed state store. */
+export interface RedisConfig {
+  url: string;
+}
+
 export interface Config {
   mqtt: MqttConfig;
   http: { host: string; port: number; loginFailures: LoginThrottleConfig };
@@ -176,6 +238,20 @@ export interface Config {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** The web console's map: without a tile URL it draws the city's GeoJSON on a plain background. */
   console: { tileUrl: string | undefined; tileAttribution: string | undefined };
+  /** Each service that is set replaces its embedded adapter; none set is the embedded mode. */
+  kafka: KafkaConfig | undefined;
+  influx: InfluxConfig | undefined;
+  redis: RedisConfig | undefined;
+  /**
+   * Prefix of Kafka topics and consumer groups, Redis keys and the InfluxDB measurement, so
+   * that several deployments (or test runs) can share one Kafka, Redis and InfluxDB.
+   */
+  namespace: string;
+}
+
+/** `embedded` when no external service is configured. */
+export function modeOf(config: Pick<Config, 'kafka' | 'influx' | 'redis'>): 'embedded' | 'distributed' {
+  return config.kafka || config.influx || config.redis ? 'distributed' : 'embedded';
 }
 
 /**
@@ -199,6 +275,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   const loginFailures: LoginThrottleConfig = { burst: e.STREETWATCH_LOGIN_FAILURE_BURST, refillMs: e.STREETWATCH_LOGIN_FAILURE_REFILL, limitLoopback: e.STREETWATCH_LIMIT_LOOPBACK };
+  if (e.INFLUX_URL !== undefined) {
+    for (const variable of ['INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] as const) {
+      if (e[variable] === undefined) throw new StreetWatchError('SW_ERR_CONFIG_ENV', [variable, 'is required when INFLUX_URL is set']);
+    }
+  }
   return {
     mqtt: {
       host: e.MQTT_HOST,
@@ -227,5 +308,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ingest: { maxPayloadBytes: e.STREETWATCH_MAX_PAYLOAD, maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS },
     logLevel: e.LOG_LEVEL,
     console: { tileUrl: e.STREETWATCH_MAP_TILES, tileAttribution: e.STREETWATCH_MAP_ATTRIBUTION },
+    kafka: e.KAFKA_BROKERS && { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
+    influx: e.INFLUX_URL === undefined ? undefined : { url: e.INFLUX_URL, token: e.INFLUX_TOKEN!, org: e.INFLUX_ORG!, bucket: e.INFLUX_BUCKET! },
+    redis: e.REDIS_URL === undefined ? undefined : { url: e.REDIS_URL },
+    namespace: e.STREETWATCH_NAMESPACE,
   };
 }

@@ -44,6 +44,13 @@ export type BatchHandler<T> = (records: BusRecord<T>[]) => Promise<void>;
 export interface SubscribeOptions {
   /** Most records handed to one handler call. */
   maxBatch?: number;
+  /**
+   * Where a group with no position of its own starts. `earliest` (the default): every record the
+   * bus still holds, so a new stage skips nothing. `latest`: records published after it joined,
+   * for live views that want no history, such as a group per process. (The memory bus keeps no
+   * history: its groups always start at the latest.)
+   */
+  from?: 'earliest' | 'latest';
 }
 
 export interface Subscription {

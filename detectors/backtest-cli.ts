@@ -1,18 +1,20 @@
 /**
  * `npm run backtest -- --rules <file> --from <time> --to <time>`: what a rules file would have
- * fired on the stored history, per rule and zone, without touching live state. The data
- * directory and the city (its zones) come from the same environment as `npm start`.
+ * fired on the stored history, per rule and zone, without touching live state. The history (the
+ * data directory, or InfluxDB when INFLUX_URL is set) and the city (its zones) come from the
+ * same environment as `npm start`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { openSeriesStore } from '../app/backends.js';
 import { loadCity, loadRules } from '../core/city.js';
 import { CityIndex } from '../core/city-index.js';
 import { loadConfig } from '../core/config.js';
 import { parseDuration } from '../core/duration.js';
 import { StreetWatchError } from '../core/errors.js';
-import { SqliteSeriesStore } from '../core/store/sqlite-series.js';
+import { createLogger } from '../core/logger.js';
 import { backtest, type BacktestResult } from './backtest.js';
 
 /**
@@ -78,10 +80,11 @@ async function main(): Promise<void> {
   const city = loadCity(config.cityDir);
   const rulesFile = path.resolve(opts.rules ?? path.join(config.cityDir, 'rules.yaml'));
   const rules = loadRules(rulesFile, city.zones, city.categories);
-  if (!fs.existsSync(path.join(config.dataDir, 'readings.db'))) {
+  if (!config.influx && !fs.existsSync(path.join(config.dataDir, 'readings.db'))) {
     throw new StreetWatchError('SW_ERR_CONFIG_ENV', ['STREETWATCH_DATA_DIR', `no stored readings in ${config.dataDir}`]);
   }
-  const series = new SqliteSeriesStore(config.dataDir);
+  // The history where the deployment keeps it: InfluxDB (Flux queries) when INFLUX_URL is set.
+  const series = await openSeriesStore(config, createLogger(config.logLevel));
   try {
     const result = await backtest({ series, city: new CityIndex({ ...city, rules }), from: opts.from, to: opts.to, holdMs: opts.hold });
     process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : formatReport(result, path.relative(process.cwd(), rulesFile) || rulesFile));

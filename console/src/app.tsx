@@ -1,4 +1,4 @@
-import { useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useContext, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiClient, ApiError } from './api.js';
 import { TicketFeed } from './feed.js';
 import { useFeed, useNow, useRoute } from './hooks.js';
@@ -32,7 +32,8 @@ export function App() {
   const current = useRef<Session>();
   current.current = session;
 
-  useEffect(() => saveLang(lang), [lang]);
+  // Before paint, so the page never shows one language under the other's lang attribute.
+  useLayoutEffect(() => saveLang(lang), [lang]);
 
   const signOut = (error?: unknown): void => {
     current.current?.feed.stop();

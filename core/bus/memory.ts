@@ -20,6 +20,8 @@ interface Entry<T> {
 export interface MemoryBusOptions {
   /** Called when a handler throws; the batch is then retried. */
   onHandlerError?: (topic: BusTopic, group: string, err: unknown) => void;
+  /** Called after a handler succeeded, with the number of records it handled. */
+  onHandled?: (topic: BusTopic, group: string, count: number) => void;
 }
 
 /**
@@ -51,8 +53,11 @@ export class MemoryBus implements Bus {
     let groups = this.topics.get(topic);
     if (!groups) this.topics.set(topic, (groups = new Map()));
     if (groups.has(group)) throw new Error(`memory bus: group "${group}" already consumes ${topic}`);
-    const queue = new GroupQueue<BusTopics[K]>(handler, opts.maxBatch ?? DEFAULT_MAX_BATCH, (err) =>
-      this.opts.onHandlerError?.(topic, group, err),
+    const queue = new GroupQueue<BusTopics[K]>(
+      handler,
+      opts.maxBatch ?? DEFAULT_MAX_BATCH,
+      (err) => this.opts.onHandlerError?.(topic, group, err),
+      (count) => this.opts.onHandled?.(topic, group, count),
     );
     groups.set(group, queue as GroupQueue<unknown>);
     return {
@@ -82,6 +87,7 @@ class GroupQueue<T> {
     private readonly handler: BatchHandler<T>,
     private readonly maxBatch: number,
     private readonly onError: (err: unknown) => void,
+    private readonly onHandled: (count: number) => void,
   ) {}
 
   enqueue(records: BusRecord<T>[]): Promise<void> {
@@ -111,6 +117,7 @@ class GroupQueue<T> {
         continue;
       }
       backoff = RETRY_BACKOFF_MS.min;
+      this.onHandled(batch.length);
       this.head = end;
       for (const e of batch) if (--e.waiter.remaining === 0) e.waiter.resolve();
       if (this.head > 4096 && this.head * 2 > this.entries.length) {

@@ -11,7 +11,8 @@ function letter(deviceId: string, n: number): DeadLetter {
   return { ref: `r${n}`, deviceId, clientId: deviceId, topic: `v1/devices/${deviceId}/telemetry`, code: 'SW_ERR_PAYLOAD_JSON', message: `m${n}`, receivedAt: n, payload: '', truncated: false };
 }
 
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+/** Generous: a consumer group joins in about a second, but a loaded machine stretches that. */
+async function until(cond: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('timed out waiting');
@@ -19,7 +20,19 @@ async function until(cond: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
-export function busContract(name: string, makeBus: () => Promise<Bus>): void {
+/** What an adapter offers beyond the common contract; the matching tests run only then. */
+export interface BusCapabilities {
+  /** Several members of one consumer group (processes) split the work. */
+  groupMembers?: boolean;
+  /** Records and committed positions outlive the subscription (a log, not a queue). */
+  durable?: boolean;
+}
+
+/**
+ * `makeBus` gives a bus connected to the same backend and topics each time it is called within
+ * one test (members of a group are separate buses, as separate processes would be).
+ */
+export function busContract(name: string, makeBus: () => Promise<Bus>, caps: BusCapabilities = {}): void {
   describe(`Bus contract: ${name}`, () => {
     const open: Bus[] = [];
     const bus = async (): Promise<Bus> => {
@@ -105,5 +118,123 @@ export function busContract(name: string, makeBus: () => Promise<Bus>): void {
       await new Promise((r) => setTimeout(r, 200));
       expect(seen).toEqual([1]);
     });
+
+    it('treats one group name on two topics as two groups', async () => {
+      const b = await bus();
+      const group = randomUUID();
+      const letters: number[] = [];
+      const raws: number[] = [];
+      await b.subscribe('sw.deadletter', group, async (rs) => void letters.push(...rs.map((r) => r.value.receivedAt)));
+      await b.subscribe('sw.raw', group, async (rs) => void raws.push(...rs.map((r) => r.value.receivedAt)));
+      const keys = Array.from({ length: 20 }, (_, i) => `dev-${i}`);
+      await b.publish('sw.deadletter', keys.map((k, i) => ({ key: k, value: letter(k, i) })));
+      await b.publish(
+        'sw.raw',
+        keys.map((k, i) => ({ key: k, value: { id: randomUUID(), clientId: k, topic: `v1/devices/${k}/telemetry`, payload: Buffer.from('{}'), qos: 1, receivedAt: i } })),
+      );
+      await until(() => letters.length >= 20 && raws.length >= 20);
+      expect(new Set(letters).size).toBe(20);
+      expect(new Set(raws).size).toBe(20);
+    });
+
+    it('starts a group that asks for the latest after what was published before it', async () => {
+      const b = await bus();
+      await b.publish('sw.deadletter', [1, 2, 3].map((n) => ({ key: 'k', value: letter('k', n) })));
+      const seen: number[] = [];
+      await b.subscribe('sw.deadletter', randomUUID(), async (rs) => void seen.push(...rs.map((r) => r.value.receivedAt)), { from: 'latest' });
+      // What is published from now on arrives; keep publishing until some has.
+      for (let n = 100; seen.length === 0; n++) {
+        if (n > 400) throw new Error('nothing published after subscribing arrived');
+        await b.publish('sw.deadletter', [{ key: 'k', value: letter('k', n) }]);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(seen.every((n) => n >= 100)).toBe(true);
+    });
+
+    it('finishes the batch in hand before a closing subscription resolves', async () => {
+      const b = await bus();
+      let inHandler = false;
+      let finished = 0;
+      const entered = deferred();
+      const sub = await b.subscribe(
+        'sw.deadletter',
+        randomUUID(),
+        async (rs) => {
+          inHandler = true;
+          entered.resolve();
+          await new Promise((r) => setTimeout(r, 300));
+          finished += rs.length;
+          inHandler = false;
+        },
+        { maxBatch: 5 },
+      );
+      void b.publish('sw.deadletter', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => ({ key: 'k', value: letter('k', n) }))).catch(() => undefined);
+      await entered.promise;
+      await sub.close();
+      expect(inHandler).toBe(false);
+      expect(finished).toBeGreaterThanOrEqual(5);
+    });
+
+    it.runIf(caps.durable)('resumes a group after the last batch whose handler resolved, never before it', async () => {
+      const group = randomUUID();
+      const first = await bus();
+      const handled: number[] = [];
+      const failing = deferred();
+      const sub = await first.subscribe(
+        'sw.deadletter',
+        group,
+        async (rs) => {
+          // The first batch's side effects succeed; the next batch's fail until the member leaves.
+          if (handled.length >= 5) {
+            failing.resolve();
+            throw new Error('store down');
+          }
+          handled.push(...rs.map((r) => r.value.receivedAt));
+        },
+        { maxBatch: 5 },
+      );
+      await first.publish('sw.deadletter', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => ({ key: 'k', value: letter('k', n) })));
+      await failing.promise;
+      await sub.close();
+      expect(handled).toEqual([1, 2, 3, 4, 5]);
+
+      const second = await bus();
+      const resumed: number[] = [];
+      await second.subscribe('sw.deadletter', group, async (rs) => void resumed.push(...rs.map((r) => r.value.receivedAt)));
+      await until(() => resumed.length >= 5);
+      expect(resumed).toEqual([6, 7, 8, 9, 10]);
+    });
+
+    it.runIf(caps.groupMembers)('splits a group between its members, each key staying in order', { timeout: 90_000 }, async () => {
+      const group = randomUUID();
+      const members = [await bus(), await bus()];
+      const seen: DeadLetter[][] = [[], []];
+      for (const [i, m] of members.entries()) await m.subscribe('sw.deadletter', group, async (rs) => void seen[i]!.push(...rs.map((r) => r.value)));
+      const producer = members[0]!;
+      // Until both members hold partitions, the first to join takes everything: keep the keys
+      // coming until each member has had some.
+      let n = 0;
+      const keys = Array.from({ length: 32 }, (_, i) => `dev-${i}`);
+      while (seen[0]!.length === 0 || seen[1]!.length === 0) {
+        await producer.publish('sw.deadletter', keys.map((k) => ({ key: k, value: letter(k, n++) })));
+        await new Promise((r) => setTimeout(r, 100));
+        if (n > 32 * 300) throw new Error('the second member never received anything');
+      }
+      const total = n;
+      await producer.publish('sw.deadletter', keys.map((k) => ({ key: k, value: letter(k, n++) })));
+      await until(() => new Set([...seen[0]!, ...seen[1]!].map((d) => d.receivedAt)).size === total + keys.length);
+      for (const view of seen) {
+        for (const key of keys) {
+          const order = view.filter((d) => d.deviceId === key).map((d) => d.receivedAt);
+          expect(order).toEqual([...order].sort((x, y) => x - y));
+        }
+      }
+    });
   });
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }

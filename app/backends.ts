@@ -1,0 +1,106 @@
+/**
+ * Picks the adapter of each port from the configuration: Kafka, InfluxDB and Redis when their
+ * variables are set, the embedded in-memory bus and SQLite otherwise. A process connects only
+ * to the services its stages use, so a detectors process does not wait for InfluxDB.
+ */
+import { KafkaBus } from '../core/bus/kafka.js';
+import { MemoryBus } from '../core/bus/memory.js';
+import type { Config, InfluxConfig, StageName } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Bus, SeriesStore, StateStore } from '../core/ports.js';
+import { InfluxSeriesStore } from '../core/store/influx-series.js';
+import { RedisStateStore } from '../core/store/redis-state.js';
+import { SqliteSeriesStore } from '../core/store/sqlite-series.js';
+import { SqliteStateStore } from '../core/store/sqlite-state.js';
+
+export type PortName = 'bus' | 'series' | 'state';
+
+/** What each stage reads and writes. */
+export const STAGE_PORTS: Record<StageName, readonly PortName[]> = {
+  broker: ['bus', 'state'],
+  ingest: ['bus', 'series', 'state'],
+  detectors: ['bus', 'state'],
+  alerting: ['bus', 'state'],
+  api: ['bus', 'series', 'state'],
+};
+
+/** An external service this process depends on. */
+export interface Service {
+  /** `kafka`, `influxdb` or `redis`: the key of its `/readyz` check. */
+  readonly name: 'kafka' | 'influxdb' | 'redis';
+  /** What logs call it: `Kafka`, `InfluxDB`, `Redis`. */
+  readonly label: string;
+  /** Where it is, without credentials. */
+  readonly target: string;
+  connect(): Promise<void>;
+  isConnected(): boolean;
+}
+
+export interface Backends {
+  bus: Bus;
+  series: SeriesStore;
+  state: StateStore;
+  /** The external services the stages of this process need; empty in embedded mode. */
+  services: Service[];
+  /** True when an embedded store keeps data in the data directory. */
+  usesDataDir: boolean;
+}
+
+function influxSeries(influx: InfluxConfig, namespace: string, logger: Logger): InfluxSeriesStore {
+  return new InfluxSeriesStore({ ...influx, namespace, logger });
+}
+
+/**
+ * The configuration's time-series store on its own, connected (one attempt), for tools that
+ * read history: InfluxDB when INFLUX_URL is set, else the data directory's SQLite.
+ */
+export async function openSeriesStore(config: Config, logger: Logger): Promise<SeriesStore> {
+  if (!config.influx) return new SqliteSeriesStore(config.dataDir);
+  const influx = influxSeries(config.influx, config.namespace, logger);
+  await influx.connect();
+  return influx;
+}
+
+export function createBackends(config: Config, deps: { logger: Logger; metrics: Metrics }): Backends {
+  const { logger, metrics } = deps;
+  const needs = new Set(config.stages.flatMap((s) => STAGE_PORTS[s]));
+  const onHandlerError = (topic: string, group: string, err: unknown): void => {
+    metrics.busHandlerErrors.inc({ topic, group });
+    logger.error({ err, topic, group }, 'batch failed, retrying');
+  };
+  const onHandled = (topic: string, group: string, count: number): void => metrics.busRecords.inc({ topic, group }, count);
+  const services: Service[] = [];
+  let usesDataDir = false;
+
+  let bus: Bus;
+  if (config.kafka) {
+    const kafka = new KafkaBus({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, namespace: config.namespace, logger, onHandlerError, onHandled });
+    bus = kafka;
+    if (needs.has('bus')) services.push({ name: 'kafka', label: 'Kafka', target: kafka.target, connect: () => kafka.connect(), isConnected: () => kafka.isConnected() });
+  } else {
+    bus = new MemoryBus({ onHandlerError, onHandled });
+  }
+
+  let series: SeriesStore;
+  if (config.influx) {
+    const influx = influxSeries(config.influx, config.namespace, logger);
+    series = influx;
+    if (needs.has('series')) services.push({ name: 'influxdb', label: 'InfluxDB', target: influx.target, connect: () => influx.connect(), isConnected: () => influx.isConnected() });
+  } else {
+    series = new SqliteSeriesStore(config.dataDir);
+    usesDataDir ||= needs.has('series');
+  }
+
+  let state: StateStore;
+  if (config.redis) {
+    const redis = new RedisStateStore({ url: config.redis.url, namespace: config.namespace, logger });
+    state = redis;
+    if (needs.has('state')) services.push({ name: 'redis', label: 'Redis', target: redis.target, connect: () => redis.connect(), isConnected: () => redis.isConnected() });
+  } else {
+    state = new SqliteStateStore(config.dataDir);
+    usesDataDir ||= needs.has('state');
+  }
+
+  return { bus, series, state, services, usesDataDir };
+}

@@ -1,0 +1,477 @@
+/**
+ * The distributed bus on Kafka (kafkajs). Topics are the bus topics (with the namespace in
+ * front), keyed as ARCHITECTURE.md says so each device's records stay in one partition, in
+ * order. One consumer group per stage and topic (see groupName); more members of a group split
+ * its partitions.
+ *
+ * Producing: kafkajs sends every `send` call as its own request and has no linger, so records
+ * are queued here and sent with `sendBatch`, one request in flight: while a request is on the
+ * wire the next batch fills up, which batches under load without delaying a lone record.
+ * `publish` resolves when Kafka acknowledged the records with acks=-1 (all in-sync replicas).
+ *
+ * Consuming: `eachBatch` without auto-resolve. A record's offset is resolved only after the
+ * handler's promise for it resolved, i.e. after its side effects are durable, so a crash at any
+ * point replays records and never skips one. A failing handler gets the same records again
+ * after a backoff, in place, while the member keeps its heartbeat. Closing finishes the batch
+ * in hand, commits, leaves the group and disconnects (SIGTERM drain).
+ */
+import {
+  Kafka,
+  Partitioners,
+  logLevel as KafkaLogLevel,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type KafkaMessage,
+  type LogEntry,
+  type Producer,
+  type TopicMessages,
+} from 'kafkajs';
+import { unavailable } from '../connect-retry.js';
+import { StreetWatchError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { BUS_TOPICS, type BatchHandler, type Bus, type BusRecord, type BusTopic, type BusTopics, type SubscribeOptions, type Subscription } from '../ports.js';
+import { decodeRecord, encodeRecord, UndecodableMessage, type EncodedMessage } from './kafka-codec.js';
+
+/** Records handed to a handler at once unless the subscriber asks otherwise (as the memory bus). */
+export const DEFAULT_MAX_BATCH = 1000;
+/** Most records in one produce request. */
+export const DEFAULT_PRODUCE_BATCH = 5000;
+/**
+ * Most value bytes in one produce request: under the broker's default `message.max.bytes`
+ * (1 MiB per record batch), which a single partition's share of a request must respect.
+ */
+export const DEFAULT_PRODUCE_BYTES = 768 * 1024;
+/** How long a lone record waits for company before it is sent; 0 means the next event-loop turn. */
+export const DEFAULT_LINGER_MS = 0;
+/**
+ * A member silent this long is dropped from its group and its partitions reassigned: how long
+ * the partitions of a crashed process wait. kafkajs' 30 s default is tuned for long GC pauses;
+ * Node handlers here yield often, and the brokers' minimum is 6 s.
+ */
+export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
+/** How often a member proves it is alive, also while a handler runs. */
+export const DEFAULT_HEARTBEAT_MS = 3_000;
+/** How long an idle fetch waits on the broker: bounds how long a drain waits for an empty poll. */
+export const DEFAULT_MAX_WAIT_MS = 500;
+/** Resolved offsets are committed at least this often inside a long batch (and at its end). */
+export const DEFAULT_COMMIT_INTERVAL_MS = 1_000;
+/** How long new bus topics may take to get partition leaders before connecting fails (and is retried). */
+export const DEFAULT_TOPICS_READY_MS = 30_000;
+/** First and last wait before a failed batch is handed over again. */
+export const RETRY_BACKOFF_MS = { min: 50, max: 5_000 } as const;
+
+export interface KafkaBusOptions {
+  /** Bootstrap brokers, `host:port`. */
+  brokers: string[];
+  /** How the brokers name this client. Default DEFAULT_KAFKA_CLIENT_ID of core/config.ts, `streetwatch`. */
+  clientId?: string;
+  /** Prefix of every topic and consumer group name. Default ''. */
+  namespace?: string;
+  logger: Logger;
+  /** Called when a handler throws; the batch is then retried. */
+  onHandlerError?: (topic: BusTopic, group: string, err: unknown) => void;
+  /** Called after a handler succeeded, with the number of records it handled. */
+  onHandled?: (topic: BusTopic, group: string, count: number) => void;
+  /** Most records in one produce request. Default DEFAULT_PRODUCE_BATCH. */
+  produceBatch?: number;
+  /** Most value bytes in one produce request. Default DEFAULT_PRODUCE_BYTES. */
+  produceBytes?: number;
+  /** Default DEFAULT_LINGER_MS. */
+  lingerMs?: number;
+  /** Partitions of the topics this bus creates when they are missing. Default: the broker's `num.partitions`. */
+  partitions?: number;
+  /** Default DEFAULT_SESSION_TIMEOUT_MS. */
+  sessionTimeoutMs?: number;
+  /** Default DEFAULT_HEARTBEAT_MS. */
+  heartbeatMs?: number;
+  /** Default DEFAULT_MAX_WAIT_MS. */
+  maxWaitMs?: number;
+  /**
+   * Partitions one member hands to its handler at the same time. Default 1: a subscription's
+   * handler is never called concurrently, as on the memory bus.
+   */
+  partitionsConsumedConcurrently?: number;
+}
+
+interface QueuedPublish {
+  topic: string;
+  messages: EncodedMessage[];
+  bytes: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class KafkaBus implements Bus {
+  /** `host:port,...`, for logs and errors. */
+  readonly target: string;
+  private readonly kafka: Kafka;
+  private readonly namespace: string;
+  private readonly log: Logger;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly subscriptions = new Set<KafkaSubscription>();
+  private queue: QueuedPublish[] = [];
+  private queuedMessages = 0;
+  private queuedBytes = 0;
+  private sending: Promise<void> | undefined;
+  private flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private connected = false;
+  private closed = false;
+
+  constructor(private readonly opts: KafkaBusOptions) {
+    this.namespace = opts.namespace ?? '';
+    this.target = opts.brokers.join(',');
+    this.log = opts.logger.child({ component: 'kafka' });
+    const client = {
+      clientId: opts.clientId ?? 'streetwatch',
+      brokers: opts.brokers,
+      logLevel: KafkaLogLevel.WARN,
+      logCreator: () => (entry: LogEntry) => this.kafkaLog(entry),
+    };
+    this.kafka = new Kafka({ ...client, retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 10_000 } });
+    this.producer = this.kafka.producer({
+      // The Java client's partitioner: other Kafka clients put a key on the same partition.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
+    // The admin client makes the first contact without retries of its own: connectWithRetry
+    // paces the attempts and reports each one, naming the brokers.
+    this.admin = new Kafka({ ...client, retry: { retries: 0 } }).admin();
+  }
+
+  /** The Kafka topic of a bus topic. */
+  topicName(topic: BusTopic): string {
+    return this.namespace + topic;
+  }
+
+  /**
+   * The Kafka consumer group of a bus group on a topic. Bus groups are per topic (the detectors
+   * consume `sw.readings` and `sw.events` as group `detectors`); a Kafka group spans topics, and
+   * one that mixes members of different subscriptions would be handed partitions of topics a
+   * member does not consume. So each (group, topic) is a Kafka group: `detectors.sw.readings`.
+   */
+  groupName(topic: BusTopic, group: string): string {
+    return `${this.namespace}${group}.${topic}`;
+  }
+
+  /**
+   * Connects the producer and creates the bus topics that are missing. Rejects when Kafka
+   * cannot be reached; the caller retries (connectWithRetry).
+   */
+  async connect(): Promise<void> {
+    if (this.closed) throw new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']);
+    try {
+      await this.admin.connect();
+      const topics = BUS_TOPICS.map((t) => this.topicName(t));
+      const existing = new Set(await this.admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t));
+      if (missing.length > 0) {
+        // createTopics answers TOPIC_ALREADY_EXISTS, without waiting, when another process
+        // created them a moment ago: waitForTopics below covers both cases.
+        const created = await this.admin.createTopics({ waitForLeaders: false, topics: missing.map((topic) => ({ topic, numPartitions: this.opts.partitions ?? -1, replicationFactor: -1 })) });
+        if (created) this.log.info({ topics: missing }, 'created bus topics');
+      }
+      await this.waitForTopics(topics);
+      await this.producer.connect();
+      this.connected = true;
+    } catch (err) {
+      await Promise.allSettled([this.admin.disconnect(), this.producer.disconnect()]);
+      throw unavailable(`Kafka at ${this.target}`, err);
+    }
+  }
+
+  /**
+   * Waits until every partition of the topics is served by its leader. A topic the controller
+   * just created reaches the brokers a little later: first its metadata, then the partitions
+   * themselves. Until then a consumer fails to subscribe (UNKNOWN_TOPIC_OR_PARTITION), or joins
+   * and gets NOT_LEADER_OR_FOLLOWER from its first fetches, on which kafkajs rejoins its group
+   * again and again; after such a storm a member was seen to sit on its partitions without
+   * fetching. Asking each leader for the partitions' offsets proves they are online.
+   */
+  private async waitForTopics(topics: string[]): Promise<void> {
+    const deadline = Date.now() + DEFAULT_TOPICS_READY_MS;
+    for (;;) {
+      try {
+        const meta = await this.admin.fetchTopicMetadata({ topics });
+        const led = meta.topics.length === topics.length && meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+        if (led) {
+          for (const topic of topics) await this.admin.fetchTopicOffsets(topic);
+          return;
+        }
+      } catch (err) {
+        // Retriable protocol errors (unknown topic, no leader yet, not the leader yet) are the
+        // states a new topic passes through; anything else is a real failure.
+        if ((err as { retriable?: boolean }).retriable !== true) throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`the bus topics are not served after ${DEFAULT_TOPICS_READY_MS / 1000} s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  isConnected(): boolean {
+    return this.connected && !this.closed;
+  }
+
+  publish<K extends BusTopic>(topic: K, records: BusRecord<BusTopics[K]>[]): Promise<void> {
+    if (this.closed) return Promise.reject(new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']));
+    if (!this.connected) return Promise.reject(new StreetWatchError('SW_ERR_UNAVAILABLE', [`Kafka at ${this.target}`, 'not connected yet']));
+    if (records.length === 0) return Promise.resolve();
+    const messages = records.map((r) => encodeRecord(topic, r));
+    let bytes = 0;
+    for (const m of messages) bytes += m.value.length + m.key.length;
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ topic: this.topicName(topic), messages, bytes, resolve, reject });
+      this.queuedMessages += messages.length;
+      this.queuedBytes += bytes;
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.sending || this.flushTimer) return;
+    const full = this.queuedMessages >= (this.opts.produceBatch ?? DEFAULT_PRODUCE_BATCH) || this.queuedBytes >= (this.opts.produceBytes ?? DEFAULT_PRODUCE_BYTES);
+    const linger = this.opts.lingerMs ?? DEFAULT_LINGER_MS;
+    if (full) this.startSending();
+    else if (linger > 0) this.flushTimer = setTimeout(() => this.startSending(), linger);
+    // One turn of the event loop lets publishes made by the same I/O callbacks share a request.
+    else this.flushTimer = setImmediate(() => this.startSending());
+  }
+
+  private startSending(): void {
+    this.flushTimer = undefined;
+    if (this.sending) return;
+    this.sending = this.sendLoop().finally(() => {
+      this.sending = undefined;
+      if (this.queue.length > 0) this.scheduleFlush();
+    });
+  }
+
+  private async sendLoop(): Promise<void> {
+    const maxMessages = this.opts.produceBatch ?? DEFAULT_PRODUCE_BATCH;
+    const maxBytes = this.opts.produceBytes ?? DEFAULT_PRODUCE_BYTES;
+    while (this.queue.length > 0) {
+      // Whole publishes only, so each caller's promise settles with one request's outcome.
+      const batch: QueuedPublish[] = [];
+      let n = 0;
+      let bytes = 0;
+      while (this.queue.length > 0) {
+        const next = this.queue[0]!;
+        if (batch.length > 0 && (n + next.messages.length > maxMessages || bytes + next.bytes > maxBytes)) break;
+        batch.push(this.queue.shift()!);
+        n += next.messages.length;
+        bytes += next.bytes;
+      }
+      this.queuedMessages -= n;
+      this.queuedBytes -= bytes;
+      const byTopic = new Map<string, TopicMessages>();
+      for (const p of batch) {
+        let tm = byTopic.get(p.topic);
+        if (!tm) byTopic.set(p.topic, (tm = { topic: p.topic, messages: [] }));
+        for (const m of p.messages) tm.messages.push(m);
+      }
+      try {
+        await this.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
+        for (const p of batch) p.resolve();
+      } catch (err) {
+        const e = unavailable(`Kafka at ${this.target}`, err);
+        for (const p of batch) p.reject(e);
+      }
+    }
+  }
+
+  async subscribe<K extends BusTopic>(topic: K, group: string, handler: BatchHandler<BusTopics[K]>, opts: SubscribeOptions = {}): Promise<Subscription> {
+    if (this.closed) throw new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']);
+    const sub = new KafkaSubscription(this.kafka, {
+      topic,
+      kafkaTopic: this.topicName(topic),
+      group,
+      groupId: this.groupName(topic, group),
+      handler: handler as BatchHandler<unknown>,
+      maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH,
+      from: opts.from ?? 'earliest',
+      bus: this.opts,
+      log: this.log.child({ topic, group }),
+      target: this.target,
+    });
+    this.subscriptions.add(sub);
+    try {
+      await sub.start();
+    } catch (err) {
+      this.subscriptions.delete(sub);
+      await sub.close();
+      throw err;
+    }
+    return {
+      close: async () => {
+        this.subscriptions.delete(sub);
+        await sub.close();
+      },
+    };
+  }
+
+  /** Drains every subscription, sends what is queued, then disconnects. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const subs = [...this.subscriptions];
+    this.subscriptions.clear();
+    await Promise.all(subs.map((s) => s.close()));
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer as NodeJS.Timeout);
+      clearImmediate(this.flushTimer as NodeJS.Immediate);
+      this.flushTimer = undefined;
+    }
+    if (this.queue.length > 0 && this.connected) this.startSending();
+    await this.sending;
+    for (const p of this.queue.splice(0)) p.reject(new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']));
+    this.connected = false;
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+
+  private kafkaLog({ level, label, log }: LogEntry): void {
+    const { message, timestamp: _t, logger: _l, ...extra } = log as typeof log & { logger?: string };
+    // kafkajs reports every failed connection attempt, with a stack; those are said once per
+    // attempt, naming the service, by connectWithRetry, failed publishes and consumer crashes.
+    const connection = /^(Connection error|Failed to connect)/.test(message);
+    if ((level === KafkaLogLevel.ERROR || level === KafkaLogLevel.WARN) && !connection) this.log.warn({ kafkajs: label, ...extra }, message);
+    else this.log.debug({ kafkajs: label, ...extra }, message);
+  }
+}
+
+interface SubscriptionSpec {
+  topic: BusTopic;
+  kafkaTopic: string;
+  group: string;
+  groupId: string;
+  handler: BatchHandler<unknown>;
+  maxBatch: number;
+  from: 'earliest' | 'latest';
+  bus: KafkaBusOptions;
+  log: Logger;
+  target: string;
+}
+
+class KafkaSubscription {
+  private readonly consumer: Consumer;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+
+  constructor(
+    kafka: Kafka,
+    private readonly spec: SubscriptionSpec,
+  ) {
+    const { bus } = spec;
+    this.consumer = kafka.consumer({
+      groupId: spec.groupId,
+      sessionTimeout: bus.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+      heartbeatInterval: bus.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      maxWaitTimeInMs: bus.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      spec.log.error({ err: payload.error, restart: payload.restart }, `consumer of ${spec.kafkaTopic} in group ${spec.groupId} crashed`);
+    });
+  }
+
+  async start(): Promise<void> {
+    const { spec } = this;
+    try {
+      await this.consumer.connect();
+      // A group without committed offsets starts at the oldest record unless asked otherwise: a
+      // new stage (or a group whose offsets expired) processes what is retained instead of
+      // silently skipping it.
+      await this.consumer.subscribe({ topics: [spec.kafkaTopic], fromBeginning: spec.from === 'earliest' });
+      // `latest` is taken when the group is joined: until then, publishes would not count as
+      // before the subscription, so subscribe waits for it.
+      const joined =
+        spec.from === 'latest'
+          ? new Promise<void>((resolve) => {
+              const off = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+                off();
+                resolve();
+              });
+            })
+          : undefined;
+      await this.consumer.run({
+        autoCommit: true,
+        autoCommitInterval: DEFAULT_COMMIT_INTERVAL_MS,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: spec.bus.partitionsConsumedConcurrently ?? 1,
+        eachBatch: (payload) => this.eachBatch(payload),
+      });
+      if (joined) await Promise.race([joined, new Promise((r) => setTimeout(r, DEFAULT_SESSION_TIMEOUT_MS).unref())]);
+    } catch (err) {
+      throw unavailable(`Kafka at ${spec.target}`, err);
+    }
+  }
+
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const { spec } = this;
+    // Another member owns the partition now, or we are draining: stop before the next chunk.
+    const live = (): boolean => isRunning() && !isStale() && !this.closing;
+    const messages = batch.messages;
+    for (let i = 0; i < messages.length && live(); ) {
+      const chunk = messages.slice(i, i + spec.maxBatch);
+      const records = this.decode(chunk, batch.partition);
+      if (records.length > 0 && !(await this.handle(records, heartbeat, live))) return;
+      resolveOffset(chunk[chunk.length - 1]!.offset);
+      i += chunk.length;
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+    }
+  }
+
+  private decode(chunk: KafkaMessage[], partition: number): BusRecord<unknown>[] {
+    const records: BusRecord<unknown>[] = [];
+    for (const m of chunk) {
+      try {
+        records.push(decodeRecord(this.spec.topic, m));
+      } catch (err) {
+        if (!(err instanceof UndecodableMessage)) throw err;
+        // A record no code can read would block its partition forever if retried.
+        this.spec.log.error({ partition, offset: m.offset, reason: err.message }, 'skipping an undecodable message');
+      }
+    }
+    return records;
+  }
+
+  /** Runs the handler until it succeeds (true) or the member must stop (false). */
+  private async handle(records: BusRecord<unknown>[], heartbeat: () => Promise<void>, live: () => boolean): Promise<boolean> {
+    const { spec } = this;
+    const interval = spec.bus.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    let backoff: number = RETRY_BACKOFF_MS.min;
+    for (;;) {
+      // A slow handler (a store catching up) must not cost the member its partitions.
+      const ticker = setInterval(() => void heartbeat().catch(() => undefined), interval);
+      try {
+        await spec.handler(records);
+        spec.bus.onHandled?.(spec.topic, spec.group, records.length);
+        return true;
+      } catch (err) {
+        spec.bus.onHandlerError?.(spec.topic, spec.group, err);
+      } finally {
+        clearInterval(ticker);
+      }
+      const until = Date.now() + backoff;
+      while (Date.now() < until) {
+        if (!live()) return false;
+        await new Promise((r) => setTimeout(r, Math.min(interval, until - Date.now(), 100)));
+      }
+      if (!live()) return false;
+      await heartbeat();
+      backoff = Math.min(backoff * 2, RETRY_BACKOFF_MS.max);
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing = true;
+    // disconnect() stops the fetch loop, waits for the batch in hand, commits what it resolved,
+    // leaves the group (its partitions move at once, not after a session timeout) and disconnects.
+    return (this.closed ??= this.consumer.disconnect().catch((err: unknown) => {
+      this.spec.log.warn({ err }, 'consumer did not disconnect cleanly');
+    }));
+  }
+}
+

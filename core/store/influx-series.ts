@@ -1,0 +1,217 @@
+/**
+ * The distributed time-series store on InfluxDB: 2.x, or 1.8 through its v2 API (token
+ * `user:password`, bucket `database/retention-policy`, org ignored). Points are built with the
+ * client's `Point` and written with its `WriteApi`; queries are Flux through its `QueryApi`.
+ * The schema is documented in docs/influxdb-schema.md.
+ *
+ * Durability: `write` resolves only after InfluxDB answered 204 for every point. The client's
+ * own retry buffer is off (maxRetries 0): it would resend in the background after the caller
+ * was told the write failed, and it lives in memory only. A failed write rejects with a
+ * retriable error and the bus hands the batch again; a point written twice is the same point.
+ */
+import { HttpError, InfluxDB, Point, flux, fluxDateTime, fluxExpression, fluxInteger, fluxString, setLogger, type QueryApi, type WriteOptions } from '@influxdata/influxdb-client';
+import { errorMessage, unavailable } from '../connect-retry.js';
+import { StreetWatchError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { SeriesQuery, SeriesStore } from '../ports.js';
+import type { Reading } from '../schemas.js';
+
+/** The measurement readings are written to (after the namespace). */
+export const DEFAULT_MEASUREMENT = 'reading';
+/** Points per write request: large requests are what InfluxDB ingests fastest. */
+export const DEFAULT_WRITE_BATCH = 5_000;
+/** One HTTP request to InfluxDB, write or query. */
+export const DEFAULT_INFLUX_TIMEOUT_MS = 10_000;
+/** Rows a query returns when it asks for no limit (as the embedded store). */
+export const DEFAULT_QUERY_LIMIT = 100_000;
+/** Flux times end in 2262 (int64 nanoseconds); ranges are clamped into what it can represent. */
+const MAX_FLUX_MS = Date.UTC(2262, 0, 1);
+
+/** Tag and field names of a reading point. */
+export const SCHEMA = {
+  tags: { device: 'device', metric: 'metric', zones: 'zones', subcenter: 'subcenter' },
+  fields: { value: 'value', unit: 'unit', lat: 'lat', lon: 'lon', receivedAt: 'received_at', ref: 'ref' },
+} as const;
+
+export interface InfluxSeriesOptions {
+  url: string;
+  /** 2.x: an API token with write and read on the bucket; 1.8: `user:password`. */
+  token: string;
+  /** 2.x: the organization; 1.8 ignores it. */
+  org: string;
+  /** 2.x: the bucket; 1.8: `database/retention-policy`. */
+  bucket: string;
+  /** Measurement name. Default `${namespace}${DEFAULT_MEASUREMENT}`. */
+  measurement?: string;
+  /** Prefix of the default measurement. Default ''. */
+  namespace?: string;
+  /** Points per write request. Default DEFAULT_WRITE_BATCH. */
+  writeBatch?: number;
+  /** Default DEFAULT_INFLUX_TIMEOUT_MS. */
+  timeoutMs?: number;
+  logger: Logger;
+}
+
+interface Row {
+  _time: string;
+  device: string;
+  metric: string;
+  zones?: string | null;
+  subcenter?: string | null;
+  value: number;
+  unit?: string | null;
+  lat?: number | null;
+  lon?: number | null;
+  received_at?: number | null;
+  ref?: string | null;
+}
+
+export class InfluxSeriesStore implements SeriesStore {
+  /** The URL and bucket, for logs and errors. */
+  readonly target: string;
+  readonly measurement: string;
+  private readonly influx: InfluxDB;
+  private readonly queryApi: QueryApi;
+  private readonly writeOptions: Partial<WriteOptions>;
+  private readonly log: Logger;
+  private connected = false;
+  private closed = false;
+
+  constructor(private readonly opts: InfluxSeriesOptions) {
+    this.target = `${opts.url} (bucket ${opts.bucket})`;
+    this.measurement = opts.measurement ?? `${opts.namespace ?? ''}${DEFAULT_MEASUREMENT}`;
+    this.log = opts.logger.child({ component: 'influxdb' });
+    // The client logs failed writes to the console; ours are reported by whoever called write().
+    setLogger({ error: (message, err) => this.log.debug({ err }, message), warn: (message, err) => this.log.debug({ err }, message) });
+    this.influx = new InfluxDB({ url: opts.url, token: opts.token, timeout: opts.timeoutMs ?? DEFAULT_INFLUX_TIMEOUT_MS });
+    this.queryApi = this.influx.getQueryApi(opts.org);
+    const batch = opts.writeBatch ?? DEFAULT_WRITE_BATCH;
+    this.writeOptions = {
+      // Sized so that the client never sends on its own: only close() sends, and reports.
+      batchSize: batch + 1,
+      flushInterval: 0,
+      maxRetries: 0,
+      maxBufferLines: batch + 1,
+    };
+  }
+
+  /** Checks that the bucket answers a query with these credentials. */
+  async connect(): Promise<void> {
+    try {
+      await this.queryApi.collectRows(flux`from(bucket: ${this.opts.bucket}) |> range(start: -1m) |> limit(n: 1)`);
+      this.connected = true;
+    } catch (err) {
+      throw this.failure(err, 'query');
+    }
+  }
+
+  isConnected(): boolean {
+    return this.connected && !this.closed;
+  }
+
+  async write(readings: readonly Reading[]): Promise<void> {
+    if (readings.length === 0) return;
+    if (this.closed) throw new StreetWatchError('SW_ERR_UNAVAILABLE', ['time-series store', 'closed']);
+    const batch = this.opts.writeBatch ?? DEFAULT_WRITE_BATCH;
+    for (let i = 0; i < readings.length; i += batch) {
+      // A WriteApi per request: its buffer holds exactly these points, so its outcome is theirs.
+      const api = this.influx.getWriteApi(this.opts.org, this.opts.bucket, 'ms', this.writeOptions);
+      api.writePoints(readings.slice(i, i + batch).map((r) => this.toPoint(r)));
+      try {
+        await api.close();
+      } catch (err) {
+        if (isRetentionDrop(err)) {
+          // Points older than the bucket's retention are dropped by policy and the rest are
+          // written: retrying cannot change that, so the batch counts as written.
+          this.log.warn({ err: errorMessage(err) }, 'InfluxDB dropped points older than the bucket retention');
+          continue;
+        }
+        throw this.failure(err, 'write');
+      }
+    }
+  }
+
+  async query(q: SeriesQuery): Promise<Reading[]> {
+    const from = Math.max(0, q.from);
+    const to = Math.min(MAX_FLUX_MS, q.to);
+    if (!(from < to)) return [];
+    const limit = q.limit ?? DEFAULT_QUERY_LIMIT;
+    const filters = [flux`r._measurement == ${this.measurement}`];
+    if (q.deviceId !== undefined) filters.push(flux`r.device == ${fluxString(q.deviceId)}`);
+    if (q.metric !== undefined) filters.push(flux`r.metric == ${fluxString(q.metric)}`);
+    const query = flux`from(bucket: ${this.opts.bucket})
+  |> range(start: ${fluxDateTime(new Date(from).toISOString())}, stop: ${fluxDateTime(new Date(to).toISOString())})
+  |> filter(fn: (r) => ${fluxExpression(filters.map((f) => `(${f.toString()})`).join(' and '))})
+  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
+  |> group()
+  |> sort(columns: ["_time", "device", "metric"])
+  |> limit(n: ${fluxInteger(limit)})`;
+    let rows: Row[];
+    try {
+      rows = await this.queryApi.collectRows<Row>(query);
+    } catch (err) {
+      throw this.failure(err, 'query');
+    }
+    const out: Reading[] = [];
+    let prev: Reading | undefined;
+    for (const row of rows) {
+      const r = toReading(row);
+      // The same (device, metric, ts) in two series (its zones changed between two writes of
+      // one reading, after a city reload): the contract keeps one.
+      if (prev && prev.ts === r.ts && prev.deviceId === r.deviceId && prev.metric === r.metric) continue;
+      out.push(r);
+      prev = r;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private toPoint(r: Reading): Point {
+    const { tags, fields } = SCHEMA;
+    const p = new Point(this.measurement).tag(tags.device, r.deviceId).tag(tags.metric, r.metric);
+    // Zones are one tag holding the sorted, comma-separated ids: a device sits in a fixed set
+    // of zones, so this adds no series, and `=~ /(^|,)id(,|$)/` selects a zone.
+    if (r.zoneIds.length > 0) p.tag(tags.zones, r.zoneIds.join(','));
+    if (r.subcenterId !== undefined) p.tag(tags.subcenter, r.subcenterId);
+    p.floatField(fields.value, r.value).intField(fields.receivedAt, r.receivedAt).stringField(fields.ref, r.ref);
+    if (r.unit !== undefined) p.stringField(fields.unit, r.unit);
+    if (r.loc) p.floatField(fields.lat, r.loc.lat).floatField(fields.lon, r.loc.lon);
+    return p.timestamp(r.ts);
+  }
+
+  private failure(err: unknown, what: 'write' | 'query'): StreetWatchError {
+    const service = `InfluxDB at ${this.target}`;
+    if (err instanceof HttpError && err.statusCode >= 400 && err.statusCode < 500 && ![401, 403, 404, 408, 429].includes(err.statusCode)) {
+      // The request itself is wrong (a field type conflict, a bad query): no retry can help.
+      return new StreetWatchError('SW_ERR_INTERNAL', [`InfluxDB refused the ${what} (HTTP ${err.statusCode}): ${errorMessage(err)}`], { cause: err });
+    }
+    return unavailable(service, err);
+  }
+}
+
+function isRetentionDrop(err: unknown): boolean {
+  return err instanceof HttpError && err.statusCode === 422 && /retention/i.test(`${err.body ?? ''} ${err.message}`);
+}
+
+function toReading(row: Row): Reading {
+  const r: Reading = {
+    deviceId: row.device,
+    metric: row.metric,
+    value: row.value,
+    ts: Date.parse(row._time),
+    receivedAt: row.received_at ?? Date.parse(row._time),
+    zoneIds: row.zones ? row.zones.split(',') : [],
+    ref: row.ref ?? '',
+  };
+  if (row.unit) r.unit = row.unit;
+  if (isNumber(row.lat) && isNumber(row.lon)) r.loc = { lat: row.lat, lon: row.lon };
+  if (row.subcenter) r.subcenterId = row.subcenter;
+  return r;
+}
+
+function isNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
