@@ -38,8 +38,9 @@ export const DEFAULT_MAX_BATCH = 1000;
 /** Most records in one produce request. */
 export const DEFAULT_PRODUCE_BATCH = 5000;
 /**
- * Most value bytes in one produce request: under the broker's default `message.max.bytes`
- * (1 MiB per record batch), which a single partition's share of a request must respect.
+ * Most bytes (keys, values, headers) in one produce request: under the broker's default
+ * `message.max.bytes` (1 MiB per record batch), which a single partition's share of a request
+ * must respect. A larger publish is sent in several requests.
  */
 export const DEFAULT_PRODUCE_BYTES = 768 * 1024;
 /** How long a lone record waits for company before it is sent; 0 means the next event-loop turn. */
@@ -93,6 +94,16 @@ export interface KafkaBusOptions {
    */
   partitionsConsumedConcurrently?: number;
 }
+
+/** A record's size in a request: key, value, headers, and the record's own framing. */
+function messageBytes(m: EncodedMessage): number {
+  let bytes = Buffer.byteLength(m.key) + (typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length) + RECORD_OVERHEAD_BYTES;
+  if (m.headers) for (const [k, v] of Object.entries(m.headers)) bytes += Buffer.byteLength(k) + Buffer.byteLength(v) + 2;
+  return bytes;
+}
+
+/** Upper bound of a record's framing in a record batch (varint lengths, offset and time deltas). */
+const RECORD_OVERHEAD_BYTES = 24;
 
 interface QueuedPublish {
   topic: string;
@@ -217,15 +228,43 @@ export class KafkaBus implements Bus {
     if (this.closed) return Promise.reject(new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']));
     if (!this.connected) return Promise.reject(new StreetWatchError('SW_ERR_UNAVAILABLE', [`Kafka at ${this.target}`, 'not connected yet']));
     if (records.length === 0) return Promise.resolve();
-    const messages = records.map((r) => encodeRecord(topic, r));
-    let bytes = 0;
-    for (const m of messages) bytes += m.value.length + m.key.length;
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic: this.topicName(topic), messages, bytes, resolve, reject });
-      this.queuedMessages += messages.length;
-      this.queuedBytes += bytes;
-      this.scheduleFlush();
-    });
+    const chunks = this.chunk(records.map((r) => encodeRecord(topic, r)));
+    const kafkaTopic = this.topicName(topic);
+    const sent = chunks.map(
+      ({ messages, bytes }) =>
+        new Promise<void>((resolve, reject) => {
+          this.queue.push({ topic: kafkaTopic, messages, bytes, resolve, reject });
+          this.queuedMessages += messages.length;
+          this.queuedBytes += bytes;
+        }),
+    );
+    this.scheduleFlush();
+    return sent.length === 1 ? sent[0]! : Promise.all(sent).then(() => undefined);
+  }
+
+  /**
+   * Cuts one publish into pieces that each fit one produce request. A consumer of sw.raw hands
+   * on thousands of readings at once, and the broker refuses a record batch over its
+   * `message.max.bytes` with an error no retry can cure. The publish settles when every piece
+   * is written; a piece that fails rejects it, and the caller's redelivery repeats the pieces
+   * already written (at least once, as the bus promises).
+   */
+  private chunk(messages: EncodedMessage[]): { messages: EncodedMessage[]; bytes: number }[] {
+    const maxMessages = this.opts.produceBatch ?? DEFAULT_PRODUCE_BATCH;
+    const maxBytes = this.opts.produceBytes ?? DEFAULT_PRODUCE_BYTES;
+    const chunks: { messages: EncodedMessage[]; bytes: number }[] = [];
+    let current: { messages: EncodedMessage[]; bytes: number } = { messages: [], bytes: 0 };
+    for (const m of messages) {
+      const size = messageBytes(m);
+      if (current.messages.length > 0 && (current.messages.length >= maxMessages || current.bytes + size > maxBytes)) {
+        chunks.push(current);
+        current = { messages: [], bytes: 0 };
+      }
+      current.messages.push(m);
+      current.bytes += size;
+    }
+    chunks.push(current);
+    return chunks;
   }
 
   private scheduleFlush(): void {

@@ -63,6 +63,18 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, caps: Bus
       }
     });
 
+    it('takes one publish larger than a broker accepts in a request, on one key, in order', async () => {
+      const b = await bus();
+      const seen: number[] = [];
+      await b.subscribe('sw.deadletter', randomUUID(), async (rs) => void seen.push(...rs.map((r) => r.value.receivedAt)));
+      // About 3 MB on one partition: three times a Kafka broker's default record batch limit.
+      const filler = 'x'.repeat(1_000);
+      const records = Array.from({ length: 3_000 }, (_, i) => ({ key: 'dev-big', value: { ...letter('dev-big', i), payload: filler } }));
+      await b.publish('sw.deadletter', records);
+      await until(() => seen.length >= records.length, 60_000);
+      expect(seen).toEqual(records.map((_, i) => i));
+    });
+
     it('hands a batch again after the handler throws (at-least-once)', async () => {
       const b = await bus();
       let failures = 0;
