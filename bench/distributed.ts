@@ -150,9 +150,21 @@ async function main(): Promise<void> {
       );
       return row?._value ?? 0;
     };
+    // Stops, with what the stages said, when InfluxDB gains nothing for a minute.
     let inInflux = 0;
+    let lastSaid = performance.now();
+    let progressAt = performance.now();
+    let before = -1;
     while ((inInflux = await stored()) < readings) {
-      if (performance.now() - start > 30 * 60_000) throw new Error(`only ${inInflux} of ${readings} readings stored after 30 min`);
+      if (inInflux !== before) [before, progressAt] = [inInflux, performance.now()];
+      if (performance.now() - progressAt > 60_000) {
+        for (const p of processes) say(p.output());
+        throw new Error(`stalled: ${inInflux} of ${readings} readings in InfluxDB, none more for 60 s`);
+      }
+      if (performance.now() - lastSaid > 5_000) {
+        say(`  stored ${inInflux.toLocaleString('en')} / ${readings.toLocaleString('en')} readings`);
+        lastSaid = performance.now();
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
     const storedMs = performance.now() - start;
