@@ -122,6 +122,8 @@ export class KafkaBus implements Bus {
   private readonly producer: Producer;
   private readonly admin: Admin;
   private readonly subscriptions = new Set<KafkaSubscription>();
+  /** Subscriptions made before connect() succeeded, started by it. */
+  private deferred: KafkaSubscription[] = [];
   private queue: QueuedPublish[] = [];
   private queuedMessages = 0;
   private queuedBytes = 0;
@@ -186,7 +188,12 @@ export class KafkaBus implements Bus {
       await this.waitForTopics(topics);
       await this.producer.connect();
       this.connected = true;
+      while (this.deferred.length > 0) {
+        await this.deferred[0]!.start();
+        this.deferred.shift();
+      }
     } catch (err) {
+      this.connected = false;
       await Promise.allSettled([this.admin.disconnect(), this.producer.disconnect()]);
       throw unavailable(`Kafka at ${this.target}`, err);
     }
@@ -334,6 +341,20 @@ export class KafkaBus implements Bus {
       target: this.target,
     });
     this.subscriptions.add(sub);
+    const handle: Subscription = {
+      close: async () => {
+        this.subscriptions.delete(sub);
+        this.deferred = this.deferred.filter((d) => d !== sub);
+        await sub.close();
+      },
+    };
+    if (!this.connected) {
+      // The API subscribes as it starts, which is before the services are reached (so that
+      // /readyz answers meanwhile): its consumer starts once connect() has found the topics,
+      // instead of failing on a topic another process is still creating, or on Kafka down.
+      this.deferred.push(sub);
+      return handle;
+    }
     try {
       await sub.start();
     } catch (err) {
@@ -341,12 +362,7 @@ export class KafkaBus implements Bus {
       await sub.close();
       throw err;
     }
-    return {
-      close: async () => {
-        this.subscriptions.delete(sub);
-        await sub.close();
-      },
-    };
+    return handle;
   }
 
   /** Drains every subscription, sends what is queued, then disconnects. */
