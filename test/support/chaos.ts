@@ -262,7 +262,13 @@ export async function checkPipeline(c: PipelineCheck): Promise<{ points: number;
       }, `the webhook messages of ticket ${t.id} delivered`, c.ms);
       expect(deliveries.map((m) => m.event), `the webhook messages of ticket ${t.id}`).toEqual(['ticket.created']);
       const keys = new Set(deliveries.map((m) => m.id));
-      for (const key of keys) expect(receiver.processed.get(key), `deliveries of key ${key}`).toBe(1);
+      for (const key of keys) {
+        expect(receiver.processed.get(key), `deliveries of key ${key}`).toBe(1);
+        // A retry is the same message: same body, same signature, so the key means one thing.
+        const bodies = new Set(receiver.requests.filter((r) => r.key === key).map((r) => r.body));
+        expect(bodies.size, `bodies sent under key ${key}`).toBe(1);
+        expect(receiver.requests.filter((r) => r.key === key).every((r) => r.signatureValid)).toBe(true);
+      }
       // Nothing about this ticket arrived under a key the outbox does not hold.
       const received = new Set(receiver.requests.filter((r) => JSON.parse(r.body).ticket?.id === t.id).map((r) => r.key));
       expect([...received].sort()).toEqual([...keys].sort());
