@@ -411,6 +411,8 @@ class KafkaSubscription {
   private readonly consumer: Consumer;
   private closing = false;
   private closed: Promise<void> | undefined;
+  /** The latest start of a `latest` subscription being committed (see pinStart). */
+  private pinned: Promise<void> | undefined;
 
   constructor(
     kafka: Kafka,
@@ -427,6 +429,35 @@ class KafkaSubscription {
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       spec.log.error({ err: payload.error, restart: payload.restart }, `consumer of ${spec.kafkaTopic} in group ${spec.groupId} crashed`);
     });
+    if (spec.from === 'latest') {
+      this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+        const partitions = payload.memberAssignment[spec.kafkaTopic] ?? [];
+        if (partitions.length > 0) this.pinned = this.pinStart(kafka, partitions);
+      });
+    }
+  }
+
+  /**
+   * A group without committed offsets starts at the latest record each time it joins, and the
+   * consumer rejoins after every crash (a Kafka restart): what was published between the
+   * subscription and the rejoin would be skipped. So the position `latest` gave is committed
+   * for each partition the group has no offset for, and a rejoin resumes from it.
+   */
+  private async pinStart(kafka: Kafka, partitions: number[]): Promise<void> {
+    const { spec } = this;
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const [committed] = await admin.fetchOffsets({ groupId: spec.groupId, topics: [spec.kafkaTopic] });
+      const unset = new Set(committed?.partitions.filter((p) => Number(p.offset) < 0).map((p) => p.partition) ?? partitions);
+      const ends = await admin.fetchTopicOffsets(spec.kafkaTopic);
+      const offsets = ends.filter((e) => partitions.includes(e.partition) && unset.has(e.partition)).map((e) => ({ topic: spec.kafkaTopic, partition: e.partition, offset: e.high }));
+      if (offsets.length > 0 && !this.closing) await this.consumer.commitOffsets(offsets);
+    } catch (err) {
+      spec.log.warn({ err }, 'could not record the starting offsets of a live subscription');
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   async start(): Promise<void> {
@@ -455,7 +486,10 @@ class KafkaSubscription {
         partitionsConsumedConcurrently: spec.bus.partitionsConsumedConcurrently ?? 1,
         eachBatch: (payload) => this.eachBatch(payload),
       });
-      if (joined) await Promise.race([joined, new Promise((r) => setTimeout(r, DEFAULT_SESSION_TIMEOUT_MS).unref())]);
+      if (joined) {
+        await Promise.race([joined, new Promise((r) => setTimeout(r, DEFAULT_SESSION_TIMEOUT_MS).unref())]);
+        await this.pinned;
+      }
     } catch (err) {
       throw unavailable(`Kafka at ${spec.target}`, err);
     }
