@@ -106,10 +106,16 @@ export interface DeviceStream {
 }
 
 /**
+ * How long a device waits for a PUBACK before it gives up on the connection and sends again,
+ * as devices do: longer than the broker's hand-off to Kafka takes through a broker restart.
+ */
+const PUBACK_TIMEOUT_MS = 60_000;
+
+/**
  * Devices that publish `count` readings each at QoS 1, one in flight per device, with device
  * timestamps `t0 + i * stepMs`. A publish that fails (the connection closed without a PUBACK:
- * the broker could not hand it to the pipeline) is sent again on a new connection, as a device
- * does; so every reading ends up acknowledged, and an acknowledged reading may have been
+ * the broker could not hand it to the pipeline) or stays unanswered is sent again on a new
+ * connection, as a device does; so every reading ends up acknowledged, and an acknowledged reading may have been
  * received more than once.
  */
 export function streamReadings(opts: {
@@ -146,7 +152,17 @@ export function streamReadings(opts: {
       const payload = JSON.stringify({ ts: opts.t0 + i * opts.stepMs, values: { [opts.metric]: opts.value(n, i) } });
       try {
         if (!client.connected) throw new Error('disconnected');
-        await client.publishAsync(`v1/devices/${d.id}/telemetry`, payload, { qos: 1 });
+        const puback = client.publishAsync(`v1/devices/${d.id}/telemetry`, payload, { qos: 1 });
+        puback.catch(() => undefined);
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no PUBACK')), PUBACK_TIMEOUT_MS);
+        });
+        try {
+          await Promise.race([puback, late]);
+        } finally {
+          clearTimeout(timer);
+        }
         acked.set(d.id, acked.get(d.id)! + 1);
         i++;
       } catch {
