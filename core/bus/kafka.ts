@@ -408,33 +408,67 @@ interface SubscriptionSpec {
 }
 
 class KafkaSubscription {
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
   private closing = false;
   private closed: Promise<void> | undefined;
   /** The latest start of a `latest` subscription being committed (see pinStart). */
   private pinned: Promise<void> | undefined;
+  private revivals = 0;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly spec: SubscriptionSpec,
   ) {
+    this.consumer = this.newConsumer();
+  }
+
+  private newConsumer(): Consumer {
+    const { spec, kafka } = this;
     const { bus } = spec;
-    this.consumer = kafka.consumer({
+    const consumer = kafka.consumer({
       groupId: spec.groupId,
       sessionTimeout: bus.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
       heartbeatInterval: bus.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
       maxWaitTimeInMs: bus.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
       allowAutoTopicCreation: false,
     });
-    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
       spec.log.error({ err: payload.error, restart: payload.restart }, `consumer of ${spec.kafkaTopic} in group ${spec.groupId} crashed`);
+      // kafkajs restarts a crashed consumer only when it deems the cause retriable; otherwise
+      // the member stays out of its group for good while the process looks healthy, and its
+      // partitions wait for a member that never comes. A subscription lives until closed.
+      if (!payload.restart && consumer === this.consumer) this.revive();
     });
     if (spec.from === 'latest') {
-      this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         const partitions = payload.memberAssignment[spec.kafkaTopic] ?? [];
         if (partitions.length > 0) this.pinned = this.pinStart(kafka, partitions);
       });
     }
+    return consumer;
+  }
+
+  /** Starts a new consumer in place of one kafkajs gave up on, with backoff, until it runs. */
+  private revive(): void {
+    if (this.closing) return;
+    const delay = Math.min(RETRY_BACKOFF_MS.min * 2 ** this.revivals++, RETRY_BACKOFF_MS.max);
+    setTimeout(() => {
+      if (this.closing) return;
+      const dead = this.consumer;
+      this.consumer = this.newConsumer();
+      void dead.disconnect().catch(() => undefined);
+      this.start().then(
+        () => {
+          this.revivals = 0;
+          this.spec.log.warn(`consumer of ${this.spec.kafkaTopic} in group ${this.spec.groupId} started again`);
+          if (this.closing) void this.consumer.disconnect().catch(() => undefined);
+        },
+        (err: unknown) => {
+          this.spec.log.warn({ err }, 'consumer could not start again, retrying');
+          this.revive();
+        },
+      );
+    }, delay).unref();
   }
 
   /**
