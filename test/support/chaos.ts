@@ -67,7 +67,16 @@ export async function startPrivateServices(shared: ServiceEnv, names: readonly S
         err ? reject(new Error(`infra/local/${script} ${args.join(' ')} failed: ${err.message}\n${stderr}`)) : resolve(),
       );
     });
-  const env: ServiceEnv = { ...shared, ...(await localUp(names, scriptEnv)) };
+  let started: Partial<ServiceEnv>;
+  try {
+    started = await localUp(names, scriptEnv);
+  } catch (err) {
+    // What did start must not outlive the suite that wanted it.
+    await run('down', ['--purge', ...names]).catch(() => undefined);
+    fs.rmSync(state, { recursive: true, force: true });
+    throw err;
+  }
+  const env: ServiceEnv = { ...shared, ...started };
   return {
     env,
     stop: (svc) => run('down', [svc]),
