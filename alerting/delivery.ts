@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { CityIndex } from '../core/city-index.js';
+import { DEFAULT_WEBHOOK_BACKOFF_MS, DEFAULT_WEBHOOK_MAX_BACKOFF_MS } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, Clock, Outbox, OutboxItem } from '../core/ports.js';
@@ -37,8 +38,8 @@ export interface DeliveryOptions {
 }
 
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 10_000;
-export const DEFAULT_BACKOFF_MS = 1_000;
-export const DEFAULT_MAX_BACKOFF_MS = 10 * 60_000;
+export const DEFAULT_BACKOFF_MS = DEFAULT_WEBHOOK_BACKOFF_MS;
+export const DEFAULT_MAX_BACKOFF_MS = DEFAULT_WEBHOOK_MAX_BACKOFF_MS;
 export const DEFAULT_MAX_AGE_MS = 24 * 3_600_000;
 export const DEFAULT_POLL_MS = 1_000;
 /** Several POST timeouts: a live worker always finishes a message before its lease ends. */

@@ -40,6 +40,10 @@ export const DEFAULT_LOGIN_FAILURE_REFILL_MS = 10_000;
 /** How far in the future a reading's timestamp may be (device clock skew). */
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60_000;
 /** Stages that `npm start` runs in one process. */
+/** First webhook retry delay, doubled per failed attempt. */
+export const DEFAULT_WEBHOOK_BACKOFF_MS = 1_000;
+/** Longest wait between two webhook attempts. */
+export const DEFAULT_WEBHOOK_MAX_BACKOFF_MS = 10 * 60_000;
 export const STAGES = ['broker', 'ingest', 'detectors', 'alerting', 'api'] as const;
 export type StageName = (typeof STAGES)[number];
 /** Kafka client id: how the brokers' logs and quotas name our connections. */
@@ -125,6 +129,8 @@ const EnvSchema = z.object({
   MQTT_DRAIN_TIMEOUT: duration(100, 600_000).default(DEFAULT_MQTT_DRAIN_TIMEOUT_MS),
   STREETWATCH_LOGIN_FAILURE_BURST: positiveInt.max(1_000_000).default(DEFAULT_LOGIN_FAILURE_BURST),
   STREETWATCH_LOGIN_FAILURE_REFILL: duration(1, 86_400_000).default(DEFAULT_LOGIN_FAILURE_REFILL_MS),
+  STREETWATCH_WEBHOOK_BACKOFF: duration(10, 3_600_000).default(DEFAULT_WEBHOOK_BACKOFF_MS),
+  STREETWATCH_WEBHOOK_MAX_BACKOFF: duration(10, 86_400_000).default(DEFAULT_WEBHOOK_MAX_BACKOFF_MS),
   STREETWATCH_LIMIT_LOOPBACK: boolean.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   STREETWATCH_MAP_TILES: z
@@ -235,6 +241,8 @@ export interface Config {
   operatorToken: string | undefined;
   stages: StageName[];
   ingest: { maxPayloadBytes: number; maxClockSkewMs: number };
+  /** Webhook retries: the first delay, doubled per failed attempt up to the longest. */
+  webhooks: { backoffMs: number; maxBackoffMs: number };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** The web console's map: without a tile URL it draws the city's GeoJSON on a plain background. */
   console: { tileUrl: string | undefined; tileAttribution: string | undefined };
@@ -306,6 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     operatorToken: e.STREETWATCH_OPERATOR_TOKEN,
     stages: e.STREETWATCH_STAGES,
     ingest: { maxPayloadBytes: e.STREETWATCH_MAX_PAYLOAD, maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS },
+    webhooks: { backoffMs: e.STREETWATCH_WEBHOOK_BACKOFF, maxBackoffMs: Math.max(e.STREETWATCH_WEBHOOK_BACKOFF, e.STREETWATCH_WEBHOOK_MAX_BACKOFF) },
     logLevel: e.LOG_LEVEL,
     console: { tileUrl: e.STREETWATCH_MAP_TILES, tileAttribution: e.STREETWATCH_MAP_ATTRIBUTION },
     kafka: e.KAFKA_BROKERS && { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },

@@ -122,6 +122,8 @@ export class KafkaBus implements Bus {
   private readonly producer: Producer;
   private readonly admin: Admin;
   private readonly subscriptions = new Set<KafkaSubscription>();
+  /** Subscriptions made before connect() succeeded, started by it. */
+  private deferred: KafkaSubscription[] = [];
   private queue: QueuedPublish[] = [];
   private queuedMessages = 0;
   private queuedBytes = 0;
@@ -186,7 +188,12 @@ export class KafkaBus implements Bus {
       await this.waitForTopics(topics);
       await this.producer.connect();
       this.connected = true;
+      while (this.deferred.length > 0) {
+        await this.deferred[0]!.start();
+        this.deferred.shift();
+      }
     } catch (err) {
+      this.connected = false;
       await Promise.allSettled([this.admin.disconnect(), this.producer.disconnect()]);
       throw unavailable(`Kafka at ${this.target}`, err);
     }
@@ -334,6 +341,20 @@ export class KafkaBus implements Bus {
       target: this.target,
     });
     this.subscriptions.add(sub);
+    const handle: Subscription = {
+      close: async () => {
+        this.subscriptions.delete(sub);
+        this.deferred = this.deferred.filter((d) => d !== sub);
+        await sub.close();
+      },
+    };
+    if (!this.connected) {
+      // The API subscribes as it starts, which is before the services are reached (so that
+      // /readyz answers meanwhile): its consumer starts once connect() has found the topics,
+      // instead of failing on a topic another process is still creating, or on Kafka down.
+      this.deferred.push(sub);
+      return handle;
+    }
     try {
       await sub.start();
     } catch (err) {
@@ -341,12 +362,7 @@ export class KafkaBus implements Bus {
       await sub.close();
       throw err;
     }
-    return {
-      close: async () => {
-        this.subscriptions.delete(sub);
-        await sub.close();
-      },
-    };
+    return handle;
   }
 
   /** Drains every subscription, sends what is queued, then disconnects. */
@@ -392,25 +408,90 @@ interface SubscriptionSpec {
 }
 
 class KafkaSubscription {
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
   private closing = false;
   private closed: Promise<void> | undefined;
+  /** The latest start of a `latest` subscription being committed (see pinStart). */
+  private pinned: Promise<void> | undefined;
+  private revivals = 0;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly spec: SubscriptionSpec,
   ) {
+    this.consumer = this.newConsumer();
+  }
+
+  private newConsumer(): Consumer {
+    const { spec, kafka } = this;
     const { bus } = spec;
-    this.consumer = kafka.consumer({
+    const consumer = kafka.consumer({
       groupId: spec.groupId,
       sessionTimeout: bus.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
       heartbeatInterval: bus.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
       maxWaitTimeInMs: bus.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
       allowAutoTopicCreation: false,
     });
-    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
       spec.log.error({ err: payload.error, restart: payload.restart }, `consumer of ${spec.kafkaTopic} in group ${spec.groupId} crashed`);
+      // kafkajs restarts a crashed consumer only when it deems the cause retriable; otherwise
+      // the member stays out of its group for good while the process looks healthy, and its
+      // partitions wait for a member that never comes. A subscription lives until closed.
+      if (!payload.restart && consumer === this.consumer) this.revive();
     });
+    if (spec.from === 'latest') {
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        const partitions = payload.memberAssignment[spec.kafkaTopic] ?? [];
+        if (partitions.length > 0) this.pinned = this.pinStart(kafka, partitions);
+      });
+    }
+    return consumer;
+  }
+
+  /** Starts a new consumer in place of one kafkajs gave up on, with backoff, until it runs. */
+  private revive(): void {
+    if (this.closing) return;
+    const delay = Math.min(RETRY_BACKOFF_MS.min * 2 ** this.revivals++, RETRY_BACKOFF_MS.max);
+    setTimeout(() => {
+      if (this.closing) return;
+      const dead = this.consumer;
+      this.consumer = this.newConsumer();
+      void dead.disconnect().catch(() => undefined);
+      this.start().then(
+        () => {
+          this.revivals = 0;
+          this.spec.log.warn(`consumer of ${this.spec.kafkaTopic} in group ${this.spec.groupId} started again`);
+          if (this.closing) void this.consumer.disconnect().catch(() => undefined);
+        },
+        (err: unknown) => {
+          this.spec.log.warn({ err }, 'consumer could not start again, retrying');
+          this.revive();
+        },
+      );
+    }, delay).unref();
+  }
+
+  /**
+   * A group without committed offsets starts at the latest record each time it joins, and the
+   * consumer rejoins after every crash (a Kafka restart): what was published between the
+   * subscription and the rejoin would be skipped. So the position `latest` gave is committed
+   * for each partition the group has no offset for, and a rejoin resumes from it.
+   */
+  private async pinStart(kafka: Kafka, partitions: number[]): Promise<void> {
+    const { spec } = this;
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const [committed] = await admin.fetchOffsets({ groupId: spec.groupId, topics: [spec.kafkaTopic] });
+      const unset = new Set(committed?.partitions.filter((p) => Number(p.offset) < 0).map((p) => p.partition) ?? partitions);
+      const ends = await admin.fetchTopicOffsets(spec.kafkaTopic);
+      const offsets = ends.filter((e) => partitions.includes(e.partition) && unset.has(e.partition)).map((e) => ({ topic: spec.kafkaTopic, partition: e.partition, offset: e.high }));
+      if (offsets.length > 0 && !this.closing) await this.consumer.commitOffsets(offsets);
+    } catch (err) {
+      spec.log.warn({ err }, 'could not record the starting offsets of a live subscription');
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   async start(): Promise<void> {
@@ -439,7 +520,10 @@ class KafkaSubscription {
         partitionsConsumedConcurrently: spec.bus.partitionsConsumedConcurrently ?? 1,
         eachBatch: (payload) => this.eachBatch(payload),
       });
-      if (joined) await Promise.race([joined, new Promise((r) => setTimeout(r, DEFAULT_SESSION_TIMEOUT_MS).unref())]);
+      if (joined) {
+        await Promise.race([joined, new Promise((r) => setTimeout(r, DEFAULT_SESSION_TIMEOUT_MS).unref())]);
+        await this.pinned;
+      }
     } catch (err) {
       throw unavailable(`Kafka at ${spec.target}`, err);
     }

@@ -22,6 +22,8 @@ export const DEFAULT_MEASUREMENT = 'reading';
 export const DEFAULT_WRITE_BATCH = 5_000;
 /** One HTTP request to InfluxDB, write or query. */
 export const DEFAULT_INFLUX_TIMEOUT_MS = 10_000;
+/** How often the server is pinged while no request told whether it answers, for readiness. */
+export const DEFAULT_INFLUX_HEALTH_MS = 5_000;
 /** Rows a query returns when it asks for no limit (as the embedded store). */
 export const DEFAULT_QUERY_LIMIT = 100_000;
 /** Flux times end in 2262 (int64 nanoseconds); ranges are clamped into what it can represent. */
@@ -76,6 +78,10 @@ export class InfluxSeriesStore implements SeriesStore {
   private readonly log: Logger;
   private connected = false;
   private closed = false;
+  /** Whether the last request (write, query or ping) got an answer. */
+  private answering = false;
+  private lastOutcomeAt = 0;
+  private health: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: InfluxSeriesOptions) {
     this.target = `${opts.url} (bucket ${opts.bucket})`;
@@ -100,13 +106,35 @@ export class InfluxSeriesStore implements SeriesStore {
     try {
       await this.queryApi.collectRows(flux`from(bucket: ${this.opts.bucket}) |> range(start: -1m) |> limit(n: 1)`);
       this.connected = true;
+      this.outcome(true);
     } catch (err) {
       throw this.failure(err, 'query');
     }
+    // Readiness follows the server: a stage whose writes fail is not ready, and a process that
+    // writes nothing (the API) learns of an outage from the ping.
+    this.health ??= setInterval(() => void this.ping(), DEFAULT_INFLUX_HEALTH_MS);
+    this.health.unref();
   }
 
+  /** False while InfluxDB does not answer: the last write, query or ping failed to reach it. */
   isConnected(): boolean {
-    return this.connected && !this.closed;
+    return this.connected && !this.closed && this.answering;
+  }
+
+  private outcome(answered: boolean): void {
+    this.answering = answered;
+    this.lastOutcomeAt = Date.now();
+  }
+
+  private async ping(): Promise<void> {
+    if (this.closed || Date.now() - this.lastOutcomeAt < DEFAULT_INFLUX_HEALTH_MS) return;
+    try {
+      const res = await fetch(new URL('/ping', this.opts.url), { signal: AbortSignal.timeout(this.opts.timeoutMs ?? DEFAULT_INFLUX_TIMEOUT_MS) });
+      await res.body?.cancel();
+      this.outcome(res.status < 500);
+    } catch {
+      this.outcome(false);
+    }
   }
 
   async write(readings: readonly Reading[]): Promise<void> {
@@ -119,6 +147,7 @@ export class InfluxSeriesStore implements SeriesStore {
       api.writePoints(readings.slice(i, i + batch).map((r) => this.toPoint(r)));
       try {
         await api.close();
+        this.outcome(true);
       } catch (err) {
         if (isRetentionDrop(err)) {
           // Points older than the bucket's retention are dropped by policy and the rest are
@@ -149,6 +178,7 @@ export class InfluxSeriesStore implements SeriesStore {
     let rows: Row[];
     try {
       rows = await this.queryApi.collectRows<Row>(query);
+      this.outcome(true);
     } catch (err) {
       throw this.failure(err, 'query');
     }
@@ -167,6 +197,7 @@ export class InfluxSeriesStore implements SeriesStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.health);
   }
 
   private toPoint(r: Reading): Point {
@@ -186,8 +217,10 @@ export class InfluxSeriesStore implements SeriesStore {
     const service = `InfluxDB at ${this.target}`;
     if (err instanceof HttpError && err.statusCode >= 400 && err.statusCode < 500 && ![401, 403, 404, 408, 429].includes(err.statusCode)) {
       // The request itself is wrong (a field type conflict, a bad query): no retry can help.
+      this.outcome(true);
       return new StreetWatchError('SW_ERR_INTERNAL', [`InfluxDB refused the ${what} (HTTP ${err.statusCode}): ${errorMessage(err)}`], { cause: err });
     }
+    this.outcome(false);
     return unavailable(service, err);
   }
 }

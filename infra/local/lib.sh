@@ -105,6 +105,16 @@ svc_pid() {
   echo "$pid"
 }
 
+# Like svc_pid, without the process name: just after spawn the recorded pid is still the shell
+# or setsid that is about to exec the server, which on a busy machine can take a while.
+svc_running() {
+  local file pid
+  file=$(svc_dir "$1")/pid
+  [[ -s $file ]] || return 1
+  pid=$(<"$file")
+  [[ $pid =~ ^[0-9]+$ ]] && pid_alive "$pid"
+}
+
 # Ports come from the environment, else from what a running service was started with (so
 # `status` and `down` need no variables repeated), else the defaults.
 resolve_ports() {
@@ -173,7 +183,7 @@ wait_for() {
   shift 3
   local deadline=$((SECONDS + timeout))
   until "$@"; do
-    svc_pid "$svc" >/dev/null || fail "$svc" "the process exited while waiting for $what"
+    svc_running "$svc" || fail "$svc" "the process exited while waiting for $what"
     ((SECONDS < deadline)) || fail "$svc" "no $what after ${timeout}s"
     sleep 0.5
   done

@@ -163,6 +163,21 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, caps: Bus
       expect(seen.every((n) => n >= 100)).toBe(true);
     });
 
+    it.runIf(caps.durable)('resumes a group that asked for the latest where it started, when it rejoins', async () => {
+      // A consumer rejoins its group after a crash (Kafka restarted): records published since
+      // the subscription must still arrive, even if it had handled none before.
+      const group = randomUUID();
+      const first = await bus();
+      const sub = await first.subscribe('sw.deadletter', group, async () => undefined, { from: 'latest' });
+      await sub.close();
+      await first.publish('sw.deadletter', [1, 2, 3].map((n) => ({ key: 'k', value: letter('k', n) })));
+      const seen: number[] = [];
+      const second = await bus();
+      await second.subscribe('sw.deadletter', group, async (rs) => void seen.push(...rs.map((r) => r.value.receivedAt)), { from: 'latest' });
+      await until(() => seen.length >= 3);
+      expect(seen).toEqual([1, 2, 3]);
+    });
+
     it('finishes the batch in hand before a closing subscription resolves', async () => {
       const b = await bus();
       let inHandler = false;

@@ -174,11 +174,14 @@ async function startContainers(services: readonly ServiceName[], host: string): 
   return { env, stop };
 }
 
-/** Runs infra/local/up for the services and reads the environment it prints on stdout. */
-function localUp(services: readonly ServiceName[]): Promise<Partial<ServiceEnv>> {
+/**
+ * Runs infra/local/up for the services and reads the environment it prints on stdout. `env`
+ * adds to the environment of the script: other ports, another state directory.
+ */
+export function localUp(services: readonly ServiceName[], env: Record<string, string> = {}): Promise<Partial<ServiceEnv>> {
   const script = path.join(REPO_ROOT, 'infra', 'local', 'up');
   return new Promise((resolve, reject) => {
-    const child = execFile(script, [...services], { timeout: LOCAL_UP_TIMEOUT_MS, maxBuffer: 1024 * 1024 }, (err, stdout) => {
+    const child = execFile(script, [...services], { timeout: LOCAL_UP_TIMEOUT_MS, maxBuffer: 1024 * 1024, env: { ...process.env, ...env } }, (err, stdout) => {
       if (err) return reject(new Error(`infra/local/up ${services.join(' ')} failed (${err.message}); its log is above`));
       const env: Partial<ServiceEnv> = {};
       for (const line of stdout.split('\n')) {
@@ -194,7 +197,7 @@ function localUp(services: readonly ServiceName[]): Promise<Partial<ServiceEnv>>
   });
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
