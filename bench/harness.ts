@@ -21,7 +21,7 @@ export interface BenchContext {
   city: City;
   sink: Sink;
   log(line: string): void;
-  /** Where the platform writes a V8 CPU profile of each run (`--cpu-prof`), if anywhere. */
+  /** Where the platform writes a V8 CPU profile of each measured window, if anywhere. */
   profileDir?: string | undefined;
   /** The 1-minute load average at the start and end of each measurement. */
   loads: { what: string; load: number }[];
@@ -74,6 +74,10 @@ export interface PlatformUnderTest {
   secret: string;
   stats(): Promise<SutStats>;
   sample(): ProcSample;
+  /** Starts a CPU profile of the platform when the run asked for profiles. */
+  profileStart(): Promise<void>;
+  /** Writes the profile started last as `<profileDir>/<label>.cpuprofile`. */
+  profileStop(label: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -86,7 +90,6 @@ export async function startPlatformUnderTest(ctx: BenchContext, name: string, de
   const child = await Child.start<SutCommand>('streetwatch', 'bench/sut.ts', {
     cpus: ctx.cpus.sut,
     env: platformEnv(ctx, dataDir, cityDir),
-    nodeArgs: ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`] : [],
     log: path.join(ctx.workDir, `streetwatch-${++runs}-${name}.log`),
   });
   const { mqttPort } = child.ready as { mqttPort: number };
@@ -97,6 +100,15 @@ export async function startPlatformUnderTest(ctx: BenchContext, name: string, de
     secret,
     stats: () => child.request<SutStats>({ op: 'stats' }),
     sample: () => sampleProc(child.pid),
+    async profileStart() {
+      if (ctx.profileDir) await child.request({ op: 'profile-start' });
+    },
+    async profileStop(label) {
+      if (!ctx.profileDir) return;
+      fs.mkdirSync(ctx.profileDir, { recursive: true });
+      const file = await child.request<string>({ op: 'profile-stop', file: path.join(ctx.profileDir, `${label}.cpuprofile`) });
+      ctx.log(`  CPU profile: ${file}`);
+    },
     async stop() {
       await child.stop({ op: 'stop' }, 60_000);
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -11,7 +11,6 @@
  * - `open`: a fixed rate whatever the answers, latency counted from each publish's scheduled
  *   time (so a stall shows as the latency of everything scheduled during it); optional hazard
  *   publishes at their own rate, whose send times are returned for matching with webhooks.
- * - `idle`: a fixed low rate for a while, to see what connected devices cost.
  */
 import os from 'node:os';
 import { deviceErrorsTopic, deviceStatusTopic } from '../core/topics.js';
@@ -75,13 +74,7 @@ export interface OpenCommand {
   hazardRate?: number;
 }
 
-export interface IdleCommand {
-  op: 'idle';
-  rate: number;
-  durationMs: number;
-}
-
-export type LoadCommand = ConnectCommand | SubscribeCommand | ClosedCommand | FloodCommand | OpenCommand | IdleCommand | { op: 'disconnect' } | { op: 'exit' };
+export type LoadCommand = ConnectCommand | SubscribeCommand | ClosedCommand | FloodCommand | OpenCommand | { op: 'disconnect' } | { op: 'exit' };
 
 export interface ConnectResult {
   connected: number;
@@ -394,10 +387,6 @@ async function open(cmd: OpenCommand): Promise<RunResult> {
   return w.result(lost, { hazards: [...hazards] });
 }
 
-async function idle(cmd: IdleCommand): Promise<RunResult> {
-  return open({ op: 'open', rate: cmd.rate, qos: 1, warmupMs: 0, durationMs: cmd.durationMs });
-}
-
 async function disconnect(): Promise<void> {
   await mapLimit([...clients, ...hazardClients, ...(subscriber ? [subscriber] : [])], 500, (c) => c.end());
   clients.length = 0;
@@ -421,8 +410,6 @@ async function run(cmd: LoadCommand): Promise<unknown> {
       return flood(cmd);
     case 'open':
       return open(cmd);
-    case 'idle':
-      return idle(cmd);
     case 'disconnect':
       return disconnect();
     case 'exit':

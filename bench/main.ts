@@ -65,7 +65,7 @@ const program = new Command('bench')
   .option('--soak-minutes <n>', 'length of the soak (default 10; quick: 0.25)', positive)
   .option('--quiet-below <load>', 'before each scenario, wait (up to 30 min) for the 1-minute load average to fall below this', positive)
   .option('--keep', "keep the processes' logs (in the system's temp directory)")
-  .option('--cpu-prof <dir>', 'write a V8 CPU profile of the platform in each scenario to this directory (node --cpu-prof)');
+  .option('--cpu-prof <dir>', "write a V8 CPU profile of the platform's measured windows to this directory");
 
 async function waitForQuiet(ctx: BenchContext, below: number | undefined): Promise<void> {
   if (below === undefined) return;

@@ -6,15 +6,18 @@
  * `probe` adds a consumer of `sw.readings` that records, for every reading, the time from its
  * timestamp (set by the load generator when it sent the publish, in whole milliseconds) to its
  * delivery on the bus, which follows the store commit: the publish → stored latency of QoS 0
- * publishes, which have no PUBACK to time. It is off unless asked for.
+ * publishes, which have no PUBACK to time. It is off unless asked for. `profile-start` and
+ * `profile-stop` take a V8 CPU profile of a measured window (`npm run bench -- --cpu-prof <dir>`).
  */
+import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { startPlatform } from '../app/platform.js';
 import { loadConfig } from '../core/config.js';
 import type { Subscription } from '../core/ports.js';
 import { wallNow } from './mqtt-wire.js';
 import { LatencyRecorder, type LatencySummary } from './stats.js';
 
-export type SutCommand = { op: 'stats' } | { op: 'probe-start' } | { op: 'probe-stop' } | { op: 'stop' };
+export type SutCommand = { op: 'stats' } | { op: 'probe-start' } | { op: 'probe-stop' } | { op: 'profile-start' } | { op: 'profile-stop'; file: string } | { op: 'stop' };
 
 export interface SutStats {
   readingsStored: number;
@@ -34,6 +37,7 @@ async function counter(metric: { get(): Promise<{ values: { value: number }[] }>
 const platform = await startPlatform({ config: loadConfig() });
 const { metrics } = platform;
 let probe: Subscription | undefined;
+let profiler: Session | undefined;
 const probed = new LatencyRecorder();
 
 async function run(cmd: SutCommand): Promise<unknown> {
@@ -63,6 +67,20 @@ async function run(cmd: SutCommand): Promise<unknown> {
       await probe?.close();
       probe = undefined;
       return probed.count > 0 ? probed.summary() : undefined satisfies LatencySummary | undefined;
+    }
+    case 'profile-start':
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+      return undefined;
+    case 'profile-stop': {
+      if (!profiler) return undefined;
+      const { profile } = await profiler.post('Profiler.stop');
+      profiler.disconnect();
+      profiler = undefined;
+      fs.writeFileSync(cmd.file, JSON.stringify(profile));
+      return cmd.file;
     }
     case 'stop':
       await platform.stop();

@@ -95,9 +95,11 @@ export async function alertLatency(ctx: BenchContext, opts: LatencyOptions, maxR
       noteLoad(ctx, `latency ${share}`);
       const runP = loadgen.request<RunResult>({ op: 'open', rate, qos: 1, warmupMs: opts.warmupMs, durationMs: opts.durationMs, hazardRate: opts.hazardRate });
       await sleep(opts.warmupMs);
+      await sut.profileStart();
       const a = sut.sample();
       await sleep(opts.durationMs);
       const b = sut.sample();
+      await sut.profileStop(`latency-${Math.round(share * 100)}`);
       const run = await runP;
       const hooks = await webhookLatency(ctx, run.hazards ?? []);
       rows.push({

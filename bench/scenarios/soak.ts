@@ -61,6 +61,7 @@ export async function soak(ctx: BenchContext, opts: SoakOptions, maxRate: number
     const loadStart = noteLoad(ctx, 'soak');
     let loadMax = loadStart;
     const runP = loadgen.request<RunResult>({ op: 'open', rate, qos: 1, warmupMs: 0, durationMs: opts.durationMs, hazardRate: opts.hazardRate });
+    await sut.profileStart();
     const samples: ProcSample[] = [];
     const t0 = performance.now();
     let nextMinute = 60_000;
@@ -75,6 +76,7 @@ export async function soak(ctx: BenchContext, opts: SoakOptions, maxRate: number
       await sleep(opts.sampleEveryMs);
     }
     samples.push(sut.sample());
+    await sut.profileStop('soak');
     const run = await runP;
     const hooks = await webhookLatency(ctx, run.hazards ?? []);
     const at = (s: ProcSample): number => s.at - t0;

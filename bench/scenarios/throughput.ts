@@ -48,12 +48,20 @@ export function throughputOptions(quick: boolean): ThroughputOptions {
   return quick ? { deviceCounts: [50], inflight: 200, warmupMs: 500, durationMs: 2_000 } : { deviceCounts: [100, 1_000], inflight: 1_000, warmupMs: 3_000, durationMs: 15_000 };
 }
 
-/** Samples a process at the edges of the measured window of a run that is under way. */
-async function window<T>(run: Promise<T>, warmupMs: number, durationMs: number, sample: () => ProcSample): Promise<{ result: T; a: ProcSample; b: ProcSample }> {
+/** Samples a process (and profiles it, when asked) at the edges of the measured window of a run under way. */
+async function window<T>(
+  run: Promise<T>,
+  warmupMs: number,
+  durationMs: number,
+  sample: () => ProcSample,
+  profile?: { start(): Promise<void>; stop(): Promise<void> },
+): Promise<{ result: T; a: ProcSample; b: ProcSample }> {
   await sleep(warmupMs);
+  await profile?.start();
   const a = sample();
   await sleep(durationMs);
   const b = sample();
+  await profile?.stop();
   return { result: await run, a, b };
 }
 
@@ -76,6 +84,7 @@ export async function streetwatchThroughput(ctx: BenchContext, opts: ThroughputO
         opts.warmupMs,
         opts.durationMs,
         sut.sample,
+        { start: sut.profileStart, stop: () => sut.profileStop(`throughput-${count}-qos1`) },
       );
       rows.push(row('StreetWatch embedded', count, 1, `${windowPerDevice * count} in flight`, q1.result, q1.result.readingsPerSecond * (q1.result.done / Math.max(1, q1.result.sent)), 'publish → PUBACK (stored and evaluated)', q1.a, q1.b, noteLoad(ctx, `throughput ${count} QoS 1 end`)));
       ctx.log(`  QoS 1: ${fmt(q1.result.rate)} publishes/s, p99 ${q1.result.latency?.p99.toFixed(1)} ms`);
@@ -86,11 +95,13 @@ export async function streetwatchThroughput(ctx: BenchContext, opts: ThroughputO
       noteLoad(ctx, `throughput ${count} QoS 0`);
       const floodRun = loadgen.request<RunResult>({ op: 'flood', warmupMs: opts.warmupMs, durationMs: opts.durationMs });
       await sleep(opts.warmupMs);
+      await sut.profileStart();
       const s0 = await sut.stats();
       const a = sut.sample();
       await sleep(opts.durationMs);
       const s1 = await sut.stats();
       const b = sut.sample();
+      await sut.profileStop(`throughput-${count}-qos0`);
       const flood = await floodRun;
       // Every reading this generator sent to this platform, stored: the backlog is gone.
       await drainStore(sut.stats, flood.readingsTotal);
