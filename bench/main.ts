@@ -7,6 +7,7 @@
  *   npm run bench
  *   npm run bench -- --quick
  *   npm run bench -- --only throughput,reference
+ *   npm run bench -- --only distributed        (also: npm run bench:distributed)
  *   npm run bench -- --only latency,soak --max-rate 9000 --quiet-below 0.5
  */
 import fs from 'node:fs';
@@ -22,6 +23,7 @@ import { findMosquitto, mosquittoVersion } from './mosquitto.js';
 import { planCpus } from './processes.js';
 import { evaluateTargets, toMarkdown, type BenchResults } from './report.js';
 import { connections, connectionsOptions } from './scenarios/connections.js';
+import { distributedOptions, distributedThroughput } from './scenarios/distributed.js';
 import { alertLatency, latencyOptions } from './scenarios/latency.js';
 import { soak, soakOptions } from './scenarios/soak.js';
 import { fmt, mosquittoThroughput, streetwatchThroughput, throughputOptions } from './scenarios/throughput.js';
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
     loads: ctx.loads,
     mosquitto: mosquitto ? mosquittoVersion(mosquitto) : undefined,
     throughput: [],
-    distributed: undefined,
+    distributed: [],
     latency: [],
     connections: undefined,
     geofence: [],
@@ -125,10 +127,11 @@ async function main(): Promise<void> {
       results.throughput = await streetwatchThroughput(ctx, throughput);
     });
     await step('distributed', '2. Ingest throughput, distributed', async () => {
-      const reason = 'the distributed mode (Kafka, InfluxDB, Redis adapters) is not in this build';
-      results.distributed = { pending: reason };
-      results.skipped.push({ scenario: '2. distributed', reason });
-      log(`  not run: ${reason}`);
+      const out = await distributedThroughput(ctx, distributedOptions(quick));
+      if (typeof out === 'string') {
+        results.skipped.push({ scenario: '2. distributed', reason: out });
+        log(`  not run: ${out}`);
+      } else results.distributed = out;
     });
     await step('reference', '7. Reference: Mosquitto relaying to one subscriber', async () => {
       if (!mosquitto) {
