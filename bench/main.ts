@@ -37,6 +37,7 @@ interface Options {
   out: string;
   maxRate?: number;
   soakMinutes?: number;
+  connections?: number;
   quietBelow?: number;
   keep?: boolean;
   cpuProf?: string;
@@ -64,6 +65,7 @@ const program = new Command('bench')
   .option('--only <scenarios>', `comma-separated: ${SCENARIOS.join(', ')} (or their numbers 1-7)`, scenarioList)
   .option('--out <dir>', 'where the JSON and Markdown results go', path.join(REPO_ROOT, 'bench', 'results'))
   .option('--max-rate <n>', 'QoS 1 publishes/s the latency and soak shares are taken of (default: measured by the throughput scenario)', positive)
+  .option('--connections <n>', 'devices of the connections scenario (default 10000; quick: 200)', positive)
   .option('--soak-minutes <n>', 'length of the soak (default 10; quick: 0.25)', positive)
   .option('--quiet-below <load>', 'before each scenario, wait (up to 30 min) for the 1-minute load average to fall below this', positive)
   .option('--keep', "keep the processes' logs (in the system's temp directory)")
@@ -155,7 +157,9 @@ async function main(): Promise<void> {
       results.latency = await alertLatency(ctx, latency, maxRate());
     });
     await step('connections', '4. Connections', async () => {
-      results.connections = await connections(ctx, connectionsOptions(quick));
+      const o = connectionsOptions(quick);
+      if (opts.connections !== undefined) o.devices = Math.round(opts.connections);
+      results.connections = await connections(ctx, o);
     });
     await step('geofence', '5. Geofence lookups', async () => {
       results.geofence = await benchGeofence(quick ? { sizes: [10, 1_000], durationMs: 200 } : { sizes: DEFAULT_GEOFENCE_SIZES });

@@ -52,8 +52,10 @@ export async function connections(ctx: BenchContext, opts: ConnectionsOptions): 
     await sleep(1_000);
     const idle = sut.sample();
     noteLoad(ctx, 'connections');
+    await sut.profileStart();
     const connected = await connectFleet(loadgen, sut.mqttPort, sut.secret, fleet);
     const afterConnect = sut.sample();
+    await sut.profileStop('connections-connect');
     ctx.log(`  ${connected.connected} devices connected in ${(connected.ms / 1000).toFixed(1)} s`);
     const rate = opts.devices / (opts.reportEveryMs / 1000);
     const runP = loadgen.request<RunResult>({ op: 'open', rate, qos: 1, warmupMs: opts.reportEveryMs, durationMs: opts.durationMs });
