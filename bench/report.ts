@@ -138,8 +138,8 @@ export function toMarkdown(r: BenchResults): string {
     const c = r.connections;
     lines.push('## 4. Connections', '');
     table(
-      ['devices connected', 'connect time s', 'CPU while connecting', 'RSS idle MiB', 'RSS connected MiB', 'reporting publishes/s', 'CPU while reporting', 'stored p50 / p99 ms', 'load avg'],
-      [[n0(c.connected), c.connectSeconds.toFixed(1), pct(c.connectCpu), n0(c.rssBeforeMiB), n0(c.rssMiB), n0(c.publishesPerSecond), pct(c.cpu), lat(c.stored), c.loadAverage.toFixed(2)]],
+      ['devices connected', 'connect time s', 'reconnect time s', 'CPU while connecting', 'RSS idle MiB', 'RSS connected MiB', 'reporting publishes/s', 'CPU while reporting', 'stored p50 / p99 ms', 'load avg'],
+      [[n0(c.connected), c.connectSeconds.toFixed(1), c.reconnectSeconds?.toFixed(1) ?? '–', pct(c.connectCpu), n0(c.rssBeforeMiB), n0(c.rssMiB), n0(c.publishesPerSecond), pct(c.cpu), lat(c.stored), c.loadAverage.toFixed(2)]],
     );
   }
   if (r.geofence.length) {

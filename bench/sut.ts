@@ -17,7 +17,7 @@ import type { Subscription } from '../core/ports.js';
 import { wallNow } from './mqtt-wire.js';
 import { LatencyRecorder, type LatencySummary } from './stats.js';
 
-export type SutCommand = { op: 'stats' } | { op: 'probe-start' } | { op: 'probe-stop' } | { op: 'profile-start' } | { op: 'profile-stop'; file: string } | { op: 'stop' };
+export type SutCommand = { op: 'stats' } | { op: 'probe-start'; from: number } | { op: 'probe-stop' } | { op: 'profile-start' } | { op: 'profile-stop'; file: string } | { op: 'stop' };
 
 export interface SutStats {
   readingsStored: number;
@@ -60,7 +60,8 @@ async function run(cmd: SutCommand): Promise<unknown> {
       probed.reset();
       probe = await platform.bus.subscribe('sw.readings', 'bench-probe', async (records) => {
         const now = wallNow();
-        for (const { value } of records) probed.record(now - value.ts);
+        // Readings stamped before the window (a flood's backlog, a warm-up) are not its latency.
+        for (const { value } of records) if (value.ts >= cmd.from) probed.record(now - value.ts);
       });
       return undefined;
     case 'probe-stop': {
