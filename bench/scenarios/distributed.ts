@@ -19,7 +19,7 @@ import { fluxRows, spawnStages, type StageProcess } from '../../test/support/dis
 import { distributedEnv, dropNamespace, measurementOf, testNamespace } from '../../test/support/namespace.js';
 import { provisionServices, type ServiceEnv } from '../../test/support/services.js';
 import { sensorFleet, type BenchDevice } from '../fleet.js';
-import { connectFleet, noteLoad, sleep, startLoadgen, type BenchContext } from '../harness.js';
+import { connectFleet, noteLoad, sleep, startLoadgen, UNTHROTTLED, type BenchContext } from '../harness.js';
 import type { RunResult } from '../loadgen.js';
 import { sampleProc, type ProcSample } from '../processes.js';
 import type { LatencySummary } from '../stats.js';
@@ -122,7 +122,7 @@ async function provision(svc: ServiceEnv, namespace: string, fleet: readonly Ben
 
 async function oneRun(ctx: BenchContext, svc: ServiceEnv, run: DistributedOptions['runs'][number], opts: DistributedOptions): Promise<DistributedRow> {
   const namespace = testNamespace('swbench');
-  const env = { ...distributedEnv(svc, namespace), STREETWATCH_DATA_DIR: ctx.workDir };
+  const env = { ...distributedEnv(svc, namespace), STREETWATCH_DATA_DIR: ctx.workDir, ...UNTHROTTLED };
   const fleet = sensorFleet(ctx.city, run.devices);
   const processes: StageProcess[] = [];
   const loadgen = await startLoadgen(ctx, `distributed-${run.devices}-${run.ingest}`);
