@@ -38,6 +38,7 @@ interface Options {
   maxRate?: number;
   soakMinutes?: number;
   connections?: number;
+  fleets?: number[];
   quietBelow?: number;
   keep?: boolean;
   cpuProf?: string;
@@ -53,6 +54,14 @@ function scenarioList(v: string): Scenario[] {
   });
 }
 
+function fleetList(v: string): number[] {
+  return v.split(',').map((x) => {
+    const n = Number(x);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${x}" is not a fleet size`);
+    return n;
+  });
+}
+
 function positive(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
@@ -65,6 +74,7 @@ const program = new Command('bench')
   .option('--only <scenarios>', `comma-separated: ${SCENARIOS.join(', ')} (or their numbers 1-7)`, scenarioList)
   .option('--out <dir>', 'where the JSON and Markdown results go', path.join(REPO_ROOT, 'bench', 'results'))
   .option('--max-rate <n>', 'QoS 1 publishes/s the latency and soak shares are taken of (default: measured by the throughput scenario)', positive)
+  .option('--fleets <list>', 'comma-separated fleet sizes of the throughput scenarios, embedded and Mosquitto (default 100,1000; quick: 50)', fleetList)
   .option('--connections <n>', 'devices of the connections scenario (default 10000; quick: 200)', positive)
   .option('--soak-minutes <n>', 'length of the soak (default 10; quick: 0.25)', positive)
   .option('--quiet-below <load>', 'before each scenario, wait (up to 30 min) for the 1-minute load average to fall below this', positive)
@@ -125,6 +135,7 @@ async function main(): Promise<void> {
   let failed = false;
   try {
     const throughput = throughputOptions(quick);
+    if (opts.fleets) throughput.deviceCounts = opts.fleets;
     await step('throughput', '1. Ingest throughput, embedded', async () => {
       results.throughput = await streetwatchThroughput(ctx, throughput);
     });
