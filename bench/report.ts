@@ -84,7 +84,7 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets'>): Target[] {
   const s = r.soak;
   targets.push({
     target: 'RSS growth under 5% over the soak',
-    measured: s ? `${s.growthPercent.toFixed(1)}% over ${s.minutes} min` : 'not measured',
+    measured: s ? `${s.growthPercent.toFixed(1)}% over ${+s.minutes.toFixed(2)} min` : 'not measured',
     met: s && s.minutes >= 10 ? s.growthPercent < 5 : undefined,
   });
   return targets;
@@ -154,7 +154,7 @@ export function toMarkdown(r: BenchResults): string {
     lines.push('## 6. Soak', '');
     table(
       ['minutes', 'offered publishes/s', 'acked/s', 'RSS after warm-up MiB', 'RSS at the end MiB', 'growth', 'RSS max MiB', 'stored p50 / p99 ms', 'webhook p50 / p99 ms', 'missing', 'platform CPU', 'load avg start / max / end'],
-      [[String(s.minutes), n0(s.ratePerSecond), n0(s.ackedPerSecond), s.rssStartMiB.toFixed(1), s.rssEndMiB.toFixed(1), `${s.growthPercent.toFixed(1)}%`, s.rssMaxMiB.toFixed(1), lat(s.stored), lat(s.webhook), n0(s.missing), pct(s.cpu), `${s.loadAverage.start} / ${s.loadAverage.max} / ${s.loadAverage.end}`]],
+      [[String(+s.minutes.toFixed(2)), n0(s.ratePerSecond), n0(s.ackedPerSecond), s.rssStartMiB.toFixed(1), s.rssEndMiB.toFixed(1), `${s.growthPercent.toFixed(1)}%`, s.rssMaxMiB.toFixed(1), lat(s.stored), lat(s.webhook), n0(s.missing), pct(s.cpu), `${s.loadAverage.start} / ${s.loadAverage.max} / ${s.loadAverage.end}`]],
     );
   }
   if (r.reference.length) {
