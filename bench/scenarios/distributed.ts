@@ -49,13 +49,13 @@ export interface DistributedOptions {
   inflight: number;
   warmupMs: number;
   durationMs: number;
-  /** Longest wait for InfluxDB to hold every reading after the run. */
-  drainMs: number;
+  /** How long InfluxDB may gain no reading before the run is declared stalled. */
+  stallMs: number;
 }
 
 export function distributedOptions(quick: boolean): DistributedOptions {
   return quick
-    ? { runs: [{ devices: 50, ingest: 1, detectors: 1 }], inflight: 200, warmupMs: 500, durationMs: 2_000, drainMs: 60_000 }
+    ? { runs: [{ devices: 50, ingest: 1, detectors: 1 }], inflight: 200, warmupMs: 500, durationMs: 2_000, stallMs: 60_000 }
     : {
         runs: [
           { devices: 100, ingest: 1, detectors: 1 },
@@ -64,7 +64,7 @@ export function distributedOptions(quick: boolean): DistributedOptions {
         inflight: 800,
         warmupMs: 3_000,
         durationMs: 15_000,
-        drainMs: 180_000,
+        stallMs: 60_000,
       };
 }
 
@@ -150,9 +150,21 @@ async function oneRun(ctx: BenchContext, svc: ServiceEnv, run: DistributedOption
     const result = await runP;
     const stagesCpu = a.reduce((sum, x, i) => sum + (b[i]!.cpuSeconds - x.cpuSeconds), 0) / ((b[0]!.at - a[0]!.at) / 1000);
 
+    // Stops, with what the stages said, when InfluxDB gains nothing for a minute.
     let stored = 0;
+    let before = -1;
+    let progressAt = performance.now();
+    let saidAt = performance.now();
     while ((stored = await storedReadings(svc, namespace, wallStart - 60_000, Date.now() + 60_000)) < result.readingsTotal) {
-      if (performance.now() - start > opts.durationMs + opts.warmupMs + opts.drainMs) throw new Error(`only ${stored} of ${result.readingsTotal} readings in InfluxDB`);
+      if (stored !== before) [before, progressAt] = [stored, performance.now()];
+      if (performance.now() - progressAt > opts.stallMs) {
+        for (const p of processes) ctx.log(p.output().split('\n').slice(-20).join('\n'));
+        throw new Error(`stalled: ${stored} of ${result.readingsTotal} readings in InfluxDB, none more for ${opts.stallMs / 1000} s`);
+      }
+      if (performance.now() - saidAt > 5_000) {
+        ctx.log(`  stored ${fmt(stored)} / ${fmt(result.readingsTotal)} readings`);
+        saidAt = performance.now();
+      }
       await sleep(250);
     }
     const storedSeconds = (performance.now() - start) / 1000;
