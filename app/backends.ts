@@ -88,7 +88,7 @@ export function createBackends(config: Config, deps: { logger: Logger; metrics: 
     series = influx;
     if (needs.has('series')) services.push({ name: 'influxdb', label: 'InfluxDB', target: influx.target, connect: () => influx.connect(), isConnected: () => influx.isConnected() });
   } else {
-    series = new SqliteSeriesStore(config.dataDir);
+    series = new SqliteSeriesStore(config.dataDir, (message) => logger.warn({ message }, 'checkpoint of the readings database failed'));
     usesDataDir ||= needs.has('series');
   }
 

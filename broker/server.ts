@@ -22,6 +22,7 @@ import { checkOperatorCredentials } from './operator.js';
 import { startOperatorBridge, type OperatorBridge } from './operator-bridge.js';
 import { startListeners } from './listeners.js';
 import { guardPacketSize } from './packet-size.js';
+import { retainedIndexedPersistence } from './retained-index.js';
 import { trackPresence } from './presence.js';
 import { verifySecret } from './secret-hash.js';
 import { checkSubcenterCredentials, startSubcenterFeed } from './subcenter-feed.js';
@@ -255,6 +256,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     published,
     authorizePublish: onPublish,
     authorizeSubscribe: onSubscribe,
+    persistence: retainedIndexedPersistence(),
     // Device ids may be up to 64 characters; MQTT 3.1 (not 3.1.1) caps client ids at 23.
     maxClientsIdLength: 64,
     connectTimeout: limits.connectTimeoutMs,

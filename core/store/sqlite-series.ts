@@ -3,6 +3,7 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { SeriesQuery, SeriesStore } from '../ports.js';
 import type { Reading } from '../schemas.js';
+import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './sqlite-checkpointer.js';
 import { openDatabase } from './sqlite-open.js';
 
 const SCHEMA = `
@@ -45,11 +46,17 @@ export class SqliteSeriesStore implements SeriesStore {
   private readonly db: Database.Database;
   private readonly insert;
   private readonly writeTx;
+  private readonly checkpointer: WalCheckpointer;
 
-  constructor(dataDir: string) {
+  /** `onError` hears of checkpoints that failed in the background (the store keeps working). */
+  constructor(dataDir: string, onError: (message: string) => void = () => undefined) {
     fs.mkdirSync(dataDir, { recursive: true });
-    this.db = openDatabase(path.join(dataDir, 'readings.db'));
+    const file = path.join(dataDir, 'readings.db');
+    this.db = openDatabase(file);
     this.db.exec(SCHEMA);
+    // Readings are the bulk of what is written: their checkpoints run off the event loop.
+    this.db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
+    this.checkpointer = new WalCheckpointer(file, onError);
     this.insert = this.db.prepare(
       'INSERT OR IGNORE INTO readings (device_id, metric, ts, value, unit, lat, lon, zone_ids, subcenter_id, received_at, ref) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
     );
@@ -83,6 +90,7 @@ export class SqliteSeriesStore implements SeriesStore {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer.close();
     if (this.db.open) this.db.close();
   }
 }

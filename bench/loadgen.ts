@@ -1,0 +1,428 @@
+/**
+ * The load generator, run as its own process (pinned to its own core when it can be) and
+ * driven over IPC by the benchmark runner. It connects the fleet the way devices connect (an
+ * `offline` will, a subscription to the errors topic, an `online` birth), then runs one load
+ * pattern at a time:
+ *
+ * - `closed`: each device keeps `window` QoS 1 publishes unacknowledged; the sustained rate is
+ *   the acknowledgements per second. With `relay`, a subscriber's receipt is what frees a slot
+ *   (a broker that acknowledges on arrival is measured by what it delivers).
+ * - `flood`: QoS 0 as fast as the sockets take it; the broker's TCP backpressure paces it.
+ * - `open`: a fixed rate whatever the answers, latency counted from each publish's scheduled
+ *   time (so a stall shows as the latency of everything scheduled during it); optional hazard
+ *   publishes at their own rate, whose send times are returned for matching with webhooks.
+ */
+import os from 'node:os';
+import { deviceErrorsTopic, deviceStatusTopic } from '../core/topics.js';
+import type { DeviceKind } from '../device-sim/models.js';
+import { HAZARD_SMOKE, TelemetrySource } from './fleet.js';
+import { WireClient, wallNow } from './mqtt-wire.js';
+import { LatencyRecorder, type LatencySummary } from './stats.js';
+
+export interface LoadDevice {
+  id: string;
+  kind: DeviceKind;
+  zoneKind: string | undefined;
+  zoneTags: readonly string[];
+}
+
+export interface ConnectCommand {
+  op: 'connect';
+  host: string;
+  port: number;
+  devices: LoadDevice[];
+  /** One secret for the fleet; undefined connects without credentials (the reference broker). */
+  secret: string | undefined;
+  concurrency: number;
+  /** Hazard sensors, connected the same way and used only by `open` runs. */
+  hazards?: string[];
+  keepaliveSeconds?: number;
+}
+
+export interface SubscribeCommand {
+  op: 'subscribe';
+  host: string;
+  port: number;
+  topic: string;
+  qos: 0 | 1;
+}
+
+export interface ClosedCommand {
+  op: 'closed';
+  qos: 0 | 1;
+  window: number;
+  warmupMs: number;
+  durationMs: number;
+  /** Count the subscriber's receipts instead of PUBACKs. */
+  relay?: boolean;
+}
+
+export interface FloodCommand {
+  op: 'flood';
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface OpenCommand {
+  op: 'open';
+  /** Telemetry publishes per second across the fleet. */
+  rate: number;
+  qos: 0 | 1;
+  warmupMs: number;
+  durationMs: number;
+  /** Alarm and all-clear publishes per second, spread over the hazard sensors. */
+  hazardRate?: number;
+}
+
+export type LoadCommand = ConnectCommand | SubscribeCommand | ClosedCommand | FloodCommand | OpenCommand | { op: 'disconnect' } | { op: 'exit' };
+
+export interface ConnectResult {
+  connected: number;
+  ms: number;
+}
+
+export interface RunResult {
+  /** Messages sent, acknowledged (or received, for relay runs) and readings sent in the measured window. */
+  sent: number;
+  done: number;
+  readings: number;
+  seconds: number;
+  /** Acknowledged (or relayed) messages per second in the measured window. */
+  rate: number;
+  readingsPerSecond: number;
+  latency: LatencySummary | undefined;
+  /** CPU the generator used in the window, as a share of one core. */
+  cpu: number;
+  /** Messages received on the devices' errors topics during the run. */
+  rejected: number;
+  /** Publishes still unanswered when the run gave up waiting. */
+  lost: number;
+  /** Readings sent since the generator started, measured or not. */
+  readingsTotal: number;
+  /** Hazard publishes: `deviceId|ts` → scheduled send time (wall ms). */
+  hazards?: [string, number][];
+}
+
+type Reply = { ok: true; result: unknown } | { ok: false; error: string };
+
+const clients: WireClient[] = [];
+const hazardClients: WireClient[] = [];
+let devices: LoadDevice[] = [];
+let hazardIds: string[] = [];
+let topics: string[] = [];
+let source: TelemetrySource | undefined;
+let lastTs = new Float64Array(0);
+let subscriber: WireClient | undefined;
+let rejected = 0;
+let readingsTotal = 0;
+/** The topic of each device's telemetry → its index, for the relay subscriber. */
+const topicIndex = new Map<string, number>();
+/** Relay runs: send times of each device's publishes not yet received. */
+let relayQueues: number[][] = [];
+
+/** A timestamp for a device's next reading: now, and never one it used before. */
+function stamp(i: number, at: number): number {
+  const ts = Math.max(Math.floor(at), lastTs[i]! + 1);
+  lastTs[i] = ts;
+  return ts;
+}
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+async function connectOne(cmd: ConnectCommand, id: string): Promise<WireClient> {
+  const status = deviceStatusTopic(id);
+  const client = await WireClient.connect({
+    host: cmd.host,
+    port: cmd.port,
+    clientId: id,
+    ...(cmd.secret === undefined ? {} : { username: id, password: cmd.secret }),
+    keepaliveSeconds: cmd.keepaliveSeconds ?? 60,
+    will: { topic: status, payload: 'offline', qos: 1, retain: true },
+  });
+  client.onMessage = () => {
+    rejected++;
+  };
+  await client.subscribe(deviceErrorsTopic(id), 1);
+  client.publish(status, 'online', 1, wallNow(), true);
+  return client;
+}
+
+async function connect(cmd: ConnectCommand): Promise<ConnectResult> {
+  const t0 = performance.now();
+  devices = cmd.devices;
+  hazardIds = cmd.hazards ?? [];
+  topics = devices.map((d) => `v1/devices/${d.id}/telemetry`);
+  topics.forEach((t, i) => topicIndex.set(t, i));
+  source = new TelemetrySource(devices);
+  lastTs = new Float64Array(devices.length);
+  const all = [...devices.map((d) => d.id), ...hazardIds];
+  const connected: WireClient[] = new Array(all.length);
+  await mapLimit(all, cmd.concurrency, async (id, i) => {
+    connected[i] = await connectOne(cmd, id);
+  });
+  clients.push(...connected.slice(0, devices.length));
+  hazardClients.push(...connected.slice(devices.length));
+  // The births are acknowledged before anything is measured.
+  await settle([...clients, ...hazardClients], 60_000);
+  return { connected: connected.length, ms: performance.now() - t0 };
+}
+
+/** Waits until no QoS 1 publish is unanswered, or `ms` passed; returns how many are left. */
+async function settle(list: readonly WireClient[], ms: number): Promise<number> {
+  const end = performance.now() + ms;
+  for (;;) {
+    let pending = 0;
+    for (const c of list) pending += c.pending;
+    if (pending === 0 || performance.now() > end) return pending;
+    await sleep(10);
+  }
+}
+
+async function subscribe(cmd: SubscribeCommand): Promise<void> {
+  subscriber = await WireClient.connect({ host: cmd.host, port: cmd.port, clientId: `bench-subscriber-${process.pid}`, keepaliveSeconds: 60 });
+  const granted = await subscriber.subscribe(cmd.topic, cmd.qos);
+  if (granted[0] === 128) throw new Error(`subscription to ${cmd.topic} refused`);
+}
+
+/** A measured window: what happened between `open()` and `close()`. */
+class Window {
+  measuring = false;
+  sent = 0;
+  done = 0;
+  readings = 0;
+  readonly latency = new LatencyRecorder();
+  private t0 = 0;
+  private cpu0: NodeJS.CpuUsage | undefined;
+  seconds = 0;
+  cpu = 0;
+
+  open(): void {
+    this.measuring = true;
+    this.sent = this.done = this.readings = 0;
+    this.latency.reset();
+    this.t0 = performance.now();
+    this.cpu0 = process.cpuUsage();
+  }
+
+  close(): void {
+    if (!this.measuring) return;
+    this.measuring = false;
+    this.seconds = (performance.now() - this.t0) / 1000;
+    const cpu = process.cpuUsage(this.cpu0);
+    this.cpu = (cpu.user + cpu.system) / 1e6 / this.seconds;
+  }
+
+  result(lost: number, extra: Partial<RunResult> = {}): RunResult {
+    return {
+      sent: this.sent,
+      done: this.done,
+      readings: this.readings,
+      seconds: this.seconds,
+      rate: this.done / this.seconds,
+      readingsPerSecond: this.readings / this.seconds,
+      latency: this.latency.count > 0 ? this.latency.summary() : undefined,
+      cpu: this.cpu,
+      rejected,
+      lost,
+      readingsTotal,
+      ...extra,
+    };
+  }
+}
+
+function sendTelemetry(i: number, qos: 0 | 1, scheduledAt: number, w: Window): boolean {
+  const { payload, readings } = source!.next(i, stamp(i, scheduledAt));
+  const ok = clients[i]!.publish(topics[i]!, payload, qos, scheduledAt);
+  readingsTotal += readings;
+  if (w.measuring) {
+    w.sent++;
+    w.readings += readings;
+  }
+  if (relayQueues.length) relayQueues[i]!.push(scheduledAt);
+  return ok;
+}
+
+async function closed(cmd: ClosedCommand): Promise<RunResult> {
+  const w = new Window();
+  let running = true;
+  rejected = 0;
+  if (cmd.relay) {
+    if (!subscriber) throw new Error('a relay run needs a subscriber');
+    relayQueues = devices.map(() => []);
+    subscriber.onMessage = ({ topic }) => {
+      const i = topicIndex.get(topic);
+      if (i === undefined) return;
+      const sentAt = relayQueues[i]!.shift();
+      if (w.measuring && sentAt !== undefined) {
+        w.done++;
+        w.latency.record(wallNow() - sentAt);
+      }
+      if (running) sendTelemetry(i, cmd.qos, wallNow(), w);
+    };
+    clients.forEach((c) => {
+      c.onAck = () => undefined;
+    });
+  } else {
+    if (cmd.qos !== 1) throw new Error('a closed loop on acknowledgements needs QoS 1');
+    clients.forEach((c, i) => {
+      c.onAck = (startedAt) => {
+        if (w.measuring) {
+          w.done++;
+          w.latency.record(wallNow() - startedAt);
+        }
+        if (running) sendTelemetry(i, 1, wallNow(), w);
+      };
+    });
+  }
+  for (let k = 0; k < cmd.window; k++) for (let i = 0; i < clients.length; i++) sendTelemetry(i, cmd.qos, wallNow(), w);
+  await sleep(cmd.warmupMs);
+  w.open();
+  await sleep(cmd.durationMs);
+  w.close();
+  running = false;
+  const lost = cmd.relay ? await settleRelay(30_000) : await settle(clients, 30_000);
+  relayQueues = [];
+  return w.result(lost);
+}
+
+async function settleRelay(ms: number): Promise<number> {
+  const end = performance.now() + ms;
+  for (;;) {
+    const pending = relayQueues.reduce((n, q) => n + q.length, 0);
+    if (pending === 0 || performance.now() > end) return pending;
+    await sleep(10);
+  }
+}
+
+async function flood(cmd: FloodCommand): Promise<RunResult> {
+  const w = new Window();
+  rejected = 0;
+  let running = true;
+  const stopAt = performance.now() + cmd.warmupMs + cmd.durationMs;
+  setTimeout(() => w.open(), cmd.warmupMs);
+  while (running) {
+    let wrote = 0;
+    for (let i = 0; i < clients.length; i++) {
+      // A few per device per turn, then let the sockets flush.
+      for (let k = 0; k < 4 && clients[i]!.writable; k++) {
+        sendTelemetry(i, 0, wallNow(), w);
+        wrote++;
+      }
+    }
+    await (wrote === 0 ? sleep(1) : new Promise((r) => setImmediate(r)));
+    if (performance.now() >= stopAt) running = false;
+  }
+  w.close();
+  return w.result(0);
+}
+
+async function open(cmd: OpenCommand): Promise<RunResult> {
+  const w = new Window();
+  rejected = 0;
+  const t0 = wallNow();
+  const measureFrom = t0 + cmd.warmupMs;
+  const stopAt = measureFrom + cmd.durationMs;
+  // What was scheduled in the window counts, whenever its answer comes.
+  clients.forEach((c) => {
+    c.onAck = (startedAt) => {
+      if (startedAt >= measureFrom && startedAt < stopAt) {
+        w.done++;
+        w.latency.record(wallNow() - startedAt);
+      }
+    };
+  });
+  const hazards = new Map<string, number>();
+  const alarmed = new Uint8Array(hazardIds.length);
+  const hazardTs = new Float64Array(hazardIds.length);
+  let hazardSent = 0;
+  const hazardRate = hazardIds.length > 0 ? (cmd.hazardRate ?? 0) : 0;
+  hazardClients.forEach((c) => {
+    c.onAck = () => undefined;
+  });
+
+  const interval = 1000 / cmd.rate;
+  let sent = 0;
+  let i = 0;
+  for (;;) {
+    const now = wallNow();
+    if (now >= stopAt) break;
+    if (!w.measuring && now >= measureFrom) w.open();
+    // Everything scheduled up to now goes out now, stamped with its scheduled time.
+    for (let at = t0 + sent * interval; at <= now; at = t0 + ++sent * interval) {
+      sendTelemetry(i, cmd.qos, at, w);
+      i = i + 1 === clients.length ? 0 : i + 1;
+    }
+    if (hazardRate > 0) {
+      for (let at = t0 + hazardSent * (1000 / hazardRate); at <= now; at = t0 + ++hazardSent * (1000 / hazardRate)) {
+        const h = hazardSent % hazardIds.length;
+        const ts = Math.max(Math.floor(at), hazardTs[h]! + 1);
+        hazardTs[h] = ts;
+        const value = alarmed[h] ? HAZARD_SMOKE.clear : HAZARD_SMOKE.alarm;
+        alarmed[h] = alarmed[h] ? 0 : 1;
+        hazardClients[h]!.publish(`v1/devices/${hazardIds[h]}/telemetry`, `{"ts":${ts},"values":{"smoke":${value}}}`, 1, at);
+        if (at >= measureFrom) hazards.set(`${hazardIds[h]}|${ts}`, at);
+      }
+    }
+    await sleep(1);
+  }
+  w.close();
+  const lost = await settle([...clients, ...hazardClients], 30_000);
+  // The hazard sensors end all-clear, so the next run starts from calm.
+  for (let h = 0; h < hazardIds.length; h++) {
+    if (!alarmed[h]) continue;
+    const ts = Math.max(Date.now(), hazardTs[h]! + 1);
+    hazardTs[h] = ts;
+    hazardClients[h]!.publish(`v1/devices/${hazardIds[h]}/telemetry`, `{"ts":${ts},"values":{"smoke":${HAZARD_SMOKE.clear}}}`, 1);
+  }
+  await settle(hazardClients, 30_000);
+  return w.result(lost, { hazards: [...hazards] });
+}
+
+async function disconnect(): Promise<void> {
+  await mapLimit([...clients, ...hazardClients, ...(subscriber ? [subscriber] : [])], 500, (c) => c.end());
+  clients.length = 0;
+  hazardClients.length = 0;
+  subscriber = undefined;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function run(cmd: LoadCommand): Promise<unknown> {
+  switch (cmd.op) {
+    case 'connect':
+      return connect(cmd);
+    case 'subscribe':
+      return subscribe(cmd);
+    case 'closed':
+      return closed(cmd);
+    case 'flood':
+      return flood(cmd);
+    case 'open':
+      return open(cmd);
+    case 'disconnect':
+      return disconnect();
+    case 'exit':
+      await disconnect();
+      process.exit(0);
+  }
+}
+
+if (!process.send) throw new Error('the load generator runs as a child process of the benchmark (bench/main.ts)');
+process.on('message', (cmd: LoadCommand) => {
+  run(cmd).then(
+    (result) => process.send!({ ok: true, result } satisfies Reply),
+    (err: unknown) => process.send!({ ok: false, error: err instanceof Error ? err.message : String(err) } satisfies Reply),
+  );
+});
+process.send({ ok: true, result: { ready: true, cores: os.availableParallelism() } } satisfies Reply);

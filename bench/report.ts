@@ -1,0 +1,180 @@
+/**
+ * The benchmark's results: one JSON document with every figure and the machine, and the same
+ * as Markdown tables for people.
+ */
+import type { GeofenceBenchResult } from './geofence.js';
+import type { Machine } from './machine.js';
+import type { LatencySummary } from './stats.js';
+import type { ConnectionsResult } from './scenarios/connections.js';
+import type { DistributedRow } from './scenarios/distributed.js';
+import type { LatencyRow } from './scenarios/latency.js';
+import type { SoakResult } from './scenarios/soak.js';
+import type { ThroughputRow } from './scenarios/throughput.js';
+
+export interface BenchResults {
+  kind: 'full' | 'quick';
+  command: string;
+  startedAt: string;
+  finishedAt: string;
+  machine: Machine;
+  cpuPlan: string;
+  /** 1-minute load averages noted at the start and end of each measurement. */
+  loads: { what: string; load: number }[];
+  mosquitto: string | undefined;
+  throughput: ThroughputRow[];
+  distributed: DistributedRow[];
+  latency: LatencyRow[];
+  connections: ConnectionsResult | undefined;
+  geofence: GeofenceBenchResult[];
+  soak: SoakResult | undefined;
+  reference: ThroughputRow[];
+  /** Scenarios asked for and not run, with the reason. */
+  skipped: { scenario: string; reason: string }[];
+  targets: Target[];
+}
+
+export interface Target {
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+const n0 = (v: number): string => Math.round(v).toLocaleString('en-US');
+const ms = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '–' : v < 10 ? v.toFixed(2) : v.toFixed(1));
+const pct = (v: number): string => `${Math.round(v * 100)}%`;
+const lat = (s: LatencySummary | undefined): string => (s ? `${ms(s.p50)} / ${ms(s.p99)}` : '–');
+
+/** StreetWatch's QoS 1 rate over Mosquitto's relay rate, for each fleet size measured on both. */
+export function referenceRatios(r: Pick<BenchResults, 'throughput' | 'reference'>): { devices: number; qos: 0 | 1; ratio: number; perCpu: number }[] {
+  const out: { devices: number; qos: 0 | 1; ratio: number; perCpu: number }[] = [];
+  for (const m of r.reference) {
+    const sw = r.throughput.find((t) => t.devices === m.devices && t.qos === m.qos);
+    if (!sw) continue;
+    out.push({ devices: m.devices, qos: m.qos, ratio: sw.publishesPerSecond / m.publishesPerSecond, perCpu: sw.publishesPerSecond / sw.cpu / (m.publishesPerSecond / m.cpu) });
+  }
+  return out;
+}
+
+export function evaluateTargets(r: Omit<BenchResults, 'targets'>): Target[] {
+  const targets: Target[] = [];
+  const ratios = referenceRatios(r).filter((x) => x.qos === 1);
+  targets.push({
+    target: 'embedded pipeline ≥ 0.6× Mosquitto relay rate, QoS 1',
+    measured: ratios.length ? ratios.map((x) => `${x.ratio.toFixed(2)}× at ${n0(x.devices)} devices`).join(', ') : 'not measured',
+    met: ratios.length ? ratios.every((x) => x.ratio >= 0.6) : undefined,
+  });
+  const half = r.latency.find((l) => l.share === 0.5);
+  targets.push({
+    target: 'p99 publish → webhook < 50 ms at half the maximum rate',
+    measured: half ? `${ms(half.webhook.p99)} ms` : 'not measured',
+    met: half ? half.webhook.p99 < 50 && half.missing === 0 : undefined,
+  });
+  const c = r.connections;
+  targets.push({
+    target: '10k connections under 1 GiB RSS',
+    measured: c ? `${n0(c.rssMiB)} MiB with ${n0(c.connected)} connections` : 'not measured',
+    met: c && c.devices >= 10_000 ? c.rssMiB < 1024 : undefined,
+  });
+  const g = r.geofence.find((x) => x.zones === 10_000 && x.method === 'indexed');
+  targets.push({
+    target: '≥ 1M geofence lookups/s at 10k zones',
+    measured: g ? `${n0(g.lookupsPerSecond)} lookups/s (${n0(g.lookupsPerCpuSecond)} per CPU-second)` : 'not measured',
+    met: g ? g.lookupsPerSecond >= 1e6 : undefined,
+  });
+  const s = r.soak;
+  targets.push({
+    target: 'RSS growth under 5% over the soak',
+    measured: s ? `${s.growthPercent.toFixed(1)}% over ${+s.minutes.toFixed(2)} min` : 'not measured',
+    met: s && s.minutes >= 10 ? s.growthPercent < 5 : undefined,
+  });
+  return targets;
+}
+
+export function toMarkdown(r: BenchResults): string {
+  const m = r.machine;
+  const loads = r.loads.map((l) => l.load);
+  const lines: string[] = [];
+  const table = (head: string[], rows: string[][]): void => {
+    lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((x) => `| ${x.join(' | ')} |`), '');
+  };
+  lines.push(`# StreetWatch benchmark (${r.kind})`, '');
+  lines.push(`\`${r.command}\`, ${r.startedAt} → ${r.finishedAt}, commit ${m.commit}.`, '');
+  lines.push(`- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.os}, Node ${m.node}`);
+  lines.push(`- Cores: ${r.cpuPlan}`);
+  lines.push(`- Load average (1 min) at the start: ${m.loadAverage.join(', ')}; during the measurements: ${loads.length ? `${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}` : '–'}`);
+  if (r.mosquitto) lines.push(`- Reference broker: Mosquitto ${r.mosquitto}`);
+  if (r.kind === 'quick') lines.push('- Quick run: short windows and small fleets, a smoke test; its figures are not comparable with a full run');
+  lines.push('');
+
+  lines.push('## Targets', '');
+  table(
+    ['target', 'measured', 'met'],
+    r.targets.map((t) => [t.target, t.measured, t.met === undefined ? '–' : t.met ? 'yes' : 'no']),
+  );
+
+  if (r.throughput.length) {
+    lines.push('## 1. Ingest throughput, embedded', '');
+    table(
+      ['devices', 'QoS', 'load', 'publishes/s', 'readings/s', 'p50 / p99 ms', 'latency of', 'platform CPU', 'RSS MiB', 'generator CPU', 'load avg'],
+      r.throughput.map((t) => [n0(t.devices), String(t.qos), t.load, n0(t.publishesPerSecond), n0(t.readingsPerSecond), lat(t.latency), t.latencyOf, pct(t.cpu), n0(t.rssMiB), pct(t.generatorCpu), t.loadAverage.toFixed(2)]),
+    );
+  }
+  if (r.distributed.length) {
+    lines.push('## 2. Ingest throughput, distributed', '');
+    lines.push('Stages as separate processes (not pinned) on Kafka, InfluxDB and Redis running on the same machine; QoS 1, closed loop.', '');
+    table(
+      ['devices', 'ingest / detectors processes', 'load', 'acknowledged publishes/s', 'stored readings/s', 'publish → PUBACK p50 / p99 ms', 'stages CPU', 'generator CPU', 'load avg'],
+      r.distributed.map((t) => [n0(t.devices), `${t.ingestProcesses} / ${t.detectorProcesses}`, `${n0(t.inflight)} in flight`, n0(t.publishesPerSecond), n0(t.storedReadingsPerSecond), lat(t.latency), pct(t.stagesCpu), pct(t.generatorCpu), t.loadAverage.toFixed(2)]),
+    );
+  }
+  if (r.latency.length) {
+    lines.push('## 3. End-to-end alert latency (open loop)', '');
+    table(
+      ['share of max', 'offered publishes/s', 'acked/s', 'stored p50 / p99 ms', 'webhook p50 / p99 ms', 'webhook max ms', 'alerts', 'missing', 'platform CPU', 'load avg'],
+      r.latency.map((l) => [pct(l.share), n0(l.offeredPerSecond), n0(l.ackedPerSecond), lat(l.stored), lat(l.webhook), ms(l.webhook.max), n0(l.webhook.count), n0(l.missing), pct(l.cpu), l.loadAverage.toFixed(2)]),
+    );
+  }
+  if (r.connections) {
+    const c = r.connections;
+    lines.push('## 4. Connections', '');
+    table(
+      ['devices connected', 'connect time s', 'reconnect time s', 'CPU while connecting', 'RSS idle MiB', 'RSS connected MiB', 'reporting publishes/s', 'CPU while reporting', 'stored p50 / p99 ms', 'load avg'],
+      [[n0(c.connected), c.connectSeconds.toFixed(1), c.reconnectSeconds?.toFixed(1) ?? '–', pct(c.connectCpu), n0(c.rssBeforeMiB), n0(c.rssMiB), n0(c.publishesPerSecond), pct(c.cpu), lat(c.stored), c.loadAverage.toFixed(2)]],
+    );
+  }
+  if (r.geofence.length) {
+    lines.push('## 5. Geofence lookups', '');
+    table(
+      ['zones', 'method', 'lookups/s', 'lookups per CPU-second', 'zones per lookup'],
+      r.geofence.map((g) => [n0(g.zones), g.method, n0(g.lookupsPerSecond), n0(g.lookupsPerCpuSecond), g.hitsPerLookup.toFixed(3)]),
+    );
+  }
+  if (r.soak) {
+    const s = r.soak;
+    lines.push('## 6. Soak', '');
+    table(
+      ['minutes', 'offered publishes/s', 'acked/s', 'RSS after warm-up MiB', 'RSS at the end MiB', 'growth', 'RSS max MiB', 'stored p50 / p99 ms', 'webhook p50 / p99 ms', 'missing', 'platform CPU', 'load avg start / max / end'],
+      [[String(+s.minutes.toFixed(2)), n0(s.ratePerSecond), n0(s.ackedPerSecond), s.rssStartMiB.toFixed(1), s.rssEndMiB.toFixed(1), `${s.growthPercent.toFixed(1)}%`, s.rssMaxMiB.toFixed(1), lat(s.stored), lat(s.webhook), n0(s.missing), pct(s.cpu), `${s.loadAverage.start} / ${s.loadAverage.max} / ${s.loadAverage.end}`]],
+    );
+  }
+  if (r.reference.length) {
+    lines.push('## 7. Reference: Mosquitto relaying to one subscriber', '');
+    table(
+      ['devices', 'QoS', 'load', 'relayed/s', 'p50 / p99 ms', 'broker CPU', 'RSS MiB', 'generator CPU', 'load avg'],
+      r.reference.map((t) => [n0(t.devices), String(t.qos), t.load, n0(t.publishesPerSecond), lat(t.latency), pct(t.cpu), n0(t.rssMiB), pct(t.generatorCpu), t.loadAverage.toFixed(2)]),
+    );
+    const ratios = referenceRatios(r);
+    if (ratios.length) {
+      table(
+        ['devices', 'QoS', 'StreetWatch / Mosquitto', 'per CPU-second'],
+        ratios.map((x) => [n0(x.devices), String(x.qos), `${x.ratio.toFixed(2)}×`, `${x.perCpu.toFixed(2)}×`]),
+      );
+    }
+  }
+  if (r.skipped.length) {
+    lines.push('## Not run', '');
+    for (const s of r.skipped) lines.push(`- ${s.scenario}: ${s.reason}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,132 @@
+/**
+ * Scenario 3, end-to-end alert latency: the fleet publishes calm telemetry at a fixed share of
+ * the maximum rate (open loop), while hazard smoke sensors alternate between an alarm and an
+ * all-clear at a few per second. Each of those opens or updates a ticket, which the platform
+ * posts, signed, to the sub-center's webhook; the latency is from the publish's scheduled send
+ * time to the webhook's arrival at the receiver.
+ */
+import { connectFleet, noteLoad, sleep, startLoadgen, startPlatformUnderTest, type BenchContext, type PlatformUnderTest } from '../harness.js';
+import type { Child } from '../processes.js';
+import { cpuShare } from '../processes.js';
+import type { LoadCommand, RunResult } from '../loadgen.js';
+import { summarize, type LatencySummary } from '../stats.js';
+import { hazardFleet, sensorFleet } from '../fleet.js';
+
+export interface LatencyRow {
+  /** Share of the maximum rate offered. */
+  share: number;
+  devices: number;
+  offeredPerSecond: number;
+  /** Acknowledged publishes per second among those scheduled in the window. */
+  ackedPerSecond: number;
+  /** Publish → PUBACK (stored and evaluated) of the telemetry. */
+  stored: LatencySummary | undefined;
+  /** Publish → signed webhook received, of the hazard alarms and all-clears. */
+  webhook: LatencySummary;
+  hazardsSent: number;
+  /** Hazard publishes whose webhook never came. */
+  missing: number;
+  cpu: number;
+  rssMiB: number;
+  generatorCpu: number;
+  seconds: number;
+  loadAverage: number;
+}
+
+export interface LatencyOptions {
+  devices: number;
+  hazards: number;
+  shares: readonly number[];
+  /** Alarms and all-clears per second. */
+  hazardRate: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export function latencyOptions(quick: boolean): LatencyOptions {
+  return quick
+    ? { devices: 50, hazards: 10, shares: [0.5], hazardRate: 5, warmupMs: 500, durationMs: 2_000 }
+    : { devices: 1_000, hazards: 100, shares: [0.1, 0.5, 0.9], hazardRate: 10, warmupMs: 5_000, durationMs: 30_000 };
+}
+
+/** The fleet, the hazard sensors, a platform and a load generator, connected. */
+export async function startAlertBench(ctx: BenchContext, name: string, devices: number, hazards: number): Promise<{ sut: PlatformUnderTest; loadgen: Child<LoadCommand> }> {
+  const fleet = sensorFleet(ctx.city, devices);
+  const hazardSensors = hazardFleet(ctx.city, hazards);
+  const sut = await startPlatformUnderTest(ctx, name, [...fleet, ...hazardSensors]);
+  const loadgen = await startLoadgen(ctx, name);
+  try {
+    const connected = await connectFleet(loadgen, sut.mqttPort, sut.secret, fleet, hazardSensors);
+    ctx.log(`  ${connected.connected} devices connected in ${(connected.ms / 1000).toFixed(1)} s`);
+  } catch (err) {
+    await loadgen.stop({ op: 'exit' });
+    await sut.stop();
+    throw err;
+  }
+  return { sut, loadgen };
+}
+
+/** Webhook latencies of the hazard publishes of a run, and how many never arrived. */
+export async function webhookLatency(ctx: BenchContext, hazards: [string, number][], settleMs = 5_000): Promise<{ summary: LatencySummary; missing: number }> {
+  const arrivals = new Map<string, number>();
+  const end = Date.now() + settleMs;
+  for (;;) {
+    for (const [k, at] of (await ctx.sink.take()).arrivals) if (!arrivals.has(k)) arrivals.set(k, at);
+    if (hazards.every(([k]) => arrivals.has(k)) || Date.now() > end) break;
+    await sleep(200);
+  }
+  const latencies: number[] = [];
+  let missing = 0;
+  for (const [key, sentAt] of hazards) {
+    const at = arrivals.get(key);
+    if (at === undefined) missing++;
+    else latencies.push(at - sentAt);
+  }
+  return { summary: summarize(latencies), missing };
+}
+
+export async function alertLatency(ctx: BenchContext, opts: LatencyOptions, maxRate: number): Promise<LatencyRow[]> {
+  const rows: LatencyRow[] = [];
+  const { sut, loadgen } = await startAlertBench(ctx, 'latency', opts.devices, opts.hazards);
+  try {
+    await ctx.sink.take();
+    for (const share of opts.shares) {
+      const rate = share * maxRate;
+      noteLoad(ctx, `latency ${share}`);
+      const runP = loadgen.request<RunResult>({ op: 'open', rate, qos: 1, warmupMs: opts.warmupMs, durationMs: opts.durationMs, hazardRate: opts.hazardRate });
+      await sleep(opts.warmupMs);
+      await sut.profileStart();
+      const a = sut.sample();
+      await sleep(opts.durationMs);
+      const b = sut.sample();
+      await sut.profileStop(`latency-${Math.round(share * 100)}`);
+      const run = await runP;
+      const hooks = await webhookLatency(ctx, run.hazards ?? []);
+      rows.push({
+        share,
+        devices: opts.devices,
+        offeredPerSecond: rate,
+        ackedPerSecond: run.rate,
+        stored: run.latency,
+        webhook: hooks.summary,
+        hazardsSent: run.hazards?.length ?? 0,
+        missing: hooks.missing,
+        cpu: cpuShare(a, b),
+        rssMiB: b.rss / 2 ** 20,
+        generatorCpu: run.cpu,
+        seconds: run.seconds,
+        loadAverage: noteLoad(ctx, `latency ${share} end`),
+      });
+      ctx.log(
+        `  ${Math.round(share * 100)}% (${Math.round(rate)} publishes/s): stored p50 ${run.latency?.p50.toFixed(1)} p99 ${run.latency?.p99.toFixed(1)} ms; webhook p50 ${hooks.summary.p50.toFixed(1)} p99 ${hooks.summary.p99.toFixed(1)} ms (${hooks.summary.count} alerts, ${hooks.missing} missing)`,
+      );
+      // The all-clears and their webhooks of this level are not counted in the next.
+      await sleep(1_000);
+      await ctx.sink.take();
+    }
+  } finally {
+    await loadgen.stop({ op: 'exit' });
+    await sut.stop();
+  }
+  return rows;
+}

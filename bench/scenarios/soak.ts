@@ -1,0 +1,110 @@
+/**
+ * Scenario 6, soak: half the maximum rate for ten minutes, hazard alarms included, sampling the
+ * platform's RSS. Growth compares the median RSS of the last minute with that of the minute
+ * after the warm-up (the first minute: JIT, caches and SQLite's page cache filling up), so one
+ * garbage collection more or less at either end does not decide it.
+ */
+import { noteLoad, sleep, type BenchContext } from '../harness.js';
+import type { RunResult } from '../loadgen.js';
+import { cpuShare, type ProcSample } from '../processes.js';
+import type { LatencySummary } from '../stats.js';
+import { startAlertBench, webhookLatency } from './latency.js';
+
+export interface SoakResult {
+  devices: number;
+  ratePerSecond: number;
+  minutes: number;
+  ackedPerSecond: number;
+  /** Median RSS over the reference and the final window. */
+  rssStartMiB: number;
+  rssEndMiB: number;
+  rssMaxMiB: number;
+  growthPercent: number;
+  stored: LatencySummary | undefined;
+  webhook: LatencySummary;
+  missing: number;
+  cpu: number;
+  /** RSS every sample period: [seconds since start, MiB]. */
+  rssSeries: [number, number][];
+  loadAverage: { start: number; end: number; max: number };
+}
+
+export interface SoakOptions {
+  devices: number;
+  hazards: number;
+  hazardRate: number;
+  durationMs: number;
+  warmupMs: number;
+  /** Length of the reference and final windows. */
+  windowMs: number;
+  sampleEveryMs: number;
+}
+
+export function soakOptions(quick: boolean): SoakOptions {
+  return quick
+    ? { devices: 50, hazards: 10, hazardRate: 2, durationMs: 8_000, warmupMs: 2_000, windowMs: 2_000, sampleEveryMs: 250 }
+    : { devices: 1_000, hazards: 100, hazardRate: 2, durationMs: 600_000, warmupMs: 60_000, windowMs: 60_000, sampleEveryMs: 5_000 };
+}
+
+const MiB = 2 ** 20;
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)]!;
+}
+
+export async function soak(ctx: BenchContext, opts: SoakOptions, maxRate: number): Promise<SoakResult> {
+  const rate = maxRate / 2;
+  const { sut, loadgen } = await startAlertBench(ctx, 'soak', opts.devices, opts.hazards);
+  try {
+    await ctx.sink.take();
+    const loadStart = noteLoad(ctx, 'soak');
+    let loadMax = loadStart;
+    const runP = loadgen.request<RunResult>({ op: 'open', rate, qos: 1, warmupMs: 0, durationMs: opts.durationMs, hazardRate: opts.hazardRate });
+    await sut.profileStart();
+    const samples: ProcSample[] = [];
+    const t0 = performance.now();
+    let nextMinute = 60_000;
+    while (performance.now() - t0 < opts.durationMs - opts.sampleEveryMs / 2) {
+      samples.push(sut.sample());
+      const elapsed = performance.now() - t0;
+      if (elapsed >= nextMinute) {
+        nextMinute += 60_000;
+        loadMax = Math.max(loadMax, noteLoad(ctx, `soak minute ${Math.round(elapsed / 60_000)}`));
+        ctx.log(`  ${Math.round(elapsed / 1000)} s: RSS ${(samples.at(-1)!.rss / MiB).toFixed(0)} MiB`);
+      }
+      await sleep(opts.sampleEveryMs);
+    }
+    samples.push(sut.sample());
+    await sut.profileStop('soak');
+    const run = await runP;
+    const hooks = await webhookLatency(ctx, run.hazards ?? []);
+    const at = (s: ProcSample): number => s.at - t0;
+    const ref = samples.filter((s) => at(s) >= opts.warmupMs && at(s) < opts.warmupMs + opts.windowMs).map((s) => s.rss);
+    const last = samples.filter((s) => at(s) >= opts.durationMs - opts.windowMs).map((s) => s.rss);
+    const rssStart = median(ref);
+    const rssEnd = median(last);
+    const loadEnd = noteLoad(ctx, 'soak end');
+    const result: SoakResult = {
+      devices: opts.devices,
+      ratePerSecond: rate,
+      minutes: opts.durationMs / 60_000,
+      ackedPerSecond: run.rate,
+      rssStartMiB: rssStart / MiB,
+      rssEndMiB: rssEnd / MiB,
+      rssMaxMiB: Math.max(...samples.map((s) => s.rss)) / MiB,
+      growthPercent: ((rssEnd - rssStart) / rssStart) * 100,
+      stored: run.latency,
+      webhook: hooks.summary,
+      missing: hooks.missing,
+      cpu: cpuShare(samples[0]!, samples.at(-1)!),
+      rssSeries: samples.map((s) => [Math.round(at(s) / 1000), Math.round((s.rss / MiB) * 10) / 10]),
+      loadAverage: { start: loadStart, end: loadEnd, max: Math.max(loadMax, loadEnd) },
+    };
+    ctx.log(`  RSS ${result.rssStartMiB.toFixed(1)} → ${result.rssEndMiB.toFixed(1)} MiB (${result.growthPercent.toFixed(1)}%), stored p99 ${run.latency?.p99.toFixed(1)} ms, webhook p99 ${hooks.summary.p99.toFixed(1)} ms`);
+    return result;
+  } finally {
+    await loadgen.stop({ op: 'exit' });
+    await sut.stop();
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * Scenario 1, ingest throughput of the embedded pipeline, and scenario 7, the reference broker
+ * relaying the same load from the same generator to one subscriber.
+ *
+ * QoS 1 runs are closed loops: the fleet keeps a fixed number of publishes unanswered (spread
+ * over the devices), so the sustained rate is what the system answers. StreetWatch answers a
+ * QoS 1 publish once its readings are stored and evaluated; Mosquitto answers on arrival, so
+ * its run counts what the subscriber receives instead. QoS 0 runs flood: StreetWatch's rate is
+ * its own count of stored readings, Mosquitto's the subscriber's count (an end-to-end window
+ * keeps its queues bounded).
+ */
+import { connectFleet, noteLoad, sleep, startLoadgen, startPlatformUnderTest, type BenchContext } from '../harness.js';
+import type { RunResult } from '../loadgen.js';
+import { startMosquitto } from '../mosquitto.js';
+import { cpuShare, sampleProc, type ProcSample } from '../processes.js';
+import type { LatencySummary } from '../stats.js';
+import { sensorFleet } from '../fleet.js';
+import { wallNow } from '../mqtt-wire.js';
+
+export interface ThroughputRow {
+  system: string;
+  devices: number;
+  qos: 0 | 1;
+  /** Publishes kept unanswered (closed loop), or "flood". */
+  load: string;
+  publishesPerSecond: number;
+  readingsPerSecond: number;
+  latency: LatencySummary | undefined;
+  /** What the latency is measured between. */
+  latencyOf: string;
+  /** CPU of the system under test, in cores. */
+  cpu: number;
+  rssMiB: number;
+  /** CPU of the load generator, in cores: near 1 means it, not the system, set the pace. */
+  generatorCpu: number;
+  seconds: number;
+  loadAverage: number;
+}
+
+export interface ThroughputOptions {
+  deviceCounts: readonly number[];
+  /** Publishes kept unanswered across the fleet in QoS 1 runs. */
+  inflight: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export function throughputOptions(quick: boolean): ThroughputOptions {
+  return quick ? { deviceCounts: [50], inflight: 200, warmupMs: 500, durationMs: 2_000 } : { deviceCounts: [100, 1_000], inflight: 1_000, warmupMs: 3_000, durationMs: 15_000 };
+}
+
+/** Samples a process (and profiles it, when asked) at the edges of the measured window of a run under way. */
+async function window<T>(
+  run: Promise<T>,
+  warmupMs: number,
+  durationMs: number,
+  sample: () => ProcSample,
+  profile?: { start(): Promise<void>; stop(): Promise<void> },
+): Promise<{ result: T; a: ProcSample; b: ProcSample }> {
+  await sleep(warmupMs);
+  await profile?.start();
+  const a = sample();
+  await sleep(durationMs);
+  const b = sample();
+  await profile?.stop();
+  return { result: await run, a, b };
+}
+
+const MiB = 2 ** 20;
+
+export async function streetwatchThroughput(ctx: BenchContext, opts: ThroughputOptions): Promise<ThroughputRow[]> {
+  const rows: ThroughputRow[] = [];
+  for (const count of opts.deviceCounts) {
+    const fleet = sensorFleet(ctx.city, count);
+    const sut = await startPlatformUnderTest(ctx, `throughput-${count}`, fleet);
+    const loadgen = await startLoadgen(ctx, `throughput-${count}`);
+    try {
+      const connected = await connectFleet(loadgen, sut.mqttPort, sut.secret, fleet);
+      ctx.log(`  StreetWatch, ${count} devices connected in ${(connected.ms / 1000).toFixed(1)} s`);
+
+      const windowPerDevice = Math.max(1, Math.round(opts.inflight / count));
+      noteLoad(ctx, `throughput ${count} QoS 1`);
+      const q1 = await window(
+        loadgen.request<RunResult>({ op: 'closed', qos: 1, window: windowPerDevice, warmupMs: opts.warmupMs, durationMs: opts.durationMs }),
+        opts.warmupMs,
+        opts.durationMs,
+        sut.sample,
+        { start: sut.profileStart, stop: () => sut.profileStop(`throughput-${count}-qos1`) },
+      );
+      rows.push(row('StreetWatch embedded', count, 1, `${windowPerDevice * count} in flight`, q1.result, q1.result.readingsPerSecond * (q1.result.done / Math.max(1, q1.result.sent)), 'publish → PUBACK (stored and evaluated)', q1.a, q1.b, noteLoad(ctx, `throughput ${count} QoS 1 end`)));
+      ctx.log(`  QoS 1: ${fmt(q1.result.rate)} publishes/s, p99 ${q1.result.latency?.p99.toFixed(1)} ms`);
+
+      // QoS 0 has no flow control: a flood gives the rate the platform keeps up with (its own
+      // count of stored readings), but its latency would be the queue in the sockets' buffers
+      // (megabytes each on loopback), and so would that of anything sent after it. The latency
+      // is taken first, open loop at half the QoS 1 rate; the flood comes last.
+      await sut.child.request({ op: 'probe-start', from: wallNow() + opts.warmupMs });
+      const halfRate = await loadgen.request<RunResult>({ op: 'open', rate: q1.result.rate / 2, qos: 0, warmupMs: opts.warmupMs, durationMs: opts.durationMs });
+      // Every reading of the window counts, however long it waited.
+      if (!(await drainStore(sut.stats, halfRate.readingsTotal))) ctx.log('  some readings of the half-rate window were still not stored after two minutes: its latency leaves them out');
+      const latency = await sut.child.request<LatencySummary | undefined>({ op: 'probe-stop' });
+      noteLoad(ctx, `throughput ${count} QoS 0`);
+      const floodRun = loadgen.request<RunResult>({ op: 'flood', warmupMs: opts.warmupMs, durationMs: opts.durationMs });
+      await sleep(opts.warmupMs);
+      await sut.profileStart();
+      const s0 = await sut.stats();
+      const a = sut.sample();
+      await sleep(opts.durationMs);
+      const s1 = await sut.stats();
+      const b = sut.sample();
+      await sut.profileStop(`throughput-${count}-qos0`);
+      const flood = await floodRun;
+      const seconds = (b.at - a.at) / 1000;
+      const readingsPerSecond = (s1.readingsStored - s0.readingsStored) / seconds;
+      const perPublish = flood.readings / Math.max(1, flood.sent);
+      rows.push({
+        system: 'StreetWatch embedded',
+        devices: count,
+        qos: 0,
+        load: 'flood',
+        publishesPerSecond: readingsPerSecond / perPublish,
+        readingsPerSecond,
+        latency,
+        latencyOf: `publish → stored, open loop at half the QoS 1 rate (${fmt(q1.result.rate / 2)}/s); reading timestamp in whole ms`,
+        cpu: cpuShare(a, b),
+        rssMiB: b.rss / MiB,
+        generatorCpu: flood.cpu,
+        seconds,
+        loadAverage: noteLoad(ctx, `throughput ${count} QoS 0 end`),
+      });
+      ctx.log(`  QoS 0: ${fmt(readingsPerSecond / perPublish)} publishes/s stored, p99 ${latency?.p99.toFixed(1)} ms`);
+    } finally {
+      await loadgen.stop({ op: 'exit' });
+      await sut.stop();
+    }
+  }
+  return rows;
+}
+
+/** Waits until the platform has stored `expected` readings, at most two minutes; false if it did not. */
+async function drainStore(stats: () => Promise<{ readingsStored: number }>, expected: number): Promise<boolean> {
+  const end = Date.now() + 120_000;
+  while (Date.now() < end) {
+    if ((await stats()).readingsStored >= expected) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+export async function mosquittoThroughput(ctx: BenchContext, opts: ThroughputOptions): Promise<ThroughputRow[]> {
+  const rows: ThroughputRow[] = [];
+  for (const count of opts.deviceCounts) {
+    const fleet = sensorFleet(ctx.city, count);
+    for (const qos of [1, 0] as const) {
+      const broker = await startMosquitto({ cpus: ctx.cpus.sut, log: `${ctx.workDir}/mosquitto.log` });
+      const loadgen = await startLoadgen(ctx, `mosquitto-${count}-${qos}`);
+      try {
+        await connectFleet(loadgen, broker.port, undefined, fleet);
+        await loadgen.request({ op: 'subscribe', host: '127.0.0.1', port: broker.port, topic: 'v1/devices/+/telemetry', qos });
+        const windowPerDevice = Math.max(1, Math.round(opts.inflight / count));
+        noteLoad(ctx, `mosquitto ${count} QoS ${qos}`);
+        const run = await window(
+          loadgen.request<RunResult>({ op: 'closed', qos, window: windowPerDevice, warmupMs: opts.warmupMs, durationMs: opts.durationMs, relay: true }),
+          opts.warmupMs,
+          opts.durationMs,
+          () => sampleProc(broker.pid),
+        );
+        rows.push(
+          row(
+            `Mosquitto ${broker.version}`,
+            count,
+            qos,
+            `${windowPerDevice * count} in flight end to end`,
+            run.result,
+            run.result.readingsPerSecond * (run.result.done / Math.max(1, run.result.sent)),
+            'publish → received by the subscriber',
+            run.a,
+            run.b,
+            noteLoad(ctx, `mosquitto ${count} QoS ${qos} end`),
+          ),
+        );
+        ctx.log(`  Mosquitto, ${count} devices, QoS ${qos}: ${fmt(run.result.rate)} messages/s relayed, p99 ${run.result.latency?.p99.toFixed(1)} ms, generator at ${(run.result.cpu * 100).toFixed(0)}% of a core`);
+      } finally {
+        await loadgen.stop({ op: 'exit' });
+        await broker.stop();
+      }
+    }
+  }
+  return rows;
+}
+
+function row(system: string, devices: number, qos: 0 | 1, load: string, r: RunResult, readingsPerSecond: number, latencyOf: string, a: ProcSample, b: ProcSample, loadAverage: number): ThroughputRow {
+  return {
+    system,
+    devices,
+    qos,
+    load,
+    publishesPerSecond: r.rate,
+    readingsPerSecond,
+    latency: r.latency,
+    latencyOf,
+    cpu: cpuShare(a, b),
+    rssMiB: b.rss / MiB,
+    generatorCpu: r.cpu,
+    seconds: r.seconds,
+    loadAverage,
+  };
+}
+
+export const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');

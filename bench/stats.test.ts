@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { LatencyRecorder, summarize } from './stats.js';
+
+describe('latency percentiles', () => {
+  it('are nearest-rank over every sample', () => {
+    const values = Array.from({ length: 1000 }, (_, i) => i + 1);
+    const s = summarize(values.reverse());
+    expect(s).toMatchObject({ count: 1000, min: 1, p50: 500, p90: 900, p99: 990, p999: 999, max: 1000, mean: 500.5 });
+  });
+
+  it('keep samples past the first allocation', () => {
+    const r = new LatencyRecorder();
+    for (let i = 0; i < 100_000; i++) r.record(i % 100);
+    expect(r.count).toBe(100_000);
+    expect(r.summary()).toMatchObject({ min: 0, p50: 49, max: 99 });
+    r.reset();
+    expect(r.count).toBe(0);
+  });
+
+  it('say nothing about no samples', () => {
+    expect(summarize([]).count).toBe(0);
+    expect(summarize([]).p99).toBeNaN();
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * Latency samples and their percentiles: every sample is kept (8 bytes each) and sorted once,
+ * so a percentile is exact rather than a bucket's edge. Ten minutes at 10 000 samples a second
+ * is 48 MB, which a benchmark process can afford.
+ */
+
+export interface LatencySummary {
+  count: number;
+  /** Milliseconds. */
+  min: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+export class LatencyRecorder {
+  private samples = new Float64Array(1 << 14);
+  private n = 0;
+
+  get count(): number {
+    return this.n;
+  }
+
+  record(ms: number): void {
+    if (this.n === this.samples.length) {
+      const bigger = new Float64Array(this.samples.length * 2);
+      bigger.set(this.samples);
+      this.samples = bigger;
+    }
+    this.samples[this.n++] = ms;
+  }
+
+  reset(): void {
+    this.n = 0;
+  }
+
+  summary(): LatencySummary {
+    return summarize(this.samples.subarray(0, this.n));
+  }
+}
+
+/** Nearest-rank percentiles over all samples (sorts a copy). */
+export function summarize(values: ArrayLike<number>): LatencySummary {
+  const sorted = Float64Array.from(values).sort();
+  const n = sorted.length;
+  if (n === 0) return { count: 0, min: NaN, p50: NaN, p90: NaN, p99: NaN, p999: NaN, max: NaN, mean: NaN };
+  const at = (q: number): number => sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += sorted[i]!;
+  return { count: n, min: sorted[0]!, p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: sorted[n - 1]!, mean: sum / n };
+}

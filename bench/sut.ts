@@ -1,0 +1,99 @@
+/**
+ * StreetWatch as the system under test: the embedded platform exactly as `npm start` builds it
+ * (configuration from the environment), in a process of its own that the benchmark runner
+ * drives over IPC. It reports its ports once ready, and on request the platform's own counters.
+ *
+ * `probe` adds a consumer of `sw.readings` that records, for every reading, the time from its
+ * timestamp (set by the load generator when it sent the publish, in whole milliseconds) to its
+ * delivery on the bus, which follows the store commit: the publish → stored latency of QoS 0
+ * publishes, which have no PUBACK to time. It is off unless asked for. `profile-start` and
+ * `profile-stop` take a V8 CPU profile of a measured window (`npm run bench -- --cpu-prof <dir>`).
+ */
+import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { startPlatform } from '../app/platform.js';
+import { loadConfig } from '../core/config.js';
+import type { Subscription } from '../core/ports.js';
+import { wallNow } from './mqtt-wire.js';
+import { LatencyRecorder, type LatencySummary } from './stats.js';
+
+export type SutCommand = { op: 'stats' } | { op: 'probe-start'; from: number } | { op: 'probe-stop' } | { op: 'profile-start' } | { op: 'profile-stop'; file: string } | { op: 'stop' };
+
+export interface SutStats {
+  readingsStored: number;
+  alerts: number;
+  tickets: number;
+  delivered: number;
+  rejected: number;
+  connections: number;
+  rss: number;
+  heapUsed: number;
+}
+
+async function counter(metric: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
+  return (await metric.get()).values.reduce((n, v) => n + v.value, 0);
+}
+
+const platform = await startPlatform({ config: loadConfig() });
+const { metrics } = platform;
+let probe: Subscription | undefined;
+let profiler: Session | undefined;
+const probed = new LatencyRecorder();
+
+async function run(cmd: SutCommand): Promise<unknown> {
+  switch (cmd.op) {
+    case 'stats': {
+      const mem = process.memoryUsage();
+      const delivered = (await metrics.deliveries.get()).values.filter((v) => v.labels.outcome === 'delivered').reduce((n, v) => n + v.value, 0);
+      return {
+        readingsStored: await counter(metrics.readingsStored),
+        alerts: await counter(metrics.alerts),
+        tickets: await counter(metrics.tickets),
+        delivered,
+        rejected: await counter(metrics.rejected),
+        connections: await counter(metrics.mqttConnections),
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+      } satisfies SutStats;
+    }
+    case 'probe-start':
+      probed.reset();
+      probe = await platform.bus.subscribe('sw.readings', 'bench-probe', async (records) => {
+        const now = wallNow();
+        // Readings stamped before the window (a flood's backlog, a warm-up) are not its latency.
+        for (const { value } of records) if (value.ts >= cmd.from) probed.record(now - value.ts);
+      });
+      return undefined;
+    case 'probe-stop': {
+      await probe?.close();
+      probe = undefined;
+      return probed.count > 0 ? probed.summary() : undefined satisfies LatencySummary | undefined;
+    }
+    case 'profile-start':
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+      return undefined;
+    case 'profile-stop': {
+      if (!profiler) return undefined;
+      const { profile } = await profiler.post('Profiler.stop');
+      profiler.disconnect();
+      profiler = undefined;
+      fs.writeFileSync(cmd.file, JSON.stringify(profile));
+      return cmd.file;
+    }
+    case 'stop':
+      await platform.stop();
+      process.exit(0);
+  }
+}
+
+if (!process.send) throw new Error('bench/sut.ts runs as a child process of the benchmark (bench/main.ts)');
+process.on('message', (cmd: SutCommand) => {
+  run(cmd).then(
+    (result) => process.send!({ ok: true, result }),
+    (err: unknown) => process.send!({ ok: false, error: err instanceof Error ? err.message : String(err) }),
+  );
+});
+process.send({ ok: true, result: { mqttPort: platform.mqttPort, httpPort: platform.httpPort } });
