@@ -6,8 +6,15 @@ import type { Reading } from '../schemas.js';
 import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './sqlite-checkpointer.js';
 import { openDatabase } from './sqlite-open.js';
 
+/**
+ * Rows in arrival order (rowid), so a batch appends to the table's last pages whatever devices it
+ * comes from; the unique key (device, metric, ts) is a narrow index beside it. Keyed by device
+ * the table itself was (the first layout), a batch from a thousand devices rewrote about as
+ * many whole leaf pages into the WAL on every commit.
+ */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS readings (
+  id INTEGER PRIMARY KEY,
   device_id TEXT NOT NULL,
   metric TEXT NOT NULL,
   ts INTEGER NOT NULL,
@@ -17,11 +24,24 @@ CREATE TABLE IF NOT EXISTS readings (
   zone_ids TEXT NOT NULL,
   subcenter_id TEXT,
   received_at INTEGER NOT NULL,
-  ref TEXT NOT NULL,
-  PRIMARY KEY (device_id, metric, ts)
-) WITHOUT ROWID;
+  ref TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS readings_key ON readings(device_id, metric, ts);
 CREATE INDEX IF NOT EXISTS readings_ts ON readings(ts);
 `;
+
+const COLUMNS = 'device_id, metric, ts, value, unit, lat, lon, zone_ids, subcenter_id, received_at, ref';
+
+/** Moves the rows of a data directory written with the first layout (WITHOUT ROWID) to the current one. */
+function migrate(db: Database.Database): void {
+  const table = db.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'readings'").get();
+  if (!table || !/WITHOUT ROWID/i.test(table.sql)) return;
+  db.transaction(() => {
+    db.exec('DROP INDEX IF EXISTS readings_ts; ALTER TABLE readings RENAME TO readings_v1;');
+    db.exec(SCHEMA);
+    db.exec(`INSERT OR IGNORE INTO readings (${COLUMNS}) SELECT ${COLUMNS} FROM readings_v1 ORDER BY received_at; DROP TABLE readings_v1;`);
+  })();
+}
 
 interface ReadingRow {
   device_id: string;
@@ -53,12 +73,13 @@ export class SqliteSeriesStore implements SeriesStore {
     fs.mkdirSync(dataDir, { recursive: true });
     const file = path.join(dataDir, 'readings.db');
     this.db = openDatabase(file);
+    migrate(this.db);
     this.db.exec(SCHEMA);
     // Readings are the bulk of what is written: their checkpoints run off the event loop.
     this.db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
     this.checkpointer = new WalCheckpointer(file, onError);
     this.insert = this.db.prepare(
-      'INSERT OR IGNORE INTO readings (device_id, metric, ts, value, unit, lat, lon, zone_ids, subcenter_id, received_at, ref) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
+      `INSERT OR IGNORE INTO readings (${COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
     );
     this.writeTx = this.db.transaction((readings: readonly Reading[]) => {
       for (const r of readings) {

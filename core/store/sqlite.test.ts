@@ -64,4 +64,26 @@ describe('SQLite stores', () => {
     expect((await store.tickets.list({ grade: 'B' })).map((t) => t.id)).toEqual([old.id]);
     await store.close();
   });
+
+  it('moves readings of the first layout (keyed by device) to the current one', async () => {
+    const dir = tmp();
+    const db = openDatabase(path.join(dir, 'readings.db'));
+    db.exec(`CREATE TABLE readings (device_id TEXT NOT NULL, metric TEXT NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, unit TEXT, lat REAL, lon REAL,
+        zone_ids TEXT NOT NULL, subcenter_id TEXT, received_at INTEGER NOT NULL, ref TEXT NOT NULL, PRIMARY KEY (device_id, metric, ts)) WITHOUT ROWID;
+      CREATE INDEX readings_ts ON readings(ts);`);
+    db.prepare('INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run('d1', 'water_level', 1000, 0.4, 'm', 23.1, 113.3, 'z1,z2', 'linhe', 1001, 'ref-1');
+    db.prepare('INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run('d2', 'smoke', 2000, 0.1, null, null, null, '', null, 2001, 'ref-2');
+    db.close();
+    const store = new SqliteSeriesStore(dir);
+    const first = { deviceId: 'd1', metric: 'water_level', ts: 1000, value: 0.4, unit: 'm', loc: { lat: 23.1, lon: 113.3 }, zoneIds: ['z1', 'z2'], subcenterId: 'linhe', receivedAt: 1001, ref: 'ref-1' };
+    const second = { deviceId: 'd2', metric: 'smoke', ts: 2000, value: 0.1, zoneIds: [], receivedAt: 2001, ref: 'ref-2' };
+    expect(await store.query({ from: 0, to: 10_000 })).toEqual([first, second]);
+    // The key still holds: a redelivered reading is stored once, the first write winning.
+    await store.write([{ ...first, value: 9, ref: 'ref-again' }]);
+    expect(await store.query({ from: 0, to: 10_000, deviceId: 'd1' })).toEqual([first]);
+    await store.close();
+    const reopened = new SqliteSeriesStore(dir);
+    expect(await reopened.query({ from: 0, to: 10_000 })).toHaveLength(2);
+    await reopened.close();
+  });
 });
