@@ -14,6 +14,7 @@
  */
 import os from 'node:os';
 import { deviceErrorsTopic, deviceStatusTopic } from '../core/topics.js';
+import { mapLimit } from '../device-sim/connections.js';
 import type { DeviceKind } from '../device-sim/models.js';
 import { HAZARD_SMOKE, TelemetrySource } from './fleet.js';
 import { WireClient, wallNow } from './mqtt-wire.js';
@@ -125,17 +126,6 @@ function stamp(i: number, at: number): number {
   const ts = Math.max(Math.floor(at), lastTs[i]! + 1);
   lastTs[i] = ts;
   return ts;
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 async function connectOne(cmd: ConnectCommand, id: string): Promise<WireClient> {

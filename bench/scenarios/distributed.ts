@@ -10,14 +10,13 @@
  * publish of the run until InfluxDB, queried with Flux, holds every reading the generator sent
  * (each went through ingest's validation, zone lookup and write; the detectors evaluate each).
  */
-import net from 'node:net';
 import { flux } from '@influxdata/influxdb-client';
 import { generateSecret, hashSecret } from '../../broker/secret-hash.js';
 import { createLogger } from '../../core/logger.js';
 import { RedisStateStore } from '../../core/store/redis-state.js';
 import { fluxRows, spawnStages, type StageProcess } from '../../test/support/distributed.js';
 import { distributedEnv, dropNamespace, measurementOf, testNamespace } from '../../test/support/namespace.js';
-import { provisionServices, type ServiceEnv } from '../../test/support/services.js';
+import { freePort, provisionServices, type ServiceEnv } from '../../test/support/services.js';
 import { sensorFleet, type BenchDevice } from '../fleet.js';
 import { connectFleet, noteLoad, sleep, startLoadgen, UNTHROTTLED, type BenchContext } from '../harness.js';
 import type { RunResult } from '../loadgen.js';
@@ -66,17 +65,6 @@ export function distributedOptions(quick: boolean): DistributedOptions {
         durationMs: 15_000,
         stallMs: 60_000,
       };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Readings of the namespace InfluxDB holds with a time in [from, to]. */
