@@ -57,16 +57,24 @@ export function parseJsonPayload(payload: Buffer, maxBytes: number): unknown {
   }
 }
 
+/** What `jsonPayload` returns for a payload that is not JSON. */
+export const NOT_JSON: unique symbol = Symbol('not JSON');
+
+/** The payload's JSON; or, when it has none, NOT_JSON with the coded rejection added to `out`. */
+export function jsonPayload(payload: Buffer, ctx: DecodeContext, out: Decoded<unknown>): unknown {
+  try {
+    return parseJsonPayload(payload, ctx.maxPayloadBytes);
+  } catch (err) {
+    out.rejections.push(err as StreetWatchError);
+    return NOT_JSON;
+  }
+}
+
 /** `v1/devices/{id}/telemetry`: one object or an array of them. */
 export function decodeTelemetry(payload: Buffer, ctx: DecodeContext): Decoded<DecodedReading> {
   const out: Decoded<DecodedReading> = { items: [], rejections: [] };
-  let data: unknown;
-  try {
-    data = parseJsonPayload(payload, ctx.maxPayloadBytes);
-  } catch (err) {
-    out.rejections.push(err as StreetWatchError);
-    return out;
-  }
+  const data = jsonPayload(payload, ctx, out);
+  if (data === NOT_JSON) return out;
   if (Array.isArray(data)) {
     if (data.length === 0 || data.length > MAX_TELEMETRY_BATCH) {
       out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', `an array must hold 1 to ${MAX_TELEMETRY_BATCH} objects, got ${data.length}`));
@@ -117,13 +125,8 @@ function decodeTelemetryObject(item: unknown, path: (string | number)[], ctx: De
 /** `v1/devices/{id}/events`: one camera analytics event. */
 export function decodeCameraEvent(payload: Buffer, ctx: DecodeContext): Decoded<DecodedEvent> {
   const out: Decoded<DecodedEvent> = { items: [], rejections: [] };
-  let data: unknown;
-  try {
-    data = parseJsonPayload(payload, ctx.maxPayloadBytes);
-  } catch (err) {
-    out.rejections.push(err as StreetWatchError);
-    return out;
-  }
+  const data = jsonPayload(payload, ctx, out);
+  if (data === NOT_JSON) return out;
   const parsed = CameraEventPayload.safeParse(data);
   if (!parsed.success) {
     out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', describeZodError(parsed.error)));

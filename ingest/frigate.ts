@@ -6,11 +6,11 @@
  * is tracked (`update`: a better snapshot, a zone change) and one when it is gone (`end`). Each
  * carries the object's state `before` and `after` the change; the event is built from `after`.
  */
-import { swError, type StreetWatchError } from '../core/errors.js';
+import { swError } from '../core/errors.js';
 import { FrigateEvent } from '../core/adapter-schemas.js';
 import { METRIC_RE } from '../core/schemas.js';
 import { describeZodError } from '../core/zod-issues.js';
-import { checkTimestamp, parseJsonPayload, type DecodeContext, type Decoded, type DecodedEvent } from './decode.js';
+import { checkTimestamp, jsonPayload, NOT_JSON, type DecodeContext, type Decoded, type DecodedEvent } from './decode.js';
 
 /** Frigate labels come from its label map ("person", "traffic light"): as an event type, `traffic_light`. */
 export function eventTypeOfLabel(label: string): string {
@@ -19,13 +19,8 @@ export function eventTypeOfLabel(label: string): string {
 
 export function decodeFrigateEvent(payload: Buffer, ctx: DecodeContext): Decoded<DecodedEvent> {
   const out: Decoded<DecodedEvent> = { items: [], rejections: [] };
-  let data: unknown;
-  try {
-    data = parseJsonPayload(payload, ctx.maxPayloadBytes);
-  } catch (err) {
-    out.rejections.push(err as StreetWatchError);
-    return out;
-  }
+  const data = jsonPayload(payload, ctx, out);
+  if (data === NOT_JSON) return out;
   const parsed = FrigateEvent.safeParse(data);
   if (!parsed.success) {
     out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', describeZodError(parsed.error)));

@@ -20,7 +20,7 @@ import {
 } from '../core/adapter-schemas.js';
 import { checkMetric } from '../core/metric-catalog.js';
 import { describeZodError } from '../core/zod-issues.js';
-import { checkTimestamp, parseJsonPayload, type DecodeContext, type Decoded, type DecodedReading } from './decode.js';
+import { checkTimestamp, jsonPayload, NOT_JSON, type DecodeContext, type Decoded, type DecodedReading } from './decode.js';
 import { metricForSenmlName, toMetricUnit } from './senml-names.js';
 
 interface BaseValues {
@@ -32,13 +32,8 @@ interface BaseValues {
 
 export function decodeSenml(payload: Buffer, ctx: DecodeContext): Decoded<DecodedReading> {
   const out: Decoded<DecodedReading> = { items: [], rejections: [] };
-  let data: unknown;
-  try {
-    data = parseJsonPayload(payload, ctx.maxPayloadBytes);
-  } catch (err) {
-    out.rejections.push(err as StreetWatchError);
-    return out;
-  }
+  const data = jsonPayload(payload, ctx, out);
+  if (data === NOT_JSON) return out;
   if (!Array.isArray(data)) {
     out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', 'a SenML pack is a JSON array of records'));
     return out;
