@@ -11,6 +11,7 @@ import { booleanPointInPolygon } from '@turf/boolean-point-in-polygon';
 import Flatbush from 'flatbush';
 import type { MultiPolygon, Polygon, Position } from 'geojson';
 import { GeoIndex, type GeoArea } from '../core/geo-index.js';
+import { seededRandom } from '../device-sim/random.js';
 
 export interface GeofenceBenchOptions {
   /** Zone counts to measure. */
@@ -51,18 +52,6 @@ export interface GeofenceBenchResult {
 /** The Tianhe district's extent: the synthetic zones cover it the way real ones would. */
 const EXTENT = { minLon: 113.3, minLat: 23.1, maxLon: 113.42, maxLat: 23.2 } as const;
 
-/** mulberry32: small, seedable, good enough to place polygons. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function starRing(cx: number, cy: number, r: number, vertices: number, rand: () => number, reverse = false): Position[] {
   const ring: Position[] = [];
   for (let i = 0; i < vertices; i++) {
@@ -80,7 +69,7 @@ function starRing(cx: number, cy: number, r: number, vertices: number, rand: () 
  * second part. A point falls in about one zone on average, as in a dense city.
  */
 export function syntheticZones(n: number, seed = 1): GeoArea[] {
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const cols = Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / cols);
   const w = (EXTENT.maxLon - EXTENT.minLon) / cols;
@@ -100,7 +89,7 @@ export function syntheticZones(n: number, seed = 1): GeoArea[] {
 }
 
 function queryPoints(count: number, seed: number): Float64Array {
-  const rand = random(seed ^ 0x9e3779b9);
+  const rand = seededRandom(seed ^ 0x9e3779b9);
   const pts = new Float64Array(count * 2);
   for (let i = 0; i < count; i++) {
     pts[i * 2] = EXTENT.minLon + rand() * (EXTENT.maxLon - EXTENT.minLon);
