@@ -1,27 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, waitFor, type TestPlatform } from '../../test/support/harness.js';
-import { node, platformConfig, platformReady, received, startHelper, streetwatchNode } from '../../test/support/node-red.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/support/harness.js';
+import { node, platformConfig, platformReady, received, nodeRedSuite, streetwatchNode } from '../../test/support/node-red.js';
 
 const nodes = [streetwatchNode('platform'), streetwatchNode('alert')];
 const IN_SCHOOL = { lat: 23.115, lon: 113.315 };
 
 describe('streetwatch-alert node', () => {
-  let sw: TestPlatform;
-  let helper: Awaited<ReturnType<typeof startHelper>>;
-  beforeAll(async () => {
-    sw = await startTestPlatform();
-    helper = await startHelper();
-    await sw.provision('nz-a1', IN_SCHOOL, 'noise');
-  });
-  afterEach(() => helper.unload());
-  afterAll(async () => {
-    await helper?.stopServer();
-    await sw?.stop();
-  });
+  const suite = nodeRedSuite();
+  beforeAll(() => suite.sw.provision('nz-a1', IN_SCHOOL, 'noise'));
 
   const load = async (settings: Record<string, unknown> = {}): Promise<void> => {
-    const p = platformConfig(sw.mqttUrl, sw.platform.operatorToken!);
-    await helper.load(
+    const p = platformConfig(suite.sw.mqttUrl, suite.sw.platform.operatorToken!);
+    await suite.helper.load(
       nodes,
       [
         p.node,
@@ -43,7 +33,7 @@ describe('streetwatch-alert node', () => {
     const reading = { deviceId: 'nz-a1', metric: 'noise', value: 68, ts: Date.now() - 1000, zoneIds: ['south-school'] };
     node('a1').receive({ payload: reading, threshold: { status: 'firing', startsAt, bound: 55 }, zone: { id: 'south-school' } });
     await waitFor(() => done[0], 'the acknowledgment');
-    const { body } = await sw.api('GET', '/api/tickets?subcenter=south');
+    const { body } = await suite.sw.api('GET', '/api/tickets?subcenter=south');
     expect(body.tickets).toHaveLength(1);
     const ticket = body.tickets[0];
     expect(ticket).toMatchObject({ subcenterId: 'south', category: 'fire', department: 'fire-rescue', grade: 'C', zoneId: 'south-school', ruleId: 'school-noise', devices: ['nz-a1'], location: IN_SCHOOL });
@@ -51,7 +41,7 @@ describe('streetwatch-alert node', () => {
 
     node('a1').receive({ payload: { ...reading, value: 48, ts: Date.now() }, threshold: { status: 'resolved', startsAt, bound: 55 }, zone: { id: 'south-school' } });
     await waitFor(() => done[1], 'the second acknowledgment');
-    const { body: after } = await sw.api('GET', `/api/tickets/${ticket.id}`);
+    const { body: after } = await suite.sw.api('GET', `/api/tickets/${ticket.id}`);
     expect(after.alerts).toMatchObject([{ status: 'resolved', value: 48 }]);
   });
 

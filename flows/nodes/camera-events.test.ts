@@ -1,26 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, waitFor, type TestPlatform } from '../../test/support/harness.js';
-import { platformConfig, platformReady, received, startHelper, streetwatchNode } from '../../test/support/node-red.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/support/harness.js';
+import { platformConfig, platformReady, received, nodeRedSuite, streetwatchNode } from '../../test/support/node-red.js';
 
 const IN_SCHOOL = { lat: 23.115, lon: 113.315 };
 const IN_TUNNEL = { lat: 23.145, lon: 113.315 };
 
 describe('streetwatch-camera-events node', () => {
-  let sw: TestPlatform;
-  let helper: Awaited<ReturnType<typeof startHelper>>;
-  beforeAll(async () => {
-    sw = await startTestPlatform();
-    helper = await startHelper();
-  });
-  afterAll(async () => {
-    await helper?.unload();
-    await helper?.stopServer();
-    await sw?.stop();
-  });
+  const suite = nodeRedSuite();
 
   it('sends the camera events, filtered by type and zone', async () => {
-    const p = platformConfig(sw.mqttUrl, sw.platform.operatorToken!);
-    await helper.load(
+    const p = platformConfig(suite.sw.mqttUrl, suite.sw.platform.operatorToken!);
+    await suite.helper.load(
       [streetwatchNode('platform'), streetwatchNode('camera-events')],
       [
         p.node,
@@ -34,8 +24,8 @@ describe('streetwatch-camera-events node', () => {
     const [bySmoke, bySchool] = [received('bySmoke'), received('bySchool')];
     await platformReady('p1');
 
-    const gate = await sw.connect('cam-c1', await sw.provision('cam-c1', IN_SCHOOL, 'camera'));
-    const tunnel = await sw.connect('cam-c2', await sw.provision('cam-c2', IN_TUNNEL, 'camera'));
+    const gate = await suite.sw.connect('cam-c1', await suite.sw.provision('cam-c1', IN_SCHOOL, 'camera'));
+    const tunnel = await suite.sw.connect('cam-c2', await suite.sw.provision('cam-c2', IN_TUNNEL, 'camera'));
     await gate.publishAsync('v1/devices/cam-c1/events', JSON.stringify({ type: 'crowd', count: 120, score: 0.9 }), { qos: 1 });
     await tunnel.publishAsync('v1/devices/cam-c2/events', JSON.stringify({ type: 'smoke', score: 0.8 }), { qos: 1 });
     await gate.publishAsync('v1/devices/cam-c1/events', JSON.stringify({ type: 'smoke', score: 0.7 }), { qos: 1 });

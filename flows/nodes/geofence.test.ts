@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, waitFor, type TestPlatform } from '../../test/support/harness.js';
-import { node, platformConfig, received, startHelper, streetwatchNode } from '../../test/support/node-red.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/support/harness.js';
+import { node, platformConfig, received, nodeRedSuite, streetwatchNode } from '../../test/support/node-red.js';
 
 const nodes = [streetwatchNode('platform'), streetwatchNode('geofence')];
 const IN_SCHOOL = { lat: 23.115, lon: 113.315 };
@@ -8,21 +8,11 @@ const IN_TUNNEL = { lat: 23.145, lon: 113.315 };
 const NOWHERE = { lat: 39.9, lon: 116.4 };
 
 describe('streetwatch-geofence node', () => {
-  let sw: TestPlatform;
-  let helper: Awaited<ReturnType<typeof startHelper>>;
-  beforeAll(async () => {
-    sw = await startTestPlatform();
-    helper = await startHelper();
-  });
-  afterEach(() => helper.unload());
-  afterAll(async () => {
-    await helper?.stopServer();
-    await sw?.stop();
-  });
+  const suite = nodeRedSuite();
 
   const load = async (settings: Record<string, unknown>): Promise<void> => {
-    const p = platformConfig(sw.mqttUrl, sw.platform.operatorToken!);
-    await helper.load(
+    const p = platformConfig(suite.sw.mqttUrl, suite.sw.platform.operatorToken!);
+    await suite.helper.load(
       nodes,
       [
         p.node,

@@ -1,27 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, waitFor, type TestPlatform } from '../../test/support/harness.js';
-import { node, platformConfig, platformReady, received, startHelper, streetwatchNode } from '../../test/support/node-red.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/support/harness.js';
+import { node, platformConfig, platformReady, received, nodeRedSuite, streetwatchNode } from '../../test/support/node-red.js';
 
 const nodes = [streetwatchNode('platform'), streetwatchNode('readings')];
 const IN_SCHOOL = { lat: 23.115, lon: 113.315 };
 const IN_TUNNEL = { lat: 23.145, lon: 113.315 };
 
 describe('streetwatch-readings node', () => {
-  let sw: TestPlatform;
-  let helper: Awaited<ReturnType<typeof startHelper>>;
-  beforeAll(async () => {
-    sw = await startTestPlatform();
-    helper = await startHelper();
-  });
-  afterEach(() => helper.unload());
-  afterAll(async () => {
-    await helper?.stopServer();
-    await sw?.stop();
-  });
+  const suite = nodeRedSuite();
 
   it('sends the readings devices publish, filtered by metric, device and zone', async () => {
-    const p = platformConfig(sw.mqttUrl, sw.platform.operatorToken!);
-    await helper.load(
+    const p = platformConfig(suite.sw.mqttUrl, suite.sw.platform.operatorToken!);
+    await suite.helper.load(
       nodes,
       [
         p.node,
@@ -37,8 +27,8 @@ describe('streetwatch-readings node', () => {
     const [metric, device, school] = [received('metric'), received('device'), received('school')];
     await platformReady('p1');
 
-    const nz = await sw.connect('nz-r1', await sw.provision('nz-r1', IN_SCHOOL, 'noise'));
-    const wl = await sw.connect('wl-r1', await sw.provision('wl-r1', IN_TUNNEL, 'water_level'));
+    const nz = await suite.sw.connect('nz-r1', await suite.sw.provision('nz-r1', IN_SCHOOL, 'noise'));
+    const wl = await suite.sw.connect('wl-r1', await suite.sw.provision('wl-r1', IN_TUNNEL, 'water_level'));
     await wl.publishAsync('v1/devices/wl-r1/telemetry', JSON.stringify({ ts: 1_780_000_000_000, values: { water_level: 0.12, battery_v: 3.6 } }), { qos: 1 });
     await nz.publishAsync('v1/devices/nz-r1/telemetry', JSON.stringify({ ts: 1_780_000_001_000, values: { noise: 62 } }), { qos: 1 });
 
@@ -50,8 +40,8 @@ describe('streetwatch-readings node', () => {
   });
 
   it('reports a filter that cannot be a topic level', async () => {
-    const p = platformConfig(sw.mqttUrl, sw.platform.operatorToken!);
-    await helper.load(nodes, [p.node, { id: 'bad', type: 'streetwatch-readings', platform: 'p1', metric: 'noise/#', wires: [] }], p.credentials);
+    const p = platformConfig(suite.sw.mqttUrl, suite.sw.platform.operatorToken!);
+    await suite.helper.load(nodes, [p.node, { id: 'bad', type: 'streetwatch-readings', platform: 'p1', metric: 'noise/#', wires: [] }], p.credentials);
     const status = node('bad').status as unknown as { args: [{ text?: string }][] };
     expect(status.args.at(-1)![0].text).toContain('metric "noise/#" must match');
   });

@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import helper, { type FlowNode, type NodeModule } from 'node-red-node-test-helper';
 import { FLOWS_DIR, buildLibrary } from '../../flows/build.js';
-import { waitFor } from './harness.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startTestPlatform, waitFor, type TestPlatform } from './harness.js';
 
 const require = createRequire(import.meta.url);
 let built: Promise<unknown> | undefined;
@@ -26,6 +27,24 @@ export async function startHelper(settings: Record<string, unknown> = {}): Promi
   helper.init(require.resolve('node-red'), settings);
   await helper.startServer();
   return helper;
+}
+
+/**
+ * A suite's platform and Node-RED runtime: both started before its tests, the flow unloaded
+ * after each test, both stopped after the suite. Read the fields inside tests and hooks.
+ */
+export function nodeRedSuite(): { sw: TestPlatform; helper: typeof helper } {
+  const suite = {} as { sw: TestPlatform; helper: typeof helper };
+  beforeAll(async () => {
+    suite.sw = await startTestPlatform();
+    suite.helper = await startHelper();
+  });
+  afterEach(() => suite.helper?.unload());
+  afterAll(async () => {
+    await suite.helper?.stopServer();
+    await suite.sw?.stop();
+  });
+  return suite;
 }
 
 export function node(id: string): FlowNode {
