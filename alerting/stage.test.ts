@@ -10,7 +10,7 @@ import { CityIndex } from '../core/city-index.js';
 import { createLogger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import type { Alert, Ticket, TicketEvent } from '../core/schemas.js';
-import { SqliteStateStore } from '../core/store/sqlite-state.js';
+import { SqliteStateStore } from '../core/store/sqlite/state.js';
 import { ManualClock } from '../test/support/clock.js';
 import { FIXTURE_CITY, tempDir } from '../test/support/harness.js';
 import { reassign } from './lifecycle.js';

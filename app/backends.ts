@@ -11,8 +11,8 @@ import type { Metrics } from '../core/metrics.js';
 import type { Bus, SeriesStore, StateStore } from '../core/ports.js';
 import { InfluxSeriesStore } from '../core/store/influx-series.js';
 import { RedisStateStore } from '../core/store/redis-state.js';
-import { SqliteSeriesStore } from '../core/store/sqlite-series.js';
-import { SqliteStateStore } from '../core/store/sqlite-state.js';
+import { SqliteSeriesStore } from '../core/store/sqlite/series.js';
+import { SqliteStateStore } from '../core/store/sqlite/state.js';
 
 export type PortName = 'bus' | 'series' | 'state';
 

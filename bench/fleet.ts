@@ -14,7 +14,7 @@ import { loadCity, type City } from '../core/city.js';
 import { CityIndex } from '../core/city-index.js';
 import { DEFAULT_CITY_DIR } from '../core/config.js';
 import type { Location } from '../core/schemas.js';
-import { SqliteStateStore } from '../core/store/sqlite-state.js';
+import { SqliteStateStore } from '../core/store/sqlite/state.js';
 import { planFleet } from '../device-sim/fleet.js';
 import { CALM } from '../device-sim/incidents.js';
 import { MODELS, type DeviceKind } from '../device-sim/models.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Location, Reading } from '../core/schemas.js';
-import { SqliteSeriesStore } from '../core/store/sqlite-series.js';
+import { SqliteSeriesStore } from '../core/store/sqlite/series.js';
 import { IN, ruleCity } from '../test/support/rule-city.js';
 import { backtest } from './backtest.js';
 

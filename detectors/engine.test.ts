@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { KeyValueStore, StateStore } from '../core/ports.js';
 import type { Alert, CameraEvent, Reading } from '../core/schemas.js';
 import { MemoryKeyValueStore } from '../core/store/memory-kv.js';
-import { SqliteStateStore } from '../core/store/sqlite-state.js';
+import { SqliteStateStore } from '../core/store/sqlite/state.js';
 import { ruleStateContract } from '../test/contract/rule-state.contract.js';
 import { IN, placedReading, ruleCity } from '../test/support/rule-city.js';
 import { RuleEngine } from './engine.js';

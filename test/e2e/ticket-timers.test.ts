@@ -9,7 +9,7 @@ import { MemoryBus } from '../../core/bus/memory.js';
 import { createLogger } from '../../core/logger.js';
 import { Metrics } from '../../core/metrics.js';
 import type { Ticket } from '../../core/schemas.js';
-import { SqliteStateStore } from '../../core/store/sqlite-state.js';
+import { SqliteStateStore } from '../../core/store/sqlite/state.js';
 import { ManualClock } from '../support/clock.js';
 import { startTestPlatform, waitFor, type TestPlatform } from '../support/harness.js';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../core/config.js';
-import { SqliteSeriesStore } from '../../core/store/sqlite-series.js';
+import { SqliteSeriesStore } from '../../core/store/sqlite/series.js';
 import { FIXTURE_CITY, tempDir } from '../support/harness.js';
 
 const run = promisify(execFile);

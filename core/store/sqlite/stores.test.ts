@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { seriesContract } from '../../test/contract/series.contract.js';
-import { sampleTicket, stateContract } from '../../test/contract/state.contract.js';
-import { SqliteSeriesStore } from './sqlite-series.js';
-import { SqliteStateStore } from './sqlite-state.js';
-import { openDatabase } from './sqlite-open.js';
-import type { StateStore } from '../ports.js';
+import { seriesContract } from '../../../test/contract/series.contract.js';
+import { sampleTicket, stateContract } from '../../../test/contract/state.contract.js';
+import { SqliteSeriesStore } from './series.js';
+import { SqliteStateStore } from './state.js';
+import { openDatabase } from './open.js';
+import type { StateStore } from '../../ports.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'sw-sqlite-'));
 

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import type { SeriesQuery, SeriesStore } from '../ports.js';
-import type { Reading } from '../schemas.js';
-import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './sqlite-checkpointer.js';
-import { openDatabase } from './sqlite-open.js';
+import type { SeriesQuery, SeriesStore } from '../../ports.js';
+import type { Reading } from '../../schemas.js';
+import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer.js';
+import { openDatabase } from './open.js';
 
 /**
  * Rows in arrival order (rowid), so a batch appends to the table's last pages whatever devices it

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import type { Reading } from '../schemas.js';
-import { SqliteSeriesStore } from './sqlite-series.js';
+import type { Reading } from '../../schemas.js';
+import { SqliteSeriesStore } from './series.js';
 
 const reading = (i: number): Reading => ({ deviceId: `d${i % 50}`, metric: 'water_level', value: i, ts: 1_700_000_000_000 + i, receivedAt: 1, zoneIds: ['z1'], ref: `r${i}` });
 

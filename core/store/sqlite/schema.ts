@@ -1,0 +1,142 @@
+import type Database from 'better-sqlite3';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS devices (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  lat REAL, lon REAL,
+  secret_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  status TEXT NOT NULL DEFAULT 'unknown',
+  last_seen INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS tickets (
+  id TEXT PRIMARY KEY,
+  merge_key TEXT NOT NULL,
+  status TEXT NOT NULL,
+  subcenter_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+-- At most one open ticket per merge key: the storage-level guard against a double ticket.
+CREATE UNIQUE INDEX IF NOT EXISTS tickets_open_merge_key ON tickets(merge_key) WHERE status <> 'closed';
+CREATE INDEX IF NOT EXISTS tickets_subcenter ON tickets(subcenter_id, created_at);
+
+CREATE TABLE IF NOT EXISTS outbox (
+  id TEXT PRIMARY KEY,
+  channel TEXT NOT NULL,
+  subcenter_id TEXT NOT NULL,
+  ticket_id TEXT NOT NULL,
+  event TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT,
+  state TEXT NOT NULL DEFAULT 'pending'
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(next_attempt_at) WHERE state = 'pending';
+
+-- Fingerprints of the alerts each open ticket holds, so a resolution finds its ticket even
+-- after a reassignment or a proximity merge.
+CREATE TABLE IF NOT EXISTS ticket_alerts (
+  fingerprint TEXT NOT NULL,
+  ticket_id TEXT NOT NULL,
+  PRIMARY KEY (fingerprint, ticket_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ticket_alerts_ticket ON ticket_alerts(ticket_id);
+
+CREATE TABLE IF NOT EXISTS ticket_timers (
+  id TEXT PRIMARY KEY,
+  ticket_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  due_at INTEGER NOT NULL,
+  lease_owner TEXT,
+  lease_until INTEGER
+);
+CREATE INDEX IF NOT EXISTS ticket_timers_due ON ticket_timers(due_at);
+CREATE INDEX IF NOT EXISTS ticket_timers_ticket ON ticket_timers(ticket_id);
+
+CREATE TABLE IF NOT EXISTS supervision_orders (
+  id TEXT PRIMARY KEY,
+  ticket_id TEXT NOT NULL,
+  subcenter_id TEXT NOT NULL,
+  issued_to TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS supervision_orders_ticket ON supervision_orders(ticket_id);
+
+CREATE TABLE IF NOT EXISTS api_tokens (
+  id TEXT PRIMARY KEY,
+  unit_id TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  label TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS kv (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
+/**
+ * Creates the tables and indexes the state store needs, and migrates a database written by an
+ * earlier release.
+ */
+export function createSchema(db: Database.Database): void {
+  db.exec(SCHEMA);
+  migrate(db);
+}
+
+/**
+ * Tickets written by the first release lack the fields of the governance loop: fill them in
+ * from what the ticket records (json_insert adds only missing keys), and index the alerts of
+ * the open ones so their resolutions still find them.
+ */
+const UPGRADE_V1_TICKETS = `
+UPDATE tickets SET grade = coalesce(json_extract(body, '$.grade'), '');
+UPDATE tickets SET body = json_insert(body,
+  '$.baseGrade', json_extract(body, '$.grade'),
+  '$.gradeReasons', json('[]'),
+  '$.dispatchedAt', created_at,
+  '$.respondedAt', (SELECT min(json_extract(e.value, '$.at')) FROM json_each(body, '$.timeline') e WHERE json_extract(e.value, '$.action') IN ('acknowledged', 'in_progress', 'resolved')),
+  '$.resolvedAt', (SELECT max(json_extract(e.value, '$.at')) FROM json_each(body, '$.timeline') e WHERE json_extract(e.value, '$.action') = 'resolved'),
+  '$.closedAt', (SELECT max(json_extract(e.value, '$.at')) FROM json_each(body, '$.timeline') e WHERE json_extract(e.value, '$.action') = 'closed'),
+  '$.closure', CASE WHEN status = 'closed' THEN json_object('by', 'operator', 'actor', 'unknown', 'at', json_extract(body, '$.updatedAt')) END,
+  '$.alertCount', json_array_length(body, '$.alerts'),
+  '$.devices', (SELECT json_group_array(d) FROM (SELECT DISTINCT json_extract(a.value, '$.deviceId') AS d FROM json_each(body, '$.alerts') a)),
+  '$.firstSeen', coalesce((SELECT min(json_extract(a.value, '$.firstSeen')) FROM json_each(body, '$.alerts') a), created_at),
+  '$.lastSeen', coalesce((SELECT max(json_extract(a.value, '$.lastSeen')) FROM json_each(body, '$.alerts') a), created_at),
+  '$.reminders', json('[]'),
+  '$.overdue', json('[]'),
+  '$.red', json('false'),
+  '$.supervisionOrderIds', json('[]'));
+INSERT OR IGNORE INTO ticket_alerts (fingerprint, ticket_id)
+  SELECT json_extract(a.value, '$.fingerprint'), t.id FROM tickets t, json_each(t.body, '$.alerts') a WHERE t.status <> 'closed';
+`;
+
+/**
+ * Columns added after the first release of a table: CREATE TABLE IF NOT EXISTS leaves an
+ * existing table alone, so they are added here when missing (idempotent, no version number to
+ * coordinate between branches).
+ */
+function migrate(db: Database.Database): void {
+  const has = (table: string, column: string): boolean =>
+    db.prepare<[string], { name: string }>('SELECT name FROM pragma_table_info(?)').all(table).some((c) => c.name === column);
+  const add = (table: string, column: string, ddl: string, backfill?: string): void => {
+    if (has(table, column)) return;
+    db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${ddl}`);
+    if (backfill) db.exec(backfill);
+  };
+  add('outbox', 'lease_owner', 'TEXT');
+  add('outbox', 'lease_until', 'INTEGER');
+  add('tickets', 'grade', "TEXT NOT NULL DEFAULT ''", UPGRADE_V1_TICKETS);
+  db.exec('CREATE INDEX IF NOT EXISTS outbox_ticket ON outbox(ticket_id, created_at)');
+  db.exec('CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created_at)');
+}

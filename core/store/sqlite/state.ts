@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import type { ApiTokenStore, DeviceRegistry, KeyValueStore, Outbox, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
+import { SqliteDevices } from './devices.js';
+import { SqliteKv } from './kv.js';
+import { openDatabase } from './open.js';
+import { SqliteOutbox } from './outbox.js';
+import { createSchema } from './schema.js';
+import { SqliteSupervision } from './supervision.js';
+import { SqliteTickets } from './tickets.js';
+import { SqliteTimers } from './timers.js';
+import { SqliteTokens } from './tokens.js';
+
+/**
+ * The embedded state store: devices, tickets, the delivery outbox and rule state in one SQLite
+ * database (WAL). Every write is a transaction, so a killed process loses nothing it
+ * acknowledged.
+ */
+export class SqliteStateStore implements StateStore {
+  readonly devices: DeviceRegistry;
+  readonly tickets: TicketStore;
+  readonly outbox: Outbox;
+  readonly timers: TimerStore;
+  readonly supervision: SupervisionStore;
+  readonly tokens: ApiTokenStore;
+  readonly kv: KeyValueStore;
+  private readonly db: Database.Database;
+
+  constructor(dataDir: string) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    this.db = openDatabase(path.join(dataDir, 'state.db'));
+    createSchema(this.db);
+    this.devices = new SqliteDevices(this.db);
+    this.tickets = new SqliteTickets(this.db);
+    this.outbox = new SqliteOutbox(this.db);
+    this.timers = new SqliteTimers(this.db);
+    this.supervision = new SqliteSupervision(this.db);
+    this.tokens = new SqliteTokens(this.db);
+    this.kv = new SqliteKv(this.db);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

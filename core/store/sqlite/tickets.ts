@@ -1,0 +1,136 @@
+import type Database from 'better-sqlite3';
+import { StreetWatchError } from '../../errors.js';
+import type { OutboxMessage, TicketFilter, TicketSaveEffects, TicketStore } from '../../ports.js';
+import type { Ticket, TicketTimer } from '../../schemas.js';
+import type { TimerRow } from './timers.js';
+
+/**
+ * A ticket save is one transaction with everything that must not be lost with it: its outbox
+ * messages, the index of its alerts, its timers and its supervision orders.
+ */
+export class SqliteTickets implements TicketStore {
+  private readonly byId;
+  private readonly openByKey;
+  private readonly openByAlert;
+  private readonly insert;
+  private readonly update;
+  private readonly insertOutbox;
+  private readonly dropAlerts;
+  private readonly insertAlert;
+  private readonly timersOf;
+  private readonly upsertTimer;
+  private readonly dropTimer;
+  private readonly upsertOrder;
+  private readonly saveTx;
+
+  constructor(private readonly db: Database.Database) {
+    this.byId = db.prepare<[string], { body: string }>('SELECT body FROM tickets WHERE id = ?');
+    this.openByKey = db.prepare<[string], { body: string }>("SELECT body FROM tickets WHERE merge_key = ? AND status <> 'closed'");
+    this.openByAlert = db.prepare<[string], { body: string }>(
+      "SELECT t.body FROM ticket_alerts a JOIN tickets t ON t.id = a.ticket_id WHERE a.fingerprint = ? AND t.status <> 'closed' ORDER BY t.created_at DESC LIMIT 1",
+    );
+    this.insert = db.prepare(
+      'INSERT INTO tickets (id, merge_key, status, subcenter_id, created_at, version, grade, body) VALUES (@id, @mergeKey, @status, @subcenterId, @createdAt, @version, @grade, @body)',
+    );
+    this.update = db.prepare(
+      'UPDATE tickets SET merge_key = @mergeKey, status = @status, subcenter_id = @subcenterId, version = @version, grade = @grade, body = @body WHERE id = @id AND version = @version - 1',
+    );
+    this.insertOutbox = db.prepare(
+      'INSERT OR IGNORE INTO outbox (id, channel, subcenter_id, ticket_id, event, body, created_at, next_attempt_at) VALUES (@id, @channel, @subcenterId, @ticketId, @event, @body, @createdAt, @createdAt)',
+    );
+    this.dropAlerts = db.prepare('DELETE FROM ticket_alerts WHERE ticket_id = ?');
+    this.insertAlert = db.prepare('INSERT OR IGNORE INTO ticket_alerts (fingerprint, ticket_id) VALUES (?, ?)');
+    this.timersOf = db.prepare<[string], TimerRow>('SELECT * FROM ticket_timers WHERE ticket_id = ?');
+    this.upsertTimer = db.prepare(
+      'INSERT INTO ticket_timers (id, ticket_id, kind, due_at) VALUES (@id, @ticketId, @kind, @dueAt) ON CONFLICT(id) DO UPDATE SET ticket_id = excluded.ticket_id, kind = excluded.kind, due_at = excluded.due_at, lease_owner = NULL, lease_until = NULL',
+    );
+    this.dropTimer = db.prepare('DELETE FROM ticket_timers WHERE id = ?');
+    this.upsertOrder = db.prepare(
+      'INSERT INTO supervision_orders (id, ticket_id, subcenter_id, issued_to, status, created_at, body) VALUES (@id, @ticketId, @subcenterId, @issuedTo, @status, @createdAt, @body) ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body',
+    );
+    this.saveTx = db.transaction((t: Ticket, outbox: readonly OutboxMessage[], effects: TicketSaveEffects) => {
+      const row = { id: t.id, mergeKey: t.mergeKey, status: t.status, subcenterId: t.subcenterId, createdAt: t.createdAt, version: t.version, grade: t.grade, body: JSON.stringify(t) };
+      if (t.version === 1) {
+        this.insert.run(row);
+      } else if (this.update.run(row).changes === 0) {
+        throw new StreetWatchError('SW_ERR_TICKET_CONFLICT', [t.id]);
+      }
+      for (const m of outbox) this.insertOutbox.run(m);
+      this.dropAlerts.run(t.id);
+      if (t.status !== 'closed') for (const a of t.alerts) this.insertAlert.run(a.fingerprint, t.id);
+      if (effects.timers) this.replaceTimers(t.id, effects.timers);
+      for (const o of effects.supervisionOrders ?? []) {
+        this.upsertOrder.run({ id: o.id, ticketId: o.ticketId, subcenterId: o.subcenterId, issuedTo: o.issuedTo, status: o.status, createdAt: o.createdAt, body: JSON.stringify(o) });
+      }
+    });
+  }
+
+  private replaceTimers(ticketId: string, timers: readonly TicketTimer[]): void {
+    const stored = new Map(this.timersOf.all(ticketId).map((r) => [r.id, r]));
+    for (const t of timers) {
+      const prev = stored.get(t.id);
+      stored.delete(t.id);
+      // Same timer, same due time: keep it, and whoever holds its claim keeps it.
+      if (prev && prev.due_at === t.dueAt && prev.kind === t.kind) continue;
+      this.upsertTimer.run(t);
+    }
+    for (const id of stored.keys()) this.dropTimer.run(id);
+  }
+
+  async get(id: string): Promise<Ticket | undefined> {
+    const row = this.byId.get(id);
+    return row && (JSON.parse(row.body) as Ticket);
+  }
+
+  async findOpen(mergeKey: string): Promise<Ticket | undefined> {
+    const row = this.openByKey.get(mergeKey);
+    return row && (JSON.parse(row.body) as Ticket);
+  }
+
+  async findOpenByAlert(fingerprint: string): Promise<Ticket | undefined> {
+    const row = this.openByAlert.get(fingerprint);
+    return row && (JSON.parse(row.body) as Ticket);
+  }
+
+  async list(filter: TicketFilter = {}): Promise<Ticket[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const oneOf = (column: string, values: string | string[]): void => {
+      const list = Array.isArray(values) ? values : [values];
+      where.push(`${column} IN (${list.map(() => '?').join(',') || 'NULL'})`);
+      params.push(...list);
+    };
+    if (filter.subcenterId !== undefined) {
+      where.push('subcenter_id = ?');
+      params.push(filter.subcenterId);
+    }
+    if (filter.status !== undefined) oneOf('status', filter.status);
+    if (filter.grade !== undefined) oneOf('grade', filter.grade);
+    if (filter.createdFrom !== undefined) {
+      where.push('created_at >= ?');
+      params.push(filter.createdFrom);
+    }
+    if (filter.createdTo !== undefined) {
+      where.push('created_at < ?');
+      params.push(filter.createdTo);
+    }
+    const sql = `SELECT body FROM tickets ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`;
+    params.push(filter.limit ?? 1000);
+    return this.db
+      .prepare<unknown[], { body: string }>(sql)
+      .all(...params)
+      .map((r) => JSON.parse(r.body) as Ticket);
+  }
+
+  async save(ticket: Ticket, outbox: readonly OutboxMessage[] = [], effects: TicketSaveEffects = {}): Promise<void> {
+    try {
+      this.saveTx(ticket, outbox, effects);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new StreetWatchError('SW_ERR_TICKET_CONFLICT', [ticket.id], { cause: err });
+      }
+      throw err;
+    }
+  }
+}
