@@ -9,8 +9,8 @@ import type { Config, InfluxConfig, StageName } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, SeriesStore, StateStore } from '../core/ports.js';
-import { InfluxSeriesStore } from '../core/store/influx-series.js';
-import { RedisStateStore } from '../core/store/redis-state.js';
+import { InfluxSeriesStore } from '../core/store/influx/series.js';
+import { RedisStateStore } from '../core/store/redis/state.js';
 import { SqliteSeriesStore } from '../core/store/sqlite/series.js';
 import { SqliteStateStore } from '../core/store/sqlite/state.js';
 

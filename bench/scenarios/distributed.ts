@@ -13,7 +13,7 @@
 import { flux } from '@influxdata/influxdb-client';
 import { generateSecret, hashSecret } from '../../broker/secret-hash.js';
 import { createLogger } from '../../core/logger.js';
-import { RedisStateStore } from '../../core/store/redis-state.js';
+import { RedisStateStore } from '../../core/store/redis/state.js';
 import { fluxRows, spawnStages, type StageProcess } from '../../test/support/distributed.js';
 import { distributedEnv, dropNamespace, measurementOf, testNamespace } from '../../test/support/namespace.js';
 import { freePort, provisionServices, type ServiceEnv } from '../../test/support/services.js';

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
-import { InfluxSeriesStore } from '../../core/store/influx-series.js';
+import { InfluxSeriesStore } from '../../core/store/influx/series.js';
 import { dropNamespace, testNamespace, testServices } from '../support/backends.js';
 import { FIXTURE_CITY, tempDir } from '../support/harness.js';
 

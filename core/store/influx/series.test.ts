@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { reading, seriesContract } from '../../test/contract/series.contract.js';
-import { dropNamespace, testNamespace, testServices } from '../../test/support/backends.js';
-import { isStreetWatchError } from '../errors.js';
-import { createLogger } from '../logger.js';
-import type { Reading } from '../schemas.js';
-import { InfluxSeriesStore } from './influx-series.js';
+import { reading, seriesContract } from '../../../test/contract/series.contract.js';
+import { dropNamespace, testNamespace, testServices } from '../../../test/support/backends.js';
+import { isStreetWatchError } from '../../errors.js';
+import { createLogger } from '../../logger.js';
+import type { Reading } from '../../schemas.js';
+import { InfluxSeriesStore } from './series.js';
 
 const services = testServices();
 const logger = createLogger(process.env.SW_TEST_LOG ?? 'silent');

@@ -10,11 +10,11 @@
  * retriable error and the bus hands the batch again; a point written twice is the same point.
  */
 import { HttpError, InfluxDB, Point, flux, fluxDateTime, fluxExpression, fluxInteger, fluxString, setLogger, type QueryApi, type WriteOptions } from '@influxdata/influxdb-client';
-import { errorMessage, unavailable } from '../connect-retry.js';
-import { StreetWatchError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { SeriesQuery, SeriesStore } from '../ports.js';
-import type { Reading } from '../schemas.js';
+import { errorMessage, unavailable } from '../../connect-retry.js';
+import { StreetWatchError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { SeriesQuery, SeriesStore } from '../../ports.js';
+import type { Reading } from '../../schemas.js';
 
 /** The measurement readings are written to (after the namespace). */
 export const DEFAULT_MEASUREMENT = 'reading';

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { sampleTicket, stateContract } from '../../test/contract/state.contract.js';
-import { dropNamespace, testNamespace, testServices } from '../../test/support/backends.js';
-import { isStreetWatchError } from '../errors.js';
-import { createLogger } from '../logger.js';
-import type { StateStore } from '../ports.js';
-import { RedisStateStore } from './redis-state.js';
+import { sampleTicket, stateContract } from '../../../test/contract/state.contract.js';
+import { dropNamespace, testNamespace, testServices } from '../../../test/support/backends.js';
+import { isStreetWatchError } from '../../errors.js';
+import { createLogger } from '../../logger.js';
+import type { StateStore } from '../../ports.js';
+import { RedisStateStore } from './state.js';
 
 const services = testServices();
 const logger = createLogger(process.env.SW_TEST_LOG ?? 'silent');

@@ -1,0 +1,52 @@
+/**
+ * Where the Redis state store keeps what, all under `${namespace}sw:`:
+ *   dev:{id}                      hash   a device
+ *   devs                          zset   device ids (score 0: ordered by id)
+ *   t:{id}                        hash   a ticket: v (version), mk, st, sc, gr, ca, body (JSON)
+ *   topen:{mergeKey}              string the id of the open ticket holding the merge key
+ *   tidx, tidx:st:{status}, tidx:sc:{sc}, tidx:sc:{sc}:st:{status}
+ *                                 zset   ticket ids by createdAt, for listing
+ *   tfp:{fingerprint}             zset   open tickets holding an alert, by createdAt
+ *   tfps:{ticketId}               set    the fingerprints a ticket is indexed under
+ *   tm:{timerId}                  hash   a ticket timer: tid, kind, due, lo/lu (lease owner/until)
+ *   tmdue                         zset   timer ids by due time
+ *   tmt:{ticketId}                zset   a ticket's timer ids by due time
+ *   so:{id}                       hash   a supervision order: tid, sc, to, st, ca, body (JSON)
+ *   soidx, soidx:u:{unit}, soidx:t:{ticketId}
+ *                                 zset   supervision order ids by createdAt
+ *   ob:{id}                       hash   an outbox message, its delivery state and lease (lo/lu)
+ *   obdue                         zset   pending outbox ids by next attempt time
+ *   obt:{ticketId}                zset   a ticket's outbox ids by createdAt
+ *   tok:{id}, tokh:{hash}         hash, string   an API token, and its id by hash
+ *   toks, toks:u:{unit}           zset   token ids by createdAt
+ *   kv:{key}                      string rule state and dedup keys (JSON)
+ *
+ * A Keys holds the names of one namespace.
+ */
+export class Keys {
+  readonly devices: string;
+  readonly outboxDue: string;
+  constructor(readonly prefix: string) {
+    this.devices = `${prefix}devs`;
+    this.outboxDue = `${prefix}obdue`;
+    this.timersDue = `${prefix}tmdue`;
+  }
+  device = (id: string): string => `${this.prefix}dev:${id}`;
+  ticket = (id: string): string => `${this.prefix}t:${id}`;
+  openTicket = (mergeKey: string): string => `${this.prefix}topen:${mergeKey}`;
+  ticketIndex = (subcenterId?: string, status?: string): string =>
+    `${this.prefix}tidx${subcenterId === undefined ? '' : `:sc:${subcenterId}`}${status === undefined ? '' : `:st:${status}`}`;
+  alertIndex = (fingerprint: string): string => `${this.prefix}tfp:${fingerprint}`;
+  timer = (id: string): string => `${this.prefix}tm:${id}`;
+  timersOf = (ticketId: string): string => `${this.prefix}tmt:${ticketId}`;
+  readonly timersDue: string;
+  order = (id: string): string => `${this.prefix}so:${id}`;
+  orderIndex = (filter: { unitId?: string; ticketId?: string }): string =>
+    filter.ticketId !== undefined ? `${this.prefix}soidx:t:${filter.ticketId}` : filter.unitId !== undefined ? `${this.prefix}soidx:u:${filter.unitId}` : `${this.prefix}soidx`;
+  outboxItem = (id: string): string => `${this.prefix}ob:${id}`;
+  outboxOf = (ticketId: string): string => `${this.prefix}obt:${ticketId}`;
+  token = (id: string): string => `${this.prefix}tok:${id}`;
+  tokenByHash = (hash: string): string => `${this.prefix}tokh:${hash}`;
+  tokens = (unitId?: string): string => `${this.prefix}toks${unitId === undefined ? '' : `:u:${unitId}`}`;
+  kv = (key: string): string => `${this.prefix}kv:${key}`;
+}

@@ -1,0 +1,42 @@
+import type { KeyValueStore } from '../../ports.js';
+import { CHUNK, type Ctx } from './context.js';
+
+export class RedisKv implements KeyValueStore {
+  constructor(private readonly c: Ctx) {}
+
+  getMany<T>(keys: readonly string[]): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
+    if (keys.length === 0) return Promise.resolve(out);
+    return this.c.run(async () => {
+      for (let i = 0; i < keys.length; i += CHUNK) {
+        const chunk = keys.slice(i, i + CHUNK);
+        const values = await this.c.redis.mget(...chunk.map((k) => this.c.keys.kv(k)));
+        chunk.forEach((k, j) => {
+          const v = values[j];
+          if (v !== null && v !== undefined) out.set(k, JSON.parse(v) as T);
+        });
+      }
+      return out;
+    });
+  }
+
+  setMany(entries: ReadonlyMap<string, unknown>): Promise<void> {
+    if (entries.size === 0) return Promise.resolve();
+    return this.c.run(async () => {
+      // MULTI/EXEC: all of the batch's rule state lands, or none of it.
+      const tx = this.c.redis.multi();
+      for (const [k, v] of entries) {
+        if (v === undefined) tx.del(this.c.keys.kv(k));
+        else tx.set(this.c.keys.kv(k), JSON.stringify(v));
+      }
+      const replies = await tx.exec();
+      const failed = replies?.find(([err]) => err);
+      if (failed) throw failed[0];
+    });
+  }
+
+  compareAndSet(key: string, expected: unknown, next: unknown): Promise<boolean> {
+    const json = (v: unknown): [string, string] => (v === undefined ? ['0', ''] : ['1', JSON.stringify(v)]);
+    return this.c.run(async () => (await this.c.script('compareAndSet')(1, this.c.keys.kv(key), ...json(expected), ...json(next))) === 1);
+  }
+}

@@ -1,0 +1,100 @@
+-- ARGV: prefix, id, version, mergeKey, status, subcenterId, createdAt, grade, body, then
+-- sections, each a count and its items: alert fingerprints (1 value each); outbox messages
+-- (7: id, channel, subcenterId, ticketId, event, body, createdAt); timers (-1 leaves them as
+-- they are, else 4 each: id, ticketId, kind, dueAt); supervision orders (7: id, ticketId,
+-- subcenterId, issuedTo, status, createdAt, body). Every check comes before the first write:
+-- a script that stops half-way is not rolled back.
+local P = ARGV[1]
+local id, version, mk, st, sc, ca, gr = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local tkey = P .. 't:' .. id
+local cur = redis.call('HMGET', tkey, 'v', 'mk', 'st', 'sc')
+if version == 1 then
+  if cur[1] then return 'CONFLICT' end
+elseif (not cur[1]) or tonumber(cur[1]) ~= version - 1 then
+  return 'CONFLICT'
+end
+local open = st ~= 'closed'
+local okey = P .. 'topen:' .. mk
+if open then
+  local holder = redis.call('GET', okey)
+  if holder and holder ~= id then return 'CONFLICT' end
+end
+if cur[2] and (cur[2] ~= mk or not open) then
+  local old = P .. 'topen:' .. cur[2]
+  if redis.call('GET', old) == id then redis.call('DEL', old) end
+end
+if open then redis.call('SET', okey, id) end
+redis.call('HSET', tkey, 'v', ARGV[3], 'mk', mk, 'st', st, 'sc', sc, 'gr', gr, 'ca', ca, 'body', ARGV[9])
+if cur[3] then
+  redis.call('ZREM', P .. 'tidx:st:' .. cur[3], id)
+  redis.call('ZREM', P .. 'tidx:sc:' .. cur[4], id)
+  redis.call('ZREM', P .. 'tidx:sc:' .. cur[4] .. ':st:' .. cur[3], id)
+end
+redis.call('ZADD', P .. 'tidx', ca, id)
+redis.call('ZADD', P .. 'tidx:st:' .. st, ca, id)
+redis.call('ZADD', P .. 'tidx:sc:' .. sc, ca, id)
+redis.call('ZADD', P .. 'tidx:sc:' .. sc .. ':st:' .. st, ca, id)
+local i = 10
+local fpsKey = P .. 'tfps:' .. id
+for _, fp in ipairs(redis.call('SMEMBERS', fpsKey)) do redis.call('ZREM', P .. 'tfp:' .. fp, id) end
+redis.call('DEL', fpsKey)
+local n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  if open then
+    redis.call('ZADD', P .. 'tfp:' .. ARGV[i], ca, id)
+    redis.call('SADD', fpsKey, ARGV[i])
+  end
+  i = i + 1
+end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local mkey = P .. 'ob:' .. ARGV[i]
+  if redis.call('EXISTS', mkey) == 0 then
+    redis.call('HSET', mkey, 'channel', ARGV[i + 1], 'sc', ARGV[i + 2], 'tid', ARGV[i + 3], 'event', ARGV[i + 4],
+      'body', ARGV[i + 5], 'ca', ARGV[i + 6], 'attempts', '0', 'next', ARGV[i + 6], 'state', 'pending')
+    redis.call('ZADD', P .. 'obdue', ARGV[i + 6], ARGV[i])
+    redis.call('ZADD', P .. 'obt:' .. ARGV[i + 3], ARGV[i + 6], ARGV[i])
+  end
+  i = i + 7
+end
+n = tonumber(ARGV[i]); i = i + 1
+if n >= 0 then
+  local mine = P .. 'tmt:' .. id
+  local keep = {}
+  for _ = 1, n do
+    local tmid, tmtid, kind, due = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+    keep[tmid] = true
+    local tmkey = P .. 'tm:' .. tmid
+    local prev = redis.call('HMGET', tmkey, 'due', 'kind')
+    -- Same timer, same due time: kept, and whoever holds its claim keeps it.
+    if prev[1] ~= due or prev[2] ~= kind then
+      redis.call('DEL', tmkey)
+      redis.call('HSET', tmkey, 'tid', tmtid, 'kind', kind, 'due', due)
+      redis.call('ZADD', P .. 'tmdue', due, tmid)
+      redis.call('ZADD', P .. 'tmt:' .. tmtid, due, tmid)
+    end
+    i = i + 4
+  end
+  for _, old in ipairs(redis.call('ZRANGE', mine, 0, -1)) do
+    if not keep[old] then
+      redis.call('DEL', P .. 'tm:' .. old)
+      redis.call('ZREM', P .. 'tmdue', old)
+      redis.call('ZREM', mine, old)
+    end
+  end
+end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local skey = P .. 'so:' .. ARGV[i]
+  if redis.call('EXISTS', skey) == 0 then
+    redis.call('HSET', skey, 'tid', ARGV[i + 1], 'sc', ARGV[i + 2], 'to', ARGV[i + 3], 'st', ARGV[i + 4], 'ca', ARGV[i + 5], 'body', ARGV[i + 6])
+    redis.call('ZADD', P .. 'soidx', ARGV[i + 5], ARGV[i])
+    redis.call('ZADD', P .. 'soidx:u:' .. ARGV[i + 2], ARGV[i + 5], ARGV[i])
+    redis.call('ZADD', P .. 'soidx:u:' .. ARGV[i + 3], ARGV[i + 5], ARGV[i])
+    redis.call('ZADD', P .. 'soidx:t:' .. ARGV[i + 1], ARGV[i + 5], ARGV[i])
+  else
+    redis.call('HSET', skey, 'st', ARGV[i + 4], 'body', ARGV[i + 6])
+  end
+  i = i + 7
+end
+return 'OK'
