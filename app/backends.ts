@@ -5,11 +5,11 @@
  */
 import { KafkaBus } from '../core/bus/kafka.js';
 import { MemoryBus } from '../core/bus/memory.js';
-import type { Config, InfluxConfig, StageName } from '../core/config.js';
+import type { Config, StageName } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, SeriesStore, StateStore } from '../core/ports.js';
-import { InfluxSeriesStore } from '../core/store/influx/series.js';
+import { influxSeries } from '../core/store/open-series.js';
 import { RedisStateStore } from '../core/store/redis/state.js';
 import { SqliteSeriesStore } from '../core/store/sqlite/series.js';
 import { SqliteStateStore } from '../core/store/sqlite/state.js';
@@ -45,21 +45,6 @@ export interface Backends {
   services: Service[];
   /** True when an embedded store keeps data in the data directory. */
   usesDataDir: boolean;
-}
-
-function influxSeries(influx: InfluxConfig, namespace: string, logger: Logger): InfluxSeriesStore {
-  return new InfluxSeriesStore({ ...influx, namespace, logger });
-}
-
-/**
- * The configuration's time-series store on its own, connected (one attempt), for tools that
- * read history: InfluxDB when INFLUX_URL is set, else the data directory's SQLite.
- */
-export async function openSeriesStore(config: Config, logger: Logger): Promise<SeriesStore> {
-  if (!config.influx) return new SqliteSeriesStore(config.dataDir);
-  const influx = influxSeries(config.influx, config.namespace, logger);
-  await influx.connect();
-  return influx;
 }
 
 export function createBackends(config: Config, deps: { logger: Logger; metrics: Metrics }): Backends {

@@ -8,13 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import { openSeriesStore } from '../app/backends.js';
 import { loadCity, loadRules } from '../core/city.js';
 import { CityIndex } from '../core/city-index.js';
 import { loadConfig } from '../core/config.js';
 import { parseDuration } from '../core/duration.js';
 import { StreetWatchError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
+import { openSeriesStore } from '../core/store/open-series.js';
 import { backtest, type BacktestResult } from './backtest.js';
 
 /**
