@@ -16,7 +16,7 @@ import { cityWithWebhooks, tempDir } from '../test/support/harness.js';
 import { IdempotentReceiver } from '../test/support/webhook-receiver.js';
 import { sampleTicket } from '../test/contract/state.contract.js';
 import { startDelivery, type Delivery, type DeliveryOptions } from './delivery.js';
-import { commitTicket, type CommitContext } from './ticket-commit.js';
+import { commitTicket, type CommitContext } from '../core/tickets/commit.js';
 
 const SECRET = 'north-webhook-secret-0001';
 const T0 = Date.UTC(2026, 5, 1);

@@ -12,7 +12,7 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, Clock, Outbox, OutboxItem } from '../core/ports.js';
 import { SIGNATURE_HEADER, signBody } from './signature.js';
-import { unitById } from './units.js';
+import { unitById } from '../core/tickets/units.js';
 
 /** Tunables of webhook delivery. */
 export interface DeliveryOptions {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MergePolicy } from '../core/city.js';
 import { distanceMetres, nearbyTicket } from './merge.js';
-import { ticketFromAlert } from './lifecycle.js';
+import { ticketFromAlert } from '../core/tickets/lifecycle.js';
 import { SlaFile } from '../core/city.js';
 import type { Alert } from '../core/schemas.js';
 

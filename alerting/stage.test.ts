@@ -13,7 +13,7 @@ import type { Alert, Ticket, TicketEvent } from '../core/schemas.js';
 import { SqliteStateStore } from '../core/store/sqlite/state.js';
 import { ManualClock } from '../test/support/clock.js';
 import { FIXTURE_CITY, tempDir } from '../test/support/harness.js';
-import { reassign } from './lifecycle.js';
+import { reassign } from '../core/tickets/lifecycle.js';
 import { startAlerting } from './stage.js';
 
 const T0 = Date.UTC(2026, 5, 1);

@@ -11,10 +11,10 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, Clock, Subscription, TicketStore } from '../core/ports.js';
 import type { Alert, Ticket } from '../core/schemas.js';
-import { OPEN_STATUSES, applyResolved, mergeFiring, mergeKeyOf, ticketFromAlert, type GradingContext } from './lifecycle.js';
+import { OPEN_STATUSES, applyResolved, mergeFiring, mergeKeyOf, ticketFromAlert, type GradingContext } from '../core/tickets/lifecycle.js';
 import { nearbyTicket } from './merge.js';
-import { routeLocation } from './routing.js';
-import { announce, commitTicket, withConflictRetry, type CommitContext } from './ticket-commit.js';
+import { routeLocation } from '../core/tickets/routing.js';
+import { announce, commitTicket, withConflictRetry, type CommitContext } from '../core/tickets/commit.js';
 
 const ID_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 /** Most open tickets of one sub-center looked at for a proximity merge. */

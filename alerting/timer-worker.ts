@@ -12,9 +12,9 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, Clock, TicketStore, TimerStore } from '../core/ports.js';
 import type { TicketTimer } from '../core/schemas.js';
-import { commitTicket, withConflictRetry, type CommitContext } from './ticket-commit.js';
-import { fireTimer } from './timers.js';
-import { parentOf } from './units.js';
+import { commitTicket, withConflictRetry, type CommitContext } from '../core/tickets/commit.js';
+import { fireTimer } from '../core/tickets/timers.js';
+import { parentOf } from '../core/tickets/units.js';
 
 export interface TimerWorkerOptions {
   tickets: TicketStore;

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { unitById } from '../alerting/units.js';
+import { unitById } from '../core/tickets/units.js';
 import type { CityIndex } from '../core/city-index.js';
 import type { ApiTokenStore } from '../core/ports.js';
 import { UNIT_TOKEN_PREFIX, hashApiToken } from '../core/api-token.js';

@@ -4,7 +4,7 @@
  * without namespace; JSON the same fields in an array).
  */
 import { XMLBuilder } from 'fast-xml-parser';
-import { unitById } from '../alerting/units.js';
+import { unitById } from '../core/tickets/units.js';
 import type { CityIndex } from '../core/city-index.js';
 import type { Ticket, TicketStatus } from '../core/schemas.js';
 

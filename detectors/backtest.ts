@@ -16,7 +16,7 @@
  *   waits for its holder's resolution, and alerts outside zones may merge by proximity too, so
  *   more would merge: the count is an upper bound.
  */
-import { mergeKeyOf } from '../alerting/lifecycle.js';
+import { mergeKeyOf } from '../core/tickets/lifecycle.js';
 import type { CityIndex } from '../core/city-index.js';
 import type { SeriesStore } from '../core/ports.js';
 import type { RuleKind } from '../core/rules.js';

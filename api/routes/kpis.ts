@@ -1,4 +1,4 @@
-import { computeKpis, kpisBySubcenter } from '../../alerting/kpis.js';
+import { computeKpis, kpisBySubcenter } from '../../core/tickets/kpis.js';
 import { swError } from '../../core/errors.js';
 import type { TicketFilter } from '../../core/ports.js';
 import { KpiQuery } from '../../core/schemas.js';

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { actOnOrder, type SupervisionAction } from '../../alerting/supervision.js';
-import { commitTicket, withConflictRetry, type CommitContext } from '../../alerting/ticket-commit.js';
+import { actOnOrder, type SupervisionAction } from '../../core/tickets/supervision.js';
+import { commitTicket, withConflictRetry, type CommitContext } from '../../core/tickets/commit.js';
 import { swError } from '../../core/errors.js';
 import type { SupervisionFilter } from '../../core/ports.js';
 import { SupervisionActionBody, SupervisionNoteBody, SupervisionQuery, type SupervisionOrder } from '../../core/schemas.js';

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
-import { addFeedback, reassign, transition } from '../../alerting/lifecycle.js';
-import { commitTicket, withConflictRetry, type CommitContext } from '../../alerting/ticket-commit.js';
-import { unitById } from '../../alerting/units.js';
+import { addFeedback, reassign, transition } from '../../core/tickets/lifecycle.js';
+import { commitTicket, withConflictRetry, type CommitContext } from '../../core/tickets/commit.js';
+import { unitById } from '../../core/tickets/units.js';
 import { swError } from '../../core/errors.js';
 import type { OutboxItem } from '../../core/ports.js';
 import { TicketActionBody, TicketFeedbackBody, TicketQuery, TicketReassignBody, type Ticket, type TicketEventType, type TicketStatus } from '../../core/schemas.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { unitById } from '../../alerting/units.js';
+import { unitById } from '../../core/tickets/units.js';
 import { swError } from '../../core/errors.js';
 import type { ApiTokenRecord } from '../../core/ports.js';
 import { TokenCreateBody } from '../../core/schemas.js';

@@ -3,7 +3,7 @@
  * every failure becomes an ApiError with the catalogued code and message the server sent.
  */
 import type { FeatureCollection, MultiPolygon, Polygon } from 'geojson';
-import type { Kpis, SubcenterKpi } from '../../alerting/kpis.js';
+import type { Kpis, SubcenterKpi } from '../../core/tickets/kpis.js';
 import type { ReadingSeries, ThresholdView } from '../../api/routes/readings.js';
 import type { DeviceCreateBody, DeviceView, Grade, SupervisionOrder, Ticket, TicketStatus } from '../../core/schemas.js';
 

@@ -47,7 +47,7 @@ export function ticket(over: Partial<Ticket> = {}): Ticket {
   };
 }
 
-/** The ticket after a move at `at`, with the bookkeeping the server does (alerting/lifecycle.ts). */
+/** The ticket after a move at `at`, with the bookkeeping the server does (core/tickets/lifecycle.ts). */
 export function moved(t: Ticket, status: Ticket['status'], at: number): Ticket {
   const next: Ticket = { ...t, status, updatedAt: at, timeline: [...t.timeline, { at, actor: 'admin', action: status }], version: t.version + 1 };
   if (['acknowledged', 'in_progress', 'resolved'].includes(status) && next.respondedAt === null) next.respondedAt = at;

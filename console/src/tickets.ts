@@ -2,7 +2,7 @@
  * What a ticket means on the screen, pure: which deadlines still run, whether it is overdue,
  * which moves the operator may offer, and the inbox's filters and order.
  */
-import { TRANSITIONS, WORKING_STATUSES } from '../../alerting/lifecycle.js';
+import { TRANSITIONS, WORKING_STATUSES } from '../../core/tickets/lifecycle.js';
 import type { Grade, Ticket, TicketStatus } from '../../core/schemas.js';
 import type { TicketAction } from './api.js';
 

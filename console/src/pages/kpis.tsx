@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { WhistleCount } from '../../../alerting/kpis.js';
+import type { WhistleCount } from '../../../core/tickets/kpis.js';
 import type { Grade } from '../../../core/schemas.js';
 import type { KpiReport } from '../api.js';
 import { RateBars } from '../components/charts.js';

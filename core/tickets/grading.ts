@@ -2,8 +2,8 @@
  * Grading, pure: the grade a ticket carries is its rule's grade raised by the risk of the zone it
  * is in and by how big the incident has grown (devices, firings), per the city's grading table.
  */
-import type { GradingTable, ZoneRisk } from '../core/city.js';
-import type { Grade } from '../core/schemas.js';
+import type { GradingTable, ZoneRisk } from '../city.js';
+import type { Grade } from '../schemas.js';
 
 /** Lowest to highest: D grid, C community, B street sub-center, A district joint handling. */
 export const GRADE_ORDER: readonly Grade[] = ['D', 'C', 'B', 'A'];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SlaFile } from '../core/city.js';
-import type { Alert, Ticket } from '../core/schemas.js';
+import { SlaFile } from '../city.js';
+import type { Alert, Ticket } from '../schemas.js';
 import { applyResolved, reassign, ticketFromAlert, transition } from './lifecycle.js';
 import { fireTimer, holdStart, timersFor, type FireContext } from './timers.js';
 

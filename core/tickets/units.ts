@@ -1,4 +1,4 @@
-import type { CityIndex } from '../core/city-index.js';
+import type { CityIndex } from '../city-index.js';
 
 /** A unit that can hold tickets and receive them: a street sub-center or the district command center. */
 export interface Unit {

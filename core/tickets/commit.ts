@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { CityIndex } from '../core/city-index.js';
-import { isStreetWatchError } from '../core/errors.js';
-import type { Metrics } from '../core/metrics.js';
-import type { Bus, OutboxMessage, TicketStore } from '../core/ports.js';
-import type { SupervisionOrder, Ticket, TicketEvent, TicketEventType } from '../core/schemas.js';
-import { ticketMessage } from '../core/ticket-message.js';
+import type { CityIndex } from '../city-index.js';
+import { isStreetWatchError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { Bus, OutboxMessage, TicketStore } from '../ports.js';
+import type { SupervisionOrder, Ticket, TicketEvent, TicketEventType } from '../schemas.js';
+import { ticketMessage } from '../ticket-message.js';
 import { timersFor } from './timers.js';
 import { unitById } from './units.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GradingTable } from '../core/city.js';
+import { GradingTable } from '../city.js';
 import { gradeTicket, higherGrade } from './grading.js';
 
 const table = GradingTable.parse({

@@ -4,8 +4,8 @@
  * effect: that, and the optimistic version of the ticket, is what makes each fire exactly once
  * however many instances claim timers and however often they restart.
  */
-import type { Sla } from '../core/city.js';
-import type { DeadlineMark, SupervisionOrder, Ticket, TicketEventType, TicketTimer, TimerKind } from '../core/schemas.js';
+import type { Sla } from '../city.js';
+import type { DeadlineMark, SupervisionOrder, Ticket, TicketEventType, TicketTimer, TimerKind } from '../schemas.js';
 import { WORKING_STATUSES } from './lifecycle.js';
 import { issueSupervisionOrder } from './supervision.js';
 

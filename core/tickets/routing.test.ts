@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadCity } from '../core/city.js';
-import { CityIndex } from '../core/city-index.js';
-import { DEFAULT_CITY_DIR } from '../core/config.js';
+import { loadCity } from '../city.js';
+import { CityIndex } from '../city-index.js';
+import { DEFAULT_CITY_DIR } from '../config.js';
 import { routeLocation } from './routing.js';
 
 const index = new CityIndex(loadCity(DEFAULT_CITY_DIR));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SupervisionOrder } from '../core/schemas.js';
+import type { SupervisionOrder } from '../schemas.js';
 import { actOnOrder } from './supervision.js';
 
 const order: SupervisionOrder = {

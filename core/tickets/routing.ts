@@ -1,5 +1,5 @@
-import type { CityIndex } from '../core/city-index.js';
-import type { Location } from '../core/schemas.js';
+import type { CityIndex } from '../city-index.js';
+import type { Location } from '../schemas.js';
 
 export interface Route {
   subcenterId: string;

@@ -3,9 +3,9 @@
  * status changes are allowed and what each one records. Each function returns a new ticket
  * (version + 1) or throws a coded error; persistence is the caller's.
  */
-import type { Sla, ZoneRisk } from '../core/city.js';
-import { swError } from '../core/errors.js';
-import type { Alert, Ticket, TicketAlert, TicketStatus, TimelineEntry } from '../core/schemas.js';
+import type { Sla, ZoneRisk } from '../city.js';
+import { swError } from '../errors.js';
+import type { Alert, Ticket, TicketAlert, TicketStatus, TimelineEntry } from '../schemas.js';
 import { gradeRank, gradeTicket, higherGrade } from './grading.js';
 import type { Route } from './routing.js';
 

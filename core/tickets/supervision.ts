@@ -2,8 +2,8 @@
  * Supervision orders (督办单), pure: issued to the parent center when a deadline is missed, then
  * acknowledged, commented on and closed by that center.
  */
-import { swError } from '../core/errors.js';
-import type { SupervisionOrder, SupervisionStatus, Ticket } from '../core/schemas.js';
+import { swError } from '../errors.js';
+import type { SupervisionOrder, SupervisionStatus, Ticket } from '../schemas.js';
 
 export const SUPERVISION_TRANSITIONS: Readonly<Record<SupervisionStatus, readonly SupervisionStatus[]>> = {
   issued: ['acknowledged', 'closed'],

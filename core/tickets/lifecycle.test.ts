@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SlaFile } from '../core/city.js';
-import { TICKET_STATUSES, type Alert, type TicketStatus } from '../core/schemas.js';
+import { SlaFile } from '../city.js';
+import { TICKET_STATUSES, type Alert, type TicketStatus } from '../schemas.js';
 import { TRANSITIONS, addFeedback, applyResolved, mergeFiring, mergeKeyOf, reassign, ticketFromAlert, transition } from './lifecycle.js';
 
 const min = 60_000;

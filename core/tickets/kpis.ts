@@ -2,7 +2,7 @@
  * Timeliness KPIs and whistle statistics, pure: computed from tickets as they stand at `asOf`.
  * The definitions are in docs/TICKETS.md; each field below names the one it implements.
  */
-import type { Ticket } from '../core/schemas.js';
+import type { Ticket } from '../schemas.js';
 
 export interface ResponseKpi {
   /** Tickets whose response is decided: responded, or past respondBy without a response. */

@@ -19,8 +19,8 @@
  * Whistles by category: flooding 3 tickets / 5 alerts, fire 2/3, gas-leak 1/1, manhole 1/1.
  */
 import { describe, expect, it } from 'vitest';
-import { sampleTicket } from '../test/contract/state.contract.js';
-import type { Grade, Ticket } from '../core/schemas.js';
+import { sampleTicket } from '../../test/contract/state.contract.js';
+import type { Grade, Ticket } from '../schemas.js';
 import { computeKpis, kpisBySubcenter } from './kpis.js';
 
 const m = 60_000;
