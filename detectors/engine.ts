@@ -33,7 +33,7 @@ import { evaluateComposite, type CompositeState } from './composite.js';
 import { deadmanData, deadmanTick, type DeadmanState } from './deadman.js';
 import { evaluateRate, type RateState } from './rate.js';
 import { crossedBound, evaluateThreshold, type ThresholdState } from './threshold.js';
-import { placeRule, selectedZones, withOverride, zoneMatches } from './zone-selector.js';
+import { placeRule, selectedZones, withOverride, zoneMatches } from '../core/zone-selector.js';
 
 /** Compare-and-set attempts per state and batch before the batch fails (and is retried). */
 const MAX_CAS_ATTEMPTS = 20;

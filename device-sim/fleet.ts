@@ -5,7 +5,7 @@
 import type { City, ZoneSelector } from '../core/city.js';
 import { CityIndex } from '../core/city-index.js';
 import type { Location } from '../core/schemas.js';
-import { zoneMatches } from '../detectors/zone-selector.js';
+import { zoneMatches } from '../core/zone-selector.js';
 import { DEVICE_KINDS, MODELS, type DeviceKind } from './models.js';
 
 export interface SimDevice {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { placeRule, withOverride } from '../../detectors/zone-selector.js';
+import { placeRule, withOverride } from '../../core/zone-selector.js';
 import type { CityIndex } from '../../core/city-index.js';
 import { swError } from '../../core/errors.js';
 import { MetricName, QueryTime, type Location, type Reading } from '../../core/schemas.js';
@@ -68,7 +68,7 @@ function mayRead(principal: ApiPrincipal | null, city: CityIndex, location: Loca
   return principal.unitId === owner || principal.unitId === city.subcenterById.get(owner)?.parent;
 }
 
-/** Placed the way the detectors place them (detectors/zone-selector.ts), so the lines match the alerts. */
+/** Placed the way the detectors place them (core/zone-selector.ts), so the lines match the alerts. */
 function thresholdsAt(city: CityIndex, location: Location | null, metric: string | undefined): ThresholdView[] {
   const zones = city.place(location).zoneIds.flatMap((id) => city.zoneById.get(id) ?? []);
   const out: ThresholdView[] = [];

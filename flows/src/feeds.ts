@@ -2,7 +2,7 @@
  * The input nodes' logic: which feed topic to subscribe to for the filters a node was given,
  * and which of the messages arriving there pass the filters the topic cannot express.
  */
-import { zoneMatches } from '../../detectors/zone-selector.js';
+import { zoneMatches } from '../../core/zone-selector.js';
 import { DEVICE_ID_RE, ENTITY_ID_RE, METRIC_RE, TICKET_EVENT_TYPES, type CameraEvent, type Reading, type TicketEventType } from '../../core/schemas.js';
 import { operatorEventsTopic, operatorReadingsTopic, operatorTicketsTopic } from '../../core/topics.js';
 import type { CityView } from './city-view.js';

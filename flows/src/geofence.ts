@@ -8,7 +8,7 @@ import { ZoneSelector } from '../../core/rules.js';
 import type { Location } from '../../core/schemas.js';
 import { Location as LocationSchema } from '../../core/schemas.js';
 import { describeZodError } from '../../core/zod-issues.js';
-import { ruleZone } from '../../detectors/zone-selector.js';
+import { ruleZone } from '../../core/zone-selector.js';
 import type { CityView } from './city-view.js';
 
 export interface GeofenceTag {

@@ -1,5 +1,5 @@
-import type { Zone } from '../core/city.js';
-import type { ZoneRisk, ZoneSelector } from '../core/rules.js';
+import type { Zone } from './city.js';
+import type { ZoneRisk, ZoneSelector } from './rules.js';
 
 const RISK_ORDER: Record<ZoneRisk, number> = { high: 0, medium: 1, low: 2 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Zone } from '../core/city.js';
+import type { Zone } from './city.js';
 import { placeRule, ruleZone, withOverride, zoneMatches } from './zone-selector.js';
 
 const geometry = { type: 'Polygon' as const, coordinates: [] };
