@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { generateSecret, hashSecret } from '../broker/secret-hash.js';
+import { generateSecret, hashSecret } from '../core/secret-hash.js';
 import { loadCity, type City } from '../core/city.js';
 import { CityIndex } from '../core/city-index.js';
 import { DEFAULT_CITY_DIR } from '../core/config.js';

@@ -24,7 +24,7 @@ import { startListeners } from './listeners.js';
 import { guardPacketSize } from './packet-size.js';
 import { retainedIndexedPersistence } from './retained-index.js';
 import { trackPresence } from './presence.js';
-import { verifySecret } from './secret-hash.js';
+import { verifySecret } from '../core/secret-hash.js';
 import { checkSubcenterCredentials, startSubcenterFeed } from './subcenter-feed.js';
 
 /** Where denied publishes go: no client may subscribe to `$`-topics here, so they vanish. */

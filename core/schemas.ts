@@ -360,7 +360,7 @@ export interface DeviceRecord {
   id: string;
   kind: string;
   location: Location | null;
-  /** scrypt hash of the secret, self-describing (see broker/secret-hash.ts). */
+  /** scrypt hash of the secret, self-describing (see core/secret-hash.ts). */
   secretHash: string;
   createdAt: number;
   status: 'online' | 'offline' | 'unknown';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isStreetWatchError, StreetWatchError, swError } from '../../core/errors.js';
 import type { DeviceRegistry } from '../../core/ports.js';
 import { DeviceCreateBody, DeviceId, DeviceImportBody, type DeviceRecord, type DeviceView } from '../../core/schemas.js';
-import { generateSecret, hashSecret } from '../../broker/secret-hash.js';
+import { generateSecret, hashSecret } from '../../core/secret-hash.js';
 import { IdParams, parse, type RouteModule } from '../context.js';
 
 /** Largest bulk import body: MAX_DEVICE_IMPORT devices of about 150 bytes, with room to spare. */

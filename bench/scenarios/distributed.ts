@@ -11,7 +11,7 @@
  * (each went through ingest's validation, zone lookup and write; the detectors evaluate each).
  */
 import { flux } from '@influxdata/influxdb-client';
-import { generateSecret, hashSecret } from '../../broker/secret-hash.js';
+import { generateSecret, hashSecret } from '../../core/secret-hash.js';
 import { createLogger } from '../../core/logger.js';
 import { RedisStateStore } from '../../core/store/redis/state.js';
 import { fluxRows, spawnStages, type StageProcess } from '../../test/support/distributed.js';
