@@ -8,13 +8,13 @@
 import type { Aedes, PublishPacket } from 'aedes';
 import type { CityIndex } from '../core/city-index.js';
 import { StreetWatchError, swError } from '../core/errors.js';
+import { parseJsonPayload } from '../core/json-payload.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, Clock, DeviceRegistry, Subscription } from '../core/ports.js';
 import { MAX_OPERATOR_ALERT_BYTES, MIN_READING_TS, OperatorAlert, type Alert, type DeviceRecord, type OperatorCity, type OperatorError } from '../core/schemas.js';
 import { OPERATOR_CITY_TOPIC, operatorErrorsTopic, operatorEventsTopic, operatorReadingsTopic, operatorTicketsTopic } from '../core/topics.js';
 import { describeZodError } from '../core/zod-issues.js';
-import { parseJsonPayload } from '../ingest/decode.js';
 import { isOperatorAlertsTopic } from './operator.js';
 
 /** Camera event types that are safe as one topic level; anything else goes under `other`. */

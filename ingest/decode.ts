@@ -2,8 +2,8 @@
  * Decoding device payloads into normalized readings and events: pure, no I/O. Each rejection
  * is a catalogued error; valid parts of a payload are kept when other parts are refused.
  */
-import { isUtf8 } from 'node:buffer';
 import { StreetWatchError, swError } from '../core/errors.js';
+import { parseJsonPayload } from '../core/json-payload.js';
 import { checkMetric } from '../core/metric-catalog.js';
 import {
   CameraEventPayload,
@@ -44,17 +44,6 @@ export type DecodedEvent = Omit<CameraEvent, 'zoneIds' | 'subcenterId'>;
 export interface Decoded<T> {
   items: T[];
   rejections: StreetWatchError[];
-}
-
-/** Size, encoding and JSON checks shared by every JSON topic; the byte cap comes first. */
-export function parseJsonPayload(payload: Buffer, maxBytes: number): unknown {
-  if (payload.length > maxBytes) throw swError('SW_ERR_PAYLOAD_TOO_LARGE', payload.length, maxBytes);
-  if (!isUtf8(payload)) throw swError('SW_ERR_PAYLOAD_ENCODING');
-  try {
-    return JSON.parse(payload.toString('utf8'));
-  } catch (err) {
-    throw swError('SW_ERR_PAYLOAD_JSON', (err as Error).message.slice(0, 200));
-  }
 }
 
 /** What `jsonPayload` returns for a payload that is not JSON. */
