@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { placeRule, withOverride } from '../../core/zone-selector.js';
 import type { CityIndex } from '../../core/city-index.js';
 import { swError } from '../../core/errors.js';
+import type { ReadingSeries, ThresholdView } from '../../core/reading-charts.js';
 import { MetricName, QueryTime, type Location, type Reading } from '../../core/schemas.js';
 import { IdParams, UNITS_ALLOWED, parse, type ApiPrincipal, type RouteModule } from '../context.js';
 
@@ -18,27 +19,6 @@ const ReadingsQuery = z
     limit: z.coerce.number().int().min(1).max(MAX_READINGS).default(5_000),
   })
   .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { path: ['from'], message: 'must be before "to"' });
-
-/** A threshold rule as it applies at the device's place, for drawing on its charts. */
-export interface ThresholdView {
-  ruleId: string;
-  name: string | null;
-  metric: string;
-  above: number | null;
-  below: number | null;
-  /** Where a firing alert clears: `clearBelow` (default `above`), `clearAbove` (default `below`). */
-  clearBelow: number | null;
-  clearAbove: number | null;
-  /** The risk zone the rule applies in there (its override, if any, is in the numbers). */
-  zoneId: string | null;
-}
-
-export interface ReadingSeries {
-  metric: string;
-  unit: string | null;
-  /** `[ts, value]`, oldest first. */
-  points: [number, number][];
-}
 
 /**
  * A device's readings, one series per metric, for charts, with the threshold rules that apply

@@ -4,7 +4,7 @@
  */
 import type { FeatureCollection, MultiPolygon, Polygon } from 'geojson';
 import type { Kpis, SubcenterKpi } from '../../core/tickets/kpis.js';
-import type { ReadingSeries, ThresholdView } from '../../api/routes/readings.js';
+import type { ReadingSeries, ThresholdView } from '../../core/reading-charts.js';
 import type { DeviceCreateBody, DeviceView, Grade, SupervisionOrder, Ticket, TicketStatus } from '../../core/schemas.js';
 
 /** A refused or failed call: `code` is the server's `SW_ERR_...`, or a client-side one. */
