@@ -120,16 +120,9 @@ export const CityFile = z.strictObject({
     .default({}),
 });
 
-export interface Department {
-  id: string;
-  name: string;
-}
-export interface Category {
-  id: string;
-  name: string;
-  department: string;
-  description?: string;
-}
+type CityFileOutput = z.output<typeof CityFile>;
+export type Department = { id: string } & CityFileOutput['departments'][string];
+export type Category = { id: string } & CityFileOutput['categories'][string];
 
 export interface Subcenter extends z.infer<typeof SubcenterProperties> {
   geometry: Polygon | MultiPolygon;
@@ -141,7 +134,7 @@ export interface Zone extends z.infer<typeof ZoneProperties> {
 export interface City {
   dir: string;
   name: string;
-  district: { id: string; name: string; webhook?: string; secret?: string };
+  district: CityFileOutput['district'];
   departments: ReadonlyMap<string, Department>;
   categories: ReadonlyMap<string, Category>;
   subcenters: Subcenter[];

@@ -3,8 +3,8 @@
  * TypeScript types (and, later, JSON Schema and OpenAPI) are derived from them.
  * Untrusted input: `.strict()` objects, finite numbers, `.max()` on every string and array.
  */
-import type { MultiPolygon, Polygon } from 'geojson';
 import { z } from 'zod';
+import type { Category, City, Department, Subcenter, Zone } from './city.js';
 
 export const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const METRIC_RE = /^[a-z][a-z0-9_]{0,63}$/;
@@ -200,14 +200,8 @@ export const TICKET_STATUSES = ['dispatched', 'acknowledged', 'in_progress', 're
 export const TicketStatus = z.enum(TICKET_STATUSES);
 export type TicketStatus = z.infer<typeof TicketStatus>;
 
-export interface TicketAlert {
-  id: string;
-  fingerprint: string;
-  deviceId: string;
-  ruleId: string;
-  metric: string;
-  value: number;
-  status: 'firing' | 'resolved';
+/** One alert fingerprint of a ticket: the latest firing's fields as the alert carried them. */
+export interface TicketAlert extends Pick<Alert, 'id' | 'fingerprint' | 'deviceId' | 'ruleId' | 'metric' | 'value' | 'status'> {
   firstSeen: number;
   lastSeen: number;
   /** Server time the latest resolution was recorded: the closing hold counts from it. */
@@ -363,7 +357,8 @@ export interface DeviceRecord {
   /** scrypt hash of the secret, self-describing (see core/secret-hash.ts). */
   secretHash: string;
   createdAt: number;
-  status: 'online' | 'offline' | 'unknown';
+  /** What the device last said on its status topic; `unknown` until it says anything. */
+  status: z.infer<typeof DeviceStatusPayload> | 'unknown';
   lastSeen: number | null;
 }
 
@@ -520,14 +515,11 @@ export const OperatorAlert = z.strictObject({
 });
 export type OperatorAlert = z.infer<typeof OperatorAlert>;
 
-/** What an operator's error topic carries about a rejected alert. */
-export interface OperatorError {
-  code: string;
-  message: string;
-  topic: string;
-  /** The alert's `ref`, when it had a readable one. */
-  ref?: string;
-}
+/**
+ * What an operator's error topic carries about a rejected alert: a device error message whose
+ * `ref` is the alert's own, when it had a readable one.
+ */
+export type OperatorError = Omit<DeviceErrorMessage, 'ref'> & Partial<Pick<DeviceErrorMessage, 'ref'>>;
 
 /**
  * `v1/operators/city` (retained): the places of the city for operators' flows — zones and
@@ -535,9 +527,9 @@ export interface OperatorError {
  */
 export interface OperatorCity {
   name: string;
-  district: { id: string; name: string };
-  zones: { id: string; name: string; kind: string; risk: 'high' | 'medium' | 'low'; tags: string[]; geometry: Polygon | MultiPolygon }[];
-  subcenters: { id: string; name: string; parent?: string; geometry: Polygon | MultiPolygon }[];
-  categories: { id: string; name: string; department: string }[];
-  departments: { id: string; name: string }[];
+  district: Pick<City['district'], 'id' | 'name'>;
+  zones: Pick<Zone, 'id' | 'name' | 'kind' | 'risk' | 'tags' | 'geometry'>[];
+  subcenters: Pick<Subcenter, 'id' | 'name' | 'parent' | 'geometry'>[];
+  categories: Pick<Category, 'id' | 'name' | 'department'>[];
+  departments: Department[];
 }
