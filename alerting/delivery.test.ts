@@ -16,7 +16,7 @@ import { cityWithWebhooks, tempDir } from '../test/support/harness.js';
 import { IdempotentReceiver } from '../test/support/webhook-receiver.js';
 import { sampleTicket } from '../test/contract/state.contract.js';
 import { startDelivery, type Delivery, type DeliveryOptions } from './delivery.js';
-import { commitTicket, type CommitContext } from '../core/tickets/commit.js';
+import { commitTicket, outboxMessageId, type CommitContext } from '../core/tickets/commit.js';
 
 const SECRET = 'north-webhook-secret-0001';
 const T0 = Date.UTC(2026, 5, 1);
@@ -49,8 +49,8 @@ describe('webhook delivery', () => {
     let n = 0;
     const change = async (): Promise<{ ticket: Ticket; key: string }> => {
       const ticket = sampleTicket({ subcenterId: 'north', createdAt: clock.now(), id: `SW-T-${++n}` });
-      const event = await commitTicket(commit, ticket, 'ticket.created', clock.now());
-      return { ticket, key: event.id };
+      await commitTicket(commit, ticket, 'ticket.created', clock.now());
+      return { ticket, key: outboxMessageId(ticket, 'north') };
     };
     return { receiver, store, clock, start, change, dataDir };
   }
@@ -96,7 +96,7 @@ describe('webhook delivery', () => {
       ]),
     );
     for (const { ticket } of [a, b, c]) expect((await store.outbox.forTicket(ticket.id)).map((m) => m.state)).toEqual(['delivered']);
-    expect(JSON.parse(receiver.requests.find((r) => r.key === a.key)!.body)).toMatchObject({ event: 'ticket.created', id: a.key, to: 'north', ticket: { id: a.ticket.id } });
+    expect(JSON.parse(receiver.requests.find((r) => r.key === a.key)!.body)).toMatchObject({ event: 'ticket.created', id: `${a.ticket.id}/v1`, to: 'north', ticket: { id: a.ticket.id } });
   });
 
   it('gives up at the maximum age, and never sends a message that is already too old', async () => {

@@ -121,4 +121,64 @@ describe('alerting stage', () => {
     const [after] = await tickets();
     expect(after).toMatchObject({ subcenterId: 'south', alerts: [{ fingerprint: firing.fingerprint, status: 'resolved', resolvedAt: T0 }] });
   });
+
+  it('applies a redelivered fire → resolve → fire once: no new timeline entries, counts or events', async () => {
+    const { send, tickets, events, store } = await setup();
+    const base = { deviceId: 'wl-r', ruleId: 'tunnel-flooding', category: 'flooding', zoneId: 'north-tunnel', loc: TUNNEL } as const;
+    const history = [
+      alert({ ...base, id: 'tunnel-flooding/wl-r@1:firing', startsAt: T0 + 1, ts: T0 + 1 }),
+      alert({ ...base, id: 'tunnel-flooding/wl-r@1:resolved', status: 'resolved', startsAt: T0 + 1, ts: T0 + 60_000 }),
+      alert({ ...base, id: 'tunnel-flooding/wl-r@2:firing', startsAt: T0 + 120_000, ts: T0 + 120_000 }),
+    ];
+    for (const a of history) await send(a);
+    const [before] = await tickets();
+    const announced = events.length;
+    // Redelivered as a batch, and each prefix again one by one.
+    await send(...history);
+    for (let n = 1; n <= history.length; n++) for (const a of history.slice(0, n)) await send(a);
+    const [after] = await tickets();
+    expect(after).toEqual(before);
+    expect(after).toMatchObject({ alertCount: 1, firings: 2, version: 3 });
+    // Only a redelivery of the latest change is announced again, under its same event id.
+    const again = events.slice(announced);
+    expect(new Set(again.map((e) => e.id))).toEqual(new Set([`${before!.id}/v3`]));
+    expect(await store.outbox.forTicket(before!.id)).toEqual([]);
+  });
+
+  it('does not open a new ticket for a replayed alert of a closed incident', async () => {
+    const { send, tickets, store } = await setup();
+    const base = { deviceId: 'wl-c', ruleId: 'tunnel-flooding', category: 'flooding', zoneId: 'north-tunnel', loc: TUNNEL } as const;
+    const fire = alert({ ...base, id: 'tunnel-flooding/wl-c@1:firing', startsAt: T0 + 1, ts: T0 + 1 });
+    await send(fire);
+    const [t] = await tickets();
+    await store.tickets.save({ ...t!, status: 'closed', closedAt: T0 + 5, version: t!.version + 1 });
+    await send(fire, alert({ ...base, id: 'tunnel-flooding/wl-c@1:resolved', status: 'resolved', startsAt: T0 + 1, ts: T0 + 2 }));
+    expect((await tickets()).map((x) => x.id)).toEqual([t!.id]);
+    // A new episode of the same sensor is a new incident.
+    await send(alert({ ...base, id: 'tunnel-flooding/wl-c@9:firing', startsAt: T0 + 9_000, ts: T0 + 9_000 }));
+    expect(await tickets()).toHaveLength(2);
+  });
+
+  it('turns 1000 alternating alerts of one sensor into one flapping ticket under 100 KB, its grade untouched, announced a few times', async () => {
+    const { send, tickets, events } = await setup();
+    const base = { deviceId: 'wl-f', ruleId: 'tunnel-flooding', category: 'flooding', zoneId: 'north-tunnel', loc: TUNNEL, grade: 'C' } as const;
+    const burst: Alert[] = [];
+    for (let k = 0; k < 500; k++) {
+      const startsAt = T0 + 2_000 * k;
+      burst.push(alert({ ...base, id: `tunnel-flooding/wl-f@${startsAt}:firing`, startsAt, ts: startsAt, summary: 'water_level 0.6 m > 0.3 m' }));
+      burst.push(alert({ ...base, id: `tunnel-flooding/wl-f@${startsAt}:resolved`, status: 'resolved', startsAt, ts: startsAt + 1_000, summary: 'water_level 0.1 m' }));
+    }
+    await send(...burst);
+    const [t, ...rest] = await tickets();
+    expect(rest).toEqual([]);
+    expect(Buffer.byteLength(JSON.stringify(t))).toBeLessThan(100 * 1024);
+    // The fixture's row (3 devices) is not met by one device however often it fires.
+    expect(t).toMatchObject({ grade: 'C', alertCount: 1, firings: 500, flapping: true });
+    expect(t!.timeline.filter((e) => e.action === 'flapping')).toHaveLength(1);
+    // The first firing opened the ticket; the other 499 are one entry, as are the 500 recoveries.
+    expect(t!.timeline.filter((e) => e.action === 'alert').map((e) => e.count)).toEqual([499]);
+    expect(t!.timeline.filter((e) => e.action === 'alert_resolved').map((e) => e.count)).toEqual([500]);
+    expect(events.length).toBeLessThan(10);
+  });
 });
+

@@ -2,7 +2,8 @@
  * Alerting: `sw.alerts` → tickets. A firing alert opens a ticket for the responsible unit and
  * department, or merges into the open ticket of the same incident (same zone and category; or
  * outside zones, the same device or a nearby one); a resolved alert is recorded on its ticket.
- * Redelivered alerts are recognised by id and change nothing.
+ * Redelivered and replayed alerts are recognised (core/tickets/ticket-alerts.ts isReplay) and
+ * change nothing, also after their ticket closed.
  */
 import { randomBytes } from 'node:crypto';
 import type { City } from '../core/city.js';
@@ -11,10 +12,11 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, Clock, Subscription, TicketStore } from '../core/ports.js';
 import type { Alert, Ticket } from '../core/schemas.js';
-import { OPEN_STATUSES, applyResolved, mergeFiring, mergeKeyOf, ticketFromAlert, type GradingContext } from '../core/tickets/lifecycle.js';
+import { OPEN_STATUSES, applyResolved, mergeFiring, mergeKeyOf, ticketFromAlert, type AlertChange, type GradingContext } from '../core/tickets/lifecycle.js';
+import { isReplay } from '../core/tickets/ticket-alerts.js';
 import { nearbyTicket } from './merge.js';
 import { routeLocation } from '../core/tickets/routing.js';
-import { announce, commitTicket, withConflictRetry, type CommitContext } from '../core/tickets/commit.js';
+import { announce, commitTicket, ticketEventId, withConflictRetry, type CommitContext } from '../core/tickets/commit.js';
 
 const ID_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 /** Most open tickets of one sub-center looked at for a proximity merge. */
@@ -57,24 +59,50 @@ export async function startAlerting(opts: AlertingOptions): Promise<Subscription
 
   /** The open ticket of this alert's incident, if any. */
   async function incidentOf(alert: Alert, index: CityIndex): Promise<Ticket | undefined> {
-    // The device's own ticket first: it follows the ticket through reassignments and merges.
-    const own = (await tickets.findOpenByAlert(alert.fingerprint)) ?? (await tickets.findOpen(mergeKeyOf(alert)));
+    const own = await tickets.findOpen(mergeKeyOf(alert));
     if (own || alert.zoneId !== undefined || !alert.loc) return own;
     const route = routeLocation(index, alert.loc);
     const candidates = await tickets.list({ subcenterId: route.subcenterId, status: [...OPEN_STATUSES], limit: NEARBY_SCAN });
     return nearbyTicket(candidates, alert, index.city.sla.merge);
   }
 
+  /**
+   * A replay of what the ticket already applied changes nothing. If it is the alert behind the
+   * ticket's latest change, that change is announced again (under its same event id): the
+   * process may have died between the save and the announcement. Older replays stay silent.
+   */
+  async function replayed(ticket: Ticket, alert: Alert, now: number): Promise<void> {
+    opts.metrics.alertReplays.inc();
+    if (ticket.status !== 'closed' && ticket.appliedAlertIds?.at(-1) === alert.id) {
+      await announce(bus, { id: ticketEventId(ticket), type: 'ticket.updated', at: now, ticket, recipients: [ticket.subcenterId] });
+    }
+  }
+
+  async function commitChange(before: Ticket, change: AlertChange, now: number): Promise<void> {
+    if (change.flapping) opts.metrics.flapping.inc({ event: change.flapping });
+    if (change.quiet) {
+      opts.metrics.flapping.inc({ event: 'quiet_change' });
+      await commitTicket(commit, change.ticket, 'ticket.updated', now, { quiet: true });
+      return;
+    }
+    await commitTicket(commit, change.ticket, change.ticket.status === 'reopened' && before.status !== 'reopened' ? 'ticket.reopened' : 'ticket.updated', now);
+  }
+
   async function handleFiring(alert: Alert): Promise<void> {
     const now = clock.now();
     const index = opts.cityIndex();
-    const open = await incidentOf(alert, index);
+    // The device's own ticket first: it follows the ticket through reassignments and merges.
+    const own = await tickets.findOpenByAlert(alert.fingerprint);
+    if (!own) {
+      // A closed ticket that applied this transition: a replay must not open a new ticket.
+      const last = await tickets.lastByAlert(alert.fingerprint);
+      if (last && isReplay(last, alert)) return replayed(last, alert, now);
+    }
+    const open = own ?? (await incidentOf(alert, index));
     if (open) {
-      const merged = mergeFiring(open, alert, now, grading(index, open.zoneId));
-      // Already merged (a redelivery): announce the current state again, which is harmless
-      // for idempotent consumers and covers a crash between the save and the announcement.
-      if (!merged) return announce(bus, { id: `${open.id}@${open.version}`, type: 'ticket.updated', at: now, ticket: open, recipients: [open.subcenterId] });
-      await commitTicket(commit, merged, merged.status === 'reopened' && open.status !== 'reopened' ? 'ticket.reopened' : 'ticket.updated', now);
+      const change = mergeFiring(open, alert, now, grading(index, open.zoneId));
+      if (!change) return replayed(open, alert, now);
+      await commitChange(open, change, now);
       return;
     }
     const route = routeLocation(index, alert.loc);
@@ -96,8 +124,9 @@ export async function startAlerting(opts: AlertingOptions): Promise<Subscription
     const open = (await tickets.findOpenByAlert(alert.fingerprint)) ?? (await tickets.findOpen(mergeKeyOf(alert)));
     if (!open) return;
     const now = clock.now();
-    const updated = applyResolved(open, alert, now);
-    if (updated) await commitTicket(commit, updated, 'ticket.updated', now);
+    if (isReplay(open, alert)) return replayed(open, alert, now);
+    const change = applyResolved(open, alert, now, { sla: opts.cityIndex().city.sla });
+    if (change) await commitChange(open, change, now);
   }
 
   return bus.subscribe('sw.alerts', 'alerting', async (records) => {

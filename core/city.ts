@@ -92,10 +92,31 @@ export const MergePolicy = z.strictObject({
 });
 export type MergePolicy = z.infer<typeof MergePolicy>;
 
+/** State changes of one alert within `window` that make it flapping. */
+export const DEFAULT_FLAP_HIGH = 6;
+/** At most this many changes within `window` and it stops flapping (hysteresis). */
+export const DEFAULT_FLAP_LOW = 2;
+/** Three fire/resolve cycles in ten minutes is no hazard coming and going: it is a sensor on the edge. */
+export const DEFAULT_FLAP_WINDOW_MS = 10 * 60_000;
+
+/**
+ * Flapping (as Kapacitor's `.flapping()`): an alert whose state changed `high` times within
+ * `window` (event time) is flapping until it changes with at most `low` changes in the window.
+ */
+export const FlappingPolicy = z
+  .strictObject({
+    window: Duration.default(DEFAULT_FLAP_WINDOW_MS),
+    high: z.number().int().min(2).max(100).default(DEFAULT_FLAP_HIGH),
+    low: z.number().int().min(0).max(99).default(DEFAULT_FLAP_LOW),
+  })
+  .refine((p) => p.low < p.high, { message: '"low" must be below "high"', path: ['low'] });
+export type FlappingPolicy = z.infer<typeof FlappingPolicy>;
+
 export const SlaFile = z.strictObject({
   grades: z.strictObject({ A: GradeSla, B: GradeSla, C: GradeSla, D: GradeSla }),
   grading: GradingTable.prefault({}),
   merge: MergePolicy.prefault({}),
+  flapping: FlappingPolicy.prefault({}),
 });
 export type Sla = z.infer<typeof SlaFile>;
 

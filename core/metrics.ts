@@ -22,6 +22,13 @@ export class Metrics {
   readonly readingsStored = new Counter({ name: 'streetwatch_readings_stored_total', help: 'Readings written to the time-series store', registers: [this.registry] });
   readonly alerts = new Counter({ name: 'streetwatch_alerts_total', help: 'Alerts emitted by status', labelNames: ['status'], registers: [this.registry] });
   readonly tickets = new Counter({ name: 'streetwatch_tickets_total', help: 'Ticket changes by event', labelNames: ['event'], registers: [this.registry] });
+  readonly alertReplays = new Counter({ name: 'streetwatch_alert_replays_total', help: 'Alerts recognised as already applied to their ticket (redeliveries, replays) and dropped', registers: [this.registry] });
+  readonly flapping = new Counter({
+    name: 'streetwatch_alert_flapping_total',
+    help: 'Flapping alerts: started, stopped, and changes saved without being announced (quiet_change)',
+    labelNames: ['event'],
+    registers: [this.registry],
+  });
   readonly ticketTimers = new Counter({ name: 'streetwatch_ticket_timers_total', help: 'Due ticket timers by kind and outcome (fired, or void when the ticket had moved on)', labelNames: ['kind', 'outcome'], registers: [this.registry] });
   readonly deliveries = new Counter({ name: 'streetwatch_deliveries_total', help: 'Webhook delivery attempts by outcome', labelNames: ['outcome'], registers: [this.registry] });
   readonly busRecords = new Counter({ name: 'streetwatch_bus_records_total', help: 'Bus records handled by this process, by topic and consumer group', labelNames: ['topic', 'group'], registers: [this.registry] });

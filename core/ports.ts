@@ -119,7 +119,7 @@ export interface TicketFilter {
  * corrected URL applies to retries too.
  */
 export interface OutboxMessage {
-  /** Unique; sent as the Idempotency-Key. */
+  /** Unique: `<ticket>/v<version>/<unit>`; sent as the Idempotency-Key. */
   id: string;
   channel: 'webhook';
   /** The receiving unit (sub-center or command center). */
@@ -128,6 +128,12 @@ export interface OutboxMessage {
   event: string;
   body: string;
   createdAt: number;
+  /**
+   * The message only carries the ticket's latest state: a later coalescing message to the same
+   * unit about the same ticket replaces it while it waits untried, and it waits the outbox's
+   * coalescing window after the previous message of that ticket and unit (OutboxPolicy).
+   */
+  coalesce?: boolean;
 }
 
 export interface OutboxItem extends OutboxMessage {
@@ -158,6 +164,12 @@ export interface TicketStore {
   findOpen(mergeKey: string): Promise<Ticket | undefined>;
   /** The open ticket holding an alert with this fingerprint, if any. */
   findOpenByAlert(fingerprint: string): Promise<Ticket | undefined>;
+  /**
+   * The newest ticket, open or closed, that has listed an alert with this fingerprint (by
+   * creation): where a replayed alert of a closed incident is recognised. One entry per
+   * fingerprint, replaced by newer tickets; gone with the ticket when retention deletes it.
+   */
+  lastByAlert(fingerprint: string): Promise<Ticket | undefined>;
   /**
    * Inserts a new ticket (version 1) or replaces one whose stored version is `ticket.version - 1`,
    * together with its outbox messages and effects, atomically. Throws SW_ERR_TICKET_CONFLICT when

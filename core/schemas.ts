@@ -206,6 +206,17 @@ export interface TicketAlert extends Pick<Alert, 'id' | 'fingerprint' | 'deviceI
   lastSeen: number;
   /** Server time the latest resolution was recorded: the closing hold counts from it. */
   resolvedAt?: number;
+  /**
+   * When the latest applied firing episode started (the alert's `startsAt`): with `status`, the
+   * high-water mark of this fingerprint, so a replayed older transition is recognised.
+   */
+  startsAt?: number;
+  /** Times this fingerprint fired on the ticket, repeats included. */
+  firings?: number;
+  /** Event times of its latest state changes (at most the flapping policy's `high`), oldest first. */
+  changes?: number[];
+  /** Changing state too often (docs/TICKETS.md, flapping): its changes are counted, not announced. */
+  flapping?: boolean;
 }
 
 export interface TimelineEntry {
@@ -213,6 +224,9 @@ export interface TimelineEntry {
   actor: string;
   action: string;
   note?: string;
+  /** A rolled-up entry: how many times it happened, the first time `since`, the latest `at`. */
+  count?: number;
+  since?: number;
 }
 
 /** A deadline the ticket was reminded of, or missed. */
@@ -264,11 +278,19 @@ export interface Ticket {
   closedAt: number | null;
   closure: TicketClosure | null;
   location: Location | null;
-  /** One entry per alert fingerprint (rule and device). */
+  /** One entry per alert fingerprint (rule and device), at most MAX_TICKET_ALERTS. */
   alerts: TicketAlert[];
-  /** Firings merged into the ticket, redeliveries not counted. */
+  /** Distinct alerts (fingerprints) merged into the ticket: a repeat firing counts once. */
   alertCount: number;
-  /** Distinct devices that fired, in order of first firing. */
+  /** Firings merged into the ticket, repeats included, redeliveries not counted. */
+  firings?: number;
+  /** Alert entries rolled out of `alerts` beyond its cap (counted in `alertCount`). */
+  alertsRolledUp?: number;
+  /** Some alert of the ticket is flapping. */
+  flapping?: boolean;
+  /** Ids of the latest alerts applied (at most MAX_APPLIED_ALERT_IDS): a redelivery is recognised. */
+  appliedAlertIds?: string[];
+  /** Distinct devices that fired, in order of first firing, at most MAX_TICKET_DEVICES. */
   devices: string[];
   /** Event time of the first firing and of the latest alert. */
   firstSeen: number;

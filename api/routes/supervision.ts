@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { actOnOrder, type SupervisionAction } from '../../core/tickets/supervision.js';
 import { commitTicket, withConflictRetry, type CommitContext } from '../../core/tickets/commit.js';
+import { appendTimeline } from '../../core/tickets/timeline.js';
 import { swError } from '../../core/errors.js';
 import type { SupervisionFilter } from '../../core/ports.js';
 import { SupervisionActionBody, SupervisionNoteBody, SupervisionQuery, type SupervisionOrder } from '../../core/schemas.js';
@@ -47,7 +48,7 @@ export const supervisionRoutes: RouteModule = (api, ctx) => {
         const actor = actorOf(req);
         const updated = actOnOrder(order, action, actor, now, note);
         const entry = { at: now, actor, action: `supervision_${updated.status === order.status ? 'note' : updated.status}`, note: note === undefined ? order.id : `${order.id}: ${note}` };
-        const next = { ...ticket, updatedAt: now, timeline: [...ticket.timeline, entry], version: ticket.version + 1 };
+        const next = { ...ticket, updatedAt: now, timeline: appendTimeline(ticket.timeline, entry), version: ticket.version + 1 };
         await commitTicket(commit, next, 'supervision.updated', now, { recipients: [order.issuedTo, order.subcenterId], supervisionOrder: updated });
         return updated;
       });

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CityIndex } from '../city-index.js';
 import { isStreetWatchError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
@@ -23,37 +22,53 @@ export interface CommitOptions {
   recipients?: readonly string[];
   /** The supervision order issued or acted on: saved with the ticket and carried by the event. */
   supervisionOrder?: SupervisionOrder;
+  /** Saved and counted, sent to nobody: a further change of a flapping alert (see AlertChange). */
+  quiet?: boolean;
+}
+
+/** Events that may coalesce into a later change's delivery: the ticket's state, nothing a unit must act on by itself. */
+const COALESCING_EVENTS: ReadonlySet<TicketEventType> = new Set(['ticket.updated']);
+
+/** A ticket event's id: the ticket and its version, so announcing the same change twice gives the same id. */
+export function ticketEventId(ticket: Pick<Ticket, 'id' | 'version'>): string {
+  return `${ticket.id}/v${ticket.version}`;
+}
+
+/** A webhook message's id (its Idempotency-Key): the change and the unit it goes to. */
+export function outboxMessageId(ticket: Pick<Ticket, 'id' | 'version'>, to: string): string {
+  return `${ticketEventId(ticket)}/${to}`;
 }
 
 /**
  * Saves a ticket change atomically with everything that must not be lost with it: a webhook
  * message per recipient (the durable outbox), the ticket's timers from its new state, and the
  * supervision order. Then announces it on `sw.tickets`. Throws SW_ERR_TICKET_CONFLICT when
- * someone else changed the ticket first.
+ * someone else changed the ticket first. Ids derive from the ticket, its version and the
+ * recipient, so the same change can never be sent under two keys.
  */
 export async function commitTicket(ctx: CommitContext, ticket: Ticket, type: TicketEventType, at: number, opts: CommitOptions = {}): Promise<TicketEvent> {
   const index = ctx.cityIndex();
   const recipients = [...new Set([ticket.subcenterId, ...(opts.recipients ?? [])])];
-  const event: TicketEvent = { id: randomUUID(), type, at, ticket, recipients };
+  const event: TicketEvent = { id: ticketEventId(ticket), type, at, ticket, recipients };
   if (opts.supervisionOrder) event.supervisionOrder = opts.supervisionOrder;
   const outbox: OutboxMessage[] = [];
-  for (const to of recipients) {
+  for (const to of opts.quiet ? [] : recipients) {
     if (!unitById(index, to)?.webhook) continue;
     outbox.push({
-      // The first recipient's message carries the event id; each message is its own idempotency key.
-      id: outbox.length === 0 ? event.id : randomUUID(),
+      id: outboxMessageId(ticket, to),
       channel: 'webhook',
       subcenterId: to,
       ticketId: ticket.id,
       event: type,
       body: JSON.stringify(ticketMessage(event, to)),
       createdAt: at,
+      coalesce: COALESCING_EVENTS.has(type),
     });
   }
   const supervisionOrders = opts.supervisionOrder ? [opts.supervisionOrder] : [];
   await ctx.tickets.save(ticket, outbox, { timers: timersFor(ticket, index.city.sla), supervisionOrders });
-  ctx.metrics.tickets.inc({ event: type });
-  await announce(ctx.bus, event);
+  ctx.metrics.tickets.inc({ event: opts.quiet ? 'quiet' : type });
+  if (!opts.quiet) await announce(ctx.bus, event);
   return event;
 }
 

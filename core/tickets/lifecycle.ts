@@ -3,11 +3,13 @@
  * status changes are allowed and what each one records. Each function returns a new ticket
  * (version + 1) or throws a coded error; persistence is the caller's.
  */
-import type { Sla, ZoneRisk } from '../city.js';
+import type { FlappingPolicy, Sla, ZoneRisk } from '../city.js';
 import { swError } from '../errors.js';
 import type { Alert, Ticket, TicketAlert, TicketStatus, TimelineEntry } from '../schemas.js';
 import { gradeRank, gradeTicket, higherGrade } from './grading.js';
 import type { Route } from './routing.js';
+import { addBounded, addDevice, isReplay, recordChange, rememberApplied, toTicketAlert, type ChangeVerdict } from './ticket-alerts.js';
+import { appendTimeline } from './timeline.js';
 
 /** Allowed status changes. `closed` is final: a later firing opens a new ticket. */
 export const TRANSITIONS: Readonly<Record<TicketStatus, readonly TicketStatus[]>> = {
@@ -85,6 +87,10 @@ export function ticketFromAlert(alert: Alert, ctx: NewTicketContext): Ticket {
     location: alert.loc ?? null,
     alerts: [toTicketAlert(alert)],
     alertCount: 1,
+    firings: 1,
+    alertsRolledUp: 0,
+    flapping: false,
+    appliedAlertIds: [alert.id],
     devices: [alert.deviceId],
     firstSeen: alert.startsAt,
     lastSeen: alert.ts,
@@ -97,40 +103,84 @@ export function ticketFromAlert(alert: Alert, ctx: NewTicketContext): Ticket {
   };
 }
 
+/** A ticket changed by an alert, and how loud the change is. */
+export interface AlertChange {
+  ticket: Ticket;
+  /**
+   * A further change of a flapping alert that moved nothing else (status, grade, devices): saved
+   * and counted, not announced, so a flapping sensor is one flagged ticket and not a storm.
+   */
+  quiet: boolean;
+  /** The change made an alert start or stop flapping. */
+  flapping?: 'started' | 'stopped';
+}
+
 /**
- * Adds a firing alert to its open ticket; undefined when the ticket already holds it (a
- * redelivery). A firing on a resolved ticket reopens it: the fix did not hold. The grade is
- * re-evaluated as the storm grows, and only ever rises; a higher grade tightens the deadlines.
+ * Adds a firing alert to its open ticket; undefined when the ticket already applied it or a
+ * later transition of its fingerprint (a redelivery or replay). A firing on a resolved ticket
+ * reopens it: the fix did not hold. A repeat firing of a fingerprint the ticket holds counts in
+ * `firings`, not in `alertCount`, so it never raises the grade; the grade is re-evaluated as the
+ * storm grows (new devices and alerts), and only ever rises; a higher grade tightens the deadlines.
  */
-export function mergeFiring(ticket: Ticket, alert: Alert, now: number, ctx: GradingContext): Ticket | undefined {
-  if (ticket.alerts.some((a) => a.id === alert.id)) return undefined;
+export function mergeFiring(ticket: Ticket, alert: Alert, now: number, ctx: GradingContext): AlertChange | undefined {
+  if (isReplay(ticket, alert)) return undefined;
   const existing = ticket.alerts.findIndex((a) => a.fingerprint === alert.fingerprint);
-  const alerts = [...ticket.alerts];
+  let alerts = [...ticket.alerts];
+  let alertCount = ticket.alertCount;
+  let rolledUp = ticket.alertsRolledUp ?? 0;
+  let flapping: ChangeVerdict | undefined;
   if (existing >= 0) {
     const { resolvedAt: _cleared, ...prev } = alerts[existing]!;
-    alerts[existing] = { ...prev, id: alert.id, value: alert.value, status: 'firing', lastSeen: alert.ts };
+    const changed = prev.status !== 'firing';
+    const next: TicketAlert = { ...prev, id: alert.id, value: alert.value, status: 'firing', lastSeen: Math.max(prev.lastSeen, alert.ts), startsAt: alert.startsAt, firings: (prev.firings ?? 1) + 1 };
+    flapping = changed ? recordChange(next, alert.ts, ctx.sla.flapping) : undefined;
+    alerts[existing] = flapping?.entry ?? next;
   } else {
-    alerts.push(toTicketAlert(alert));
+    const added = addBounded(alerts, toTicketAlert(alert));
+    alerts = added.alerts;
+    rolledUp += added.rolledUp;
+    alertCount += 1;
   }
-  const devices = ticket.devices.includes(alert.deviceId) ? ticket.devices : [...ticket.devices, alert.deviceId];
-  const timeline = [...ticket.timeline, { at: now, actor: `sensor:${alert.deviceId}`, action: 'alert', note: alert.summary }];
+  const entry = alerts.find((a) => a.fingerprint === alert.fingerprint);
+  const devices = addDevice(ticket.devices, alert.deviceId);
+  const entries: TimelineEntry[] = [{ at: now, actor: `sensor:${alert.deviceId}`, action: 'alert', note: alert.summary }];
+  if (flapping?.started) entries.push(flappingStarted(alert.deviceId, now, ctx.sla.flapping));
+  if (flapping?.stopped) entries.push({ at: now, actor: `sensor:${alert.deviceId}`, action: 'flapping_stopped', note: 'state changes back to normal frequency' });
   let next: Ticket = {
     ...ticket,
     alerts,
-    alertCount: ticket.alertCount + 1,
+    alertCount,
+    alertsRolledUp: rolledUp,
+    firings: (ticket.firings ?? ticket.alertCount) + 1,
+    flapping: alerts.some((a) => a.flapping === true),
+    appliedAlertIds: rememberApplied(ticket.appliedAlertIds, alert.id),
     devices,
     firstSeen: Math.min(ticket.firstSeen, alert.startsAt),
     lastSeen: Math.max(ticket.lastSeen, alert.ts),
     baseGrade: higherGrade(ticket.baseGrade, alert.grade),
     updatedAt: now,
-    timeline,
+    timeline: appendTimeline(ticket.timeline, ...entries),
     version: ticket.version + 1,
   };
   next = regrade(next, now, ctx);
   if (next.status === 'resolved') {
-    next = { ...next, status: 'reopened', timeline: [...next.timeline, { at: now, actor: `sensor:${alert.deviceId}`, action: 'reopened', note: 'fired again before the closing was confirmed' }] };
+    next = { ...next, status: 'reopened', timeline: appendTimeline(next.timeline, { at: now, actor: `sensor:${alert.deviceId}`, action: 'reopened', note: 'fired again before the closing was confirmed' }) };
   }
-  return next;
+  const quiet = entry?.flapping === true && !flapping?.started && next.status === ticket.status && next.grade === ticket.grade && alertCount === ticket.alertCount;
+  return { ticket: next, quiet, ...flappingOf(flapping) };
+}
+
+function flappingStarted(deviceId: string, now: number, policy: FlappingPolicy): TimelineEntry {
+  return {
+    at: now,
+    actor: `sensor:${deviceId}`,
+    action: 'flapping',
+    note: `${policy.high} state changes within ${policy.window / 60_000} min: flapping, further changes are counted and not announced`,
+  };
+}
+
+function flappingOf(v: ChangeVerdict | undefined): { flapping?: 'started' | 'stopped' } {
+  return v?.started ? { flapping: 'started' } : v?.stopped ? { flapping: 'stopped' } : {};
 }
 
 function regrade(ticket: Ticket, now: number, ctx: GradingContext): Ticket {
@@ -143,24 +193,35 @@ function regrade(ticket: Ticket, now: number, ctx: GradingContext): Ticket {
     gradeReasons: reasons,
     respondBy: Math.min(ticket.respondBy, ticket.dispatchedAt + sla.respondWithin),
     resolveBy: Math.min(ticket.resolveBy, ticket.createdAt + sla.resolveWithin),
-    timeline: [...ticket.timeline, { at: now, actor: 'system', action: 'graded', note: `${ticket.grade} → ${grade}: ${reasons.join('; ') || `rule grade ${ticket.baseGrade}`}` }],
+    timeline: appendTimeline(ticket.timeline, { at: now, actor: 'system', action: 'graded', note: `${ticket.grade} → ${grade}: ${reasons.join('; ') || `rule grade ${ticket.baseGrade}`}` }),
   };
 }
 
-/** Marks the ticket's alert for this fingerprint resolved; undefined when nothing changes. */
-export function applyResolved(ticket: Ticket, alert: Alert, now: number): Ticket | undefined {
+/**
+ * Marks the ticket's alert for this fingerprint resolved; undefined when nothing changes (no
+ * such firing alert, or a replay of a transition already applied).
+ */
+export function applyResolved(ticket: Ticket, alert: Alert, now: number, ctx: Pick<GradingContext, 'sla'>): AlertChange | undefined {
   const i = ticket.alerts.findIndex((a) => a.fingerprint === alert.fingerprint && a.status === 'firing');
-  if (i < 0) return undefined;
+  if (i < 0 || isReplay(ticket, alert)) return undefined;
   const alerts = [...ticket.alerts];
-  alerts[i] = { ...alerts[i]!, status: 'resolved', value: alert.value, lastSeen: alert.ts, resolvedAt: now };
-  return {
+  const resolved: TicketAlert = { ...alerts[i]!, id: alert.id, status: 'resolved', value: alert.value, lastSeen: Math.max(alerts[i]!.lastSeen, alert.ts), resolvedAt: now, startsAt: alert.startsAt };
+  const flapping = recordChange(resolved, alert.ts, ctx.sla.flapping);
+  alerts[i] = flapping.entry;
+  const entries: TimelineEntry[] = [{ at: now, actor: `sensor:${alert.deviceId}`, action: 'alert_resolved', note: alert.summary }];
+  if (flapping.started) entries.push(flappingStarted(alert.deviceId, now, ctx.sla.flapping));
+  if (flapping.stopped) entries.push({ at: now, actor: `sensor:${alert.deviceId}`, action: 'flapping_stopped', note: 'state changes back to normal frequency' });
+  const next: Ticket = {
     ...ticket,
     alerts,
+    flapping: alerts.some((a) => a.flapping === true),
+    appliedAlertIds: rememberApplied(ticket.appliedAlertIds, alert.id),
     lastSeen: Math.max(ticket.lastSeen, alert.ts),
     updatedAt: now,
-    timeline: [...ticket.timeline, { at: now, actor: `sensor:${alert.deviceId}`, action: 'alert_resolved', note: alert.summary }],
+    timeline: appendTimeline(ticket.timeline, ...entries),
     version: ticket.version + 1,
   };
+  return { ticket: next, quiet: flapping.entry.flapping === true && !flapping.started, ...flappingOf(flapping) };
 }
 
 /**
@@ -170,7 +231,7 @@ export function applyResolved(ticket: Ticket, alert: Alert, now: number): Ticket
 export function transition(ticket: Ticket, to: TicketStatus, actor: string, now: number, note?: string): Ticket {
   if (!TRANSITIONS[ticket.status].includes(to)) throw swError('SW_ERR_TICKET_TRANSITION', ticket.id, ticket.status, to);
   const entry: TimelineEntry = note === undefined ? { at: now, actor, action: to } : { at: now, actor, action: to, note };
-  const next: Ticket = { ...ticket, status: to, updatedAt: now, timeline: [...ticket.timeline, entry], version: ticket.version + 1 };
+  const next: Ticket = { ...ticket, status: to, updatedAt: now, timeline: appendTimeline(ticket.timeline, entry), version: ticket.version + 1 };
   if (RESPONSES.includes(to) && next.respondedAt === null) next.respondedAt = now;
   if (to === 'resolved') next.resolvedAt = now;
   if (to === 'closed') {
@@ -183,7 +244,7 @@ export function transition(ticket: Ticket, to: TicketStatus, actor: string, now:
 /** Feedback (反馈): a note in the timeline, no status change; not on a closed ticket. */
 export function addFeedback(ticket: Ticket, actor: string, now: number, note: string): Ticket {
   if (ticket.status === 'closed') throw swError('SW_ERR_TICKET_TRANSITION', ticket.id, ticket.status, 'feedback');
-  return { ...ticket, updatedAt: now, timeline: [...ticket.timeline, { at: now, actor, action: 'feedback', note }], version: ticket.version + 1 };
+  return { ...ticket, updatedAt: now, timeline: appendTimeline(ticket.timeline, { at: now, actor, action: 'feedback', note }), version: ticket.version + 1 };
 }
 
 export interface Reassignment {
@@ -221,20 +282,6 @@ export function reassign(ticket: Ticket, change: Reassignment, actor: string, no
     what.push(`department ${ticket.department} → ${change.department}`);
     next.department = change.department!;
   }
-  next.timeline = [...ticket.timeline, { at: now, actor, action: 'reassigned', note: `${what.join(', ')}: ${change.reason}` }];
+  next.timeline = appendTimeline(ticket.timeline, { at: now, actor, action: 'reassigned', note: `${what.join(', ')}: ${change.reason}` });
   return next;
-}
-
-function toTicketAlert(alert: Alert): TicketAlert {
-  return {
-    id: alert.id,
-    fingerprint: alert.fingerprint,
-    deviceId: alert.deviceId,
-    ruleId: alert.ruleId,
-    metric: alert.metric,
-    value: alert.value,
-    status: alert.status,
-    firstSeen: alert.startsAt,
-    lastSeen: alert.ts,
-  };
 }

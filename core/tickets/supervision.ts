@@ -4,6 +4,7 @@
  */
 import { swError } from '../errors.js';
 import type { SupervisionOrder, SupervisionStatus, Ticket } from '../schemas.js';
+import { appendTimeline } from './timeline.js';
 
 export const SUPERVISION_TRANSITIONS: Readonly<Record<SupervisionStatus, readonly SupervisionStatus[]>> = {
   issued: ['acknowledged', 'closed'],
@@ -39,5 +40,5 @@ export function actOnOrder(order: SupervisionOrder, action: SupervisionAction, a
   if (to !== undefined && !SUPERVISION_TRANSITIONS[order.status].includes(to)) throw swError('SW_ERR_SUPERVISION_TRANSITION', order.id, order.status, to);
   if (to === undefined && order.status === 'closed') throw swError('SW_ERR_SUPERVISION_TRANSITION', order.id, order.status, 'note');
   const entry = note === undefined ? { at: now, actor, action: to ?? 'note' } : { at: now, actor, action: to ?? 'note', note };
-  return { ...order, status: to ?? order.status, updatedAt: now, timeline: [...order.timeline, entry] };
+  return { ...order, status: to ?? order.status, updatedAt: now, timeline: appendTimeline(order.timeline, entry) };
 }

@@ -113,7 +113,7 @@ describe('ticket timers', () => {
   it('closes on the sensor\'s confirmation after the hold period, counted from the later of resolution and recovery', () => {
     let t = transition(open(), 'resolved', 'unit:linhe', T0 + 5 * min);
     expect(holdStart(t)).toBeUndefined();
-    t = applyResolved(t, resolvedAlert, T0 + 8 * min)!;
+    t = applyResolved(t, resolvedAlert, T0 + 8 * min, { sla })!.ticket;
     expect(holdStart(t)).toBe(T0 + 8 * min);
     expect(kinds(t)).toEqual([['close_hold', 23 * min]]);
     expect(fire(t, 'close_hold', T0 + 22 * min)).toBeUndefined();

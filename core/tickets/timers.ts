@@ -8,6 +8,7 @@ import type { Sla } from '../city.js';
 import type { DeadlineMark, SupervisionOrder, Ticket, TicketEventType, TicketTimer, TimerKind } from '../schemas.js';
 import { WORKING_STATUSES } from './lifecycle.js';
 import { issueSupervisionOrder } from './supervision.js';
+import { appendTimeline } from './timeline.js';
 
 export function timerId(ticketId: string, kind: TimerKind): string {
   return `${ticketId}/${kind}`;
@@ -79,7 +80,7 @@ export function fireTimer(ticket: Ticket, timer: TicketTimer, now: number, ctx: 
         ticket: {
           ...base,
           reminders: [...ticket.reminders, { kind, deadline, at: now, subcenterId: holder }],
-          timeline: [...ticket.timeline, { at: now, actor: 'system', action: 'reminder', note: `${kind} deadline ${new Date(deadline).toISOString()}` }],
+          timeline: appendTimeline(ticket.timeline, { at: now, actor: 'system', action: 'reminder', note: `${kind} deadline ${new Date(deadline).toISOString()}` }),
         },
       };
     }
@@ -98,11 +99,11 @@ export function fireTimer(ticket: Ticket, timer: TicketTimer, now: number, ctx: 
           red: true,
           overdue: [...ticket.overdue, { kind, deadline, at: now, subcenterId: holder }],
           supervisionOrderIds: [...ticket.supervisionOrderIds, order.id],
-          timeline: [
-            ...ticket.timeline,
+          timeline: appendTimeline(
+            ticket.timeline,
             { at: now, actor: 'system', action: 'overdue', note: `${kind} deadline ${new Date(deadline).toISOString()} missed` },
             { at: now, actor: 'system', action: 'escalated', note: `supervision order ${order.id} issued to ${parent}` },
-          ],
+          ),
         },
       };
     }
@@ -117,7 +118,7 @@ export function fireTimer(ticket: Ticket, timer: TicketTimer, now: number, ctx: 
           status: 'closed',
           closedAt: now,
           closure: { by: 'sensor', actor, at: now },
-          timeline: [...ticket.timeline, { at: now, actor, action: 'closed', note: `readings normal for ${hold / 60_000} min after the resolution: confirmed by the sensor` }],
+          timeline: appendTimeline(ticket.timeline, { at: now, actor, action: 'closed', note: `readings normal for ${hold / 60_000} min after the resolution: confirmed by the sensor` }),
         },
       };
     }

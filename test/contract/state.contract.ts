@@ -180,6 +180,23 @@ export function stateContract(name: string, makeStore: () => Promise<StateStore>
       expect(await s.tickets.findOpenByAlert(fp)).toBeUndefined();
     });
 
+    it('finds the newest ticket that listed a fingerprint, open or closed, for replays of closed incidents', async () => {
+      const s = await store();
+      const fp = `rule/dev-${randomUUID()}`;
+      const entry = (id: string) => ({ id, fingerprint: fp, deviceId: 'd', ruleId: 'r', metric: 'm', value: 1, status: 'firing' as const, firstSeen: 1, lastSeen: 1, startsAt: 1 });
+      expect(await s.tickets.lastByAlert(fp)).toBeUndefined();
+      const first = sampleTicket({ createdAt: 100, alerts: [entry(`${fp}@1:firing`)], appliedAlertIds: [`${fp}@1:firing`] });
+      await s.tickets.save(first);
+      await s.tickets.save({ ...first, status: 'closed', version: 2 });
+      expect(await s.tickets.lastByAlert(fp)).toMatchObject({ id: first.id, status: 'closed', appliedAlertIds: [`${fp}@1:firing`] });
+      const second = sampleTicket({ createdAt: 200, alerts: [entry(`${fp}@9:firing`)] });
+      await s.tickets.save(second);
+      expect((await s.tickets.lastByAlert(fp))?.id).toBe(second.id);
+      // A later save of the older ticket does not take the fingerprint back.
+      await s.tickets.save({ ...first, status: 'closed', version: 3 });
+      expect((await s.tickets.lastByAlert(fp))?.id).toBe(second.id);
+    });
+
     it('lists tickets by grade and creation window', async () => {
       const s = await store();
       const sc = `sc-${randomUUID().slice(0, 6)}`;

@@ -59,7 +59,8 @@ describe('embedded pipeline end to end', () => {
 
     const delivery = await waitFor(() => hook.received.find((h) => JSON.parse(h.body).ticket.id === ticket!.id), 'the webhook POST');
     expect(delivery.headers['content-type']).toBe('application/json');
-    expect(delivery.headers['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/);
+    // The key names the change and its receiver: the ticket, its version, the unit.
+    expect(delivery.headers['idempotency-key']).toBe(`${ticket!.id}/v1/north`);
     expect(verifySignature(delivery.body, NORTH_SECRET, delivery.headers['x-streetwatch-signature'] as string)).toBe(true);
     expect(JSON.parse(delivery.body)).toMatchObject({ event: 'ticket.created', ticket: { id: ticket!.id, subcenterId: 'north' } });
     // The delivery state shows on the ticket.

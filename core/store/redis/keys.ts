@@ -8,6 +8,7 @@
  *                                 zset   ticket ids by createdAt, for listing
  *   tfp:{fingerprint}             zset   open tickets holding an alert, by createdAt
  *   tfps:{ticketId}               set    the fingerprints a ticket is indexed under
+ *   tfpl:{fingerprint}            hash   id, ca: the newest ticket, open or closed, that listed it
  *   tm:{timerId}                  hash   a ticket timer: tid, kind, due, lo/lu (lease owner/until)
  *   tmdue                         zset   timer ids by due time
  *   tmt:{ticketId}                zset   a ticket's timer ids by due time
@@ -37,6 +38,7 @@ export class Keys {
   ticketIndex = (subcenterId?: string, status?: string): string =>
     `${this.prefix}tidx${subcenterId === undefined ? '' : `:sc:${subcenterId}`}${status === undefined ? '' : `:st:${status}`}`;
   alertIndex = (fingerprint: string): string => `${this.prefix}tfp:${fingerprint}`;
+  lastTicketOfAlert = (fingerprint: string): string => `${this.prefix}tfpl:${fingerprint}`;
   timer = (id: string): string => `${this.prefix}tm:${id}`;
   timersOf = (ticketId: string): string => `${this.prefix}tmt:${ticketId}`;
   readonly timersDue: string;

@@ -19,6 +19,13 @@ export class RedisTickets implements TicketStore {
     return this.c.run(async () => parseTicket((await this.c.script('findOpenByAlert')(1, this.c.keys.alertIndex(fingerprint), this.c.keys.ticket(''))) as string | null));
   }
 
+  lastByAlert(fingerprint: string): Promise<Ticket | undefined> {
+    return this.c.run(async () => {
+      const id = await this.c.redis.hget(this.c.keys.lastTicketOfAlert(fingerprint), 'id');
+      return id === null ? undefined : parseTicket(await this.c.redis.hget(this.c.keys.ticket(id), 'body'));
+    });
+  }
+
   list(filter: TicketFilter = {}): Promise<Ticket[]> {
     const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
     const statuses = filter.status === undefined ? [] : Array.isArray(filter.status) ? filter.status : [filter.status];

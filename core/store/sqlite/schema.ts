@@ -48,6 +48,14 @@ CREATE TABLE IF NOT EXISTS ticket_alerts (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ticket_alerts_ticket ON ticket_alerts(ticket_id);
 
+-- The newest ticket, open or closed, that listed each fingerprint: a replayed alert of a closed
+-- incident is recognised there instead of opening a ticket again.
+CREATE TABLE IF NOT EXISTS alert_last_ticket (
+  fingerprint TEXT PRIMARY KEY,
+  ticket_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS ticket_timers (
   id TEXT PRIMARY KEY,
   ticket_id TEXT NOT NULL,

@@ -17,6 +17,8 @@ export class SqliteTickets implements TicketStore {
   private readonly insertOutbox;
   private readonly dropAlerts;
   private readonly insertAlert;
+  private readonly lastByAlertStmt;
+  private readonly markLast;
   private readonly timersOf;
   private readonly upsertTimer;
   private readonly dropTimer;
@@ -40,6 +42,10 @@ export class SqliteTickets implements TicketStore {
     );
     this.dropAlerts = db.prepare('DELETE FROM ticket_alerts WHERE ticket_id = ?');
     this.insertAlert = db.prepare('INSERT OR IGNORE INTO ticket_alerts (fingerprint, ticket_id) VALUES (?, ?)');
+    this.lastByAlertStmt = db.prepare<[string], { body: string }>('SELECT t.body FROM alert_last_ticket a JOIN tickets t ON t.id = a.ticket_id WHERE a.fingerprint = ?');
+    this.markLast = db.prepare(
+      'INSERT INTO alert_last_ticket (fingerprint, ticket_id, created_at) VALUES (?, ?, ?) ON CONFLICT(fingerprint) DO UPDATE SET ticket_id = excluded.ticket_id, created_at = excluded.created_at WHERE excluded.created_at >= alert_last_ticket.created_at',
+    );
     this.timersOf = db.prepare<[string], TimerRow>('SELECT * FROM ticket_timers WHERE ticket_id = ?');
     this.upsertTimer = db.prepare(
       'INSERT INTO ticket_timers (id, ticket_id, kind, due_at) VALUES (@id, @ticketId, @kind, @dueAt) ON CONFLICT(id) DO UPDATE SET ticket_id = excluded.ticket_id, kind = excluded.kind, due_at = excluded.due_at, lease_owner = NULL, lease_until = NULL',
@@ -58,6 +64,7 @@ export class SqliteTickets implements TicketStore {
       for (const m of outbox) this.insertOutbox.run(m);
       this.dropAlerts.run(t.id);
       if (t.status !== 'closed') for (const a of t.alerts) this.insertAlert.run(a.fingerprint, t.id);
+      for (const a of t.alerts) this.markLast.run(a.fingerprint, t.id, t.createdAt);
       if (effects.timers) this.replaceTimers(t.id, effects.timers);
       for (const o of effects.supervisionOrders ?? []) {
         this.upsertOrder.run({ id: o.id, ticketId: o.ticketId, subcenterId: o.subcenterId, issuedTo: o.issuedTo, status: o.status, createdAt: o.createdAt, body: JSON.stringify(o) });
@@ -89,6 +96,11 @@ export class SqliteTickets implements TicketStore {
 
   async findOpenByAlert(fingerprint: string): Promise<Ticket | undefined> {
     const row = this.openByAlert.get(fingerprint);
+    return row && (JSON.parse(row.body) as Ticket);
+  }
+
+  async lastByAlert(fingerprint: string): Promise<Ticket | undefined> {
+    const row = this.lastByAlertStmt.get(fingerprint);
     return row && (JSON.parse(row.body) as Ticket);
   }
 

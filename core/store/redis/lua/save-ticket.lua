@@ -44,6 +44,10 @@ for _ = 1, n do
     redis.call('ZADD', P .. 'tfp:' .. ARGV[i], ca, id)
     redis.call('SADD', fpsKey, ARGV[i])
   end
+  -- The newest ticket (by creation) that listed the fingerprint, open or closed.
+  local lkey = P .. 'tfpl:' .. ARGV[i]
+  local lca = redis.call('HGET', lkey, 'ca')
+  if (not lca) or tonumber(lca) <= tonumber(ca) then redis.call('HSET', lkey, 'id', id, 'ca', ca) end
   i = i + 1
 end
 n = tonumber(ARGV[i]); i = i + 1
