@@ -132,5 +132,7 @@ export async function startAlerting(opts: AlertingOptions): Promise<Subscription
   return bus.subscribe('sw.alerts', 'alerting', async (records) => {
     // In order: alerts of one fingerprint must apply in sequence, and merges of one zone race.
     for (const { value } of records) await withConflictRetry(() => (value.status === 'firing' ? handleFiring(value) : handleResolved(value)));
+    const now = clock.now();
+    for (const { value } of records) opts.metrics.stageLag.observe({ stage: 'alerting' }, Math.max(0, now - value.ts) / 1000);
   });
 }

@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { LoginThrottleConfig } from '../core/config.js';
 import { StreetWatchError, swError } from '../core/errors.js';
 import { LoginThrottle } from '../core/rate-limit.js';
+import { TICKET_STATUSES } from '../core/schemas.js';
 import { bearerToken, principalResolver } from './auth.js';
 import { registerConsole } from './console-static.js';
 import type { ApiContext, ApiPrincipal } from './context.js';
@@ -26,6 +27,10 @@ import { tokenRoutes } from './routes/tokens.js';
 export const API_BODY_LIMIT = 64 * 1024;
 /** How long a client may take to send a whole request (headers and body): slow senders hold sockets. */
 export const API_REQUEST_TIMEOUT_MS = 30_000;
+
+/** Most open tickets one scrape of `/metrics` counts: far above any real backlog, low enough to read quickly. */
+export const OPEN_TICKETS_SCRAPE_LIMIT = 10_000;
+const OPEN_STATUSES = TICKET_STATUSES.filter((s) => s !== 'closed');
 
 export interface ApiOptions extends ApiContext {
   host: string;
@@ -84,7 +89,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     // Errors the router answers before any route runs (a malformed or overlong path) are coded too.
     frameworkErrors: (err, _req, reply) => {
       const sw = new StreetWatchError('SW_ERR_BODY_INVALID', [err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the path is not a valid URL'], { cause: err });
-      opts.metrics.rejected.inc({ code: sw.code });
+      opts.metrics.apiErrors.inc({ code: sw.code, status: sw.status });
       void (reply as FastifyReply).status(sw.status).send({ error: sw.toJSON() });
     },
   });
@@ -95,6 +100,8 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url, allowUnits: route.config?.allowUnits === true });
   });
   app.decorateRequest('principal', null);
+  // Open tickets by grade for `/metrics`, read at each scrape; bounded so a backlog cannot make a scrape heavy.
+  opts.metrics.countOpenTickets(() => opts.state.tickets.list({ status: OPEN_STATUSES, limit: OPEN_TICKETS_SCRAPE_LIMIT }));
   const hub = await TicketStreamHub.start(opts.bus, opts.logger.child({ stage: 'api' }));
   // Open event streams never end by themselves: end them so that closing the server completes.
   app.addHook('preClose', async () => hub.close());
@@ -103,12 +110,13 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     // A route may allow more than the default (the bulk device import): name its own limit.
     const sw = toStreetWatchError(err, req.routeOptions.bodyLimit ?? API_BODY_LIMIT);
     if (sw.status >= 500) req.log.error({ err }, 'request failed');
-    opts.metrics.rejected.inc({ code: sw.code });
+    opts.metrics.apiErrors.inc({ code: sw.code, status: sw.status });
     const retryAfter = (sw.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     void reply.status(sw.status).send({ error: sw.toJSON() });
   });
   app.setNotFoundHandler((req, reply) => {
+    opts.metrics.apiErrors.inc({ code: 'SW_ERR_NOT_FOUND', status: 404 });
     void reply.status(404).send({ error: swError('SW_ERR_NOT_FOUND', `route ${req.method} ${req.url.split('?')[0]}`).toJSON() });
   });
 

@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** The default metrics that are gauges with a `_total` name. */
+const DEFAULT_TOTAL_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /**
  * Prometheus metrics for one StreetWatch process, served at `/metrics`. Each platform
  * instance owns its registry, so tests can run several in one process.
@@ -19,6 +22,8 @@ export class Metrics {
   });
   readonly mqttPublishes = new Counter({ name: 'streetwatch_mqtt_publishes_total', help: 'Accepted device publishes by topic kind', labelNames: ['kind'], registers: [this.registry] });
   readonly rejected = new Counter({ name: 'streetwatch_rejected_total', help: 'Rejected device input by error code', labelNames: ['code'], registers: [this.registry] });
+  /** Refused HTTP API requests: a series of their own, so that a client's mistakes never read as a device fault. */
+  readonly apiErrors = new Counter({ name: 'streetwatch_http_errors_total', help: 'HTTP API requests answered with a coded error, by code and status', labelNames: ['code', 'status'], registers: [this.registry] });
   readonly readingsStored = new Counter({ name: 'streetwatch_readings_stored_total', help: 'Readings written to the time-series store', registers: [this.registry] });
   readonly alerts = new Counter({ name: 'streetwatch_alerts_total', help: 'Alerts emitted by status', labelNames: ['status'], registers: [this.registry] });
   readonly tickets = new Counter({ name: 'streetwatch_tickets_total', help: 'Ticket changes by event', labelNames: ['event'], registers: [this.registry] });
@@ -33,14 +38,48 @@ export class Metrics {
   readonly deliveries = new Counter({ name: 'streetwatch_deliveries_total', help: 'Webhook delivery attempts by outcome', labelNames: ['outcome'], registers: [this.registry] });
   readonly busRecords = new Counter({ name: 'streetwatch_bus_records_total', help: 'Bus records handled by this process, by topic and consumer group', labelNames: ['topic', 'group'], registers: [this.registry] });
   readonly busHandlerErrors = new Counter({ name: 'streetwatch_bus_handler_errors_total', help: 'Failed batch handlers (retried)', labelNames: ['topic', 'group'], registers: [this.registry] });
-  readonly ingestLatency = new Histogram({
-    name: 'streetwatch_ingest_latency_seconds',
-    help: 'Broker arrival to stored reading',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  /**
+   * How long after its arrival at the broker a device's publish is done with by each stage:
+   * `ingest` (stored), `detectors` (rules evaluated), `alerting` (ticket saved; counted from the
+   * event time of the reading that fired, so a device clock ahead of ours reads as zero).
+   */
+  readonly stageLag = new Histogram({
+    name: 'streetwatch_stage_lag_seconds',
+    help: 'Time from a publish reaching the broker to a stage being done with it, by stage',
+    labelNames: ['stage'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly openTickets = new Gauge({
+    name: 'streetwatch_tickets_open',
+    help: 'Open (not closed) tickets by grade and whether they are overdue (red), as the store holds them at the scrape',
+    labelNames: ['grade', 'overdue'],
     registers: [this.registry],
   });
 
+  /**
+   * Reads the open tickets at each scrape. `read` returns at most a bounded list (the caller's
+   * limit); the gauge then counts what it got.
+   */
+  countOpenTickets(read: () => Promise<readonly { grade: string; red: boolean }[]>): void {
+    const gauge = this.openTickets;
+    // prom-client calls `collect` before each scrape; an async one is awaited.
+    Object.assign(gauge, {
+      async collect() {
+        const tickets = await read();
+        gauge.reset();
+        for (const grade of ['A', 'B', 'C', 'D']) for (const overdue of ['true', 'false']) gauge.set({ grade, overdue }, 0);
+        for (const t of tickets) gauge.inc({ grade: t.grade, overdue: String(t.red) });
+      },
+    });
+  }
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'streetwatch_' });
+    if (opts.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'streetwatch_' });
+      // Gauges named `_total` break the exposition conventions (`promtool check metrics`); each is
+      // the sum of the per-type gauge beside it (`sum(streetwatch_nodejs_active_handles)`).
+      for (const name of DEFAULT_TOTAL_GAUGES) this.registry.removeSingleMetric(`streetwatch_${name}`);
+    }
   }
 }

@@ -55,11 +55,17 @@ export async function startDetectors(opts: DetectorsOptions): Promise<Detectors>
     },
   });
 
+  const observeLag = (receivedAt: readonly number[]): void => {
+    const now = clock.now();
+    for (const at of receivedAt) metrics.stageLag.observe({ stage: 'detectors' }, Math.max(0, now - at) / 1000);
+  };
   const readings = await bus.subscribe('sw.readings', 'detectors', async (records) => {
     await engine.readings(records.map((r) => r.value));
+    observeLag(records.map((r) => r.value.receivedAt));
   });
   const events = await bus.subscribe('sw.events', 'detectors', async (records) => {
     await engine.events(records.map((r) => r.value));
+    observeLag(records.map((r) => r.value.receivedAt));
   });
 
   let running: Promise<Alert[]> | undefined;

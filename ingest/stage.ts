@@ -136,7 +136,7 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
     await series.write(out.readings);
     metrics.readingsStored.inc(out.readings.length);
     const now = clock.now();
-    for (const r of out.readings) metrics.ingestLatency.observe((now - r.receivedAt) / 1000);
+    for (const r of out.readings) metrics.stageLag.observe({ stage: 'ingest' }, (now - r.receivedAt) / 1000);
     await Promise.all([
       out.readings.length ? bus.publish('sw.readings', out.readings.map((r): BusRecord<Reading> => ({ key: r.deviceId, value: r }))) : undefined,
       out.events.length ? bus.publish('sw.events', out.events.map((e): BusRecord<CameraEvent> => ({ key: e.deviceId, value: e }))) : undefined,

@@ -50,7 +50,7 @@ export function registerOpen311(app: FastifyInstance, ctx: ApiContext, login: To
         const retryAfter = (sw.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
         if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
         if (status >= 500) req.log.error({ err }, 'open311 request failed');
-        ctx.metrics.rejected.inc({ code: sw.code });
+        ctx.metrics.apiErrors.inc({ code: sw.code, status });
         void send(reply, formatOf(req), status, 'errors', 'error', [{ code: status, description: `${sw.code}: ${sw.message}` }]);
       });
       o311.setNotFoundHandler((req, reply) => {

@@ -1,5 +1,5 @@
 /**
- * Command-line tools some tests drive (mosquitto clients, openssl). On a developer machine a
+ * Command-line tools some tests drive (mosquitto clients, openssl, promtool, xmllint). On a developer machine a
  * missing tool skips those tests; in CI (`CI` set) it fails them, saying what to install, so a
  * green CI run means they ran.
  */
@@ -33,6 +33,10 @@ export function tool(command: string, install: string): Tool {
 
 export const mosquittoClients = tool('mosquitto_sub', 'apt-get install -y mosquitto-clients');
 export const openssl = tool('openssl', 'apt-get install -y openssl');
+/** Prometheus's checker of exposition, rules and configuration (Debian's `prometheus` ships it). */
+export const promtool = tool('promtool', 'apt-get install -y --no-install-recommends prometheus');
+/** libxml2's validator, for XML Schema checks (CAP 1.2). */
+export const xmllint = tool('xmllint', 'apt-get install -y libxml2-utils');
 
 /**
  * A self-signed certificate for 127.0.0.1 and localhost, made for this test run (P-256, one
