@@ -9,7 +9,7 @@ import { loadConfig, type Config } from '../core/config.js';
 import { StreetWatchError } from '../core/errors.js';
 import { MAX_DEVICE_IMPORT, type DeviceCreateBody, type DeviceImportBody, type DeviceView } from '../core/schemas.js';
 import { ADMIN_TOKEN_FILE } from './auth.js';
-import type { DeviceImportResult } from './routes/devices.js';
+import type { DeviceImportResult } from '../core/api-schemas.js';
 
 /** An error answered by the API: `code` is from the catalogue (core/errors.ts). */
 export class ApiError extends Error {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { CityIndex } from '../core/city-index.js';
 import { StreetWatchError } from '../core/errors.js';
@@ -40,12 +40,19 @@ export interface ApiContext {
   console: Config['console'];
 }
 
-/** A group of routes, registered inside the authenticated scope. */
-export type RouteModule = (api: FastifyInstance, ctx: ApiContext) => void;
+/**
+ * Who a token belongs to, asked from a client address. An address that failed too often is
+ * refused (SW_ERR_RATE_LIMITED) before the token is looked at; a token that matches nobody
+ * counts as a failure of its address. No token at all is not a failure: nothing was guessed.
+ */
+export type TokenLogin = (token: string | undefined, address: string) => Promise<ApiPrincipal | undefined>;
 
-/** Validates a request part; a failure is SW_ERR_BODY_INVALID naming the bad field. */
+/**
+ * Validates a request part; a failure is SW_ERR_BODY_INVALID naming the bad field. A part that
+ * was not sent reads as `{}`; a JSON `null` that was sent is refused like any other wrong type.
+ */
 export function parse<S extends z.ZodType>(schema: S, data: unknown, where: string): z.output<S> {
-  const r = schema.safeParse(data ?? {});
+  const r = schema.safeParse(data === undefined ? {} : data);
   if (!r.success) throw new StreetWatchError('SW_ERR_BODY_INVALID', [describeZodError(r.error, [where])], { details: r.error.issues.slice(0, 20) });
   return r.data;
 }
@@ -63,6 +70,3 @@ export function actorOf(req: FastifyRequest): string {
 export function unitOf(req: FastifyRequest): string | undefined {
   return req.principal?.role === 'unit' ? req.principal.unitId : undefined;
 }
-
-/** Route options for routes unit tokens may call. */
-export const UNITS_ALLOWED = { config: { allowUnits: true } } as const;

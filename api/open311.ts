@@ -1,40 +1,15 @@
 /**
  * Open311 GeoReport v2, read-only, pure: the city's alert categories as services, tickets as
- * service requests, and both as JSON or XML the way the spec lays them out (XML schemaless,
- * without namespace; JSON the same fields in an array).
+ * service requests, the discovery document, and each as JSON or XML the way the spec lays them
+ * out (XML schemaless, without namespace; JSON the same fields in an array).
  */
 import { XMLBuilder } from 'fast-xml-parser';
 import { unitById } from '../core/tickets/units.js';
 import type { CityIndex } from '../core/city-index.js';
+import type { Open311Discovery, Open311Request, Open311Service } from '../core/api-schemas.js';
 import type { Ticket, TicketStatus } from '../core/schemas.js';
 
 export type Open311Format = 'json' | 'xml';
-
-export interface Open311Service {
-  service_code: string;
-  service_name: string;
-  description: string;
-  metadata: boolean;
-  type: 'realtime' | 'batch' | 'blackbox';
-  keywords: string;
-  group: string;
-}
-
-export interface Open311Request {
-  service_request_id: string;
-  status: 'open' | 'closed';
-  status_notes: string | null;
-  service_name: string;
-  service_code: string;
-  description: string;
-  agency_responsible: string;
-  requested_datetime: string;
-  updated_datetime: string;
-  expected_datetime: string;
-  address: string | null;
-  lat: number | null;
-  long: number | null;
-}
 
 /** Status words of the Chinese interface, for status_notes. */
 const STATUS_ZH: Readonly<Record<TicketStatus, string>> = {
@@ -115,3 +90,29 @@ export const OPEN311_CONTENT_TYPE: Readonly<Record<Open311Format, string>> = {
   json: 'application/json; charset=utf-8',
   xml: 'text/xml; charset=utf-8',
 };
+
+/** The GeoReport v2 specification an endpoint follows, as discovery documents name it. */
+export const GEOREPORT_V2_SPEC = 'http://wiki.open311.org/GeoReport_v2';
+/** When this endpoint's contract last changed (discovery's `changeset`): the services became public. */
+export const OPEN311_CHANGESET = '2026-12-01T00:00:00Z';
+
+/**
+ * Service discovery: one production endpoint, at `baseUrl` (`…/open311/v2`), in both formats.
+ * `key_service` says how to get the key that requests need (services need none).
+ */
+export function open311Discovery(index: CityIndex, baseUrl: string): Open311Discovery {
+  const { city } = index;
+  return {
+    changeset: OPEN311_CHANGESET,
+    contact: `${city.district.name} (${city.name})`,
+    key_service: 'services need no key; requests need an api_key: a unit token, issued by the district administrator (POST /api/tokens)',
+    endpoints: [{ specification: GEOREPORT_V2_SPEC, url: baseUrl, changeset: OPEN311_CHANGESET, type: 'production', formats: ['text/xml', 'application/json'] }],
+  };
+}
+
+/** The discovery document in JSON or XML (`<discovery>` with `<endpoints><endpoint>` and `<formats><format>`). */
+export function open311DiscoveryBody(format: Open311Format, d: Open311Discovery): string {
+  if (format === 'json') return JSON.stringify(d);
+  const endpoint = d.endpoints.map((e) => ({ ...e, formats: { format: e.formats } }));
+  return builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, discovery: { ...d, endpoints: { endpoint } } }) as string;
+}

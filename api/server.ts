@@ -1,7 +1,8 @@
 /**
- * The HTTP API. Every route but the health probes needs a bearer token; every error is a
- * catalogued `{ "error": { "code", "message" } }`. Routes live in `routes/`, one module per
- * domain.
+ * The HTTP API. Every route but the public ones (health probes, the API's description, Open311
+ * discovery and services) needs a bearer token; every error is a catalogued
+ * `{ "error": { "code", "message" } }`. Routes are declared with their schemas in `routes/`, one
+ * module per domain, listed in routes/index.ts, from which the OpenAPI document is generated.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { LoginThrottleConfig } from '../core/config.js';
@@ -10,21 +11,16 @@ import { LoginThrottle } from '../core/rate-limit.js';
 import { TICKET_STATUSES } from '../core/schemas.js';
 import { bearerToken, principalResolver } from './auth.js';
 import { registerConsole } from './console-static.js';
-import type { ApiContext, ApiPrincipal } from './context.js';
-import { cityRoutes } from './routes/city.js';
-import { consoleRoutes } from './routes/console.js';
-import { deviceRoutes } from './routes/devices.js';
-import { kpiRoutes } from './routes/kpis.js';
+import type { ApiContext, TokenLogin } from './context.js';
+import { mountRoutes, type RouteContext } from './route-table.js';
+import { API_ROUTES, apiDocument } from './routes/index.js';
 import { registerOpen311 } from './routes/open311.js';
-import { readingRoutes } from './routes/readings.js';
-import { streamRoutes } from './routes/stream.js';
 import { TicketStreamHub } from './stream-hub.js';
-import { supervisionRoutes } from './routes/supervision.js';
-import { ticketRoutes } from './routes/tickets.js';
-import { tokenRoutes } from './routes/tokens.js';
 
 /** Largest request body accepted. */
 export const API_BODY_LIMIT = 64 * 1024;
+/** Longest path parameter the router passes on (the schemas' limits are lower: 128 at most). */
+export const API_MAX_PARAM_LENGTH = 256;
 /** How long a client may take to send a whole request (headers and body): slow senders hold sockets. */
 export const API_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -58,13 +54,6 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/**
- * Who a token belongs to, asked from a client address. An address that failed too often is
- * refused (SW_ERR_RATE_LIMITED) before the token is looked at; a token that matches nobody
- * counts as a failure of its address. No token at all is not a failure: nothing was guessed.
- */
-export type TokenLogin = (token: string | undefined, address: string) => Promise<ApiPrincipal | undefined>;
-
 export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   const resolve = principalResolver(opts.adminToken, opts.state.tokens, opts.cityIndex);
   const throttle = new LoginThrottle(opts.loginFailures, opts.clock);
@@ -83,6 +72,8 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     loggerInstance: opts.logger.child({ stage: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: API_BODY_LIMIT,
+    // Above every path parameter's declared maximum, so that the route's schema decides and names the field.
+    routerOptions: { maxParamLength: API_MAX_PARAM_LENGTH },
     requestTimeout: API_REQUEST_TIMEOUT_MS,
     // Never let a proxy header decide who the caller is.
     trustProxy: false,
@@ -122,6 +113,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
 
   const authenticate = async (req: FastifyRequest): Promise<void> => {
     const config = req.routeOptions.config;
+    if (config.route?.access === 'public') return;
     let token = bearerToken(req.headers.authorization);
     if (token === undefined && config.tokenInQuery) {
       const q = (req.query as Record<string, unknown> | undefined)?.access_token;
@@ -134,23 +126,13 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     if (principal.role === 'unit' && !config.allowUnits) throw swError('SW_ERR_FORBIDDEN', `use ${req.method} ${req.routeOptions.url ?? 'this route'}`);
   };
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    const checks = opts.ready();
-    const ready = Object.values(checks).every(Boolean);
-    return reply.status(ready ? 200 : 503).send({ ready, checks });
-  });
-
+  const document = apiDocument();
+  const ctx: RouteContext = { ...opts, hub, login, ready: opts.ready, document: () => document };
   // Open311 answers in its own error format and takes its key as api_key: a scope of its own.
-  registerOpen311(app, opts, login);
-
+  registerOpen311(app, ctx);
   app.register(async (api) => {
     api.addHook('onRequest', authenticate);
-    api.get('/metrics', async (_req, reply) => {
-      reply.header('content-type', opts.metrics.registry.contentType);
-      return opts.metrics.registry.metrics();
-    });
-    for (const routes of [deviceRoutes, ticketRoutes, supervisionRoutes, kpiRoutes, streamRoutes(hub), tokenRoutes, cityRoutes, readingRoutes, consoleRoutes]) routes(api, opts);
+    mountRoutes(api, API_ROUTES, ctx);
   });
   await registerConsole(app, { tileUrl: opts.console.tileUrl });
 

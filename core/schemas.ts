@@ -201,110 +201,115 @@ export const TicketStatus = z.enum(TICKET_STATUSES);
 export type TicketStatus = z.infer<typeof TicketStatus>;
 
 /** One alert fingerprint of a ticket: the latest firing's fields as the alert carried them. */
-export interface TicketAlert extends Pick<Alert, 'id' | 'fingerprint' | 'deviceId' | 'ruleId' | 'metric' | 'value' | 'status'> {
-  firstSeen: number;
-  lastSeen: number;
+export const TicketAlert = Alert.pick({ id: true, fingerprint: true, deviceId: true, ruleId: true, metric: true, value: true, status: true }).extend({
+  firstSeen: z.number().int(),
+  lastSeen: z.number().int(),
   /** Server time the latest resolution was recorded: the closing hold counts from it. */
-  resolvedAt?: number;
+  resolvedAt: z.number().int().optional(),
   /**
    * When the latest applied firing episode started (the alert's `startsAt`): with `status`, the
    * high-water mark of this fingerprint, so a replayed older transition is recognised.
    */
-  startsAt?: number;
+  startsAt: z.number().int().optional(),
   /** Times this fingerprint fired on the ticket, repeats included. */
-  firings?: number;
+  firings: z.number().int().optional(),
   /** Event times of its latest state changes (at most the flapping policy's `high`), oldest first. */
-  changes?: number[];
+  changes: z.array(z.number()).optional(),
   /** Changing state too often (docs/TICKETS.md, flapping): its changes are counted, not announced. */
-  flapping?: boolean;
-}
+  flapping: z.boolean().optional(),
+});
+export type TicketAlert = z.infer<typeof TicketAlert>;
 
-export interface TimelineEntry {
-  at: number;
-  actor: string;
-  action: string;
-  note?: string;
+export const TimelineEntry = z.object({
+  at: z.number().int(),
+  actor: z.string().max(256),
+  action: z.string().max(64),
+  note: z.string().max(4096).optional(),
   /** A rolled-up entry: how many times it happened, the first time `since`, the latest `at`. */
-  count?: number;
-  since?: number;
-}
+  count: z.number().int().optional(),
+  since: z.number().int().optional(),
+});
+export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
 /** A deadline the ticket was reminded of, or missed. */
-export interface DeadlineMark {
-  kind: 'response' | 'resolution';
+export const DeadlineMark = z.object({
+  kind: z.enum(['response', 'resolution']),
   /** The deadline as it stood: reassignment and regrading move deadlines. */
-  deadline: number;
+  deadline: z.number().int(),
   /** When the reminder went out or the miss was recorded. */
-  at: number;
+  at: z.number().int(),
   /** The unit holding the ticket at that moment. */
-  subcenterId: string;
-}
+  subcenterId: z.string().max(64),
+});
+export type DeadlineMark = z.infer<typeof DeadlineMark>;
 
 /** Who confirmed the closing: the sensor (normal for the hold period) or an operator. */
-export interface TicketClosure {
-  by: 'sensor' | 'operator';
-  actor: string;
-  at: number;
-}
+export const TicketClosure = z.object({
+  by: z.enum(['sensor', 'operator']),
+  actor: z.string().max(256),
+  at: z.number().int(),
+});
+export type TicketClosure = z.infer<typeof TicketClosure>;
 
-export interface Ticket {
-  id: string;
-  grade: Grade;
+export const Ticket = z.object({
+  id: z.string().max(128),
+  grade: Grade,
   /** The highest grade among the rules of the ticket's alerts, before any raise. */
-  baseGrade: Grade;
+  baseGrade: Grade,
   /** Why `grade` is above `baseGrade`, one line per raise of the grading table. */
-  gradeReasons: string[];
-  category: string;
-  department: string;
-  subcenterId: string;
+  gradeReasons: z.array(z.string()),
+  category: z.string().max(64),
+  department: z.string().max(64),
+  subcenterId: z.string().max(64),
   /** True when no jurisdiction contained the location and the district center got it. */
-  routedToFallback: boolean;
-  zoneId: string | null;
-  ruleId: string;
+  routedToFallback: z.boolean(),
+  zoneId: z.string().max(64).nullable(),
+  ruleId: z.string().max(64),
   /** Firings with the same key merge into the open ticket instead of opening another. */
-  mergeKey: string;
-  status: TicketStatus;
-  title: string;
-  createdAt: number;
-  updatedAt: number;
+  mergeKey: z.string(),
+  status: TicketStatus,
+  title: z.string(),
+  createdAt: z.number().int(),
+  updatedAt: z.number().int(),
   /** When the current holder received it: creation, or the last reassignment. */
-  dispatchedAt: number;
-  respondBy: number;
-  resolveBy: number;
+  dispatchedAt: z.number().int(),
+  respondBy: z.number().int(),
+  resolveBy: z.number().int(),
   /** First acknowledgment (or start, or resolution) by the current holder. */
-  respondedAt: number | null;
+  respondedAt: z.number().int().nullable(),
   /** Latest move to `resolved`. */
-  resolvedAt: number | null;
-  closedAt: number | null;
-  closure: TicketClosure | null;
-  location: Location | null;
+  resolvedAt: z.number().int().nullable(),
+  closedAt: z.number().int().nullable(),
+  closure: TicketClosure.nullable(),
+  location: Location.nullable(),
   /** One entry per alert fingerprint (rule and device), at most MAX_TICKET_ALERTS. */
-  alerts: TicketAlert[];
+  alerts: z.array(TicketAlert),
   /** Distinct alerts (fingerprints) merged into the ticket: a repeat firing counts once. */
-  alertCount: number;
+  alertCount: z.number().int(),
   /** Firings merged into the ticket, repeats included, redeliveries not counted. */
-  firings?: number;
+  firings: z.number().int().optional(),
   /** Alert entries rolled out of `alerts` beyond its cap (counted in `alertCount`). */
-  alertsRolledUp?: number;
+  alertsRolledUp: z.number().int().optional(),
   /** Some alert of the ticket is flapping. */
-  flapping?: boolean;
+  flapping: z.boolean().optional(),
   /** Ids of the latest alerts applied (at most MAX_APPLIED_ALERT_IDS): a redelivery is recognised. */
-  appliedAlertIds?: string[];
+  appliedAlertIds: z.array(z.string()).optional(),
   /** Distinct devices that fired, in order of first firing, at most MAX_TICKET_DEVICES. */
-  devices: string[];
+  devices: z.array(z.string()),
   /** Event time of the first firing and of the latest alert. */
-  firstSeen: number;
-  lastSeen: number;
-  reminders: DeadlineMark[];
-  overdue: DeadlineMark[];
+  firstSeen: z.number().int(),
+  lastSeen: z.number().int(),
+  reminders: z.array(DeadlineMark),
+  overdue: z.array(DeadlineMark),
   /** Flagged red: a deadline was missed. Stays set, as the record of the miss. */
-  red: boolean;
+  red: z.boolean(),
   /** Supervision orders (督办单) issued about this ticket. */
-  supervisionOrderIds: string[];
-  timeline: TimelineEntry[];
+  supervisionOrderIds: z.array(z.string()),
+  timeline: z.array(TimelineEntry),
   /** Optimistic concurrency: incremented on every save. */
-  version: number;
-}
+  version: z.number().int(),
+});
+export type Ticket = z.infer<typeof Ticket>;
 
 /** Durable ticket timers: reminders and deadlines per kind, and the closing hold. */
 export const TIMER_KINDS = ['response_reminder', 'response_due', 'resolution_reminder', 'resolution_due', 'close_hold'] as const;
@@ -326,21 +331,22 @@ export type SupervisionStatus = (typeof SUPERVISION_STATUSES)[number];
  * A supervision order (督办单): issued to the parent center when the holder of a ticket misses a
  * deadline. A linked record of its own: the parent acknowledges it, comments and closes it.
  */
-export interface SupervisionOrder {
-  id: string;
-  ticketId: string;
+export const SupervisionOrder = z.object({
+  id: z.string().max(128),
+  ticketId: z.string().max(128),
   /** The unit supervised: the ticket's holder when the deadline was missed. */
-  subcenterId: string;
+  subcenterId: z.string().max(64),
   /** The parent center that supervises. */
-  issuedTo: string;
-  reason: 'response_overdue' | 'resolution_overdue';
+  issuedTo: z.string().max(64),
+  reason: z.enum(['response_overdue', 'resolution_overdue']),
   /** The deadline that was missed. */
-  deadline: number;
-  status: SupervisionStatus;
-  createdAt: number;
-  updatedAt: number;
-  timeline: TimelineEntry[];
-}
+  deadline: z.number().int(),
+  status: z.enum(SUPERVISION_STATUSES),
+  createdAt: z.number().int(),
+  updatedAt: z.number().int(),
+  timeline: z.array(TimelineEntry),
+});
+export type SupervisionOrder = z.infer<typeof SupervisionOrder>;
 
 export const TICKET_EVENT_TYPES = [
   'ticket.created',
@@ -372,20 +378,23 @@ export interface TicketEvent {
 // ---------------------------------------------------------------------------------------
 // Devices
 
-export interface DeviceRecord {
-  id: string;
-  kind: string;
-  location: Location | null;
-  /** scrypt hash of the secret, self-describing (see core/secret-hash.ts). */
-  secretHash: string;
-  createdAt: number;
+export const DeviceView = z.object({
+  id: z.string().max(64),
+  kind: z.string().max(64),
+  location: Location.nullable(),
+  createdAt: z.number().int(),
   /** What the device last said on its status topic; `unknown` until it says anything. */
-  status: z.infer<typeof DeviceStatusPayload> | 'unknown';
-  lastSeen: number | null;
-}
-
+  status: z.union([DeviceStatusPayload, z.literal('unknown')]),
+  lastSeen: z.number().int().nullable(),
+});
 /** What the API shows of a device: never the secret hash. */
-export type DeviceView = Omit<DeviceRecord, 'secretHash'>;
+export type DeviceView = z.infer<typeof DeviceView>;
+
+export const DeviceRecord = DeviceView.extend({
+  /** scrypt hash of the secret, self-describing (see core/secret-hash.ts). */
+  secretHash: z.string(),
+});
+export type DeviceRecord = z.infer<typeof DeviceRecord>;
 
 export const DeviceCreateBody = z.strictObject({
   id: DeviceId,
@@ -432,16 +441,23 @@ export const TicketReassignBody = z
   .refine((b) => b.subcenter !== undefined || b.department !== undefined, { message: 'give "subcenter", "department" or both', path: ['subcenter'] });
 export type TicketReassignBody = z.infer<typeof TicketReassignBody>;
 
-const commaList = <T extends z.ZodType<unknown, string>>(item: T, max: number) =>
+/**
+ * A comma-separated list in a query parameter, at most `max` entries (empty ones are skipped).
+ * `pattern` is the item's syntax without anchors: the whole list's syntax is then a pattern of
+ * the string itself, which the OpenAPI document carries, so clients and test generators know it.
+ */
+const commaList = <T extends z.ZodType<unknown, string>>(item: T, max: number, pattern: string) =>
   z
     .string()
     .max(max * 70)
+    .regex(new RegExp(`^(?:${pattern})?(?:,(?:${pattern})?){0,${max - 1}}$`), `must be a comma-separated list of at most ${max}`)
     .transform((s) => s.split(',').filter((x) => x !== ''))
     .pipe(z.array(item).max(max));
+const oneOf = (values: readonly string[]): string => values.join('|');
 
 export const TicketQuery = z.strictObject({
   subcenter: EntityId.optional(),
-  status: commaList(TicketStatus, TICKET_STATUSES.length).optional(),
+  status: commaList(TicketStatus, TICKET_STATUSES.length, oneOf(TICKET_STATUSES)).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
 
@@ -482,20 +498,23 @@ export const TokenCreateBody = z.strictObject({
   label: z.string().min(1).max(128).optional(),
 });
 
+/** GeoReport v2: an "Optional" argument passed empty counts as not passed. */
+const open311Optional = <T extends z.ZodType<unknown, string>>(schema: T) => z.union([z.literal('').transform(() => undefined), schema]).optional();
+
 /** Open311 GeoReport v2 `GET requests` arguments (all optional, as the spec says). */
 export const Open311RequestsQuery = z.strictObject({
-  api_key: z.string().max(512).optional(),
-  jurisdiction_id: z.string().max(128).optional(),
-  service_request_id: commaList(z.string().min(1).max(128), 100).optional(),
-  service_code: commaList(CategoryId, 100).optional(),
-  start_date: z.iso.datetime({ offset: true }).max(40).transform((s) => Date.parse(s)).optional(),
-  end_date: z.iso.datetime({ offset: true }).max(40).transform((s) => Date.parse(s)).optional(),
-  status: commaList(z.enum(['open', 'closed']), 2).optional(),
+  api_key: open311Optional(z.string().max(512)),
+  jurisdiction_id: open311Optional(z.string().max(128)),
+  service_request_id: open311Optional(commaList(z.string().min(1).max(128), 100, '[^,]{1,128}')),
+  service_code: open311Optional(commaList(CategoryId, 100, CATEGORY_RE.source.slice(1, -1))),
+  start_date: open311Optional(z.iso.datetime({ offset: true }).max(40).transform((s) => Date.parse(s))),
+  end_date: open311Optional(z.iso.datetime({ offset: true }).max(40).transform((s) => Date.parse(s))),
+  status: open311Optional(commaList(z.enum(['open', 'closed']), 2, 'open|closed')),
 });
 
 export const Open311KeyQuery = z.strictObject({
-  api_key: z.string().max(512).optional(),
-  jurisdiction_id: z.string().max(128).optional(),
+  api_key: open311Optional(z.string().max(512)),
+  jurisdiction_id: open311Optional(z.string().max(128)),
 });
 
 // ---------------------------------------------------------------------------------------

@@ -81,3 +81,14 @@ export function renderSchema(p: PublishedSchema): string {
   const { $schema, ...rest } = generated;
   return `${JSON.stringify({ $schema, title: p.title, description: p.description, ...rest }, null, 2)}\n`;
 }
+
+/** Generated contract documents beside the JSON Schema files: the file and its text. */
+export interface GeneratedDocument {
+  file: string;
+  render: () => string;
+}
+
+/** JSON as the generated documents are written: two-space indent, a final newline. */
+export function renderJson(doc: unknown): string {
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}

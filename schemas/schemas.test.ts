@@ -3,12 +3,18 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MqttReason, errorCodes, errorSpec } from '../core/errors.js';
 import { DEVICE_ERRORS, readDeviceProtocolDoc, renderDeviceProtocolDoc } from './doc-tables.js';
+import { GENERATED_DOCUMENTS } from './documents.js';
 import { PUBLISHED_SCHEMAS, SCHEMAS_DIR, renderSchema } from './published.js';
 
 describe('published JSON Schema files', () => {
   it.each(PUBLISHED_SCHEMAS.map((p) => [p.file, p] as const))('%s matches its zod schema (run `npm run schemas` after changing one)', (file, p) => {
     const committed = fs.existsSync(path.join(SCHEMAS_DIR, file)) ? fs.readFileSync(path.join(SCHEMAS_DIR, file), 'utf8') : '(missing)';
     expect(committed).toBe(renderSchema(p));
+  });
+
+  it.each(GENERATED_DOCUMENTS.map((d) => [d.file, d] as const))('%s is what the code generates (run `npm run schemas` after changing a route or a schema)', (file, d) => {
+    const committed = fs.existsSync(path.join(SCHEMAS_DIR, file)) ? fs.readFileSync(path.join(SCHEMAS_DIR, file), 'utf8') : '(missing)';
+    expect(committed).toBe(d.render());
   });
 
   it('has no stale files', () => {

@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { DeviceCreated, DeviceImportAnswer, DeviceList, DeviceSecret, type DeviceImportResult } from '../../core/api-schemas.js';
 import { isStreetWatchError, StreetWatchError, swError } from '../../core/errors.js';
 import type { DeviceRegistry } from '../../core/ports.js';
-import { DeviceCreateBody, DeviceId, DeviceImportBody, type DeviceRecord, type DeviceView } from '../../core/schemas.js';
+import { DeviceCreateBody, DeviceId, DeviceImportBody, DeviceView, type DeviceRecord } from '../../core/schemas.js';
 import { generateSecret, hashSecret } from '../../core/secret-hash.js';
-import { IdParams, parse, type RouteModule } from '../context.js';
+import { IdParams } from '../context.js';
+import { route, type Route } from '../route-table.js';
 
 /** Largest bulk import body: MAX_DEVICE_IMPORT devices of about 150 bytes, with room to spare. */
 export const DEVICE_IMPORT_BODY_LIMIT = 1024 * 1024;
@@ -18,11 +20,8 @@ const DeviceListQuery = z.strictObject({
   kind: z.string().max(64).optional(),
 });
 
-/** One line of a bulk import's answer; `secret` is present, once, for created and rotated devices. */
-export type DeviceImportResult =
-  | { id: string; outcome: 'created' | 'rotated'; secret: string }
-  | { id: string; outcome: 'skipped' }
-  | { id: string; outcome: 'failed'; error: { code: string; message: string } };
+/** A device id in the path of a route that acts on the device by name. */
+const DeviceParams = z.strictObject({ id: DeviceId });
 
 async function newDevice(body: DeviceCreateBody, now: number): Promise<{ device: DeviceRecord; secret: string }> {
   const secret = generateSecret();
@@ -56,56 +55,113 @@ async function importExisting(devices: DeviceRegistry, id: string, onExisting: '
 }
 
 /** Provisioning: a secret is returned once, at creation or rotation, and stored only hashed. */
-export const deviceRoutes: RouteModule = (api, { state, clock }) => {
-  api.post('/api/devices', async (req, reply) => {
-    const body = parse(DeviceCreateBody, req.body, 'body');
-    const { device, secret } = await newDevice(body, clock.now());
-    await state.devices.add(device);
-    req.log.info({ deviceId: device.id }, 'device provisioned');
-    return reply.status(201).send({ id: device.id, secret, device: deviceView(device) });
-  });
-
+export const deviceRoutes: readonly Route[] = [
+  route({
+    method: 'POST',
+    url: '/api/devices',
+    operationId: 'createDevice',
+    summary: 'Provision a device',
+    description: 'The secret is in this answer only; the platform keeps its hash.',
+    tag: 'devices',
+    access: 'admin',
+    body: DeviceCreateBody,
+    responses: { 201: { description: 'Provisioned', schema: DeviceCreated } },
+    errors: ['SW_ERR_DEVICE_EXISTS'],
+    handler: async ({ body }, req, reply, { state, clock }) => {
+      const { device, secret } = await newDevice(body, clock.now());
+      await state.devices.add(device);
+      req.log.info({ deviceId: device.id }, 'device provisioned');
+      return reply.status(201).send({ id: device.id, secret, device: deviceView(device) });
+    },
+  }),
   // Bulk provisioning (the CLI's CSV import, the simulator's fleets): one answer per device, in
   // order, so a partly failed import can be fixed and sent again with onExisting "skip".
-  api.post('/api/devices/import', { bodyLimit: DEVICE_IMPORT_BODY_LIMIT }, async (req) => {
-    const body = parse(DeviceImportBody, req.body, 'body');
-    const seen = new Set<string>();
-    for (const [i, d] of body.devices.entries()) {
-      if (seen.has(d.id)) throw swError('SW_ERR_BODY_INVALID', `body.devices[${i}].id: "${d.id}" appears twice`);
-      seen.add(d.id);
-    }
-    const now = clock.now();
-    const results = await Promise.all(body.devices.map((d) => importOne(state.devices, d, body.onExisting, now)));
-    const counts = { created: 0, rotated: 0, skipped: 0, failed: 0 };
-    for (const r of results) counts[r.outcome]++;
-    req.log.info(counts, 'devices imported');
-    return { ...counts, results };
-  });
-
-  api.get('/api/devices', async (req) => {
-    const query = parse(DeviceListQuery, req.query, 'query');
-    const devices = (await state.devices.list()).filter((d) => (query.status === undefined || d.status === query.status) && (query.kind === undefined || d.kind === query.kind));
-    return { devices: devices.map(deviceView) };
-  });
-
-  api.get('/api/devices/:id', async (req) => {
-    const { id } = parse(IdParams, req.params, 'params');
-    const device = await state.devices.get(id);
-    if (!device) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
-    return deviceView(device);
-  });
-
-  api.post('/api/devices/:id/rotate-secret', async (req) => {
-    const id = parse(DeviceId, parse(IdParams, req.params, 'params').id, 'params.id');
-    const secret = generateSecret();
-    if (!(await state.devices.setSecretHash(id, await hashSecret(secret)))) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
-    req.log.info({ deviceId: id }, 'device secret rotated');
-    return { id, secret };
-  });
-
-  api.delete('/api/devices/:id', async (req, reply) => {
-    const { id } = parse(IdParams, req.params, 'params');
-    if (!(await state.devices.remove(id))) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
-    return reply.status(204).send();
-  });
-};
+  route({
+    method: 'POST',
+    url: '/api/devices/import',
+    operationId: 'importDevices',
+    summary: 'Provision devices in bulk',
+    description: 'One result per device, in order; created and rotated devices carry their secret, once.',
+    tag: 'devices',
+    access: 'admin',
+    body: DeviceImportBody,
+    bodyLimit: DEVICE_IMPORT_BODY_LIMIT,
+    responses: { 200: { description: 'One result per device', schema: DeviceImportAnswer } },
+    handler: async ({ body }, req, _reply, { state, clock }) => {
+      const seen = new Set<string>();
+      for (const [i, d] of body.devices.entries()) {
+        if (seen.has(d.id)) throw swError('SW_ERR_BODY_INVALID', `body.devices[${i}].id: "${d.id}" appears twice`);
+        seen.add(d.id);
+      }
+      const now = clock.now();
+      const results = await Promise.all(body.devices.map((d) => importOne(state.devices, d, body.onExisting, now)));
+      const counts = { created: 0, rotated: 0, skipped: 0, failed: 0 };
+      for (const r of results) counts[r.outcome]++;
+      req.log.info(counts, 'devices imported');
+      return { ...counts, results };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/api/devices',
+    operationId: 'listDevices',
+    summary: 'List devices',
+    tag: 'devices',
+    access: 'admin',
+    query: DeviceListQuery,
+    responses: { 200: { description: 'Devices with their status and last contact', schema: DeviceList } },
+    handler: async ({ query }, _req, _reply, { state }) => {
+      const devices = (await state.devices.list()).filter((d) => (query.status === undefined || d.status === query.status) && (query.kind === undefined || d.kind === query.kind));
+      return { devices: devices.map(deviceView) };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/api/devices/:id',
+    operationId: 'getDevice',
+    summary: 'One device',
+    tag: 'devices',
+    access: 'admin',
+    params: IdParams,
+    responses: { 200: { description: 'The device', schema: DeviceView } },
+    errors: ['SW_ERR_NOT_FOUND'],
+    handler: async ({ params: { id } }, _req, _reply, { state }) => {
+      const device = await state.devices.get(id);
+      if (!device) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
+      return deviceView(device);
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/api/devices/:id/rotate-secret',
+    operationId: 'rotateDeviceSecret',
+    summary: 'Issue a device a new secret',
+    description: 'The old secret stops working; the new one is in this answer only.',
+    tag: 'devices',
+    access: 'admin',
+    params: DeviceParams,
+    responses: { 200: { description: 'The new secret', schema: DeviceSecret } },
+    errors: ['SW_ERR_NOT_FOUND'],
+    handler: async ({ params: { id } }, req, _reply, { state }) => {
+      const secret = generateSecret();
+      if (!(await state.devices.setSecretHash(id, await hashSecret(secret)))) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
+      req.log.info({ deviceId: id }, 'device secret rotated');
+      return { id, secret };
+    },
+  }),
+  route({
+    method: 'DELETE',
+    url: '/api/devices/:id',
+    operationId: 'deleteDevice',
+    summary: 'Remove a device',
+    tag: 'devices',
+    access: 'admin',
+    params: IdParams,
+    responses: { 204: { description: 'Removed' } },
+    errors: ['SW_ERR_NOT_FOUND'],
+    handler: async ({ params: { id } }, _req, reply, { state }) => {
+      if (!(await state.devices.remove(id))) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
+      return reply.status(204).send();
+    },
+  }),
+];

@@ -1,52 +1,163 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { Open311Discovery, Open311Requests, Open311Services, TextBody } from '../../core/api-schemas.js';
 import type { CityIndex } from '../../core/city-index.js';
 import { StreetWatchError, swError } from '../../core/errors.js';
 import type { TicketFilter } from '../../core/ports.js';
 import { Open311KeyQuery, Open311RequestsQuery, type Ticket } from '../../core/schemas.js';
 import { bearerToken } from '../auth.js';
-import type { ApiContext, ApiPrincipal } from '../context.js';
-import type { TokenLogin } from '../server.js';
-import { parse } from '../context.js';
-import { OPEN311_CONTENT_TYPE, open311Body, open311Request, open311Services, type Open311Format } from '../open311.js';
+import type { ApiPrincipal } from '../context.js';
+import { open311Status } from '../openapi.js';
+import { OPEN311_CONTENT_TYPE, open311Body, open311Discovery, open311DiscoveryBody, open311Request, open311Services, type Open311Format } from '../open311.js';
+import { mountRoutes, route, type Route, type RouteContext } from '../route-table.js';
 import { ticketRole } from '../ticket-access.js';
 
-export const OPEN311_PREFIX = '/open311/v2';
+export const OPEN311_ROOT = '/open311';
+export const OPEN311_PREFIX = `${OPEN311_ROOT}/v2`;
 /** The spec's default and largest window for `GET requests`. */
 export const OPEN311_WINDOW_MS = 90 * 86_400_000;
 /** The spec's default result cap. */
 export const OPEN311_MAX_REQUESTS = 1000;
 
-const Resource = z.strictObject({ file: z.string().max(160).regex(/^[^/]+\.(json|xml)$/, 'must end in .json or .xml') });
-
-function split(file: string): { name: string; format: Open311Format } {
-  const dot = file.lastIndexOf('.');
-  return { name: file.slice(0, dot), format: file.slice(dot + 1) as Open311Format };
-}
+const Format = z.enum(['json', 'xml']);
+const FormatParams = z.strictObject({ format: Format });
+const RequestParams = z.strictObject({ id: z.string().min(1).max(128), format: Format });
 
 /** The format the client asked for, for answers (errors included); XML is the spec's required one. */
 function formatOf(req: FastifyRequest): Open311Format {
   return req.url.split('?')[0]!.endsWith('.json') ? 'json' : 'xml';
 }
 
-/** The spec: "Optional" parameters passed empty count as not passed. */
-function withoutEmpty(query: unknown): Record<string, unknown> {
-  return Object.fromEntries(Object.entries((query ?? {}) as Record<string, unknown>).filter(([, v]) => v !== ''));
+/**
+ * Who calls, by the credential they chose: an `api_key` (the spec's way) or a bearer token. A
+ * refusal names the credential that was used, so a 311 client is not told about bearer tokens.
+ */
+async function principal(req: FastifyRequest, apiKey: string | undefined, { login }: RouteContext): Promise<ApiPrincipal> {
+  const bearer = bearerToken(req.headers.authorization);
+  const p = await login(apiKey ?? bearer, req.ip);
+  if (!p) throw swError(apiKey === undefined && bearer !== undefined ? 'SW_ERR_UNAUTHORIZED' : 'SW_ERR_API_KEY_INVALID');
+  return p;
 }
 
+function checkJurisdiction(index: CityIndex, id: string | undefined): void {
+  if (id !== undefined && id !== index.city.district.id) throw swError('SW_ERR_NOT_FOUND', `jurisdiction_id ${id}`);
+}
+
+function send(reply: FastifyReply, format: Open311Format, status: number, root: string, item: string, list: readonly object[]): FastifyReply {
+  return reply.status(status).header('content-type', OPEN311_CONTENT_TYPE[format]).send(open311Body(format, root, item, list));
+}
+
+const XML = { 'text/xml': TextBody };
+
 /**
- * Open311 GeoReport v2, read-only, so existing 311 tools can follow the tickets: services and
- * requests (list and by id) in JSON and XML. `api_key` is a unit token (the admin token also
- * works): a unit reads its own tickets only.
+ * Open311 GeoReport v2, read-only, so existing 311 tools can follow the tickets: discovery and
+ * services are public, as the spec has them; requests (list and by id) take an `api_key`, a
+ * unit token (the admin token also works), and a unit reads its own tickets only. JSON and XML.
+ * (Submitting requests, `POST requests.{format}`, belongs beside these.)
  */
-export function registerOpen311(app: FastifyInstance, ctx: ApiContext, login: TokenLogin): void {
+export const open311Routes: readonly Route[] = [
+  route({
+    method: 'GET',
+    url: `${OPEN311_ROOT}/discovery.:format`,
+    operationId: 'open311Discovery',
+    summary: 'GeoReport v2 service discovery',
+    description: 'Where the GeoReport v2 endpoint is, its formats, and how to get an api_key.',
+    tag: 'open311',
+    access: 'public',
+    params: FormatParams,
+    responses: { 200: { description: 'The discovery document', schema: Open311Discovery, also: XML } },
+    handler: async ({ params: { format } }, req, reply, { cityIndex }) => {
+      const doc = open311Discovery(cityIndex(), `${req.protocol}://${req.host}${OPEN311_PREFIX}`);
+      return reply.header('content-type', OPEN311_CONTENT_TYPE[format]).send(open311DiscoveryBody(format, doc));
+    },
+  }),
+  route({
+    method: 'GET',
+    url: `${OPEN311_PREFIX}/services.:format`,
+    operationId: 'open311Services',
+    summary: 'GeoReport v2 service list: the alert categories',
+    description: 'Public, as the spec has it: an api_key, if sent, is not looked at.',
+    tag: 'open311',
+    access: 'public',
+    params: FormatParams,
+    query: Open311KeyQuery,
+    responses: { 200: { description: 'The services', schema: Open311Services, also: XML } },
+    errors: ['SW_ERR_NOT_FOUND'],
+    handler: async ({ params: { format }, query }, _req, reply, { cityIndex }) => {
+      const index = cityIndex();
+      checkJurisdiction(index, query.jurisdiction_id);
+      return send(reply, format, 200, 'services', 'service', open311Services(index));
+    },
+  }),
+  route({
+    method: 'GET',
+    url: `${OPEN311_PREFIX}/requests.:format`,
+    operationId: 'open311Requests',
+    summary: 'GeoReport v2 service requests: the tickets',
+    description: 'The last 90 days by default, at most 1,000; `service_request_id` overrides every other argument.',
+    tag: 'open311',
+    access: 'api_key',
+    params: FormatParams,
+    query: Open311RequestsQuery,
+    responses: { 200: { description: 'The requests', schema: Open311Requests, also: XML } },
+    errors: ['SW_ERR_API_KEY_INVALID', 'SW_ERR_NOT_FOUND'],
+    handler: async ({ params: { format }, query: q }, req, reply, ctx) => {
+      const who = await principal(req, q.api_key, ctx);
+      const index = ctx.cityIndex();
+      checkJurisdiction(index, q.jurisdiction_id);
+      const unit = who.role === 'unit' ? who.unitId : undefined;
+      let tickets: Ticket[];
+      if (q.service_request_id !== undefined) {
+        // The spec: service_request_id overrides every other argument.
+        const found = await Promise.all(q.service_request_id.map((id) => ctx.state.tickets.get(id)));
+        tickets = [];
+        for (const t of found) if (t && (await ticketRole(who, t, ctx.state.supervision))) tickets.push(t);
+      } else {
+        const end = q.end_date ?? ctx.clock.now();
+        const start = q.start_date ?? end - OPEN311_WINDOW_MS;
+        if (start > end) throw swError('SW_ERR_BODY_INVALID', 'start_date is after end_date');
+        if (end - start > OPEN311_WINDOW_MS) throw swError('SW_ERR_BODY_INVALID', 'start_date to end_date may not span more than 90 days');
+        const filter: TicketFilter = { createdFrom: start, createdTo: end + 1, limit: OPEN311_MAX_REQUESTS };
+        if (unit !== undefined) filter.subcenterId = unit;
+        if (q.status?.length === 1) filter.status = q.status[0] === 'closed' ? 'closed' : ['dispatched', 'acknowledged', 'in_progress', 'resolved', 'reopened'];
+        tickets = await ctx.state.tickets.list(filter);
+        if (q.service_code !== undefined && q.service_code.length > 0) tickets = tickets.filter((t) => q.service_code!.includes(t.category));
+      }
+      return send(reply, format, 200, 'service_requests', 'request', tickets.map((t) => open311Request(t, index)));
+    },
+  }),
+  route({
+    method: 'GET',
+    url: `${OPEN311_PREFIX}/requests/:id.:format`,
+    operationId: 'open311Request',
+    summary: 'One GeoReport v2 service request',
+    tag: 'open311',
+    access: 'api_key',
+    params: RequestParams,
+    query: Open311KeyQuery,
+    responses: { 200: { description: 'A list of one request, as the spec has it', schema: Open311Requests, also: XML } },
+    errors: ['SW_ERR_API_KEY_INVALID', 'SW_ERR_NOT_FOUND'],
+    handler: async ({ params: { id, format }, query: q }, req, reply, ctx) => {
+      const who = await principal(req, q.api_key, ctx);
+      const index = ctx.cityIndex();
+      checkJurisdiction(index, q.jurisdiction_id);
+      const ticket = await ctx.state.tickets.get(id);
+      if (!ticket || !(await ticketRole(who, ticket, ctx.state.supervision))) throw swError('SW_ERR_NOT_FOUND', `service request ${id}`);
+      return send(reply, format, 200, 'service_requests', 'request', [open311Request(ticket, index)]);
+    },
+  }),
+];
+
+/**
+ * The Open311 scope: its own error format (`[{code, description}]` or `<errors>`, in the format
+ * the path asked for) and status mapping (403 for a missing or wrong key, 404, 400 otherwise).
+ */
+export function registerOpen311(app: FastifyInstance, ctx: RouteContext): void {
   app.register(
     async (o311) => {
       o311.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
         const sw = err instanceof StreetWatchError ? err : new StreetWatchError(err.statusCode !== undefined && err.statusCode < 500 ? 'SW_ERR_BODY_INVALID' : 'SW_ERR_INTERNAL', [err.message], { cause: err });
-        // The spec: 403 for a missing or wrong api_key, 404 for what does not exist, 400 otherwise;
-        // too many failed keys is HTTP's 429, which a client can act on.
-        const status = sw.code === 'SW_ERR_UNAUTHORIZED' ? 403 : sw.status === 404 || sw.status === 429 ? sw.status : sw.status >= 500 ? sw.status : 400;
+        const status = open311Status(sw.code);
         const retryAfter = (sw.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
         if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
         if (status >= 500) req.log.error({ err }, 'open311 request failed');
@@ -54,68 +165,11 @@ export function registerOpen311(app: FastifyInstance, ctx: ApiContext, login: To
         void send(reply, formatOf(req), status, 'errors', 'error', [{ code: status, description: `${sw.code}: ${sw.message}` }]);
       });
       o311.setNotFoundHandler((req, reply) => {
+        ctx.metrics.apiErrors.inc({ code: 'SW_ERR_NOT_FOUND', status: 404 });
         void send(reply, formatOf(req), 404, 'errors', 'error', [{ code: 404, description: `SW_ERR_NOT_FOUND: ${req.url.split('?')[0]} is not a GeoReport v2 resource here` }]);
       });
-
-      async function principal(req: FastifyRequest, apiKey: string | undefined): Promise<ApiPrincipal> {
-        const p = await login(apiKey ?? bearerToken(req.headers.authorization), req.ip);
-        if (!p) throw swError('SW_ERR_UNAUTHORIZED');
-        return p;
-      }
-
-      function checkJurisdiction(index: CityIndex, id: string | undefined): void {
-        if (id !== undefined && id !== index.city.district.id) throw swError('SW_ERR_NOT_FOUND', `jurisdiction_id ${id}`);
-      }
-
-      o311.get('/:file', async (req, reply) => {
-        const { name, format } = split(parse(Resource, req.params, 'path').file);
-        const index = ctx.cityIndex();
-        if (name === 'services') {
-          const q = parse(Open311KeyQuery, withoutEmpty(req.query), 'query');
-          await principal(req, q.api_key);
-          checkJurisdiction(index, q.jurisdiction_id);
-          return send(reply, format, 200, 'services', 'service', open311Services(index));
-        }
-        if (name !== 'requests') throw swError('SW_ERR_NOT_FOUND', `resource ${name}`);
-        const q = parse(Open311RequestsQuery, withoutEmpty(req.query), 'query');
-        const who = await principal(req, q.api_key);
-        checkJurisdiction(index, q.jurisdiction_id);
-        const unit = who.role === 'unit' ? who.unitId : undefined;
-        let tickets: Ticket[];
-        if (q.service_request_id !== undefined) {
-          // The spec: service_request_id overrides every other argument.
-          const found = await Promise.all(q.service_request_id.map((id) => ctx.state.tickets.get(id)));
-          tickets = [];
-          for (const t of found) if (t && (await ticketRole(who, t, ctx.state.supervision))) tickets.push(t);
-        } else {
-          const end = q.end_date ?? ctx.clock.now();
-          const start = q.start_date ?? end - OPEN311_WINDOW_MS;
-          if (start > end) throw swError('SW_ERR_BODY_INVALID', 'start_date is after end_date');
-          if (end - start > OPEN311_WINDOW_MS) throw swError('SW_ERR_BODY_INVALID', 'start_date to end_date may not span more than 90 days');
-          const filter: TicketFilter = { createdFrom: start, createdTo: end + 1, limit: OPEN311_MAX_REQUESTS };
-          if (unit !== undefined) filter.subcenterId = unit;
-          if (q.status?.length === 1) filter.status = q.status[0] === 'closed' ? 'closed' : ['dispatched', 'acknowledged', 'in_progress', 'resolved', 'reopened'];
-          tickets = await ctx.state.tickets.list(filter);
-          if (q.service_code !== undefined && q.service_code.length > 0) tickets = tickets.filter((t) => q.service_code!.includes(t.category));
-        }
-        return send(reply, format, 200, 'service_requests', 'request', tickets.map((t) => open311Request(t, index)));
-      });
-
-      o311.get('/requests/:file', async (req, reply) => {
-        const { name: id, format } = split(parse(Resource, req.params, 'path').file);
-        const q = parse(Open311KeyQuery, withoutEmpty(req.query), 'query');
-        const who = await principal(req, q.api_key);
-        const index = ctx.cityIndex();
-        checkJurisdiction(index, q.jurisdiction_id);
-        const ticket = await ctx.state.tickets.get(id);
-        if (!ticket || !(await ticketRole(who, ticket, ctx.state.supervision))) throw swError('SW_ERR_NOT_FOUND', `service request ${id}`);
-        return send(reply, format, 200, 'service_requests', 'request', [open311Request(ticket, index)]);
-      });
+      mountRoutes(o311, open311Routes, ctx, OPEN311_ROOT);
     },
-    { prefix: OPEN311_PREFIX },
+    { prefix: OPEN311_ROOT },
   );
-}
-
-function send(reply: FastifyReply, format: Open311Format, status: number, root: string, item: string, list: readonly object[]): FastifyReply {
-  return reply.status(status).header('content-type', OPEN311_CONTENT_TYPE[format]).send(open311Body(format, root, item, list));
 }

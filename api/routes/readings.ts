@@ -4,7 +4,9 @@ import type { CityIndex } from '../../core/city-index.js';
 import { swError } from '../../core/errors.js';
 import type { ReadingSeries, ThresholdView } from '../../core/reading-charts.js';
 import { MetricName, QueryTime, type Location, type Reading } from '../../core/schemas.js';
-import { IdParams, UNITS_ALLOWED, parse, type ApiPrincipal, type RouteModule } from '../context.js';
+import { DeviceReadings } from '../../core/api-schemas.js';
+import { IdParams, type ApiPrincipal } from '../context.js';
+import { route, type Route } from '../route-table.js';
 
 /** Window when the query gives no `from`: the last day. */
 export const DEFAULT_READINGS_WINDOW_MS = 24 * 3_600_000;
@@ -27,18 +29,29 @@ const ReadingsQuery = z
  * jurisdictions it supervises, or, for the district center, outside every jurisdiction. Any
  * other device is 404, as a ticket the unit does not hold.
  */
-export const readingRoutes: RouteModule = (api, { state, series, cityIndex, clock }) => {
-  api.get('/api/devices/:id/readings', UNITS_ALLOWED, async (req) => {
-    const { id } = parse(IdParams, req.params, 'params');
-    const q = parse(ReadingsQuery, req.query, 'query');
-    const device = await state.devices.get(id);
-    if (!device || !mayRead(req.principal, cityIndex(), device.location)) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
-    const to = q.to ?? clock.now();
-    const from = q.from ?? to - DEFAULT_READINGS_WINDOW_MS;
-    const readings = await series.query({ deviceId: id, from, to, limit: q.limit, ...(q.metric === undefined ? {} : { metric: q.metric }) });
-    return { deviceId: id, from, to, truncated: readings.length === q.limit, series: bySeries(readings), thresholds: thresholdsAt(cityIndex(), device.location, q.metric) };
-  });
-};
+export const readingRoutes: readonly Route[] = [
+  route({
+    method: 'GET',
+    url: '/api/devices/:id/readings',
+    operationId: 'getDeviceReadings',
+    summary: "A device's readings for charts, with the thresholds that apply where it is",
+    description: 'One series per metric; `from`/`to` in epoch ms or RFC 3339, the last day by default. A unit reads the devices inside its jurisdiction or those it supervises.',
+    tag: 'devices',
+    access: 'units',
+    params: IdParams,
+    query: ReadingsQuery,
+    responses: { 200: { description: 'Series and thresholds', schema: DeviceReadings } },
+    errors: ['SW_ERR_NOT_FOUND'],
+    handler: async ({ params: { id }, query: q }, req, _reply, { state, series, cityIndex, clock }) => {
+      const device = await state.devices.get(id);
+      if (!device || !mayRead(req.principal, cityIndex(), device.location)) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
+      const to = q.to ?? clock.now();
+      const from = q.from ?? to - DEFAULT_READINGS_WINDOW_MS;
+      const readings = await series.query({ deviceId: id, from, to, limit: q.limit, ...(q.metric === undefined ? {} : { metric: q.metric }) });
+      return { deviceId: id, from, to, truncated: readings.length === q.limit, series: bySeries(readings), thresholds: thresholdsAt(cityIndex(), device.location, q.metric) };
+    },
+  }),
+];
 
 function mayRead(principal: ApiPrincipal | null, city: CityIndex, location: Location | null): boolean {
   if (!principal) return false;

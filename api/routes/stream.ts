@@ -1,18 +1,28 @@
+import { TextBody } from '../../core/api-schemas.js';
 import { StreamQuery } from '../../core/schemas.js';
-import type { TicketStreamHub } from '../stream-hub.js';
-import { parse, unitOf, type RouteModule } from '../context.js';
+import { unitOf } from '../context.js';
+import { route, type Route } from '../route-table.js';
 
 /**
  * `GET /api/stream`: ticket events as server-sent events, named by type (`ticket.created`,
  * `ticket.overdue`...), JSON data. The token may also come as `?access_token=`, since a
  * browser's EventSource cannot send headers.
  */
-export const streamRoutes =
-  (hub: TicketStreamHub): RouteModule =>
-  (api) => {
-    api.get('/api/stream', { config: { allowUnits: true, tokenInQuery: true } }, async (req, reply) => {
-      parse(StreamQuery, req.query, 'query');
+export const streamRoutes: readonly Route[] = [
+  route({
+    method: 'GET',
+    url: '/api/stream',
+    operationId: 'streamTicketEvents',
+    summary: 'Ticket events as server-sent events',
+    description: 'Events named by type (`ticket.created`, `ticket.overdue`...) with the event as JSON data; the stream stays open. The token may come as `?access_token=` (EventSource cannot set headers).',
+    tag: 'tickets',
+    access: 'units',
+    tokenInQuery: true,
+    query: StreamQuery,
+    responses: { 200: { description: 'An endless event stream', schema: TextBody, contentType: 'text/event-stream' } },
+    handler: async (_input, req, reply, { hub }) => {
       reply.hijack();
       hub.open(reply.raw, unitOf(req));
-    });
-  };
+    },
+  }),
+];

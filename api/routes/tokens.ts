@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { unitById } from '../../core/tickets/units.js';
+import { TokenIssued, TokenList } from '../../core/api-schemas.js';
 import { swError } from '../../core/errors.js';
 import type { ApiTokenRecord } from '../../core/ports.js';
 import { TokenCreateBody } from '../../core/schemas.js';
 import { generateUnitToken, hashApiToken } from '../../core/api-token.js';
-import { IdParams, parse, type RouteModule } from '../context.js';
+import { IdParams } from '../context.js';
+import { route, type Route } from '../route-table.js';
 
 function tokenView(t: ApiTokenRecord): Record<string, unknown> {
   return { id: t.id, unit: t.unitId, label: t.label, createdAt: t.createdAt, revokedAt: t.revokedAt };
@@ -15,24 +17,52 @@ function tokenView(t: ApiTokenRecord): Record<string, unknown> {
  * only as its hash. It also serves as the MQTT password of the unit's ticket feed and as the
  * Open311 api_key.
  */
-export const tokenRoutes: RouteModule = (api, { state, cityIndex, clock }) => {
-  api.post('/api/tokens', async (req, reply) => {
-    const body = parse(TokenCreateBody, req.body, 'body');
-    const unit = unitById(cityIndex(), body.unit);
-    if (!unit) throw swError('SW_ERR_UNIT_UNKNOWN', body.unit);
-    const token = generateUnitToken();
-    const record: ApiTokenRecord = { id: randomUUID(), unitId: unit.id, tokenHash: hashApiToken(token), label: body.label ?? unit.name, createdAt: clock.now(), revokedAt: null };
-    await state.tokens.add(record);
-    req.log.info({ tokenId: record.id, unitId: unit.id }, 'unit token issued');
-    return reply.status(201).send({ ...tokenView(record), token });
-  });
-
-  api.get('/api/tokens', async () => ({ tokens: (await state.tokens.list()).map(tokenView) }));
-
-  api.delete('/api/tokens/:id', async (req, reply) => {
-    const { id } = parse(IdParams, req.params, 'params');
-    if (!(await state.tokens.revoke(id, clock.now()))) throw swError('SW_ERR_NOT_FOUND', `active token ${id}`);
-    req.log.info({ tokenId: id }, 'unit token revoked');
-    return reply.status(204).send();
-  });
-};
+export const tokenRoutes: readonly Route[] = [
+  route({
+    method: 'POST',
+    url: '/api/tokens',
+    operationId: 'createToken',
+    summary: "Issue a unit's API token",
+    description: 'The token is in this answer only; the platform keeps its hash. It is also the MQTT password of the unit\'s ticket feed and its Open311 api_key.',
+    tag: 'tokens',
+    access: 'admin',
+    body: TokenCreateBody,
+    responses: { 201: { description: 'Issued', schema: TokenIssued } },
+    errors: ['SW_ERR_UNIT_UNKNOWN'],
+    handler: async ({ body }, req, reply, { state, cityIndex, clock }) => {
+      const unit = unitById(cityIndex(), body.unit);
+      if (!unit) throw swError('SW_ERR_UNIT_UNKNOWN', body.unit);
+      const token = generateUnitToken();
+      const record: ApiTokenRecord = { id: randomUUID(), unitId: unit.id, tokenHash: hashApiToken(token), label: body.label ?? unit.name, createdAt: clock.now(), revokedAt: null };
+      await state.tokens.add(record);
+      req.log.info({ tokenId: record.id, unitId: unit.id }, 'unit token issued');
+      return reply.status(201).send({ ...tokenView(record), token });
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/api/tokens',
+    operationId: 'listTokens',
+    summary: 'List unit tokens (never the tokens themselves)',
+    tag: 'tokens',
+    access: 'admin',
+    responses: { 200: { description: 'Tokens, revoked ones included', schema: TokenList } },
+    handler: async (_input, _req, _reply, { state }) => ({ tokens: (await state.tokens.list()).map(tokenView) }),
+  }),
+  route({
+    method: 'DELETE',
+    url: '/api/tokens/:id',
+    operationId: 'revokeToken',
+    summary: 'Revoke a unit token',
+    tag: 'tokens',
+    access: 'admin',
+    params: IdParams,
+    responses: { 204: { description: 'Revoked' } },
+    errors: ['SW_ERR_NOT_FOUND'],
+    handler: async ({ params: { id } }, req, reply, { state, clock }) => {
+      if (!(await state.tokens.revoke(id, clock.now()))) throw swError('SW_ERR_NOT_FOUND', `active token ${id}`);
+      req.log.info({ tokenId: id }, 'unit token revoked');
+      return reply.status(204).send();
+    },
+  }),
+];

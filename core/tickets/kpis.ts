@@ -2,57 +2,11 @@
  * Timeliness KPIs and whistle statistics, pure: computed from tickets as they stand at `asOf`.
  * The definitions are in docs/TICKETS.md; each field below names the one it implements.
  */
+import type { HandlingKpi, Kpis, ResponseKpi, SubcenterKpi, WhistleCount } from '../api-schemas.js';
 import type { Ticket } from '../schemas.js';
 
-export interface ResponseKpi {
-  /** Tickets whose response is decided: responded, or past respondBy without a response. */
-  due: number;
-  /** Responded at or before respondBy. */
-  onTime: number;
-  /** Responded after respondBy. */
-  late: number;
-  /** Not responded and past respondBy. */
-  missed: number;
-  /** Not responded and respondBy still ahead: not counted in the rate. */
-  pending: number;
-  /** 呼应及时率 = onTime / due; null when nothing is due. */
-  rate: number | null;
-  /** Mean time from dispatch to the holder's response, over responded tickets (ms). */
-  meanMs: number | null;
-}
-
-export interface HandlingKpi {
-  closed: number;
-  /** Closed at or before resolveBy. */
-  closedOnTime: number;
-  /** Not closed and past resolveBy. */
-  openOverdue: number;
-  /** 处置及时率 = closedOnTime / (closed + openOverdue); null when both are zero. */
-  rate: number | null;
-  /** Mean time from creation to the confirmed closing, over closed tickets (ms). */
-  meanMsToClose: number | null;
-}
-
-export interface WhistleCount {
-  /** The grade, category, zone or department; null for tickets outside any zone. */
-  key: string | null;
-  /** Tickets (whistles blown). */
-  tickets: number;
-  /** Alerts merged into them. */
-  alerts: number;
-}
-
-export interface Kpis {
-  tickets: number;
-  /** Tickets flagged red (a deadline was missed at some point). */
-  red: number;
-  response: ResponseKpi;
-  handling: HandlingKpi;
-  byGrade: WhistleCount[];
-  byCategory: WhistleCount[];
-  byZone: WhistleCount[];
-  byDepartment: WhistleCount[];
-}
+/** The shapes are the API's answer (core/api-schemas.ts): defined once, as zod schemas. */
+export type { HandlingKpi, Kpis, ResponseKpi, SubcenterKpi, WhistleCount };
 
 const mean = (xs: readonly number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
 const ratio = (n: number, d: number): number | null => (d === 0 ? null : n / d);
@@ -119,13 +73,6 @@ export function computeKpis(tickets: readonly Ticket[], asOf: number): Kpis {
     byZone: whistles(tickets, (t) => t.zoneId),
     byDepartment: whistles(tickets, (t) => t.department),
   };
-}
-
-export interface SubcenterKpi {
-  key: string;
-  tickets: number;
-  response: ResponseKpi;
-  handling: HandlingKpi;
 }
 
 /** The same rates per holding unit, for the district's comparison table. */

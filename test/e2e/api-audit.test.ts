@@ -18,8 +18,28 @@ const T0 = Date.UTC(2026, 5, 1, 8);
 const IN_TUNNEL = { lat: 23.145, lon: 113.315 };
 const IN_SOUTH = { lat: 23.115, lon: 113.335 };
 
-/** Routes anyone may call, besides the web console's files (which hold no data). */
-const PUBLIC = ['GET /healthz', 'HEAD /healthz', 'GET /readyz', 'HEAD /readyz'];
+/**
+ * Routes anyone may call, besides the web console's files (which hold no data): the health
+ * probes, the API's own description, and Open311's discovery and service list (public in its spec).
+ */
+const PUBLIC = [
+  'GET /healthz',
+  'HEAD /healthz',
+  'GET /readyz',
+  'HEAD /readyz',
+  'GET /api/openapi.json',
+  'HEAD /api/openapi.json',
+  'GET /api/docs',
+  'HEAD /api/docs',
+  'GET /api/docs/reference.js',
+  'HEAD /api/docs/reference.js',
+  'GET /api/docs/reference.css',
+  'HEAD /api/docs/reference.css',
+  'GET /open311/discovery.:format',
+  'HEAD /open311/discovery.:format',
+  'GET /open311/v2/services.:format',
+  'HEAD /open311/v2/services.:format',
+];
 /**
  * Routes unit tokens may call, each scoping its answer to the unit: tickets, supervision orders
  * and KPIs (checked below and in ticket-access.test.ts), the event stream (ticket-stream.test.ts),
@@ -54,7 +74,7 @@ const isConsoleFile = (r: RouteInfo) => r.url === '/' || (r.url.length > 1 && !r
 const isPublic = (r: RouteInfo) => PUBLIC.includes(key(r)) || isConsoleFile(r);
 const withoutHead = (keys: string[]) => keys.filter((k) => !k.startsWith('HEAD '));
 /** A concrete URL for a route pattern. */
-const urlOf = (r: RouteInfo, id = 'no-such-id') => r.url.replace(':id', encodeURIComponent(id)).replace(':file', r.url.includes('/requests/') ? `${id}.json` : 'services.json');
+const urlOf = (r: RouteInfo, id = 'no-such-id') => r.url.replace(':id', encodeURIComponent(id)).replace(':format', 'json');
 
 describe('HTTP API audit', () => {
   const clock = new ManualClock(T0);
@@ -115,7 +135,7 @@ describe('HTTP API audit', () => {
 
   it('registers exactly the expected public and unit routes', () => {
     const routes = audited.routes.map(key);
-    expect(routes.filter((r) => PUBLIC.includes(r))).toEqual(PUBLIC);
+    expect(routes.filter((r) => PUBLIC.includes(r)).sort()).toEqual([...PUBLIC].sort());
     expect(withoutHead(audited.routes.filter((r) => r.allowUnits).map(key)).sort()).toEqual([...UNIT_ROUTES].sort());
   });
 
@@ -135,7 +155,9 @@ describe('HTTP API audit', () => {
       for (const token of [undefined, 'swu_not-a-token', `${sw.platform.adminToken}x`]) {
         const res = await call(route.method, urlOf(route), { token, ...(route.method === 'POST' ? { body: '{}' } : {}) });
         expect({ route: key(route), status: res.status }).toEqual({ route: key(route), status: open311 ? 403 : 401 });
-        if (route.method !== 'HEAD') expect(open311 ? res.json.errors?.[0]?.description ?? res.text : res.json.error.code).toMatch(/SW_ERR_UNAUTHORIZED/);
+        // Open311 names the credential that was tried: its api_key, unless a bearer token was sent.
+        const code = open311 && token === undefined ? 'SW_ERR_API_KEY_INVALID' : 'SW_ERR_UNAUTHORIZED';
+        if (route.method !== 'HEAD') expect(open311 ? res.json?.[0]?.description ?? res.text : res.json.error.code).toMatch(new RegExp(`^${code}\\b`));
       }
       checked.push(key(route));
     }
@@ -206,7 +228,7 @@ describe('HTTP API audit', () => {
       [400, 'SW_ERR_BODY_INVALID'],
       [413, 'SW_ERR_BODY_TOO_LARGE'],
     ]);
-    expect(await metricValue(sw.platform.metrics.rejected, { code: 'SW_ERR_INTERNAL' })).toBe(0);
+    expect(await metricValue(sw.platform.metrics.apiErrors, { code: 'SW_ERR_INTERNAL' })).toBe(0);
   });
 
   it('keeps secrets at rest as hashes only', async () => {
@@ -241,13 +263,15 @@ describe('failed logins over HTTP', () => {
     expect((await sw.api('GET', '/api/tickets', undefined, 'swu_guess-1')).status).toBe(401);
     expect((await sw.api('GET', '/api/tickets', undefined, 'guess-2')).status).toBe(401);
     // Open311 keys count the same way.
-    expect((await fetch(`${base}/open311/v2/services.json?api_key=guess-3`)).status).toBe(403);
+    expect((await fetch(`${base}/open311/v2/requests.json?api_key=guess-3`)).status).toBe(403);
 
     const refused = await fetch(`${base}/api/tickets`, { headers: { authorization: `Bearer ${admin}` } });
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe('20');
     expect(await refused.json()).toMatchObject({ error: { code: 'SW_ERR_RATE_LIMITED' } });
-    expect((await fetch(`${base}/open311/v2/services.json?api_key=${admin}`)).status).toBe(429);
+    expect((await fetch(`${base}/open311/v2/requests.json?api_key=${admin}`)).status).toBe(429);
+    // The public service list needs no login, so it is never refused for one.
+    expect((await fetch(`${base}/open311/v2/services.json?api_key=${admin}`)).status).toBe(200);
     expect(await metricValue(sw.platform.metrics.limited, { limit: 'http_auth_failures' })).toBe(2);
     // The health probes need no login and are never refused.
     expect((await fetch(`${base}/healthz`)).status).toBe(200);

@@ -1,6 +1,7 @@
 /**
- * Open311 GeoReport v2 (read-only) over real HTTP: services and requests, list and by id, in
- * JSON and XML, checked against the spec's field lists; api_key scopes a unit to its tickets.
+ * Open311 GeoReport v2 (read-only) over real HTTP: discovery, services (public) and requests
+ * (list and by id), in JSON and XML, checked against the spec's field lists; api_key scopes a
+ * unit to its tickets, and a refusal names the credential that was used.
  */
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,14 +48,14 @@ describe('Open311 GeoReport v2', () => {
   });
 
   it('lists services in JSON and XML with the spec\'s fields', async () => {
-    const json = await get(`/services.json?api_key=${north}`);
+    const json = await get('/services.json');
     expect(json.type).toBe('application/json; charset=utf-8');
     const services = JSON.parse(json.text) as Record<string, unknown>[];
     expect(services.map((s) => s.service_code)).toEqual(['fire', 'flooding']);
     for (const s of services) expect(Object.keys(s).sort()).toEqual([...SERVICE_FIELDS].sort());
     expect(services[1]).toMatchObject({ service_code: 'flooding', service_name: '内涝积水', metadata: false, type: 'realtime', group: '水务' });
 
-    const x = await get(`/services.xml?api_key=${north}`);
+    const x = await get('/services.xml');
     expect(x.type).toBe('text/xml; charset=utf-8');
     expect(x.text.startsWith('<?xml version="1.0" encoding="UTF-8"?>')).toBe(true);
     const doc = xml.parse(x.text);
@@ -109,12 +110,54 @@ describe('Open311 GeoReport v2', () => {
   it('answers errors the spec\'s way: 403 for a missing or wrong api_key, 400 for bad arguments, in the asked format', async () => {
     const missing = await get('/requests.xml');
     expect(missing.status).toBe(403);
-    expect(xml.parse(missing.text).errors.error[0]).toEqual({ code: '403', description: expect.stringContaining('SW_ERR_UNAUTHORIZED') });
-    expect((await get('/services.json?api_key=swu_wrong')).status).toBe(403);
+    expect(xml.parse(missing.text).errors.error[0]).toEqual({ code: '403', description: expect.stringMatching(/^SW_ERR_API_KEY_INVALID: a valid api_key is required/) });
     expect((await get(`/requests.json?api_key=${north}&start_date=2020-01-01T00:00:00Z&end_date=2020-06-01T00:00:00Z`)).status).toBe(400);
     expect((await get(`/requests.json?api_key=${north}&jurisdiction_id=elsewhere.gov`)).status).toBe(404);
     expect((await get(`/requests.json?api_key=${north}&jurisdiction_id=test-district&status=`)).status).toBe(200);
     expect((await get(`/requests.csv?api_key=${north}`)).status).toBe(400);
     expect((await get(`/tokens.json?api_key=${north}`)).status).toBe(404);
+  });
+
+  it('names the credential that was used in a refusal: api_key for an api_key, bearer for a bearer token', async () => {
+    const wrongKey = await get('/requests.json?api_key=swu_wrong');
+    expect(wrongKey.status).toBe(403);
+    const [keyError] = JSON.parse(wrongKey.text) as { code: number; description: string }[];
+    expect(keyError).toEqual({ code: 403, description: expect.stringMatching(/^SW_ERR_API_KEY_INVALID: a valid api_key is required/) });
+    expect(keyError!.description).not.toMatch(/bearer/i);
+
+    const wrongBearer = await fetch(`http://127.0.0.1:${sw.platform.httpPort}/open311/v2/requests.json`, { headers: { authorization: 'Bearer swu_wrong' } });
+    expect(wrongBearer.status).toBe(403);
+    expect(await wrongBearer.json()).toEqual([{ code: 403, description: expect.stringMatching(/^SW_ERR_UNAUTHORIZED: a valid bearer token is required/) }]);
+  });
+
+  it('lists services without a key, as the spec has them public; a key sent anyway is not looked at', async () => {
+    for (const path of ['/services.json', '/services.json?api_key=swu_wrong', '/services.json?api_key=']) {
+      const res = await get(path);
+      expect({ path, status: res.status }).toEqual({ path, status: 200 });
+      expect((JSON.parse(res.text) as { service_code: string }[]).map((s) => s.service_code)).toEqual(['fire', 'flooding']);
+    }
+    expect((await get('/services.xml')).status).toBe(200);
+    // Requests stay keyed.
+    expect((await get('/requests.json')).status).toBe(403);
+  });
+
+  it('serves the discovery document in JSON and XML', async () => {
+    const base = `http://127.0.0.1:${sw.platform.httpPort}`;
+    const json = await fetch(`${base}/open311/discovery.json`);
+    expect(json.status).toBe(200);
+    expect(json.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const doc = (await json.json()) as { changeset: string; contact: string; key_service: string; endpoints: Record<string, unknown>[] };
+    expect(doc.changeset).toMatch(W3_UTC);
+    expect(doc.key_service).toMatch(/api_key/);
+    expect(doc.endpoints).toEqual([
+      { specification: 'http://wiki.open311.org/GeoReport_v2', url: `${base}/open311/v2`, changeset: doc.changeset, type: 'production', formats: ['text/xml', 'application/json'] },
+    ]);
+    // The endpoint it names answers.
+    expect((await fetch(`${doc.endpoints[0]!.url as string}/services.json`)).status).toBe(200);
+
+    const x = await fetch(`${base}/open311/discovery.xml`);
+    expect(x.headers.get('content-type')).toBe('text/xml; charset=utf-8');
+    const parsed = new XMLParser({ parseTagValue: false, isArray: (name) => ['endpoint', 'format'].includes(name) }).parse(await x.text());
+    expect(parsed.discovery.endpoints.endpoint[0]).toEqual({ specification: 'http://wiki.open311.org/GeoReport_v2', url: `${base}/open311/v2`, changeset: doc.changeset, type: 'production', formats: { format: ['text/xml', 'application/json'] } });
   });
 });
