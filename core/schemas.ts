@@ -179,18 +179,19 @@ export const Alert = z.object({
 export type Alert = z.infer<typeof Alert>;
 
 /** `sw.deadletter`: rejected input with its coded reason. */
-export interface DeadLetter {
-  ref: string;
-  deviceId: string;
-  clientId: string;
-  topic: string;
-  code: string;
-  message: string;
-  receivedAt: number;
+export const DeadLetter = z.object({
+  ref: z.string().max(64),
+  deviceId: z.string().max(128),
+  clientId: z.string().max(128),
+  topic: z.string().max(DEVICE_ERROR_TEXT_MAX),
+  code: z.string().max(64),
+  message: z.string(),
+  receivedAt: z.number().int(),
   /** The raw payload, base64, capped at DEAD_LETTER_PAYLOAD_CAP bytes. */
-  payload: string;
-  truncated: boolean;
-}
+  payload: z.string(),
+  truncated: z.boolean(),
+});
+export type DeadLetter = z.infer<typeof DeadLetter>;
 export const DEAD_LETTER_PAYLOAD_CAP = 4096;
 
 // ---------------------------------------------------------------------------------------
@@ -361,19 +362,32 @@ export const TICKET_EVENT_TYPES = [
 export type TicketEventType = (typeof TICKET_EVENT_TYPES)[number];
 
 /** `sw.tickets`: a ticket changed. */
-export interface TicketEvent {
-  id: string;
-  type: TicketEventType;
-  at: number;
-  ticket: Ticket;
+export const TicketEvent = z.object({
+  id: z.string().max(128),
+  type: z.enum(TICKET_EVENT_TYPES),
+  at: z.number().int(),
+  ticket: Ticket,
   /**
    * Units told about the change: the holder, plus the previous holder on a reassignment and the
    * supervising center on an escalation or a supervision-order action.
    */
-  recipients: string[];
+  recipients: z.array(z.string()),
   /** The supervision order issued or acted on, for `ticket.overdue` and `supervision.updated`. */
-  supervisionOrder?: SupervisionOrder;
-}
+  supervisionOrder: SupervisionOrder.optional(),
+});
+export type TicketEvent = z.infer<typeof TicketEvent>;
+
+/** What a unit receives about a ticket event, on its webhook and its MQTT tickets topic (core/ticket-message.ts). */
+export const TicketMessage = z.object({
+  event: z.enum(TICKET_EVENT_TYPES),
+  id: z.string(),
+  at: z.number().int(),
+  /** The unit the message is addressed to. */
+  to: z.string(),
+  ticket: Ticket,
+  supervisionOrder: SupervisionOrder.optional(),
+});
+export type TicketMessage = z.infer<typeof TicketMessage>;
 
 // ---------------------------------------------------------------------------------------
 // Devices
