@@ -38,6 +38,8 @@ export interface ApiContext {
   logger: Logger;
   /** Deployment settings for the web console (map tiles). */
   console: Config['console'];
+  /** The CAP 1.2 feed's grades and sender. */
+  cap: Config['cap'];
 }
 
 /**

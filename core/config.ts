@@ -17,6 +17,8 @@ export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024;
 /** Largest MQTT packet the broker accepts; bigger ones close the connection (MQTT-3.3.5-2 style). */
 export const DEFAULT_MAX_PACKET_BYTES = 128 * 1024;
+/** Ticket grades published as CAP 1.2 alerts: the ones the public must hear of (district and street level). */
+export const DEFAULT_CAP_GRADES = 'A,B';
 /** Open MQTT connections (TCP, TLS and WebSocket together, authenticated or not) at most. */
 export const DEFAULT_MQTT_MAX_CONNECTIONS = 20_000;
 /** New MQTT connections per second from one address (IPv6: one /64), after a burst. */
@@ -139,6 +141,12 @@ const EnvSchema = z.object({
     .refine((u) => ['{z}', '{x}', '{y}'].every((p) => u.includes(p)), 'must be a tile URL template with {z}, {x} and {y}')
     .optional(),
   STREETWATCH_MAP_ATTRIBUTION: z.string().max(512).optional(),
+  STREETWATCH_CAP_GRADES: z
+    .string()
+    .default(DEFAULT_CAP_GRADES)
+    .refine((s) => s === 'none' || /^[ABCD](,[ABCD]){0,3}$/.test(s), 'must be grades separated by commas (A,B) or "none"')
+    .transform((s) => (s === 'none' ? [] : [...new Set(s.split(','))]) as ('A' | 'B' | 'C' | 'D')[]),
+  STREETWATCH_CAP_SENDER: z.string().regex(/^[^\s,<&]{1,128}$/, 'must be 1-128 characters without spaces, commas, "<" or "&" (CAP 1.2 sender)').optional(),
   KAFKA_BROKERS: z
     .string()
     .max(4096)
@@ -246,6 +254,8 @@ export interface Config {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** The web console's map: without a tile URL it draws the city's GeoJSON on a plain background. */
   console: { tileUrl: string | undefined; tileAttribution: string | undefined };
+  /** CAP 1.2 feed: the grades it publishes (none: no feed) and its sender id (default: from the district's id). */
+  cap: { grades: ('A' | 'B' | 'C' | 'D')[]; sender: string | undefined };
   /** Each service that is set replaces its embedded adapter; none set is the embedded mode. */
   kafka: KafkaConfig | undefined;
   influx: InfluxConfig | undefined;
@@ -317,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks: { backoffMs: e.STREETWATCH_WEBHOOK_BACKOFF, maxBackoffMs: Math.max(e.STREETWATCH_WEBHOOK_BACKOFF, e.STREETWATCH_WEBHOOK_MAX_BACKOFF) },
     logLevel: e.LOG_LEVEL,
     console: { tileUrl: e.STREETWATCH_MAP_TILES, tileAttribution: e.STREETWATCH_MAP_ATTRIBUTION },
+    cap: { grades: e.STREETWATCH_CAP_GRADES, sender: e.STREETWATCH_CAP_SENDER },
     kafka: e.KAFKA_BROKERS && { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
     influx: e.INFLUX_URL === undefined ? undefined : { url: e.INFLUX_URL, token: e.INFLUX_TOKEN!, org: e.INFLUX_ORG!, bucket: e.INFLUX_BUCKET! },
     redis: e.REDIS_URL === undefined ? undefined : { url: e.REDIS_URL },

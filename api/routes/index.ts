@@ -8,6 +8,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '../../core/config.js';
 import { openApiDocument } from '../openapi.js';
 import type { Route } from '../route-table.js';
+import { capRoutes } from './cap.js';
 import { cityRoutes } from './city.js';
 import { consoleRoutes } from './console.js';
 import { deviceRoutes } from './devices.js';
@@ -32,6 +33,7 @@ export const API_ROUTES: readonly Route[] = [
   ...tokenRoutes,
   ...cityRoutes,
   ...consoleRoutes,
+  ...capRoutes,
 ];
 
 /** Every documented route, Open311's (its own scope and error format) included. */

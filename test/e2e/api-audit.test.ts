@@ -20,7 +20,8 @@ const IN_SOUTH = { lat: 23.115, lon: 113.335 };
 
 /**
  * Routes anyone may call, besides the web console's files (which hold no data): the health
- * probes, the API's own description, and Open311's discovery and service list (public in its spec).
+ * probes, the API's own description, Open311's discovery and service list (public in its spec),
+ * and the CAP feed of early warnings.
  */
 const PUBLIC = [
   'GET /healthz',
@@ -39,6 +40,10 @@ const PUBLIC = [
   'HEAD /open311/discovery.:format',
   'GET /open311/v2/services.:format',
   'HEAD /open311/v2/services.:format',
+  'GET /cap/alerts.atom',
+  'HEAD /cap/alerts.atom',
+  'GET /cap/alerts/:id.xml',
+  'HEAD /cap/alerts/:id.xml',
 ];
 /**
  * Routes unit tokens may call, each scoping its answer to the unit: tickets, supervision orders
@@ -114,6 +119,7 @@ describe('HTTP API audit', () => {
       ready: () => ({ api: true }),
       loginFailures: sw.platform.config.http.loginFailures,
       console: sw.platform.config.console,
+      cap: sw.platform.config.cap,
     });
     base = `http://127.0.0.1:${audited.port}`;
     [north, south, district] = [await sw.unitToken('north'), await sw.unitToken('south'), await sw.unitToken('test-district')];

@@ -52,6 +52,7 @@ describe('OpenAPI document', () => {
       ready: () => ({ api: true }),
       loginFailures: sw.platform.config.http.loginFailures,
       console: sw.platform.config.console,
+      cap: sw.platform.config.cap,
     });
     // Data for the calls to reach past 404: a device, its ticket, a unit token.
     const wl = await sw.connect('wl-oa', await sw.provision('wl-oa', IN_TUNNEL, 'water_level'));

@@ -3,7 +3,7 @@
  * missing tool skips those tests; in CI (`CI` set) it fails them, saying what to install, so a
  * green CI run means they ran.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -53,4 +53,14 @@ export function selfSignedCertificate(dir: string): { cert: string; key: string 
   );
   fs.chmodSync(key, 0o600);
   return { cert, key };
+}
+
+/** The OASIS CAP 1.2 XML Schema (test/fixtures/cap/README.md says where it comes from). */
+export const CAP_XSD = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'cap', 'CAP-v1.2.xsd');
+
+/** xmllint's verdict on a document against the CAP 1.2 schema: `- validates` when it does. */
+export function validateCap(doc: string): { ok: boolean; output: string } {
+  xmllint.require();
+  const r = spawnSync('xmllint', ['--noout', '--nonet', '--schema', CAP_XSD, '-'], { input: doc, encoding: 'utf8' });
+  return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
 }
