@@ -33,6 +33,15 @@ function sha256(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
+/** User name and password of `Authorization: Basic <base64>` (RFC 7617), if well-formed. */
+export function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
+  const m = header && /^Basic ([A-Za-z0-9+/]{1,700}={0,2})$/.exec(header);
+  if (!m) return undefined;
+  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  return colon <= 0 ? undefined : { user: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
 /** The token in `Authorization: Bearer <token>`, if well-formed. */
 export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;

@@ -9,7 +9,8 @@ import { loadConfig, type Config } from '../core/config.js';
 import { StreetWatchError } from '../core/errors.js';
 import { MAX_DEVICE_IMPORT, type DeviceCreateBody, type DeviceImportBody, type DeviceView } from '../core/schemas.js';
 import { ADMIN_TOKEN_FILE } from './auth.js';
-import type { DeviceImportResult } from '../core/api-schemas.js';
+import type { z } from 'zod';
+import type { DeviceErrorEntry as DeviceErrorEntrySchema, DeviceImportResult } from '../core/api-schemas.js';
 
 /** An error answered by the API: `code` is from the catalogue (core/errors.ts). */
 export class ApiError extends Error {
@@ -50,14 +51,30 @@ export function resolveAdminToken(explicit: string | undefined, config: Config =
   }
 }
 
+/** A device's own credentials: what it connects to MQTT with, accepted by the routes about itself. */
+export interface DeviceCredentials {
+  device: string;
+  secret: string;
+}
+
+/** A refusal as `GET /api/devices/{id}/errors` returns it. */
+export type DeviceErrorEntry = z.infer<typeof DeviceErrorEntrySchema>;
+
 export class StreetWatchClient {
   private readonly base: string;
+  private readonly authorization: string;
 
-  constructor(
-    baseUrl: string,
-    private readonly token: string,
-  ) {
+  /** `credential`: the admin token (or a unit token), or a device's own id and secret. */
+  constructor(baseUrl: string, credential: string | DeviceCredentials) {
     this.base = baseUrl.replace(/\/+$/, '');
+    this.authorization =
+      typeof credential === 'string' ? `Bearer ${credential}` : `Basic ${Buffer.from(`${credential.device}:${credential.secret}`).toString('base64')}`;
+  }
+
+  /** A device's recent refusals, newest first. */
+  async deviceErrors(id: string, limit?: number): Promise<DeviceErrorEntry[]> {
+    const qs = limit === undefined ? '' : `?limit=${limit}`;
+    return (await this.call<{ errors: DeviceErrorEntry[] }>('GET', `/api/devices/${encodeURIComponent(id)}/errors${qs}`)).errors;
   }
 
   async createDevice(body: DeviceCreateBody): Promise<{ id: string; secret: string; device: DeviceView }> {
@@ -110,7 +127,7 @@ export class StreetWatchClient {
     try {
       res = await fetch(url, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { authorization: this.authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {

@@ -18,6 +18,8 @@ export type ApiPrincipal = { role: 'admin' } | { role: 'unit'; unitId: string; t
 declare module 'fastify' {
   interface FastifyRequest {
     principal: ApiPrincipal | null;
+    /** The device that authenticated itself with its own credentials (routes of `device` access). */
+    device: string | null;
   }
   interface FastifyContextConfig {
     /** Unit tokens may call this route (each route then scopes what a unit sees). Default: admin only. */

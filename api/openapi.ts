@@ -18,8 +18,9 @@ export const OPENAPI_PATH = '/api/openapi.json';
 /** Errors every route may answer, by what it takes and who may call it. */
 export function commonErrors(r: Route): ErrorCode[] {
   const codes: ErrorCode[] = [];
-  if (r.access === 'admin' || r.access === 'units' || r.access === 'api_key') codes.push('SW_ERR_UNAUTHORIZED', 'SW_ERR_RATE_LIMITED');
-  if (r.access === 'admin' || r.access === 'units') codes.push('SW_ERR_FORBIDDEN');
+  if (r.access !== 'public') codes.push('SW_ERR_UNAUTHORIZED', 'SW_ERR_RATE_LIMITED');
+  if (r.access === 'admin' || r.access === 'units' || r.access === 'device') codes.push('SW_ERR_FORBIDDEN');
+  if (r.access === 'device') codes.push('SW_ERR_BAD_CREDENTIALS');
   if (r.params || r.query || r.body) codes.push('SW_ERR_BODY_INVALID');
   if (r.body) codes.push('SW_ERR_BODY_TOO_LARGE', 'SW_ERR_MEDIA_TYPE');
   codes.push('SW_ERR_INTERNAL');
@@ -170,6 +171,8 @@ function security(r: Route): Json[] {
       return [];
     case 'api_key':
       return [{ open311ApiKey: [] }, { bearer: [] }];
+    case 'device':
+      return [{ bearer: [] }, { deviceBasic: [] }];
     default:
       return [{ bearer: [] }];
   }
@@ -179,6 +182,7 @@ const ACCESS_NOTE: Readonly<Record<Route['access'], string>> = {
   public: 'No credential.',
   admin: 'The admin token only.',
   units: "The admin token, or a unit's token: a unit sees only what is its own (others' records are 404).",
+  device: "The admin token, a unit's token (a unit reads the devices in the jurisdictions it holds or supervises), or the device itself: HTTP Basic with its id and secret.",
   api_key: "A unit's token as `api_key` (or as a bearer token): a unit reads only its own requests.",
 };
 
@@ -229,6 +233,7 @@ export function openApiDocument(routes: readonly Route[], info: OpenApiInfo): Js
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'The admin token, or a unit token (`swu_...`) from POST /api/tokens.' },
         open311ApiKey: { type: 'apiKey', in: 'query', name: 'api_key', description: 'Open311 GeoReport v2: a unit token as `api_key`.' },
+        deviceBasic: { type: 'http', scheme: 'basic', description: "A device's own credentials: its id as user name, its secret as password (what it connects to MQTT with)." },
       },
       // Bodies and answers share names only where they are the same schema in the same direction.
       schemas: { ...output.render(), ...prefixed(input.render(), output) },

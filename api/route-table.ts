@@ -17,10 +17,12 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * Who may call a route: `public` (no credential), `admin` (the admin bearer token), `units`
- * (the admin or a unit's bearer token; the route scopes its answer to the unit), `api_key`
- * (Open311: a unit token as `api_key`, or as a bearer token).
+ * (the admin or a unit's bearer token; the route scopes its answer to the unit), `device` (as
+ * `units`, or the device named by the path's `:id` itself, with HTTP Basic `id:secret`, the
+ * credentials it connects with), `api_key` (Open311: a unit token as `api_key`, or as a bearer
+ * token).
  */
-export type RouteAccess = 'public' | 'admin' | 'units' | 'api_key';
+export type RouteAccess = 'public' | 'admin' | 'units' | 'device' | 'api_key';
 
 export interface RouteResponse {
   description: string;
@@ -102,7 +104,7 @@ export function mountRoutes(scope: FastifyInstance, routes: readonly Route[], ct
       method: r.method,
       url: r.url.slice(prefix.length),
       ...(r.bodyLimit === undefined ? {} : { bodyLimit: r.bodyLimit }),
-      config: { route: r, allowUnits: r.access === 'units', tokenInQuery: r.tokenInQuery === true },
+      config: { route: r, allowUnits: r.access === 'units' || r.access === 'device', tokenInQuery: r.tokenInQuery === true },
       handler: async (req, reply) => {
         const input = {
           params: r.params ? parse(r.params, req.params, 'params') : undefined,

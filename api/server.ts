@@ -9,7 +9,8 @@ import type { LoginThrottleConfig } from '../core/config.js';
 import { StreetWatchError, swError } from '../core/errors.js';
 import { LoginThrottle } from '../core/rate-limit.js';
 import { TICKET_STATUSES } from '../core/schemas.js';
-import { bearerToken, principalResolver } from './auth.js';
+import { verifySecret } from '../core/secret-hash.js';
+import { basicCredentials, bearerToken, principalResolver } from './auth.js';
 import { registerConsole } from './console-static.js';
 import type { ApiContext, TokenLogin } from './context.js';
 import { mountRoutes, type RouteContext } from './route-table.js';
@@ -91,6 +92,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url, allowUnits: route.config?.allowUnits === true });
   });
   app.decorateRequest('principal', null);
+  app.decorateRequest('device', null);
   // Open tickets by grade for `/metrics`, read at each scrape; bounded so a backlog cannot make a scrape heavy.
   opts.metrics.countOpenTickets(() => opts.state.tickets.list({ status: OPEN_STATUSES, limit: OPEN_TICKETS_SCRAPE_LIMIT }));
   const hub = await TicketStreamHub.start(opts.bus, opts.logger.child({ stage: 'api' }));
@@ -111,9 +113,28 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     void reply.status(404).send({ error: swError('SW_ERR_NOT_FOUND', `route ${req.method} ${req.url.split('?')[0]}`).toJSON() });
   });
 
+  /** A device reading what concerns itself, with the credentials it connects with (failures count as logins). */
+  const deviceLogin = async (req: FastifyRequest, user: string, password: string): Promise<void> => {
+    const wait = throttle.refusedFor(req.ip);
+    if (wait > 0) {
+      opts.metrics.limited.inc({ limit: 'http_auth_failures' });
+      throw new StreetWatchError('SW_ERR_RATE_LIMITED', [`too many failed logins from this address, retry in ${Math.ceil(wait / 1000)} s`], { details: { retryAfterSeconds: Math.ceil(wait / 1000) } });
+    }
+    const device = await opts.state.devices.get(user);
+    if (!device || !(await verifySecret(password, device.secretHash))) {
+      throttle.failed(req.ip);
+      throw swError('SW_ERR_BAD_CREDENTIALS', user.slice(0, 64));
+    }
+    // A device reads only its own records.
+    if ((req.params as { id?: unknown }).id !== user) throw swError('SW_ERR_FORBIDDEN', `read device ${String((req.params as { id?: unknown }).id)} as device ${user}`);
+    req.device = user;
+  };
+
   const authenticate = async (req: FastifyRequest): Promise<void> => {
     const config = req.routeOptions.config;
     if (config.route?.access === 'public') return;
+    const basic = config.route?.access === 'device' ? basicCredentials(req.headers.authorization) : undefined;
+    if (basic) return deviceLogin(req, basic.user, basic.password);
     let token = bearerToken(req.headers.authorization);
     if (token === undefined && config.tokenInQuery) {
       const q = (req.query as Record<string, unknown> | undefined)?.access_token;

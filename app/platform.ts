@@ -10,6 +10,7 @@ import { startAlerting } from '../alerting/stage.js';
 import { startDelivery, type Delivery } from '../alerting/delivery.js';
 import { startTimerWorker, type TimerWorker } from '../alerting/timer-worker.js';
 import { ensureAdminToken } from '../api/auth.js';
+import { recordDeviceErrors } from '../api/device-errors.js';
 import { startApi, type ApiOptions, type ApiServer } from '../api/server.js';
 import { ensureOperatorToken } from '../broker/operator.js';
 import { startBroker, type Broker } from '../broker/server.js';
@@ -126,6 +127,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       ready.set('broker', true);
     }
     if (runs('api')) {
+      // What devices were refused, kept for their vendors to read back through the API.
+      subscriptions.push(await recordDeviceErrors({ bus, state }));
       ready.set('api', true);
       api ??= await startApi(apiOptions());
     }

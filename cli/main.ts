@@ -1,10 +1,11 @@
 /**
- * `npx streetwatch devices add|list|rotate-secret|remove|import`: provisioning from a terminal,
- * through the HTTP API with the admin token. A secret is printed once, when it is issued.
+ * `npx streetwatch devices add|list|rotate-secret|remove|import|errors`: provisioning from a
+ * terminal, through the HTTP API with the admin token (`errors` also with a device's own secret).
+ * A secret is printed once, when it is issued.
  */
 import fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ApiError, StreetWatchClient, resolveAdminToken } from '../api/client.js';
+import { ApiError, StreetWatchClient, resolveAdminToken, type DeviceErrorEntry } from '../api/client.js';
 import { loadConfig } from '../core/config.js';
 import { StreetWatchError } from '../core/errors.js';
 import { DeviceCreateBody, type DeviceView } from '../core/schemas.js';
@@ -16,7 +17,12 @@ export interface CliIo {
   stderr: (text: string) => void;
   /** The environment configuration is read from (default: the process's). */
   env?: NodeJS.ProcessEnv;
+  /** Ends a command that runs until stopped (`devices errors --follow`); the process's SIGINT otherwise. */
+  signal?: AbortSignal;
 }
+
+/** How often `devices errors --follow` asks again, unless told. */
+export const DEFAULT_FOLLOW_INTERVAL_MS = 2_000;
 
 const number = (name: string) => (v: string): number => {
   const n = Number(v);
@@ -108,6 +114,35 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       if (answer.failed > 0) throw new CommanderError(1, 'streetwatch.partial', '');
     });
 
+  devices
+    .command('errors <id>')
+    .description("show a device's recent refusals (what it got on its errors topic), newest last")
+    .option('--follow', 'keep printing new refusals as they come, until interrupted')
+    .option('--interval <seconds>', 'with --follow: seconds between two looks', number('--interval'), DEFAULT_FOLLOW_INTERVAL_MS / 1000)
+    .option('--secret <secret>', "read as the device itself, with its secret, instead of the admin token (a vendor's way)")
+    .option('--json', 'print one JSON object per line')
+    .action(async (id: string, o: { follow?: boolean; interval: number; secret?: string; json?: boolean }) => {
+      const { api } = program.opts<{ api: string }>();
+      const reader = o.secret === undefined ? client() : new StreetWatchClient(api, { device: id, secret: o.secret });
+      const print = (e: DeviceErrorEntry): void =>
+        io.stdout(o.json ? `${JSON.stringify(e)}\n` : `${new Date(e.at).toISOString()}  ${e.code}  ${e.topic}  ref=${e.ref}  ${e.message}\n`);
+      const key = (e: DeviceErrorEntry): string => JSON.stringify([e.at, e.ref, e.code, e.message, e.topic]);
+      let seen = new Set<string>();
+      const look = async (): Promise<void> => {
+        const errors = await reader.deviceErrors(id);
+        for (const e of [...errors].reverse()) if (!seen.has(key(e))) print(e);
+        // The server keeps a bounded ring, so this set is bounded by it too.
+        seen = new Set(errors.map(key));
+      };
+      await look();
+      if (!o.follow) return;
+      const signal = io.signal ?? abortOnSigint();
+      while (!signal.aborted) {
+        await sleep(Math.max(0.1, o.interval) * 1000, signal);
+        if (!signal.aborted) await look();
+      }
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
@@ -152,4 +187,22 @@ function ago(ms: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m ago`;
   if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
   return `${Math.floor(s / 86_400)}d ago`;
+}
+
+function abortOnSigint(): AbortSignal {
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  return controller.signal;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }

@@ -55,6 +55,23 @@ export const DeviceReadings = z.object({
   thresholds: z.array(ThresholdView),
 });
 
+/** A refusal as the device received it on its errors topic, with when its publish arrived. */
+export const DeviceErrorEntry = z.object({
+  code: z.string(),
+  message: z.string(),
+  topic: z.string(),
+  ref: z.string(),
+  at: z.number().int(),
+});
+
+export const DeviceErrors = z.object({
+  deviceId: z.string(),
+  /** How many refusals are kept per device: older ones are gone. */
+  kept: z.number().int(),
+  /** Newest first. */
+  errors: z.array(DeviceErrorEntry),
+});
+
 // Tickets
 
 /** The delivery state of one outgoing message, as the ticket view shows it. */

@@ -7,6 +7,7 @@ import type {
   Alert,
   CameraEvent,
   DeadLetter,
+  DeviceErrorMessage,
   DeviceRecord,
   Grade,
   RawPublish,
@@ -260,6 +261,28 @@ export interface KeyValueStore {
   compareAndSet(key: string, expected: unknown, next: unknown): Promise<boolean>;
 }
 
+/** A refusal a device received on its errors topic, kept so that its vendor can read it back. */
+export interface DeviceErrorRecord extends DeviceErrorMessage {
+  /** When the refused publish reached the broker (epoch ms). */
+  at: number;
+}
+
+/** Refusals kept per device: the newest this many, older ones are dropped. */
+export const DEVICE_ERROR_LOG_SIZE = 100;
+
+/**
+ * The recent refusals of each device (`GET /api/devices/{id}/errors`): a ring of the newest
+ * DEVICE_ERROR_LOG_SIZE per device. Appending the same refusal twice (a redelivered dead letter:
+ * same ref, code, message and topic) keeps it once.
+ */
+export interface DeviceErrorLog {
+  append(deviceId: string, errors: readonly DeviceErrorRecord[]): Promise<void>;
+  /** Newest first, at most `limit` (default all that are kept). */
+  recent(deviceId: string, limit?: number): Promise<DeviceErrorRecord[]>;
+  /** Forgets a device's refusals (the device was removed). */
+  clear(deviceId: string): Promise<void>;
+}
+
 export interface StateStore {
   readonly devices: DeviceRegistry;
   readonly tickets: TicketStore;
@@ -268,6 +291,7 @@ export interface StateStore {
   readonly supervision: SupervisionStore;
   readonly tokens: ApiTokenStore;
   readonly kv: KeyValueStore;
+  readonly deviceErrors: DeviceErrorLog;
   close(): Promise<void>;
 }
 

@@ -161,6 +161,7 @@ export const deviceRoutes: readonly Route[] = [
     errors: ['SW_ERR_NOT_FOUND'],
     handler: async ({ params: { id } }, _req, reply, { state }) => {
       if (!(await state.devices.remove(id))) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
+      await state.deviceErrors.clear(id);
       return reply.status(204).send();
     },
   }),

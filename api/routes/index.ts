@@ -11,6 +11,7 @@ import type { Route } from '../route-table.js';
 import { capRoutes } from './cap.js';
 import { cityRoutes } from './city.js';
 import { consoleRoutes } from './console.js';
+import { deviceErrorRoutes } from './device-errors.js';
 import { deviceRoutes } from './devices.js';
 import { kpiRoutes } from './kpis.js';
 import { metaRoutes } from './meta.js';
@@ -26,6 +27,7 @@ export const API_ROUTES: readonly Route[] = [
   ...metaRoutes,
   ...deviceRoutes,
   ...readingRoutes,
+  ...deviceErrorRoutes,
   ...ticketRoutes,
   ...supervisionRoutes,
   ...kpiRoutes,

@@ -53,7 +53,8 @@ export const readingRoutes: readonly Route[] = [
   }),
 ];
 
-function mayRead(principal: ApiPrincipal | null, city: CityIndex, location: Location | null): boolean {
+/** Whether the caller may read a device at this place: the admin, or a unit whose jurisdiction (or supervised one) holds it. */
+export function mayRead(principal: ApiPrincipal | null, city: CityIndex, location: Location | null): boolean {
   if (!principal) return false;
   if (principal.role === 'admin') return true;
   const owner = city.place(location).subcenterId;

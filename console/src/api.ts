@@ -7,6 +7,15 @@ import type { Kpis, SubcenterKpi } from '../../core/tickets/kpis.js';
 import type { ReadingSeries, ThresholdView } from '../../core/reading-charts.js';
 import type { DeviceCreateBody, DeviceView, Grade, SupervisionOrder, Ticket, TicketStatus } from '../../core/schemas.js';
 
+/** A refusal a device received: code, message, topic, ref, and when its publish arrived. */
+export interface DeviceErrorEntry {
+  code: string;
+  message: string;
+  topic: string;
+  ref: string;
+  at: number;
+}
+
 /** A refused or failed call: `code` is the server's `SW_ERR_...`, or a client-side one. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -195,6 +204,11 @@ export class ApiClient {
     const params = new URLSearchParams({ from: String(Math.floor(q.from)), to: String(Math.ceil(q.to)) });
     if (q.metric) params.set('metric', q.metric);
     return this.request('GET', `/api/devices/${encodeURIComponent(deviceId)}/readings?${params}`, undefined, signal);
+  }
+
+  /** A device's recent refusals (what it got on its errors topic), newest first. */
+  async deviceErrors(deviceId: string, limit: number, signal?: AbortSignal): Promise<DeviceErrorEntry[]> {
+    return (await this.request<{ errors: DeviceErrorEntry[] }>('GET', `/api/devices/${encodeURIComponent(deviceId)}/errors?limit=${limit}`, undefined, signal)).errors;
   }
 
   kpis(q: { grade?: Grade; from?: number; to?: number } = {}): Promise<KpiReport> {

@@ -48,11 +48,12 @@ const PUBLIC = [
 /**
  * Routes unit tokens may call, each scoping its answer to the unit: tickets, supervision orders
  * and KPIs (checked below and in ticket-access.test.ts), the event stream (ticket-stream.test.ts),
- * a device's readings (below and in readings.test.ts), the city's public GeoJSON and the
- * console's settings. A route added to this list needs its scoping tested.
+ * a device's readings and refusals (below, readings.test.ts, device-errors.test.ts), the city's
+ * public GeoJSON and the console's settings. A route added to this list needs its scoping tested.
  */
 const UNIT_ROUTES = [
   'GET /api/devices/:id/readings',
+  'GET /api/devices/:id/errors',
   'GET /api/console/config',
   'GET /api/tickets',
   'GET /api/tickets/:id',

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../console/build.js';
 import { REPO_ROOT } from '../../core/config.js';
 import type { Ticket } from '../../core/schemas.js';
-import { startTestPlatform, tempDir, type TestPlatform } from '../support/harness.js';
+import { startTestPlatform, tempDir, waitFor, type TestPlatform } from '../support/harness.js';
 
 /** Debian's package; never a downloaded browser. */
 const CHROMIUM = process.env.SW_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -278,6 +278,16 @@ describe('web console', () => {
 
     await admin.getByRole('button', { name: '查看 wl-console-1 的读数' }).click();
     await admin.locator('.readings-row canvas').first().waitFor();
+
+    // A device's refusals, what it got on its errors topic, under its readings.
+    await device.publishAsync('v1/devices/gas-console-9/telemetry', '{"values":', { qos: 1 });
+    await waitFor(async () => ((await sw.platform.state.deviceErrors.recent('gas-console-9')).length > 0 ? true : undefined), 'the refusal kept');
+    await admin.getByRole('button', { name: '查看 gas-console-9 的读数' }).click();
+    const refusals = admin.locator('tr.readings-row .device-errors').filter({ hasText: 'SW_ERR_PAYLOAD_JSON' });
+    await refusals.waitFor();
+    expect(await refusals.getByRole('heading').textContent()).toBe('最近被拒绝的上报');
+    expect(await refusals.locator('code', { hasText: 'v1/devices/gas-console-9/telemetry' }).count()).toBe(1);
+    await shot(admin, '11b-device-refusals', true);
   });
 
   it('charts response and handling timeliness per sub-center and grade', async () => {

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { METRICS } from '../../../core/metric-catalog.js';
 import type { DeviceView } from '../../../core/schemas.js';
 import { DeviceStatus } from '../components/badges.js';
+import { DeviceErrors } from '../components/device-errors.js';
 import { DeviceReadings, metricLabel } from '../components/device-readings.js';
 import { ErrorMessage } from '../components/error-message.js';
 import { formatAgo, formatTime } from '../format.js';
@@ -80,6 +81,7 @@ function DeviceRow({ device: d, now, open, onToggle }: { device: DeviceView; now
         <tr id={panel} class="readings-row">
           <td colSpan={6}>
             <DeviceReadings deviceId={d.id} from={Math.floor(now / 60_000) * 60_000 - DEVICE_READINGS_MS} to={Math.floor(now / 60_000 + 1) * 60_000} />
+            <DeviceErrors deviceId={d.id} />
           </td>
         </tr>
       )}

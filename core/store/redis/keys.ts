@@ -21,6 +21,7 @@
  *   tok:{id}, tokh:{hash}         hash, string   an API token, and its id by hash
  *   toks, toks:u:{unit}           zset   token ids by createdAt
  *   kv:{key}                      string rule state and dedup keys (JSON)
+ *   deverr:{device}               zset   a device's recent refusals by arrival (DEVICE_ERROR_LOG_SIZE)
  *
  * A Keys holds the names of one namespace.
  */
@@ -51,4 +52,5 @@ export class Keys {
   tokenByHash = (hash: string): string => `${this.prefix}tokh:${hash}`;
   tokens = (unitId?: string): string => `${this.prefix}toks${unitId === undefined ? '' : `:u:${unitId}`}`;
   kv = (key: string): string => `${this.prefix}kv:${key}`;
+  deviceErrors = (deviceId: string): string => `${this.prefix}deverr:${deviceId}`;
 }

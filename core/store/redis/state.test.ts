@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { deviceErrorLogContract } from '../../../test/contract/device-errors.contract.js';
 import { sampleTicket, stateContract } from '../../../test/contract/state.contract.js';
 import { dropNamespace, testNamespace, testServices } from '../../../test/support/backends.js';
 import { isStreetWatchError } from '../../errors.js';
@@ -32,6 +33,7 @@ describe.skipIf(!services)('RedisStateStore', () => {
     },
     { twin: (s) => open(namespaceOf.get(s)) },
   );
+  deviceErrorLogContract('redis', () => open());
 
   it('lets exactly one of many instances open a ticket for a merge key', async () => {
     const namespace = testNamespace();

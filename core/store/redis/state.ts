@@ -20,8 +20,9 @@ import { Redis, ReplyError } from 'ioredis';
 import { errorMessage, redactUrl, unavailable } from '../../connect-retry.js';
 import { StreetWatchError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { ApiTokenStore, DeviceRegistry, KeyValueStore, Outbox, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
+import type { ApiTokenStore, DeviceErrorLog, DeviceRegistry, KeyValueStore, Outbox, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
 import type { Ctx, Script } from './context.js';
+import { RedisDeviceErrors } from './device-errors.js';
 import { RedisDevices } from './devices.js';
 import { Keys } from './keys.js';
 import { RedisKv } from './kv.js';
@@ -57,6 +58,7 @@ export class RedisStateStore implements StateStore {
   readonly supervision: SupervisionStore;
   readonly tokens: ApiTokenStore;
   readonly kv: KeyValueStore;
+  readonly deviceErrors: DeviceErrorLog;
   /** The URL without credentials, for logs and errors. */
   readonly target: string;
   private readonly redis: Redis;
@@ -101,6 +103,7 @@ export class RedisStateStore implements StateStore {
     this.supervision = new RedisSupervision(ctx);
     this.tokens = new RedisTokens(ctx);
     this.kv = new RedisKv(ctx);
+    this.deviceErrors = new RedisDeviceErrors(ctx);
   }
 
   async connect(): Promise<void> {

@@ -91,6 +91,19 @@ CREATE TABLE IF NOT EXISTS kv (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- A ring per device (DEVICE_ERROR_LOG_SIZE rows): seq orders arrival, the unique key drops a redelivery.
+CREATE TABLE IF NOT EXISTS device_errors (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  device_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  code TEXT NOT NULL,
+  message TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  UNIQUE (device_id, ref, code, message, topic)
+);
+CREATE INDEX IF NOT EXISTS device_errors_device ON device_errors(device_id, seq);
 `;
 
 /**

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import type { ApiTokenStore, DeviceRegistry, KeyValueStore, Outbox, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
+import type { ApiTokenStore, DeviceErrorLog, DeviceRegistry, KeyValueStore, Outbox, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
+import { SqliteDeviceErrors } from './device-errors.js';
 import { SqliteDevices } from './devices.js';
 import { SqliteKv } from './kv.js';
 import { openDatabase } from './open.js';
@@ -25,6 +26,7 @@ export class SqliteStateStore implements StateStore {
   readonly supervision: SupervisionStore;
   readonly tokens: ApiTokenStore;
   readonly kv: KeyValueStore;
+  readonly deviceErrors: DeviceErrorLog;
   private readonly db: Database.Database;
 
   constructor(dataDir: string) {
@@ -38,6 +40,7 @@ export class SqliteStateStore implements StateStore {
     this.supervision = new SqliteSupervision(this.db);
     this.tokens = new SqliteTokens(this.db);
     this.kv = new SqliteKv(this.db);
+    this.deviceErrors = new SqliteDeviceErrors(this.db);
   }
 
   async close(): Promise<void> {

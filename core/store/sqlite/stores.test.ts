@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { deviceErrorLogContract } from '../../../test/contract/device-errors.contract.js';
 import { seriesContract } from '../../../test/contract/series.contract.js';
 import { sampleTicket, stateContract } from '../../../test/contract/state.contract.js';
 import { SqliteSeriesStore } from './series.js';
@@ -24,6 +25,7 @@ stateContract(
   { twin: async (store) => new SqliteStateStore(dirs.get(store)!) },
 );
 seriesContract('sqlite', async () => new SqliteSeriesStore(tmp()));
+deviceErrorLogContract('sqlite', async () => new SqliteStateStore(tmp()));
 
 describe('SQLite stores', () => {
   it('keep tickets and devices across a reopen of the same data dir', async () => {
