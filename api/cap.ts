@@ -67,8 +67,8 @@ export function capUrgency(t: Pick<Ticket, 'status' | 'grade'>): CapUrgency {
 }
 
 /** Certainty from the evidence: corroborated (two firings or two devices) is `Observed`, a single firing `Likely`. */
-export function capCertainty(t: Pick<Ticket, 'alertCount' | 'devices'>): CapCertainty {
-  return t.alertCount >= 2 || t.devices.length >= 2 ? 'Observed' : 'Likely';
+export function capCertainty(t: Pick<Ticket, 'alertCount' | 'firings' | 'devices'>): CapCertainty {
+  return (t.firings ?? t.alertCount) >= 2 || t.devices.length >= 2 ? 'Observed' : 'Likely';
 }
 
 /** CAP 1.2 §3.3.2: date-times with a numeric offset; UTC is written `-00:00`, never `Z`, no fractions. */
