@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { unitById } from '../core/tickets/units.js';
 import type { CityIndex } from '../core/city-index.js';
 import type { ApiTokenStore } from '../core/ports.js';
-import { UNIT_TOKEN_PREFIX, hashApiToken } from '../core/api-token.js';
+import { DISPLAY_TOKEN_PREFIX, UNIT_TOKEN_PREFIX, hashApiToken } from '../core/api-token.js';
 import { ensureTokenFile } from '../core/token-file.js';
 import type { ApiPrincipal } from './context.js';
 
@@ -50,17 +50,22 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /**
- * Who a bearer token belongs to: the admin token, else a unit token that is not revoked and
- * whose unit still exists in the city configuration; undefined otherwise.
+ * Who a bearer token belongs to: the admin token, else a unit or display token that is not
+ * revoked, whose kind matches its prefix and whose unit still exists in the city
+ * configuration; undefined otherwise.
  */
 export function principalResolver(adminToken: string, tokens: ApiTokenStore, cityIndex: () => CityIndex): (token: string | undefined) => Promise<ApiPrincipal | undefined> {
   const admin = new TokenMatcher(adminToken);
   return async (token) => {
     if (token === undefined) return undefined;
     if (admin.matches(token)) return { role: 'admin' };
-    if (!token.startsWith(UNIT_TOKEN_PREFIX)) return undefined;
+    const kind = token.startsWith(UNIT_TOKEN_PREFIX) ? 'unit' : token.startsWith(DISPLAY_TOKEN_PREFIX) ? 'display' : undefined;
+    if (kind === undefined) return undefined;
     const record = await tokens.findByHash(hashApiToken(token));
-    if (!record || record.revokedAt !== null || !unitById(cityIndex(), record.unitId)) return undefined;
-    return { role: 'unit', unitId: record.unitId, tokenId: record.id };
+    const city = cityIndex();
+    if (!record || record.kind !== kind || record.revokedAt !== null || !unitById(city, record.unitId)) return undefined;
+    if (kind === 'unit') return { role: 'unit', unitId: record.unitId, tokenId: record.id };
+    // The district center's wall shows its whole district: every sub-center is under it.
+    return { role: 'display', unitId: record.unitId, tokenId: record.id, scope: record.unitId === city.city.district.id ? undefined : record.unitId };
   };
 }

@@ -12,12 +12,12 @@ import { REPO_ROOT } from '../core/config.js';
 export const CONSOLE_DIST = path.join(REPO_ROOT, 'console', 'dist');
 
 /**
- * Scripts and styles only from this origin, API calls only to it; images also from the
- * configured tile server. Leaflet and uPlot style elements through the CSSOM, which CSP
- * does not restrict, so no 'unsafe-inline' is needed.
+ * Scripts and styles only from this origin, API calls only to it; images also from the tile
+ * services of the base map in force. Leaflet and uPlot style elements through the CSSOM, which
+ * CSP does not restrict, so no 'unsafe-inline' is needed.
  */
-export function consoleSecurityPolicy(tileUrl: string | undefined): string {
-  const tiles = tileUrl ? ` ${new URL(tileUrl.replace(/[{}]/g, '')).origin}` : '';
+export function consoleSecurityPolicy(tileOrigins: readonly string[]): string {
+  const tiles = tileOrigins.map((o) => ` ${o}`).join('');
   return [
     "default-src 'self'",
     "script-src 'self'",
@@ -31,9 +31,9 @@ export function consoleSecurityPolicy(tileUrl: string | undefined): string {
   ].join('; ');
 }
 
-export async function registerConsole(app: FastifyInstance, opts: { root?: string; tileUrl: string | undefined }): Promise<void> {
+/** `tileOrigins` is asked per response: the city's base map may change while the server runs. */
+export async function registerConsole(app: FastifyInstance, opts: { root?: string; tileOrigins: () => readonly string[] }): Promise<void> {
   const root = opts.root ?? CONSOLE_DIST;
-  const policy = consoleSecurityPolicy(opts.tileUrl);
   if (!fs.existsSync(path.join(root, 'index.html'))) {
     // A production install without the build tools: the API works, the page says why there is no console.
     app.get('/', async (_req, reply) =>
@@ -56,7 +56,7 @@ export async function registerConsole(app: FastifyInstance, opts: { root?: strin
       // File names under assets/ carry a content hash; index.html must be revalidated.
       const hashed = path.relative(root, file).startsWith(`assets${path.sep}`);
       res.setHeader('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
-      res.setHeader('content-security-policy', policy);
+      res.setHeader('content-security-policy', consoleSecurityPolicy(opts.tileOrigins()));
       res.setHeader('x-content-type-options', 'nosniff');
       res.setHeader('referrer-policy', 'no-referrer');
     },

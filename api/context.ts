@@ -9,11 +9,16 @@ import type { Bus, Clock, SeriesStore, StateStore } from '../core/ports.js';
 import { describeZodError } from '../core/zod-issues.js';
 
 /**
- * Who is calling: the admin (district operations, sees everything), or a unit (a street
+ * Who is calling: the admin (district operations, sees everything), a unit (a street
  * sub-center, or the district command center acting as the supervising parent) through one of
- * its API tokens.
+ * its API tokens, or a wall screen through a display token: it reads what the wall shows and
+ * acts on nothing. A display token of the district center shows the whole city (`scope`
+ * undefined), a sub-center's shows that sub-center's tickets.
  */
-export type ApiPrincipal = { role: 'admin' } | { role: 'unit'; unitId: string; tokenId: string };
+export type ApiPrincipal =
+  | { role: 'admin' }
+  | { role: 'unit'; unitId: string; tokenId: string }
+  | { role: 'display'; unitId: string; tokenId: string; scope: string | undefined };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,6 +31,8 @@ declare module 'fastify' {
     allowUnits?: boolean;
     /** The token may come as `?access_token=` (EventSource cannot set headers). */
     tokenInQuery?: boolean;
+    /** Display tokens may call this route: a read the wall view needs, scoped like a unit's. Default: refused. */
+    allowDisplay?: boolean;
   }
 }
 
@@ -67,10 +74,13 @@ export const IdParams = z.strictObject({ id: z.string().min(1).max(128) });
 export function actorOf(req: FastifyRequest): string {
   const p = req.principal;
   if (!p) return 'anonymous';
+  if (p.role === 'display') return `display:${p.tokenId}`;
   return p.role === 'admin' ? 'admin' : `unit:${p.unitId}`;
 }
 
-/** The unit a request acts for; undefined for the admin. */
+/** The unit whose view a request gets; undefined for the admin and for a whole-city display. */
 export function unitOf(req: FastifyRequest): string | undefined {
-  return req.principal?.role === 'unit' ? req.principal.unitId : undefined;
+  const p = req.principal;
+  if (p?.role === 'display') return p.scope;
+  return p?.role === 'unit' ? p.unitId : undefined;
 }

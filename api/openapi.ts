@@ -19,7 +19,7 @@ export const OPENAPI_PATH = '/api/openapi.json';
 export function commonErrors(r: Route): ErrorCode[] {
   const codes: ErrorCode[] = [];
   if (r.access !== 'public') codes.push('SW_ERR_UNAUTHORIZED', 'SW_ERR_RATE_LIMITED');
-  if (r.access === 'admin' || r.access === 'units' || r.access === 'device') codes.push('SW_ERR_FORBIDDEN');
+  if (r.access === 'admin' || r.access === 'units' || r.access === 'wall' || r.access === 'device') codes.push('SW_ERR_FORBIDDEN');
   if (r.access === 'device') codes.push('SW_ERR_BAD_CREDENTIALS');
   if (r.params || r.query || r.body) codes.push('SW_ERR_BODY_INVALID');
   if (r.body) codes.push('SW_ERR_BODY_TOO_LARGE', 'SW_ERR_MEDIA_TYPE');
@@ -182,6 +182,7 @@ const ACCESS_NOTE: Readonly<Record<Route['access'], string>> = {
   public: 'No credential.',
   admin: 'The admin token only.',
   units: "The admin token, or a unit's token: a unit sees only what is its own (others' records are 404).",
+  wall: "The admin token, a unit's token, or a display token (a wall screen's, read-only): a unit's or a sub-center's display sees only what is its own, the district center's display the whole city.",
   device: "The admin token, a unit's token (a unit reads the devices in the jurisdictions it holds or supervises), or the device itself: HTTP Basic with its id and secret.",
   api_key: "A unit's token as `api_key` (or as a bearer token): a unit reads only its own requests.",
 };

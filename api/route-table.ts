@@ -17,12 +17,13 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * Who may call a route: `public` (no credential), `admin` (the admin bearer token), `units`
- * (the admin or a unit's bearer token; the route scopes its answer to the unit), `device` (as
+ * (the admin or a unit's bearer token; the route scopes its answer to the unit), `wall` (as
+ * `units`, or a display token: the reads of the wall view, scoped the same way), `device` (as
  * `units`, or the device named by the path's `:id` itself, with HTTP Basic `id:secret`, the
  * credentials it connects with), `api_key` (Open311: a unit token as `api_key`, or as a bearer
  * token).
  */
-export type RouteAccess = 'public' | 'admin' | 'units' | 'device' | 'api_key';
+export type RouteAccess = 'public' | 'admin' | 'units' | 'wall' | 'device' | 'api_key';
 
 export interface RouteResponse {
   description: string;
@@ -104,7 +105,7 @@ export function mountRoutes(scope: FastifyInstance, routes: readonly Route[], ct
       method: r.method,
       url: r.url.slice(prefix.length),
       ...(r.bodyLimit === undefined ? {} : { bodyLimit: r.bodyLimit }),
-      config: { route: r, allowUnits: r.access === 'units' || r.access === 'device', tokenInQuery: r.tokenInQuery === true },
+      config: { route: r, allowUnits: r.access === 'units' || r.access === 'wall' || r.access === 'device', allowDisplay: r.access === 'wall', tokenInQuery: r.tokenInQuery === true },
       handler: async (req, reply) => {
         const input = {
           params: r.params ? parse(r.params, req.params, 'params') : undefined,

@@ -11,7 +11,9 @@ import { LoginThrottle } from '../core/rate-limit.js';
 import { TICKET_STATUSES } from '../core/schemas.js';
 import { verifySecret } from '../core/secret-hash.js';
 import { basicCredentials, bearerToken, principalResolver } from './auth.js';
+import { tileOrigins } from '../core/basemap.js';
 import { registerConsole } from './console-static.js';
+import { consoleBasemap } from './routes/console.js';
 import type { ApiContext, TokenLogin } from './context.js';
 import { mountRoutes, type RouteContext } from './route-table.js';
 import { API_ROUTES, apiDocument } from './routes/index.js';
@@ -45,6 +47,8 @@ export interface RouteInfo {
   url: string;
   /** Whether unit tokens may call it (each such route scopes its answers to the unit). */
   allowUnits: boolean;
+  /** Whether display tokens may call it (a read of the wall view, scoped the same way). */
+  allowDisplay: boolean;
 }
 
 export interface ApiServer {
@@ -89,7 +93,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   app.removeContentTypeParser('text/plain');
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routes.push({ method, url: route.url, allowUnits: route.config?.allowUnits === true });
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, allowUnits: route.config?.allowUnits === true, allowDisplay: route.config?.allowDisplay === true });
   });
   app.decorateRequest('principal', null);
   app.decorateRequest('device', null);
@@ -145,6 +149,8 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     req.principal = principal;
     // Default deny: a unit token reaches only the routes that scope their answers to its unit.
     if (principal.role === 'unit' && !config.allowUnits) throw swError('SW_ERR_FORBIDDEN', `use ${req.method} ${req.routeOptions.url ?? 'this route'}`);
+    // A display token reaches only the reads of the wall view.
+    if (principal.role === 'display' && !config.allowDisplay) throw swError('SW_ERR_FORBIDDEN', `use ${req.method} ${req.routeOptions.url ?? 'this route'} (a display token only reads the wall view)`);
   };
 
   const document = apiDocument();
@@ -155,7 +161,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     api.addHook('onRequest', authenticate);
     mountRoutes(api, API_ROUTES, ctx);
   });
-  await registerConsole(app, { tileUrl: opts.console.tileUrl });
+  await registerConsole(app, { tileOrigins: () => tileOrigins(consoleBasemap(opts.console, opts.cityIndex())) });
 
   await app.listen({ host: opts.host, port: opts.port });
   const address = app.server.address();

@@ -9,7 +9,7 @@ import type { ApiPrincipal } from './context.js';
 export type TicketRole = 'admin' | 'holder' | 'supervisor';
 
 export async function ticketRole(principal: ApiPrincipal | null, ticket: Ticket, supervision: SupervisionStore): Promise<TicketRole | undefined> {
-  if (!principal) return undefined;
+  if (!principal || principal.role === 'display') return undefined;
   if (principal.role === 'admin') return 'admin';
   if (ticket.subcenterId === principal.unitId) return 'holder';
   for (const id of ticket.supervisionOrderIds) {

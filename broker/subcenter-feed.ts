@@ -25,7 +25,8 @@ export async function checkSubcenterCredentials(tokens: ApiTokenStore | undefine
   } catch (err) {
     throw new StreetWatchError('SW_ERR_UNAVAILABLE', ['token store', (err as Error).message], { cause: err });
   }
-  if (!record || record.revokedAt !== null || record.unitId !== unitId) throw swError('SW_ERR_BAD_CREDENTIALS', clientId);
+  // A display token reads the wall view only, not the unit's ticket feed.
+  if (!record || record.kind !== 'unit' || record.revokedAt !== null || record.unitId !== unitId) throw swError('SW_ERR_BAD_CREDENTIALS', clientId);
 }
 
 /** Publishes each `sw.tickets` event to the tickets topic of every unit it is addressed to. */

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { errorCodes } from './errors.js';
 import { ReadingSeries, ThresholdView } from './reading-charts.js';
-import { DeviceView, Grade, SupervisionOrder, Ticket } from './schemas.js';
+import { ResolvedBasemap } from './basemap.js';
+import { DeviceView, Grade, Location, SupervisionOrder, Ticket } from './schemas.js';
 
 /** Every refusal: `{ "error": { "code", "message", "details"? } }` (core/errors.ts). */
 export const ApiError = z.object({
@@ -48,6 +49,8 @@ export const DeviceImportAnswer = z.object({
 
 export const DeviceReadings = z.object({
   deviceId: z.string(),
+  /** Where the device is (provisioned), for the ticket page's map. */
+  location: Location.nullable(),
   from: z.number(),
   to: z.number(),
   truncated: z.boolean(),
@@ -166,7 +169,7 @@ export const KpiReport = Kpis.extend({
 
 // Tokens
 
-export const TokenView = z.object({ id: z.string(), unit: z.string(), label: z.string(), createdAt: z.number().int(), revokedAt: z.number().int().nullable() });
+export const TokenView = z.object({ id: z.string(), unit: z.string(), kind: z.enum(['unit', 'display']), label: z.string(), createdAt: z.number().int(), revokedAt: z.number().int().nullable() });
 export const TokenIssued = TokenView.extend({ token: z.string() });
 export const TokenList = z.object({ tokens: z.array(TokenView) });
 
@@ -189,8 +192,14 @@ export const ConsoleConfig = z.object({
   departments: z.record(z.string(), z.string()),
   categories: z.record(z.string(), z.string()),
   sla: z.record(z.string(), z.unknown()),
-  map: z.object({ tileUrl: z.string().nullable(), attribution: z.string().nullable() }),
-  principal: z.union([z.object({ role: z.literal('admin') }), z.object({ role: z.literal('unit'), unitId: z.string() })]),
+  /** The base maps in force, resolved to XYZ templates (core/basemap.ts); null: the offline schematic. */
+  map: ResolvedBasemap.nullable(),
+  principal: z.union([
+    z.object({ role: z.literal('admin') }),
+    z.object({ role: z.literal('unit'), unitId: z.string() }),
+    /** A wall screen: the unit whose wall, and the sub-center it is scoped to (null: the whole city). */
+    z.object({ role: z.literal('display'), unitId: z.string(), scope: z.string().nullable() }),
+  ]),
 });
 
 /** Text bodies: a page, a script, a metrics exposition, an event stream. */

@@ -3,9 +3,17 @@ import { createHash, randomBytes } from 'node:crypto';
 /** Prefix of per-unit API tokens, so a leaked one is recognisable (secret scanners, logs). */
 export const UNIT_TOKEN_PREFIX = 'swu_';
 
+/** Prefix of read-only display tokens (a wall screen's), told apart from unit tokens at a glance. */
+export const DISPLAY_TOKEN_PREFIX = 'swd_';
+
 /** A per-unit API token: 256 random bits. */
 export function generateUnitToken(): string {
   return `${UNIT_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
+/** A display token: 256 random bits, like a unit token. */
+export function generateDisplayToken(): string {
+  return `${DISPLAY_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
 
 /**

@@ -41,6 +41,15 @@ describe('loadCity', () => {
     expect(() => loadCity(cityWith({ 'city.yaml': text.replace('id: tianhe-district', 'id: linhe') }))).toThrow(/district\.id: "linhe" is also a sub-center id/);
   });
 
+  it('reads an optional base map, and names the line of a bad one', () => {
+    expect(loadCity(DEFAULT_CITY_DIR).basemap).toBeUndefined();
+    const text = fs.readFileSync(path.join(DEFAULT_CITY_DIR, 'city.yaml'), 'utf8');
+    const basemap = 'basemap:\n  bases:\n    - id: street\n      name: 街道图\n      crs: gcj02\n      layers:\n        - { type: xyz, url: "https://tiles.example/{z}/{x}/{y}.png" }\n';
+    expect(loadCity(cityWith({ 'city.yaml': text + basemap })).basemap).toMatchObject({ minZoom: 3, maxZoom: 18, bases: [{ id: 'street', crs: 'gcj02', layers: [{ type: 'xyz', opacity: 1 }] }] });
+    const lines = text.split('\n').length;
+    expect(() => loadCity(cityWith({ 'city.yaml': text + basemap.replace('crs: gcj02', 'crs: bd09') }))).toThrow(new RegExp(`city\\.yaml: basemap\\.bases\\[0\\]\\.crs \\(line ${lines + 4}\\)`));
+  });
+
   it('names file, path and line of a bad YAML value', () => {
     const dir = cityWith({ 'rules.yaml': 'rules:\n  - id: r1\n    metric: smoke\n    above: high\n    grade: B\n    category: fire\n    department: fire-rescue\n' });
     expect(() => loadCity(dir)).toThrow(/rules\.yaml: rules\[0\]\.above \(line 4\): .*expected number/);

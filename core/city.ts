@@ -8,6 +8,7 @@ import path from 'node:path';
 import YAML, { LineCounter, isNode } from 'yaml';
 import { z } from 'zod';
 import type { MultiPolygon, Polygon } from 'geojson';
+import { BasemapConfig } from './basemap.js';
 import { Duration } from './duration.js';
 import { StreetWatchError } from './errors.js';
 import { RulesFile, ZoneRisk, ruleSelectors, type Rule } from './rules.js';
@@ -139,6 +140,8 @@ export const CityFile = z.strictObject({
   categories: z
     .record(CategoryId, z.strictObject({ name: z.string().min(1).max(128), department: CategoryId, description: z.string().max(1000).optional() }))
     .default({}),
+  /** The tile services the console draws its map on (core/basemap.ts); none: the offline schematic. */
+  basemap: BasemapConfig.optional(),
 });
 
 type CityFileOutput = z.output<typeof CityFile>;
@@ -162,6 +165,7 @@ export interface City {
   zones: Zone[];
   rules: Rule[];
   sla: Sla;
+  basemap?: BasemapConfig | undefined;
 }
 
 export const CITY_FILES = ['city.yaml', 'subcenters.geojson', 'zones.geojson', 'rules.yaml', 'sla.yaml'] as const;
@@ -186,7 +190,7 @@ export function loadCity(dir: string): City {
   }
   const rules = loadRules(path.join(dir, 'rules.yaml'), zones, categories);
   const sla = parseYaml(dir, 'sla.yaml', SlaFile);
-  return { dir, name: city.name, district: city.district, departments, categories, subcenters, zones, rules, sla };
+  return { dir, name: city.name, district: city.district, departments, categories, subcenters, zones, rules, sla, basemap: city.basemap };
 }
 
 /**

@@ -226,10 +226,17 @@ export interface SupervisionStore {
 }
 
 /** A per-unit API token; only its SHA-256 is stored. */
+/**
+ * What a token may do: `unit` acts for its unit (sees and handles the unit's tickets); `display`
+ * only reads what a wall screen shows (docs/CONSOLE.md), and acts on nothing.
+ */
+export type ApiTokenKind = 'unit' | 'display';
+
 export interface ApiTokenRecord {
   id: string;
-  /** The sub-center or command center the token acts for. */
+  /** The sub-center or command center the token acts for (a display token: whose wall it shows). */
   unitId: string;
+  kind: ApiTokenKind;
   /** Hex SHA-256 of the token. */
   tokenHash: string;
   label: string;

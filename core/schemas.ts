@@ -510,6 +510,8 @@ export const TokenCreateBody = z.strictObject({
   /** A sub-center id, or the district command center's. */
   unit: EntityId,
   label: z.string().min(1).max(128).optional(),
+  /** `unit` (the default) acts for the unit; `display` only reads its wall view. */
+  kind: z.enum(['unit', 'display']).default('unit'),
 });
 
 /** GeoReport v2: an "Optional" argument passed empty counts as not passed. */

@@ -13,7 +13,7 @@ export const cityRoutes: readonly Route[] = [
     operationId: 'listSubcenters',
     summary: "The street sub-centers' jurisdictions (GeoJSON)",
     tag: 'city',
-    access: 'units',
+    access: 'wall',
     responses: { 200: { description: 'One Feature per sub-center', schema: FeatureCollection } },
     handler: async (_input, _req, _reply, { cityIndex }) =>
       featureCollection(cityIndex().city.subcenters.map(({ geometry, webhook: _w, secret: _s, ...properties }) => ({ geometry, properties }))),
@@ -24,7 +24,7 @@ export const cityRoutes: readonly Route[] = [
     operationId: 'listZones',
     summary: 'The risk zones (GeoJSON)',
     tag: 'city',
-    access: 'units',
+    access: 'wall',
     responses: { 200: { description: 'One Feature per zone', schema: FeatureCollection } },
     handler: async (_input, _req, _reply, { cityIndex }) => featureCollection(cityIndex().city.zones.map(({ geometry, ...properties }) => ({ geometry, properties }))),
   }),

@@ -24,7 +24,7 @@ export const kpiRoutes: readonly Route[] = [
     summary: 'Timeliness rates and whistle statistics',
     description: 'Over the tickets created in [from, to) (the last 30 days by default), as they stand now; definitions in docs/TICKETS.md.',
     tag: 'kpis',
-    access: 'units',
+    access: 'wall',
     query: KpiQuery,
     responses: { 200: { description: 'The figures', schema: KpiReport } },
     handler: async ({ query: q }, req, _reply, { state, clock }) => {

@@ -35,7 +35,8 @@ function formatOf(req: FastifyRequest): Open311Format {
 async function principal(req: FastifyRequest, apiKey: string | undefined, { login }: RouteContext): Promise<ApiPrincipal> {
   const bearer = bearerToken(req.headers.authorization);
   const p = await login(apiKey ?? bearer, req.ip);
-  if (!p) throw swError(apiKey === undefined && bearer !== undefined ? 'SW_ERR_UNAUTHORIZED' : 'SW_ERR_API_KEY_INVALID');
+  // A wall screen's display token is no api_key: it reads the wall view and nothing else.
+  if (!p || p.role === 'display') throw swError(apiKey === undefined && bearer !== undefined ? 'SW_ERR_UNAUTHORIZED' : 'SW_ERR_API_KEY_INVALID');
   return p;
 }
 

@@ -6,6 +6,7 @@ import type { ReadingSeries, ThresholdView } from '../../core/reading-charts.js'
 import { MetricName, QueryTime, type Location, type Reading } from '../../core/schemas.js';
 import { DeviceReadings } from '../../core/api-schemas.js';
 import { IdParams, type ApiPrincipal } from '../context.js';
+import { unitSeesDevice } from '../device-access.js';
 import { route, type Route } from '../route-table.js';
 
 /** Window when the query gives no `from`: the last day. */
@@ -48,18 +49,15 @@ export const readingRoutes: readonly Route[] = [
       const to = q.to ?? clock.now();
       const from = q.from ?? to - DEFAULT_READINGS_WINDOW_MS;
       const readings = await series.query({ deviceId: id, from, to, limit: q.limit, ...(q.metric === undefined ? {} : { metric: q.metric }) });
-      return { deviceId: id, from, to, truncated: readings.length === q.limit, series: bySeries(readings), thresholds: thresholdsAt(cityIndex(), device.location, q.metric) };
+      return { deviceId: id, location: device.location, from, to, truncated: readings.length === q.limit, series: bySeries(readings), thresholds: thresholdsAt(cityIndex(), device.location, q.metric) };
     },
   }),
 ];
 
 /** Whether the caller may read a device at this place: the admin, or a unit whose jurisdiction (or supervised one) holds it. */
 export function mayRead(principal: ApiPrincipal | null, city: CityIndex, location: Location | null): boolean {
-  if (!principal) return false;
-  if (principal.role === 'admin') return true;
-  const owner = city.place(location).subcenterId;
-  if (owner === undefined) return principal.unitId === city.city.district.id;
-  return principal.unitId === owner || principal.unitId === city.subcenterById.get(owner)?.parent;
+  if (!principal || principal.role === 'display') return false;
+  return unitSeesDevice(principal.role === 'admin' ? undefined : principal.unitId, city, location);
 }
 
 /** Placed the way the detectors place them (core/zone-selector.ts), so the lines match the alerts. */

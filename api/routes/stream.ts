@@ -16,7 +16,7 @@ export const streamRoutes: readonly Route[] = [
     summary: 'Ticket events as server-sent events',
     description: 'Events named by type (`ticket.created`, `ticket.overdue`...) with the event as JSON data; the stream stays open. The token may come as `?access_token=` (EventSource cannot set headers).',
     tag: 'tickets',
-    access: 'units',
+    access: 'wall',
     tokenInQuery: true,
     query: StreamQuery,
     responses: { 200: { description: 'An endless event stream', schema: TextBody, contentType: 'text/event-stream' } },

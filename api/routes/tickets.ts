@@ -74,7 +74,7 @@ export const ticketRoutes: readonly Route[] = [
     operationId: 'listTickets',
     summary: 'List tickets, newest first',
     tag: 'tickets',
-    access: 'units',
+    access: 'wall',
     query: TicketQuery,
     responses: { 200: { description: 'Tickets', schema: TicketList } },
     handler: async ({ query: q }, req, _reply, { state }) => {

@@ -4,18 +4,18 @@ import { TokenIssued, TokenList } from '../../core/api-schemas.js';
 import { swError } from '../../core/errors.js';
 import type { ApiTokenRecord } from '../../core/ports.js';
 import { TokenCreateBody } from '../../core/schemas.js';
-import { generateUnitToken, hashApiToken } from '../../core/api-token.js';
+import { generateDisplayToken, generateUnitToken, hashApiToken } from '../../core/api-token.js';
 import { IdParams } from '../context.js';
 import { route, type Route } from '../route-table.js';
 
 function tokenView(t: ApiTokenRecord): Record<string, unknown> {
-  return { id: t.id, unit: t.unitId, label: t.label, createdAt: t.createdAt, revokedAt: t.revokedAt };
+  return { id: t.id, unit: t.unitId, kind: t.kind, label: t.label, createdAt: t.createdAt, revokedAt: t.revokedAt };
 }
 
 /**
  * Per-unit API tokens, managed by the admin. A token is shown once, at creation, and stored
- * only as its hash. It also serves as the MQTT password of the unit's ticket feed and as the
- * Open311 api_key.
+ * only as its hash. A unit token also serves as the MQTT password of the unit's ticket feed and
+ * as the Open311 api_key; a display token only opens the unit's wall view (`/#/wall`).
  */
 export const tokenRoutes: readonly Route[] = [
   route({
@@ -23,7 +23,8 @@ export const tokenRoutes: readonly Route[] = [
     url: '/api/tokens',
     operationId: 'createToken',
     summary: "Issue a unit's API token",
-    description: 'The token is in this answer only; the platform keeps its hash. It is also the MQTT password of the unit\'s ticket feed and its Open311 api_key.',
+    description:
+      "The token is in this answer only; the platform keeps its hash. A unit token (`kind: unit`, the default) is also the MQTT password of the unit's ticket feed and its Open311 api_key; a display token (`kind: display`) only reads the unit's wall view (the district center's: the whole city).",
     tag: 'tokens',
     access: 'admin',
     body: TokenCreateBody,
@@ -32,10 +33,10 @@ export const tokenRoutes: readonly Route[] = [
     handler: async ({ body }, req, reply, { state, cityIndex, clock }) => {
       const unit = unitById(cityIndex(), body.unit);
       if (!unit) throw swError('SW_ERR_UNIT_UNKNOWN', body.unit);
-      const token = generateUnitToken();
-      const record: ApiTokenRecord = { id: randomUUID(), unitId: unit.id, tokenHash: hashApiToken(token), label: body.label ?? unit.name, createdAt: clock.now(), revokedAt: null };
+      const token = body.kind === 'display' ? generateDisplayToken() : generateUnitToken();
+      const record: ApiTokenRecord = { id: randomUUID(), unitId: unit.id, kind: body.kind, tokenHash: hashApiToken(token), label: body.label ?? unit.name, createdAt: clock.now(), revokedAt: null };
       await state.tokens.add(record);
-      req.log.info({ tokenId: record.id, unitId: unit.id }, 'unit token issued');
+      req.log.info({ tokenId: record.id, unitId: unit.id, kind: body.kind }, `${body.kind} token issued`);
       return reply.status(201).send({ ...tokenView(record), token });
     },
   }),

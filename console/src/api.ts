@@ -3,9 +3,13 @@
  * every failure becomes an ApiError with the catalogued code and message the server sent.
  */
 import type { FeatureCollection, MultiPolygon, Polygon } from 'geojson';
-import type { Kpis, SubcenterKpi } from '../../core/tickets/kpis.js';
+import type { ResolvedBasemap } from '../../core/basemap.js';
+import type { DeviceHealth } from '../../core/device-health.js';
 import type { ReadingSeries, ThresholdView } from '../../core/reading-charts.js';
-import type { DeviceCreateBody, DeviceView, Grade, SupervisionOrder, Ticket, TicketStatus } from '../../core/schemas.js';
+import type { DeviceCreateBody, DeviceView, Grade, Location, SupervisionOrder, Ticket, TicketStatus } from '../../core/schemas.js';
+import type { Kpis, SubcenterKpi } from '../../core/tickets/kpis.js';
+
+export type { DeviceHealth } from '../../core/device-health.js';
 
 /** A refusal a device received: code, message, topic, ref, and when its publish arrived. */
 export interface DeviceErrorEntry {
@@ -37,8 +41,11 @@ export class ApiError extends Error {
 export const NETWORK_ERROR = 'NETWORK';
 export const BAD_RESPONSE = 'BAD_RESPONSE';
 
-/** Who the token belongs to: the admin, or a unit (a street sub-center or the district center). */
-export type Principal = { role: 'admin' } | { role: 'unit'; unitId: string };
+/**
+ * Who the token belongs to: the admin, a unit (a street sub-center or the district center), or
+ * a wall screen's display token, which reads the wall view of its `scope` (null: the whole city).
+ */
+export type Principal = { role: 'admin' } | { role: 'unit'; unitId: string } | { role: 'display'; unitId: string; scope: string | null };
 
 export interface ConsoleConfig {
   city: { name: string; district: { id: string; name: string } };
@@ -46,7 +53,8 @@ export interface ConsoleConfig {
   departments: Record<string, string>;
   categories: Record<string, string>;
   sla: Record<Grade, { respondWithin: number; resolveWithin: number; remindBefore: number }>;
-  map: { tileUrl: string | null; attribution: string | null };
+  /** The tile services the city draws its map on; null: the offline schematic alone. */
+  map: ResolvedBasemap | null;
   principal: Principal;
 }
 
@@ -66,6 +74,8 @@ export type Area<P> = FeatureCollection<Polygon | MultiPolygon, P>;
 
 export interface DeviceReadings {
   deviceId: string;
+  /** Where the device is (provisioned), WGS-84. */
+  location: Location | null;
   from: number;
   to: number;
   truncated: boolean;
@@ -105,9 +115,12 @@ export interface TicketDetail extends Ticket {
   delivery: DeliveryView[];
 }
 
+export type TokenKind = 'unit' | 'display';
+
 export interface UnitToken {
   id: string;
   unit: string;
+  kind: TokenKind;
   label: string;
   createdAt: number;
   revokedAt: number | null;
@@ -223,8 +236,21 @@ export class ApiClient {
     return (await this.request<{ tokens: UnitToken[] }>('GET', '/api/tokens')).tokens;
   }
 
-  issueToken(unit: string, label?: string): Promise<UnitToken & { token: string }> {
-    return this.request('POST', '/api/tokens', label ? { unit, label } : { unit });
+  issueToken(unit: string, kind: TokenKind = 'unit', label?: string): Promise<UnitToken & { token: string }> {
+    return this.request('POST', '/api/tokens', label ? { unit, kind, label } : { unit, kind });
+  }
+
+  deviceHealth(): Promise<DeviceHealth> {
+    return this.request('GET', '/api/console/device-health');
+  }
+
+  async supervisionOrders(): Promise<SupervisionOrder[]> {
+    return (await this.request<{ supervisionOrders: SupervisionOrder[] }>('GET', '/api/supervision-orders?limit=500')).supervisionOrders;
+  }
+
+  /** The supervising center acknowledges a supervision order (督办单签收). */
+  ackSupervision(id: string): Promise<SupervisionOrder> {
+    return this.request('POST', `/api/supervision-orders/${encodeURIComponent(id)}/ack`, {});
   }
 
   revokeToken(id: string): Promise<void> {

@@ -5,8 +5,9 @@
  */
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
+import { enCommand, zhCommand } from './i18n-command.js';
 
-const zh = {
+const zhConsole = {
   appName: 'StreetWatch 物联感知预警',
   skipToMain: '跳到主要内容',
   switchLanguage: 'English',
@@ -242,9 +243,10 @@ const zh = {
   justNow: '刚刚',
 };
 
+const zh = { ...zhConsole, ...zhCommand };
 export type MessageKey = keyof typeof zh;
 
-const en: Record<MessageKey, string> = {
+const enConsole: Record<keyof typeof zhConsole, string> = {
   appName: 'StreetWatch sensing and early warning',
   skipToMain: 'Skip to main content',
   switchLanguage: '中文',
@@ -479,6 +481,8 @@ const en: Record<MessageKey, string> = {
   ago: '{d} ago',
   justNow: 'just now',
 };
+
+const en: Record<MessageKey, string> = { ...enConsole, ...enCommand };
 
 export type Lang = 'zh-CN' | 'en';
 export const LANGS: readonly Lang[] = ['zh-CN', 'en'];

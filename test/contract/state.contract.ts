@@ -319,11 +319,14 @@ export function stateContract(name: string, makeStore: () => Promise<StateStore>
     it('keeps API tokens by hash and revokes them', async () => {
       const s = await store();
       const unit = `sc-${randomUUID().slice(0, 6)}`;
-      const tok: ApiTokenRecord = { id: randomUUID(), unitId: unit, tokenHash: randomUUID().replaceAll('-', ''), label: 'duty desk', createdAt: 5, revokedAt: null };
+      const tok: ApiTokenRecord = { id: randomUUID(), unitId: unit, kind: 'unit', tokenHash: randomUUID().replaceAll('-', ''), label: 'duty desk', createdAt: 5, revokedAt: null };
+      const wall: ApiTokenRecord = { ...tok, id: randomUUID(), kind: 'display', tokenHash: randomUUID().replaceAll('-', ''), label: 'wall', createdAt: 6 };
       await s.tokens.add(tok);
       expect(await s.tokens.findByHash(tok.tokenHash)).toEqual(tok);
       expect(await s.tokens.findByHash('0'.repeat(64))).toBeUndefined();
-      expect(await s.tokens.list(unit)).toEqual([tok]);
+      await s.tokens.add(wall);
+      expect(await s.tokens.findByHash(wall.tokenHash)).toEqual(wall);
+      expect(await s.tokens.list(unit)).toEqual([tok, wall]);
       expect((await s.tokens.list()).some((t) => t.id === tok.id)).toBe(true);
       expect(await s.tokens.revoke(tok.id, 9)).toBe(true);
       expect(await s.tokens.revoke(tok.id, 10)).toBe(false);

@@ -72,7 +72,13 @@ const UNIT_ROUTES = [
   'GET /api/stream',
   'GET /api/subcenters',
   'GET /api/zones',
+  'GET /api/console/device-health',
 ];
+/**
+ * Routes display tokens (a wall screen's) may call: the reads of the wall view, each scoped like
+ * a unit's (a district center's display sees the whole city). Nothing that acts.
+ */
+const DISPLAY_ROUTES = ['GET /api/console/config', 'GET /api/console/device-health', 'GET /api/tickets', 'GET /api/kpis', 'GET /api/stream', 'GET /api/subcenters', 'GET /api/zones'];
 
 const key = (r: RouteInfo) => `${r.method} ${r.url}`;
 /** A file of the built console (or its placeholder at `/` when it is not built). */
@@ -92,6 +98,9 @@ describe('HTTP API audit', () => {
   let district: string;
   let northTicket: Ticket;
   let orderId: string;
+  /** Display tokens: the district center's wall (the whole city), and south's. */
+  let cityWall: string;
+  let southWall: string;
 
   const call = async (method: string, url: string, opts: { token?: string; body?: string; headers?: Record<string, string> } = {}) => {
     const res = await fetch(base + url, {
@@ -124,6 +133,8 @@ describe('HTTP API audit', () => {
     });
     base = `http://127.0.0.1:${audited.port}`;
     [north, south, district] = [await sw.unitToken('north'), await sw.unitToken('south'), await sw.unitToken('test-district')];
+    const display = async (unit: string): Promise<string> => (await sw.api('POST', '/api/tokens', { unit, kind: 'display' })).body.token;
+    [cityWall, southWall] = [await display('test-district'), await display('south')];
 
     const wl = await sw.connect('wl-au', await sw.provision('wl-au', IN_TUNNEL, 'water_level'));
     await wl.publishAsync('v1/devices/wl-au/telemetry', JSON.stringify({ values: { water_level: 0.6 } }), { qos: 1 });
@@ -144,6 +155,7 @@ describe('HTTP API audit', () => {
     const routes = audited.routes.map(key);
     expect(routes.filter((r) => PUBLIC.includes(r)).sort()).toEqual([...PUBLIC].sort());
     expect(withoutHead(audited.routes.filter((r) => r.allowUnits).map(key)).sort()).toEqual([...UNIT_ROUTES].sort());
+    expect(withoutHead(audited.routes.filter((r) => r.allowDisplay).map(key)).sort()).toEqual([...DISPLAY_ROUTES].sort());
   });
 
   it('serves the console\'s files without a token, and no data with them', async () => {
@@ -177,6 +189,36 @@ describe('HTTP API audit', () => {
       const res = await call(route.method, urlOf(route), { token: north, ...(route.method === 'POST' ? { body: '{}' } : {}) });
       expect({ route: key(route), status: res.status }).toEqual({ route: key(route), status: 403 });
     }
+  });
+
+  it('lets a display token read the wall view and act on nothing: 403 on every other route and on Open311 (MQTT: subcenter-feed.test.ts)', async () => {
+    expect(cityWall).toMatch(/^swd_/);
+    const before = (await call('GET', `/api/tickets/${northTicket.id}`, { token: sw.platform.adminToken })).json as Ticket;
+    for (const route of audited.routes.filter((r) => !r.allowDisplay && !isPublic(r) && !r.url.startsWith('/open311/'))) {
+      const body = route.method === 'POST' ? JSON.stringify(route.url.endsWith('reassign') ? { subcenter: 'south', reason: 'wall' } : { note: 'wall' }) : undefined;
+      const id = route.url.startsWith('/api/supervision-orders') ? orderId : route.url.startsWith('/api/devices/') ? 'wl-au' : northTicket.id;
+      const res = await call(route.method, urlOf(route, id), { token: cityWall, ...(body ? { body } : {}) });
+      expect({ route: key(route), status: res.status }).toEqual({ route: key(route), status: 403 });
+    }
+    expect((await call('GET', `/open311/v2/requests.json?api_key=${cityWall}`)).status).toBe(403);
+    expect((await call('GET', `/api/tickets/${northTicket.id}`, { token: sw.platform.adminToken })).json).toEqual(before);
+  });
+
+  it('shows the district\'s wall the whole city and a sub-center\'s wall its own tickets', async () => {
+    const config = (t: string) => call('GET', '/api/console/config', { token: t }).then((r) => r.json.principal);
+    expect(await config(cityWall)).toEqual({ role: 'display', unitId: 'test-district', scope: null });
+    expect(await config(southWall)).toEqual({ role: 'display', unitId: 'south', scope: 'south' });
+    expect((await call('GET', '/api/tickets', { token: cityWall })).json.tickets.map((t: Ticket) => t.id)).toContain(northTicket.id);
+    expect((await call('GET', '/api/tickets', { token: southWall })).json.tickets).toEqual([]);
+    expect((await call('GET', '/api/tickets?subcenter=north', { token: southWall })).status).toBe(403);
+    expect((await call('GET', '/api/kpis', { token: southWall })).json).toMatchObject({ subcenter: 'south', tickets: 0 });
+    const health = async (t: string) => (await call('GET', '/api/console/device-health', { token: t })).json;
+    expect(await health(cityWall)).toMatchObject({ total: (await sw.platform.state.devices.list()).length });
+    expect((await health(southWall)).byKind.map((k: { kind: string }) => k.kind)).not.toContain('water_level');
+    // A revoked display token opens nothing.
+    const id = (await sw.api('GET', '/api/tokens')).body.tokens.find((t: { unit: string; kind: string }) => t.unit === 'south' && t.kind === 'display').id;
+    expect((await sw.api('DELETE', `/api/tokens/${id}`)).status).toBe(204);
+    expect((await call('GET', '/api/tickets', { token: southWall })).status).toBe(401);
   });
 
   it('shows a unit nothing of another unit\'s ticket or supervision order, on any unit route', async () => {

@@ -37,7 +37,8 @@ describe('readings API', () => {
       return r.body.series?.length === 2 ? r : undefined;
     }, 'the stored readings');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ deviceId: 'wl-chart', from: t0, to: t0 + 60_000, truncated: false });
+    // With where the device is, for the ticket page's map.
+    expect(res.body).toMatchObject({ deviceId: 'wl-chart', location: IN_TUNNEL, from: t0, to: t0 + 60_000, truncated: false });
     expect(res.body.series).toEqual(
       expect.arrayContaining([
         { metric: 'water_level', unit: 'm', points: [[t0, 0.1], [t0 + 1000, 0.2], [t0 + 2000, 0.35]] },
@@ -95,7 +96,8 @@ describe('readings API', () => {
       departments: { 'water-affairs': '水务', 'fire-rescue': '消防救援', 'city-management': '城市管理' },
       categories: { flooding: '内涝积水', fire: '火情烟雾' },
       principal: { role: 'admin' },
-      map: { tileUrl: null, attribution: null },
+      // No basemap in the city and no STREETWATCH_MAP_TILES: the offline schematic.
+      map: null,
       sla: { B: { respondWithin: 30 * 60_000 } },
     });
     expect((await sw.api('GET', '/api/console/config', undefined, 'nope')).status).toBe(401);

@@ -44,6 +44,9 @@ describe('sub-center MQTT ticket feed', () => {
     expect(await refused('subcenter:north', 'subcenter:north', south)).toBe('refused 4');
     expect(await refused('subcenter:north', 'subcenter:south', north)).toBe('refused 4');
     expect(await refused('subcenter:north', 'subcenter:north', sw.platform.adminToken)).toBe('refused 4');
+    // A display token of the unit reads its wall view only, not its feed.
+    const wall = (await sw.api('POST', '/api/tokens', { unit: 'north', kind: 'display' })).body.token as string;
+    expect(await refused('subcenter:north', 'subcenter:north', wall)).toBe('refused 4');
     expect(await refused('subcenter:north:desk-1', 'subcenter:north', north)).toBe('connected');
     const { id, token: spare } = (await sw.api('POST', '/api/tokens', { unit: 'north', label: 'spare' })).body;
     expect((await sw.api('DELETE', `/api/tokens/${id}`)).status).toBe(204);

@@ -1,37 +1,57 @@
 /**
- * The city on a Leaflet map: jurisdictions, risk zones, devices and open tickets, drawn from the
- * server's GeoJSON as vectors, so the map works with no internet. A tile layer is added only
- * when the deployment configures a tile server.
+ * The city on a Leaflet map: jurisdictions, risk zones, devices, open tickets and (on a ticket's
+ * page) the alerts merged into one ticket, drawn from the server's GeoJSON as vectors, so the
+ * map works with no internet. When the city configures base maps (core/basemap.ts) the operator
+ * picks one of them or the schematic; on a GCJ-02 base everything is shifted onto its grid
+ * (projection.ts).
  *
  * Every label is built with textContent: names come from configuration and devices, and
  * Leaflet would otherwise insert tooltip strings as HTML.
  */
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
-import { useEffect, useRef } from 'preact/hooks';
-import type { DeviceView, Grade, Ticket } from '../../../core/schemas.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { ResolvedBasemap, TileCrs } from '../../../core/basemap.js';
+import type { DeviceView, Grade, Location, Ticket } from '../../../core/schemas.js';
 import type { Area, SubcenterProps, ZoneProps } from '../api.js';
+import { baseLayer } from '../basemap.js';
 import { useI18n, type I18n } from '../i18n.js';
+import { projector, type Projector } from '../projection.js';
 import { isOverdue } from '../tickets.js';
 
 export const GRADE_COLORS: Record<Grade, string> = { A: '#b71c1c', B: '#e65100', C: '#f9a825', D: '#1565c0' };
 const RISK_COLORS = { high: '#d32f2f', medium: '#f57c00', low: '#fbc02d' } as const;
 const DEVICE_COLORS = { online: '#2e7d32', offline: '#616161', unknown: '#9e9e9e' } as const;
 const OVERDUE_RING = '#d50000';
+const ALERT_COLORS = { firing: '#c62828', resolved: '#2e7d32' } as const;
+
+/** A device on the map: what the device list and the wall's health summary both give. */
+export type MapDevice = Pick<DeviceView, 'id' | 'kind' | 'status' | 'location'>;
+
+/** One alert of a ticket, at its device. */
+export interface AlertPoint {
+  key: string;
+  label: string;
+  firing: boolean;
+  location: Location;
+}
 
 export interface CityMapProps {
   subcenters: Area<SubcenterProps>;
   zones: Area<ZoneProps>;
-  devices: DeviceView[];
+  devices: MapDevice[];
   tickets: Ticket[];
   now: number;
   /** The operator's own jurisdiction, outlined and framed; the whole city otherwise. */
   ownSubcenter?: string | undefined;
   /** A ticket to center on and open. */
   focusTicket?: string | null;
-  tileUrl: string | null;
-  attribution: string | null;
+  basemap: ResolvedBasemap | null;
   label: string;
+  /** `wall`: large marks for a screen read from across the room; `inset`: a small map inside a page. */
+  variant?: 'page' | 'wall' | 'inset';
+  /** A ticket's alerts at their devices; the map frames them instead of the jurisdiction. */
+  alerts?: AlertPoint[];
 }
 
 function text(tag: string, content: string, className?: string): HTMLElement {
@@ -51,87 +71,98 @@ function ticketPopup(t: Ticket, i18n: I18n, now: number): HTMLElement {
   return box;
 }
 
+interface Layers {
+  jurisdictions: L.LayerGroup;
+  zones: L.LayerGroup;
+  devices: L.LayerGroup;
+  tickets: L.LayerGroup;
+  alerts: L.LayerGroup;
+}
+
 export function CityMap(p: CityMapProps) {
   const i18n = useI18n();
   const { t } = i18n;
+  const variant = p.variant ?? 'page';
+  const scale = variant === 'wall' ? 1.6 : 1;
   const el = useRef<HTMLDivElement>(null);
   const map = useRef<L.Map>();
-  const layers = useRef<{ jurisdictions: L.LayerGroup; zones: L.LayerGroup; devices: L.LayerGroup; tickets: L.LayerGroup; control: L.Control.Layers; legend: L.Control }>();
+  const layers = useRef<Layers>();
   const ticketMarkers = useRef(new Map<string, L.CircleMarker>());
+  const framed = useRef(false);
+  const alertsFramed = useRef(false);
+  /** The coordinate system of the base map on screen; null for the schematic. */
+  const [crs, setCrs] = useState<TileCrs | null>(p.basemap?.bases[0]?.crs ?? null);
+  const project: Projector = projector(crs);
+  const toLatLng = (loc: Location): L.LatLngExpression => project(loc.lat, loc.lon);
 
-  // The map and its static layers: once per language (labels and legend are words).
+  // The map, its base maps and its legend: once per language (labels and legend are words).
   useEffect(() => {
-    const m = L.map(el.current!, { zoomSnap: 0.25, attributionControl: Boolean(p.tileUrl) });
+    const m = L.map(el.current!, {
+      zoomSnap: 0.25,
+      attributionControl: Boolean(p.basemap),
+      ...(p.basemap ? { minZoom: p.basemap.minZoom, maxZoom: p.basemap.maxZoom } : {}),
+      // A wall is watched, not handled: no zoom buttons to read as clutter from across the room.
+      zoomControl: variant !== 'wall',
+    });
     map.current = m;
-    if (p.tileUrl) L.tileLayer(p.tileUrl, { maxZoom: 19, attribution: p.attribution ?? '' }).addTo(m);
+    framed.current = false;
+    alertsFramed.current = false;
 
-    // Tickets above areas, devices above tickets (a device dot shows inside its ticket's circle).
+    // Tickets above areas, alerts and devices above tickets (a device dot shows inside its ticket's circle).
     m.createPane('sw-tickets').style.zIndex = '450';
+    m.createPane('sw-alerts').style.zIndex = '455';
     m.createPane('sw-devices').style.zIndex = '460';
-    const jurisdictions = L.layerGroup().addTo(m);
-    const zones = L.layerGroup().addTo(m);
-    const devices = L.layerGroup().addTo(m);
-    const tickets = L.layerGroup().addTo(m);
+    const groups: Layers = { jurisdictions: L.layerGroup(), zones: L.layerGroup(), devices: L.layerGroup(), tickets: L.layerGroup(), alerts: L.layerGroup() };
+    for (const g of Object.values(groups)) g.addTo(m);
+    layers.current = groups;
 
-    const own = p.ownSubcenter;
-    let ownLayer: L.Polygon | undefined;
-    const jurisdictionLayer = L.geoJSON(p.subcenters, {
-      style: (f) => ({
-        color: '#0d3b66',
-        weight: f?.properties.id === own ? 4 : 1.5,
-        fillColor: f?.properties.id === own ? '#cfe3f7' : '#e8eef5',
-        fillOpacity: 0.55,
-      }),
-      onEachFeature: (f: GeoJSON.Feature<GeoJSON.Geometry, SubcenterProps>, layer) => {
-        if (f.properties.id === own) ownLayer = layer as L.Polygon;
-        layer.bindTooltip(text('span', f.properties.name), { permanent: true, direction: 'center', className: 'jurisdiction-label' });
-      },
-    }).addTo(jurisdictions);
+    const bases: Record<string, L.Layer> = {};
+    const crsOf = new Map<L.Layer, TileCrs | null>();
+    for (const b of p.basemap?.bases ?? []) {
+      const layer = baseLayer(b);
+      bases[b.name] = layer;
+      crsOf.set(layer, b.crs);
+    }
+    const schematic = L.layerGroup();
+    crsOf.set(schematic, null);
+    if (p.basemap) bases[t('mapSchematic')] = schematic;
+    const first = Object.values(bases)[0];
+    if (first) first.addTo(m);
+    setCrs(first ? (crsOf.get(first) ?? null) : null);
+    m.on('baselayerchange', (e: L.LayersControlEvent) => setCrs(crsOf.get(e.layer) ?? null));
 
-    L.geoJSON(p.zones, {
-      style: (f) => {
-        const color = RISK_COLORS[(f?.properties as ZoneProps | undefined)?.risk ?? 'low'];
-        return { color, weight: 1.5, dashArray: '4 3', fillColor: color, fillOpacity: 0.3 };
-      },
-      onEachFeature: (f: GeoJSON.Feature<GeoJSON.Geometry, ZoneProps>, layer) => {
-        const risk = f.properties.risk === 'high' ? t('riskHigh') : f.properties.risk === 'medium' ? t('riskMedium') : t('riskLow');
-        layer.bindTooltip(text('span', `${f.properties.name} · ${i18n.term('zoneKind', f.properties.kind)} · ${risk}`));
-      },
-    }).addTo(zones);
+    const overlays = { [t('mapJurisdictions')]: groups.jurisdictions, [t('mapZones')]: groups.zones, [t('mapDevices')]: groups.devices, [t('mapTickets')]: groups.tickets };
+    if (variant !== 'wall') L.control.layers(p.basemap ? bases : undefined, overlays, { collapsed: variant === 'inset' }).addTo(m);
 
-    const control = L.control.layers(undefined, { [t('mapJurisdictions')]: jurisdictions, [t('mapZones')]: zones, [t('mapDevices')]: devices, [t('mapTickets')]: tickets }, { collapsed: false }).addTo(m);
-
-    const legend = new L.Control({ position: 'bottomright' });
-    legend.onAdd = () => {
-      const box = document.createElement('div');
-      box.className = 'map-legend';
-      box.append(text('strong', t('mapLegend')));
-      const row = (swatch: string, label: string, shape: 'dot' | 'box' | 'ring'): void => {
-        const line = document.createElement('div');
-        const mark = document.createElement('span');
-        mark.className = `legend-${shape}`;
-        mark.style.setProperty('--swatch', swatch);
-        line.append(mark, text('span', label));
-        box.append(line);
+    if (variant !== 'inset') {
+      const legend = new L.Control({ position: 'bottomright' });
+      legend.onAdd = () => {
+        const box = document.createElement('div');
+        box.className = 'map-legend';
+        box.append(text('strong', t('mapLegend')));
+        const row = (swatch: string, label: string, shape: 'dot' | 'box' | 'ring'): void => {
+          const line = document.createElement('div');
+          const mark = document.createElement('span');
+          mark.className = `legend-${shape}`;
+          mark.style.setProperty('--swatch', swatch);
+          line.append(mark, text('span', label));
+          box.append(line);
+        };
+        for (const g of ['A', 'B', 'C', 'D'] as const) row(GRADE_COLORS[g], t('gradeLabel', { g }), 'dot');
+        row(OVERDUE_RING, t('overdue'), 'ring');
+        row(DEVICE_COLORS.online, `${t('mapDevices')} · ${t('statusOnline')}`, 'dot');
+        row(DEVICE_COLORS.offline, `${t('mapDevices')} · ${t('statusOffline')}`, 'dot');
+        if (variant !== 'wall') row(DEVICE_COLORS.unknown, `${t('mapDevices')} · ${t('statusUnknown')}`, 'dot');
+        row(RISK_COLORS.high, t('riskHigh'), 'box');
+        row(RISK_COLORS.medium, t('riskMedium'), 'box');
+        row(RISK_COLORS.low, t('riskLow'), 'box');
+        if (!p.basemap) box.append(text('p', t('mapNoTiles'), 'muted'));
+        return box;
       };
-      for (const g of ['A', 'B', 'C', 'D'] as const) row(GRADE_COLORS[g], t('gradeLabel', { g }), 'dot');
-      row(OVERDUE_RING, t('overdue'), 'ring');
-      row(DEVICE_COLORS.online, `${t('mapDevices')} · ${t('statusOnline')}`, 'dot');
-      row(DEVICE_COLORS.offline, `${t('mapDevices')} · ${t('statusOffline')}`, 'dot');
-      row(DEVICE_COLORS.unknown, `${t('mapDevices')} · ${t('statusUnknown')}`, 'dot');
-      row(RISK_COLORS.high, t('riskHigh'), 'box');
-      row(RISK_COLORS.medium, t('riskMedium'), 'box');
-      row(RISK_COLORS.low, t('riskLow'), 'box');
-      if (!p.tileUrl) box.append(text('p', t('mapNoTiles'), 'muted'));
-      return box;
-    };
-    legend.addTo(m);
-    layers.current = { jurisdictions, zones, devices, tickets, control, legend };
-
-    const bounds = ownLayer ? ownLayer.getBounds() : jurisdictionLayer.getBounds();
-    if (bounds.isValid()) m.fitBounds(bounds, { padding: [16, 16] });
-    else m.setView([0, 0], 2);
+      legend.addTo(m);
+    }
     m.getContainer().setAttribute('aria-label', p.label);
+    m.setView([0, 0], 2);
 
     return () => {
       m.remove();
@@ -139,7 +170,50 @@ export function CityMap(p: CityMapProps) {
       layers.current = undefined;
       ticketMarkers.current.clear();
     };
-  }, [i18n.lang, p.subcenters, p.zones, p.tileUrl, p.ownSubcenter]);
+  }, [i18n.lang, p.basemap, p.ownSubcenter, variant]);
+
+  // Jurisdictions and risk zones, on the grid of the base map in view.
+  useEffect(() => {
+    const g = layers.current;
+    const m = map.current;
+    if (!g || !m) return;
+    g.jurisdictions.clearLayers();
+    g.zones.clearLayers();
+    const own = p.ownSubcenter;
+    let ownLayer: L.Polygon | undefined;
+    const coordsToLatLng = (c: number[]): L.LatLng => L.latLng(project(c[1]!, c[0]!));
+    const jurisdictionLayer = L.geoJSON(p.subcenters, {
+      coordsToLatLng,
+      style: (f) => ({
+        color: '#0d3b66',
+        weight: f?.properties.id === own ? 4 : 1.5 * scale,
+        fillColor: f?.properties.id === own ? '#cfe3f7' : '#e8eef5',
+        // Over a base map, let the streets show through.
+        fillOpacity: crs === null && !p.basemap ? 0.55 : 0.15,
+      }),
+      onEachFeature: (f: GeoJSON.Feature<GeoJSON.Geometry, SubcenterProps>, layer) => {
+        if (f.properties.id === own) ownLayer = layer as L.Polygon;
+        layer.bindTooltip(text('span', f.properties.name), { permanent: true, direction: 'center', className: 'jurisdiction-label' });
+      },
+    }).addTo(g.jurisdictions);
+
+    L.geoJSON(p.zones, {
+      coordsToLatLng,
+      style: (f) => {
+        const color = RISK_COLORS[(f?.properties as ZoneProps | undefined)?.risk ?? 'low'];
+        return { color, weight: 1.5 * scale, dashArray: '4 3', fillColor: color, fillOpacity: 0.3 };
+      },
+      onEachFeature: (f: GeoJSON.Feature<GeoJSON.Geometry, ZoneProps>, layer) => {
+        const risk = f.properties.risk === 'high' ? t('riskHigh') : f.properties.risk === 'medium' ? t('riskMedium') : t('riskLow');
+        layer.bindTooltip(text('span', `${f.properties.name} · ${i18n.term('zoneKind', f.properties.kind)} · ${risk}`));
+      },
+    }).addTo(g.zones);
+
+    if (framed.current) return;
+    framed.current = true;
+    const bounds = ownLayer ? ownLayer.getBounds() : jurisdictionLayer.getBounds();
+    if (bounds.isValid()) m.fitBounds(bounds, { padding: [16, 16] });
+  }, [p.subcenters, p.zones, crs, i18n.lang, p.basemap, p.ownSubcenter, variant]);
 
   // Devices: redrawn as their status changes.
   useEffect(() => {
@@ -149,11 +223,11 @@ export function CityMap(p: CityMapProps) {
     for (const d of p.devices) {
       if (!d.location) continue;
       const status = d.status === 'online' ? t('statusOnline') : d.status === 'offline' ? t('statusOffline') : t('statusUnknown');
-      L.circleMarker([d.location.lat, d.location.lon], { pane: 'sw-devices', radius: 5, color: '#ffffff', weight: 1, fillColor: DEVICE_COLORS[d.status], fillOpacity: 1 })
+      L.circleMarker(toLatLng(d.location), { pane: 'sw-devices', radius: 5 * scale, color: '#ffffff', weight: 1, fillColor: DEVICE_COLORS[d.status], fillOpacity: 1 })
         .bindTooltip(text('span', `${d.id} · ${d.kind} · ${status}`))
         .addTo(group);
     }
-  }, [p.devices, i18n.lang]);
+  }, [p.devices, i18n.lang, crs, variant, p.basemap, p.ownSubcenter]);
 
   // Open tickets: on top of everything, in their grade's colour, ringed red when overdue.
   useEffect(() => {
@@ -164,21 +238,50 @@ export function CityMap(p: CityMapProps) {
     for (const tk of p.tickets) {
       if (!tk.location || tk.status === 'closed') continue;
       const overdue = isOverdue(tk, p.now);
-      const marker = L.circleMarker([tk.location.lat, tk.location.lon], {
+      const marker = L.circleMarker(toLatLng(tk.location), {
         pane: 'sw-tickets',
-        radius: 11,
+        radius: 11 * scale,
         color: overdue ? OVERDUE_RING : '#ffffff',
-        weight: overdue ? 4 : 2,
+        weight: (overdue ? 4 : 2) * scale,
         fillColor: GRADE_COLORS[tk.grade],
         fillOpacity: 0.95,
+        className: `sw-ticket sw-ticket-${tk.grade}${overdue ? ' sw-ticket-overdue' : ''}`,
       })
-        .bindTooltip(text('span', `${tk.grade} · ${tk.title}`))
+        .bindTooltip(text('span', `${tk.grade} · ${tk.title}`), variant === 'wall' ? { permanent: tk.grade === 'A' || overdue, className: 'wall-ticket-label' } : {})
         .bindPopup(() => ticketPopup(tk, i18n, p.now))
         .addTo(group);
       ticketMarkers.current.set(tk.id, marker);
     }
     // Minute resolution is enough for the red ring; avoids redrawing every second.
-  }, [p.tickets, Math.floor(p.now / 60_000), i18n.lang]);
+  }, [p.tickets.map((tk) => `${tk.id}:${tk.version}`).join('|'), Math.floor(p.now / 60_000), i18n.lang, crs, variant, p.basemap, p.ownSubcenter]);
+
+  // A ticket's alerts, each at its device: red while firing, green once back to normal.
+  useEffect(() => {
+    const group = layers.current?.alerts;
+    if (!group) return;
+    group.clearLayers();
+    for (const a of p.alerts ?? []) {
+      L.circleMarker(toLatLng(a.location), {
+        pane: 'sw-alerts',
+        radius: 7,
+        color: '#ffffff',
+        weight: 2,
+        fillColor: a.firing ? ALERT_COLORS.firing : ALERT_COLORS.resolved,
+        fillOpacity: 1,
+        className: `sw-alert ${a.firing ? 'sw-alert-firing' : 'sw-alert-resolved'}`,
+      })
+        .bindTooltip(text('span', a.label), { permanent: true, direction: 'right', className: 'alert-label' })
+        .addTo(group);
+    }
+    // A ticket's page frames its alerts, once they are known.
+    const m = map.current;
+    if (m && p.alerts?.length && !alertsFramed.current) {
+      alertsFramed.current = true;
+      const bounds = L.latLngBounds(p.alerts.map((a) => toLatLng(a.location)));
+      m.setView(bounds.getCenter(), Math.min(16, p.basemap?.maxZoom ?? 16));
+      if (p.alerts.length > 1) m.fitBounds(bounds, { padding: [40, 40], maxZoom: 16 });
+    }
+  }, [p.alerts?.map((a) => `${a.key}:${a.firing}:${a.location.lat},${a.location.lon}`).join('|'), crs, i18n.lang, variant, p.basemap, p.ownSubcenter]);
 
   useEffect(() => {
     if (!p.focusTicket || !map.current) return;
@@ -188,5 +291,5 @@ export function CityMap(p: CityMapProps) {
     marker.openPopup();
   }, [p.focusTicket, p.tickets.length > 0]);
 
-  return <div class="city-map" ref={el} role="region" aria-label={p.label} />;
+  return <div class={`city-map city-map-${variant}`} ref={el} role="region" aria-label={p.label} data-crs={crs ?? 'schematic'} />;
 }

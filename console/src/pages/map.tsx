@@ -23,8 +23,7 @@ export function MapPage({ focusTicket }: { focusTicket: string | null }) {
         now={now}
         ownSubcenter={session.unitId}
         focusTicket={focusTicket}
-        tileUrl={session.config.map.tileUrl}
-        attribution={session.config.map.attribution}
+        basemap={session.config.map}
         label={`${t('mapTitle')}: ${session.config.city.name}`}
       />
     </>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { UnitToken } from '../api.js';
+import type { TokenKind, UnitToken } from '../api.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { ErrorMessage } from '../components/error-message.js';
 import { formatTime } from '../format.js';
@@ -7,7 +7,12 @@ import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { PageHeading } from './page.js';
 
-/** The admin issues per-unit tokens (shown once) and revokes them. */
+/** The wall view's address with a display token: the token travels in the fragment, never to a server log. */
+export function wallLink(token: string): string {
+  return `${location.origin}${location.pathname}#/wall?display=${encodeURIComponent(token)}`;
+}
+
+/** The admin issues per-unit and display tokens (shown once) and revokes them. */
 export function TokensPage() {
   const i18n = useI18n();
   const { t } = i18n;
@@ -17,8 +22,9 @@ export function TokensPage() {
   const [error, setError] = useState<unknown>();
   const [unit, setUnit] = useState(units[0] ?? '');
   const [label, setLabel] = useState('');
+  const [kind, setKind] = useState<TokenKind>('unit');
   const [busy, setBusy] = useState(false);
-  const [issued, setIssued] = useState<{ unit: string; token: string }>();
+  const [issued, setIssued] = useState<{ unit: string; token: string; kind: TokenKind }>();
   const [copied, setCopied] = useState(false);
   const [revoking, setRevoking] = useState<UnitToken>();
   const [attempt, setAttempt] = useState(0);
@@ -35,8 +41,8 @@ export function TokensPage() {
     setIssued(undefined);
     setCopied(false);
     try {
-      const res = await client.issueToken(unit, label.trim() || undefined);
-      setIssued({ unit: res.unit, token: res.token });
+      const res = await client.issueToken(unit, kind, label.trim() || undefined);
+      setIssued({ unit: res.unit, token: res.token, kind: res.kind });
       setLabel('');
       reload();
     } catch (err) {
@@ -64,6 +70,16 @@ export function TokensPage() {
             </select>
           </div>
           <div class="field">
+            <label for="t-kind">{t('tokenKind')}</label>
+            <select id="t-kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as TokenKind)} aria-describedby="t-kind-hint">
+              <option value="unit">{t('tokenKindUnit')}</option>
+              <option value="display">{t('tokenKindDisplay')}</option>
+            </select>
+            <p id="t-kind-hint" class="hint">
+              {kind === 'display' ? t('tokenKindDisplayHint') : t('tokenKindUnitHint')}
+            </p>
+          </div>
+          <div class="field">
             <label for="t-label">{t('tokenLabel')}</label>
             <input id="t-label" maxLength={128} value={label} onInput={(e) => setLabel(e.currentTarget.value)} />
           </div>
@@ -81,10 +97,18 @@ export function TokensPage() {
               <strong>{t('tokenOnce')}</strong>
             </p>
             <p>
-              <code class="secret" data-testid="unit-token" data-unit={issued.unit}>
+              <code class="secret" data-testid="unit-token" data-unit={issued.unit} data-kind={issued.kind}>
                 {issued.token}
               </code>
             </p>
+            {issued.kind === 'display' && (
+              <p>
+                {t('tokenWallLink')}{' '}
+                <a class="secret" href={wallLink(issued.token)} target="_blank" rel="noreferrer" data-testid="wall-link">
+                  {wallLink(issued.token)}
+                </a>
+              </p>
+            )}
             <div class="dialog-buttons">
               <button type="button" onClick={() => void navigator.clipboard?.writeText(issued.token).then(() => setCopied(true))}>
                 {copied ? t('provisionCopied') : t('tokenCopy')}
@@ -110,6 +134,7 @@ export function TokensPage() {
                 <tr>
                   <th scope="col">{t('tokenLabel')}</th>
                   <th scope="col">{t('tokenUnit')}</th>
+                  <th scope="col">{t('tokenKind')}</th>
                   <th scope="col">{t('tokenCreated')}</th>
                   <th scope="col">{t('tokenState')}</th>
                   <th scope="col">
@@ -122,6 +147,7 @@ export function TokensPage() {
                   <tr key={tk.id}>
                     <th scope="row">{tk.label}</th>
                     <td>{subcenterName(tk.unit)}</td>
+                    <td>{tk.kind === 'display' ? t('tokenKindDisplay') : t('tokenKindUnit')}</td>
                     <td>{formatTime(tk.createdAt, i18n.lang)}</td>
                     <td>{tk.revokedAt === null ? t('tokenActive') : `${t('tokenRevoked')} · ${formatTime(tk.revokedAt, i18n.lang)}`}</td>
                     <td>

@@ -7,7 +7,7 @@ export class RedisTokens implements ApiTokenStore {
 
   add(t: ApiTokenRecord): Promise<void> {
     const { keys } = this.c;
-    const fields: (string | number)[] = ['unit', t.unitId, 'hash', t.tokenHash, 'label', t.label, 'ca', t.createdAt];
+    const fields: (string | number)[] = ['unit', t.unitId, 'kind', t.kind, 'hash', t.tokenHash, 'label', t.label, 'ca', t.createdAt];
     if (t.revokedAt !== null) fields.push('ra', t.revokedAt);
     return this.c.run(async () => {
       const added = await this.c.script('addToken')(4, keys.token(t.id), keys.tokenByHash(t.tokenHash), keys.tokens(), keys.tokens(t.unitId), t.id, t.tokenHash, ...fields);
@@ -42,7 +42,8 @@ export class RedisTokens implements ApiTokenStore {
       if (err) throw err;
       const r = h as Record<string, string>;
       if (r?.hash === undefined) return;
-      out.push({ id, unitId: r.unit!, tokenHash: r.hash, label: r.label ?? '', createdAt: Number(r.ca), revokedAt: r.ra === undefined ? null : Number(r.ra) });
+      // Tokens stored before kinds existed are unit tokens.
+      out.push({ id, unitId: r.unit!, kind: r.kind === 'display' ? 'display' : 'unit', tokenHash: r.hash, label: r.label ?? '', createdAt: Number(r.ca), revokedAt: r.ra === undefined ? null : Number(r.ra) });
     });
     return out;
   }

@@ -158,6 +158,7 @@ function migrate(db: Database.Database): void {
   add('outbox', 'lease_owner', 'TEXT');
   add('outbox', 'lease_until', 'INTEGER');
   add('tickets', 'grade', "TEXT NOT NULL DEFAULT ''", UPGRADE_V1_TICKETS);
+  add('api_tokens', 'kind', "TEXT NOT NULL DEFAULT 'unit'");
   db.exec('CREATE INDEX IF NOT EXISTS outbox_ticket ON outbox(ticket_id, created_at)');
   db.exec('CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created_at)');
 }

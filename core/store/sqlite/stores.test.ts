@@ -67,6 +67,17 @@ describe('SQLite stores', () => {
     await store.close();
   });
 
+  it('keeps the unit tokens issued before token kinds existed, as unit tokens', async () => {
+    const dir = tmp();
+    const db = openDatabase(path.join(dir, 'state.db'));
+    db.exec('CREATE TABLE api_tokens (id TEXT PRIMARY KEY, unit_id TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, label TEXT NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER)');
+    db.prepare('INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, ?)').run('t1', 'north', 'ab'.repeat(32), 'desk', 5, null);
+    db.close();
+    const store = new SqliteStateStore(dir);
+    expect(await store.tokens.findByHash('ab'.repeat(32))).toEqual({ id: 't1', unitId: 'north', kind: 'unit', tokenHash: 'ab'.repeat(32), label: 'desk', createdAt: 5, revokedAt: null });
+    await store.close();
+  });
+
   it('moves readings of the first layout (keyed by device) to the current one', async () => {
     const dir = tmp();
     const db = openDatabase(path.join(dir, 'readings.db'));

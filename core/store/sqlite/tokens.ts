@@ -8,6 +8,7 @@ interface TokenRow {
   label: string;
   created_at: number;
   revoked_at: number | null;
+  kind: ApiTokenRecord['kind'];
 }
 
 export class SqliteTokens implements ApiTokenStore {
@@ -18,7 +19,7 @@ export class SqliteTokens implements ApiTokenStore {
   private readonly revokeStmt;
 
   constructor(db: Database.Database) {
-    this.insert = db.prepare('INSERT INTO api_tokens (id, unit_id, token_hash, label, created_at, revoked_at) VALUES (@id, @unitId, @tokenHash, @label, @createdAt, @revokedAt)');
+    this.insert = db.prepare('INSERT INTO api_tokens (id, unit_id, kind, token_hash, label, created_at, revoked_at) VALUES (@id, @unitId, @kind, @tokenHash, @label, @createdAt, @revokedAt)');
     this.byHash = db.prepare<[string], TokenRow>('SELECT * FROM api_tokens WHERE token_hash = ?');
     this.all = db.prepare<[], TokenRow>('SELECT * FROM api_tokens ORDER BY created_at, id');
     this.ofUnit = db.prepare<[string], TokenRow>('SELECT * FROM api_tokens WHERE unit_id = ? ORDER BY created_at, id');
@@ -44,5 +45,5 @@ export class SqliteTokens implements ApiTokenStore {
 }
 
 function toToken(r: TokenRow): ApiTokenRecord {
-  return { id: r.id, unitId: r.unit_id, tokenHash: r.token_hash, label: r.label, createdAt: r.created_at, revokedAt: r.revoked_at };
+  return { id: r.id, unitId: r.unit_id, kind: r.kind, tokenHash: r.token_hash, label: r.label, createdAt: r.created_at, revokedAt: r.revoked_at };
 }
