@@ -1,7 +1,10 @@
 import { useContext, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { activeAlarms } from './alarms.js';
 import { ApiClient, ApiError } from './api.js';
+import { AlarmBanner, AlarmControls, AlarmSoundContext } from './components/alarm-banner.js';
+import { AlarmSound } from './alarm-signals.js';
 import { TicketFeed } from './feed.js';
-import { useFeed, useNow, useRoute } from './hooks.js';
+import { parseHash, useFeed, useNow, useRoute } from './hooks.js';
 import { I18nContext, makeI18n, savedLang, saveLang, useI18n, type Lang, type MessageKey } from './i18n.js';
 import type { LiveState } from './live.js';
 import { DevicesPage } from './pages/devices.js';
@@ -11,7 +14,8 @@ import { Login } from './pages/login.js';
 import { MapPage } from './pages/map.js';
 import { TicketPage } from './pages/ticket.js';
 import { TokensPage } from './pages/tokens.js';
-import { SessionContext, storedToken, storeToken, useSession, type Session } from './session.js';
+import { WallPage } from './pages/wall.js';
+import { SessionContext, storedDisplayToken, storedToken, storeDisplayToken, storeToken, useSession, type Session } from './session.js';
 import { isOverdue } from './tickets.js';
 
 /** The city configuration's names for the domain words, for the Chinese interface. */
@@ -23,8 +27,24 @@ function cityTerms(session: Session): Map<string, string> {
 /** How long a new-ticket notice stays on screen. */
 const NOTICE_MS = 10_000;
 
+/** The token the wall view opens with: a display token from its address (kept for restarts), or the one kept before. */
+function wallToken(): string | null {
+  const route = parseHash(location.hash);
+  if (route.segments[0] !== 'wall') return null;
+  const fromLink = route.query.get('display');
+  if (fromLink) {
+    storeDisplayToken(fromLink);
+    // Off the address bar and the history: the token stays in this browser's storage only.
+    history.replaceState(null, '', `${location.pathname}${location.search}#/wall`);
+  }
+  return fromLink ?? storedDisplayToken();
+}
+
 export function App() {
   const [lang, setLang] = useState<Lang>(savedLang);
+  const sound = useMemo(() => new AlarmSound(), []);
+  const route = useRoute();
+  const [display, setDisplay] = useState(wallToken);
   const [session, setSession] = useState<Session>();
   const i18n = useMemo(() => makeI18n(lang, session && cityTerms(session)), [lang, session]);
   const [restoring, setRestoring] = useState(() => storedToken() !== null);
@@ -47,11 +67,18 @@ export function App() {
     const expire = (): void => signOut(new ApiError(401, 'SW_ERR_UNAUTHORIZED', 'token refused'));
     const client = new ApiClient(token, expire);
     const [config, subcenters, zones] = await Promise.all([client.config(), client.subcenters(), client.zones()]);
+    if (config.principal.role === 'display') {
+      // A wall screen's token signs in to nothing but the wall.
+      storeDisplayToken(token);
+      setDisplay(token);
+      location.hash = '#/wall';
+      return;
+    }
     const names = new Map(subcenters.features.map((f) => [f.properties.id, f.properties.name]));
     names.set(config.city.district.id, config.city.district.name);
     const zoneNames = new Map(zones.features.map((f) => [f.properties.id, f.properties.name]));
     const unitId = config.principal.role === 'unit' ? config.principal.unitId : undefined;
-    const feed = new TicketFeed(client, expire, unitId);
+    const feed = new TicketFeed(client, expire, { unitId, supervision: true });
     feed.start();
     storeToken(token);
     setLoginError(undefined);
@@ -72,14 +99,42 @@ export function App() {
 
   useEffect(() => {
     const token = storedToken();
-    if (!token) return;
+    // A wall opened with a display token needs no operator's session.
+    if (!token || display) {
+      setRestoring(false);
+      return;
+    }
     signIn(token)
       .catch((err: unknown) => signOut(err))
       .finally(() => setRestoring(false));
   }, []);
 
+  const onWall = route.segments[0] === 'wall';
+  const wallWith = onWall ? (display ?? session?.client.token) : undefined;
+  if (wallWith) {
+    return (
+      <I18nContext.Provider value={i18n}>
+        <AlarmSoundContext.Provider value={sound}>
+          <WallPage
+            key={wallWith}
+            token={wallWith}
+            lang={lang}
+            setLang={setLang}
+            onRefused={() => {
+              if (wallWith === display) {
+                storeDisplayToken(null);
+                setDisplay(null);
+              } else signOut(new ApiError(401, 'SW_ERR_UNAUTHORIZED', 'token refused'));
+            }}
+          />
+        </AlarmSoundContext.Provider>
+      </I18nContext.Provider>
+    );
+  }
+
   return (
     <I18nContext.Provider value={i18n}>
+      <AlarmSoundContext.Provider value={sound}>
       <SessionContext.Provider value={session ?? null}>
         <SkipLink />
         <TopBar lang={lang} setLang={setLang} />
@@ -90,9 +145,10 @@ export function App() {
             <p>{i18n.t('loading')}</p>
           </main>
         ) : (
-          <Login onLogin={signIn} error={loginError} />
+          <Login onLogin={signIn} error={loginError} {...(onWall ? { hint: i18n.t('wallNoToken') } : {})} />
         )}
       </SessionContext.Provider>
+      </AlarmSoundContext.Provider>
     </I18nContext.Provider>
   );
 }
@@ -128,6 +184,7 @@ function TopBar({ lang, setLang }: { lang: Lang; setLang: (l: Lang) => void }) {
           <>
             <span class="who">{session.unitId === undefined ? t('roleAdmin') : session.subcenterName(session.unitId)}</span>
             <LiveIndicator />
+            <AlarmControls />
           </>
         )}
         <button type="button" class="on-dark" lang={lang === 'en' ? 'zh-CN' : 'en'} aria-label={t('switchLanguageLabel')} onClick={() => setLang(lang === 'en' ? 'zh-CN' : 'en')}>
@@ -193,6 +250,7 @@ function Shell() {
           ))}
         </ul>
       </nav>
+      <Alarms />
       <main id="main" tabIndex={-1}>
         {page === 'tickets' && route.segments[1] ? (
           <TicketPage key={route.segments[1]} id={route.segments[1]} />
@@ -210,6 +268,21 @@ function Shell() {
       </main>
       <Notices />
     </>
+  );
+}
+
+/** The alarms of the tickets and supervision orders this token holds, above every page. */
+function Alarms() {
+  const session = useSession();
+  const feed = useFeed(session.feed);
+  const alarms = activeAlarms(feed.list(), feed.orders(), { unitId: session.unitId, supervision: true });
+  return (
+    <AlarmBanner
+      alarms={alarms}
+      onAckOrder={async (id) => {
+        session.feed.upsertOrder(await session.client.ackSupervision(id), true);
+      }}
+    />
   );
 }
 

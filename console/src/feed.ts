@@ -1,13 +1,24 @@
 /**
  * The tickets this token holds (the admin: all), kept current: one load, then live updates
  * (see live.ts). Pages subscribe to it; it never holds a ticket older than one it has seen.
+ * With `supervision`, it also keeps the supervision orders the token sees (the alarms need
+ * those issued to the unit); a display token cannot read them.
  */
-import type { Ticket } from '../../core/schemas.js';
+import type { SupervisionOrder, Ticket } from '../../core/schemas.js';
 import { ApiError, type ApiClient } from './api.js';
 import { startLive, type Live, type LiveState } from './live.js';
 
 /** Most tickets loaded at once: the open ones and the latest closed ones. */
 export const FEED_LIMIT = 500;
+/** Most supervision orders kept (the server lists the newest first). */
+export const FEED_ORDER_LIMIT = 500;
+
+export interface FeedOptions {
+  /** A unit's feed lists the tickets it holds, as `GET /api/tickets` does for its token. */
+  unitId?: string | undefined;
+  /** Also keep the supervision orders (not for display tokens, which may not read them). */
+  supervision?: boolean;
+}
 
 export interface FeedNews {
   kind: 'new' | 'updated';
@@ -18,6 +29,9 @@ export interface FeedNews {
 
 export class TicketFeed {
   private readonly byId = new Map<string, Ticket>();
+  private readonly ordersById = new Map<string, SupervisionOrder>();
+  private readonly unitId: string | undefined;
+  private readonly supervision: boolean;
   private readonly listeners = new Set<() => void>();
   private live: Live | undefined;
   private loading: Promise<void> | undefined;
@@ -33,15 +47,20 @@ export class TicketFeed {
   constructor(
     private readonly client: ApiClient,
     private readonly onUnauthorized: () => void,
-    /** A unit's feed lists the tickets it holds, as `GET /api/tickets` does for its token. */
-    private readonly unitId?: string,
-  ) {}
+    opts: FeedOptions = {},
+  ) {
+    this.unitId = opts.unitId;
+    this.supervision = opts.supervision ?? false;
+  }
 
   start(): void {
     this.live = startLive(
       { token: this.client.token },
       {
-        ticket: (t) => this.upsert(t),
+        ticket: (t, ev) => {
+          if (ev.supervisionOrder) this.upsertOrder(ev.supervisionOrder, true);
+          this.upsert(t);
+        },
         resync: () => void this.reload(),
         state: (s) => {
           this.state = s;
@@ -65,6 +84,10 @@ export class TicketFeed {
     return [...this.byId.values()];
   }
 
+  orders(): SupervisionOrder[] {
+    return [...this.ordersById.values()];
+  }
+
   subscribe(fn: () => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
@@ -80,7 +103,11 @@ export class TicketFeed {
       try {
         do {
           this.reloadAgain = false;
-          const tickets = await this.client.tickets({ limit: FEED_LIMIT });
+          const [tickets, orders] = await Promise.all([this.client.tickets({ limit: FEED_LIMIT }), this.supervision ? this.client.supervisionOrders() : undefined]);
+          if (orders) {
+            this.ordersById.clear();
+            for (const o of orders.slice(0, FEED_ORDER_LIMIT)) this.ordersById.set(o.id, o);
+          }
           const seen = new Set(tickets.map((t) => t.id));
           for (const t of tickets) this.upsert(t, false);
           // Gone from the list: closed long ago and pushed out by the limit, or reassigned away.
@@ -111,6 +138,18 @@ export class TicketFeed {
     if (this.loaded) {
       if (!held) this.fresh.add(t.id);
       this.news = { kind: held ? 'updated' : 'new', ticket: t, seq: ++this.seq };
+    }
+    if (emit) this.emit();
+  }
+
+  /** A supervision order as the server now has it (from an event, or after an action). */
+  upsertOrder(o: SupervisionOrder, emit = false): void {
+    const held = this.ordersById.get(o.id);
+    if (held && held.updatedAt > o.updatedAt) return;
+    this.ordersById.set(o.id, o);
+    if (this.ordersById.size > FEED_ORDER_LIMIT) {
+      // The oldest goes: Map keeps insertion order.
+      this.ordersById.delete(this.ordersById.keys().next().value!);
     }
     if (emit) this.emit();
   }

@@ -18,6 +18,15 @@ describe('events to handlers', () => {
     dispatch({ event: 'ping', data: '{}' }, handlers);
     expect(got).toEqual(['ticket SW-7', 'ticket SW-8', 'resync', 'resync']);
   });
+
+  it('passes on the event type and the supervision order it carries', () => {
+    const seen: unknown[] = [];
+    const order = { id: 'S-1', ticketId: 'SW-7', subcenterId: 'north', issuedTo: 'district', status: 'issued' };
+    const handlers = { ticket: (_t: unknown, ev: unknown) => seen.push(ev), resync: () => seen.push('resync') };
+    dispatch({ event: 'ticket.overdue', data: JSON.stringify({ id: 'e2', type: 'ticket.overdue', ticket: ticket({ id: 'SW-7' }), supervisionOrder: order }) }, handlers);
+    dispatch({ event: 'ticket.created', data: JSON.stringify({ id: 'e3', ticket: ticket({ id: 'SW-9' }), supervisionOrder: { id: 1 } }) }, handlers);
+    expect(seen).toEqual([{ type: 'ticket.overdue', supervisionOrder: order }, { type: 'ticket.created' }]);
+  });
 });
 
 describe('the live connection', () => {

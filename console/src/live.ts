@@ -5,13 +5,20 @@
  * polled instead, so the inbox stays current either way.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import type { Ticket } from '../../core/schemas.js';
+import type { SupervisionOrder, Ticket, TicketEventType } from '../../core/schemas.js';
 
 export type LiveState = 'connecting' | 'stream' | 'polling' | 'offline';
 
+/** What a ticket event says beyond the ticket itself. */
+export interface LiveEvent {
+  type: TicketEventType | undefined;
+  /** The supervision order issued or acted on (`ticket.overdue`, `supervision.updated`). */
+  supervisionOrder?: SupervisionOrder;
+}
+
 export interface LiveHandlers {
   /** A ticket changed (opened, acted on, merged, overdue...): its state after the change. */
-  ticket(t: Ticket): void;
+  ticket(t: Ticket, ev: LiveEvent): void;
   /** Changes may have been missed (connected, reconnected, an event without a ticket): reload. */
   resync(): void;
   state(s: LiveState): void;
@@ -137,9 +144,18 @@ export function dispatch(ev: Pick<EventSourceMessage, 'event' | 'data'>, handler
     handlers.resync();
     return;
   }
-  const ticket = isTicket(body) ? body : isTicket((body as { ticket?: unknown } | null)?.ticket) ? (body as { ticket: Ticket }).ticket : undefined;
-  if (ticket) handlers.ticket(ticket);
-  else handlers.resync();
+  const wrapped = body as { ticket?: unknown; supervisionOrder?: SupervisionOrder } | null;
+  const ticket = isTicket(body) ? body : isTicket(wrapped?.ticket) ? (wrapped.ticket as Ticket) : undefined;
+  if (!ticket) return handlers.resync();
+  const event: LiveEvent = { type: ev.event as TicketEventType | undefined };
+  if (!isTicket(body) && isOrder(wrapped?.supervisionOrder)) event.supervisionOrder = wrapped.supervisionOrder;
+  handlers.ticket(ticket, event);
+}
+
+function isOrder(x: unknown): x is SupervisionOrder {
+  if (typeof x !== 'object' || x === null) return false;
+  const o = x as Partial<SupervisionOrder>;
+  return typeof o.id === 'string' && typeof o.ticketId === 'string' && typeof o.issuedTo === 'string' && typeof o.status === 'string';
 }
 
 function isTicket(x: unknown): x is Ticket {

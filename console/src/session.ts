@@ -8,6 +8,20 @@ import type { ApiClient, Area, ConsoleConfig, Principal, SubcenterProps, ZonePro
 import type { TicketFeed } from './feed.js';
 
 const TOKEN_KEY = 'streetwatch.token';
+/**
+ * A wall screen's display token, kept in localStorage: the wall computer restarts and must come
+ * back to the wall without anyone signing in. It can only read the wall view.
+ */
+const DISPLAY_TOKEN_KEY = 'streetwatch.display';
+
+export function storedDisplayToken(): string | null {
+  return localStorage.getItem(DISPLAY_TOKEN_KEY);
+}
+
+export function storeDisplayToken(token: string | null): void {
+  if (token === null) localStorage.removeItem(DISPLAY_TOKEN_KEY);
+  else localStorage.setItem(DISPLAY_TOKEN_KEY, token);
+}
 
 export function storedToken(): string | null {
   return sessionStorage.getItem(TOKEN_KEY);

@@ -13,7 +13,7 @@ function clockTime(at: number, lang: string): string {
 }
 
 const CHART_HEIGHT = 220;
-const COLORS = { value: '#1f5fae', threshold: '#c62828', clear: '#6d6d6d', alert: '#ef6c00', response: '#1f5fae', handling: '#2e7d32' };
+const COLORS = { value: '#1f5fae', threshold: '#c62828', clear: '#6d6d6d', alert: '#ef6c00', firing: 'rgba(198, 40, 40, 0.12)', response: '#1f5fae', handling: '#2e7d32' };
 
 /** Mounts a uPlot chart in a div and keeps it as wide as the div. */
 function useUplot(make: (width: number) => { opts: uPlot.Options; data: uPlot.AlignedData }, deps: unknown[]) {
@@ -43,6 +43,8 @@ export interface SeriesChartProps {
   clear?: number | null;
   /** When the alert started, drawn as a vertical line. */
   alertAt?: number;
+  /** Periods the alert was firing, `[from, to]` in ms, shaded behind the readings. */
+  firing?: [number, number][];
   from: number;
   to: number;
 }
@@ -81,6 +83,20 @@ export function SeriesChart(p: SeriesChartProps) {
         axes: [{ values: (_u, splits) => splits.map((v) => clockTime(v * 1000, lang)) }, { size: 56 }],
         legend: { live: true },
         hooks: {
+          // The firing period first, under the grid and the readings.
+          drawClear: [
+            (u) => {
+              const { ctx } = u;
+              ctx.save();
+              ctx.fillStyle = COLORS.firing;
+              for (const [from, to] of p.firing ?? []) {
+                const x0 = Math.max(u.bbox.left, u.valToPos(from / 1000, 'x', true));
+                const x1 = Math.min(u.bbox.left + u.bbox.width, u.valToPos(to / 1000, 'x', true));
+                if (x1 > x0) ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
+              }
+              ctx.restore();
+            },
+          ],
           draw: [
             (u) => {
               if (p.alertAt === undefined) return;
@@ -104,7 +120,7 @@ export function SeriesChart(p: SeriesChartProps) {
       };
       return { opts, data: data as uPlot.AlignedData };
     },
-    [p.points, p.threshold, p.clear, p.alertAt, p.from, p.to, p.label, lang],
+    [p.points, p.threshold, p.clear, p.alertAt, p.firing?.flat().join(','), p.from, p.to, p.label, lang],
   );
   return <div class="chart" ref={box} aria-hidden="true" />;
 }

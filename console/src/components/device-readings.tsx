@@ -21,8 +21,12 @@ export interface DeviceReadingsProps {
   /** The rule whose threshold is drawn; the first that applies to the metric when absent. */
   ruleId?: string;
   alertAt?: number;
+  /** When the alert was firing, shaded. */
+  firing?: [number, number][];
   /** Changes when the readings should be fetched again (a ticket update). */
   revision?: unknown;
+  /** Told the device's answer (its location, for the ticket's map). */
+  onLoaded?: (data: Readings) => void;
 }
 
 /** A device's readings in a window, one chart per metric, each with a caption. */
@@ -37,7 +41,10 @@ export function DeviceReadings(p: DeviceReadingsProps) {
   useEffect(() => {
     const abort = new AbortController();
     setError(undefined);
-    client.readings(p.deviceId, { from: p.from, to: p.to, ...(p.metric ? { metric: p.metric } : {}) }, abort.signal).then(setData, (err: unknown) => {
+    client.readings(p.deviceId, { from: p.from, to: p.to, ...(p.metric ? { metric: p.metric } : {}) }, abort.signal).then((d) => {
+      setData(d);
+      p.onLoaded?.(d);
+    }, (err: unknown) => {
       if ((err as Error).name !== 'AbortError') setError(err);
     });
     return () => abort.abort();
@@ -59,8 +66,9 @@ export function DeviceReadings(p: DeviceReadingsProps) {
             <figcaption>
               {t('chartSummary', { device: p.deviceId, metric: label, n: s.points.length, max, threshold: threshold ?? '—' })}
               {data.truncated && <span class="muted"> {t('chartTruncated', { n: s.points.length })}</span>}
+              {p.firing && p.firing.length > 0 && <span class="chart-key-firing"> {t('chartFiringPeriod')}</span>}
             </figcaption>
-            <SeriesChart label={label} points={s.points} threshold={threshold} clear={clear} from={data.from} to={data.to} {...(p.alertAt !== undefined ? { alertAt: p.alertAt } : {})} />
+            <SeriesChart label={label} points={s.points} threshold={threshold} clear={clear} from={data.from} to={data.to} {...(p.alertAt !== undefined ? { alertAt: p.alertAt } : {})} {...(p.firing ? { firing: p.firing } : {})} />
           </figure>
         );
       })}

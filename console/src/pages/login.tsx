@@ -4,7 +4,7 @@ import { ErrorMessage } from '../components/error-message.js';
 import { useI18n } from '../i18n.js';
 
 /** Sign-in with a bearer token; the server says whose it is. */
-export function Login({ onLogin, error: initialError }: { onLogin: (token: string) => Promise<void>; error?: unknown }) {
+export function Login({ onLogin, error: initialError, hint }: { onLogin: (token: string) => Promise<void>; error?: unknown; hint?: string }) {
   const { t } = useI18n();
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
@@ -33,6 +33,7 @@ export function Login({ onLogin, error: initialError }: { onLogin: (token: strin
     <main id="main" class="login">
       <form onSubmit={submit} class="card login-card" aria-labelledby="login-title">
         <h1 id="login-title">{t('loginTitle')}</h1>
+        {hint && <p class="login-note">{hint}</p>}
         <div class="field">
           <label for="token">{t('loginToken')}</label>
           <input

@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Ticket } from '../../../core/schemas.js';
+import type { Location, Ticket } from '../../../core/schemas.js';
 import type { TicketAction, TicketDetail } from '../api.js';
 import { ACTION_LABEL, ActionDialog } from '../components/action-dialog.js';
 import { GradeBadge, StatusBadge } from '../components/badges.js';
 import { Deadline } from '../components/deadline.js';
+import { CityMap, type AlertPoint } from '../components/city-map.js';
 import { DeviceReadings, metricLabel } from '../components/device-readings.js';
 import { ErrorMessage } from '../components/error-message.js';
 import { formatTime } from '../format.js';
@@ -28,6 +29,8 @@ export function TicketPage({ id }: { id: string }) {
   const [action, setAction] = useState<TicketAction>();
   const [done, setDone] = useState<string>();
   const [attempt, setAttempt] = useState(0);
+  /** Where each alert's device is, as its readings tell. */
+  const [placed, setPlaced] = useState<ReadonlyMap<string, Location>>(new Map());
 
   useEffect(() => {
     setError(undefined);
@@ -65,6 +68,10 @@ export function TicketPage({ id }: { id: string }) {
     setDone(t('actionDone', { action: t(ACTION_LABEL[action!]) }));
   };
   const remind = session.config.sla[ticket.grade]?.remindBefore ?? 0;
+  const alertPoints: AlertPoint[] = ticket.alerts.flatMap((a) => {
+    const loc = placed.get(a.deviceId);
+    return loc ? [{ key: a.fingerprint, label: `${a.deviceId} · ${metricLabel(a.metric, i18n)} ${a.value}`, firing: a.status === 'firing', location: loc }] : [];
+  });
   const overdue = isOverdue(ticket, now);
   const actions = availableActions(ticket);
 
@@ -200,6 +207,8 @@ export function TicketPage({ id }: { id: string }) {
         <h2 id="readings-h">{t('ticketReadings')}</h2>
         {ticket.alerts.map((a) => {
           const to = ticket.status === 'closed' ? a.lastSeen + CHART_MARGIN_MS : Math.max(now, a.lastSeen) + 2 * 60_000;
+          // Firing from its first reading over the threshold until it cleared (or still, now).
+          const firingUntil = a.status === 'firing' ? Math.max(now, a.lastSeen) : a.lastSeen;
           return (
             <DeviceReadings
               key={a.fingerprint}
@@ -208,12 +217,31 @@ export function TicketPage({ id }: { id: string }) {
               from={a.firstSeen - CHART_MARGIN_MS}
               to={Math.floor(to / 60_000 + 1) * 60_000}
               alertAt={a.firstSeen}
+              firing={[[a.firstSeen, firingUntil]]}
               revision={ticket.version}
               ruleId={a.ruleId}
+              onLoaded={(d) => d.location && setPlaced((m) => (m.get(a.deviceId) ? m : new Map(m).set(a.deviceId, d.location!)))}
             />
           );
         })}
       </section>
+
+      {alertPoints.length > 0 && (
+        <section class="card" aria-labelledby="story-map-h">
+          <h2 id="story-map-h">{t('storyMap')}</h2>
+          <CityMap
+            subcenters={session.subcenters}
+            zones={session.zones}
+            devices={[]}
+            tickets={[ticket]}
+            now={now}
+            basemap={session.config.map}
+            label={t('storyMapLabel')}
+            variant="inset"
+            alerts={alertPoints}
+          />
+        </section>
+      )}
 
       {detail && detail.supervisionOrders.length > 0 && (
         <section class="card" aria-labelledby="supervision-h">
