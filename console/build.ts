@@ -25,6 +25,10 @@ const FIXED_INPUTS = ['console/index.html', 'console/vite.config.ts', 'console/t
 const COMPRESSIBLE = /\.(js|css|html|svg|json)$/;
 /** Smaller files are sent as they are. */
 const MIN_COMPRESS_BYTES = 1024;
+/** Held while a build runs: test files run in parallel and each makes sure the console is built. */
+const LOCK_FILE = path.join(CONSOLE_DIR, '.build.lock');
+/** How long a build may wait for another process's build. */
+const LOCK_WAIT_MS = 10 * 60_000;
 
 export interface ConsoleBuild {
   /** False when the existing build was up to date, or when the build tools are not installed. */
@@ -37,6 +41,53 @@ export interface ConsoleBuild {
 
 export async function buildConsole(opts: { force?: boolean } = {}): Promise<ConsoleBuild> {
   if (!opts.force && isFresh()) return { built: false, skipped: 'up to date' };
+  return withLock(async () => {
+    // Another process may have built it while this one waited.
+    if (!opts.force && isFresh()) return { built: false, skipped: 'up to date' };
+    return build();
+  });
+}
+
+/** Runs `fn` holding the build lock; a lock left by a process that died is taken over. */
+async function withLock<T>(fn: () => Promise<T>): Promise<T> {
+  const end = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      fs.writeFileSync(LOCK_FILE, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let text = '';
+      try {
+        text = fs.readFileSync(LOCK_FILE, 'utf8').trim();
+      } catch {
+        continue; // released meanwhile
+      }
+      // Empty: its holder created it and is writing its pid.
+      const holder = Number(text);
+      if (text !== '' && !alive(holder)) fs.rmSync(LOCK_FILE, { force: true });
+      else if (Date.now() > end) throw new Error(`console: another build (pid ${holder}) holds ${LOCK_FILE}`);
+      else await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(LOCK_FILE, { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function build(): Promise<ConsoleBuild> {
   let vite: typeof import('vite');
   try {
     vite = await import('vite');

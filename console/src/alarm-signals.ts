@@ -8,8 +8,6 @@
  */
 
 const SOUND_KEY = 'streetwatch.alarmSound';
-/** The chime repeats this often while an alarm is unanswered. */
-export const CHIME_REPEAT_MS = 8_000;
 
 export function soundWanted(): boolean {
   return localStorage.getItem(SOUND_KEY) === 'on';

@@ -29,6 +29,9 @@ export interface Alarm {
   orderId?: string;
 }
 
+/** The chime repeats this often while an alarm is unanswered: often enough to be heard across a room, not a siren. */
+export const CHIME_REPEAT_MS = 8_000;
+
 /** Grades whose new tickets sound the alarm: B and A involve the sub-center's departments or the district. */
 export const ALARM_GRADES: readonly Grade[] = ['A', 'B'];
 /** Statuses in which a ticket still waits for its holder to answer the call. */

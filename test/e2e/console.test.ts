@@ -5,31 +5,12 @@
  * keyboard and sees the status change; another sub-center cannot see it. Screenshots go to
  * test-results/console/ for people to look at.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../console/build.js';
-import { REPO_ROOT } from '../../core/config.js';
 import type { Ticket } from '../../core/schemas.js';
-import { startTestPlatform, tempDir, waitFor, type TestPlatform } from '../support/harness.js';
-
-/** Debian's package; never a downloaded browser. */
-const CHROMIUM = process.env.SW_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-  // Three operators' tabs at once: the ones in the background must keep rendering and ticking.
-  '--disable-background-timer-throttling',
-  '--disable-backgrounding-occluded-windows',
-  '--disable-renderer-backgrounding',
-];
-const SCREENSHOTS = path.join(REPO_ROOT, 'test-results', 'console');
+import { launchBrowser, screenshot, type Browser } from '../support/browser.js';
+import { startTestPlatform, waitFor, type TestPlatform } from '../support/harness.js';
 const IN_TUNNEL = { lat: 23.145, lon: 113.315 };
 /** In the north jurisdiction, outside every risk zone. */
 const IN_NORTH = { lat: 23.135, lon: 113.335 };
@@ -37,8 +18,7 @@ const IN_SOUTH = { lat: 23.115, lon: 113.335 };
 
 describe('web console', () => {
   let sw: TestPlatform;
-  let profile: string;
-  let browser: BrowserContext;
+  let browser: Browser;
   let base: string;
   /** One tab per operator: each tab keeps its own sign-in (sessionStorage). */
   let admin: Page;
@@ -47,7 +27,7 @@ describe('web console', () => {
   const tokens = new Map<string, string>();
   let tunnelTicket: string;
 
-  const shot = (page: Page, name: string, fullPage = false) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage });
+  const shot = (page: Page, name: string, fullPage = false) => screenshot(page, name, fullPage);
   const navTo = (page: Page, name: string) => page.getByRole('navigation').getByRole('link', { name }).click();
   /** The focused element, read in the page (a string: the root tsconfig has no DOM types). */
   const focused = (page: Page): Promise<{ id: string; text: string }> =>
@@ -62,30 +42,17 @@ describe('web console', () => {
   }
 
   beforeAll(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install chromium) or set SW_TEST_CHROMIUM`);
     await buildConsole();
-    fs.rmSync(SCREENSHOTS, { recursive: true, force: true });
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
     sw = await startTestPlatform();
     base = `http://127.0.0.1:${sw.platform.httpPort}`;
-    profile = tempDir('chromium');
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 800 },
-      locale: 'zh-CN',
-      timezoneId: 'Asia/Shanghai',
-    });
-    browser.setDefaultTimeout(20_000);
-    admin = browser.pages()[0] ?? (await browser.newPage());
-    north = await browser.newPage();
-    south = await browser.newPage();
+    browser = await launchBrowser();
+    admin = browser.context.pages()[0] ?? (await browser.context.newPage());
+    north = await browser.context.newPage();
+    south = await browser.context.newPage();
   }, 240_000);
 
   afterAll(async () => {
     await browser?.close();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
     await sw?.stop();
   });
 

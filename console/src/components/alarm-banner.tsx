@@ -5,8 +5,8 @@
  */
 import { createContext } from 'preact';
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
-import { freshAlarms, type Alarm } from '../alarms.js';
-import { AlarmSound, CHIME_REPEAT_MS, askNotifications, notificationState, notify, soundWanted, type NotificationState } from '../alarm-signals.js';
+import { CHIME_REPEAT_MS, freshAlarms, type Alarm } from '../alarms.js';
+import { AlarmSound, askNotifications, notificationState, notify, soundWanted, type NotificationState } from '../alarm-signals.js';
 import { useI18n, type I18n } from '../i18n.js';
 
 /** One sound per page: the topbar's switch and the banner's chime share it. */

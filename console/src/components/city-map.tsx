@@ -19,7 +19,7 @@ import { useI18n, type I18n } from '../i18n.js';
 import { projector, type Projector } from '../projection.js';
 import { isOverdue } from '../tickets.js';
 
-export const GRADE_COLORS: Record<Grade, string> = { A: '#b71c1c', B: '#e65100', C: '#f9a825', D: '#1565c0' };
+export const GRADE_COLORS: Record<Grade, string> = { A: '#b71c1c', B: '#c84500', C: '#f9a825', D: '#1565c0' };
 const RISK_COLORS = { high: '#d32f2f', medium: '#f57c00', low: '#fbc02d' } as const;
 const DEVICE_COLORS = { online: '#2e7d32', offline: '#616161', unknown: '#9e9e9e' } as const;
 const OVERDUE_RING = '#d50000';
@@ -90,6 +90,8 @@ export function CityMap(p: CityMapProps) {
   const ticketMarkers = useRef(new Map<string, L.CircleMarker>());
   const framed = useRef(false);
   const alertsFramed = useRef(false);
+  /** What the map frames: the own jurisdiction, or the whole city. */
+  const home = useRef<L.LatLngBounds>();
   /** The coordinate system of the base map on screen; null for the schematic. */
   const [crs, setCrs] = useState<TileCrs | null>(p.basemap?.bases[0]?.crs ?? null);
   const project: Projector = projector(crs);
@@ -163,8 +165,16 @@ export function CityMap(p: CityMapProps) {
     }
     m.getContainer().setAttribute('aria-label', p.label);
     m.setView([0, 0], 2);
+    // The page around the map changes (a banner comes and goes): Leaflet must know its new size,
+    // and a wall keeps the whole district in view.
+    const resize = new ResizeObserver(() => {
+      m.invalidateSize();
+      if (variant === 'wall' && home.current?.isValid()) m.fitBounds(home.current, { padding: [16, 16] });
+    });
+    resize.observe(el.current!);
 
     return () => {
+      resize.disconnect();
       m.remove();
       map.current = undefined;
       layers.current = undefined;
@@ -209,9 +219,10 @@ export function CityMap(p: CityMapProps) {
       },
     }).addTo(g.zones);
 
+    const bounds = ownLayer ? ownLayer.getBounds() : jurisdictionLayer.getBounds();
+    home.current = bounds;
     if (framed.current) return;
     framed.current = true;
-    const bounds = ownLayer ? ownLayer.getBounds() : jurisdictionLayer.getBounds();
     if (bounds.isValid()) m.fitBounds(bounds, { padding: [16, 16] });
   }, [p.subcenters, p.zones, crs, i18n.lang, p.basemap, p.ownSubcenter, variant]);
 

@@ -136,7 +136,8 @@ function Wall({ city, lang, setLang }: { city: WallCity; lang: Lang; setLang: (l
   const scope = p.role === 'unit' ? p.unitId : p.role === 'display' ? (p.scope ?? undefined) : undefined;
   // Rates and device health are not on the stream: polled, and asked again when the stream reconnects.
   const kpis = usePoll<Kpis>(() => city.client.kpis({ from: day }), WALL_POLL_MS, [city.client, day, feed.state === 'stream']);
-  const health = usePoll<DeviceHealth>(() => city.client.deviceHealth(), WALL_POLL_MS, [city.client, feed.state === 'stream']);
+  // A new ticket often means a device changed too: ask again then.
+  const health = usePoll<DeviceHealth>(() => city.client.deviceHealth(), WALL_POLL_MS, [city.client, feed.state === 'stream', tickets.length]);
   const alarms = activeAlarms(tickets, feed.orders(), { unitId: scope, supervision: p.role !== 'display' });
   const alerts = latestAlerts(tickets, WALL_ALERTS);
   const lastGood = useRef(now);
