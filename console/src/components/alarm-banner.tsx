@@ -25,15 +25,20 @@ function alarmHint(a: Alarm, t: I18n['t']): string {
 
 const urgent = (a: Alarm): boolean => a.grade === 'A' || a.kind !== 'new';
 
+/** Alarms listed in the banner, the most urgent first; the rest are counted. */
+export const BANNER_MAX = 5;
+
 export interface AlarmBannerProps {
   alarms: Alarm[];
+  /** How many to list (the wall has room for fewer). */
+  max?: number;
   /** Links to the ticket (not on the wall, which only shows). */
   links?: boolean;
   /** The supervising center acknowledges an order from the banner. */
   onAckOrder?: (orderId: string) => Promise<void>;
 }
 
-export function AlarmBanner({ alarms, links = true, onAckOrder }: AlarmBannerProps) {
+export function AlarmBanner({ alarms, links = true, onAckOrder, max = BANNER_MAX }: AlarmBannerProps) {
   const i18n = useI18n();
   const { t } = i18n;
   const sound = useContext(AlarmSoundContext);
@@ -71,7 +76,7 @@ export function AlarmBanner({ alarms, links = true, onAckOrder }: AlarmBannerPro
             {t('alarmTitle', { n: alarms.length })}
           </h2>
           <ul>
-            {alarms.map((a) => (
+            {alarms.slice(0, max).map((a) => (
               <li key={a.key} class={`alarm alarm-${a.kind} ${a.grade ? `alarm-grade-${a.grade}` : ''}`} data-alarm={a.kind} data-ticket-id={a.ticketId}>
                 <span class="alarm-text">{links ? <a href={`#/tickets/${encodeURIComponent(a.ticketId)}`}>{alarmText(a, i18n)}</a> : alarmText(a, i18n)}</span>
                 {links && <span class="alarm-hint">{alarmHint(a, t)}</span>}
@@ -93,6 +98,7 @@ export function AlarmBanner({ alarms, links = true, onAckOrder }: AlarmBannerPro
                 )}
               </li>
             ))}
+            {alarms.length > max && <li class="alarm alarm-more">{t('alarmMore', { n: alarms.length - max })}</li>}
           </ul>
           {error && (
             <p class="field-error" role="alert">

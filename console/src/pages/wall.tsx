@@ -27,6 +27,8 @@ export const WALL_POLL_MS = 15_000;
 const WALL_RETRY_MS = 3_000;
 /** Alerts listed on the wall. */
 const WALL_ALERTS = 8;
+/** Alarms listed in the wall's banner, side by side; the rest are counted. */
+const WALL_ALARMS = 4;
 
 interface WallCity {
   client: ApiClient;
@@ -179,7 +181,7 @@ function Wall({ city, lang, setLang }: { city: WallCity; lang: Lang; setLang: (l
           </button>
         </div>
       </header>
-      <AlarmBanner alarms={alarms} links={false} />
+      <AlarmBanner alarms={alarms} links={false} max={WALL_ALARMS} />
       <main id="main" class="wall-body" tabIndex={-1}>
         <section class="wall-map" aria-label={t('wallMap')}>
           <CityMap
