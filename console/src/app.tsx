@@ -1,10 +1,11 @@
+import type { JSX } from 'preact';
 import { useContext, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { activeAlarms } from './alarms.js';
 import { ApiClient, ApiError } from './api.js';
 import { AlarmBanner, AlarmControls, AlarmSoundContext } from './components/alarm-banner.js';
 import { AlarmSound } from './alarm-signals.js';
 import { TicketFeed } from './feed.js';
-import { parseHash, useFeed, useNow, useRoute } from './hooks.js';
+import { parseHash, useFeed, useNow, useRoute, type Route } from './hooks.js';
 import { I18nContext, makeI18n, savedLang, saveLang, useI18n, type Lang, type MessageKey } from './i18n.js';
 import type { LiveState } from './live.js';
 import { DevicesPage } from './pages/devices.js';
@@ -213,6 +214,36 @@ function LiveIndicator() {
   );
 }
 
+/** A page of the signed-in console: its route segment, its navigation entry (if any), and what it shows. */
+interface ShellPage {
+  id: string;
+  label?: MessageKey;
+  badge?: number;
+  /** Absent: a link only (the wall view has its own screen). */
+  render?: () => JSX.Element;
+}
+
+/**
+ * The pages, in navigation order; the first is the default. A new page (co-handling, returns,
+ * extensions, people's reports) is one entry here.
+ */
+function shellPages(session: Session, route: Route, openCount: number): ShellPage[] {
+  return [
+    { id: 'inbox', label: 'navInbox', badge: openCount, render: () => <Inbox /> },
+    { id: 'tickets', render: () => (route.segments[1] ? <TicketPage key={route.segments[1]} id={route.segments[1]} /> : <Inbox />) },
+    { id: 'map', label: 'navMap', render: () => <MapPage focusTicket={route.query.get('ticket')} /> },
+    { id: 'kpis', label: 'navKpis', render: () => <KpiPage /> },
+    // Devices and tokens are the administrator's: a unit token is refused there.
+    ...(session.isAdmin
+      ? [
+          { id: 'devices', label: 'navDevices' as const, render: () => <DevicesPage /> },
+          { id: 'tokens', label: 'navTokens' as const, render: () => <TokensPage /> },
+        ]
+      : []),
+    { id: 'wall', label: 'navWall' },
+  ];
+}
+
 function Shell() {
   const { t } = useI18n();
   const session = useSession();
@@ -227,44 +258,30 @@ function Shell() {
     document.title = `${overdue ? `(${overdue}) ` : ''}StreetWatch · ${session.config.city.name}`;
   }, [overdue, session.config.city.name]);
 
-  const nav: { id: string; label: MessageKey; badge?: number }[] = [
-    { id: 'inbox', label: 'navInbox', badge: open.length },
-    { id: 'map', label: 'navMap' },
-    { id: 'kpis', label: 'navKpis' },
-    // Devices and tokens are the administrator's: a unit token is refused there.
-    ...(session.isAdmin ? [{ id: 'devices', label: 'navDevices' as const }, { id: 'tokens', label: 'navTokens' as const }] : []),
-  ];
-  const active = page === 'tickets' ? 'inbox' : page;
+  const pages = shellPages(session, route, open.length);
+  const shown = pages.find((p) => p.id === page && p.render) ?? pages[0]!;
+  // A ticket's page belongs to the inbox in the navigation.
+  const active = page === 'tickets' ? 'inbox' : shown.id;
 
   return (
     <>
       <nav class="mainnav" aria-label={t('mainNav')}>
         <ul>
-          {nav.map((n) => (
-            <li key={n.id}>
-              <a href={`#/${n.id}`} aria-current={active === n.id ? 'page' : undefined}>
-                {t(n.label)}
-                {n.badge !== undefined && <span class="nav-badge">{n.badge}</span>}
-              </a>
-            </li>
-          ))}
+          {pages
+            .filter((p) => p.label)
+            .map((n) => (
+              <li key={n.id}>
+                <a href={`#/${n.id}`} aria-current={active === n.id ? 'page' : undefined}>
+                  {t(n.label!)}
+                  {n.badge !== undefined && <span class="nav-badge">{n.badge}</span>}
+                </a>
+              </li>
+            ))}
         </ul>
       </nav>
       <Alarms />
       <main id="main" tabIndex={-1}>
-        {page === 'tickets' && route.segments[1] ? (
-          <TicketPage key={route.segments[1]} id={route.segments[1]} />
-        ) : page === 'map' ? (
-          <MapPage focusTicket={route.query.get('ticket')} />
-        ) : page === 'devices' && session.isAdmin ? (
-          <DevicesPage />
-        ) : page === 'tokens' && session.isAdmin ? (
-          <TokensPage />
-        ) : page === 'kpis' ? (
-          <KpiPage />
-        ) : (
-          <Inbox />
-        )}
+        {shown.render!()}
       </main>
       <Notices />
     </>

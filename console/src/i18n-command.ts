@@ -3,6 +3,7 @@
  * story), merged into the tables of i18n.ts. English must name every Chinese key.
  */
 export const zhCommand = {
+  navWall: '指挥大屏',
   mapSchematic: '示意图（无底图）',
 
   tokenKind: '类型',
@@ -63,6 +64,7 @@ export const zhCommand = {
 };
 
 export const enCommand: Record<keyof typeof zhCommand, string> = {
+  navWall: 'Wall view',
   mapSchematic: 'Schematic (no base map)',
 
   tokenKind: 'Kind',
