@@ -74,7 +74,7 @@ export const enCommand: Record<keyof typeof zhCommand, string> = {
   tokenKindDisplayHint: 'Opens the unit’s wall view only: no ticket details, no actions. The district center’s wall shows the whole district.',
   tokenWallLink: 'Wall view address (open it in the wall computer’s browser, no sign-in):',
 
-  alarmTitle: '{n} alarms to answer',
+  alarmTitle: 'Alarms to answer: {n}',
   alarmNew: 'New grade {g} ticket: {title}',
   alarmOverdue: 'Ticket overdue: {title}',
   alarmSupervision: 'Supervision order: {title}',
