@@ -5,9 +5,12 @@
  * keyboard and sees the status change; another sub-center cannot see it. Screenshots go to
  * test-results/console/ for people to look at.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildConsole } from '../../console/build.js';
+import { buildConsole, CONSOLE_DIST } from '../../console/build.js';
 import type { Ticket } from '../../core/schemas.js';
 import { launchBrowser, screenshot, type Browser } from '../support/browser.js';
 import { startTestPlatform, waitFor, type TestPlatform } from '../support/harness.js';
@@ -68,6 +71,15 @@ describe('web console', () => {
     expect(asset.headers.get('content-encoding')).toBe('gzip');
     expect((await asset.text()).length).toBeGreaterThan(10_000);
     expect((await fetch(`${base}/api/tickets`)).status).toBe(401);
+  });
+
+  it('stays lean: what a browser loads is under 500 KB gzipped', () => {
+    let gzipped = 0;
+    for (const f of fs.readdirSync(CONSOLE_DIST, { recursive: true }) as string[]) {
+      if (/\.(js|css|html)$/.test(f)) gzipped += zlib.gzipSync(fs.readFileSync(path.join(CONSOLE_DIST, f)), { level: 9 }).length;
+    }
+    expect(gzipped).toBeGreaterThan(50 * 1024);
+    expect(gzipped).toBeLessThan(500 * 1024);
   });
 
   it('lets the admin issue a token to each sub-center, shown once', async () => {
