@@ -3,6 +3,8 @@
  * after acting on it, and still acts on each delivery once, by its Idempotency-Key. Backoff
  * and the maximum age run on a controllable clock.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../core/bus/memory.js';
 import { loadCity } from '../core/city.js';
@@ -12,10 +14,10 @@ import { Metrics } from '../core/metrics.js';
 import type { Ticket } from '../core/schemas.js';
 import { SqliteStateStore } from '../core/store/sqlite/state.js';
 import { ManualClock } from '../test/support/clock.js';
-import { cityWithWebhooks, tempDir } from '../test/support/harness.js';
+import { cityWithWebhooks, metricValue, tempDir, waitFor } from '../test/support/harness.js';
 import { IdempotentReceiver } from '../test/support/webhook-receiver.js';
 import { sampleTicket } from '../test/contract/state.contract.js';
-import { startDelivery, type Delivery, type DeliveryOptions } from './delivery.js';
+import { DEFAULT_UNIT_CONCURRENCY, startDelivery, type Delivery, type DeliveryOptions } from './delivery.js';
 import { commitTicket, outboxMessageId, type CommitContext } from '../core/tickets/commit.js';
 
 const SECRET = 'north-webhook-secret-0001';
@@ -32,7 +34,9 @@ describe('webhook delivery', () => {
     const receiver = new IdempotentReceiver(SECRET);
     await receiver.up();
     closers.push(() => receiver.down());
-    const city = new CityIndex(loadCity(cityWithWebhooks({ north: { url: receiver.url, secret: SECRET } })));
+    const hanging = await startHangingReceiver();
+    closers.push(() => hanging.close());
+    const city = new CityIndex(loadCity(cityWithWebhooks({ north: { url: receiver.url, secret: SECRET }, south: { url: hanging.url, secret: SECRET } })));
     const dataDir = tempDir('delivery');
     const store = new SqliteStateStore(dataDir);
     closers.push(() => store.close());
@@ -47,12 +51,12 @@ describe('webhook delivery', () => {
       return d;
     };
     let n = 0;
-    const change = async (): Promise<{ ticket: Ticket; key: string }> => {
-      const ticket = sampleTicket({ subcenterId: 'north', createdAt: clock.now(), id: `SW-T-${++n}` });
+    const change = async (unit = 'north'): Promise<{ ticket: Ticket; key: string }> => {
+      const ticket = sampleTicket({ subcenterId: unit, createdAt: clock.now(), id: `SW-T-${++n}` });
       await commitTicket(commit, ticket, 'ticket.created', clock.now());
-      return { ticket, key: outboxMessageId(ticket, 'north') };
+      return { ticket, key: outboxMessageId(ticket, unit) };
     };
-    return { receiver, store, clock, start, change, dataDir };
+    return { receiver, hanging, store, clock, start, change, dataDir, metrics };
   }
 
   it('retries a receiver that is down, and acts once per key when a response is lost after the work', async () => {
@@ -135,4 +139,73 @@ describe('webhook delivery', () => {
     expect(receiver.requests.map((r) => r.key).sort()).toEqual([...keys].sort());
     expect(receiver.requests.every((r) => r.attempt === '1')).toBe(true);
   });
+
+  it('sends a unit\'s webhook while another unit\'s receiver hangs: one queue per unit', async () => {
+    const { receiver, hanging, start, change, store, clock } = await setup();
+    clock.set(Date.now());
+    for (let i = 0; i < 40; i++) await change('south');
+    // Real time here: the hanging receiver holds its requests open until the 10 s timeout.
+    const delivery = await start({ clock: { now: () => Date.now() }, pollMs: 50 });
+    await waitFor(() => hanging.open() >= DEFAULT_UNIT_CONCURRENCY || undefined, 'the hanging receiver to hold requests');
+    const north = await change('north');
+    delivery.kick();
+    await waitFor(() => receiver.processed.get(north.key), 'the north webhook');
+    // Delivered while south's first requests are still hanging, and with south's queue untouched past its lane.
+    expect(hanging.open()).toBe(DEFAULT_UNIT_CONCURRENCY);
+    expect(hanging.received()).toBe(DEFAULT_UNIT_CONCURRENCY);
+    expect((await store.outbox.get(north.key))!.state).toBe('delivered');
+    await hanging.close();
+  });
+
+  it('opens a failing unit\'s circuit after five failures in a row, probes once when it is due, and closes on success', async () => {
+    const { receiver, clock, start, change, store, metrics } = await setup();
+    receiver.failWith = 503;
+    const keys: string[] = [];
+    for (let i = 0; i < 12; i++) keys.push((await change()).key);
+    const delivery = await start({ unitConcurrency: 1, breakerOpenMs: 30_000 });
+    expect(await delivery.runOnce()).toBe(0);
+    // Five attempts, then the circuit is open: the other seven wait untried.
+    expect(receiver.requests).toHaveLength(5);
+    expect(await metricValue(metrics.webhookCircuitOpen, { unit: 'north' })).toBe(1);
+    clock.advance(20_000);
+    expect(await delivery.runOnce()).toBe(0);
+    expect(receiver.requests).toHaveLength(5);
+    // Open time over: one probe, which fails, and the circuit opens for twice as long.
+    clock.advance(10_000);
+    await delivery.runOnce();
+    expect(receiver.requests).toHaveLength(6);
+    clock.advance(59_000);
+    await delivery.runOnce();
+    expect(receiver.requests).toHaveLength(6);
+    receiver.failWith = undefined;
+    clock.advance(1_000);
+    expect(await delivery.runOnce()).toBeGreaterThan(6);
+    expect(await metricValue(metrics.webhookCircuitOpen, { unit: 'north' })).toBe(0);
+    clock.advance(3_600_000);
+    await delivery.runOnce();
+    expect((await Promise.all(keys.map((k) => store.outbox.get(k)))).map((m) => m!.state)).toEqual(Array(12).fill('delivered'));
+  });
 });
+
+/** A receiver that accepts every request and never answers (a hung upstream). */
+async function startHangingReceiver(): Promise<{ url: string; open(): number; received(): number; close(): Promise<void> }> {
+  const pending = new Set<http.ServerResponse>();
+  let received = 0;
+  const server = http.createServer((req, res) => {
+    received++;
+    pending.add(res);
+    res.on('close', () => pending.delete(res));
+    req.resume();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    open: () => pending.size,
+    received: () => received,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

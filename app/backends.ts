@@ -8,7 +8,7 @@ import { MemoryBus } from '../core/bus/memory.js';
 import type { Config, StageName } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import type { Bus, SeriesStore, StateStore } from '../core/ports.js';
+import type { Bus, OutboxPolicy, SeriesStore, StateStore } from '../core/ports.js';
 import { influxSeries } from '../core/store/open-series.js';
 import { RedisStateStore } from '../core/store/redis/state.js';
 import { SqliteSeriesStore } from '../core/store/sqlite/series.js';
@@ -79,13 +79,17 @@ export function createBackends(config: Config, deps: { logger: Logger; metrics: 
 
   let state: StateStore;
   if (config.redis) {
-    const redis = new RedisStateStore({ url: config.redis.url, namespace: config.namespace, logger });
+    const redis = new RedisStateStore({ url: config.redis.url, namespace: config.namespace, logger, outbox: outboxPolicy(config) });
     state = redis;
     if (needs.has('state')) services.push({ name: 'redis', label: 'Redis', target: redis.target, connect: () => redis.connect(), isConnected: () => redis.isConnected() });
   } else {
-    state = new SqliteStateStore(config.dataDir);
+    state = new SqliteStateStore(config.dataDir, { outbox: outboxPolicy(config) });
     usesDataDir ||= needs.has('state');
   }
 
   return { bus, series, state, services, usesDataDir };
+}
+
+function outboxPolicy(config: Config): OutboxPolicy {
+  return { coalesceMs: config.webhooks.coalesceMs, maxPendingPerUnit: config.webhooks.maxPendingPerUnit };
 }

@@ -95,7 +95,18 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     if (runs('api') && services.length > 0) api = await startApi(apiOptions());
     await Promise.all(services.map((s) => connectWithRetry(s.label, s.target, () => s.connect(), { logger, signal: opts.signal })));
     if (runs('alerting')) {
-      delivery = await startDelivery({ outbox: state.outbox, bus, cityIndex, clock, metrics, logger, backoffMs: config.webhooks.backoffMs, maxBackoffMs: config.webhooks.maxBackoffMs });
+      delivery = await startDelivery({
+        outbox: state.outbox,
+        bus,
+        cityIndex,
+        clock,
+        metrics,
+        logger,
+        backoffMs: config.webhooks.backoffMs,
+        maxBackoffMs: config.webhooks.maxBackoffMs,
+        breakerFailures: config.webhooks.breakerFailures,
+        breakerOpenMs: config.webhooks.breakerOpenMs,
+      });
       subscriptions.push(await startAlerting({ bus, tickets: state.tickets, cityIndex, clock, metrics, logger }));
       timers = startTimerWorker({ tickets: state.tickets, timers: state.timers, bus, cityIndex, clock, metrics, logger });
       ready.set('alerting', true);

@@ -46,6 +46,20 @@ export const DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60_000;
 export const DEFAULT_WEBHOOK_BACKOFF_MS = 1_000;
 /** Longest wait between two webhook attempts. */
 export const DEFAULT_WEBHOOK_MAX_BACKOFF_MS = 10 * 60_000;
+/** Changes of one ticket within this window after a webhook to a unit go out as one message, the latest state. */
+export const DEFAULT_WEBHOOK_COALESCE_MS = 2_000;
+/** Pending webhook messages per unit: a day of a busy unit's changes; beyond it the oldest are given up. */
+export const DEFAULT_WEBHOOK_MAX_PENDING = 1_000;
+/** The outbox policy (core/ports.ts OutboxPolicy) a state store applies unless told otherwise. */
+export const DEFAULT_OUTBOX_POLICY = { coalesceMs: DEFAULT_WEBHOOK_COALESCE_MS, maxPendingPerUnit: DEFAULT_WEBHOOK_MAX_PENDING } as const;
+/** Failed webhook attempts in a row after which a unit's circuit opens (no attempts for a while). */
+export const DEFAULT_WEBHOOK_BREAKER_FAILURES = 5;
+/** How long an open circuit waits before one probe; doubled per failed probe up to the longest backoff. */
+export const DEFAULT_WEBHOOK_BREAKER_OPEN_MS = 30_000;
+/** API writes per second one token may make, after its burst. */
+export const DEFAULT_API_WRITE_RATE = 2;
+/** API writes one token may make back to back (a shift's worth of clicks, an import in chunks). */
+export const DEFAULT_API_WRITE_BURST = 60;
 export const STAGES = ['broker', 'ingest', 'detectors', 'alerting', 'api'] as const;
 export type StageName = (typeof STAGES)[number];
 /** Kafka client id: how the brokers' logs and quotas name our connections. */
@@ -133,6 +147,12 @@ const EnvSchema = z.object({
   STREETWATCH_LOGIN_FAILURE_REFILL: duration(1, 86_400_000).default(DEFAULT_LOGIN_FAILURE_REFILL_MS),
   STREETWATCH_WEBHOOK_BACKOFF: duration(10, 3_600_000).default(DEFAULT_WEBHOOK_BACKOFF_MS),
   STREETWATCH_WEBHOOK_MAX_BACKOFF: duration(10, 86_400_000).default(DEFAULT_WEBHOOK_MAX_BACKOFF_MS),
+  STREETWATCH_WEBHOOK_COALESCE: duration(0, 600_000).default(DEFAULT_WEBHOOK_COALESCE_MS),
+  STREETWATCH_WEBHOOK_MAX_PENDING: positiveInt.max(10_000_000).default(DEFAULT_WEBHOOK_MAX_PENDING),
+  STREETWATCH_WEBHOOK_BREAKER_FAILURES: positiveInt.max(1_000).default(DEFAULT_WEBHOOK_BREAKER_FAILURES),
+  STREETWATCH_WEBHOOK_BREAKER_OPEN: duration(10, 86_400_000).default(DEFAULT_WEBHOOK_BREAKER_OPEN_MS),
+  STREETWATCH_API_WRITE_RATE: z.coerce.number().positive().max(1_000_000).default(DEFAULT_API_WRITE_RATE),
+  STREETWATCH_API_WRITE_BURST: positiveInt.max(1_000_000).default(DEFAULT_API_WRITE_BURST),
   STREETWATCH_LIMIT_LOOPBACK: boolean.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   STREETWATCH_MAP_TILES: z
@@ -249,8 +269,13 @@ export interface Config {
   operatorToken: string | undefined;
   stages: StageName[];
   ingest: { maxPayloadBytes: number; maxClockSkewMs: number };
-  /** Webhook retries: the first delay, doubled per failed attempt up to the longest. */
-  webhooks: { backoffMs: number; maxBackoffMs: number };
+  /**
+   * Webhook delivery: retries (the first delay, doubled per failed attempt up to the longest),
+   * coalescing and the per-unit backlog (OutboxPolicy), and each unit's circuit breaker.
+   */
+  webhooks: { backoffMs: number; maxBackoffMs: number; coalesceMs: number; maxPendingPerUnit: number; breakerFailures: number; breakerOpenMs: number };
+  /** API writes (POST, PUT, PATCH, DELETE) per token: a token bucket. */
+  apiWrites: { ratePerSecond: number; burst: number };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** The web console's map: without a tile URL it draws the city's GeoJSON on a plain background. */
   console: { tileUrl: string | undefined; tileAttribution: string | undefined };
@@ -324,7 +349,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     operatorToken: e.STREETWATCH_OPERATOR_TOKEN,
     stages: e.STREETWATCH_STAGES,
     ingest: { maxPayloadBytes: e.STREETWATCH_MAX_PAYLOAD, maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS },
-    webhooks: { backoffMs: e.STREETWATCH_WEBHOOK_BACKOFF, maxBackoffMs: Math.max(e.STREETWATCH_WEBHOOK_BACKOFF, e.STREETWATCH_WEBHOOK_MAX_BACKOFF) },
+    webhooks: {
+      backoffMs: e.STREETWATCH_WEBHOOK_BACKOFF,
+      maxBackoffMs: Math.max(e.STREETWATCH_WEBHOOK_BACKOFF, e.STREETWATCH_WEBHOOK_MAX_BACKOFF),
+      coalesceMs: e.STREETWATCH_WEBHOOK_COALESCE,
+      maxPendingPerUnit: e.STREETWATCH_WEBHOOK_MAX_PENDING,
+      breakerFailures: e.STREETWATCH_WEBHOOK_BREAKER_FAILURES,
+      breakerOpenMs: e.STREETWATCH_WEBHOOK_BREAKER_OPEN,
+    },
+    apiWrites: { ratePerSecond: e.STREETWATCH_API_WRITE_RATE, burst: e.STREETWATCH_API_WRITE_BURST },
     logLevel: e.LOG_LEVEL,
     console: { tileUrl: e.STREETWATCH_MAP_TILES, tileAttribution: e.STREETWATCH_MAP_ATTRIBUTION },
     cap: { grades: e.STREETWATCH_CAP_GRADES, sender: e.STREETWATCH_CAP_SENDER },

@@ -36,6 +36,12 @@ export class Metrics {
   });
   readonly ticketTimers = new Counter({ name: 'streetwatch_ticket_timers_total', help: 'Due ticket timers by kind and outcome (fired, or void when the ticket had moved on)', labelNames: ['kind', 'outcome'], registers: [this.registry] });
   readonly deliveries = new Counter({ name: 'streetwatch_deliveries_total', help: 'Webhook delivery attempts by outcome', labelNames: ['outcome'], registers: [this.registry] });
+  readonly webhookCircuitOpen = new Gauge({
+    name: 'streetwatch_webhook_circuit_open',
+    help: 'Whether a unit\'s webhook circuit is open (1: its receiver failed too often in a row, its messages wait)',
+    labelNames: ['unit'],
+    registers: [this.registry],
+  });
   readonly busRecords = new Counter({ name: 'streetwatch_bus_records_total', help: 'Bus records handled by this process, by topic and consumer group', labelNames: ['topic', 'group'], registers: [this.registry] });
   readonly busHandlerErrors = new Counter({ name: 'streetwatch_bus_handler_errors_total', help: 'Failed batch handlers (retried)', labelNames: ['topic', 'group'], registers: [this.registry] });
   /**

@@ -137,7 +137,7 @@ export interface OutboxMessage {
   coalesce?: boolean;
 }
 
-export interface OutboxItem extends OutboxMessage {
+export interface OutboxItem extends Omit<OutboxMessage, 'coalesce'> {
   attempts: number;
   /** When it may be tried next; for a delivered message, when it was delivered. */
   nextAttemptAt: number;
@@ -179,16 +179,33 @@ export interface TicketStore {
   save(ticket: Ticket, outbox?: readonly OutboxMessage[], effects?: TicketSaveEffects): Promise<void>;
 }
 
+/**
+ * How the outbox holds messages back and how many it keeps per unit. The store applies it in
+ * the ticket save that writes the messages.
+ */
+export interface OutboxPolicy {
+  /**
+   * A coalescing message waits until this long after the previous message of its ticket to the
+   * same unit (sent at once when there was none for that long), and while it waits untried a
+   * later coalescing change replaces it: one delivery per ticket, unit and window.
+   */
+  coalesceMs: number;
+  /** Pending messages per unit at most; beyond it the oldest is given up (failed). */
+  maxPendingPerUnit: number;
+}
+
 export interface Outbox {
   /** Pending messages due at `now`, oldest first. */
   due(now: number, limit: number): Promise<OutboxItem[]>;
+  /** Units with pending messages due at `now`, the one due longest first: one delivery queue each. */
+  receiversDue(now: number, limit: number): Promise<string[]>;
   /**
-   * Claims up to `limit` pending messages due at `now` that no unexpired lease holds, leasing
-   * each to `owner` until `now + leaseMs`: several delivery workers never send one message at
-   * the same time. A lease ends with markDelivered/markFailed, or when it expires (the worker
-   * died), after which the message can be claimed again.
+   * Claims up to `limit` pending messages to `receiver` due at `now` that no unexpired lease
+   * holds, leasing each to `owner` until `now + leaseMs`, earliest due first: several delivery
+   * workers never send one message at the same time. A lease ends with markDelivered/markFailed,
+   * or when it expires (the worker died), after which the message can be claimed again.
    */
-  claim(now: number, limit: number, owner: string, leaseMs: number): Promise<OutboxItem[]>;
+  claim(receiver: string, now: number, limit: number, owner: string, leaseMs: number): Promise<OutboxItem[]>;
   markDelivered(id: string, at: number): Promise<void>;
   markFailed(id: string, attempts: number, nextAttemptAt: number | null, error: string): Promise<void>;
   get(id: string): Promise<OutboxItem | undefined>;

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_OUTBOX_POLICY } from '../../core/config.js';
 import { isStreetWatchError } from '../../core/errors.js';
 import type { ApiTokenRecord, KeyValueStore, OutboxMessage, StateStore } from '../../core/ports.js';
 import type { DeviceRecord, SupervisionOrder, Ticket, TicketTimer, TimerKind } from '../../core/schemas.js';
@@ -302,18 +303,77 @@ export function stateContract(name: string, makeStore: () => Promise<StateStore>
       const t = sampleTicket();
       const msgs: OutboxMessage[] = [0, 1, 2].map((i) => ({ id: randomUUID(), channel: 'webhook', subcenterId: t.subcenterId, ticketId: t.id, event: 'ticket.updated', body: `{"n":${i}}`, createdAt: t0 + i }));
       await s.tickets.save(t, msgs);
-      const [a, b] = await Promise.all([s.outbox.claim(t0 + 10, 1000, 'a', 100), other.outbox.claim(t0 + 10, 1000, 'b', 100)]);
+      const unit = t.subcenterId;
+      expect(await s.outbox.receiversDue(t0 + 10, 1000)).toContain(unit);
+      expect(await s.outbox.claim(`${unit}-other`, t0 + 10, 1000, 'a', 100)).toEqual([]);
+      const [a, b] = await Promise.all([s.outbox.claim(unit, t0 + 10, 1000, 'a', 100), other.outbox.claim(unit, t0 + 10, 1000, 'b', 100)]);
       const mine = (items: { id: string }[]) => items.map((m) => m.id).filter((id) => msgs.some((m) => m.id === id));
       expect([...mine(a!), ...mine(b!)].sort()).toEqual(msgs.map((m) => m.id).sort());
-      expect(mine(await s.outbox.claim(t0 + 50, 1000, 'c', 100))).toEqual([]);
+      expect(mine(await s.outbox.claim(unit, t0 + 50, 1000, 'c', 100))).toEqual([]);
       await s.outbox.markDelivered(msgs[0]!.id, t0 + 60);
       await s.outbox.markFailed(msgs[1]!.id, 1, t0 + 70, 'HTTP 500');
       // Failure ends the lease: due again at its next attempt; the third one's lease expires.
-      expect(mine(await s.outbox.claim(t0 + 110, 1000, 'c', 100)).sort()).toEqual([msgs[1]!.id, msgs[2]!.id].sort());
+      expect(mine(await s.outbox.claim(unit, t0 + 110, 1000, 'c', 100)).sort()).toEqual([msgs[1]!.id, msgs[2]!.id].sort());
       const state = await s.outbox.forTicket(t.id);
       expect(state.map((m) => m.id)).toEqual(msgs.map((m) => m.id));
       expect(state[0]).toMatchObject({ state: 'delivered', nextAttemptAt: t0 + 60, attempts: 1 });
       expect(state[1]).toMatchObject({ state: 'pending', attempts: 1, lastError: 'HTTP 500' });
+      await s.outbox.markDelivered(msgs[1]!.id, t0 + 120);
+      await s.outbox.markDelivered(msgs[2]!.id, t0 + 120);
+      expect(await s.outbox.receiversDue(t0 + 1_000, 1000)).not.toContain(unit);
+    });
+
+    it('coalesces a burst of changes of one ticket into one message per unit, the latest state, a window after the previous one', async () => {
+      const s = await store();
+      const t0 = eraStart();
+      const t = sampleTicket();
+      const unit = t.subcenterId;
+      const msg = (v: number, over: Partial<OutboxMessage> = {}): OutboxMessage => ({
+        id: `${t.id}/v${v}/${unit}`, channel: 'webhook', subcenterId: unit, ticketId: t.id, event: 'ticket.updated', body: `{"v":${v}}`, createdAt: t0 + v, coalesce: true, ...over,
+      });
+      await s.tickets.save(t, [msg(1, { event: 'ticket.created', coalesce: false })]);
+      // Created goes at once; the first update waits the window (2 s by default) after it.
+      for (let v = 2; v <= 30; v++) await s.tickets.save({ ...t, version: v }, [msg(v)]);
+      let state = await s.outbox.forTicket(t.id);
+      expect(state.map((m) => [m.id, m.event, m.body, m.nextAttemptAt])).toEqual([
+        [`${t.id}/v1/${unit}`, 'ticket.created', '{"v":1}', t0 + 1],
+        [`${t.id}/v30/${unit}`, 'ticket.updated', '{"v":30}', t0 + 1 + DEFAULT_OUTBOX_POLICY.coalesceMs],
+      ]);
+      // Claimed (in flight): the next change waits its own window, and the one after joins it.
+      expect((await s.outbox.claim(unit, t0 + 1 + DEFAULT_OUTBOX_POLICY.coalesceMs, 10, 'a', 60_000)).map((m) => m.id)).toEqual([`${t.id}/v1/${unit}`, `${t.id}/v30/${unit}`]);
+      await s.tickets.save({ ...t, version: 31 }, [msg(31)]);
+      await s.tickets.save({ ...t, version: 32 }, [msg(32)]);
+      // A change that must not wait (a closing) takes the waiting message's place and goes at once.
+      await s.tickets.save({ ...t, version: 33 }, [msg(33, { event: 'ticket.closed', coalesce: false })]);
+      state = await s.outbox.forTicket(t.id);
+      expect(state.map((m) => [m.id, m.event, m.body, m.nextAttemptAt])).toEqual([
+        [`${t.id}/v1/${unit}`, 'ticket.created', '{"v":1}', t0 + 1],
+        [`${t.id}/v30/${unit}`, 'ticket.updated', '{"v":30}', t0 + 1 + DEFAULT_OUTBOX_POLICY.coalesceMs],
+        [`${t.id}/v33/${unit}`, 'ticket.closed', '{"v":33}', t0 + 33],
+      ]);
+      // Nothing replaces a message that was tried: its key keeps its one body.
+      await s.outbox.markFailed(`${t.id}/v33/${unit}`, 1, t0 + 99_000, 'HTTP 503');
+      await s.tickets.save({ ...t, version: 34 }, [msg(34)]);
+      expect((await s.outbox.get(`${t.id}/v33/${unit}`))!.body).toBe('{"v":33}');
+      expect((await s.outbox.get(`${t.id}/v34/${unit}`))!.nextAttemptAt).toBe(t0 + 99_000 + DEFAULT_OUTBOX_POLICY.coalesceMs);
+    });
+
+    it('holds each unit\'s backlog to its cap, giving the oldest message up', async () => {
+      const s = await store();
+      const t0 = eraStart();
+      const unit = `sc-${randomUUID().slice(0, 6)}`;
+      const ids: string[] = [];
+      for (let i = 0; i < DEFAULT_OUTBOX_POLICY.maxPendingPerUnit + 3; i++) {
+        const t = sampleTicket({ subcenterId: unit });
+        const m: OutboxMessage = { id: `${t.id}/v1/${unit}`, channel: 'webhook', subcenterId: unit, ticketId: t.id, event: 'ticket.created', body: '{}', createdAt: t0 + i };
+        ids.push(m.id);
+        await s.tickets.save(t, [m]);
+      }
+      const dropped = await Promise.all(ids.slice(0, 3).map((id) => s.outbox.get(id)));
+      expect(dropped.map((m) => [m!.state, m!.lastError])).toEqual(Array(3).fill(['failed', `dropped: more than ${DEFAULT_OUTBOX_POLICY.maxPendingPerUnit} messages were waiting for this unit`]));
+      expect((await s.outbox.get(ids[3]!))!.state).toBe('pending');
+      const claimed = await s.outbox.claim(unit, t0 + 1e6, 10_000, 'a', 60_000);
+      expect(claimed).toHaveLength(DEFAULT_OUTBOX_POLICY.maxPendingPerUnit);
     });
 
     it('keeps API tokens by hash and revokes them', async () => {

@@ -23,6 +23,8 @@ export class IdempotentReceiver {
   readonly processed = new Map<string, number>();
   /** The next N requests are processed, then their connection is dropped without an answer. */
   dropResponses = 0;
+  /** While set, every request is answered with this status and not processed (a failing receiver). */
+  failWith: number | undefined;
   private server: http.Server | undefined;
   private readonly sockets = new Set<Socket>();
   private port = 0;
@@ -43,6 +45,7 @@ export class IdempotentReceiver {
         const signatureValid = verifySignature(body, this.secret, req.headers['x-streetwatch-signature'] as string | undefined);
         this.requests.push({ key, attempt: String(req.headers['x-streetwatch-attempt']), event: String(req.headers['x-streetwatch-event']), body, signatureValid });
         if (!signatureValid) return void res.writeHead(401).end();
+        if (this.failWith !== undefined) return void res.writeHead(this.failWith).end();
         if (!this.processed.has(key)) this.processed.set(key, 0);
         if (this.processed.get(key) === 0) this.processed.set(key, 1);
         if (this.dropResponses > 0) {

@@ -17,6 +17,9 @@
  *                                 zset   supervision order ids by createdAt
  *   ob:{id}                       hash   an outbox message, its delivery state and lease (lo/lu)
  *   obdue                         zset   pending outbox ids by next attempt time
+ *   obdue:u:{unit}                zset   a unit's pending outbox ids by next attempt time (its queue)
+ *   obrcv                         zset   units with pending messages, by their earliest next attempt
+ *   obl:{ticketId}|{unit}         string the latest outbox id of a ticket to a unit (coalescing)
  *   obt:{ticketId}                zset   a ticket's outbox ids by createdAt
  *   tok:{id}, tokh:{hash}         hash, string   an API token, and its id by hash
  *   toks, toks:u:{unit}           zset   token ids by createdAt
@@ -28,9 +31,11 @@
 export class Keys {
   readonly devices: string;
   readonly outboxDue: string;
+  readonly outboxUnits: string;
   constructor(readonly prefix: string) {
     this.devices = `${prefix}devs`;
     this.outboxDue = `${prefix}obdue`;
+    this.outboxUnits = `${prefix}obrcv`;
     this.timersDue = `${prefix}tmdue`;
   }
   device = (id: string): string => `${this.prefix}dev:${id}`;
@@ -48,6 +53,7 @@ export class Keys {
     filter.ticketId !== undefined ? `${this.prefix}soidx:t:${filter.ticketId}` : filter.unitId !== undefined ? `${this.prefix}soidx:u:${filter.unitId}` : `${this.prefix}soidx`;
   outboxItem = (id: string): string => `${this.prefix}ob:${id}`;
   outboxOf = (ticketId: string): string => `${this.prefix}obt:${ticketId}`;
+  outboxDueOf = (unitId: string): string => `${this.prefix}obdue:u:${unitId}`;
   token = (id: string): string => `${this.prefix}tok:${id}`;
   tokenByHash = (hash: string): string => `${this.prefix}tokh:${hash}`;
   tokens = (unitId?: string): string => `${this.prefix}toks${unitId === undefined ? '' : `:u:${unitId}`}`;

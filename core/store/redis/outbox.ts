@@ -12,9 +12,13 @@ export class RedisOutbox implements Outbox {
     });
   }
 
-  claim(now: number, limit: number, owner: string, leaseMs: number): Promise<OutboxItem[]> {
+  receiversDue(now: number, limit: number): Promise<string[]> {
+    return this.c.run(() => this.c.redis.zrange(this.c.keys.outboxUnits, '-inf', String(now), 'BYSCORE', 'LIMIT', '0', String(limit)));
+  }
+
+  claim(receiver: string, now: number, limit: number, owner: string, leaseMs: number): Promise<OutboxItem[]> {
     return this.c.run(async () => {
-      const ids = (await this.c.script('claim')(1, this.c.keys.outboxDue, this.c.keys.outboxItem(''), now, limit, owner, now + leaseMs)) as string[];
+      const ids = (await this.c.script('claim')(1, this.c.keys.outboxDueOf(receiver), this.c.keys.outboxItem(''), now, limit, owner, now + leaseMs)) as string[];
       const items = await this.read(ids);
       return items.sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.createdAt - b.createdAt);
     });
@@ -25,13 +29,13 @@ export class RedisOutbox implements Outbox {
   }
 
   markDelivered(id: string, at: number): Promise<void> {
-    return this.c.run(async () => void (await this.c.script('markDelivered')(2, this.c.keys.outboxItem(id), this.c.keys.outboxDue, id, at)));
+    return this.c.run(async () => void (await this.c.script('markDelivered')(0, this.c.keys.prefix, id, at)));
   }
 
   markFailed(id: string, attempts: number, nextAttemptAt: number | null, error: string): Promise<void> {
     return this.c.run(
       async () =>
-        void (await this.c.script('markFailed')(2, this.c.keys.outboxItem(id), this.c.keys.outboxDue, id, attempts, nextAttemptAt ?? '', error.slice(0, 500))),
+        void (await this.c.script('markFailed')(0, this.c.keys.prefix, id, attempts, nextAttemptAt ?? '', error.slice(0, 500))),
     );
   }
 

@@ -20,7 +20,8 @@ import { Redis, ReplyError } from 'ioredis';
 import { errorMessage, redactUrl, unavailable } from '../../connect-retry.js';
 import { StreetWatchError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { ApiTokenStore, DeviceErrorLog, DeviceRegistry, KeyValueStore, Outbox, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
+import type { ApiTokenStore, DeviceErrorLog, DeviceRegistry, KeyValueStore, Outbox, OutboxPolicy, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
+import { DEFAULT_OUTBOX_POLICY } from '../../config.js';
 import type { Ctx, Script } from './context.js';
 import { RedisDeviceErrors } from './device-errors.js';
 import { RedisDevices } from './devices.js';
@@ -48,6 +49,8 @@ export interface RedisStateOptions {
   maxRetriesPerRequest?: number;
   /** How long a connection attempt may take. Default 5 s. */
   connectTimeoutMs?: number;
+  /** Coalescing and per-unit backlog of the webhook outbox. Default DEFAULT_OUTBOX_POLICY. */
+  outbox?: OutboxPolicy;
 }
 
 export class RedisStateStore implements StateStore {
@@ -97,7 +100,7 @@ export class RedisStateStore implements StateStore {
       run: (op) => op().catch((err: unknown) => Promise.reject(this.failure(err))),
     };
     this.devices = new RedisDevices(ctx);
-    this.tickets = new RedisTickets(ctx);
+    this.tickets = new RedisTickets(ctx, opts.outbox ?? DEFAULT_OUTBOX_POLICY);
     this.outbox = new RedisOutbox(ctx);
     this.timers = new RedisTimers(ctx);
     this.supervision = new RedisSupervision(ctx);

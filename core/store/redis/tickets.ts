@@ -1,10 +1,13 @@
 import { StreetWatchError } from '../../errors.js';
-import type { OutboxMessage, TicketFilter, TicketSaveEffects, TicketStore } from '../../ports.js';
+import type { OutboxMessage, OutboxPolicy, TicketFilter, TicketSaveEffects, TicketStore } from '../../ports.js';
 import type { Ticket } from '../../schemas.js';
 import { CHUNK, DEFAULT_LIST_LIMIT, type Ctx } from './context.js';
 
 export class RedisTickets implements TicketStore {
-  constructor(private readonly c: Ctx) {}
+  constructor(
+    private readonly c: Ctx,
+    private readonly policy: OutboxPolicy,
+  ) {}
 
   get(id: string): Promise<Ticket | undefined> {
     return this.c.run(async () => parseTicket(await this.c.redis.hget(this.c.keys.ticket(id), 'body')));
@@ -65,11 +68,13 @@ export class RedisTickets implements TicketStore {
       ticket.createdAt,
       ticket.grade,
       JSON.stringify(ticket),
+      this.policy.coalesceMs,
+      this.policy.maxPendingPerUnit,
     ];
     const fingerprints = [...new Set(ticket.alerts.map((a) => a.fingerprint))];
     args.push(fingerprints.length, ...fingerprints);
     args.push(outbox.length);
-    for (const m of outbox) args.push(m.id, m.channel, m.subcenterId, m.ticketId, m.event, m.body, m.createdAt);
+    for (const m of outbox) args.push(m.id, m.channel, m.subcenterId, m.ticketId, m.event, m.body, m.createdAt, m.coalesce === true ? '1' : '0');
     if (effects.timers === undefined) args.push(-1);
     else {
       args.push(effects.timers.length);

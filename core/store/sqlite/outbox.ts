@@ -17,6 +17,7 @@ interface OutboxRow {
 
 export class SqliteOutbox implements Outbox {
   private readonly dueStmt;
+  private readonly receiversStmt;
   private readonly claimTx;
   private readonly delivered;
   private readonly failed;
@@ -27,12 +28,15 @@ export class SqliteOutbox implements Outbox {
     this.dueStmt = db.prepare<[number, number], OutboxRow>(
       "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?",
     );
-    const claimable = db.prepare<[number, number, number], { id: string }>(
-      "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at, created_at LIMIT ?",
+    this.receiversStmt = db.prepare<[number, number], { unit: string }>(
+      "SELECT subcenter_id AS unit, min(next_attempt_at) AS due FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? GROUP BY subcenter_id ORDER BY due, unit LIMIT ?",
+    );
+    const claimable = db.prepare<[string, number, number, number], { id: string }>(
+      "SELECT id FROM outbox WHERE subcenter_id = ? AND state = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at, created_at LIMIT ?",
     );
     const lease = db.prepare<[string, number, string], OutboxRow>('UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ? RETURNING *');
-    this.claimTx = db.transaction((now: number, limit: number, owner: string, leaseMs: number) =>
-      claimable.all(now, now, limit).map(({ id }) => lease.get(owner, now + leaseMs, id)!),
+    this.claimTx = db.transaction((receiver: string, now: number, limit: number, owner: string, leaseMs: number) =>
+      claimable.all(receiver, now, now, limit).map(({ id }) => lease.get(owner, now + leaseMs, id)!),
     );
     this.delivered = db.prepare(
       "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, next_attempt_at = ?, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?",
@@ -48,8 +52,12 @@ export class SqliteOutbox implements Outbox {
     return this.dueStmt.all(now, limit).map(toOutboxItem);
   }
 
-  async claim(now: number, limit: number, owner: string, leaseMs: number): Promise<OutboxItem[]> {
-    return this.claimTx.immediate(now, limit, owner, leaseMs).map(toOutboxItem);
+  async receiversDue(now: number, limit: number): Promise<string[]> {
+    return this.receiversStmt.all(now, limit).map((r) => r.unit);
+  }
+
+  async claim(receiver: string, now: number, limit: number, owner: string, leaseMs: number): Promise<OutboxItem[]> {
+    return this.claimTx.immediate(receiver, now, limit, owner, leaseMs).map(toOutboxItem);
   }
 
   async markDelivered(id: string, at: number): Promise<void> {

@@ -157,8 +157,13 @@ function migrate(db: Database.Database): void {
   };
   add('outbox', 'lease_owner', 'TEXT');
   add('outbox', 'lease_until', 'INTEGER');
+  // 1: the message carries only the ticket's latest state and may be replaced while it waits untried.
+  add('outbox', 'coalesce', 'INTEGER NOT NULL DEFAULT 0');
   add('tickets', 'grade', "TEXT NOT NULL DEFAULT ''", UPGRADE_V1_TICKETS);
   add('api_tokens', 'kind', "TEXT NOT NULL DEFAULT 'unit'");
   db.exec('CREATE INDEX IF NOT EXISTS outbox_ticket ON outbox(ticket_id, created_at)');
+  // One delivery queue per unit, and the latest message of a ticket to a unit (coalescing).
+  db.exec("CREATE INDEX IF NOT EXISTS outbox_unit_due ON outbox(subcenter_id, next_attempt_at) WHERE state = 'pending'");
+  db.exec('CREATE INDEX IF NOT EXISTS outbox_pair ON outbox(ticket_id, subcenter_id)');
   db.exec('CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created_at)');
 }

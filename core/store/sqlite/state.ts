@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import type { ApiTokenStore, DeviceErrorLog, DeviceRegistry, KeyValueStore, Outbox, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
+import { DEFAULT_OUTBOX_POLICY } from '../../config.js';
+import type { ApiTokenStore, DeviceErrorLog, DeviceRegistry, KeyValueStore, Outbox, OutboxPolicy, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
 import { SqliteDeviceErrors } from './device-errors.js';
 import { SqliteDevices } from './devices.js';
 import { SqliteKv } from './kv.js';
@@ -29,12 +30,12 @@ export class SqliteStateStore implements StateStore {
   readonly deviceErrors: DeviceErrorLog;
   private readonly db: Database.Database;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, opts: { outbox?: OutboxPolicy } = {}) {
     fs.mkdirSync(dataDir, { recursive: true });
     this.db = openDatabase(path.join(dataDir, 'state.db'));
     createSchema(this.db);
     this.devices = new SqliteDevices(this.db);
-    this.tickets = new SqliteTickets(this.db);
+    this.tickets = new SqliteTickets(this.db, opts.outbox ?? DEFAULT_OUTBOX_POLICY);
     this.outbox = new SqliteOutbox(this.db);
     this.timers = new SqliteTimers(this.db);
     this.supervision = new SqliteSupervision(this.db);

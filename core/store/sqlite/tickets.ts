@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { StreetWatchError } from '../../errors.js';
-import type { OutboxMessage, TicketFilter, TicketSaveEffects, TicketStore } from '../../ports.js';
+import type { OutboxMessage, OutboxPolicy, TicketFilter, TicketSaveEffects, TicketStore } from '../../ports.js';
 import type { Ticket, TicketTimer } from '../../schemas.js';
 import type { TimerRow } from './timers.js';
 
@@ -15,6 +15,12 @@ export class SqliteTickets implements TicketStore {
   private readonly insert;
   private readonly update;
   private readonly insertOutbox;
+  private readonly outboxExists;
+  private readonly latestOfPair;
+  private readonly replaceOutbox;
+  private readonly pendingOfUnit;
+  private readonly oldestPendingOfUnit;
+  private readonly giveUp;
   private readonly dropAlerts;
   private readonly insertAlert;
   private readonly lastByAlertStmt;
@@ -25,7 +31,10 @@ export class SqliteTickets implements TicketStore {
   private readonly upsertOrder;
   private readonly saveTx;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly policy: OutboxPolicy,
+  ) {
     this.byId = db.prepare<[string], { body: string }>('SELECT body FROM tickets WHERE id = ?');
     this.openByKey = db.prepare<[string], { body: string }>("SELECT body FROM tickets WHERE merge_key = ? AND status <> 'closed'");
     this.openByAlert = db.prepare<[string], { body: string }>(
@@ -38,8 +47,18 @@ export class SqliteTickets implements TicketStore {
       'UPDATE tickets SET merge_key = @mergeKey, status = @status, subcenter_id = @subcenterId, version = @version, grade = @grade, body = @body WHERE id = @id AND version = @version - 1',
     );
     this.insertOutbox = db.prepare(
-      'INSERT OR IGNORE INTO outbox (id, channel, subcenter_id, ticket_id, event, body, created_at, next_attempt_at) VALUES (@id, @channel, @subcenterId, @ticketId, @event, @body, @createdAt, @createdAt)',
+      'INSERT OR IGNORE INTO outbox (id, channel, subcenter_id, ticket_id, event, body, created_at, next_attempt_at, coalesce) VALUES (@id, @channel, @subcenterId, @ticketId, @event, @body, @createdAt, @dueAt, @coalesce)',
     );
+    this.outboxExists = db.prepare<[string], { id: string }>('SELECT id FROM outbox WHERE id = ?');
+    this.latestOfPair = db.prepare<[string, string], { id: string; state: string; attempts: number; lease_until: number | null; coalesce: number; next_attempt_at: number }>(
+      'SELECT id, state, attempts, lease_until, coalesce, next_attempt_at FROM outbox WHERE ticket_id = ? AND subcenter_id = ? ORDER BY rowid DESC LIMIT 1',
+    );
+    this.replaceOutbox = db.prepare(
+      'UPDATE outbox SET id = @id, event = @event, body = @body, coalesce = @coalesce, next_attempt_at = @dueAt, lease_owner = NULL, lease_until = NULL WHERE id = @replaces',
+    );
+    this.pendingOfUnit = db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM outbox WHERE subcenter_id = ? AND state = 'pending'");
+    this.oldestPendingOfUnit = db.prepare<[string], { id: string }>("SELECT id FROM outbox WHERE subcenter_id = ? AND state = 'pending' ORDER BY next_attempt_at, created_at LIMIT 1");
+    this.giveUp = db.prepare("UPDATE outbox SET state = 'failed', last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?");
     this.dropAlerts = db.prepare('DELETE FROM ticket_alerts WHERE ticket_id = ?');
     this.insertAlert = db.prepare('INSERT OR IGNORE INTO ticket_alerts (fingerprint, ticket_id) VALUES (?, ?)');
     this.lastByAlertStmt = db.prepare<[string], { body: string }>('SELECT t.body FROM alert_last_ticket a JOIN tickets t ON t.id = a.ticket_id WHERE a.fingerprint = ?');
@@ -61,7 +80,7 @@ export class SqliteTickets implements TicketStore {
       } else if (this.update.run(row).changes === 0) {
         throw new StreetWatchError('SW_ERR_TICKET_CONFLICT', [t.id]);
       }
-      for (const m of outbox) this.insertOutbox.run(m);
+      for (const m of outbox) this.writeMessage(m);
       this.dropAlerts.run(t.id);
       if (t.status !== 'closed') for (const a of t.alerts) this.insertAlert.run(a.fingerprint, t.id);
       for (const a of t.alerts) this.markLast.run(a.fingerprint, t.id, t.createdAt);
@@ -70,6 +89,30 @@ export class SqliteTickets implements TicketStore {
         this.upsertOrder.run({ id: o.id, ticketId: o.ticketId, subcenterId: o.subcenterId, issuedTo: o.issuedTo, status: o.status, createdAt: o.createdAt, body: JSON.stringify(o) });
       }
     });
+  }
+
+  /**
+   * Writes a message under the outbox policy: a coalescing message replaces the latest message
+   * of its ticket to its unit while that one waits untried (not leased, never attempted, itself
+   * coalescing), and is otherwise due a window after it; beyond the unit's backlog cap the
+   * oldest pending message is given up.
+   */
+  private writeMessage(m: OutboxMessage): void {
+    if (this.outboxExists.get(m.id)) return;
+    const latest = this.latestOfPair.get(m.ticketId, m.subcenterId);
+    const coalesce = m.coalesce === true ? 1 : 0;
+    if (latest && latest.state === 'pending' && latest.attempts === 0 && latest.coalesce === 1 && (latest.lease_until === null || latest.lease_until <= m.createdAt)) {
+      // The waiting message takes the latest state; a message that must not wait takes its place now.
+      const dueAt = coalesce ? latest.next_attempt_at : Math.min(latest.next_attempt_at, m.createdAt);
+      this.replaceOutbox.run({ id: m.id, event: m.event, body: m.body, coalesce, dueAt, replaces: latest.id });
+      return;
+    }
+    const dueAt = coalesce && latest ? Math.max(m.createdAt, latest.next_attempt_at + this.policy.coalesceMs) : m.createdAt;
+    this.insertOutbox.run({ ...m, dueAt, coalesce });
+    if (this.pendingOfUnit.get(m.subcenterId)!.n > this.policy.maxPendingPerUnit) {
+      const oldest = this.oldestPendingOfUnit.get(m.subcenterId);
+      if (oldest) this.giveUp.run(`dropped: more than ${this.policy.maxPendingPerUnit} messages were waiting for this unit`, oldest.id);
+    }
   }
 
   private replaceTimers(ticketId: string, timers: readonly TicketTimer[]): void {

@@ -1,5 +1,5 @@
--- KEYS: the due set. ARGV: item key prefix, now, limit, owner, lease end. Oldest due first;
--- an item whose lease has not ended is someone else's and is skipped.
+-- KEYS: the unit's due set. ARGV: item key prefix, now, limit, owner, lease end. Earliest due
+-- first; an item whose lease has not ended is someone else's and is skipped.
 local out, offset, limit = {}, 0, tonumber(ARGV[3])
 while #out < limit do
   local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[2], 'BYSCORE', 'LIMIT', offset, 200)

@@ -1,6 +1,7 @@
--- ARGV: prefix, id, version, mergeKey, status, subcenterId, createdAt, grade, body, then
--- sections, each a count and its items: alert fingerprints (1 value each); outbox messages
--- (7: id, channel, subcenterId, ticketId, event, body, createdAt); timers (-1 leaves them as
+-- ARGV: prefix, id, version, mergeKey, status, subcenterId, createdAt, grade, body, the outbox
+-- policy's coalescing window (ms) and per-unit cap, then sections, each a count and its items:
+-- alert fingerprints (1 value each); outbox messages (8: id, channel, subcenterId, ticketId,
+-- event, body, createdAt, coalesce '1'/'0'); timers (-1 leaves them as
 -- they are, else 4 each: id, ticketId, kind, dueAt); supervision orders (7: id, ticketId,
 -- subcenterId, issuedTo, status, createdAt, body). Every check comes before the first write:
 -- a script that stops half-way is not rolled back.
@@ -34,7 +35,8 @@ redis.call('ZADD', P .. 'tidx', ca, id)
 redis.call('ZADD', P .. 'tidx:st:' .. st, ca, id)
 redis.call('ZADD', P .. 'tidx:sc:' .. sc, ca, id)
 redis.call('ZADD', P .. 'tidx:sc:' .. sc .. ':st:' .. st, ca, id)
-local i = 10
+local coalesceMs, maxPending = tonumber(ARGV[10]), tonumber(ARGV[11])
+local i = 12
 local fpsKey = P .. 'tfps:' .. id
 for _, fp in ipairs(redis.call('SMEMBERS', fpsKey)) do redis.call('ZREM', P .. 'tfp:' .. fp, id) end
 redis.call('DEL', fpsKey)
@@ -50,16 +52,53 @@ for _ = 1, n do
   if (not lca) or tonumber(lca) <= tonumber(ca) then redis.call('HSET', lkey, 'id', id, 'ca', ca) end
   i = i + 1
 end
+-- Outbox messages, under the policy (see OutboxPolicy): a coalescing message replaces the
+-- latest message of its ticket to its unit while that one waits untried, and is otherwise due a
+-- window after it; beyond the unit's cap the oldest pending message is given up.
+local function unitDueChanged(sc)
+  local first = redis.call('ZRANGE', P .. 'obdue:u:' .. sc, 0, 0, 'WITHSCORES')
+  if #first == 0 then redis.call('ZREM', P .. 'obrcv', sc) else redis.call('ZADD', P .. 'obrcv', first[2], sc) end
+end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
-  local mkey = P .. 'ob:' .. ARGV[i]
+  local mid, ch, sc, tid, ev, body, mca, co = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], tonumber(ARGV[i + 6]), ARGV[i + 7]
+  local mkey = P .. 'ob:' .. mid
   if redis.call('EXISTS', mkey) == 0 then
-    redis.call('HSET', mkey, 'channel', ARGV[i + 1], 'sc', ARGV[i + 2], 'tid', ARGV[i + 3], 'event', ARGV[i + 4],
-      'body', ARGV[i + 5], 'ca', ARGV[i + 6], 'attempts', '0', 'next', ARGV[i + 6], 'state', 'pending')
-    redis.call('ZADD', P .. 'obdue', ARGV[i + 6], ARGV[i])
-    redis.call('ZADD', P .. 'obt:' .. ARGV[i + 3], ARGV[i + 6], ARGV[i])
+    local pairKey = P .. 'obl:' .. tid .. '|' .. sc
+    local prev = redis.call('GET', pairKey)
+    local due, replaced = mca, false
+    if prev then
+      local h = redis.call('HMGET', P .. 'ob:' .. prev, 'state', 'attempts', 'lu', 'co', 'next', 'ca')
+      if h[1] == 'pending' and h[2] == '0' and h[4] == '1' and ((not h[3]) or tonumber(h[3]) <= mca) then
+        due = tonumber(h[5])
+        if co ~= '1' and mca < due then due = mca end
+        redis.call('RENAME', P .. 'ob:' .. prev, mkey)
+        redis.call('HSET', mkey, 'event', ev, 'body', body, 'co', co, 'next', due)
+        redis.call('HDEL', mkey, 'lo', 'lu')
+        for _, z in ipairs({ P .. 'obdue', P .. 'obdue:u:' .. sc, P .. 'obt:' .. tid }) do redis.call('ZREM', z, prev) end
+        redis.call('ZADD', P .. 'obt:' .. tid, h[6], mid)
+        replaced = true
+      elseif co == '1' and h[5] then
+        due = math.max(mca, tonumber(h[5]) + coalesceMs)
+      end
+    end
+    if not replaced then
+      redis.call('HSET', mkey, 'channel', ch, 'sc', sc, 'tid', tid, 'event', ev, 'body', body, 'ca', mca, 'attempts', '0', 'next', due, 'state', 'pending', 'co', co)
+      redis.call('ZADD', P .. 'obt:' .. tid, mca, mid)
+    end
+    redis.call('ZADD', P .. 'obdue', due, mid)
+    redis.call('ZADD', P .. 'obdue:u:' .. sc, due, mid)
+    if (not replaced) and redis.call('ZCARD', P .. 'obdue:u:' .. sc) > maxPending then
+      local oldest = redis.call('ZRANGE', P .. 'obdue:u:' .. sc, 0, 0)[1]
+      redis.call('HSET', P .. 'ob:' .. oldest, 'state', 'failed', 'err', 'dropped: more than ' .. maxPending .. ' messages were waiting for this unit')
+      redis.call('HDEL', P .. 'ob:' .. oldest, 'lo', 'lu')
+      redis.call('ZREM', P .. 'obdue', oldest)
+      redis.call('ZREM', P .. 'obdue:u:' .. sc, oldest)
+    end
+    redis.call('SET', pairKey, mid)
+    unitDueChanged(sc)
   end
-  i = i + 7
+  i = i + 8
 end
 n = tonumber(ARGV[i]); i = i + 1
 if n >= 0 then
