@@ -150,7 +150,7 @@ function errorResponses(r: Route): Record<string, Json> {
     } else {
       out[String(status)] = {
         description,
-        ...(codes.includes('SW_ERR_RATE_LIMITED') ? { headers: { 'Retry-After': { description: 'Seconds until the address may try again', schema: { type: 'integer' } } } } : {}),
+        ...(codes.includes('SW_ERR_RATE_LIMITED') ? { headers: { 'Retry-After': { description: 'Seconds until the address (failed logins) or the token (writes) may try again', schema: { type: 'integer' } } } } : {}),
         content: { 'application/json': { schema: apiErrorSchema(codes) } },
       };
     }

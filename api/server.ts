@@ -7,14 +7,15 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { LoginThrottleConfig } from '../core/config.js';
 import { StreetWatchError, swError } from '../core/errors.js';
-import { LoginThrottle } from '../core/rate-limit.js';
+import { KeyedRateLimiter, LoginThrottle } from '../core/rate-limit.js';
+import { unitById } from '../core/tickets/units.js';
 import { TICKET_STATUSES } from '../core/schemas.js';
 import { verifySecret } from '../core/secret-hash.js';
 import { basicCredentials, bearerToken, principalResolver } from './auth.js';
 import { tileOrigins } from '../core/basemap.js';
 import { registerConsole } from './console-static.js';
 import { consoleBasemap } from './routes/console.js';
-import type { ApiContext, TokenLogin } from './context.js';
+import type { ApiContext, ApiPrincipal, TokenLogin } from './context.js';
 import { mountRoutes, type RouteContext } from './route-table.js';
 import { API_ROUTES, apiDocument } from './routes/index.js';
 import { registerOpen311 } from './routes/open311.js';
@@ -39,7 +40,12 @@ export interface ApiOptions extends ApiContext {
   ready: () => Record<string, boolean>;
   /** Failed logins tolerated per client address. */
   loginFailures: LoginThrottleConfig;
+  /** Writes (POST, PUT, PATCH, DELETE) per token. */
+  apiWrites: { ratePerSecond: number; burst: number };
 }
+
+/** Methods that only read: never limited per token. */
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** A route as registered: what an audit walks through. */
 export interface RouteInfo {
@@ -62,6 +68,8 @@ export interface ApiServer {
 export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   const resolve = principalResolver(opts.adminToken, opts.state.tokens, opts.cityIndex);
   const throttle = new LoginThrottle(opts.loginFailures, opts.clock);
+  // Per token, not per address: a unit's token is one client whatever address it calls from.
+  const writes = new KeyedRateLimiter({ ratePerSecond: opts.apiWrites.ratePerSecond, burst: opts.apiWrites.burst }, opts.clock);
   const login: TokenLogin = async (token, address) => {
     const wait = throttle.refusedFor(address);
     if (wait > 0) {
@@ -99,7 +107,14 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   app.decorateRequest('device', null);
   // Open tickets by grade for `/metrics`, read at each scrape; bounded so a backlog cannot make a scrape heavy.
   opts.metrics.countOpenTickets(() => opts.state.tickets.list({ status: OPEN_STATUSES, limit: OPEN_TICKETS_SCRAPE_LIMIT }));
-  const hub = await TicketStreamHub.start(opts.bus, opts.logger.child({ stage: 'api' }));
+  const hub = await TicketStreamHub.start({
+    bus: opts.bus,
+    log: opts.logger.child({ stage: 'api' }),
+    tokenValid: async (tokenId, unitId) => {
+      const token = (await opts.state.tokens.list(unitId)).find((t) => t.id === tokenId);
+      return token !== undefined && token.revokedAt === null && unitById(opts.cityIndex(), unitId) !== undefined;
+    },
+  });
   // Open event streams never end by themselves: end them so that closing the server completes.
   app.addHook('preClose', async () => hub.close());
 
@@ -151,6 +166,16 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     if (principal.role === 'unit' && !config.allowUnits) throw swError('SW_ERR_FORBIDDEN', `use ${req.method} ${req.routeOptions.url ?? 'this route'}`);
     // A display token reaches only the reads of the wall view.
     if (principal.role === 'display' && !config.allowDisplay) throw swError('SW_ERR_FORBIDDEN', `use ${req.method} ${req.routeOptions.url ?? 'this route'} (a display token only reads the wall view)`);
+    if (!READ_METHODS.has(req.method)) limitWrites(principal);
+  };
+
+  /** One token's writes (feedback, acks, imports...) at most at its rate: it cannot churn tickets or the store for everyone. */
+  const limitWrites = (principal: ApiPrincipal): void => {
+    const key = principal.role === 'admin' ? 'admin' : `token:${principal.tokenId}`;
+    if (writes.take(key)) return;
+    opts.metrics.limited.inc({ limit: 'api_writes' });
+    const retryAfterSeconds = Math.max(1, Math.ceil(writes.waitMs(key) / 1000));
+    throw new StreetWatchError('SW_ERR_RATE_LIMITED', [`too many writes with this token, retry in ${retryAfterSeconds} s`], { details: { retryAfterSeconds } });
   };
 
   const document = apiDocument();

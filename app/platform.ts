@@ -89,7 +89,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     ...Object.fromEntries(ready),
     ...Object.fromEntries(services.map((s) => [s.name, s.isConnected()])),
   });
-  const apiOptions = (): ApiOptions => ({ ...config.http, console: config.console, cap: config.cap, adminToken, state, series, bus, cityIndex, clock, metrics, logger, ready: readiness });
+  const apiOptions = (): ApiOptions => ({ ...config.http, apiWrites: config.apiWrites, console: config.console, cap: config.cap, adminToken, state, series, bus, cityIndex, clock, metrics, logger, ready: readiness });
 
   try {
     if (runs('api') && services.length > 0) api = await startApi(apiOptions());

@@ -16,6 +16,7 @@ import { MAX_OPERATOR_ALERT_BYTES, MIN_READING_TS, OperatorAlert, type Alert, ty
 import { OPERATOR_CITY_TOPIC, operatorErrorsTopic, operatorEventsTopic, operatorReadingsTopic, operatorTicketsTopic } from '../core/topics.js';
 import { describeZodError } from '../core/zod-issues.js';
 import { isOperatorAlertsTopic } from './operator.js';
+import { supervisionOrderView, ticketView } from '../core/tickets/view.js';
 
 /** Camera event types that are safe as one topic level; anything else goes under `other`. */
 const TOPIC_LEVEL_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -209,8 +210,9 @@ export async function startOperatorBridge(opts: OperatorBridgeOptions): Promise<
       if (connected === 0) return;
       await Promise.all(
         records.map(({ value: e }) => {
-          const body: Record<string, unknown> = { event: e.type, id: e.id, at: e.at, recipients: e.recipients, ticket: e.ticket };
-          if (e.supervisionOrder) body.supervisionOrder = e.supervisionOrder;
+          // Bounded, as every outgoing ticket message: the flow asks the API for the whole ticket.
+          const body: Record<string, unknown> = { event: e.type, id: e.id, at: e.at, recipients: e.recipients, ticket: ticketView(e.ticket) };
+          if (e.supervisionOrder) body.supervisionOrder = supervisionOrderView(e.supervisionOrder);
           return publish(operatorTicketsTopic(e.ticket.subcenterId), body, 1);
         }),
       );

@@ -6,7 +6,7 @@ import { route, type Route } from '../route-table.js';
 /**
  * `GET /api/stream`: ticket events as server-sent events, named by type (`ticket.created`,
  * `ticket.overdue`...), JSON data. The token may also come as `?access_token=`, since a
- * browser's EventSource cannot send headers.
+ * browser's EventSource cannot send headers. A stream ends when its token is revoked.
  */
 export const streamRoutes: readonly Route[] = [
   route({
@@ -22,7 +22,8 @@ export const streamRoutes: readonly Route[] = [
     responses: { 200: { description: 'An endless event stream', schema: TextBody, contentType: 'text/event-stream' } },
     handler: async (_input, req, reply, { hub }) => {
       reply.hijack();
-      hub.open(reply.raw, unitOf(req));
+      const p = req.principal;
+      hub.open(reply.raw, { unitId: unitOf(req), token: p && p.role !== 'admin' ? { id: p.tokenId, unitId: p.unitId } : undefined });
     },
   }),
 ];

@@ -15,7 +15,8 @@ function tokenView(t: ApiTokenRecord): Record<string, unknown> {
 /**
  * Per-unit API tokens, managed by the admin. A token is shown once, at creation, and stored
  * only as its hash. A unit token also serves as the MQTT password of the unit's ticket feed and
- * as the Open311 api_key; a display token only opens the unit's wall view (`/#/wall`).
+ * as the Open311 api_key; a display token only opens the unit's wall view (`/#/wall`). Revoking a
+ * token ends its open event streams.
  */
 export const tokenRoutes: readonly Route[] = [
   route({
@@ -60,8 +61,10 @@ export const tokenRoutes: readonly Route[] = [
     params: IdParams,
     responses: { 204: { description: 'Revoked' } },
     errors: ['SW_ERR_NOT_FOUND'],
-    handler: async ({ params: { id } }, req, reply, { state, clock }) => {
+    handler: async ({ params: { id } }, req, reply, { state, clock, hub }) => {
       if (!(await state.tokens.revoke(id, clock.now()))) throw swError('SW_ERR_NOT_FOUND', `active token ${id}`);
+      // Its open event streams end now, not at their next reconnection.
+      hub.revokeToken(id);
       req.log.info({ tokenId: id }, 'unit token revoked');
       return reply.status(204).send();
     },

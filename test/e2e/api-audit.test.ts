@@ -128,6 +128,8 @@ describe('HTTP API audit', () => {
       logger: sw.platform.logger,
       ready: () => ({ api: true }),
       loginFailures: sw.platform.config.http.loginFailures,
+      // The generated requests below write far more than a token's burst; the per-token limit has its own test.
+      apiWrites: { ratePerSecond: 1, burst: 1_000_000 },
       console: sw.platform.config.console,
       cap: sw.platform.config.cap,
     });

@@ -51,6 +51,7 @@ describe('OpenAPI document', () => {
       logger: sw.platform.logger,
       ready: () => ({ api: true }),
       loginFailures: sw.platform.config.http.loginFailures,
+      apiWrites: sw.platform.config.apiWrites,
       console: sw.platform.config.console,
       cap: sw.platform.config.cap,
     });

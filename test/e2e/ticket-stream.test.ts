@@ -53,4 +53,25 @@ describe('ticket event stream', () => {
       ['ticket.updated', 'north'],
     ]);
   });
+
+  it('ends a unit\'s open stream when its token is revoked, and its events stop', async () => {
+    const base = `http://127.0.0.1:${sw.platform.httpPort}/api/stream`;
+    const issued = await sw.api('POST', '/api/tokens', { unit: 'north' });
+    const stream = await openEventStream(base, { authorization: `Bearer ${issued.body.token}` });
+    const other = await openEventStream(base, { authorization: `Bearer ${await sw.unitToken('north')}` });
+    streams.push(stream, other);
+    expect(stream.status).toBe(200);
+    let ended = false;
+    void stream.ended.then(() => (ended = true));
+    expect((await sw.api('DELETE', `/api/tokens/${issued.body.id}`)).status).toBe(204);
+    await waitFor(() => ended || undefined, 'the revoked token\'s stream to end');
+    // A ticket raised after the revocation reaches the unit's other, valid stream only.
+    const device = await sw.connect('wl-revoke', await sw.provision('wl-revoke', IN_TUNNEL, 'water_level'));
+    await device.publishAsync('v1/devices/wl-revoke/telemetry', JSON.stringify({ values: { water_level: 0.6 } }), { qos: 1 });
+    await waitFor(() => other.events.find((e) => e.data.ticket.devices.includes('wl-revoke')), 'the ticket on the valid stream');
+    expect(stream.events.some((e) => e.data.ticket.devices.includes('wl-revoke'))).toBe(false);
+    // The revoked token cannot open another.
+    expect((await openEventStream(base, { authorization: `Bearer ${issued.body.token}` })).status).toBe(401);
+  });
 });
+

@@ -9,10 +9,13 @@ export interface SseEvent {
  * the text/event-stream format: fields per line, events separated by a blank line, comments
  * (lines starting with ':') ignored.
  */
-export async function openEventStream(url: string, headers: Record<string, string> = {}): Promise<{ status: number; events: SseEvent[]; close(): void }> {
+export async function openEventStream(url: string, headers: Record<string, string> = {}): Promise<{ status: number; events: SseEvent[]; ended: Promise<void>; close(): void }> {
   const controller = new AbortController();
   const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
   const events: SseEvent[] = [];
+  let end = (): void => undefined;
+  /** Resolves when the server ends the stream (or close() aborts it). */
+  const ended = new Promise<void>((r) => (end = r));
   if (res.ok && res.body) {
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';
@@ -37,10 +40,13 @@ export async function openEventStream(url: string, headers: Record<string, strin
         }
       } catch {
         // Aborted by close().
+      } finally {
+        end();
       }
     })();
   } else {
     await res.body?.cancel();
+    end();
   }
-  return { status: res.status, events, close: () => controller.abort() };
+  return { status: res.status, events, ended, close: () => controller.abort() };
 }
