@@ -8,6 +8,7 @@ import type { Aedes } from 'aedes';
 import { hashApiToken } from '../core/api-token.js';
 import { StreetWatchError, swError } from '../core/errors.js';
 import type { ApiTokenStore, Bus, Subscription } from '../core/ports.js';
+import { TicketEventCoalescer } from '../core/ticket-coalescer.js';
 import { ticketMessage } from '../core/ticket-message.js';
 import { subcenterTicketsTopic } from '../core/topics.js';
 import { SUBCENTER_CLIENT_PREFIX, subcenterOfClientId } from './acl.js';
@@ -29,19 +30,24 @@ export async function checkSubcenterCredentials(tokens: ApiTokenStore | undefine
   if (!record || record.kind !== 'unit' || record.revokedAt !== null || record.unitId !== unitId) throw swError('SW_ERR_BAD_CREDENTIALS', clientId);
 }
 
-/** Publishes each `sw.tickets` event to the tickets topic of every unit it is addressed to. */
-export function startSubcenterFeed(aedes: Aedes, bus: Bus): Promise<Subscription> {
-  return bus.subscribe('sw.tickets', 'broker-subcenter-feed', async (records) => {
-    await Promise.all(
-      records.flatMap(({ value }) =>
-        value.recipients.map(
-          (to) =>
-            new Promise<void>((resolve) => {
-              const payload = Buffer.from(JSON.stringify(ticketMessage(value, to)));
-              aedes.publish({ cmd: 'publish', topic: subcenterTicketsTopic(to), payload, qos: 1, retain: false, dup: false }, () => resolve());
-            }),
-        ),
-      ),
-    );
+/**
+ * Publishes each `sw.tickets` event to the tickets topic of every unit it is addressed to, a
+ * burst of one ticket's updates coalesced into its latest state (core/ticket-coalescer.ts).
+ */
+export async function startSubcenterFeed(aedes: Aedes, bus: Bus): Promise<Subscription> {
+  const coalescer = new TicketEventCoalescer((event) => {
+    for (const to of event.recipients) {
+      const payload = Buffer.from(JSON.stringify(ticketMessage(event, to)));
+      aedes.publish({ cmd: 'publish', topic: subcenterTicketsTopic(to), payload, qos: 1, retain: false, dup: false }, () => undefined);
+    }
   });
+  const sub = await bus.subscribe('sw.tickets', 'broker-subcenter-feed', async (records) => {
+    for (const { value } of records) coalescer.push(value);
+  });
+  return {
+    async close() {
+      coalescer.close();
+      await sub.close();
+    },
+  };
 }
