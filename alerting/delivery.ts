@@ -78,6 +78,8 @@ export function backoffDelay(attempts: number, base: number, max: number, random
  */
 interface Lane {
   running: Promise<LaneResult> | undefined;
+  /** Wakes a running lane that waits on messages in flight: new messages were written. */
+  wake?: (() => void) | undefined;
   failures: number;
   openUntil: number;
   openMs: number;
@@ -182,31 +184,46 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
     return true;
   }
 
-  /** Sends a unit's due messages, a few at a time, until none is due or its circuit opens. */
+  /**
+   * Sends a unit's due messages, up to `concurrency` in flight (one while probing), claiming more
+   * as each finishes or as the lane is woken, until none is due or its circuit opens.
+   */
   async function work(unit: string, lane: Lane): Promise<LaneResult> {
     const result: LaneResult = { attempts: 0, delivered: 0 };
-    while (!closed) {
+    const inflight = new Set<Promise<void>>();
+    let drained = false;
+    let open = false;
+    while (!closed && !open) {
       const probing = lane.failures >= breakerFailures;
       if (probing && clock.now() < lane.openUntil) break;
-      const items = await outbox.claim(unit, clock.now(), probing ? 1 : concurrency, owner, leaseMs);
-      if (items.length === 0) break;
-      const outcomes = await Promise.all(
-        items.map((item) =>
-          deliver(item).catch((err: unknown): Outcome => {
-            // The lease runs out and the message is claimed again.
-            log.error({ err, id: item.id }, 'delivery bookkeeping failed');
-            return 'given_up';
-          }),
-        ),
-      );
-      result.attempts += items.length;
-      let open = false;
-      for (const o of outcomes) {
-        if (o === 'delivered') result.delivered++;
-        open = observe(unit, lane, o, probing) || open;
+      const room = (probing ? 1 : concurrency) - inflight.size;
+      if (room > 0 && !drained) {
+        const items = await outbox.claim(unit, clock.now(), room, owner, leaseMs);
+        drained = items.length === 0;
+        for (const item of items) {
+          result.attempts++;
+          const sending: Promise<void> = deliver(item)
+            .catch((err: unknown): Outcome => {
+              // The lease runs out and the message is claimed again.
+              log.error({ err, id: item.id }, 'delivery bookkeeping failed');
+              return 'given_up';
+            })
+            .then((o) => {
+              if (o === 'delivered') result.delivered++;
+              open = observe(unit, lane, o, probing) || open;
+            })
+            .finally(() => inflight.delete(sending));
+          inflight.add(sending);
+        }
+        if (items.length > 0) continue;
       }
-      if (open) break;
+      if (inflight.size === 0) break;
+      // A message finished, or new ones were written for this unit: look again.
+      await Promise.race([...inflight, new Promise<void>((r) => (lane.wake = r))]);
+      lane.wake = undefined;
+      drained = false;
     }
+    await Promise.all(inflight);
     return result;
   }
 
@@ -229,7 +246,11 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
       again = false;
       for (const unit of await outbox.receiversDue(clock.now(), UNITS_PER_SCAN)) {
         if (closed) return;
-        if (laneOf(unit).running) continue;
+        const lane = laneOf(unit);
+        if (lane.running) {
+          lane.wake?.();
+          continue;
+        }
         startLane(unit).then(
           (r) => {
             if (r.attempts > 0) kick();
