@@ -378,13 +378,27 @@ export const TicketEvent = z.object({
 export type TicketEvent = z.infer<typeof TicketEvent>;
 
 /** What a unit receives about a ticket event, on its webhook and its MQTT tickets topic (core/ticket-message.ts). */
+/**
+ * What goes out about a ticket (webhook bodies, the MQTT feed, server-sent events): a bounded
+ * view of it (core/tickets/view.ts): its latest timeline entries and alerts only, and `href`, the
+ * API path of the whole ticket.
+ */
+export const TicketView = Ticket.omit({ appliedAlertIds: true }).extend({
+  /** The API path of the whole ticket. */
+  href: z.string(),
+  /** What the view leaves out; absent when nothing is. */
+  omitted: z.object({ timeline: z.number().int(), alerts: z.number().int(), devices: z.number().int() }).optional(),
+});
+export type TicketView = z.infer<typeof TicketView>;
+
 export const TicketMessage = z.object({
   event: z.enum(TICKET_EVENT_TYPES),
+  /** `<ticketId>/v<version>`: the change. */
   id: z.string(),
   at: z.number().int(),
   /** The unit the message is addressed to. */
   to: z.string(),
-  ticket: Ticket,
+  ticket: TicketView,
   supervisionOrder: SupervisionOrder.optional(),
 });
 export type TicketMessage = z.infer<typeof TicketMessage>;

@@ -1,4 +1,4 @@
-import type { TicketEvent } from './schemas.js';
+import type { TicketEvent, TicketMessage } from './schemas.js';
 import { supervisionOrderView, ticketView } from './tickets/view.js';
 
 /**
@@ -6,8 +6,8 @@ import { supervisionOrderView, ticketView } from './tickets/view.js';
  * event addressed to that unit, with a bounded view of the ticket (core/tickets/view.ts) whose
  * `href` leads to the whole ticket.
  */
-export function ticketMessage(event: TicketEvent, to: string): Record<string, unknown> {
-  const body: Record<string, unknown> = { event: event.type, id: event.id, at: event.at, to, ticket: ticketView(event.ticket) };
+export function ticketMessage(event: TicketEvent, to: string): TicketMessage {
+  const body: TicketMessage = { event: event.type, id: event.id, at: event.at, to, ticket: ticketView(event.ticket) };
   if (event.supervisionOrder) body.supervisionOrder = supervisionOrderView(event.supervisionOrder);
   return body;
 }

@@ -3,7 +3,7 @@
  * pure: the ticket's fields with its latest timeline entries and alerts only, long notes cut,
  * and a link to the full ticket. A receiver that wants the whole history asks the API.
  */
-import type { SupervisionOrder, Ticket, TimelineEntry } from '../schemas.js';
+import type { SupervisionOrder, Ticket, TicketView, TimelineEntry } from '../schemas.js';
 
 /** Latest timeline entries a message carries. */
 export const VIEW_TIMELINE_ENTRIES = 10;
@@ -16,14 +16,7 @@ export const VIEW_NOTE_CHARS = 280;
 /** The bound that follows (checked by a test on a ticket with every field at its largest). */
 export const MAX_TICKET_MESSAGE_BYTES = 32 * 1024;
 
-/** What a bounded view leaves out, so a receiver knows to fetch the ticket. */
-export interface ViewOmitted {
-  timeline: number;
-  alerts: number;
-  devices: number;
-}
-
-export type TicketView = Omit<Ticket, 'appliedAlertIds'> & { href: string; omitted?: ViewOmitted };
+type ViewOmitted = NonNullable<TicketView['omitted']>;
 
 /** The API path of the full ticket. */
 export function ticketHref(id: string): string {
