@@ -13,6 +13,7 @@ export const SCRIPT_NAMES = [
   'findOpen',
   'markDelivered',
   'markFailed',
+  'indexOutboxUnits',
   'claim',
   'completeTimer',
   'addToken',

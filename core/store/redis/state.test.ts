@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deviceErrorLogContract } from '../../../test/contract/device-errors.contract.js';
 import { sampleTicket, stateContract } from '../../../test/contract/state.contract.js';
@@ -58,6 +59,21 @@ describe.skipIf(!services)('RedisStateStore', () => {
     expect(await second.tickets.get(t.id)).toEqual(t);
     expect((await second.tickets.findOpen(t.mergeKey))?.id).toBe(t.id);
     await second.close();
+  });
+
+  it('puts webhook messages pending from before the per-unit queues into their unit\'s queue at start-up', async () => {
+    const namespace = testNamespace();
+    used.push(namespace);
+    // The earlier layout: the message's hash and the global due set only.
+    const raw = new Redis(services!.REDIS_URL);
+    const P = `${namespace}sw:`;
+    await raw.hset(`${P}ob:old-1`, { channel: 'webhook', sc: 'north', tid: 'SW-OLD', event: 'ticket.created', body: '{}', ca: '5', attempts: '0', next: '5', state: 'pending' });
+    await raw.zadd(`${P}obdue`, 5, 'old-1');
+    await raw.quit();
+    const upgraded = await open(namespace);
+    expect(await upgraded.outbox.receiversDue(10, 10)).toEqual(['north']);
+    expect((await upgraded.outbox.claim('north', 10, 10, 'a', 1_000)).map((m) => m.id)).toEqual(['old-1']);
+    await upgraded.close();
   });
 
   it('answers SW_ERR_UNAVAILABLE, naming the URL without its password, when Redis cannot be reached', async () => {

@@ -62,6 +62,8 @@ export class RedisStateStore implements StateStore {
   readonly tokens: ApiTokenStore;
   readonly kv: KeyValueStore;
   readonly deviceErrors: DeviceErrorLog;
+  private readonly ctx: Ctx;
+  private outboxIndexed = false;
   /** The URL without credentials, for logs and errors. */
   readonly target: string;
   private readonly redis: Redis;
@@ -90,7 +92,7 @@ export class RedisStateStore implements StateStore {
     });
     for (const [name, lua] of Object.entries(LUA)) this.redis.defineCommand(`sw_${name}`, { lua });
     const keys = new Keys(`${opts.namespace ?? ''}sw:`);
-    const ctx: Ctx = {
+    const ctx: Ctx = (this.ctx = {
       redis: this.redis,
       keys,
       script: (name) => {
@@ -98,7 +100,7 @@ export class RedisStateStore implements StateStore {
         return (...args) => fn.apply(this.redis, args);
       },
       run: (op) => op().catch((err: unknown) => Promise.reject(this.failure(err))),
-    };
+    });
     this.devices = new RedisDevices(ctx);
     this.tickets = new RedisTickets(ctx, opts.outbox ?? DEFAULT_OUTBOX_POLICY);
     this.outbox = new RedisOutbox(ctx);
@@ -111,11 +113,17 @@ export class RedisStateStore implements StateStore {
 
   async connect(): Promise<void> {
     if (this.closed) throw new StreetWatchError('SW_ERR_UNAVAILABLE', ['state store', 'closed']);
-    if (this.redis.status === 'ready') return;
-    try {
-      await this.redis.connect();
-    } catch (err) {
-      throw unavailable(`Redis at ${this.target}`, err);
+    if (this.redis.status !== 'ready') {
+      try {
+        await this.redis.connect();
+      } catch (err) {
+        throw unavailable(`Redis at ${this.target}`, err);
+      }
+    }
+    if (!this.outboxIndexed) {
+      // Messages pending from before the outbox kept a queue per unit join their unit's queue.
+      await this.ctx.run(() => this.ctx.script('indexOutboxUnits')(0, this.ctx.keys.prefix));
+      this.outboxIndexed = true;
     }
   }
 
