@@ -21,7 +21,7 @@ import { ConnectionGate, PublishThrottle } from './limits.js';
 import { checkOperatorCredentials } from './operator.js';
 import { startOperatorBridge, type OperatorBridge } from './operator-bridge.js';
 import { startListeners } from './listeners.js';
-import { guardPacketSize } from './packet-size.js';
+import { guardParser } from './parser-guards.js';
 import { retainedIndexedPersistence } from './retained-index.js';
 import { trackPresence } from './presence.js';
 import { verifySecret } from '../core/secret-hash.js';
@@ -298,11 +298,20 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     logger: log,
     accept(stream, remote, req) {
       remotes.set(stream, remote);
-      const guarded = guardPacketSize(aedes.handle(stream, req) as unknown as { _parser?: unknown }, stream, opts.maxPacketBytes, (size) => {
-        metrics.rejected.inc({ code: 'SW_ERR_PACKET_TOO_LARGE' });
-        log.info({ remote, size, limit: opts.maxPacketBytes }, 'packet too large, connection closed');
+      const guarded = guardParser(aedes.handle(stream, req) as unknown as { _parser?: unknown }, stream, {
+        maxPacketBytes: opts.maxPacketBytes,
+        onTooLarge(size) {
+          metrics.rejected.inc({ code: 'SW_ERR_PACKET_TOO_LARGE' });
+          metrics.mqttDisconnects.inc({ code: 'SW_ERR_PACKET_TOO_LARGE' });
+          log.info({ remote, size, limit: opts.maxPacketBytes }, 'packet too large, connection closed');
+        },
+        onMalformedUtf8() {
+          metrics.rejected.inc({ code: 'SW_ERR_MQTT_MALFORMED' });
+          metrics.mqttDisconnects.inc({ code: 'SW_ERR_MQTT_MALFORMED' });
+          log.info({ remote }, 'a string of a packet is not well-formed UTF-8, connection closed');
+        },
       });
-      if (!guarded) log.error('mqtt-packet parser internals changed: connection refused, the packet size guard cannot be installed');
+      if (!guarded) log.error('mqtt-packet parser internals changed: connection refused, the parser guards cannot be installed');
     },
   }).catch(async (err: unknown) => {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));

@@ -14,6 +14,12 @@ export class Metrics {
   readonly mqttSockets = new Gauge({ name: 'streetwatch_mqtt_sockets', help: 'Open MQTT network connections (TCP, TLS, WebSocket), authenticated or not', registers: [this.registry] });
   readonly mqttAuthFailures = new Counter({ name: 'streetwatch_mqtt_auth_failures_total', help: 'Rejected MQTT connections by code', labelNames: ['code'], registers: [this.registry] });
   readonly mqttTakeovers = new Counter({ name: 'streetwatch_mqtt_takeovers_total', help: 'MQTT connections closed because a new connection authenticated with the same client id', registers: [this.registry] });
+  readonly mqttDisconnects = new Counter({
+    name: 'streetwatch_mqtt_disconnects_total',
+    help: 'MQTT connections the broker closed on its own account, by error code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
   readonly limited = new Counter({
     name: 'streetwatch_limited_total',
     help: 'Connections, logins and publishes refused or held back by a limit, by limit',
