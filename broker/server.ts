@@ -58,6 +58,9 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const limits = opts.limits;
   const gate = new ConnectionGate(limits, clock, metrics, log);
   const publishes = new ClientThrottle({ ratePerSecond: limits.publishRate, burst: limits.publishBurst }, clock, () => metrics.limited.inc({ limit: 'mqtt_publish_rate' }));
+  const refusedSubscriptions = new ClientThrottle({ ratePerSecond: limits.subscribeRefusalRate, burst: limits.subscribeRefusalBurst }, clock, () =>
+    metrics.limited.inc({ limit: 'mqtt_subscribe_refusals' }),
+  );
   /** Where each connection comes from (a WebSocket stream has no address of its own). */
   const remotes = new WeakMap<object, string | undefined>();
   /** The connection that holds each client id, to see takeovers [MQTT-3.1.4-2]. */
@@ -90,7 +93,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     logger: log,
   });
   const publish = publishPath({ bus, clock, metrics, logger: log, throttle: publishes, operators: () => operators });
-  const subscribe = subscribePath({ metrics, logger: log, operators: () => operators });
+  const subscribe = subscribePath({ clock, metrics, logger: log, refusals: refusedSubscriptions, operators: () => operators });
 
   const aedes = await Aedes.createBroker({
     ...connect,
@@ -115,6 +118,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   aedes.on('clientDisconnect', (client) => {
     metrics.mqttConnections.dec();
     if (live.get(client.id) === client) live.delete(client.id);
+    subscribe.forget(client.id);
     if (principalOfClientId(client.id).role === 'operator') operators?.operatorDisconnected();
   });
   trackPresence(aedes, { bus, clock, logger: log, isDevice: (client) => principalOfClientId(client.id).role === 'device' });
@@ -182,6 +186,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     aedes,
     async close() {
       publishes.close();
+      refusedSubscriptions.close();
       await Promise.all([listeners.close(), new Promise<void>((resolve) => aedes.close(() => resolve()))]);
       await errorsOut.close();
       await ticketsOut.close();

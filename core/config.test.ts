@@ -82,6 +82,7 @@ describe('loadConfig', () => {
     ['STREETWATCH_NAMESPACE', 'a/b'],
     ['MQTT_CLIENT_INFLIGHT', '0'],
     ['MQTT_CLIENT_QUEUE_BYTES', '1000'],
+    ['MQTT_SUBSCRIBE_REFUSAL_RATE', '-1'],
   ])('names the variable when %s=%s is bad', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(expect.objectContaining({ code: 'SW_ERR_CONFIG_ENV', message: expect.stringContaining(`environment variable ${variable}:`) }));
   });
@@ -106,6 +107,8 @@ describe('loadConfig', () => {
         drainTimeoutMs: 30_000,
         clientInflight: 64,
         clientQueueBytes: 1024 * 1024,
+        subscribeRefusalRate: 1,
+        subscribeRefusalBurst: 10,
         loginFailures: { burst: 10, refillMs: 10_000, limitLoopback: false },
       },
     });

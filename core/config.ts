@@ -46,6 +46,10 @@ export const DEFAULT_MQTT_CLIENT_INFLIGHT = 64;
  * it and not yet sent); beyond it the connection is closed. Reading stops at a quarter of it.
  */
 export const DEFAULT_MQTT_CLIENT_QUEUE_BYTES = 1024 * 1024;
+/** Refused subscriptions per second one client gets answered, after a burst; the rest wait. */
+export const DEFAULT_MQTT_SUBSCRIBE_REFUSAL_RATE = 1;
+/** Refused subscriptions one client gets answered back to back: a misconfigured device's few filters. */
+export const DEFAULT_MQTT_SUBSCRIBE_REFUSAL_BURST = 10;
 /** Failed logins (MQTT or HTTP) one address may make back to back before it is refused. */
 export const DEFAULT_LOGIN_FAILURE_BURST = 10;
 /** After the burst, one more failed login is allowed per this period. */
@@ -142,6 +146,8 @@ const EnvSchema = z.object({
   MQTT_DRAIN_TIMEOUT: duration(100, 600_000).default(DEFAULT_MQTT_DRAIN_TIMEOUT_MS),
   MQTT_CLIENT_INFLIGHT: positiveInt.max(65_535).default(DEFAULT_MQTT_CLIENT_INFLIGHT),
   MQTT_CLIENT_QUEUE_BYTES: positiveInt.min(16 * 1024).max(1024 * 1024 * 1024).default(DEFAULT_MQTT_CLIENT_QUEUE_BYTES),
+  MQTT_SUBSCRIBE_REFUSAL_RATE: positiveInt.max(1_000_000).default(DEFAULT_MQTT_SUBSCRIBE_REFUSAL_RATE),
+  MQTT_SUBSCRIBE_REFUSAL_BURST: positiveInt.max(1_000_000).default(DEFAULT_MQTT_SUBSCRIBE_REFUSAL_BURST),
   STREETWATCH_LOGIN_FAILURE_BURST: positiveInt.max(1_000_000).default(DEFAULT_LOGIN_FAILURE_BURST),
   STREETWATCH_LOGIN_FAILURE_REFILL: duration(1, 86_400_000).default(DEFAULT_LOGIN_FAILURE_REFILL_MS),
   STREETWATCH_WEBHOOK_BACKOFF: duration(10, 3_600_000).default(DEFAULT_WEBHOOK_BACKOFF_MS),
@@ -218,6 +224,10 @@ export interface MqttLimits {
   clientInflight: number;
   /** Bytes one connection may hold in the broker before it is closed; reading stops at a quarter of it. */
   clientQueueBytes: number;
+  /** Refused subscriptions answered per second per client, once its burst is spent; the others wait. */
+  subscribeRefusalRate: number;
+  /** Refused subscriptions one client gets answered back to back. */
+  subscribeRefusalBurst: number;
   /** Failed logins tolerated per address. */
   loginFailures: LoginThrottleConfig;
 }
@@ -337,6 +347,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         drainTimeoutMs: e.MQTT_DRAIN_TIMEOUT,
         clientInflight: e.MQTT_CLIENT_INFLIGHT,
         clientQueueBytes: e.MQTT_CLIENT_QUEUE_BYTES,
+        subscribeRefusalRate: e.MQTT_SUBSCRIBE_REFUSAL_RATE,
+        subscribeRefusalBurst: e.MQTT_SUBSCRIBE_REFUSAL_BURST,
         loginFailures,
       },
     },

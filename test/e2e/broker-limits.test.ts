@@ -211,6 +211,49 @@ describe('what one connection may hold in the broker', () => {
   });
 });
 
+describe('refused subscriptions', () => {
+  const clock = new ManualClock(T0);
+  const lines: string[] = [];
+  let sw: TestPlatform;
+  beforeAll(async () => {
+    const logger = createLogger('info', {}, { write: (line: string) => void lines.push(line) });
+    sw = await startTestPlatform({ clock, logger, env: { MQTT_SUBSCRIBE_REFUSAL_RATE: '1', MQTT_SUBSCRIBE_REFUSAL_BURST: '10' } });
+  });
+  afterAll(async () => {
+    await sw?.stop();
+  });
+
+  it('answers a client\'s refused filters at its refusal rate, reads nothing else from it meanwhile, and logs them sampled and cut short', async () => {
+    const secret = await sw.provision('sr-1', SITE);
+    const raw = await RawMqtt.open(mqttPort(sw));
+    expect((await raw.connect({ clientId: 'sr-1', username: 'sr-1', password: secret })).returnCode).toBe(0);
+    const before = lines.length;
+    // Twenty SUBSCRIBE packets of one 60 KB filter each, then a PINGREQ.
+    for (let i = 0; i < 20; i++) raw.send({ cmd: 'subscribe', messageId: i + 1, subscriptions: [{ topic: `v1/devices/other-${i}/${'f'.repeat(60_000)}`, qos: 1 }] });
+    raw.send({ cmd: 'pingreq' });
+    await waitFor(() => raw.received.filter((p) => p.cmd === 'suback').length === 10 || undefined, 'the burst of ten refusals');
+    await waitFor(async () => (await metricValue(sw.platform.metrics.limited, { limit: 'mqtt_subscribe_refusals' })) === 1 || undefined, 'the eleventh held back');
+    expect(raw.received.filter((p) => p.cmd === 'suback').every((p) => (p as { granted: number[] }).granted[0] === 128)).toBe(true);
+    expect(raw.received.some((p) => p.cmd === 'pingresp')).toBe(false);
+    // One refusal more per second of the clock.
+    clock.advance(1_000);
+    await waitFor(() => raw.received.filter((p) => p.cmd === 'suback').length === 11 || undefined, 'one more refusal');
+    clock.advance(9_000);
+    await waitFor(() => raw.received.some((p) => p.cmd === 'pingresp') || undefined, 'the PINGREQ read once the refusals are answered');
+    expect(raw.received.filter((p) => p.cmd === 'suback')).toHaveLength(20);
+    raw.close();
+    await waitFor(async () => (await metricValue(sw.platform.metrics.mqttConnections)) === 0 || undefined, 'the client gone');
+
+    // Two lines for twenty refusals (the first, and one after the ten seconds with the count of those
+    // not logged), one at the disconnect; none quotes more than a short prefix of the filter.
+    const refusals = lines.slice(before).filter((l) => l.includes('subscription refused'));
+    expect(refusals.length).toBeLessThanOrEqual(3);
+    expect(refusals.reduce((n, l) => n + (JSON.parse(l).suppressed ?? 0) + 1, 0)).toBe(20);
+    for (const line of refusals) expect(line.length).toBeLessThan(1_000);
+    expect(await metricValue(sw.platform.metrics.rejected, { code: 'SW_ERR_SUBSCRIBE_FORBIDDEN' })).toBe(20);
+  });
+});
+
 describe('timeouts', () => {
   let sw: TestPlatform;
   beforeAll(async () => {
