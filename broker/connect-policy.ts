@@ -27,6 +27,10 @@ export function applyConnectPolicy(packet: ConnectPacket, opts: ConnectPolicyOpt
   if (!packet.keepalive || packet.keepalive > opts.keepaliveMaxSeconds) packet.keepalive = opts.keepaliveMaxSeconds;
 
   const clientId = packet.clientId;
+  // A server may accept a zero-byte client id and assign one [MQTT-3.1.3-6], as aedes does; but
+  // a device's id is its identity, so an empty one is refused as an invalid id, return code 2
+  // [MQTT-3.1.3-8], not later as bad credentials for an id the device never chose.
+  if (clientId === '') return swError('SW_ERR_CLIENT_ID_INVALID', '""');
   const operator = operatorOfClientId(clientId);
   const isDevice = isValidClientId(clientId);
   // Invalid ids are refused by authentication (return code 2); nothing more to decide here.
@@ -44,6 +48,9 @@ export function applyConnectPolicy(packet: ConnectPacket, opts: ConnectPolicyOpt
   // an operator only its alerts.
   if (packet.will) {
     const topic = packet.will.topic;
+    // A will is published like any message, and a topic name has no wildcards
+    // [MQTT-4.7.1-1] [MQTT-3.3.2-2]: refused here rather than fail when the connection ends.
+    if (topic.includes('+') || topic.includes('#')) return swError('SW_ERR_TOPIC_FORBIDDEN', clientId, `${topic.slice(0, 256)} (its will: wildcards are not allowed in a topic name)`);
     const allowed = operator !== undefined ? isOperatorAlertsTopic(operator, topic) : authorizePublish(principalOfClientId(clientId), topic).allow;
     if (!allowed) return swError('SW_ERR_TOPIC_FORBIDDEN', clientId, `${topic.slice(0, 256)} (its will)`);
   }

@@ -2,8 +2,9 @@
  * Flood limits of the MQTT edge, each a small object the broker consults at one step:
  * - `ConnectionGate`, when a TCP connection arrives (any listener): the number of open
  *   connections, and new connections per second from one address;
- * - `PublishThrottle`, when a publish is authorized: publishes per second per client, enforced
- *   by reading that client's socket more slowly (backpressure), never by dropping.
+ * - `ClientThrottle`, when a publish is authorized (and when a subscription is refused): actions
+ *   per second per client, enforced by not reading that client's connection while one of its
+ *   actions waits (backpressure), never by dropping.
  * Failed logins are limited by `LoginThrottle` (core/rate-limit.ts), shared with the HTTP API.
  */
 import type { Server, Socket } from 'node:net';
@@ -13,7 +14,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { Clock } from '../core/ports.js';
 import { KeyedRateLimiter, addressKey, isLoopback } from '../core/rate-limit.js';
 
-/** The longest a throttled publish waits before its bucket is looked at again. */
+/** The longest a throttled action waits before its bucket is looked at again. */
 const MAX_RECHECK_MS = 1_000;
 
 /**
@@ -69,71 +70,98 @@ export class ConnectionGate {
   }
 }
 
-interface Waiting {
+/** What a throttle needs of a connection: to stop reading it, and to know when it is gone. */
+export interface ThrottledConnection {
+  /** Stops reading the connection until the function returned is called. */
+  hold(): () => void;
+  readonly closed: boolean;
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+}
+
+interface Turns {
+  waiting: ((go: boolean) => void)[];
+  timer: NodeJS.Timeout | undefined;
   release: () => void;
+  onClose: () => void;
 }
 
 /**
- * Publishes per client, as a token bucket. A publish over the rate is not refused: its
- * authorization waits for a token, and aedes reads nothing more from that client's socket
- * meanwhile, so TCP pushes back on the sender and nothing it sent is lost. Waiting publishes
- * of one client are released in the order they arrived [MQTT-4.6.0-6].
+ * Actions per client (publishes, refused subscriptions) as a token bucket. An action over the
+ * rate is not refused: it waits for a token, in arrival order [MQTT-4.6.0-6], and its
+ * connection is not read meanwhile, so TCP pushes back on the sender and nothing it sent is
+ * lost. The bucket belongs to the client id, so reconnecting earns no new burst; what waits
+ * belongs to the connection, so when it closes its waiting actions are dropped at once and a
+ * new connection of the same client is not queued behind them. What waits is bounded by one
+ * read of one connection: the connection is not read while anything of it waits.
  */
-export class PublishThrottle {
+export class ClientThrottle {
   private readonly limiter: KeyedRateLimiter;
-  private readonly queues = new Map<string, { waiting: Waiting[]; timer: NodeJS.Timeout | undefined }>();
+  private readonly turns = new Map<ThrottledConnection, Turns>();
   private closed = false;
 
   constructor(
-    limits: Pick<MqttLimits, 'publishRate' | 'publishBurst'>,
+    opts: { ratePerSecond: number; burst: number },
     clock: Clock,
-    private readonly metrics: Metrics,
+    /** Called for each action that has to wait. */
+    private readonly onLimited: () => void,
   ) {
-    this.limiter = new KeyedRateLimiter({ ratePerSecond: limits.publishRate, burst: limits.publishBurst }, clock);
+    this.limiter = new KeyedRateLimiter(opts, clock);
   }
 
-  /** Resolves when `clientId` may publish; undefined when it may now (the common case, no promise). */
-  acquire(clientId: string): Promise<void> | undefined {
-    const queue = this.queues.get(clientId);
-    if (!queue && this.limiter.take(clientId)) return undefined;
-    this.metrics.limited.inc({ limit: 'mqtt_publish_rate' });
-    return new Promise<void>((release) => {
-      const q = queue ?? { waiting: [], timer: undefined };
-      q.waiting.push({ release });
-      if (!queue) {
-        this.queues.set(clientId, q);
-        this.schedule(clientId, q);
-      }
+  /**
+   * Undefined when `clientId` may act now (the common case: no promise). Otherwise a promise of
+   * true when its turn comes, or false when its connection closed first (or the throttle did).
+   */
+  acquire(clientId: string, conn: ThrottledConnection): Promise<boolean> | undefined {
+    const turns = this.turns.get(conn);
+    if (!turns && this.limiter.take(clientId)) return undefined;
+    if (this.closed || conn.closed) return Promise.resolve(false);
+    this.onLimited();
+    return new Promise<boolean>((resolve) => {
+      if (turns) return void turns.waiting.push(resolve);
+      const fresh: Turns = { waiting: [resolve], timer: undefined, release: conn.hold(), onClose: () => this.drop(conn) };
+      this.turns.set(conn, fresh);
+      conn.once('close', fresh.onClose);
+      this.schedule(clientId, conn, fresh);
     });
   }
 
-  /** Publishes waiting now, across clients. */
+  /** Actions waiting now, across connections. */
   get waiting(): number {
     let n = 0;
-    for (const q of this.queues.values()) n += q.waiting.length;
+    for (const t of this.turns.values()) n += t.waiting.length;
     return n;
   }
 
-  /** Releases every waiting publish (the broker is closing; aedes drops what follows). */
+  /** Drops whatever waits (the broker is closing). */
   close(): void {
     this.closed = true;
-    for (const q of this.queues.values()) {
-      clearTimeout(q.timer);
-      for (const w of q.waiting) w.release();
-    }
-    this.queues.clear();
+    for (const conn of [...this.turns.keys()]) this.drop(conn);
   }
 
-  private schedule(clientId: string, q: { waiting: Waiting[]; timer: NodeJS.Timeout | undefined }): void {
-    if (this.closed) return;
+  private drop(conn: ThrottledConnection): void {
+    const turns = this.turns.get(conn);
+    if (!turns) return;
+    this.turns.delete(conn);
+    clearTimeout(turns.timer);
+    conn.off('close', turns.onClose);
+    for (const go of turns.waiting.splice(0)) go(false);
+    turns.release();
+  }
+
+  private schedule(clientId: string, conn: ThrottledConnection, turns: Turns): void {
     const wait = Math.min(MAX_RECHECK_MS, Math.max(1, this.limiter.waitMs(clientId)));
-    q.timer = setTimeout(() => this.drain(clientId, q), wait);
-    q.timer.unref();
+    turns.timer = setTimeout(() => this.next(clientId, conn, turns), wait);
+    turns.timer.unref();
   }
 
-  private drain(clientId: string, q: { waiting: Waiting[]; timer: NodeJS.Timeout | undefined }): void {
-    while (q.waiting.length > 0 && this.limiter.take(clientId)) q.waiting.shift()!.release();
-    if (q.waiting.length === 0) this.queues.delete(clientId);
-    else this.schedule(clientId, q);
+  private next(clientId: string, conn: ThrottledConnection, turns: Turns): void {
+    if (this.turns.get(conn) !== turns) return;
+    while (turns.waiting.length > 0 && this.limiter.take(clientId)) turns.waiting.shift()!(true);
+    if (turns.waiting.length > 0) return this.schedule(clientId, conn, turns);
+    this.turns.delete(conn);
+    conn.off('close', turns.onClose);
+    turns.release();
   }
 }

@@ -18,6 +18,12 @@ import { describeZodError } from '../core/zod-issues.js';
 import { isOperatorAlertsTopic } from './operator.js';
 import { supervisionOrderView, ticketView } from '../core/tickets/view.js';
 
+/**
+ * Feed messages handed to the broker and not yet delivered, at most, across the live feeds;
+ * past it a reading or event is not sent to the feeds (counted). Handed over without waiting,
+ * an unbounded number queued in the broker's message emitter while an operator did not read.
+ */
+export const MAX_FEED_IN_FLIGHT = 1_000;
 /** Camera event types that are safe as one topic level; anything else goes under `other`. */
 const TOPIC_LEVEL_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -182,18 +188,27 @@ export async function startOperatorBridge(opts: OperatorBridgeOptions): Promise<
     }
   }
 
+  let feedInFlight = 0;
+  /** Sends to a live feed without waiting for delivery, unless too much is on its way already. */
+  const toFeed = (feed: 'readings' | 'events', topic: string, body: unknown, qos: 0 | 1): void => {
+    if (feedInFlight >= MAX_FEED_IN_FLIGHT) return void metrics.feedDropped.inc({ feed });
+    feedInFlight++;
+    void publish(topic, body, qos).finally(() => feedInFlight--);
+  };
+
   await refreshCity();
   const subscriptions: Subscription[] = [
     // Readings and events are handed to the broker without waiting for delivery: in the embedded
     // mode a device's PUBACK waits for every consumer of sw.readings, and a slow operator must
-    // not slow down the devices. The feeds are live and carry no promise of delivery.
+    // not slow down the devices. The feeds are live and carry no promise of delivery: what an
+    // operator cannot take as fast as it comes is dropped (see MAX_FEED_IN_FLIGHT).
     // From the latest record: a live feed has no use for the topics' history.
     await bus.subscribe(
       'sw.readings',
       'broker-operator-readings',
       async (records) => {
         if (connected === 0) return;
-        for (const { value: r } of records) void publish(operatorReadingsTopic(r.metric, r.deviceId), r, 0);
+        for (const { value: r } of records) toFeed('readings', operatorReadingsTopic(r.metric, r.deviceId), r, 0);
       },
       { from: 'latest' },
     ),
@@ -202,7 +217,7 @@ export async function startOperatorBridge(opts: OperatorBridgeOptions): Promise<
       'broker-operator-events',
       async (records) => {
         if (connected === 0) return;
-        for (const { value: e } of records) void publish(operatorEventsTopic(TOPIC_LEVEL_RE.test(e.type) ? e.type : 'other', e.deviceId), e, 1);
+        for (const { value: e } of records) toFeed('events', operatorEventsTopic(TOPIC_LEVEL_RE.test(e.type) ? e.type : 'other', e.deviceId), e, 1);
       },
       { from: 'latest' },
     ),

@@ -80,8 +80,16 @@ describe('loadConfig', () => {
     ['INFLUX_URL', 'influxdb:8086'],
     ['REDIS_URL', 'http://redis:6379'],
     ['STREETWATCH_NAMESPACE', 'a/b'],
+    ['MQTT_CLIENT_INFLIGHT', '0'],
+    ['MQTT_CLIENT_QUEUE_BYTES', '1000'],
+    ['MQTT_SUBSCRIBE_REFUSAL_RATE', '-1'],
   ])('names the variable when %s=%s is bad', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(expect.objectContaining({ code: 'SW_ERR_CONFIG_ENV', message: expect.stringContaining(`environment variable ${variable}:`) }));
+  });
+
+  it('wants room for two of the largest packets in what a connection may hold', () => {
+    expect(() => loadConfig({ MQTT_MAX_PACKET_SIZE: '1048576' })).toThrow(/environment variable MQTT_CLIENT_QUEUE_BYTES: must be at least twice MQTT_MAX_PACKET_SIZE/);
+    expect(loadConfig({ MQTT_MAX_PACKET_SIZE: '1048576', MQTT_CLIENT_QUEUE_BYTES: '2097152' }).mqtt.limits.clientQueueBytes).toBe(2_097_152);
   });
 
   it('gives the broker its limits, with durations in words', () => {
@@ -97,6 +105,10 @@ describe('loadConfig', () => {
         keepaliveMaxSeconds: 1200,
         connectTimeoutMs: 10_000,
         drainTimeoutMs: 30_000,
+        clientInflight: 64,
+        clientQueueBytes: 1024 * 1024,
+        subscribeRefusalRate: 1,
+        subscribeRefusalBurst: 10,
         loginFailures: { burst: 10, refillMs: 10_000, limitLoopback: false },
       },
     });

@@ -35,6 +35,21 @@ export const DEFAULT_MQTT_KEEPALIVE_MAX_MS = 20 * 60_000;
 export const DEFAULT_MQTT_CONNECT_TIMEOUT_MS = 10_000;
 /** How long a client that does not read may hold up a write before it is disconnected. */
 export const DEFAULT_MQTT_DRAIN_TIMEOUT_MS = 30_000;
+/**
+ * Publishes one MQTT connection may have in progress (authorized, waiting for its rate, handed
+ * to the pipeline) before the broker stops reading it: enough for a device that pipelines, few
+ * enough that a flooding client holds next to nothing.
+ */
+export const DEFAULT_MQTT_CLIENT_INFLIGHT = 64;
+/**
+ * Bytes one MQTT connection may hold in the broker (publishes in progress, messages written to
+ * it and not yet sent); beyond it the connection is closed. Reading stops at a quarter of it.
+ */
+export const DEFAULT_MQTT_CLIENT_QUEUE_BYTES = 1024 * 1024;
+/** Refused subscriptions per second one client gets answered, after a burst; the rest wait. */
+export const DEFAULT_MQTT_SUBSCRIBE_REFUSAL_RATE = 1;
+/** Refused subscriptions one client gets answered back to back: a misconfigured device's few filters. */
+export const DEFAULT_MQTT_SUBSCRIBE_REFUSAL_BURST = 10;
 /** Failed logins (MQTT or HTTP) one address may make back to back before it is refused. */
 export const DEFAULT_LOGIN_FAILURE_BURST = 10;
 /** After the burst, one more failed login is allowed per this period. */
@@ -143,6 +158,10 @@ const EnvSchema = z.object({
   MQTT_KEEPALIVE_MAX: duration(1_000, 65_535_000).default(DEFAULT_MQTT_KEEPALIVE_MAX_MS),
   MQTT_CONNECT_TIMEOUT: duration(100, 300_000).default(DEFAULT_MQTT_CONNECT_TIMEOUT_MS),
   MQTT_DRAIN_TIMEOUT: duration(100, 600_000).default(DEFAULT_MQTT_DRAIN_TIMEOUT_MS),
+  MQTT_CLIENT_INFLIGHT: positiveInt.max(65_535).default(DEFAULT_MQTT_CLIENT_INFLIGHT),
+  MQTT_CLIENT_QUEUE_BYTES: positiveInt.min(16 * 1024).max(1024 * 1024 * 1024).default(DEFAULT_MQTT_CLIENT_QUEUE_BYTES),
+  MQTT_SUBSCRIBE_REFUSAL_RATE: positiveInt.max(1_000_000).default(DEFAULT_MQTT_SUBSCRIBE_REFUSAL_RATE),
+  MQTT_SUBSCRIBE_REFUSAL_BURST: positiveInt.max(1_000_000).default(DEFAULT_MQTT_SUBSCRIBE_REFUSAL_BURST),
   STREETWATCH_LOGIN_FAILURE_BURST: positiveInt.max(1_000_000).default(DEFAULT_LOGIN_FAILURE_BURST),
   STREETWATCH_LOGIN_FAILURE_REFILL: duration(1, 86_400_000).default(DEFAULT_LOGIN_FAILURE_REFILL_MS),
   STREETWATCH_WEBHOOK_BACKOFF: duration(10, 3_600_000).default(DEFAULT_WEBHOOK_BACKOFF_MS),
@@ -221,6 +240,14 @@ export interface MqttLimits {
   connectTimeoutMs: number;
   /** How long a client that does not read may hold up a write before it is disconnected. */
   drainTimeoutMs: number;
+  /** Publishes one connection may have in progress before it is no longer read. */
+  clientInflight: number;
+  /** Bytes one connection may hold in the broker before it is closed; reading stops at a quarter of it. */
+  clientQueueBytes: number;
+  /** Refused subscriptions answered per second per client, once its burst is spent; the others wait. */
+  subscribeRefusalRate: number;
+  /** Refused subscriptions one client gets answered back to back. */
+  subscribeRefusalBurst: number;
   /** Failed logins tolerated per address. */
   loginFailures: LoginThrottleConfig;
 }
@@ -317,6 +344,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (e[variable] === undefined) throw new StreetWatchError('SW_ERR_CONFIG_ENV', [variable, 'is required when any of MQTT_TLS_PORT, MQTT_TLS_CERT, MQTT_TLS_KEY is set']);
     }
   }
+  // A connection must be able to hold the largest packet twice: one being handled, one being read.
+  if (e.MQTT_CLIENT_QUEUE_BYTES < 2 * e.MQTT_MAX_PACKET_SIZE) {
+    throw new StreetWatchError('SW_ERR_CONFIG_ENV', ['MQTT_CLIENT_QUEUE_BYTES', `must be at least twice MQTT_MAX_PACKET_SIZE (${e.MQTT_MAX_PACKET_SIZE}), got ${e.MQTT_CLIENT_QUEUE_BYTES}`]);
+  }
   const loginFailures: LoginThrottleConfig = { burst: e.STREETWATCH_LOGIN_FAILURE_BURST, refillMs: e.STREETWATCH_LOGIN_FAILURE_REFILL, limitLoopback: e.STREETWATCH_LIMIT_LOOPBACK };
   if (e.INFLUX_URL !== undefined) {
     for (const variable of ['INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] as const) {
@@ -339,6 +370,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         keepaliveMaxSeconds: Math.max(1, Math.floor(e.MQTT_KEEPALIVE_MAX / 1000)),
         connectTimeoutMs: e.MQTT_CONNECT_TIMEOUT,
         drainTimeoutMs: e.MQTT_DRAIN_TIMEOUT,
+        clientInflight: e.MQTT_CLIENT_INFLIGHT,
+        clientQueueBytes: e.MQTT_CLIENT_QUEUE_BYTES,
+        subscribeRefusalRate: e.MQTT_SUBSCRIBE_REFUSAL_RATE,
+        subscribeRefusalBurst: e.MQTT_SUBSCRIBE_REFUSAL_BURST,
         loginFailures,
       },
     },

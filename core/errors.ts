@@ -48,6 +48,8 @@ const catalogue = {
   SW_ERR_CLIENT_ID_INVALID: { status: 400, message: 'client id %s is not a valid device id', mqtt: MqttReason.CLIENT_ID_INVALID },
   SW_ERR_BAD_CREDENTIALS: { status: 401, message: 'bad username or secret for %s', mqtt: MqttReason.BAD_CREDENTIALS },
   SW_ERR_PACKET_TOO_LARGE: { status: 413, message: 'MQTT packet of %s bytes exceeds the limit of %s', mqtt: MqttReason.PACKET_TOO_LARGE },
+  SW_ERR_MQTT_MALFORMED: { status: 400, message: 'MQTT packet is malformed: %s', mqtt: MqttReason.MALFORMED_PACKET },
+  SW_ERR_CLIENT_QUEUE_FULL: { status: 429, message: 'connection of %s holds %s bytes in the broker, the limit is %s: closed', retriable: true, mqtt: MqttReason.QUOTA_EXCEEDED },
 
   // Operator alerts (Node-RED flows)
   // 0x83: the publish is well formed, but what it names does not exist here.

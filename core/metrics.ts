@@ -14,12 +14,33 @@ export class Metrics {
   readonly mqttSockets = new Gauge({ name: 'streetwatch_mqtt_sockets', help: 'Open MQTT network connections (TCP, TLS, WebSocket), authenticated or not', registers: [this.registry] });
   readonly mqttAuthFailures = new Counter({ name: 'streetwatch_mqtt_auth_failures_total', help: 'Rejected MQTT connections by code', labelNames: ['code'], registers: [this.registry] });
   readonly mqttTakeovers = new Counter({ name: 'streetwatch_mqtt_takeovers_total', help: 'MQTT connections closed because a new connection authenticated with the same client id', registers: [this.registry] });
+  /** What the broker's connections hold now, read at each scrape (the broker sets it). */
+  mqttHeld: () => { publishes: number; bytes: number } = () => ({ publishes: 0, bytes: 0 });
+  readonly mqttPublishesInProgress: Gauge = new Gauge({
+    name: 'streetwatch_mqtt_publishes_in_progress',
+    help: 'Publishes read from MQTT connections and not yet answered (being authorized, waiting for their rate, being handed to the pipeline)',
+    registers: [this.registry],
+    collect: (): void => this.mqttPublishesInProgress.set(this.mqttHeld().publishes),
+  });
+  readonly mqttHeldBytes: Gauge = new Gauge({
+    name: 'streetwatch_mqtt_held_bytes',
+    help: 'Bytes MQTT connections hold in the broker: publishes in progress and messages not yet sent to their client',
+    registers: [this.registry],
+    collect: (): void => this.mqttHeldBytes.set(this.mqttHeld().bytes),
+  });
+  readonly mqttDisconnects = new Counter({
+    name: 'streetwatch_mqtt_disconnects_total',
+    help: 'MQTT connections the broker closed on its own account, by error code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
   readonly limited = new Counter({
     name: 'streetwatch_limited_total',
     help: 'Connections, logins and publishes refused or held back by a limit, by limit',
     labelNames: ['limit'],
     registers: [this.registry],
   });
+  readonly feedDropped = new Counter({ name: 'streetwatch_feed_dropped_total', help: 'Readings and events not sent to the operators\' live feeds because too many were on their way, by feed', labelNames: ['feed'], registers: [this.registry] });
   readonly mqttPublishes = new Counter({ name: 'streetwatch_mqtt_publishes_total', help: 'Accepted device publishes by topic kind', labelNames: ['kind'], registers: [this.registry] });
   readonly rejected = new Counter({ name: 'streetwatch_rejected_total', help: 'Rejected device input by error code', labelNames: ['code'], registers: [this.registry] });
   /** Refused HTTP API requests: a series of their own, so that a client's mistakes never read as a device fault. */

@@ -5,6 +5,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../core/logger.js';
 import { ManualClock } from '../support/clock.js';
 import { metricValue, startTestPlatform, waitFor, type TestPlatform } from '../support/harness.js';
 import { RawMqtt } from '../support/raw-mqtt.js';
@@ -126,6 +127,130 @@ describe('publishes per client', () => {
     await Promise.all(acks);
     const values = (await sw.platform.series.query({ deviceId: 'pr-1', from: 0, to: T0 + 60_000 })).map((r) => r.value);
     expect(values).toEqual([40, 41, 42, 43, 44]);
+  });
+
+  it('stops reading a client over its rate, drops what waited when its next connection takes over, and does not queue the newcomer behind it', async () => {
+    const secret = await sw.provision('pr-3', SITE);
+    const stored = async () => (await sw.platform.series.query({ deviceId: 'pr-3', from: 0, to: T0 + 60_000 })).map((r) => r.value);
+    const flooder = await RawMqtt.open(mqttPort(sw));
+    expect((await flooder.connect({ clientId: 'pr-3', username: 'pr-3', password: secret })).returnCode).toBe(0);
+    const limited = await metricValue(sw.platform.metrics.limited, { limit: 'mqtt_publish_rate' });
+    // 200 publishes of 10 KB (250 readings each), written at once: the burst of 3 goes through, the fourth waits for
+    // the clock, and the broker reads no further, so the rest stay in the network buffers.
+    for (let i = 0; i < 200; i++) {
+      const readings = Array.from({ length: 250 }, (_, k) => ({ ts: T0 - 100_000 + i * 250 + k, values: { noise: 40 } }));
+      flooder.send({ cmd: 'publish', topic: 'v1/devices/pr-3/telemetry', messageId: i + 1, payload: Buffer.from(JSON.stringify(readings)), qos: 1, retain: false, dup: false });
+    }
+    await waitFor(async () => (await metricValue(sw.platform.metrics.limited, { limit: 'mqtt_publish_rate' })) > limited || undefined, 'a publish held back');
+    // Held back: the publishes read and waiting, never more than one read of the connection.
+    const waiting = (await metricValue(sw.platform.metrics.limited, { limit: 'mqtt_publish_rate' })) - limited;
+    expect(waiting).toBeLessThanOrEqual(2);
+    // In progress: those, and the burst still being handed on.
+    expect(await metricValue(sw.platform.metrics.mqttPublishesInProgress)).toBeLessThanOrEqual(3 + waiting);
+    await waitFor(() => flooder.received.filter((p) => p.cmd === 'puback').length === 3 || undefined, 'the burst acknowledged');
+
+    // The device reconnects: the old connection is closed, and what it had waiting goes with it.
+    const next = await RawMqtt.open(mqttPort(sw));
+    expect((await next.connect({ clientId: 'pr-3', username: 'pr-3', password: secret })).returnCode).toBe(0);
+    await flooder.closed;
+    await waitFor(async () => (await metricValue(sw.platform.metrics.mqttPublishesInProgress)) === 0 || undefined, 'nothing in progress once the old connection closed');
+    next.send({ cmd: 'publish', topic: 'v1/devices/pr-3/telemetry', messageId: 1, payload: Buffer.from(JSON.stringify({ ts: T0 - 1_000, values: { noise: 50 } })), qos: 1, retain: false, dup: false });
+    // The bucket is the client's (reconnecting earns no new burst): one second for one token, not for the 197 that waited.
+    clock.advance(1_000);
+    await next.next((p) => p.cmd === 'puback', 'the PUBACK of the next connection');
+    expect(await stored()).toEqual([...Array<number>(3 * 250).fill(40), 50]);
+    next.close();
+  });
+});
+
+describe('what one connection may hold in the broker', () => {
+  const lines: string[] = [];
+  let sw: TestPlatform;
+  beforeAll(async () => {
+    const logger = createLogger('info', {}, { write: (line: string) => void lines.push(line) });
+    sw = await startTestPlatform({ logger, env: { MQTT_CLIENT_QUEUE_BYTES: '262144', MQTT_DRAIN_TIMEOUT: '10m', MQTT_PUBLISH_RATE: '100000', MQTT_PUBLISH_BURST: '100000' } });
+  });
+  afterAll(async () => {
+    await sw?.stop();
+  });
+
+  it('closes a connection that holds more than its cap of unsent messages, counts it and logs it once, and keeps serving the others', async () => {
+    // An operator's flows runtime takes the readings feed and stops reading it.
+    const operator = await RawMqtt.open(mqttPort(sw));
+    expect((await operator.connect({ clientId: 'operator:flows', username: 'operator:flows', password: sw.platform.operatorToken! })).returnCode).toBe(0);
+    operator.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'v1/operators/readings/#', qos: 0 }] });
+    await operator.next((p) => p.cmd === 'suback', 'the SUBACK');
+    operator.socket.pause();
+    // Devices go on publishing: 1,000 readings a publish, each a message of the feed. The network
+    // takes a few megabytes before anything waits in the broker.
+    const devices = await Promise.all(['qc-1', 'qc-2', 'qc-3', 'qc-4'].map(async (id) => ({ id, client: await sw.connect(id, await sw.provision(id, SITE)) })));
+    const t0 = Date.now() - 3_600_000;
+    const closed = async (): Promise<boolean> => (await metricValue(sw.platform.metrics.mqttDisconnects, { code: 'SW_ERR_CLIENT_QUEUE_FULL' })) > 0;
+    let n = 0;
+    while (!(await closed()) && n < 200_000) {
+      await Promise.all(
+        devices.map(({ id, client }) => {
+          const batch = Array.from({ length: 200 }, (_, k) => ({ ts: t0 + n + k, values: { noise: 50, humidity: 60, temperature: 20, pm25: 10, co: 1 } }));
+          return client.publishAsync(`v1/devices/${id}/telemetry`, JSON.stringify(batch), { qos: 1 });
+        }),
+      );
+      n += 200;
+    }
+    // The operator sees its connection closed once it reads again.
+    operator.socket.resume();
+    await operator.closed;
+    expect(await metricValue(sw.platform.metrics.mqttDisconnects, { code: 'SW_ERR_CLIENT_QUEUE_FULL' })).toBe(1);
+    const logged = lines.filter((l) => l.includes('SW_ERR_CLIENT_QUEUE_FULL'));
+    expect(logged).toHaveLength(1);
+    expect(JSON.parse(logged[0]!)).toMatchObject({ clientId: 'operator:flows', code: 'SW_ERR_CLIENT_QUEUE_FULL' });
+
+    // The devices never noticed.
+    await devices[0]!.client.publishAsync('v1/devices/qc-1/telemetry', JSON.stringify({ values: { noise: 51 } }), { qos: 1 });
+    expect(devices.every(({ client }) => client.connected)).toBe(true);
+    await waitFor(async () => (await metricValue(sw.platform.metrics.mqttHeldBytes)) === 0 || undefined, 'nothing held once the operator is gone');
+  });
+});
+
+describe('refused subscriptions', () => {
+  const clock = new ManualClock(T0);
+  const lines: string[] = [];
+  let sw: TestPlatform;
+  beforeAll(async () => {
+    const logger = createLogger('info', {}, { write: (line: string) => void lines.push(line) });
+    sw = await startTestPlatform({ clock, logger, env: { MQTT_SUBSCRIBE_REFUSAL_RATE: '1', MQTT_SUBSCRIBE_REFUSAL_BURST: '10' } });
+  });
+  afterAll(async () => {
+    await sw?.stop();
+  });
+
+  it('answers a client\'s refused filters at its refusal rate, reads nothing else from it meanwhile, and logs them sampled and cut short', async () => {
+    const secret = await sw.provision('sr-1', SITE);
+    const raw = await RawMqtt.open(mqttPort(sw));
+    expect((await raw.connect({ clientId: 'sr-1', username: 'sr-1', password: secret })).returnCode).toBe(0);
+    const before = lines.length;
+    // Twenty SUBSCRIBE packets of one 60 KB filter each, then a PINGREQ.
+    for (let i = 0; i < 20; i++) raw.send({ cmd: 'subscribe', messageId: i + 1, subscriptions: [{ topic: `v1/devices/other-${i}/${'f'.repeat(60_000)}`, qos: 1 }] });
+    raw.send({ cmd: 'pingreq' });
+    await waitFor(() => raw.received.filter((p) => p.cmd === 'suback').length === 10 || undefined, 'the burst of ten refusals');
+    await waitFor(async () => (await metricValue(sw.platform.metrics.limited, { limit: 'mqtt_subscribe_refusals' })) === 1 || undefined, 'the eleventh held back');
+    expect(raw.received.filter((p) => p.cmd === 'suback').every((p) => (p as { granted: number[] }).granted[0] === 128)).toBe(true);
+    expect(raw.received.some((p) => p.cmd === 'pingresp')).toBe(false);
+    // One refusal more per second of the clock.
+    clock.advance(1_000);
+    await waitFor(() => raw.received.filter((p) => p.cmd === 'suback').length === 11 || undefined, 'one more refusal');
+    clock.advance(9_000);
+    await waitFor(() => raw.received.some((p) => p.cmd === 'pingresp') || undefined, 'the PINGREQ read once the refusals are answered');
+    expect(raw.received.filter((p) => p.cmd === 'suback')).toHaveLength(20);
+    raw.close();
+    await waitFor(async () => (await metricValue(sw.platform.metrics.mqttConnections)) === 0 || undefined, 'the client gone');
+
+    // Two lines for twenty refusals (the first, and one after the ten seconds with the count of those
+    // not logged), one at the disconnect; none quotes more than a short prefix of the filter.
+    const refusals = lines.slice(before).filter((l) => l.includes('subscription refused'));
+    expect(refusals.length).toBeLessThanOrEqual(3);
+    expect(refusals.reduce((n, l) => n + (JSON.parse(l).suppressed ?? 0) + 1, 0)).toBe(20);
+    for (const line of refusals) expect(line.length).toBeLessThan(1_000);
+    expect(await metricValue(sw.platform.metrics.rejected, { code: 'SW_ERR_SUBSCRIBE_FORBIDDEN' })).toBe(20);
   });
 });
 

@@ -36,6 +36,54 @@ describe('broker sessions and identity', () => {
     expect(await metricValue(sw.platform.metrics.mqttAuthFailures, { code: 'SW_ERR_CLIENT_ID_INVALID' })).toBe(8);
   });
 
+  it('refuses an empty client id with CONNACK 2 (identifier rejected), not as bad credentials [MQTT-3.1.3-8]', async () => {
+    const secret = await sw.provision('id-empty', SITE);
+    const failures = await metricValue(sw.platform.metrics.mqttAuthFailures, { code: 'SW_ERR_CLIENT_ID_INVALID' });
+    expect((await rawConnect({ clientId: '', username: 'id-empty', password: secret })).returnCode).toBe(2);
+    // With clean session 0 too (written byte for byte: MQTT.js and mqtt-packet refuse to send it).
+    const raw = await RawMqtt.open(sw.platform.mqttPort!);
+    raw.socket.write(connectPacket({ clientId: Buffer.alloc(0), username: 'id-empty', password: secret, clean: false }));
+    const connack = await raw.next((p) => p.cmd === 'connack', 'the CONNACK');
+    expect((connack as { returnCode: number }).returnCode).toBe(2);
+    raw.close();
+    expect(await metricValue(sw.platform.metrics.mqttAuthFailures, { code: 'SW_ERR_CLIENT_ID_INVALID' })).toBe(failures + 2);
+  });
+
+  it('closes the connection on a string that is not well-formed UTF-8 [MQTT-1.5.3-1]: a topic, a filter, a will topic, a client id', async () => {
+    const secret = await sw.provision('utf-1', SITE);
+    // 0xC3 0x28 is an invalid two-byte sequence; 0xED 0xA0 0x80 encodes a surrogate.
+    const topics = [Buffer.from([...Buffer.from('v1/devices/utf-1/tele'), 0xc3, 0x28]), Buffer.from([...Buffer.from('v1/devices/utf-1/'), 0xed, 0xa0, 0x80])];
+    const rejected = await metricValue(sw.platform.metrics.rejected, { code: 'SW_ERR_MQTT_MALFORMED' });
+    const sent: Buffer[] = [];
+    for (const topic of topics) {
+      // A PUBLISH and a SUBSCRIBE with the bad topic, written byte for byte (no client library would).
+      const payload = Buffer.from('{"values":{"noise":40}}');
+      sent.push(Buffer.concat([Buffer.from([0x30, 2 + topic.length + payload.length, 0, topic.length]), topic, payload]));
+      sent.push(Buffer.concat([Buffer.from([0x82, 2 + 2 + topic.length + 1, 0, 1, 0, topic.length]), topic, Buffer.from([1])]));
+    }
+    for (const packet of sent) {
+      const raw = await RawMqtt.open(sw.platform.mqttPort!);
+      expect((await raw.connect({ clientId: 'utf-1', username: 'utf-1', password: secret })).returnCode).toBe(0);
+      raw.socket.write(packet);
+      await raw.closed;
+      expect(raw.received.map((p) => p.cmd)).toEqual(['connack']);
+    }
+    // The same in a CONNECT: the will topic, then the client id. Nothing is answered.
+    for (const packet of [connectPacket({ clientId: Buffer.from('utf-1'), willTopic: topics[0], username: 'utf-1', password: secret }), connectPacket({ clientId: Buffer.from([0x75, 0xc3, 0x28]), username: 'utf-1', password: secret })]) {
+      const raw = await RawMqtt.open(sw.platform.mqttPort!);
+      raw.socket.write(packet);
+      await raw.closed;
+      expect(raw.received).toEqual([]);
+    }
+    expect(await metricValue(sw.platform.metrics.rejected, { code: 'SW_ERR_MQTT_MALFORMED' })).toBe(rejected + 6);
+    // A valid U+FFFD (EF BF BD) is well-formed: the connection stays, the publish is refused by the ACL as any topic outside the contract.
+    const device = await sw.connect('utf-1', secret);
+    const errors = await collect(device, 'v1/devices/utf-1/errors');
+    await device.publishAsync('v1/devices/utf-1/\uFFFD', '{}', { qos: 1 });
+    await waitFor(() => errors.length >= 1 || undefined, 'the refusal of the U+FFFD topic');
+    expect(device.connected).toBe(true);
+  });
+
   it('closes the connection on a topic with U+0000 [MQTT-1.5.3-2]: in a will, a publish or a subscription', async () => {
     const secret = await sw.provision('nul-1', SITE);
     const willed = await RawMqtt.open(sw.platform.mqttPort!);
@@ -88,14 +136,14 @@ describe('broker sessions and identity', () => {
     const secret = await sw.provision('wl-1', SITE);
     await sw.provision('wl-victim', SITE);
     const will = (topic: string) => ({ topic, payload: Buffer.from('offline'), qos: 1 as const, retain: true });
-    for (const topic of ['v1/devices/wl-victim/status', 'v1/devices/wl-1/errors', '$SYS/broker/new/clients', 'v1/subcenters/north/tickets']) {
+    for (const topic of ['v1/devices/wl-victim/status', 'v1/devices/wl-1/errors', '$SYS/broker/new/clients', 'v1/subcenters/north/tickets', 'v1/devices/wl-1/#', 'v1/devices/wl-1/+', 'v1/devices/wl-1/status/#']) {
       expect({ topic, rc: (await rawConnect({ clientId: 'wl-1', username: 'wl-1', password: secret, will: will(topic) })).returnCode }).toEqual({ topic, rc: 5 });
     }
     expect((await rawConnect({ clientId: 'wl-1', username: 'wl-1', password: secret, will: will('v1/devices/wl-1/status') })).returnCode).toBe(0);
     // A feed client may publish nothing, so it may have no will either.
     const north = await sw.unitToken('north');
     expect((await rawConnect({ clientId: 'subcenter:north', username: 'subcenter:north', password: north, will: will('v1/subcenters/north/tickets') })).returnCode).toBe(5);
-    expect(await metricValue(sw.platform.metrics.mqttAuthFailures, { code: 'SW_ERR_TOPIC_FORBIDDEN' })).toBe(5);
+    expect(await metricValue(sw.platform.metrics.mqttAuthFailures, { code: 'SW_ERR_TOPIC_FORBIDDEN' })).toBe(8);
   });
 
   it('keeps no session for a device, and keeps one for a feed client', async () => {
@@ -135,3 +183,13 @@ describe('broker sessions and identity', () => {
     await feed.endAsync();
   });
 });
+
+/** A 3.1.1 CONNECT written byte for byte, for what client libraries refuse to send. */
+function connectPacket(opts: { clientId: Buffer; username: string; password: string; clean?: boolean; willTopic?: Buffer }): Buffer {
+  const str = (b: Buffer): Buffer => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+  const flags = ((opts.clean ?? true) ? 0x02 : 0) | (opts.willTopic ? 0x04 : 0) | 0x80 | 0x40;
+  const will = opts.willTopic ? [str(opts.willTopic), str(Buffer.from('offline'))] : [];
+  const body = Buffer.concat([str(Buffer.from('MQTT')), Buffer.from([4, flags, 0, 60]), str(opts.clientId), ...will, str(Buffer.from(opts.username)), str(Buffer.from(opts.password))]);
+  if (body.length > 127) throw new Error('test CONNECT too long for one length byte');
+  return Buffer.concat([Buffer.from([0x10, body.length]), body]);
+}
