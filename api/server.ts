@@ -166,12 +166,13 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     if (principal.role === 'unit' && !config.allowUnits) throw swError('SW_ERR_FORBIDDEN', `use ${req.method} ${req.routeOptions.url ?? 'this route'}`);
     // A display token reaches only the reads of the wall view.
     if (principal.role === 'display' && !config.allowDisplay) throw swError('SW_ERR_FORBIDDEN', `use ${req.method} ${req.routeOptions.url ?? 'this route'} (a display token only reads the wall view)`);
-    if (!READ_METHODS.has(req.method)) limitWrites(principal);
+    // The admin provisions fleets and imports in bulk; it is the operator, not one of the clients to keep apart.
+    if (!READ_METHODS.has(req.method) && principal.role !== 'admin') limitWrites(principal);
   };
 
   /** One token's writes (feedback, acks, imports...) at most at its rate: it cannot churn tickets or the store for everyone. */
-  const limitWrites = (principal: ApiPrincipal): void => {
-    const key = principal.role === 'admin' ? 'admin' : `token:${principal.tokenId}`;
+  const limitWrites = (principal: Exclude<ApiPrincipal, { role: 'admin' }>): void => {
+    const key = `token:${principal.tokenId}`;
     if (writes.take(key)) return;
     opts.metrics.limited.inc({ limit: 'api_writes' });
     const retryAfterSeconds = Math.max(1, Math.ceil(writes.waitMs(key) / 1000));
