@@ -92,6 +92,31 @@ describe('loadConfig', () => {
     expect(loadConfig({ MQTT_MAX_PACKET_SIZE: '1048576', MQTT_CLIENT_QUEUE_BYTES: '2097152' }).mqtt.limits.clientQueueBytes).toBe(2_097_152);
   });
 
+  it.each([
+    ['STREETWATCH_ADMIN_TOKEN', 'hunter2-but-short'.slice(0, 12), 'hunter2-but'],
+    ['STREETWATCH_ADMIN_TOKEN', 'correct horse battery staple', 'correct horse'],
+    ['STREETWATCH_OPERATOR_TOKEN', 'op secret with spaces', 'op secret'],
+    ['REDIS_URL', 'http://:s3cr3t-pass@redis:6379', 's3cr3t-pass'],
+    ['REDIS_URL', 'redis//user:s3cr3t-pass@redis:6379', 's3cr3t-pass'],
+    ['INFLUX_URL', 'ftp://admin:s3cr3t-pass@influx:8086', 's3cr3t-pass'],
+    ['STREETWATCH_MAP_TILES', 'https://tiles.example.com/map.png?key=s3cr3t-key', 's3cr3t-key'],
+    ['KAFKA_BROKERS', 'kafka://user:s3cr3t-pass@kafka:9092', 's3cr3t-pass'],
+  ])('never echoes the secret in a refused %s', (variable, value, secret) => {
+    let message = '';
+    try {
+      loadConfig({ [variable]: value });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain(`environment variable ${variable}:`);
+    expect(message).not.toContain(secret);
+  });
+
+  it('shows a refused URL without its credentials, so the mistake can still be found', () => {
+    expect(() => loadConfig({ REDIS_URL: 'http://:s3cr3t@redis:6379/2' })).toThrow('(got "http://redis:6379/2")');
+    expect(() => loadConfig({ MQTT_PORT: 'abc' })).toThrow('(got "abc")');
+  });
+
   it('gives the broker its limits, with durations in words', () => {
     expect(loadConfig({}).mqtt).toMatchObject({
       tls: undefined,

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { z } from 'zod';
+import { redactUrl } from './connect-retry.js';
 import { parseDuration } from './duration.js';
 import { StreetWatchError } from './errors.js';
 
@@ -193,7 +194,8 @@ const EnvSchema = z.object({
       const brokers = s.split(',').map((b) => b.trim()).filter(Boolean);
       const bad = brokers.find((b) => !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(b) && !/^\[[0-9A-Fa-f:]+\]:\d{1,5}$/.test(b));
       if (bad !== undefined || brokers.length === 0) {
-        ctx.addIssue({ code: 'custom', message: `expected host:port[,host:port...], "${bad ?? s}" is not host:port` });
+        // The value is shown by describeEnvValue, which hides credentials; `bad` might hold some.
+        ctx.addIssue({ code: 'custom', message: bad === undefined || bad.includes('@') ? 'expected host:port[,host:port...]' : `expected host:port[,host:port...], "${bad}" is not host:port` });
         return z.NEVER;
       }
       return brokers;
@@ -319,6 +321,30 @@ export interface Config {
   namespace: string;
 }
 
+/** Variables whose value is a credential: a config error names them but never shows the value. */
+export const SECRET_ENV_VARIABLES: ReadonlySet<string> = new Set(['STREETWATCH_ADMIN_TOKEN', 'STREETWATCH_OPERATOR_TOKEN', 'INFLUX_TOKEN']);
+/** Variables holding a URL, which may carry a user and password (`redis://:pw@host`) or an API key in its query. */
+const URL_ENV_VARIABLES: ReadonlySet<string> = new Set(['REDIS_URL', 'INFLUX_URL', 'STREETWATCH_MAP_TILES']);
+
+/**
+ * How a config error shows the value it refused: as given, except credentials. A secret is
+ * never shown (its length neither); a URL is shown without user, password and query, and not at
+ * all when it does not parse, since then nobody can tell where its password ends.
+ */
+export function describeEnvValue(variable: string, value: string | undefined): string {
+  if (value === undefined) return 'not set';
+  if (SECRET_ENV_VARIABLES.has(variable)) return 'the value is a secret and is not shown';
+  if (URL_ENV_VARIABLES.has(variable) || /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*@/i.test(value)) {
+    if (!URL.canParse(value)) return 'the value is not shown: it is not a URL, and may hold a password';
+    const u = new URL(redactUrl(value));
+    const hidden = u.search !== '' || u.hash !== '';
+    u.search = '';
+    u.hash = '';
+    return `got ${JSON.stringify(u.toString())}${hidden ? ' without its query' : ''}`;
+  }
+  return `got ${JSON.stringify(value)}`;
+}
+
 /** `embedded` when no external service is configured. */
 export function modeOf(config: Pick<Config, 'kafka' | 'influx' | 'redis'>): 'embedded' | 'distributed' {
   return config.kafka || config.influx || config.redis ? 'distributed' : 'embedded';
@@ -335,7 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? 'environment');
-    throw new StreetWatchError('SW_ERR_CONFIG_ENV', [variable, `${issue.message} (got ${JSON.stringify(cleaned[variable])})`]);
+    throw new StreetWatchError('SW_ERR_CONFIG_ENV', [variable, `${issue.message} (${describeEnvValue(variable, cleaned[variable])})`]);
   }
   const e = parsed.data;
   const tlsSet = [e.MQTT_TLS_PORT, e.MQTT_TLS_CERT, e.MQTT_TLS_KEY].some((v) => v !== undefined);

@@ -4,11 +4,15 @@
  * query strings and MQTT passwords, and secrets are issued and rotated. Then the buffer is
  * searched for every one of them.
  */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
 import { openEventStream } from '../support/sse.js';
-import { startTestPlatform, type TestPlatform } from '../support/harness.js';
+import { startTestPlatform, tempDir, type TestPlatform } from '../support/harness.js';
 
 const SITE = { lat: 23.115, lon: 113.335 };
 const ADMIN = 'admin-token-for-the-log-audit-0001';
@@ -71,4 +75,27 @@ describe('secrets in logs', () => {
     // Their hashes stay out too.
     expect(log).not.toMatch(/scrypt\$/);
   });
+});
+
+describe('secrets in configuration errors', () => {
+  const start = (env: Record<string, string>) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'app', 'main.ts')], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', MQTT_PORT: '0', HTTP_PORT: '0', STREETWATCH_DATA_DIR: tempDir('config-error'), ...env },
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => ({ code: err.code, stderr: err.stderr }),
+    );
+
+  it.each([
+    ['STREETWATCH_ADMIN_TOKEN', 'short-secret', 'short-secret'],
+    ['STREETWATCH_ADMIN_TOKEN', 'a long secret with spaces in it', 'a long secret'],
+    ['REDIS_URL', 'http://streetwatch:redis-password-1@127.0.0.1:6379', 'redis-password-1'],
+    ['REDIS_URL', 'redis//:redis-password-2@127.0.0.1:6379', 'redis-password-2'],
+  ])('`npm start` refuses %s and names it on stderr without echoing its secret', async (variable, value, secret) => {
+    const { code, stderr } = await start({ [variable]: value });
+    expect(code).toBe(1);
+    expect(stderr).toContain(`SW_ERR_CONFIG_ENV: environment variable ${variable}:`);
+    expect(stderr).not.toContain(secret);
+  }, 60_000);
 });
