@@ -127,6 +127,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
           logger,
           maxPayloadBytes: config.ingest.maxPayloadBytes,
           maxClockSkewMs: config.ingest.maxClockSkewMs,
+          maxReadingAgeMs: config.ingest.maxReadingAgeMs,
         }),
       );
       ready.set('ingest', true);

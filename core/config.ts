@@ -57,6 +57,14 @@ export const DEFAULT_LOGIN_FAILURE_BURST = 10;
 export const DEFAULT_LOGIN_FAILURE_REFILL_MS = 10_000;
 /** How far in the future a reading's timestamp may be (device clock skew). */
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60_000;
+/** How far in the past a reading may be: a week buffered through an outage; older ones would raise tickets about the past. */
+export const DEFAULT_MAX_READING_AGE_MS = 7 * 86_400_000;
+/** How far a reading may lie before its device's last accepted one: two sensors or a resent publish overtaking each other. */
+export const DEFAULT_TS_TOLERANCE_MS = 60_000;
+/** Distinct metric names one device may report: the catalogue has 16, a multi-sensor station a few dozen. */
+export const DEFAULT_MAX_DEVICE_METRICS = 64;
+/** The fastest a mobile device is believed to move (km/h): a vehicle on an expressway. */
+export const DEFAULT_MAX_SPEED_KMH = 200;
 /** Stages that `npm start` runs in one process. */
 /** First webhook retry delay, doubled per failed attempt. */
 export const DEFAULT_WEBHOOK_BACKOFF_MS = 1_000;
@@ -145,6 +153,11 @@ const EnvSchema = z.object({
       }
     }),
   STREETWATCH_MAX_PAYLOAD: positiveInt.max(16 * 1024 * 1024).default(DEFAULT_MAX_PAYLOAD_BYTES),
+  STREETWATCH_MAX_CLOCK_SKEW: duration(0, 3_600_000).default(DEFAULT_MAX_CLOCK_SKEW_MS),
+  STREETWATCH_MAX_READING_AGE: duration(60_000, 3650 * 86_400_000).default(DEFAULT_MAX_READING_AGE_MS),
+  STREETWATCH_TS_TOLERANCE: duration(0, 86_400_000).default(DEFAULT_TS_TOLERANCE_MS),
+  STREETWATCH_MAX_DEVICE_METRICS: positiveInt.max(10_000).default(DEFAULT_MAX_DEVICE_METRICS),
+  STREETWATCH_MAX_SPEED: positiveInt.max(5_000).default(DEFAULT_MAX_SPEED_KMH),
   MQTT_MAX_PACKET_SIZE: positiveInt.max(256 * 1024 * 1024).default(DEFAULT_MAX_PACKET_BYTES),
   MQTT_TLS_PORT: port.optional(),
   MQTT_TLS_CERT: z.string().max(4096).optional(),
@@ -265,6 +278,22 @@ export interface MqttConfig {
   limits: MqttLimits;
 }
 
+/** What ingest accepts of a device (see ingest/trust.ts and docs/DEVICE-PROTOCOL.md). */
+export interface IngestConfig {
+  /** Largest payload parsed. */
+  maxPayloadBytes: number;
+  /** How far after its arrival a reading's time may be. */
+  maxClockSkewMs: number;
+  /** How far before its arrival a reading's time may be. */
+  maxReadingAgeMs: number;
+  /** How far before its device's last accepted reading a reading's time may be. */
+  reorderToleranceMs: number;
+  /** Distinct metric names one device may report. */
+  maxMetricsPerDevice: number;
+  /** The fastest a mobile device is believed to move, km/h. */
+  maxSpeedKmh: number;
+}
+
 /** Kafka, the distributed bus. */
 export interface KafkaConfig {
   brokers: string[];
@@ -297,7 +326,7 @@ export interface Config {
   /** Explicit operator (Node-RED) MQTT password; when absent one is generated and kept in the data dir. */
   operatorToken: string | undefined;
   stages: StageName[];
-  ingest: { maxPayloadBytes: number; maxClockSkewMs: number };
+  ingest: IngestConfig;
   /**
    * Webhook delivery: retries (the first delay, doubled per failed attempt up to the longest),
    * coalescing and the per-unit backlog (OutboxPolicy), and each unit's circuit breaker.
@@ -409,7 +438,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: e.STREETWATCH_ADMIN_TOKEN,
     operatorToken: e.STREETWATCH_OPERATOR_TOKEN,
     stages: e.STREETWATCH_STAGES,
-    ingest: { maxPayloadBytes: e.STREETWATCH_MAX_PAYLOAD, maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS },
+    ingest: {
+      maxPayloadBytes: e.STREETWATCH_MAX_PAYLOAD,
+      maxClockSkewMs: e.STREETWATCH_MAX_CLOCK_SKEW,
+      maxReadingAgeMs: e.STREETWATCH_MAX_READING_AGE,
+      reorderToleranceMs: e.STREETWATCH_TS_TOLERANCE,
+      maxMetricsPerDevice: e.STREETWATCH_MAX_DEVICE_METRICS,
+      maxSpeedKmh: e.STREETWATCH_MAX_SPEED,
+    },
     webhooks: {
       backoffMs: e.STREETWATCH_WEBHOOK_BACKOFF,
       maxBackoffMs: Math.max(e.STREETWATCH_WEBHOOK_BACKOFF, e.STREETWATCH_WEBHOOK_MAX_BACKOFF),

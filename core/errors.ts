@@ -50,6 +50,14 @@ const catalogue = {
   SW_ERR_PACKET_TOO_LARGE: { status: 413, message: 'MQTT packet of %s bytes exceeds the limit of %s', mqtt: MqttReason.PACKET_TOO_LARGE },
   SW_ERR_MQTT_MALFORMED: { status: 400, message: 'MQTT packet is malformed: %s', mqtt: MqttReason.MALFORMED_PACKET },
   SW_ERR_CLIENT_QUEUE_FULL: { status: 429, message: 'connection of %s holds %s bytes in the broker, the limit is %s: closed', retriable: true, mqtt: MqttReason.QUOTA_EXCEEDED },
+  // Trust in what a device says of itself (ingest/trust.ts)
+  SW_ERR_TS_STALE: { status: 400, message: 'timestamp %s is earlier than %s, the last accepted reading of device %s less the %s tolerance: readings move forward', mqtt: MqttReason.PAYLOAD_FORMAT_INVALID },
+  SW_ERR_READING_DUPLICATE: { status: 400, message: 'device %s: %s at %s is given twice in this publish (first in %s)', mqtt: MqttReason.PAYLOAD_FORMAT_INVALID },
+  SW_ERR_METRIC_LIMIT: { status: 400, message: 'device %s already reports %s distinct metrics, its limit: %s is refused', mqtt: MqttReason.QUOTA_EXCEEDED },
+  SW_ERR_LOC_FIXED: { status: 403, message: 'device %s is provisioned as fixed: its readings are placed where it was provisioned, the location %s is not used', mqtt: MqttReason.NOT_AUTHORIZED },
+  SW_ERR_LOC_IMPLAUSIBLE: { status: 400, message: 'device %s: the position %s at %s is %s km from the last trusted one, %s s apart, beyond %s km/h: its readings are placed at the last trusted position', mqtt: MqttReason.PAYLOAD_FORMAT_INVALID },
+  SW_ERR_SENML_DEVICE: { status: 403, message: 'SenML name %s belongs to no device that %s is provisioned to speak for', mqtt: MqttReason.NOT_AUTHORIZED },
+  SW_ERR_MORE_REJECTIONS: { status: 400, message: '%s more rejections in this publish, not sent one by one: %s', mqtt: MqttReason.PAYLOAD_FORMAT_INVALID },
 
   // Operator alerts (Node-RED flows)
   // 0x83: the publish is well formed, but what it names does not exist here.

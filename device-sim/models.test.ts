@@ -28,7 +28,7 @@ function decode(e: Emission) {
     deviceId: e.deviceId,
     ref: 'r',
     receivedAt: e.t + 1000,
-    fallbackLoc: undefined,
+    maxReadingAgeMs: 7 * 86_400_000,
     maxPayloadBytes: 65536,
     maxClockSkewMs: 300_000,
   });

@@ -6,7 +6,7 @@ const ctx: DecodeContext = {
   deviceId: 'wl-1',
   ref: 'ref-1',
   receivedAt: now,
-  fallbackLoc: { lat: 23.1, lon: 113.3 },
+  maxReadingAgeMs: 7 * 86_400_000,
   maxPayloadBytes: 1024,
   maxClockSkewMs: 5 * 60_000,
 };
@@ -14,14 +14,15 @@ const buf = (v: unknown): Buffer => Buffer.from(typeof v === 'string' ? v : JSON
 const codes = (r: { rejections: { code: string }[] }): string[] => r.rejections.map((e) => e.code);
 
 describe('decodeTelemetry', () => {
-  it('normalizes one object: units, booleans to 1/0, registered location, arrival time as default ts', () => {
+  it('normalizes one object: units, booleans to 1/0, arrival time as default ts, no location unless stated', () => {
     const r = decodeTelemetry(buf({ values: { water_level: 0.42, manhole_open: true, vendor_x: 7 } }), ctx);
     expect(r.rejections).toEqual([]);
     expect(r.items).toEqual([
-      { deviceId: 'wl-1', metric: 'water_level', value: 0.42, unit: 'm', ts: now, receivedAt: now, loc: ctx.fallbackLoc, ref: 'ref-1' },
-      { deviceId: 'wl-1', metric: 'manhole_open', value: 1, unit: 'bool', ts: now, receivedAt: now, loc: ctx.fallbackLoc, ref: 'ref-1' },
-      { deviceId: 'wl-1', metric: 'vendor_x', value: 7, ts: now, receivedAt: now, loc: ctx.fallbackLoc, ref: 'ref-1' },
+      { deviceId: 'wl-1', metric: 'water_level', value: 0.42, unit: 'm', ts: now, receivedAt: now, ref: 'ref-1', index: 0 },
+      { deviceId: 'wl-1', metric: 'manhole_open', value: 1, unit: 'bool', ts: now, receivedAt: now, ref: 'ref-1', index: 0 },
+      { deviceId: 'wl-1', metric: 'vendor_x', value: 7, ts: now, receivedAt: now, ref: 'ref-1', index: 0 },
     ]);
+    expect(r.positions).toEqual([]);
   });
 
   it('refuses a "__proto__" metric, which schema records would skip without a word', () => {
@@ -34,7 +35,7 @@ describe('decodeTelemetry', () => {
     expect(({} as Record<string, unknown>).noise).toBeUndefined();
   });
 
-  it('takes ts as epoch ms or RFC 3339 and loc from the payload', () => {
+  it('takes ts as epoch ms or RFC 3339, and a stated loc as a position claim of its object', () => {
     const r = decodeTelemetry(
       buf([
         { ts: now - 1000, values: { smoke: 1 } },
@@ -42,10 +43,27 @@ describe('decodeTelemetry', () => {
       ]),
       ctx,
     );
-    expect(r.items.map((i) => [i.ts, i.value, i.loc])).toEqual([
-      [now - 1000, 1, ctx.fallbackLoc],
-      [now - 60_000, 2, { lat: 23.2, lon: 113.4 }],
+    expect(r.items.map((i) => [i.ts, i.value, i.loc, i.index])).toEqual([
+      [now - 1000, 1, undefined, 0],
+      [now - 60_000, 2, { lat: 23.2, lon: 113.4 }, 1],
     ]);
+    expect(r.positions).toEqual([{ deviceId: 'wl-1', ts: now - 60_000, loc: { lat: 23.2, lon: 113.4 }, records: [1] }]);
+  });
+
+  it('names the object of every refusal in details.record', () => {
+    const r = decodeTelemetry(buf([{ values: { smoke: 1 } }, { values: { smoke: 'x' } }, { ts: 5, values: { smoke: 2 } }, { values: { water_level: 99 } }]), ctx);
+    expect(r.rejections.map((e) => [e.code, e.details])).toEqual([
+      ['SW_ERR_PAYLOAD_SCHEMA', { record: 1 }],
+      ['SW_ERR_TS_RANGE', { record: 2 }],
+      ['SW_ERR_METRIC_RANGE', { record: 3 }],
+    ]);
+  });
+
+  it('refuses times more than the reading age limit before arrival', () => {
+    const old = decodeTelemetry(buf({ ts: now - 8 * 86_400_000, values: { smoke: 1 } }), ctx);
+    expect(codes(old)).toEqual(['SW_ERR_TS_RANGE']);
+    expect(old.rejections[0]!.message).toContain('2026-11-14T08:00:00.000Z to 2026-11-21T08:05:00.000Z');
+    expect(codes(decodeTelemetry(buf({ ts: now - 6 * 86_400_000, values: { smoke: 1 } }), ctx))).toEqual([]);
   });
 
   it.each([
@@ -95,7 +113,7 @@ describe('decodeTelemetry', () => {
 describe('decodeCameraEvent', () => {
   it('normalizes an analytics event', () => {
     const r = decodeCameraEvent(buf({ type: 'crowd', count: 120, score: 0.9, id: 'e-1' }), ctx);
-    expect(r.items).toEqual([{ id: 'e-1', deviceId: 'wl-1', type: 'crowd', count: 120, score: 0.9, ts: now, receivedAt: now, loc: ctx.fallbackLoc, ref: 'ref-1' }]);
+    expect(r.items).toEqual([{ id: 'e-1', deviceId: 'wl-1', type: 'crowd', count: 120, score: 0.9, ts: now, receivedAt: now, ref: 'ref-1', index: 0 }]);
   });
 
   it('refuses a score above 1', () => {

@@ -2,7 +2,7 @@
  * Decoding device payloads into normalized readings and events: pure, no I/O. Each rejection
  * is a catalogued error; valid parts of a payload are kept when other parts are refused.
  */
-import { StreetWatchError, swError } from '../core/errors.js';
+import { StreetWatchError, swError, type ErrorCode } from '../core/errors.js';
 import { parseJsonPayload } from '../core/json-payload.js';
 import { checkMetric } from '../core/metric-catalog.js';
 import {
@@ -15,18 +15,26 @@ import {
   type Location,
 } from '../core/schemas.js';
 import { describeZodError, formatPath } from '../core/zod-issues.js';
+import type { SenmlDirectory } from './senml.js';
 
 export interface DecodeContext {
+  /** The device of the topic. */
   deviceId: string;
   ref: string;
   receivedAt: number;
-  /** The device's registered location, used when a payload carries none. */
-  fallbackLoc: Location | undefined;
   maxPayloadBytes: number;
+  /** How far after its arrival a time may lie (a device clock running ahead). */
   maxClockSkewMs: number;
+  /** How far before its arrival a time may lie (a buffer emptied after an outage). */
+  maxReadingAgeMs: number;
+  /** SenML: the devices a pack may name; the topic's device alone, unnamed, when absent. */
+  senml?: SenmlDirectory;
 }
 
-/** A reading before placement (zones, jurisdiction) is added. */
+/**
+ * A reading as the payload states it, before trust (trust.ts: time, location, limits) and
+ * placement (zones, jurisdiction).
+ */
 export interface DecodedReading {
   deviceId: string;
   metric: string;
@@ -34,16 +42,35 @@ export interface DecodedReading {
   unit?: string;
   ts: number;
   receivedAt: number;
+  /** The location the payload claims, if any: believed only for a mobile device. */
   loc?: Location;
   ref: string;
+  /** The object (telemetry array) or record (SenML pack) of the publish it came from. */
+  index: number;
 }
 
-/** A camera event before placement (zones, jurisdiction) is added. */
-export type DecodedEvent = Omit<CameraEvent, 'zoneIds' | 'subcenterId'>;
+/** A camera event as the payload states it; `loc` is a claim, as for readings. */
+export type DecodedEvent = Omit<CameraEvent, 'zoneIds' | 'subcenterId'> & { index: number };
+
+/** Where a device says it was, and when: a `loc`, or a SenML pair of `lat` and `lon` records. */
+export interface PositionClaim {
+  deviceId: string;
+  ts: number;
+  loc: Location;
+  /** The objects or records of the publish that stated it. */
+  records: number[];
+}
 
 export interface Decoded<T> {
   items: T[];
   rejections: StreetWatchError[];
+  /** Positions stated by the payload, oldest first. */
+  positions?: PositionClaim[];
+}
+
+/** A refusal about one object or record of a publish: its index travels in `details.record`. */
+export function recordError(index: number, code: ErrorCode, ...args: unknown[]): StreetWatchError {
+  return new StreetWatchError(code, args, { details: { record: index } });
 }
 
 /** What `jsonPayload` returns for a payload that is not JSON. */
@@ -61,7 +88,7 @@ export function jsonPayload(payload: Buffer, ctx: DecodeContext, out: Decoded<un
 
 /** `v1/devices/{id}/telemetry`: one object or an array of them. */
 export function decodeTelemetry(payload: Buffer, ctx: DecodeContext): Decoded<DecodedReading> {
-  const out: Decoded<DecodedReading> = { items: [], rejections: [] };
+  const out: Decoded<DecodedReading> = { items: [], rejections: [], positions: [] };
   const data = jsonPayload(payload, ctx, out);
   if (data === NOT_JSON) return out;
   if (Array.isArray(data)) {
@@ -69,51 +96,52 @@ export function decodeTelemetry(payload: Buffer, ctx: DecodeContext): Decoded<De
       out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', `an array must hold 1 to ${MAX_TELEMETRY_BATCH} objects, got ${data.length}`));
       return out;
     }
-    data.forEach((item, i) => decodeTelemetryObject(item, [i], ctx, out));
+    data.forEach((item, i) => decodeTelemetryObject(item, i, [i], ctx, out));
   } else {
-    decodeTelemetryObject(data, [], ctx, out);
+    decodeTelemetryObject(data, 0, [], ctx, out);
   }
+  out.positions!.sort((a, b) => a.ts - b.ts);
   return out;
 }
 
-function decodeTelemetryObject(item: unknown, path: (string | number)[], ctx: DecodeContext, out: Decoded<DecodedReading>): void {
+function decodeTelemetryObject(item: unknown, index: number, path: (string | number)[], ctx: DecodeContext, out: Decoded<DecodedReading>): void {
   // JSON.parse makes `"__proto__"` an ordinary own key, and zod's records skip it without an
   // issue: the rest of the object would be stored and the device never told. It is no metric
   // name, so the object is refused like one with any other bad name.
   const rawValues = typeof item === 'object' && item !== null ? (item as { values?: unknown }).values : undefined;
   if (typeof rawValues === 'object' && rawValues !== null && Object.hasOwn(rawValues, '__proto__')) {
-    out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', `${formatPath([...path, 'values', '__proto__'])}: must match ^[a-z][a-z0-9_]{0,63}$`));
+    out.rejections.push(recordError(index, 'SW_ERR_PAYLOAD_SCHEMA', `${formatPath([...path, 'values', '__proto__'])}: must match ^[a-z][a-z0-9_]{0,63}$`));
     return;
   }
   const parsed = TelemetryObject.safeParse(item);
   if (!parsed.success) {
-    out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', describeZodError(parsed.error, path)));
+    out.rejections.push(recordError(index, 'SW_ERR_PAYLOAD_SCHEMA', describeZodError(parsed.error, path)));
     return;
   }
   const { values, loc } = parsed.data;
   const ts = parsed.data.ts ?? ctx.receivedAt;
-  const tsError = checkTimestamp(ts, ctx);
+  const tsError = checkTimestamp(ts, ctx, index);
   if (tsError) {
     out.rejections.push(tsError);
     return;
   }
-  const where = loc ?? ctx.fallbackLoc;
+  if (loc) out.positions!.push({ deviceId: ctx.deviceId, ts, loc, records: [index] });
   for (const [metric, raw] of Object.entries(values)) {
     const check = checkMetric(metric, raw);
     if (!check.ok) {
-      out.rejections.push(new StreetWatchError(check.code, check.args));
+      out.rejections.push(recordError(index, check.code, ...check.args));
       continue;
     }
-    const reading: DecodedReading = { deviceId: ctx.deviceId, metric, value: check.value, ts, receivedAt: ctx.receivedAt, ref: ctx.ref };
+    const reading: DecodedReading = { deviceId: ctx.deviceId, metric, value: check.value, ts, receivedAt: ctx.receivedAt, ref: ctx.ref, index };
     if (check.unit !== undefined) reading.unit = check.unit;
-    if (where) reading.loc = where;
+    if (loc) reading.loc = loc;
     out.items.push(reading);
   }
 }
 
 /** `v1/devices/{id}/events`: one camera analytics event. */
 export function decodeCameraEvent(payload: Buffer, ctx: DecodeContext): Decoded<DecodedEvent> {
-  const out: Decoded<DecodedEvent> = { items: [], rejections: [] };
+  const out: Decoded<DecodedEvent> = { items: [], rejections: [], positions: [] };
   const data = jsonPayload(payload, ctx, out);
   if (data === NOT_JSON) return out;
   const parsed = CameraEventPayload.safeParse(data);
@@ -128,12 +156,14 @@ export function decodeCameraEvent(payload: Buffer, ctx: DecodeContext): Decoded<
     out.rejections.push(tsError);
     return out;
   }
-  const event: DecodedEvent = { id: e.id ?? ctx.ref, deviceId: ctx.deviceId, type: e.type, ts, receivedAt: ctx.receivedAt, ref: ctx.ref };
+  const event: DecodedEvent = { id: e.id ?? ctx.ref, deviceId: ctx.deviceId, type: e.type, ts, receivedAt: ctx.receivedAt, ref: ctx.ref, index: 0 };
   if (e.score !== undefined) event.score = e.score;
   if (e.count !== undefined) event.count = e.count;
   if (e.snapshot !== undefined) event.snapshot = e.snapshot;
-  const where = e.loc ?? ctx.fallbackLoc;
-  if (where) event.loc = where;
+  if (e.loc) {
+    event.loc = e.loc;
+    out.positions!.push({ deviceId: ctx.deviceId, ts, loc: e.loc, records: [0] });
+  }
   out.items.push(event);
   return out;
 }
@@ -146,11 +176,16 @@ export function decodeStatus(payload: Buffer): 'online' | 'offline' {
   return parsed.data;
 }
 
-/** Refuses event times before 2000 or further ahead of arrival than the allowed clock skew. */
-export function checkTimestamp(ts: number, ctx: DecodeContext): StreetWatchError | undefined {
+/**
+ * Refuses times outside the window around arrival: before 2000 or more than the reading age
+ * limit before it, or further after it than the allowed clock skew. (Whether a time in the window
+ * is believed for the device is trust.ts's business.)
+ */
+export function checkTimestamp(ts: number, ctx: DecodeContext, index = 0): StreetWatchError | undefined {
+  const earliest = Math.max(MIN_READING_TS, ctx.receivedAt - ctx.maxReadingAgeMs);
   const latest = ctx.receivedAt + ctx.maxClockSkewMs;
-  if (!Number.isFinite(ts) || ts < MIN_READING_TS || ts > latest) {
-    return swError('SW_ERR_TS_RANGE', isoOrRaw(ts), `2000-01-01 to ${isoOrRaw(latest)}`);
+  if (!Number.isFinite(ts) || ts < earliest || ts > latest) {
+    return recordError(index, 'SW_ERR_TS_RANGE', isoOrRaw(ts), `${isoOrRaw(earliest)} to ${isoOrRaw(latest)}`);
   }
   return undefined;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeFrigateEvent, eventTypeOfLabel } from './frigate.js';
 
 const now = Date.UTC(2025, 10, 21, 8, 1, 0);
-const ctx = { deviceId: 'nvr-1', ref: 'r', receivedAt: now, fallbackLoc: undefined, maxPayloadBytes: 65536, maxClockSkewMs: 300_000 };
+const ctx = { deviceId: 'nvr-1', ref: 'r', receivedAt: now, maxReadingAgeMs: 7 * 86_400_000, maxPayloadBytes: 65536, maxClockSkewMs: 300_000 };
 const decode = (v: unknown) => decodeFrigateEvent(Buffer.from(JSON.stringify(v)), ctx);
 const person = { id: '1763712001.482913-k2m9qp', camera: 'gate', label: 'person', start_time: 1763712001.482913 };
 
@@ -29,7 +29,7 @@ describe('decodeFrigateEvent', () => {
 
   it('accepts nulls where Frigate sends them and leaves out what is not known', () => {
     const [e] = decode({ type: 'new', before: null, after: { ...person, score: null, top_score: null, current_zones: null, entered_zones: [], stationary: null } }).items;
-    expect(e).toEqual({ id: expect.any(String), deviceId: 'nvr-1', type: 'person', phase: 'new', trackId: person.id, camera: 'gate', ts: 1763712001483, receivedAt: now, ref: 'r' });
+    expect(e).toEqual({ id: expect.any(String), deviceId: 'nvr-1', type: 'person', phase: 'new', trackId: person.id, camera: 'gate', ts: 1763712001483, receivedAt: now, ref: 'r', index: 0 });
   });
 
   it('refuses labels that make no event type, and times in the future', () => {

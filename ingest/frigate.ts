@@ -51,6 +51,7 @@ export function decodeFrigateEvent(payload: Buffer, ctx: DecodeContext): Decoded
     ts,
     receivedAt: ctx.receivedAt,
     ref: ctx.ref,
+    index: 0,
   };
   // Frigate decides whether an object is real on its best score so far, not the current frame's.
   const score = after.top_score ?? after.score;
@@ -59,7 +60,6 @@ export function decodeFrigateEvent(payload: Buffer, ctx: DecodeContext): Decoded
   if (zones && zones.length > 0) event.cameraZones = [...zones];
   if (after.stationary != null) event.stationary = after.stationary;
   if (after.false_positive != null) event.falsePositive = after.false_positive;
-  if (ctx.fallbackLoc) event.loc = ctx.fallbackLoc;
   out.items.push(event);
   return out;
 }

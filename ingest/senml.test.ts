@@ -9,7 +9,7 @@ const ctx: DecodeContext = {
   deviceId: 'wx-1',
   ref: 'ref-1',
   receivedAt: now,
-  fallbackLoc: { lat: 23.1, lon: 113.3 },
+  maxReadingAgeMs: 7 * 86_400_000,
   maxPayloadBytes: 4096,
   maxClockSkewMs: 5 * 60_000,
 };
@@ -22,7 +22,7 @@ describe('decodeSenml: resolving records (RFC 8428 §4.6)', () => {
   it('reads a single record measured "now" with no time', () => {
     const r = decode([{ n: 'urn:dev:mac:0024befffe804ff1:temp', u: 'Cel', v: 21.5 }]);
     expect(r.rejections).toEqual([]);
-    expect(r.items).toEqual([{ deviceId: 'wx-1', metric: 'temperature', value: 21.5, unit: '°C', ts: now, receivedAt: now, loc: ctx.fallbackLoc, ref: 'ref-1' }]);
+    expect(r.items).toEqual([{ deviceId: 'wx-1', metric: 'temperature', value: 21.5, unit: '°C', ts: now, receivedAt: now, ref: 'ref-1', index: 0 }]);
   });
 
   it('carries base name, base time and base unit forward until they are set again', () => {
@@ -133,14 +133,14 @@ describe('decodeSenml: refusing records one by one', () => {
       'SW_ERR_METRIC_RANGE',
       'SW_ERR_METRIC_TYPE',
       'SW_ERR_PAYLOAD_SCHEMA',
-      'SW_ERR_PAYLOAD_SCHEMA',
+      'SW_ERR_METRIC_TYPE',
       'SW_ERR_PAYLOAD_SCHEMA',
       'SW_ERR_TS_RANGE',
       'SW_ERR_PAYLOAD_SCHEMA',
     ]);
     expect(r.rejections[0]!.message).toBe('metric temperature: unit "degF" is not accepted, use one of Cel, K, °C');
     expect(r.rejections[1]!.message).toContain('"urn:dev:sw:wx-1:luminosity"');
-    expect(r.rejections[5]!.message).toContain('sums alone are not stored');
+    expect(r.rejections[5]!.message).toContain('a record with only a sum ("s") is not stored');
     expect(r.rejections[6]!.message).toContain('[7].v');
   });
 

@@ -1,144 +1,180 @@
 /**
- * `v1/devices/{id}/senml`: a SenML JSON pack (RFC 8428) resolved into readings. Pure, no I/O.
+ * `v1/devices/{id}/senml`: a SenML JSON pack (RFC 8428) made into readings. Pure, no I/O.
  *
- * Records are resolved as RFC 8428 §4.6 describes: base fields carry forward to later records
- * until set again (§4.1), the name is base name + name, the time base time + time (relative
- * times counted from the arrival of the publish), the unit the record's or else the base unit,
- * the value base value + value; the resolved records are in chronological order. Each record is
- * then mapped to a StreetWatch metric (see senml-names.ts) and checked like telemetry. A refused
- * record costs only itself: the others are kept.
+ * The pack is resolved as the RFC says (senml-resolve.ts); then each resolved record is given
+ * its device, by its name, and its metric, by its name suffix and unit (senml-names.ts), and is
+ * checked like telemetry. Every record ends as a reading or as a coded refusal that names it
+ * (`details.record`): none is dropped in silence.
+ *
+ * Devices. A device provisioned without a SenML name and speaking for nobody owns every record
+ * of its packs. Otherwise a record belongs to the device whose provisioned SenML name its name
+ * starts with, at a `:` or `/` boundary (the longest such name wins), among the publishing
+ * device and the devices provisioned to be spoken for by it (a gateway); a record naming anyone
+ * else is refused (SW_ERR_SENML_DEVICE).
+ *
+ * Positions. Records in the units `lat` and `lon` at the same time give the device's position
+ * then (RFC 8428 §5.1.3): the readings of that device at or after that time, up to its next
+ * position, carry it as their claimed location. Whether the claim is believed is decided later,
+ * by the device's provisioning (trust.ts).
  */
-import type { z } from 'zod';
-import { StreetWatchError, swError } from '../core/errors.js';
-import {
-  MAX_SENML_RECORDS,
-  SENML_NAME_RE,
-  SENML_RELATIVE_TIME_LIMIT,
-  SENML_VERSION,
-  SenmlBaseFields,
-  SenmlRegularFields,
-} from '../core/adapter-schemas.js';
+import { StreetWatchError } from '../core/errors.js';
 import { checkMetric } from '../core/metric-catalog.js';
-import { describeZodError } from '../core/zod-issues.js';
-import { checkTimestamp, jsonPayload, NOT_JSON, type DecodeContext, type Decoded, type DecodedReading } from './decode.js';
-import { metricForSenmlName, toMetricUnit } from './senml-names.js';
+import type { Location } from '../core/schemas.js';
+import { checkTimestamp, jsonPayload, NOT_JSON, recordError, type DecodeContext, type Decoded, type DecodedReading, type PositionClaim } from './decode.js';
+import { resolveSenmlPack, type ResolvedSenmlRecord } from './senml-resolve.js';
+import { chooseMetric, nameSuffix, POSITION_UNITS, toMetricUnit, type SenmlMapEntry } from './senml-names.js';
 
-interface BaseValues {
-  bn: string;
-  bt: number;
-  bu: string | undefined;
-  bv: number;
+/** A device as SenML sees it: its provisioned name (if any) and mapping table. */
+export interface SenmlDevice {
+  id: string;
+  name: string | null;
+  map: readonly SenmlMapEntry[];
 }
 
+/** The devices a pack may name: the publishing device and those it is provisioned to speak for. */
+export interface SenmlDirectory {
+  self: SenmlDevice;
+  children: readonly SenmlDevice[];
+}
+
+/** The longest unit a reading carries (core/schemas.ts Reading). */
+const READING_UNIT_MAX = 16;
+
 export function decodeSenml(payload: Buffer, ctx: DecodeContext): Decoded<DecodedReading> {
-  const out: Decoded<DecodedReading> = { items: [], rejections: [] };
+  const out: Decoded<DecodedReading> = { items: [], rejections: [], positions: [] };
   const data = jsonPayload(payload, ctx, out);
   if (data === NOT_JSON) return out;
-  if (!Array.isArray(data)) {
-    out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', 'a SenML pack is a JSON array of records'));
-    return out;
-  }
-  if (data.length === 0 || data.length > MAX_SENML_RECORDS) {
-    out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', `a SenML pack must hold 1 to ${MAX_SENML_RECORDS} records, got ${data.length}`));
-    return out;
-  }
-  const packError = checkPack(data);
-  if (packError) {
-    out.rejections.push(packError);
-    return out;
+  const pack = resolveSenmlPack(data, ctx.receivedAt);
+  out.rejections.push(...pack.rejections);
+  const directory: SenmlDirectory = ctx.senml ?? { self: { id: ctx.deviceId, name: null, map: [] }, children: [] };
+
+  const pending: { reading: Omit<DecodedReading, 'loc'> }[] = [];
+  const fixes = new Map<string, { device: string; ts: number; lat?: ResolvedSenmlRecord; lon?: ResolvedSenmlRecord }>();
+  for (const record of pack.records) {
+    const device = deviceOfName(record.name, directory);
+    if (!device) {
+      out.rejections.push(recordError(record.index, 'SW_ERR_SENML_DEVICE', JSON.stringify(record.name.slice(0, 80)), directory.self.id));
+      continue;
+    }
+    const tsError = checkTimestamp(record.ts, ctx, record.index);
+    if (tsError) {
+      out.rejections.push(tsError);
+      continue;
+    }
+    if (record.unit !== undefined && POSITION_UNITS.has(record.unit)) {
+      const problem = positionProblem(record);
+      if (problem) {
+        out.rejections.push(problem);
+        continue;
+      }
+      const key = `${device.id}\u0000${record.ts}`;
+      const fix = fixes.get(key) ?? { device: device.id, ts: record.ts };
+      const axis = record.unit as 'lat' | 'lon';
+      if (fix[axis]) {
+        out.rejections.push(recordError(record.index, 'SW_ERR_READING_DUPLICATE', device.id, axis, new Date(record.ts).toISOString(), `[${fix[axis]!.index}]`));
+        continue;
+      }
+      fix[axis] = record;
+      fixes.set(key, fix);
+      continue;
+    }
+    const reading = toReading(record, device, directory, ctx);
+    if (reading instanceof StreetWatchError) out.rejections.push(reading);
+    else pending.push({ reading });
   }
 
-  const base: BaseValues = { bn: '', bt: 0, bu: undefined, bv: 0 };
-  for (let i = 0; i < data.length; i++) {
-    const record: unknown = data[i];
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', `[${i}]: a SenML record is a JSON object`));
+  const tracks = new Map<string, PositionClaim[]>();
+  for (const fix of fixes.values()) {
+    if (!fix.lat || !fix.lon) {
+      const only = (fix.lat ?? fix.lon)!;
+      out.rejections.push(recordError(only.index, 'SW_ERR_PAYLOAD_SCHEMA', `[${only.index}]: a position needs a "lat" and a "lon" record of the same name and time; this ${only.unit} has no partner`));
       continue;
     }
-    const baseFields = SenmlBaseFields.safeParse(record);
-    if (!baseFields.success) {
-      // Later records inherit these base fields, so none of them can be resolved either.
-      const rest = i < data.length - 1 ? `; records [${i + 1}] to [${data.length - 1}] depend on it and were not read` : '';
-      out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', `${describeZodError(baseFields.error, [i])}${rest}`));
-      break;
-    }
-    applyBase(base, baseFields.data);
-    const fields = SenmlRegularFields.safeParse(record);
-    if (!fields.success) {
-      out.rejections.push(swError('SW_ERR_PAYLOAD_SCHEMA', describeZodError(fields.error, [i])));
-      continue;
-    }
-    const resolved = resolveRecord(i, base, fields.data, ctx);
-    if (resolved instanceof StreetWatchError) out.rejections.push(resolved);
-    else out.items.push(resolved);
+    const claim: PositionClaim = { deviceId: fix.device, ts: fix.ts, loc: { lat: fix.lat.value!, lon: fix.lon.value! }, records: [fix.lat.index, fix.lon.index].sort((a, b) => a - b) };
+    out.positions!.push(claim);
+    tracks.set(fix.device, [...(tracks.get(fix.device) ?? []), claim]);
   }
-  // §4.6: resolved records are in chronological order (the sort is stable for equal times).
-  out.items.sort((a, b) => a.ts - b.ts);
+  for (const track of tracks.values()) track.sort((a, b) => a.ts - b.ts);
+  out.positions!.sort((a, b) => a.ts - b.ts || a.records[0]! - b.records[0]!);
+
+  for (const { reading } of pending) {
+    const loc = positionAt(tracks.get(reading.deviceId), reading.ts);
+    out.items.push(loc ? { ...reading, loc } : reading);
+  }
+  // In pack order, so a vendor reads them against the records they sent (pack-level ones first).
+  out.rejections.sort((a, b) => recordOf(a) - recordOf(b));
   return out;
 }
 
-/**
- * Pack-level refusals, before any record is used: a label ending in `_` must be understood or
- * the pack rejected (§4.4), and so must a version newer than ours.
- */
-function checkPack(records: unknown[]): StreetWatchError | undefined {
-  for (let i = 0; i < records.length; i++) {
-    const record = records[i];
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) continue;
-    for (const label of Object.keys(record)) {
-      if (label.endsWith('_')) {
-        return swError('SW_ERR_PAYLOAD_SCHEMA', `[${i}].${label.slice(0, 64)}: a label ending in "_" must be understood (RFC 8428 §4.4) and this one is not`);
-      }
-    }
-    const version = (record as { bver?: unknown }).bver;
-    if (typeof version === 'number' && version > SENML_VERSION) {
-      return swError('SW_ERR_PAYLOAD_SCHEMA', `[${i}].bver: SenML version ${version} is newer than version ${SENML_VERSION}, the one understood here`);
-    }
+function recordOf(e: StreetWatchError): number {
+  return (e.details as { record?: number } | undefined)?.record ?? -1;
+}
+
+/** The device a resolved name belongs to, or undefined when the publisher may not speak for it. */
+export function deviceOfName(name: string, directory: SenmlDirectory): SenmlDevice | undefined {
+  let best: SenmlDevice | undefined;
+  for (const d of [directory.self, ...directory.children]) {
+    if (d.name === null || !startsAtBoundary(name, d.name)) continue;
+    if (!best || d.name.length > best.name!.length) best = d;
   }
+  if (best) return best;
+  // A plain device, named by nobody and speaking for nobody: its names only say what was measured.
+  if (directory.self.name === null && directory.children.length === 0) return directory.self;
   return undefined;
 }
 
-function applyBase(base: BaseValues, fields: z.infer<typeof SenmlBaseFields>): void {
-  if (fields.bn !== undefined) base.bn = fields.bn;
-  if (fields.bt !== undefined) base.bt = fields.bt;
-  if (fields.bu !== undefined) base.bu = fields.bu;
-  if (fields.bv !== undefined) base.bv = fields.bv;
+/** `name` is `prefix`, or continues it after a `:` or `/` (the RFC's URN and URI separators). */
+function startsAtBoundary(name: string, prefix: string): boolean {
+  if (!name.startsWith(prefix)) return false;
+  if (name.length === prefix.length || prefix.endsWith(':') || prefix.endsWith('/')) return true;
+  const next = name[prefix.length];
+  return next === ':' || next === '/';
 }
 
-function resolveRecord(i: number, base: BaseValues, r: z.infer<typeof SenmlRegularFields>, ctx: DecodeContext): DecodedReading | StreetWatchError {
-  const name = base.bn + (r.n ?? '');
-  if (name === '') return swError('SW_ERR_PAYLOAD_SCHEMA', `[${i}]: the record has no name (neither "bn" nor "n")`);
-  if (!SENML_NAME_RE.test(name)) {
-    return swError('SW_ERR_PAYLOAD_SCHEMA', `[${i}]: ${JSON.stringify(name.slice(0, 80))} is not a SenML name (RFC 8428 §4.5.1: A-Z a-z 0-9 - : . / _, starting with a letter or digit)`);
+function toReading(record: ResolvedSenmlRecord, device: SenmlDevice, directory: SenmlDirectory, ctx: DecodeContext): Omit<DecodedReading, 'loc'> | StreetWatchError {
+  const i = record.index;
+  const suffix = nameSuffix(record.name, device.name);
+  const tables = device === directory.self ? [device.map] : [device.map, directory.self.map];
+  const choice = chooseMetric(suffix, record.unit, tables);
+  if (!choice) {
+    return recordError(i, 'SW_ERR_METRIC_UNKNOWN', `${JSON.stringify(record.name.slice(0, 80))}${record.unit === undefined ? '' : ` in ${JSON.stringify(record.unit.slice(0, 32))}`}`);
   }
-  const valueFields = [r.v, r.vs, r.vb, r.vd].filter((x) => x !== undefined).length;
-  if (valueFields > 1) return swError('SW_ERR_PAYLOAD_SCHEMA', `[${i}]: a record carries exactly one of "v", "vs", "vb", "vd"`);
-  const metric = metricForSenmlName(name);
-  if (metric === undefined) return swError('SW_ERR_METRIC_UNKNOWN', JSON.stringify(name.slice(0, 80)));
-  if (valueFields === 0) return swError('SW_ERR_PAYLOAD_SCHEMA', `[${i}]: ${metric}: the record has no value ("v" or "vb"); sums alone are not stored`);
-  if (r.vs !== undefined || r.vd !== undefined) return swError('SW_ERR_METRIC_TYPE', metric, 'number ("v") or boolean ("vb")');
-
-  const time = base.bt + (r.t ?? 0);
-  const ts = Math.round(time >= SENML_RELATIVE_TIME_LIMIT ? time * 1000 : ctx.receivedAt + time * 1000);
-  const tsError = checkTimestamp(ts, ctx);
-  if (tsError) return tsError;
-
+  const { metric } = choice;
   let raw: number | boolean;
-  if (r.vb !== undefined) {
-    // A base value is added to numbers only; a boolean stands as sent.
-    raw = r.vb;
-  } else {
-    const unit = r.u ?? base.bu;
-    // Doubles: 0.1 + 0.05 is 0.15000000000000002; 15 significant digits is what a double holds exactly.
-    const value = base.bv === 0 ? r.v! : Number((base.bv + r.v!).toPrecision(15));
-    const converted = toMetricUnit(metric, unit, value);
-    if (!converted.ok) return swError('SW_ERR_UNIT_UNSUPPORTED', metric, JSON.stringify(unit), converted.accepted);
+  if (record.boolean !== undefined) {
+    raw = record.boolean;
+  } else if (record.value !== undefined) {
+    const converted = toMetricUnit(metric, record.unit, record.value);
+    if (!converted.ok) return recordError(i, 'SW_ERR_UNIT_UNSUPPORTED', metric, JSON.stringify(record.unit), converted.accepted);
     raw = converted.value;
+  } else if (record.string !== undefined || record.data !== undefined) {
+    return recordError(i, 'SW_ERR_METRIC_TYPE', metric, `number ("v") or boolean ("vb"), not a ${record.string !== undefined ? 'string ("vs")' : 'data ("vd")'}`);
+  } else {
+    return recordError(i, 'SW_ERR_METRIC_TYPE', metric, 'number ("v") or boolean ("vb"); a record with only a sum ("s") is not stored');
   }
   const check = checkMetric(metric, raw);
-  if (!check.ok) return new StreetWatchError(check.code, check.args);
-  const reading: DecodedReading = { deviceId: ctx.deviceId, metric, value: check.value, ts, receivedAt: ctx.receivedAt, ref: ctx.ref };
-  if (check.unit !== undefined) reading.unit = check.unit;
-  if (ctx.fallbackLoc) reading.loc = ctx.fallbackLoc;
+  if (!check.ok) return recordError(i, check.code, ...check.args);
+  const reading: Omit<DecodedReading, 'loc'> = { deviceId: device.id, metric, value: check.value, ts: record.ts, receivedAt: ctx.receivedAt, ref: ctx.ref, index: i };
+  // A metric outside the catalogue (named by a mapping table) keeps the unit it was sent in.
+  const unit = check.unit ?? (record.unit !== undefined && record.unit.length <= READING_UNIT_MAX ? record.unit : undefined);
+  if (unit !== undefined) reading.unit = unit;
   return reading;
+}
+
+function positionProblem(record: ResolvedSenmlRecord): StreetWatchError | undefined {
+  const i = record.index;
+  const limit = record.unit === 'lat' ? 90 : 180;
+  if (record.value === undefined) return recordError(i, 'SW_ERR_PAYLOAD_SCHEMA', `[${i}]: a ${record.unit} record carries a number ("v")`);
+  if (Math.abs(record.value) > limit) return recordError(i, 'SW_ERR_PAYLOAD_SCHEMA', `[${i}]: ${record.unit} ${record.value} is outside -${limit} to ${limit} degrees`);
+  return undefined;
+}
+
+/** The latest position of a track at or before `ts`. */
+function positionAt(track: readonly PositionClaim[] | undefined, ts: number): Location | undefined {
+  let at: Location | undefined;
+  for (const p of track ?? []) {
+    if (p.ts > ts) break;
+    at = p.loc;
+  }
+  return at;
 }

@@ -17,8 +17,22 @@ import { decodePublish } from './decoders.js';
 const DEVICE_CACHE_TTL_MS = 30_000;
 /** A device's last-seen time is written at most this often. */
 const TOUCH_INTERVAL_MS = 10_000;
-/** Rejections reported per publish; more are summarized in the last one. */
-const MAX_REJECTIONS_PER_PUBLISH = 10;
+/** Rejections reported one by one per publish; the rest are summarized in one more message. */
+export const MAX_REJECTIONS_PER_PUBLISH = 10;
+
+/**
+ * The refusals a device is told about: the first ten as they are, then one
+ * SW_ERR_MORE_REJECTIONS counting the rest by code, so that a bad pack of 1000 records costs the
+ * device eleven messages, not a thousand. (Each refusal is still counted in /metrics by its code.)
+ */
+export function rejectionLetters(errors: readonly StreetWatchError[]): StreetWatchError[] {
+  if (errors.length <= MAX_REJECTIONS_PER_PUBLISH) return [...errors];
+  const rest = errors.slice(MAX_REJECTIONS_PER_PUBLISH);
+  const byCode = new Map<string, number>();
+  for (const e of rest) byCode.set(e.code, (byCode.get(e.code) ?? 0) + 1);
+  const summary = [...byCode].map(([code, n]) => `${code} ×${n}`).join(', ');
+  return [...errors.slice(0, MAX_REJECTIONS_PER_PUBLISH), swError('SW_ERR_MORE_REJECTIONS', rest.length, summary)];
+}
 
 export interface IngestOptions {
   bus: Bus;
@@ -31,6 +45,7 @@ export interface IngestOptions {
   logger: Logger;
   maxPayloadBytes: number;
   maxClockSkewMs: number;
+  maxReadingAgeMs: number;
 }
 
 interface BatchOutput {
@@ -68,14 +83,8 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
     const topic = parseDeviceTopic(raw.topic);
     const deviceId = topic?.deviceId ?? raw.clientId;
     const reject = (errors: StreetWatchError[]): void => {
-      const shown = errors.length > MAX_REJECTIONS_PER_PUBLISH ? errors.slice(0, MAX_REJECTIONS_PER_PUBLISH) : errors;
-      for (const e of shown) {
-        metrics.rejected.inc({ code: e.code });
-        out.dead.push(deadLetter(raw, deviceId, e));
-      }
-      if (errors.length > shown.length) {
-        out.dead.push(deadLetter(raw, deviceId, swError('SW_ERR_PAYLOAD_SCHEMA', `${errors.length - shown.length} more rejections in this publish`)));
-      }
+      for (const e of errors) metrics.rejected.inc({ code: e.code });
+      for (const d of rejectionLetters(errors)) out.dead.push(deadLetter(raw, deviceId, d));
     };
     if (!device) return reject([swError('SW_ERR_DEVICE_UNKNOWN', deviceId)]);
     out.seen.add(device.id);
@@ -83,20 +92,22 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
       deviceId: device.id,
       ref: raw.id,
       receivedAt: raw.receivedAt,
-      fallbackLoc: device.location ?? undefined,
       maxPayloadBytes: opts.maxPayloadBytes,
       maxClockSkewMs: opts.maxClockSkewMs,
+      maxReadingAgeMs: opts.maxReadingAgeMs,
     };
     const kind = topic ? classifyDeviceTopic(topic.rest) : 'unknown';
     const index = opts.cityIndex();
     const decoded = decodePublish(kind, raw.topic, raw.payload, ctx);
-    for (const r of decoded.readings) {
+    for (const { index: _index, ...r } of decoded.readings) {
+      r.loc ??= device.location ?? undefined;
       const place = index.place(r.loc);
       const reading: Reading = { ...r, zoneIds: place.zoneIds };
       if (place.subcenterId !== undefined) reading.subcenterId = place.subcenterId;
       out.readings.push(reading);
     }
-    for (const e of decoded.events) {
+    for (const { index: _index, ...e } of decoded.events) {
+      e.loc ??= device.location ?? undefined;
       const place = index.place(e.loc);
       const event: CameraEvent = { ...e, zoneIds: place.zoneIds };
       if (place.subcenterId !== undefined) event.subcenterId = place.subcenterId;

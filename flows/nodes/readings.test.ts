@@ -29,12 +29,14 @@ describe('streetwatch-readings node', () => {
 
     const nz = await suite.sw.connect('nz-r1', await suite.sw.provision('nz-r1', IN_SCHOOL, 'noise'));
     const wl = await suite.sw.connect('wl-r1', await suite.sw.provision('wl-r1', IN_TUNNEL, 'water_level'));
-    await wl.publishAsync('v1/devices/wl-r1/telemetry', JSON.stringify({ ts: 1_780_000_000_000, values: { water_level: 0.12, battery_v: 3.6 } }), { qos: 1 });
-    await nz.publishAsync('v1/devices/nz-r1/telemetry', JSON.stringify({ ts: 1_780_000_001_000, values: { noise: 62 } }), { qos: 1 });
+    // A minute ago: readings more than a week old are refused (STREETWATCH_MAX_READING_AGE).
+    const t0 = Date.now() - 60_000;
+    await wl.publishAsync('v1/devices/wl-r1/telemetry', JSON.stringify({ ts: t0, values: { water_level: 0.12, battery_v: 3.6 } }), { qos: 1 });
+    await nz.publishAsync('v1/devices/nz-r1/telemetry', JSON.stringify({ ts: t0 + 1000, values: { noise: 62 } }), { qos: 1 });
 
     await waitFor(() => metric.length >= 1 && device.length >= 2 && school.length >= 1, 'the readings');
     expect(metric.map((m) => m.topic)).toEqual(['v1/operators/readings/noise/nz-r1']);
-    expect(metric[0]!.payload).toMatchObject({ deviceId: 'nz-r1', metric: 'noise', value: 62, unit: 'dBA', ts: 1_780_000_001_000, loc: IN_SCHOOL, zoneIds: ['south-school'], subcenterId: 'south' });
+    expect(metric[0]!.payload).toMatchObject({ deviceId: 'nz-r1', metric: 'noise', value: 62, unit: 'dBA', ts: t0 + 1000, loc: IN_SCHOOL, zoneIds: ['south-school'], subcenterId: 'south' });
     expect(device.map((m) => m.payload.metric).sort()).toEqual(['battery_v', 'water_level']);
     expect(school.map((m) => m.payload.deviceId)).toEqual(['nz-r1']);
   });

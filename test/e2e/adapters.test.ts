@@ -19,7 +19,8 @@ describe('vendor adapters end to end', () => {
   const dead: DeadLetter[] = [];
 
   beforeAll(async () => {
-    sw = await startTestPlatform();
+    // The samples keep the times of the documents they come from (Frigate's reaches back to 2020).
+    sw = await startTestPlatform({ env: { STREETWATCH_MAX_READING_AGE: '3650d' } });
     eventsTap = await sw.platform.bus.subscribe('sw.events', 'test-events-tap', async (records) => {
       for (const r of records) events.push(r.value);
     });
