@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config } from '../core/config.js';
 import { StreetWatchError } from '../core/errors.js';
-import { MAX_DEVICE_IMPORT, type DeviceCreateBody, type DeviceImportBody, type DeviceView } from '../core/schemas.js';
+import { MAX_DEVICE_IMPORT, type DeviceCreateBody, type DeviceImportBody, type DeviceUpdateBody, type DeviceView } from '../core/schemas.js';
 import { ADMIN_TOKEN_FILE } from './auth.js';
 import type { z } from 'zod';
 import type { DeviceErrorEntry as DeviceErrorEntrySchema, DeviceImportResult } from '../core/api-schemas.js';
@@ -107,6 +107,10 @@ export class StreetWatchClient {
     if (filter.kind) query.set('kind', filter.kind);
     const qs = query.size > 0 ? `?${query}` : '';
     return (await this.call<{ devices: DeviceView[] }>('GET', `/api/devices${qs}`)).devices;
+  }
+
+  async updateDevice(id: string, body: DeviceUpdateBody): Promise<DeviceView> {
+    return this.call('PATCH', `/api/devices/${encodeURIComponent(id)}`, body);
   }
 
   async getDevice(id: string): Promise<DeviceView> {

@@ -125,9 +125,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
           clock,
           metrics,
           logger,
-          maxPayloadBytes: config.ingest.maxPayloadBytes,
-          maxClockSkewMs: config.ingest.maxClockSkewMs,
-          maxReadingAgeMs: config.ingest.maxReadingAgeMs,
+          ingest: config.ingest,
         }),
       );
       ready.set('ingest', true);

@@ -13,7 +13,7 @@ import { generateSecret, hashSecret } from '../core/secret-hash.js';
 import { loadCity, type City } from '../core/city.js';
 import { CityIndex } from '../core/city-index.js';
 import { DEFAULT_CITY_DIR } from '../core/config.js';
-import type { Location } from '../core/schemas.js';
+import { provisionedDevice, type Location } from '../core/schemas.js';
 import { SqliteStateStore } from '../core/store/sqlite/state.js';
 import { planFleet } from '../device-sim/fleet.js';
 import { CALM } from '../device-sim/incidents.js';
@@ -147,7 +147,7 @@ export async function provisionDevices(dataDir: string, devices: readonly BenchD
   const state = new SqliteStateStore(dataDir);
   try {
     const now = Date.now();
-    for (const d of devices) await state.devices.add({ id: d.id, kind: d.kind, location: d.location, secretHash, createdAt: now, status: 'unknown', lastSeen: null });
+    for (const d of devices) await state.devices.add(provisionedDevice({ id: d.id, kind: d.kind, location: d.location }, secretHash, now));
   } finally {
     await state.close();
   }

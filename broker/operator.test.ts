@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCity } from '../core/city.js';
 import { CityIndex } from '../core/city-index.js';
-import type { DeviceRecord } from '../core/schemas.js';
+import { provisionedDevice, type DeviceRecord } from '../core/schemas.js';
 import { FIXTURE_CITY, cityWithWebhooks } from '../test/support/harness.js';
 import { authorizePublish, authorizeSubscribe, isValidClientId, principalOfClientId } from './acl.js';
 import { authorizeOperatorSubscribe, checkOperatorCredentials, isOperatorAlertsTopic, operatorOfClientId } from './operator.js';
@@ -10,7 +10,7 @@ import { operatorAlertToAlert, operatorCity, validateOperatorAlert } from './ope
 const TOKEN = 'swo_operator-token-for-tests';
 const NOW = Date.UTC(2026, 5, 1, 22);
 const city = new CityIndex(loadCity(FIXTURE_CITY));
-const device: DeviceRecord = { id: 'nz-1', kind: 'noise', location: { lat: 23.115, lon: 113.315 }, secretHash: 'x', createdAt: 0, status: 'online', lastSeen: null };
+const device: DeviceRecord = { ...provisionedDevice({ id: 'nz-1', kind: 'noise', location: { lat: 23.115, lon: 113.315 } }, 'x', 0), status: 'online' };
 const ctx = { operator: 'flows', city, device, now: NOW, maxClockSkewMs: 300_000 };
 
 describe('operator identity', () => {

@@ -27,8 +27,35 @@ describe('parseDeviceCsv', () => {
     ]);
   });
 
+  it('reads the provisioning columns: mobile, gateway, SenML name and mapping table', () => {
+    const text = [
+      'id,kind,lat,lon,mobile,gateway,senml_name,senml_map',
+      'bus-1,noise,23.1,113.3,true,,,',
+      'gw-1,gateway,23.1,113.3,,,2001:db8::2,',
+      'ow-1,manhole,23.1,113.3,false,gw-1,2001:db8::1,open=manhole_open;@/=valve;voltage@V=mains_voltage',
+      'bad-1,noise,23.1,113.3,maybe,,,',
+      'bad-2,noise,23.1,113.3,,,,open',
+    ].join('\n');
+    const r = parseDeviceCsv(text);
+    expect(r.devices).toEqual([
+      { id: 'bus-1', kind: 'noise', location: { lat: 23.1, lon: 113.3 }, mobile: true },
+      { id: 'gw-1', kind: 'gateway', location: { lat: 23.1, lon: 113.3 }, senml: { name: '2001:db8::2', map: [] } },
+      {
+        id: 'ow-1',
+        kind: 'manhole',
+        location: { lat: 23.1, lon: 113.3 },
+        mobile: false,
+        gateway: 'gw-1',
+        senml: { name: '2001:db8::1', map: [{ suffix: 'open', metric: 'manhole_open' }, { unit: '/', metric: 'valve' }, { suffix: 'voltage', unit: 'V', metric: 'mains_voltage' }] },
+      },
+    ]);
+    expect(r.errors).toEqual(['line 5: mobile: "maybe" is not true or false', 'line 6: senml_map: "open" is not suffix=metric, @unit=metric or suffix@unit=metric']);
+  });
+
   it('insists on the header', () => {
-    expect(parseDeviceCsv('id,kind,latitude,lon\nx,gas,1,2\n').errors).toEqual(['line 1: the header must name the columns id,kind,lat,lon; missing: lat; unknown: latitude']);
+    expect(parseDeviceCsv('id,kind,latitude,lon\nx,gas,1,2\n').errors).toEqual([
+      'line 1: the header must name the columns id,kind,lat,lon (and may name mobile,gateway,senml_name,senml_map); missing: lat; unknown: latitude',
+    ]);
     expect(parseDeviceCsv('id,kind,lat,lon\nx,gas,1\n').errors[0]).toMatch(/column/i);
     expect(parseDeviceCsv('')).toEqual({ devices: [], errors: [] });
   });

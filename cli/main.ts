@@ -8,9 +8,10 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ApiError, StreetWatchClient, resolveAdminToken, type DeviceErrorEntry } from '../api/client.js';
 import { loadConfig } from '../core/config.js';
 import { StreetWatchError } from '../core/errors.js';
-import { DeviceCreateBody, type DeviceView } from '../core/schemas.js';
+import { DeviceCreateBody, DeviceUpdateBody, type DeviceView, type SenmlMapEntry } from '../core/schemas.js';
 import { describeZodError } from '../core/zod-issues.js';
 import { MAX_DEVICE_CSV_BYTES, parseDeviceCsv } from './devices-csv.js';
+import { formatSenmlMap, parseSenmlMap } from './senml-map.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -52,9 +53,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .requiredOption('--kind <kind>', 'what the device is: water_level, smoke, gas, manhole, camera...')
     .requiredOption('--lat <lat>', 'latitude (WGS 84)', number('--lat'))
     .requiredOption('--lon <lon>', 'longitude (WGS 84)', number('--lon'))
+    .option('--mobile', 'the device moves: the positions it states are believed when plausible (default: fixed, placed here)')
+    .option('--gateway <id>', 'the device that may speak for this one (its SenML packs may carry this device\'s records)')
+    .option('--senml-name <name>', 'the SenML name that identifies this device in packs (urn:dev:ow:10e2073a01080063)')
+    .option('--senml-map <table>', 'SenML mapping table: suffix=metric, @unit=metric or suffix@unit=metric, separated by ";"')
     .option('--json', 'print the answer as JSON')
-    .action(async (id: string, o: { kind: string; lat: number; lon: number; json?: boolean }) => {
-      const body = DeviceCreateBody.safeParse({ id, kind: o.kind, location: { lat: o.lat, lon: o.lon } });
+    .action(async (id: string, o: { kind: string; lat: number; lon: number; mobile?: boolean; gateway?: string; senmlName?: string; senmlMap?: string; json?: boolean }) => {
+      const body = DeviceCreateBody.safeParse({ id, kind: o.kind, location: { lat: o.lat, lon: o.lon }, ...provisioningOptions(o) });
       if (!body.success) throw new CommanderError(2, 'streetwatch.invalid', `error: ${describeZodError(body.error)}\n`);
       const created = await client().createDevice(body.data);
       if (o.json) return io.stdout(`${JSON.stringify({ id: created.id, secret: created.secret })}\n`);
@@ -71,6 +76,39 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const list = await client().listDevices({ status: o.status, kind: o.kind });
       if (o.json) return io.stdout(`${JSON.stringify(list, null, 2)}\n`);
       io.stdout(formatDeviceTable(list, Date.now()));
+    });
+
+  devices
+    .command('update <id>')
+    .description('change what is provisioned of a device: mobile or fixed, its gateway, SenML name and table, kind, location')
+    .option('--kind <kind>', 'what the device is')
+    .option('--lat <lat>', 'latitude (WGS 84), with --lon', number('--lat'))
+    .option('--lon <lon>', 'longitude (WGS 84), with --lat', number('--lon'))
+    .addOption(new Option('--mobile', 'the device moves').conflicts('fixed'))
+    .option('--fixed', 'the device stays where it is provisioned')
+    .option('--gateway <id>', 'the device that may speak for this one')
+    .option('--no-gateway', 'no device speaks for this one')
+    .option('--senml-name <name>', 'the SenML name of the device ("" for none)')
+    .option('--senml-map <table>', 'its SenML mapping table ("" for none)')
+    .option('--json', 'print the device as JSON')
+    .action(async (id: string, o: { kind?: string; lat?: number; lon?: number; mobile?: boolean; fixed?: boolean; gateway?: string | false; senmlName?: string; senmlMap?: string; json?: boolean }) => {
+      if ((o.lat === undefined) !== (o.lon === undefined)) throw new CommanderError(2, 'streetwatch.invalid', 'error: give --lat and --lon together\n');
+      const api = client();
+      const changes: Record<string, unknown> = {};
+      if (o.kind !== undefined) changes.kind = o.kind;
+      if (o.lat !== undefined) changes.location = { lat: o.lat, lon: o.lon };
+      if (o.mobile || o.fixed) changes.mobile = o.mobile === true;
+      if (o.gateway !== undefined) changes.gateway = o.gateway === false ? null : o.gateway;
+      if (o.senmlName !== undefined || o.senmlMap !== undefined) {
+        // The SenML fields go together: what is not given stays as it is.
+        const current = (await api.getDevice(id)).senml;
+        changes.senml = { name: o.senmlName === undefined ? current.name : o.senmlName || null, map: o.senmlMap === undefined ? current.map : senmlMapOption(o.senmlMap) };
+      }
+      const body = DeviceUpdateBody.safeParse(changes);
+      if (!body.success) throw new CommanderError(2, 'streetwatch.invalid', `error: ${describeZodError(body.error)}\n`);
+      const device = await api.updateDevice(id, body.data);
+      if (o.json) return io.stdout(`${JSON.stringify(device, null, 2)}\n`);
+      io.stdout(formatDeviceTable([device], Date.now()));
     });
 
   devices
@@ -91,7 +129,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   devices
     .command('import <csv>')
-    .description('provision devices from a CSV file with the header id,kind,lat,lon; prints id,secret as CSV')
+    .description('provision devices from a CSV file with the header id,kind,lat,lon (and optionally mobile,gateway,senml_name,senml_map); prints id,secret as CSV')
     .addOption(new Option('--on-existing <what>', 'an id that already exists').choices(['fail', 'skip', 'rotate']).default('fail'))
     .option('--secrets <file>', 'write the id,secret CSV to this new file (mode 0600) instead of stdout')
     .action(async (file: string, o: { onExisting: 'fail' | 'skip' | 'rotate'; secrets?: string }) => {
@@ -101,7 +139,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       }
       // Opened before anything is provisioned: a secret that cannot be written is a secret lost.
       const out = o.secrets === undefined ? undefined : fs.openSync(o.secrets, 'wx', 0o600);
-      const answer = await client().importDevices(csv.devices, o.onExisting, (done) => io.stderr(`imported ${done}/${csv.devices.length}\n`));
+      // Gateways first, so that a device spoken for finds its gateway provisioned, whatever the chunk.
+      const inFile = new Set(csv.devices.map((d) => d.id));
+      const ordered = [...csv.devices.filter((d) => d.gateway === undefined || !inFile.has(d.gateway)), ...csv.devices.filter((d) => d.gateway !== undefined && inFile.has(d.gateway))];
+      const answer = await client().importDevices(ordered, o.onExisting, (done) => io.stderr(`imported ${done}/${csv.devices.length}\n`));
       const lines = answer.results.flatMap((r) => ('secret' in r ? [`${r.id},${r.secret}`] : []));
       const secretsCsv = `id,secret\n${lines.map((l) => `${l}\n`).join('')}`;
       if (out === undefined) io.stdout(secretsCsv);
@@ -167,6 +208,21 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/** The provisioning options of `devices add`, as body fields. */
+function provisioningOptions(o: { mobile?: boolean; gateway?: string; senmlName?: string; senmlMap?: string }): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  if (o.mobile) fields.mobile = true;
+  if (o.gateway !== undefined) fields.gateway = o.gateway;
+  if (o.senmlName !== undefined || o.senmlMap !== undefined) fields.senml = { name: o.senmlName || null, map: senmlMapOption(o.senmlMap ?? '') };
+  return fields;
+}
+
+function senmlMapOption(text: string): SenmlMapEntry[] {
+  const table = parseSenmlMap(text);
+  if ('error' in table) throw new CommanderError(2, 'streetwatch.invalid', `error: --senml-map: ${table.error}\n`);
+  return table.map;
+}
+
 function readCapped(file: string): string {
   const size = fs.statSync(file).size;
   if (size > MAX_DEVICE_CSV_BYTES) throw new CommanderError(1, 'streetwatch.csv', `${file}: ${size} bytes, the limit is ${MAX_DEVICE_CSV_BYTES}\n`);
@@ -174,8 +230,17 @@ function readCapped(file: string): string {
 }
 
 export function formatDeviceTable(list: readonly DeviceView[], now: number): string {
-  const rows = list.map((d) => [d.id, d.kind, d.status, d.lastSeen === null ? '-' : ago(now - d.lastSeen), d.location ? `${d.location.lat},${d.location.lon}` : '-']);
-  const header = ['ID', 'KIND', 'STATUS', 'LAST SEEN', 'LOCATION'];
+  const rows = list.map((d) => [
+    d.id,
+    d.kind,
+    d.status,
+    d.lastSeen === null ? '-' : ago(now - d.lastSeen),
+    d.mobile ? 'mobile' : 'fixed',
+    d.gateway ?? '-',
+    d.senml.name === null && d.senml.map.length === 0 ? '-' : `${d.senml.name ?? ''}${d.senml.map.length ? ` [${formatSenmlMap(d.senml.map)}]` : ''}`,
+    d.location ? `${d.location.lat},${d.location.lon}` : '-',
+  ]);
+  const header = ['ID', 'KIND', 'STATUS', 'LAST SEEN', 'PLACE', 'GATEWAY', 'SENML', 'LOCATION'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => `${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`;
   return line(header) + rows.map(line).join('') + `${list.length} device${list.length === 1 ? '' : 's'}\n`;

@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { deviceHealth } from './device-health.js';
-import type { DeviceRecord } from './schemas.js';
+import { provisionedDevice, type DeviceRecord } from './schemas.js';
 
 const device = (id: string, kind: string, status: DeviceRecord['status'], lastSeen: number | null): DeviceRecord => ({
-  id,
-  kind,
+  ...provisionedDevice({ id, kind, location: { lat: 23.1, lon: 113.3 } }, 'scrypt$x', 0),
   status,
   lastSeen,
-  location: { lat: 23.1, lon: 113.3 },
-  secretHash: 'scrypt$x',
-  createdAt: 0,
 });
 
 describe('device health at a glance', () => {

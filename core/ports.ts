@@ -8,6 +8,7 @@ import type {
   CameraEvent,
   DeadLetter,
   DeviceErrorMessage,
+  DevicePatch,
   DeviceRecord,
   Grade,
   RawPublish,
@@ -18,6 +19,7 @@ import type {
   TicketEvent,
   TicketStatus,
   TicketTimer,
+  TrustedPosition,
 } from './schemas.js';
 
 // ---------------------------------------------------------------------------------------
@@ -102,6 +104,23 @@ export interface DeviceRegistry {
   setStatus(id: string, status: DeviceRecord['status'], at: number): Promise<void>;
   touch(ids: readonly string[], at: number): Promise<void>;
   remove(id: string): Promise<boolean>;
+  /** Devices provisioned to be spoken for by `gatewayId`, by id, at most `limit`. */
+  children(gatewayId: string, limit: number): Promise<DeviceRecord[]>;
+  /** Changes provisioning fields; undefined when there is no such device. */
+  update(id: string, patch: DevicePatch): Promise<DeviceRecord | undefined>;
+  /**
+   * Keeps what ingest trusts of devices, merged with what is stored: reading times and positions
+   * only move forward, metric names only grow. Unknown ids are skipped.
+   */
+  saveTrust(updates: readonly DeviceTrustUpdate[]): Promise<void>;
+}
+
+/** A device's trust state as ingest saves it (ingest/trust.ts). */
+export interface DeviceTrustUpdate {
+  id: string;
+  lastReadingAt: number | null;
+  position: TrustedPosition | null;
+  metrics: readonly string[];
 }
 
 export interface TicketFilter {

@@ -4,6 +4,7 @@
  * Untrusted input: `.strict()` objects, finite numbers, `.max()` on every string and array.
  */
 import { z } from 'zod';
+import { SENML_NAME_RE } from './adapter-schemas.js';
 import type { Category, City, Department, Subcenter, Zone } from './city.js';
 
 export const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -406,6 +407,37 @@ export type TicketMessage = z.infer<typeof TicketMessage>;
 // ---------------------------------------------------------------------------------------
 // Devices
 
+/** Entries of one device's SenML mapping table at most. */
+export const MAX_SENML_MAP_ENTRIES = 64;
+/** Devices one gateway may speak for: the list ingest holds for it. */
+export const MAX_GATEWAY_DEVICES = 10_000;
+
+/**
+ * One entry of a device's SenML mapping table (ingest/senml-names.ts): records with this name
+ * suffix and/or unit are this metric. The most specific matching entry wins.
+ */
+export const SenmlMapEntry = z
+  .strictObject({
+    /** The name suffix, exactly (what follows the device's SenML name, else the name's last segment). */
+    suffix: z.string().max(256).regex(/^[A-Za-z0-9\-:./_]*$/, 'must use the SenML name characters A-Z a-z 0-9 - : . / _').optional(),
+    /** The unit (`u`, else `bu`), exactly. */
+    unit: z.string().min(1).max(32).optional(),
+    metric: MetricName,
+  })
+  .refine((e) => e.suffix !== undefined || e.unit !== undefined, { message: 'give "suffix", "unit" or both', path: ['suffix'] });
+export type SenmlMapEntry = z.infer<typeof SenmlMapEntry>;
+
+/** How a device appears in SenML packs: its name (the prefix of its records' names) and its own mapping table. */
+export const DeviceSenml = z.strictObject({
+  name: z.string().max(256).regex(SENML_NAME_RE, 'must be a SenML name (RFC 8428 §4.5.1: A-Z a-z 0-9 - : . / _, starting with a letter or digit)').nullable().default(null),
+  map: z.array(SenmlMapEntry).max(MAX_SENML_MAP_ENTRIES).default([]),
+});
+export type DeviceSenml = z.infer<typeof DeviceSenml>;
+
+/** A position believed for a mobile device, and its time. */
+export const TrustedPosition = z.object({ lat: z.number(), lon: z.number(), ts: z.number().int() });
+export type TrustedPosition = z.infer<typeof TrustedPosition>;
+
 export const DeviceView = z.object({
   id: z.string().max(64),
   kind: z.string().max(64),
@@ -414,6 +446,17 @@ export const DeviceView = z.object({
   /** What the device last said on its status topic; `unknown` until it says anything. */
   status: z.union([DeviceStatusPayload, z.literal('unknown')]),
   lastSeen: z.number().int().nullable(),
+  /** Moves (a vehicle, a portable sensor): positions it states are believed when plausible. A fixed device is where it was provisioned. */
+  mobile: z.boolean(),
+  /** The device that may speak for this one (a gateway, a department's system), if any. */
+  gateway: z.string().max(64).nullable(),
+  senml: DeviceSenml,
+  /** Event time of the latest reading ingest accepted from the device (ingest/trust.ts). */
+  lastReadingAt: z.number().int().nullable(),
+  /** Mobile devices: the latest position believed. */
+  position: TrustedPosition.nullable(),
+  /** The distinct metric names the device has reported, at most the configured limit. */
+  metrics: z.array(z.string().max(64)),
 });
 /** What the API shows of a device: never the secret hash. */
 export type DeviceView = z.infer<typeof DeviceView>;
@@ -428,8 +471,47 @@ export const DeviceCreateBody = z.strictObject({
   id: DeviceId,
   kind: z.string().regex(METRIC_RE, 'must match ^[a-z][a-z0-9_]{0,63}$'),
   location: Location,
+  /** Default false: the device is where it is provisioned, whatever its payloads say. */
+  mobile: z.boolean().optional(),
+  /** A provisioned device that may speak for this one (its packs may carry this device's records). */
+  gateway: DeviceId.optional(),
+  senml: DeviceSenml.optional(),
 });
 export type DeviceCreateBody = z.infer<typeof DeviceCreateBody>;
+
+/** `PATCH /api/devices/{id}`: provisioning fields to change; `null` clears a gateway or SenML name. */
+export const DeviceUpdateBody = z
+  .strictObject({
+    kind: DeviceCreateBody.shape.kind.optional(),
+    location: Location.optional(),
+    mobile: z.boolean().optional(),
+    gateway: DeviceId.nullable().optional(),
+    senml: DeviceSenml.optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'give at least one of kind, location, mobile, gateway, senml');
+export type DeviceUpdateBody = z.infer<typeof DeviceUpdateBody>;
+
+/** What a registry update changes (provisioning fields only). */
+export type DevicePatch = Partial<Pick<DeviceRecord, 'kind' | 'location' | 'mobile' | 'gateway' | 'senml'>>;
+
+/** A new device record: provisioned, never heard from. */
+export function provisionedDevice(body: DeviceCreateBody, secretHash: string, createdAt: number): DeviceRecord {
+  return {
+    id: body.id,
+    kind: body.kind,
+    location: body.location,
+    secretHash,
+    createdAt,
+    status: 'unknown',
+    lastSeen: null,
+    mobile: body.mobile ?? false,
+    gateway: body.gateway ?? null,
+    senml: body.senml ?? { name: null, map: [] },
+    lastReadingAt: null,
+    position: null,
+    metrics: [],
+  };
+}
 
 /** Most devices in one bulk import request; larger imports are sent in chunks. */
 export const MAX_DEVICE_IMPORT = 1000;

@@ -21,6 +21,7 @@
  * units `lat` and `lon` are not metrics: they give the device's position (see senml.ts).
  */
 import { METRICS } from '../core/metric-catalog.js';
+import type { SenmlMapEntry } from '../core/schemas.js';
 
 /** `canonical = value * scale + offset` */
 export interface UnitConversion {
@@ -89,14 +90,7 @@ export const UNIT_METRICS: ReadonlyMap<string, string> = new Map([
 /** SenML units of a position (RFC 8428 §12.1: degrees latitude and longitude, WGS 84). */
 export const POSITION_UNITS: ReadonlySet<string> = new Set(['lat', 'lon']);
 
-/** One entry of a device's SenML mapping table (provisioning). */
-export interface SenmlMapEntry {
-  /** The name suffix, exactly; any suffix when absent. */
-  suffix?: string | undefined;
-  /** The unit (`u`, else `bu`), exactly; any unit when absent. */
-  unit?: string | undefined;
-  metric: string;
-}
+export type { SenmlMapEntry };
 
 /** The suffix of a record's name: after the device's SenML name, else after the last `:` or `/`. */
 export function nameSuffix(name: string, deviceName: string | null): string {

@@ -1,38 +1,30 @@
 /**
- * Ingest: `sw.raw` → decode and validate → time-series store → `sw.readings` / `sw.events`,
- * rejections → `sw.deadletter`. The store write completes before the batch is acknowledged.
+ * Ingest: `sw.raw` → decode, validate and judge (publish.ts) → time-series store →
+ * `sw.readings` / `sw.events`, rejections → `sw.deadletter`. The store write completes before
+ * the batch is acknowledged, and what ingest trusts of each device (device-state.ts) moves on
+ * only once it has.
  */
-import { swError, type StreetWatchError } from '../core/errors.js';
+import { swError } from '../core/errors.js';
 import type { CityIndex } from '../core/city-index.js';
+import type { IngestConfig } from '../core/config.js';
 import { deadLetter } from '../core/dead-letter.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, BusRecord, Clock, DeviceRegistry, SeriesStore, Subscription } from '../core/ports.js';
-import type { CameraEvent, DeadLetter, DeviceRecord, RawPublish, Reading } from '../core/schemas.js';
+import { MAX_GATEWAY_DEVICES, type CameraEvent, type DeadLetter, type RawPublish, type Reading } from '../core/schemas.js';
 import { classifyDeviceTopic, parseDeviceTopic } from '../core/topics.js';
-import type { DecodeContext } from './decode.js';
-import { decodePublish } from './decoders.js';
+import { IngestDevices, type JudgedDevice } from './device-state.js';
+import { processPublish, type KnownDevices, type PublishLimits } from './publish.js';
+import { rejectionLetters } from './rejections.js';
 
-/** How long a device record is trusted before it is read again (location, removal). */
+/** How long a device record is trusted before it is read again (location, mobile, gateway, removal). */
 const DEVICE_CACHE_TTL_MS = 30_000;
-/** A device's last-seen time is written at most this often. */
+/** A device's last-seen time, last reading time and position are written at most this often. */
 const TOUCH_INTERVAL_MS = 10_000;
-/** Rejections reported one by one per publish; the rest are summarized in one more message. */
-export const MAX_REJECTIONS_PER_PUBLISH = 10;
-
-/**
- * The refusals a device is told about: the first ten as they are, then one
- * SW_ERR_MORE_REJECTIONS counting the rest by code, so that a bad pack of 1000 records costs the
- * device eleven messages, not a thousand. (Each refusal is still counted in /metrics by its code.)
- */
-export function rejectionLetters(errors: readonly StreetWatchError[]): StreetWatchError[] {
-  if (errors.length <= MAX_REJECTIONS_PER_PUBLISH) return [...errors];
-  const rest = errors.slice(MAX_REJECTIONS_PER_PUBLISH);
-  const byCode = new Map<string, number>();
-  for (const e of rest) byCode.set(e.code, (byCode.get(e.code) ?? 0) + 1);
-  const summary = [...byCode].map(([code, n]) => `${code} ×${n}`).join(', ');
-  return [...errors.slice(0, MAX_REJECTIONS_PER_PUBLISH), swError('SW_ERR_MORE_REJECTIONS', rest.length, summary)];
-}
+/** Devices whose provisioning and trust state ingest holds in memory: a large city's fleet. */
+export const DEFAULT_INGEST_DEVICES = 100_000;
+/** Positioning noise a mobile device's jump is allowed on top of the speed limit: GNSS in street canyons is off by tens of metres. */
+export const POSITION_SLACK_METRES = 100;
 
 export interface IngestOptions {
   bus: Bus;
@@ -43,9 +35,9 @@ export interface IngestOptions {
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
-  maxPayloadBytes: number;
-  maxClockSkewMs: number;
-  maxReadingAgeMs: number;
+  ingest: IngestConfig;
+  /** Devices held in memory (default DEFAULT_INGEST_DEVICES). */
+  maxDevices?: number;
 }
 
 interface BatchOutput {
@@ -54,67 +46,53 @@ interface BatchOutput {
   dead: DeadLetter[];
   statuses: Map<string, { status: 'online' | 'offline'; at: number }>;
   seen: Set<string>;
+  /** Trust state of the devices judged in this batch, kept once the batch is stored. */
+  settled: Map<string, JudgedDevice>;
 }
 
 export async function startIngest(opts: IngestOptions): Promise<Subscription> {
   const { bus, series, devices, clock, metrics } = opts;
   const log = opts.logger.child({ stage: 'ingest' });
-  const cache = new Map<string, { device: DeviceRecord | undefined; at: number }>();
   const lastTouched = new Map<string, number>();
+  const known = new IngestDevices(devices, clock, {
+    maxDevices: opts.maxDevices ?? DEFAULT_INGEST_DEVICES,
+    recordTtlMs: DEVICE_CACHE_TTL_MS,
+    saveIntervalMs: TOUCH_INTERVAL_MS,
+    maxChildren: MAX_GATEWAY_DEVICES,
+  });
+  const limits: PublishLimits = { ...opts.ingest, positionSlackMetres: POSITION_SLACK_METRES };
 
-  async function lookupDevices(ids: Iterable<string>): Promise<Map<string, DeviceRecord | undefined>> {
-    const now = clock.now();
-    const out = new Map<string, DeviceRecord | undefined>();
-    const missing: string[] = [];
-    for (const id of ids) {
-      const hit = cache.get(id);
-      if (hit && now - hit.at < DEVICE_CACHE_TTL_MS) out.set(id, hit.device);
-      else missing.push(id);
-    }
-    const fetched = await Promise.all(missing.map((id) => devices.get(id)));
-    missing.forEach((id, i) => {
-      cache.set(id, { device: fetched[i], at: now });
-      out.set(id, fetched[i]);
-    });
-    return out;
-  }
-
-  function handleOne(raw: RawPublish, device: DeviceRecord | undefined, out: BatchOutput): void {
-    const topic = parseDeviceTopic(raw.topic);
-    const deviceId = topic?.deviceId ?? raw.clientId;
-    const reject = (errors: StreetWatchError[]): void => {
-      for (const e of errors) metrics.rejected.inc({ code: e.code });
-      for (const d of rejectionLetters(errors)) out.dead.push(deadLetter(raw, deviceId, d));
+  function handleOne(raw: RawPublish, out: BatchOutput): void {
+    // Devices judged earlier in this batch are judged on, from the state this batch gave them.
+    const view: KnownDevices = {
+      device: (id) => known.device(id),
+      trust: (id) => out.settled.get(id)?.state ?? known.trust(id),
+      senmlDirectory: (id) => known.senmlDirectory(id),
     };
-    if (!device) return reject([swError('SW_ERR_DEVICE_UNKNOWN', deviceId)]);
-    out.seen.add(device.id);
-    const ctx: DecodeContext = {
-      deviceId: device.id,
-      ref: raw.id,
-      receivedAt: raw.receivedAt,
-      maxPayloadBytes: opts.maxPayloadBytes,
-      maxClockSkewMs: opts.maxClockSkewMs,
-      maxReadingAgeMs: opts.maxReadingAgeMs,
-    };
-    const kind = topic ? classifyDeviceTopic(topic.rest) : 'unknown';
+    const result = processPublish(raw, view, limits);
+    for (const e of result.rejections) metrics.rejected.inc({ code: e.code });
+    for (const d of rejectionLetters(result.rejections)) out.dead.push(deadLetter(raw, result.deviceId, d));
     const index = opts.cityIndex();
-    const decoded = decodePublish(kind, raw.topic, raw.payload, ctx);
-    for (const { index: _index, ...r } of decoded.readings) {
-      r.loc ??= device.location ?? undefined;
+    for (const { index: _index, ...r } of result.readings) {
       const place = index.place(r.loc);
       const reading: Reading = { ...r, zoneIds: place.zoneIds };
       if (place.subcenterId !== undefined) reading.subcenterId = place.subcenterId;
       out.readings.push(reading);
     }
-    for (const { index: _index, ...e } of decoded.events) {
-      e.loc ??= device.location ?? undefined;
+    for (const { index: _index, ...e } of result.events) {
       const place = index.place(e.loc);
       const event: CameraEvent = { ...e, zoneIds: place.zoneIds };
       if (place.subcenterId !== undefined) event.subcenterId = place.subcenterId;
       out.events.push(event);
     }
-    if (decoded.status) out.statuses.set(device.id, { status: decoded.status, at: raw.receivedAt });
-    if (decoded.rejections.length) reject(decoded.rejections);
+    if (known.device(result.deviceId)) out.seen.add(result.deviceId);
+    if (result.status) out.statuses.set(result.deviceId, { status: result.status, at: raw.receivedAt });
+    for (const { device, outcome } of result.settled) {
+      const before = out.settled.get(device.id)?.changed;
+      const changed = before ? { metrics: before.metrics || outcome.changed.metrics, lastReadingAt: before.lastReadingAt || outcome.changed.lastReadingAt, position: before.position || outcome.changed.position } : outcome.changed;
+      out.settled.set(device.id, { device, state: outcome.state, changed });
+      out.seen.add(device.id);
+    }
   }
 
   function dueForTouch(seen: Set<string>, now: number): string[] {
@@ -128,14 +106,21 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
     return due;
   }
 
-  return bus.subscribe('sw.raw', 'ingest', async (records) => {
+  const subscription = await bus.subscribe('sw.raw', 'ingest', async (records) => {
     const ids = new Set<string>();
-    for (const { value } of records) ids.add(parseDeviceTopic(value.topic)?.deviceId ?? value.clientId);
-    const known = await lookupDevices(ids);
-    const out: BatchOutput = { readings: [], events: [], dead: [], statuses: new Map(), seen: new Set() };
+    const gateways = new Set<string>();
+    for (const { value } of records) {
+      const topic = parseDeviceTopic(value.topic);
+      const id = topic?.deviceId ?? value.clientId;
+      ids.add(id);
+      // A SenML publisher may speak for other devices: its list comes with it.
+      if (topic && classifyDeviceTopic(topic.rest) === 'senml') gateways.add(id);
+    }
+    await known.load(ids, gateways);
+    const out: BatchOutput = { readings: [], events: [], dead: [], statuses: new Map(), seen: new Set(), settled: new Map() };
     for (const { value: raw } of records) {
       try {
-        handleOne(raw, known.get(parseDeviceTopic(raw.topic)?.deviceId ?? raw.clientId), out);
+        handleOne(raw, out);
       } catch (err) {
         // A bug must cost one message, not the pipeline: it is dead-lettered and counted.
         log.error({ err, ref: raw.id }, 'unexpected error decoding a publish');
@@ -143,6 +128,7 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
         out.dead.push(deadLetter(raw, raw.clientId, swError('SW_ERR_INTERNAL', 'the publish could not be processed')));
       }
     }
+    const trust = known.due(out.settled);
     // Durable first: a batch is acknowledged only after its readings are stored.
     await series.write(out.readings);
     metrics.readingsStored.inc(out.readings.length);
@@ -154,6 +140,16 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
       out.dead.length ? bus.publish('sw.deadletter', out.dead.map((d): BusRecord<DeadLetter> => ({ key: d.deviceId, value: d }))) : undefined,
       ...[...out.statuses].map(([id, s]) => devices.setStatus(id, s.status, s.at)),
       devices.touch(dueForTouch(out.seen, now), now),
+      devices.saveTrust(trust),
     ]);
+    known.commit(out.settled, trust);
   });
+
+  return {
+    async close() {
+      await subscription.close();
+      // What was trusted since the last save is kept for the next start.
+      await devices.saveTrust(known.takeAll()).catch((err: unknown) => log.warn({ err }, 'could not save the devices\' trust state'));
+    },
+  };
 }

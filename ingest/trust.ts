@@ -32,7 +32,7 @@
  */
 import { StreetWatchError } from '../core/errors.js';
 import { distanceMetres } from '../core/geo-distance.js';
-import type { Location } from '../core/schemas.js';
+import type { Location, TrustedPosition } from '../core/schemas.js';
 import { recordError, type DecodedEvent, type DecodedReading, type PositionClaim } from './decode.js';
 
 export interface TrustLimits {
@@ -44,13 +44,6 @@ export interface TrustLimits {
   maxSpeedKmh: number;
   /** Positioning noise: a jump this short is always believed. */
   positionSlackMetres: number;
-}
-
-/** A position believed, and when. */
-export interface TrustedPosition {
-  lat: number;
-  lon: number;
-  ts: number;
 }
 
 /** What ingest remembers of a device between publishes. */

@@ -2,7 +2,17 @@ import { z } from 'zod';
 import { DeviceCreated, DeviceImportAnswer, DeviceList, DeviceSecret, type DeviceImportResult } from '../../core/api-schemas.js';
 import { isStreetWatchError, StreetWatchError, swError } from '../../core/errors.js';
 import type { DeviceRegistry } from '../../core/ports.js';
-import { DeviceCreateBody, DeviceId, DeviceImportBody, DeviceView, type DeviceRecord } from '../../core/schemas.js';
+import {
+  DeviceCreateBody,
+  DeviceId,
+  DeviceImportBody,
+  DeviceUpdateBody,
+  DeviceView,
+  MAX_GATEWAY_DEVICES,
+  provisionedDevice,
+  type DevicePatch,
+  type DeviceRecord,
+} from '../../core/schemas.js';
 import { generateSecret, hashSecret } from '../../core/secret-hash.js';
 import { IdParams } from '../context.js';
 import { route, type Route } from '../route-table.js';
@@ -25,16 +35,32 @@ const DeviceParams = z.strictObject({ id: DeviceId });
 
 async function newDevice(body: DeviceCreateBody, now: number): Promise<{ device: DeviceRecord; secret: string }> {
   const secret = generateSecret();
-  return {
-    secret,
-    device: { id: body.id, kind: body.kind, location: body.location, secretHash: await hashSecret(secret), createdAt: now, status: 'unknown', lastSeen: null },
-  };
+  return { secret, device: provisionedDevice(body, await hashSecret(secret), now) };
+}
+
+/**
+ * The gateway relation and SenML name of a device, checked against what is provisioned: the
+ * gateway exists, is not the device itself, speaks for fewer than MAX_GATEWAY_DEVICES, and no
+ * other device it speaks for (nor the gateway) has the same SenML name, so that every record of
+ * its packs names one device.
+ */
+export async function checkProvisioning(devices: DeviceRegistry, id: string, fields: Pick<DeviceRecord, 'gateway' | 'senml'>, where: string): Promise<void> {
+  if (fields.gateway === null) return;
+  if (fields.gateway === id) throw swError('SW_ERR_BODY_INVALID', `${where}.gateway: a device cannot speak for itself`);
+  const gateway = await devices.get(fields.gateway);
+  if (!gateway) throw swError('SW_ERR_BODY_INVALID', `${where}.gateway: device ${fields.gateway} is not provisioned`);
+  const siblings = (await devices.children(gateway.id, MAX_GATEWAY_DEVICES + 1)).filter((d) => d.id !== id);
+  if (siblings.length >= MAX_GATEWAY_DEVICES) throw swError('SW_ERR_BODY_INVALID', `${where}.gateway: device ${gateway.id} already speaks for ${MAX_GATEWAY_DEVICES} devices, the limit`);
+  const name = fields.senml.name;
+  const clash = name === null ? undefined : [gateway, ...siblings].find((d) => d.senml.name === name);
+  if (clash) throw swError('SW_ERR_BODY_INVALID', `${where}.senml.name: ${JSON.stringify(name)} is already the SenML name of ${clash.id}, which gateway ${gateway.id} also speaks for`);
 }
 
 async function importOne(devices: DeviceRegistry, body: DeviceCreateBody, onExisting: DeviceImportBody['onExisting'], now: number): Promise<DeviceImportResult> {
   // Looked up first so that skipping or rotating an existing device costs no wasted hash.
   if (onExisting !== 'fail' && (await devices.get(body.id))) return importExisting(devices, body.id, onExisting);
   try {
+    await checkProvisioning(devices, body.id, { gateway: body.gateway ?? null, senml: body.senml ?? { name: null, map: [] } }, 'device');
     const { device, secret } = await newDevice(body, now);
     await devices.add(device);
     return { id: body.id, outcome: 'created', secret };
@@ -69,6 +95,7 @@ export const deviceRoutes: readonly Route[] = [
     errors: ['SW_ERR_DEVICE_EXISTS'],
     handler: async ({ body }, req, reply, { state, clock }) => {
       const { device, secret } = await newDevice(body, clock.now());
+      await checkProvisioning(state.devices, device.id, device, 'body');
       await state.devices.add(device);
       req.log.info({ deviceId: device.id }, 'device provisioned');
       return reply.status(201).send({ id: device.id, secret, device: deviceView(device) });
@@ -94,7 +121,16 @@ export const deviceRoutes: readonly Route[] = [
         seen.add(d.id);
       }
       const now = clock.now();
-      const results = await Promise.all(body.devices.map((d) => importOne(state.devices, d, body.onExisting, now)));
+      // A gateway in the same import goes in before the devices it speaks for.
+      const results: DeviceImportResult[] = new Array(body.devices.length);
+      const later = (d: DeviceCreateBody): boolean => d.gateway !== undefined && seen.has(d.gateway);
+      for (const phase of [false, true]) {
+        await Promise.all(
+          body.devices.map(async (d, i) => {
+            if (later(d) === phase) results[i] = await importOne(state.devices, d, body.onExisting, now);
+          }),
+        );
+      }
       const counts = { created: 0, rotated: 0, skipped: 0, failed: 0 };
       for (const r of results) counts[r.outcome]++;
       req.log.info(counts, 'devices imported');
@@ -129,6 +165,36 @@ export const deviceRoutes: readonly Route[] = [
       const device = await state.devices.get(id);
       if (!device) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
       return deviceView(device);
+    },
+  }),
+  // Provisioning changes: mobile or fixed, the gateway that may speak for it, its SenML name and
+  // mapping table, its kind and location. Ingest reads a device again at most 30 s later.
+  route({
+    method: 'PATCH',
+    url: '/api/devices/:id',
+    operationId: 'updateDevice',
+    summary: 'Change what is provisioned of a device',
+    description: 'Mobile or fixed, the gateway that may speak for it (`null` for none), its SenML name and mapping table, its kind and location. What is not given stays.',
+    tag: 'devices',
+    access: 'admin',
+    params: DeviceParams,
+    body: DeviceUpdateBody,
+    responses: { 200: { description: 'The device as provisioned now', schema: DeviceView } },
+    errors: ['SW_ERR_NOT_FOUND'],
+    handler: async ({ params: { id }, body }, req, _reply, { state }) => {
+      const current = await state.devices.get(id);
+      if (!current) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
+      const patch: DevicePatch = {};
+      if (body.kind !== undefined) patch.kind = body.kind;
+      if (body.location !== undefined) patch.location = body.location;
+      if (body.mobile !== undefined) patch.mobile = body.mobile;
+      if (body.gateway !== undefined) patch.gateway = body.gateway;
+      if (body.senml !== undefined) patch.senml = body.senml;
+      await checkProvisioning(state.devices, id, { ...current, ...patch }, 'body');
+      const updated = await state.devices.update(id, patch);
+      if (!updated) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
+      req.log.info({ deviceId: id, fields: Object.keys(patch) }, 'device provisioning changed');
+      return deviceView(updated);
     },
   }),
   route({

@@ -13,6 +13,7 @@
 import { flux } from '@influxdata/influxdb-client';
 import { generateSecret, hashSecret } from '../../core/secret-hash.js';
 import { createLogger } from '../../core/logger.js';
+import { provisionedDevice } from '../../core/schemas.js';
 import { RedisStateStore } from '../../core/store/redis/state.js';
 import { fluxRows, spawnStages, type StageProcess } from '../../test/support/distributed.js';
 import { distributedEnv, dropNamespace, measurementOf, testNamespace } from '../../test/support/namespace.js';
@@ -101,7 +102,7 @@ async function provision(svc: ServiceEnv, namespace: string, fleet: readonly Ben
     const secret = generateSecret();
     const secretHash = await hashSecret(secret);
     const now = Date.now();
-    for (const d of fleet) await state.devices.add({ id: d.id, kind: d.kind, location: d.location, secretHash, createdAt: now, status: 'unknown', lastSeen: null });
+    for (const d of fleet) await state.devices.add(provisionedDevice({ id: d.id, kind: d.kind, location: d.location }, secretHash, now));
     return secret;
   } finally {
     await state.close();

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_OUTBOX_POLICY } from '../../core/config.js';
 import { isStreetWatchError } from '../../core/errors.js';
 import type { ApiTokenRecord, KeyValueStore, OutboxMessage, StateStore } from '../../core/ports.js';
-import type { DeviceRecord, SupervisionOrder, Ticket, TicketTimer, TimerKind } from '../../core/schemas.js';
+import { provisionedDevice, type DeviceRecord, type SupervisionOrder, type Ticket, type TicketTimer, type TimerKind } from '../../core/schemas.js';
 
 export function sampleTicket(over: Partial<Ticket> = {}): Ticket {
   const id = over.id ?? `SW-TEST-${randomUUID().slice(0, 8)}`;
@@ -75,7 +75,7 @@ export interface StateContractOptions {
 }
 
 function device(id: string): DeviceRecord {
-  return { id, kind: 'water_level', location: { lat: 23.1, lon: 113.3 }, secretHash: 'scrypt$x', createdAt: 1, status: 'unknown', lastSeen: null };
+  return provisionedDevice({ id, kind: 'water_level', location: { lat: 23.1, lon: 113.3 } }, 'scrypt$x', 1);
 }
 
 export function stateContract(name: string, makeStore: () => Promise<StateStore>, opts: StateContractOptions = {}): void {
@@ -110,6 +110,44 @@ export function stateContract(name: string, makeStore: () => Promise<StateStore>
       expect(await s.devices.remove(id)).toBe(false);
       expect(await s.devices.get(id)).toBeUndefined();
       expect(await s.devices.setSecretHash(id, 'z')).toBe(false);
+    });
+
+    it('keeps the provisioning for trust: mobile, the gateway a device is spoken for by, its SenML name and table', async () => {
+      const s = await store();
+      const gw = `gw-${randomUUID().slice(0, 8)}`;
+      const [a, b] = [`${gw}-a`, `${gw}-b`];
+      await s.devices.add(device(gw));
+      await s.devices.add({ ...device(a), gateway: gw, senml: { name: 'urn:dev:ow:aa', map: [{ suffix: 'open', metric: 'manhole_open' }] } });
+      await s.devices.add({ ...device(b), gateway: gw, mobile: true });
+      expect(await s.devices.get(a)).toMatchObject({ mobile: false, gateway: gw, senml: { name: 'urn:dev:ow:aa', map: [{ suffix: 'open', metric: 'manhole_open' }] } });
+      expect((await s.devices.children(gw, 10)).map((d) => [d.id, d.mobile])).toEqual([[a, false], [b, true]]);
+      expect((await s.devices.children(gw, 1)).map((d) => d.id)).toEqual([a]);
+
+      // Moved to no gateway, made mobile, renamed: the gateway's list follows.
+      const moved = await s.devices.update(a, { gateway: null, mobile: true, senml: { name: null, map: [] }, location: { lat: 23.2, lon: 113.4 } });
+      expect(moved).toMatchObject({ id: a, gateway: null, mobile: true, senml: { name: null, map: [] }, location: { lat: 23.2, lon: 113.4 }, kind: 'water_level' });
+      expect(await s.devices.get(a)).toEqual(moved);
+      expect((await s.devices.children(gw, 10)).map((d) => d.id)).toEqual([b]);
+      await s.devices.update(a, { gateway: gw });
+      expect((await s.devices.children(gw, 10)).map((d) => d.id)).toEqual([a, b]);
+      expect(await s.devices.update(`${gw}-none`, { mobile: true })).toBeUndefined();
+      // A removed device leaves its gateway's list.
+      await s.devices.remove(b);
+      expect((await s.devices.children(gw, 10)).map((d) => d.id)).toEqual([a]);
+    });
+
+    it('merges the trust state ingest saves: times and positions only move forward, metric names only grow', async () => {
+      const s = await store();
+      const id = `tr-${randomUUID().slice(0, 8)}`;
+      await s.devices.add(device(id));
+      expect(await s.devices.get(id)).toMatchObject({ lastReadingAt: null, position: null, metrics: [] });
+      await s.devices.saveTrust([{ id, lastReadingAt: 2000, position: { lat: 23.1, lon: 113.3, ts: 2000 }, metrics: ['water_level', 'battery_v'] }, { id: `${id}-none`, lastReadingAt: 1, position: null, metrics: ['x'] }]);
+      // An older save (another instance, a late flush) moves nothing back and adds what it knows.
+      await s.devices.saveTrust([{ id, lastReadingAt: 1000, position: { lat: 1, lon: 1, ts: 1000 }, metrics: ['rainfall'] }]);
+      expect(await s.devices.get(id)).toMatchObject({ lastReadingAt: 2000, position: { lat: 23.1, lon: 113.3, ts: 2000 }, metrics: ['water_level', 'battery_v', 'rainfall'] });
+      await s.devices.saveTrust([{ id, lastReadingAt: 1_764_000_000_123, position: null, metrics: [] }]);
+      expect(await s.devices.get(id)).toMatchObject({ lastReadingAt: 1_764_000_000_123, position: { lat: 23.1, lon: 113.3, ts: 2000 } });
+      expect(await s.devices.get(`${id}-none`)).toBeUndefined();
     });
 
     it('saves tickets with optimistic concurrency', async () => {

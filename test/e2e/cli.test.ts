@@ -42,8 +42,8 @@ describe('streetwatch devices (CLI)', () => {
     await device.publishAsync('v1/devices/cli-wl-1/status', 'online', { qos: 1, retain: true });
 
     const listed = await cli('devices', 'list');
-    expect(listed.out).toMatch(/^ID\s+KIND\s+STATUS\s+LAST SEEN\s+LOCATION\n/);
-    expect(listed.out).toMatch(/cli-wl-1\s+water_level\s+online\s+\d+s ago\s+23\.145,113\.315\n/);
+    expect(listed.out).toMatch(/^ID\s+KIND\s+STATUS\s+LAST SEEN\s+PLACE\s+GATEWAY\s+SENML\s+LOCATION\n/);
+    expect(listed.out).toMatch(/cli-wl-1\s+water_level\s+online\s+\d+s ago\s+fixed\s+-\s+-\s+23\.145,113\.315\n/);
     expect(listed.out).not.toContain(secret);
     await waitFor(async () => JSON.parse((await cli('devices', 'list', '--status', 'online', '--json')).out).some((d: { id: string }) => d.id === 'cli-wl-1') || undefined, 'online in the list');
 
@@ -55,6 +55,31 @@ describe('streetwatch devices (CLI)', () => {
 
     expect(await cli('devices', 'remove', 'cli-wl-1')).toMatchObject({ code: 0, out: 'cli-wl-1 removed\n' });
     expect(await cli('devices', 'remove', 'cli-wl-1')).toMatchObject({ code: 1, err: 'SW_ERR_NOT_FOUND: device cli-wl-1 not found\n' });
+  });
+
+  it('provisions what decides trust: mobile, a gateway, a SenML name and table, from flags and from a CSV file', async () => {
+    expect((await cli('devices', 'add', 'cli-gw-1', '--kind', 'gateway', '--lat', '23.11', '--lon', '113.33', '--senml-name', 'urn:dev:ow:gw1')).code).toBe(0);
+    const child = await cli('devices', 'add', 'cli-ow-1', '--kind', 'manhole_cover', '--lat', '23.11', '--lon', '113.33', '--gateway', 'cli-gw-1', '--senml-name', 'urn:dev:ow:c1', '--senml-map', 'open=manhole_open;@V=mains_voltage');
+    expect(child.code).toBe(0);
+    expect((await cli('devices', 'add', 'cli-bus-1', '--kind', 'noise', '--lat', '23.11', '--lon', '113.33', '--mobile')).code).toBe(0);
+    expect(await sw.api('GET', '/api/devices/cli-ow-1')).toMatchObject({
+      body: { mobile: false, gateway: 'cli-gw-1', senml: { name: 'urn:dev:ow:c1', map: [{ suffix: 'open', metric: 'manhole_open' }, { unit: 'V', metric: 'mains_voltage' }] } },
+    });
+    expect((await sw.api('GET', '/api/devices/cli-bus-1')).body.mobile).toBe(true);
+    expect((await cli('devices', 'list', '--kind', 'manhole_cover')).out).toMatch(/cli-ow-1\s+manhole_cover\s+unknown\s+-\s+fixed\s+cli-gw-1\s+urn:dev:ow:c1 \[open=manhole_open;@V=mains_voltage\]\s+23\.11,113\.33\n/);
+
+    const updated = await cli('devices', 'update', 'cli-ow-1', '--mobile', '--no-gateway', '--senml-map', '', '--json');
+    expect(JSON.parse(updated.out)).toMatchObject({ id: 'cli-ow-1', mobile: true, gateway: null, senml: { name: 'urn:dev:ow:c1', map: [] } });
+    expect((await cli('devices', 'update', 'cli-ow-1', '--gateway', 'nobody')).err).toContain('SW_ERR_BODY_INVALID: request is invalid: body.gateway: device nobody is not provisioned');
+    expect((await cli('devices', 'add', 'x-1', '--kind', 'gas', '--lat', '1', '--lon', '1', '--senml-map', 'open')).err).toContain('--senml-map: "open" is not');
+
+    const csv = path.join(tempDir('cli'), 'gateways.csv');
+    // The device spoken for comes first in the file: its gateway is provisioned before it anyway.
+    fs.writeFileSync(csv, ['id,kind,lat,lon,mobile,gateway,senml_name,senml_map', 'csv-ow-1,temperature,23.11,113.33,,csv-gw-1,2001:db8::1,', 'csv-gw-1,gateway,23.11,113.33,false,,2001:db8::2,', 'csv-bus-1,noise,23.11,113.33,true,,,'].join('\n'));
+    const imported = await cli('devices', 'import', csv);
+    expect(imported.err).toContain('3 created, 0 rotated, 0 skipped, 0 failed');
+    expect((await sw.api('GET', '/api/devices/csv-ow-1')).body).toMatchObject({ gateway: 'csv-gw-1', senml: { name: '2001:db8::1' } });
+    expect((await sw.api('GET', '/api/devices/csv-bus-1')).body.mobile).toBe(true);
   });
 
   it('refuses bad arguments before calling the API', async () => {

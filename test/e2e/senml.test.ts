@@ -1,8 +1,11 @@
 /**
- * SenML over real MQTT: what a device is told about a pack, record by record.
+ * SenML over real MQTT: the RFC 8428 examples sent by devices provisioned through the API, each
+ * record stored or refused on the errors topic; and what a device is told about a long refusal.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../support/clock.js';
 import { collect, startTestPlatform, waitFor, type TestPlatform } from '../support/harness.js';
+import { loadRfc8428Examples } from '../support/senml-rfc8428.js';
 
 const SITE = { lat: 23.115, lon: 113.335 };
 
@@ -37,5 +40,41 @@ describe('SenML over MQTT', () => {
     expect(count(after, 'SW_ERR_METRIC_RANGE') - count(before, 'SW_ERR_METRIC_RANGE')).toBe(3);
     expect(count(after, 'SW_ERR_MORE_REJECTIONS')).toBe(0);
     expect(await sw.platform.series.query({ deviceId: 'senml-many', from: 0, to: Date.now() + 60_000 })).toMatchObject([{ metric: 'temperature', value: 21 }]);
+  });
+});
+
+describe('RFC 8428 section 5 examples over MQTT', () => {
+  // The platform's clock is set to each example's time: the RFC dates its packs 2010 and 2011.
+  const clock = new ManualClock(Date.parse('2025-11-21T08:00:00Z'));
+  let sw: TestPlatform;
+  beforeAll(async () => {
+    sw = await startTestPlatform({ clock });
+  });
+  afterAll(async () => {
+    await sw?.stop();
+  });
+
+  it.each(loadRfc8428Examples().map((x) => [`${x.name}: ${x.title}`, x] as const))('%s', async (_name, x) => {
+    clock.set(Date.parse(x.receivedAt));
+    let secret = '';
+    for (const d of x.devices) {
+      const res = await sw.api('POST', '/api/devices', d);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      if (d.id === x.publisher) secret = res.body.secret as string;
+    }
+    const client = await sw.connect(x.publisher, secret);
+    const errors = await collect(client, `v1/devices/${x.publisher}/errors`);
+    await client.publishAsync(`v1/devices/${x.publisher}/senml`, JSON.stringify(x.pack), { qos: 1 });
+    // The PUBACK comes once the pack is processed: its readings and refusals exist by now.
+    await waitFor(() => errors.length >= x.expect.refused.length || undefined, `${x.expect.refused.length} refusals`);
+
+    expect(errors.map((e) => e.json.code)).toEqual(x.expect.refused.map((r) => r.code));
+    const stored = (await Promise.all(x.devices.map((d) => sw.platform.series.query({ deviceId: d.id, from: 0, to: Date.parse('2030-01-01T00:00:00Z') })))).flat();
+    const order = (a: { deviceId: string; metric: string; ts: number }, b: typeof a) => a.ts - b.ts || a.deviceId.localeCompare(b.deviceId) || a.metric.localeCompare(b.metric);
+    expect(stored.map(({ deviceId, metric, value, unit, ts, loc }) => ({ deviceId, metric, value, ...(unit === undefined ? {} : { unit }), ts, loc })).sort(order)).toEqual(
+      x.expect.stored.map((s) => ({ ...s, loc: s.loc ?? x.devices.find((d) => d.id === s.deviceId)!.location })).sort(order),
+    );
+    // A mobile device's last position is kept with it.
+    for (const p of x.expect.positions?.slice(-1) ?? []) expect((await sw.api('GET', `/api/devices/${p.deviceId}`)).body.position).toEqual({ ...p.loc, ts: p.ts });
   });
 });

@@ -2,6 +2,7 @@
  * Where the Redis state store keeps what, all under `${namespace}sw:`:
  *   dev:{id}                      hash   a device
  *   devs                          zset   device ids (score 0: ordered by id)
+ *   gwd:{id}                      set    the ids of the devices a gateway speaks for
  *   t:{id}                        hash   a ticket: v (version), mk, st, sc, gr, ca, body (JSON)
  *   topen:{mergeKey}              string the id of the open ticket holding the merge key
  *   tidx, tidx:st:{status}, tidx:sc:{sc}, tidx:sc:{sc}:st:{status}
@@ -32,13 +33,17 @@ export class Keys {
   readonly devices: string;
   readonly outboxDue: string;
   readonly outboxUnits: string;
+  /** The prefix of the gateways' device sets (scripts add the gateway id). */
+  readonly gatewayDevicesPrefix: string;
   constructor(readonly prefix: string) {
     this.devices = `${prefix}devs`;
+    this.gatewayDevicesPrefix = `${prefix}gwd:`;
     this.outboxDue = `${prefix}obdue`;
     this.outboxUnits = `${prefix}obrcv`;
     this.timersDue = `${prefix}tmdue`;
   }
   device = (id: string): string => `${this.prefix}dev:${id}`;
+  gatewayDevices = (gatewayId: string): string => `${this.gatewayDevicesPrefix}${gatewayId}`;
   ticket = (id: string): string => `${this.prefix}t:${id}`;
   openTicket = (mergeKey: string): string => `${this.prefix}topen:${mergeKey}`;
   ticketIndex = (subcenterId?: string, status?: string): string =>

@@ -7,6 +7,8 @@ export const SCRIPT_NAMES = [
   'setStatus',
   'touch',
   'removeDevice',
+  'updateDevice',
+  'saveTrust',
   'saveTicket',
   'findOpenByAlert',
   'listTickets',

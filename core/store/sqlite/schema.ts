@@ -161,6 +161,14 @@ function migrate(db: Database.Database): void {
   add('outbox', 'coalesce', 'INTEGER NOT NULL DEFAULT 0');
   add('tickets', 'grade', "TEXT NOT NULL DEFAULT ''", UPGRADE_V1_TICKETS);
   add('api_tokens', 'kind', "TEXT NOT NULL DEFAULT 'unit'");
+  // Provisioning for trust (mobile, gateway, SenML) and what ingest trusts of each device.
+  add('devices', 'mobile', 'INTEGER NOT NULL DEFAULT 0');
+  add('devices', 'gateway', 'TEXT');
+  add('devices', 'senml', 'TEXT');
+  add('devices', 'last_reading_at', 'INTEGER');
+  add('devices', 'position', 'TEXT');
+  add('devices', 'metrics', "TEXT NOT NULL DEFAULT '[]'");
+  db.exec('CREATE INDEX IF NOT EXISTS devices_gateway ON devices(gateway) WHERE gateway IS NOT NULL');
   db.exec('CREATE INDEX IF NOT EXISTS outbox_ticket ON outbox(ticket_id, created_at)');
   // One delivery queue per unit, and the latest message of a ticket to a unit (coalescing).
   db.exec("CREATE INDEX IF NOT EXISTS outbox_unit_due ON outbox(subcenter_id, next_attempt_at) WHERE state = 'pending'");

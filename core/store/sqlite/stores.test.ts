@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { deviceErrorLogContract } from '../../../test/contract/device-errors.contract.js';
 import { seriesContract } from '../../../test/contract/series.contract.js';
 import { sampleTicket, stateContract } from '../../../test/contract/state.contract.js';
+import { provisionedDevice } from '../../schemas.js';
 import { SqliteSeriesStore } from './series.js';
 import { SqliteStateStore } from './state.js';
 import { openDatabase } from './open.js';
@@ -33,7 +34,7 @@ describe('SQLite stores', () => {
     const first = new SqliteStateStore(dir);
     const t = sampleTicket();
     await first.tickets.save(t);
-    await first.devices.add({ id: 'd1', kind: 'smoke', location: null, secretHash: 'h', createdAt: 1, status: 'unknown', lastSeen: null });
+    await first.devices.add({ ...provisionedDevice({ id: 'd1', kind: 'smoke', location: { lat: 0, lon: 0 } }, 'h', 1), location: null });
     await first.close();
     const second = new SqliteStateStore(dir);
     expect(await second.tickets.get(t.id)).toEqual(t);
