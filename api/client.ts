@@ -113,6 +113,18 @@ export class StreetWatchClient {
     return this.call('PATCH', `/api/devices/${encodeURIComponent(id)}`, body);
   }
 
+  async createIngestToken(device: string, label?: string): Promise<{ id: string; device: string; label: string; token: string }> {
+    return this.call('POST', '/api/ingest-tokens', label === undefined ? { device } : { device, label });
+  }
+
+  async listIngestTokens(device?: string): Promise<{ id: string; device: string; label: string; createdAt: number; revokedAt: number | null }[]> {
+    return (await this.call<{ tokens: { id: string; device: string; label: string; createdAt: number; revokedAt: number | null }[] }>('GET', `/api/ingest-tokens${device === undefined ? '' : `?device=${encodeURIComponent(device)}`}`)).tokens;
+  }
+
+  async revokeIngestToken(id: string): Promise<void> {
+    await this.call('DELETE', `/api/ingest-tokens/${encodeURIComponent(id)}`);
+  }
+
   async getDevice(id: string): Promise<DeviceView> {
     return this.call('GET', `/api/devices/${encodeURIComponent(id)}`);
   }

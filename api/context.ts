@@ -49,6 +49,8 @@ export interface ApiContext {
   console: Config['console'];
   /** The CAP 1.2 feed's grades and sender. */
   cap: Config['cap'];
+  /** HTTP ingest of departments' systems: per-token rate and the payload limit (defaults when absent). */
+  httpIngest?: { ratePerSecond: number; burst: number; maxPayloadBytes: number };
 }
 
 /**

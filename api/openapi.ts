@@ -19,7 +19,7 @@ export const OPENAPI_PATH = '/api/openapi.json';
 export function commonErrors(r: Route): ErrorCode[] {
   const codes: ErrorCode[] = [];
   if (r.access !== 'public') codes.push('SW_ERR_UNAUTHORIZED', 'SW_ERR_RATE_LIMITED');
-  if (r.access === 'admin' || r.access === 'units' || r.access === 'wall' || r.access === 'device') codes.push('SW_ERR_FORBIDDEN');
+  if (r.access === 'admin' || r.access === 'units' || r.access === 'wall' || r.access === 'device' || r.access === 'ingest') codes.push('SW_ERR_FORBIDDEN');
   if (r.access === 'device') codes.push('SW_ERR_BAD_CREDENTIALS');
   if (r.params || r.query || r.body) codes.push('SW_ERR_BODY_INVALID');
   if (r.body) codes.push('SW_ERR_BODY_TOO_LARGE', 'SW_ERR_MEDIA_TYPE');
@@ -173,6 +173,8 @@ function security(r: Route): Json[] {
       return [{ open311ApiKey: [] }, { bearer: [] }];
     case 'device':
       return [{ bearer: [] }, { deviceBasic: [] }];
+    case 'ingest':
+      return [{ ingestToken: [] }];
     default:
       return [{ bearer: [] }];
   }
@@ -185,6 +187,7 @@ const ACCESS_NOTE: Readonly<Record<Route['access'], string>> = {
   wall: "The admin token, a unit's token, or a display token (a wall screen's, read-only): a unit's or a sub-center's display sees only what is its own, the district center's display the whole city.",
   device: "The admin token, a unit's token (a unit reads the devices in the jurisdictions it holds or supervises), or the device itself: HTTP Basic with its id and secret.",
   api_key: "A unit's token as `api_key` (or as a bearer token): a unit reads only its own requests.",
+  ingest: "The ingest token of a department's system (`swi_...`, from POST /api/ingest-tokens): it sends for the system's device and the devices provisioned with it as their gateway. Admin and unit tokens are refused (403).",
 };
 
 export interface OpenApiInfo {
@@ -235,6 +238,7 @@ export function openApiDocument(routes: readonly Route[], info: OpenApiInfo): Js
         bearer: { type: 'http', scheme: 'bearer', description: 'The admin token, or a unit token (`swu_...`) from POST /api/tokens.' },
         open311ApiKey: { type: 'apiKey', in: 'query', name: 'api_key', description: 'Open311 GeoReport v2: a unit token as `api_key`.' },
         deviceBasic: { type: 'http', scheme: 'basic', description: "A device's own credentials: its id as user name, its secret as password (what it connects to MQTT with)." },
+        ingestToken: { type: 'http', scheme: 'bearer', description: "A department system's ingest token (`swi_...`) from POST /api/ingest-tokens." },
       },
       // Bodies and answers share names only where they are the same schema in the same direction.
       schemas: { ...output.render(), ...prefixed(input.render(), output) },

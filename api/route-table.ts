@@ -21,9 +21,9 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  * `units`, or a display token: the reads of the wall view, scoped the same way), `device` (as
  * `units`, or the device named by the path's `:id` itself, with HTTP Basic `id:secret`, the
  * credentials it connects with), `api_key` (Open311: a unit token as `api_key`, or as a bearer
- * token).
+ * token), `ingest` (the ingest token of a department's system, `swi_...`, and no other).
  */
-export type RouteAccess = 'public' | 'admin' | 'units' | 'wall' | 'device' | 'api_key';
+export type RouteAccess = 'public' | 'admin' | 'units' | 'wall' | 'device' | 'api_key' | 'ingest';
 
 export interface RouteResponse {
   description: string;

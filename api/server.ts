@@ -9,6 +9,7 @@ import type { LoginThrottleConfig } from '../core/config.js';
 import { StreetWatchError, swError } from '../core/errors.js';
 import { KeyedRateLimiter, LoginThrottle } from '../core/rate-limit.js';
 import { unitById } from '../core/tickets/units.js';
+import { ingestAuthenticator } from './ingest-auth.js';
 import { TICKET_STATUSES } from '../core/schemas.js';
 import { verifySecret } from '../core/secret-hash.js';
 import { basicCredentials, bearerToken, principalResolver } from './auth.js';
@@ -149,9 +150,13 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     req.device = user;
   };
 
+  // HTTP ingest takes the ingest token of a department's system, and nothing else.
+  const ingestLogin = ingestAuthenticator({ ...opts, login, throttle });
+
   const authenticate = async (req: FastifyRequest): Promise<void> => {
     const config = req.routeOptions.config;
     if (config.route?.access === 'public') return;
+    if (config.route?.access === 'ingest') return ingestLogin(req);
     const basic = config.route?.access === 'device' ? basicCredentials(req.headers.authorization) : undefined;
     if (basic) return deviceLogin(req, basic.user, basic.password);
     let token = bearerToken(req.headers.authorization);

@@ -89,7 +89,22 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     ...Object.fromEntries(ready),
     ...Object.fromEntries(services.map((s) => [s.name, s.isConnected()])),
   });
-  const apiOptions = (): ApiOptions => ({ ...config.http, apiWrites: config.apiWrites, console: config.console, cap: config.cap, adminToken, state, series, bus, cityIndex, clock, metrics, logger, ready: readiness });
+  const apiOptions = (): ApiOptions => ({
+    ...config.http,
+    apiWrites: config.apiWrites,
+    console: config.console,
+    cap: config.cap,
+    httpIngest: { ...config.httpIngest, maxPayloadBytes: config.ingest.maxPayloadBytes },
+    adminToken,
+    state,
+    series,
+    bus,
+    cityIndex,
+    clock,
+    metrics,
+    logger,
+    ready: readiness,
+  });
 
   try {
     if (runs('api') && services.length > 0) api = await startApi(apiOptions());
@@ -121,6 +136,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
           bus,
           series,
           devices: state.devices,
+          kv: state.kv,
           cityIndex,
           clock,
           metrics,

@@ -184,6 +184,33 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       }
     });
 
+  const ingestTokens = program.command('ingest-tokens').description('tokens of departments\' systems for HTTP ingest (POST /api/ingest/telemetry, /api/ingest/senml)');
+
+  ingestTokens
+    .command('add <device>')
+    .description('issue a token for the system provisioned as <device>; it sends for that device and the devices it is the gateway of (shown once)')
+    .option('--label <label>', 'what the token is for')
+    .action(async (device: string, o: { label?: string }) => {
+      const issued = await client().createIngestToken(device, o.label);
+      io.stdout(`ingest token ${issued.id} for ${issued.device}, shown this once:\n${issued.token}\n`);
+    });
+
+  ingestTokens
+    .command('list')
+    .description('list ingest tokens (never the tokens themselves)')
+    .option('--device <device>', 'only the tokens of this system')
+    .action(async (o: { device?: string }) => {
+      for (const t of await client().listIngestTokens(o.device)) io.stdout(`${t.id}  ${t.device}  ${t.revokedAt === null ? 'active ' : 'revoked'}  ${t.label}\n`);
+    });
+
+  ingestTokens
+    .command('revoke <id>')
+    .description('revoke an ingest token: its requests are refused from then on')
+    .action(async (id: string) => {
+      await client().revokeIngestToken(id);
+      io.stdout(`ingest token ${id} revoked\n`);
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -173,6 +173,40 @@ export const TokenView = z.object({ id: z.string(), unit: z.string(), kind: z.en
 export const TokenIssued = TokenView.extend({ token: z.string() });
 export const TokenList = z.object({ tokens: z.array(TokenView) });
 
+export const IngestTokenView = z.object({ id: z.string(), device: z.string(), label: z.string(), createdAt: z.number().int(), revokedAt: z.number().int().nullable() });
+export const IngestTokenIssued = IngestTokenView.extend({ token: z.string() });
+export const IngestTokenList = z.object({ tokens: z.array(IngestTokenView) });
+
+// HTTP ingest (api/ingest-batches.ts)
+
+/** One record (telemetry) or pack (SenML) of an ingest batch, and what became of it. */
+export const IngestRecordResult = z.object({
+  index: z.number().int(),
+  /** The device it was for; null when it named none. */
+  deviceId: z.string().nullable(),
+  /** Readings stored from it. */
+  stored: z.number().int(),
+  /** Its refusals, with the codes a device gets over MQTT; `record` is the SenML record within a pack. */
+  errors: z.array(z.object({ record: z.number().int().optional(), code: z.string(), message: z.string() })),
+});
+
+export const IngestBatchAnswer = z.object({
+  batchId: z.string(),
+  /** Records (telemetry) or packs (SenML) in the batch. */
+  records: z.number().int(),
+  /** Readings stored. */
+  stored: z.number().int(),
+  /** Records or packs with at least one refusal. */
+  refused: z.number().int(),
+  /** One per record or pack, in order; null when a replayed answer was too big to keep. */
+  results: z.array(IngestRecordResult).nullable(),
+  /** True when this is the answer given to an earlier request with the same batch. */
+  replayed: z.boolean().optional(),
+});
+
+/** A batch accepted but not yet processed: the same request, sent again, gets its answer. */
+export const IngestBatchPending = z.object({ batchId: z.string(), status: z.literal('pending'), message: z.string() });
+
 // The city and the console
 
 /** GeoJSON (RFC 7946) as the city files hold it; geometry is a Polygon or MultiPolygon. */

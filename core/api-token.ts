@@ -6,6 +6,14 @@ export const UNIT_TOKEN_PREFIX = 'swu_';
 /** Prefix of read-only display tokens (a wall screen's), told apart from unit tokens at a glance. */
 export const DISPLAY_TOKEN_PREFIX = 'swd_';
 
+/** Prefix of department systems' ingest tokens (HTTP ingest). */
+export const INGEST_TOKEN_PREFIX = 'swi_';
+
+/** An ingest token: 256 random bits, stored like unit tokens (hashApiToken). */
+export function generateIngestToken(): string {
+  return `${INGEST_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
 /** A per-unit API token: 256 random bits. */
 export function generateUnitToken(): string {
   return `${UNIT_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;

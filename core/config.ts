@@ -65,6 +65,10 @@ export const DEFAULT_TS_TOLERANCE_MS = 60_000;
 export const DEFAULT_MAX_DEVICE_METRICS = 64;
 /** The fastest a mobile device is believed to move (km/h): a vehicle on an expressway. */
 export const DEFAULT_MAX_SPEED_KMH = 200;
+/** HTTP ingest batches per second one token may send, after a burst: up to 5000 readings a second per system. */
+export const DEFAULT_HTTP_INGEST_RATE = 5;
+/** HTTP ingest batches one token may send back to back (a system catching up after an outage). */
+export const DEFAULT_HTTP_INGEST_BURST = 20;
 /** Stages that `npm start` runs in one process. */
 /** First webhook retry delay, doubled per failed attempt. */
 export const DEFAULT_WEBHOOK_BACKOFF_MS = 1_000;
@@ -158,6 +162,8 @@ const EnvSchema = z.object({
   STREETWATCH_TS_TOLERANCE: duration(0, 86_400_000).default(DEFAULT_TS_TOLERANCE_MS),
   STREETWATCH_MAX_DEVICE_METRICS: positiveInt.max(10_000).default(DEFAULT_MAX_DEVICE_METRICS),
   STREETWATCH_MAX_SPEED: positiveInt.max(5_000).default(DEFAULT_MAX_SPEED_KMH),
+  STREETWATCH_HTTP_INGEST_RATE: positiveInt.max(1_000_000).default(DEFAULT_HTTP_INGEST_RATE),
+  STREETWATCH_HTTP_INGEST_BURST: positiveInt.max(1_000_000).default(DEFAULT_HTTP_INGEST_BURST),
   MQTT_MAX_PACKET_SIZE: positiveInt.max(256 * 1024 * 1024).default(DEFAULT_MAX_PACKET_BYTES),
   MQTT_TLS_PORT: port.optional(),
   MQTT_TLS_CERT: z.string().max(4096).optional(),
@@ -327,6 +333,8 @@ export interface Config {
   operatorToken: string | undefined;
   stages: StageName[];
   ingest: IngestConfig;
+  /** HTTP ingest of departments' systems: batches per second per ingest token, after a burst. */
+  httpIngest: { ratePerSecond: number; burst: number };
   /**
    * Webhook delivery: retries (the first delay, doubled per failed attempt up to the longest),
    * coalescing and the per-unit backlog (OutboxPolicy), and each unit's circuit breaker.
@@ -446,6 +454,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxMetricsPerDevice: e.STREETWATCH_MAX_DEVICE_METRICS,
       maxSpeedKmh: e.STREETWATCH_MAX_SPEED,
     },
+    httpIngest: { ratePerSecond: e.STREETWATCH_HTTP_INGEST_RATE, burst: e.STREETWATCH_HTTP_INGEST_BURST },
     webhooks: {
       backoffMs: e.STREETWATCH_WEBHOOK_BACKOFF,
       maxBackoffMs: Math.max(e.STREETWATCH_WEBHOOK_BACKOFF, e.STREETWATCH_WEBHOOK_MAX_BACKOFF),

@@ -74,6 +74,8 @@ const catalogue = {
   SW_ERR_MEDIA_TYPE: { status: 415, message: 'content type %s is not supported, send application/json' },
   SW_ERR_RATE_LIMITED: { status: 429, message: 'too many requests: %s', retriable: true, mqtt: MqttReason.QUOTA_EXCEEDED },
   SW_ERR_DEVICE_EXISTS: { status: 409, message: 'device %s already exists' },
+  SW_ERR_BATCH_CONFLICT: { status: 409, message: 'batch %s was already sent with a different body: a batch id names one batch' },
+  SW_ERR_BATCH_PENDING: { status: 409, message: 'batch %s is being sent by another request: send it again in a few seconds', retriable: true },
   SW_ERR_TICKET_TRANSITION: { status: 409, message: 'ticket %s cannot go from %s to %s' },
   SW_ERR_TICKET_CONFLICT: { status: 409, message: 'ticket %s was changed concurrently, retry', retriable: true },
   SW_ERR_SUPERVISION_TRANSITION: { status: 409, message: 'supervision order %s cannot go from %s to %s' },

@@ -290,6 +290,31 @@ export interface ApiTokenStore {
   revoke(id: string, at: number): Promise<boolean>;
 }
 
+/**
+ * A department system's ingest token (HTTP ingest): it may send readings for one device, the
+ * system, and the devices provisioned with the system as their gateway. Only its SHA-256 is stored.
+ */
+export interface IngestTokenRecord {
+  id: string;
+  /** The device that is the system. */
+  deviceId: string;
+  /** Hex SHA-256 of the token. */
+  tokenHash: string;
+  label: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface IngestTokenStore {
+  add(token: IngestTokenRecord): Promise<void>;
+  /** The token with this hash, revoked or not. */
+  findByHash(tokenHash: string): Promise<IngestTokenRecord | undefined>;
+  /** Tokens, oldest first, optionally of one system. */
+  list(deviceId?: string): Promise<IngestTokenRecord[]>;
+  /** Marks a token revoked; false when there is no such token or it was already revoked. */
+  revoke(id: string, at: number): Promise<boolean>;
+}
+
 /** A small key-value store for rule state and dedup keys. Values are JSON. */
 export interface KeyValueStore {
   getMany<T>(keys: readonly string[]): Promise<Map<string, T>>;
@@ -333,6 +358,7 @@ export interface StateStore {
   readonly timers: TimerStore;
   readonly supervision: SupervisionStore;
   readonly tokens: ApiTokenStore;
+  readonly ingestTokens: IngestTokenStore;
   readonly kv: KeyValueStore;
   readonly deviceErrors: DeviceErrorLog;
   close(): Promise<void>;

@@ -93,6 +93,11 @@ export interface RawPublish {
   payload: Buffer;
   qos: 0 | 1 | 2;
   receivedAt: number;
+  /**
+   * HTTP ingest: the key-value key under which ingest writes what became of the publish (an
+   * IngestReport, core/ingest-report.ts), for the API to answer record by record.
+   */
+  reportTo?: string;
 }
 
 /** `sw.readings`: one normalized measurement. */

@@ -10,7 +10,8 @@ import type { IngestConfig } from '../core/config.js';
 import { deadLetter } from '../core/dead-letter.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import type { Bus, BusRecord, Clock, DeviceRegistry, SeriesStore, Subscription } from '../core/ports.js';
+import { ingestReport, type IngestReport } from '../core/ingest-report.js';
+import type { Bus, BusRecord, Clock, DeviceRegistry, KeyValueStore, SeriesStore, Subscription } from '../core/ports.js';
 import { MAX_GATEWAY_DEVICES, type CameraEvent, type DeadLetter, type RawPublish, type Reading } from '../core/schemas.js';
 import { classifyDeviceTopic, parseDeviceTopic } from '../core/topics.js';
 import { IngestDevices, type JudgedDevice } from './device-state.js';
@@ -30,6 +31,8 @@ export interface IngestOptions {
   bus: Bus;
   series: SeriesStore;
   devices: DeviceRegistry;
+  /** Where the reports of HTTP ingest's publishes go (RawPublish.reportTo). */
+  kv: KeyValueStore;
   /** Current city; read on every batch so a reload applies at once. */
   cityIndex: () => CityIndex;
   clock: Clock;
@@ -48,6 +51,8 @@ interface BatchOutput {
   seen: Set<string>;
   /** Trust state of the devices judged in this batch, kept once the batch is stored. */
   settled: Map<string, JudgedDevice>;
+  /** HTTP ingest: what became of its publishes, by RawPublish.reportTo. */
+  reports: Map<string, IngestReport>;
 }
 
 export async function startIngest(opts: IngestOptions): Promise<Subscription> {
@@ -85,6 +90,7 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
       if (place.subcenterId !== undefined) event.subcenterId = place.subcenterId;
       out.events.push(event);
     }
+    if (raw.reportTo !== undefined) out.reports.set(raw.reportTo, ingestReport([...result.readings, ...result.events], result.rejections));
     if (known.device(result.deviceId)) out.seen.add(result.deviceId);
     if (result.status) out.statuses.set(result.deviceId, { status: result.status, at: raw.receivedAt });
     for (const { device, outcome } of result.settled) {
@@ -117,7 +123,7 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
       if (topic && classifyDeviceTopic(topic.rest) === 'senml') gateways.add(id);
     }
     await known.load(ids, gateways);
-    const out: BatchOutput = { readings: [], events: [], dead: [], statuses: new Map(), seen: new Set(), settled: new Map() };
+    const out: BatchOutput = { readings: [], events: [], dead: [], statuses: new Map(), seen: new Set(), settled: new Map(), reports: new Map() };
     for (const { value: raw } of records) {
       try {
         handleOne(raw, out);
@@ -125,7 +131,9 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
         // A bug must cost one message, not the pipeline: it is dead-lettered and counted.
         log.error({ err, ref: raw.id }, 'unexpected error decoding a publish');
         metrics.rejected.inc({ code: 'SW_ERR_INTERNAL' });
-        out.dead.push(deadLetter(raw, raw.clientId, swError('SW_ERR_INTERNAL', 'the publish could not be processed')));
+        const internal = swError('SW_ERR_INTERNAL', 'the publish could not be processed');
+        out.dead.push(deadLetter(raw, raw.clientId, internal));
+        if (raw.reportTo !== undefined) out.reports.set(raw.reportTo, ingestReport([], [internal]));
       }
     }
     const trust = known.due(out.settled);
@@ -141,6 +149,7 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
       ...[...out.statuses].map(([id, s]) => devices.setStatus(id, s.status, s.at)),
       devices.touch(dueForTouch(out.seen, now), now),
       devices.saveTrust(trust),
+      out.reports.size ? opts.kv.setMany(out.reports) : undefined,
     ]);
     known.commit(out.settled, trust);
   });

@@ -13,6 +13,8 @@ import { cityRoutes } from './city.js';
 import { consoleRoutes } from './console.js';
 import { deviceErrorRoutes } from './device-errors.js';
 import { deviceRoutes } from './devices.js';
+import { ingestTokenRoutes } from './ingest-tokens.js';
+import { ingestRoutes } from './ingest.js';
 import { kpiRoutes } from './kpis.js';
 import { metaRoutes } from './meta.js';
 import { open311Routes } from './open311.js';
@@ -33,6 +35,8 @@ export const API_ROUTES: readonly Route[] = [
   ...kpiRoutes,
   ...streamRoutes,
   ...tokenRoutes,
+  ...ingestTokenRoutes,
+  ...ingestRoutes,
   ...cityRoutes,
   ...consoleRoutes,
   ...capRoutes,

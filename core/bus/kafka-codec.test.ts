@@ -17,6 +17,13 @@ describe('Kafka codec', () => {
     expect(decodeRecord('sw.raw', received(m))).toEqual({ key: 'wl-1', value: raw });
   });
 
+  it('carries where HTTP ingest wants the outcome of a raw publish, when it does', () => {
+    const raw: RawPublish = { id: 'r-2', clientId: 'sys-1', topic: 'v1/devices/wl-2/telemetry', payload: Buffer.from('[]'), qos: 1, receivedAt: 1, reportTo: 'ingest:report:r-2' };
+    const m = encodeRecord('sw.raw', { key: 'wl-2', value: raw });
+    expect(m.headers?.['sw-report-to']).toBe('ingest:report:r-2');
+    expect(decodeRecord('sw.raw', received(m))).toEqual({ key: 'wl-2', value: raw });
+  });
+
   it('sends other records as JSON', () => {
     const letter = { ref: 'r', deviceId: 'd', clientId: 'd', topic: 't', code: 'SW_ERR_PAYLOAD_JSON', message: '井盖', receivedAt: 1, payload: '', truncated: false };
     expect(decodeRecord('sw.deadletter', received(encodeRecord('sw.deadletter', { key: 'd', value: letter })))).toEqual({ key: 'd', value: letter });

@@ -18,6 +18,7 @@ export const RAW_HEADERS = {
   topic: 'sw-topic',
   qos: 'sw-qos',
   receivedAt: 'sw-received-at',
+  reportTo: 'sw-report-to',
 } as const;
 
 export interface EncodedMessage {
@@ -53,6 +54,7 @@ export function encodeRecord<K extends BusTopic>(topic: K, record: BusRecord<Bus
         [RAW_HEADERS.topic]: raw.topic,
         [RAW_HEADERS.qos]: String(raw.qos),
         [RAW_HEADERS.receivedAt]: String(raw.receivedAt),
+        ...(raw.reportTo === undefined ? {} : { [RAW_HEADERS.reportTo]: raw.reportTo }),
       },
     };
   }
@@ -74,6 +76,8 @@ export function decodeRecord<K extends BusTopic>(topic: K, message: ReceivedMess
       qos,
       receivedAt,
     };
+    const reportTo = optionalHeader(message, RAW_HEADERS.reportTo);
+    if (reportTo !== undefined) raw.reportTo = reportTo;
     return { key, value: raw as BusTopics[K] };
   }
   try {
@@ -84,8 +88,13 @@ export function decodeRecord<K extends BusTopic>(topic: K, message: ReceivedMess
 }
 
 function header(message: ReceivedMessage, name: string): string {
+  const one = optionalHeader(message, name);
+  if (one === undefined) throw new UndecodableMessage(`missing header ${name}`);
+  return one;
+}
+
+function optionalHeader(message: ReceivedMessage, name: string): string | undefined {
   const v = message.headers?.[name];
   const one = Array.isArray(v) ? v[0] : v;
-  if (one === undefined) throw new UndecodableMessage(`missing header ${name}`);
-  return typeof one === 'string' ? one : one.toString('utf8');
+  return one === undefined ? undefined : typeof one === 'string' ? one : one.toString('utf8');
 }

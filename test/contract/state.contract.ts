@@ -414,6 +414,20 @@ export function stateContract(name: string, makeStore: () => Promise<StateStore>
       expect(claimed).toHaveLength(DEFAULT_OUTBOX_POLICY.maxPendingPerUnit);
     });
 
+    it('keeps ingest tokens by hash, apart from API tokens, and revokes them', async () => {
+      const s = await store();
+      const system = `sys-${randomUUID().slice(0, 8)}`;
+      const tok = { id: randomUUID(), deviceId: system, tokenHash: randomUUID().replaceAll('-', '').padEnd(64, '0'), label: 'water affairs', createdAt: 7, revokedAt: null };
+      await s.ingestTokens.add(tok);
+      expect(await s.ingestTokens.findByHash(tok.tokenHash)).toEqual(tok);
+      expect(await s.tokens.findByHash(tok.tokenHash)).toBeUndefined();
+      expect(await s.ingestTokens.list(system)).toEqual([tok]);
+      expect((await s.ingestTokens.list()).some((t) => t.id === tok.id)).toBe(true);
+      expect(await s.ingestTokens.revoke(tok.id, 9)).toBe(true);
+      expect(await s.ingestTokens.revoke(tok.id, 10)).toBe(false);
+      expect(await s.ingestTokens.findByHash(tok.tokenHash)).toEqual({ ...tok, revokedAt: 9 });
+    });
+
     it('keeps API tokens by hash and revokes them', async () => {
       const s = await store();
       const unit = `sc-${randomUUID().slice(0, 6)}`;

@@ -82,6 +82,19 @@ describe('streetwatch devices (CLI)', () => {
     expect((await sw.api('GET', '/api/devices/csv-bus-1')).body.mobile).toBe(true);
   });
 
+  it('issues, lists and revokes the ingest tokens of a department\'s system', async () => {
+    await sw.api('POST', '/api/devices', { id: 'cli-system-1', kind: 'system', location: { lat: 23.11, lon: 113.33 } });
+    const added = await cli('ingest-tokens', 'add', 'cli-system-1', '--label', 'fire department');
+    expect(added.code).toBe(0);
+    const [, id] = /^ingest token (\S+) for cli-system-1/.exec(added.out)!;
+    const token = added.out.trim().split('\n').at(-1)!;
+    expect(token).toMatch(/^swi_[A-Za-z0-9_-]{43}$/);
+    expect((await cli('ingest-tokens', 'list', '--device', 'cli-system-1')).out).toBe(`${id}  cli-system-1  active   fire department\n`);
+    expect(await cli('ingest-tokens', 'revoke', id!)).toMatchObject({ code: 0, out: `ingest token ${id} revoked\n` });
+    expect((await cli('ingest-tokens', 'list')).out).toContain(`${id}  cli-system-1  revoked  fire department`);
+    expect(await cli('ingest-tokens', 'add', 'nobody')).toMatchObject({ code: 1, err: 'SW_ERR_NOT_FOUND: device nobody not found\n' });
+  });
+
   it('refuses bad arguments before calling the API', async () => {
     expect(await cli('devices', 'add', 'x', '--kind', 'gas', '--lat', 'north', '--lon', '1')).toMatchObject({ code: 1, err: expect.stringContaining('--lat must be a number') });
     expect(await cli('devices', 'add', 'bad/id', '--kind', 'gas', '--lat', '1', '--lon', '1')).toMatchObject({ code: 2, err: expect.stringContaining('id: must match') });

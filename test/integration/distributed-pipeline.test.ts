@@ -139,6 +139,34 @@ describe.skipIf(!services)('distributed pipeline on Kafka, InfluxDB and Redis', 
     expect(after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(storm.length * 2);
   });
 
+  it('takes an HTTP ingest batch through Kafka to the ingest process and answers it from Redis, once per batch id', { timeout: PIPELINE_MS * 2 }, async () => {
+    await edge.api('POST', '/api/devices', { id: 'fire-platform', kind: 'system', location: IN_SOUTH });
+    await edge.api('POST', '/api/devices', { id: 'fire-smoke-7', kind: 'smoke', location: IN_SOUTH, gateway: 'fire-platform' });
+    const token = (await edge.api('POST', '/api/ingest-tokens', { device: 'fire-platform' })).body.token as string;
+    const t0 = Date.now() - 10_000;
+    const batch = { batchId: 'fire-0001', records: [{ deviceId: 'fire-smoke-7', ts: t0, values: { smoke: 2, battery_v: 3.7 } }, { deviceId: 'fire-smoke-7', ts: t0 + 1000, values: { smoke: 250 } }] };
+    const post = async () => {
+      const res = await fetch(`http://127.0.0.1:${edge.platform.httpPort}/api/ingest/telemetry`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(batch) });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    // Until ingest has reported, the answer is 202 and the same request asks again.
+    const answer = await waitFor(async () => {
+      const res = await post();
+      return res.status === 200 ? res.body : undefined;
+    }, 'the answer to the batch', PIPELINE_MS);
+    expect(answer).toMatchObject({ batchId: 'fire-0001', records: 2, stored: 2, refused: 1 });
+    expect(answer.results.map((r: { stored: number; errors: { code: string }[] }) => [r.stored, r.errors.map((e) => e.code)])).toEqual([
+      [2, []],
+      [0, ['SW_ERR_METRIC_RANGE']],
+    ]);
+    expect(await post()).toMatchObject({ status: 200, body: { ...answer, replayed: true } });
+    const stored = await edge.platform.series.query({ deviceId: 'fire-smoke-7', from: t0 - 1, to: t0 + 60_000 });
+    expect(stored.map((r) => [r.metric, r.value]).sort()).toEqual([
+      ['battery_v', 3.7],
+      ['smoke', 2],
+    ]);
+  });
+
   it('loses nothing acknowledged when ingest is killed mid-stream and restarted', { timeout: PIPELINE_MS * 3 }, async () => {
     const ids = ['noise-1', 'noise-2', 'noise-3', 'noise-4', 'noise-5'];
     const perDevice = 200;

@@ -24,6 +24,8 @@
  *   obt:{ticketId}                zset   a ticket's outbox ids by createdAt
  *   tok:{id}, tokh:{hash}         hash, string   an API token, and its id by hash
  *   toks, toks:u:{unit}           zset   token ids by createdAt
+ *   itok:{id}, itokh:{hash}       hash, string   an ingest token, and its id by hash
+ *   itoks, itoks:d:{deviceId}     zset   ingest token ids by createdAt
  *   kv:{key}                      string rule state and dedup keys (JSON)
  *   deverr:{device}               zset   a device's recent refusals by arrival (DEVICE_ERROR_LOG_SIZE)
  *
@@ -62,6 +64,9 @@ export class Keys {
   token = (id: string): string => `${this.prefix}tok:${id}`;
   tokenByHash = (hash: string): string => `${this.prefix}tokh:${hash}`;
   tokens = (unitId?: string): string => `${this.prefix}toks${unitId === undefined ? '' : `:u:${unitId}`}`;
+  ingestToken = (id: string): string => `${this.prefix}itok:${id}`;
+  ingestTokenByHash = (hash: string): string => `${this.prefix}itokh:${hash}`;
+  ingestTokens = (deviceId?: string): string => `${this.prefix}itoks${deviceId === undefined ? '' : `:d:${deviceId}`}`;
   kv = (key: string): string => `${this.prefix}kv:${key}`;
   deviceErrors = (deviceId: string): string => `${this.prefix}deverr:${deviceId}`;
 }

@@ -20,11 +20,12 @@ import { Redis, ReplyError } from 'ioredis';
 import { errorMessage, redactUrl, unavailable } from '../../connect-retry.js';
 import { StreetWatchError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { ApiTokenStore, DeviceErrorLog, DeviceRegistry, KeyValueStore, Outbox, OutboxPolicy, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
+import type { ApiTokenStore, DeviceErrorLog, DeviceRegistry, IngestTokenStore, KeyValueStore, Outbox, OutboxPolicy, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
 import { DEFAULT_OUTBOX_POLICY } from '../../config.js';
 import type { Ctx, Script } from './context.js';
 import { RedisDeviceErrors } from './device-errors.js';
 import { RedisDevices } from './devices.js';
+import { RedisIngestTokens } from './ingest-tokens.js';
 import { Keys } from './keys.js';
 import { RedisKv } from './kv.js';
 import { RedisOutbox } from './outbox.js';
@@ -60,6 +61,7 @@ export class RedisStateStore implements StateStore {
   readonly timers: TimerStore;
   readonly supervision: SupervisionStore;
   readonly tokens: ApiTokenStore;
+  readonly ingestTokens: IngestTokenStore;
   readonly kv: KeyValueStore;
   readonly deviceErrors: DeviceErrorLog;
   private readonly ctx: Ctx;
@@ -107,6 +109,7 @@ export class RedisStateStore implements StateStore {
     this.timers = new RedisTimers(ctx);
     this.supervision = new RedisSupervision(ctx);
     this.tokens = new RedisTokens(ctx);
+    this.ingestTokens = new RedisIngestTokens(ctx);
     this.kv = new RedisKv(ctx);
     this.deviceErrors = new RedisDeviceErrors(ctx);
   }

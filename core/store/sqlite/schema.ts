@@ -87,6 +87,15 @@ CREATE TABLE IF NOT EXISTS api_tokens (
   revoked_at INTEGER
 );
 
+CREATE TABLE IF NOT EXISTS ingest_tokens (
+  id TEXT PRIMARY KEY,
+  device_id TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  label TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+
 CREATE TABLE IF NOT EXISTS kv (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL

@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { DEFAULT_OUTBOX_POLICY } from '../../config.js';
-import type { ApiTokenStore, DeviceErrorLog, DeviceRegistry, KeyValueStore, Outbox, OutboxPolicy, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
+import type { ApiTokenStore, DeviceErrorLog, DeviceRegistry, IngestTokenStore, KeyValueStore, Outbox, OutboxPolicy, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
 import { SqliteDeviceErrors } from './device-errors.js';
 import { SqliteDevices } from './devices.js';
+import { SqliteIngestTokens } from './ingest-tokens.js';
 import { SqliteKv } from './kv.js';
 import { openDatabase } from './open.js';
 import { SqliteOutbox } from './outbox.js';
@@ -26,6 +27,7 @@ export class SqliteStateStore implements StateStore {
   readonly timers: TimerStore;
   readonly supervision: SupervisionStore;
   readonly tokens: ApiTokenStore;
+  readonly ingestTokens: IngestTokenStore;
   readonly kv: KeyValueStore;
   readonly deviceErrors: DeviceErrorLog;
   private readonly db: Database.Database;
@@ -40,6 +42,7 @@ export class SqliteStateStore implements StateStore {
     this.timers = new SqliteTimers(this.db);
     this.supervision = new SqliteSupervision(this.db);
     this.tokens = new SqliteTokens(this.db);
+    this.ingestTokens = new SqliteIngestTokens(this.db);
     this.kv = new SqliteKv(this.db);
     this.deviceErrors = new SqliteDeviceErrors(this.db);
   }
