@@ -63,7 +63,8 @@ export function App() {
     setLoginError(error);
   };
 
-  const signIn = async (token: string): Promise<void> => {
+  /** `restored`: the token comes from this tab's storage, which is not written again (it may have been cleared meanwhile). */
+  const signIn = async (token: string, restored = false): Promise<void> => {
     // A token refused later (revoked, rotated) ends the session with the reason on the login form.
     const expire = (): void => signOut(new ApiError(401, 'SW_ERR_UNAUTHORIZED', 'token refused'));
     const client = new ApiClient(token, expire);
@@ -81,7 +82,7 @@ export function App() {
     const unitId = config.principal.role === 'unit' ? config.principal.unitId : undefined;
     const feed = new TicketFeed(client, expire, { unitId, supervision: true });
     feed.start();
-    storeToken(token);
+    if (!restored) storeToken(token);
     setLoginError(undefined);
     setSession({
       client,
@@ -105,7 +106,7 @@ export function App() {
       setRestoring(false);
       return;
     }
-    signIn(token)
+    signIn(token, true)
       .catch((err: unknown) => signOut(err))
       .finally(() => setRestoring(false));
   }, []);
