@@ -2,6 +2,9 @@
  * Picks the adapter of each port from the configuration: Kafka, InfluxDB and Redis when their
  * variables are set, the embedded log and SQLite otherwise. A process connects only to the
  * services its stages use, so a detectors process does not wait for InfluxDB.
+ *
+ * Embedded, the bus keeps its log in the readings' database: ingest then stores a batch's
+ * readings, publishes what they trigger and commits its position in one transaction.
  */
 import type { FailureKind } from '../core/bus/failure-policy.js';
 import { KafkaBus } from '../core/bus/kafka.js';
@@ -99,7 +102,7 @@ export function createBackends(config: Config, deps: { logger: Logger; metrics: 
       onSkipped: (topic, group, count) => metrics.busSkipped.inc({ topic, group }, count),
       onBacklog: (topic, records) => metrics.busBacklog.set({ topic }, records),
     };
-    bus = SqliteLogBus.open(config.dataDir, opts);
+    bus = series instanceof SqliteSeriesStore ? new SqliteLogBus({ ...opts, database: series.database }) : SqliteLogBus.open(config.dataDir, opts);
     usesDataDir ||= needs.has('bus');
   }
 

@@ -140,8 +140,12 @@ export interface SeriesQuery {
 }
 
 export interface SeriesStore {
-  /** Resolves once every reading is durable. Writing the same (device, metric, ts) twice keeps one. */
-  write(readings: readonly Reading[]): Promise<void>;
+  /**
+   * Resolves once every reading is durable. Writing the same (device, metric, ts) twice keeps one.
+   * Given the batch of a bus handler, a store that shares the bus's database writes in the
+   * batch's commit instead (BatchContext.joinCommit): durable when the batch is.
+   */
+  write(readings: readonly Reading[], batch?: BatchContext): Promise<void>;
   /** Readings in [from, to), oldest first. */
   query(q: SeriesQuery): Promise<Reading[]>;
   close(): Promise<void>;

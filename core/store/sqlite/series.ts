@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import type { SeriesQuery, SeriesStore } from '../../ports.js';
+import type { BatchContext, SeriesQuery, SeriesStore } from '../../ports.js';
 import type { Reading } from '../../schemas.js';
 import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer.js';
 import { openDatabase } from './open.js';
@@ -88,8 +88,17 @@ export class SqliteSeriesStore implements SeriesStore {
     });
   }
 
-  async write(readings: readonly Reading[]): Promise<void> {
-    if (readings.length > 0) this.writeTx(readings);
+  /** The connection: the embedded bus keeps its log in the same database (see write). */
+  get database(): Database.Database {
+    return this.db;
+  }
+
+  async write(readings: readonly Reading[], batch?: BatchContext): Promise<void> {
+    if (readings.length === 0) return;
+    // In the transaction that commits the bus batch when the log shares this database: the
+    // readings, what the batch publishes and its consumer position are then stored together.
+    if (batch?.joinCommit(this.db, () => this.writeTx(readings))) return;
+    this.writeTx(readings);
   }
 
   async query(q: SeriesQuery): Promise<Reading[]> {
