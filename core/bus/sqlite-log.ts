@@ -57,8 +57,12 @@ export const DEFAULT_MAX_PENDING_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_COMMIT_INTERVAL_MS = 200;
 /** How often the log is pruned and its gauges reported while nothing is published. */
 export const DEFAULT_MAINTENANCE_INTERVAL_MS = 1_000;
-/** A group without a subscriber is forgotten after this long, as Kafka forgets an empty group's offsets. */
-export const DEFAULT_GROUP_RETENTION_MS = 7 * 24 * 3_600_000;
+/**
+ * A group without a subscriber is forgotten after this long, as Kafka forgets an empty group's
+ * offsets. Embedded, every stage runs in the one process, so an absent group is a restart in
+ * progress or a live view of an earlier run (a group per API process): an hour covers the first.
+ */
+export const DEFAULT_GROUP_RETENTION_MS = 3_600_000;
 /** Parked records are kept this long for the admin to list and replay. */
 export const DEFAULT_PARKED_RETENTION_MS = 7 * 24 * 3_600_000;
 /** At most this many parked records are kept (the newest): a flood of bad records cannot fill the disk. */
