@@ -51,7 +51,13 @@ export interface SubscribeCommand {
 export interface ClosedCommand {
   op: 'closed';
   qos: 0 | 1;
+  /** Publishes each device keeps unanswered. */
   window: number;
+  /**
+   * Instead of a window per device: this many unanswered across a fleet larger than it, each
+   * answer freeing a slot for the next device in turn (every device publishes, one at a time).
+   */
+  inflight?: number;
   warmupMs: number;
   durationMs: number;
   /** Count the subscriber's receipts instead of PUBACKs. */
@@ -245,6 +251,15 @@ async function closed(cmd: ClosedCommand): Promise<RunResult> {
   const w = new Window();
   let running = true;
   rejected = 0;
+  // With a fleet-wide number in flight, an answer from device i frees a slot for the next device in turn.
+  const shared = cmd.inflight !== undefined && cmd.inflight < clients.length;
+  let turn = shared ? cmd.inflight! : 0;
+  const nextOf = (i: number): number => {
+    if (!shared) return i;
+    const next = turn;
+    turn = turn + 1 === clients.length ? 0 : turn + 1;
+    return next;
+  };
   if (cmd.relay) {
     if (!subscriber) throw new Error('a relay run needs a subscriber');
     relayQueues = devices.map(() => []);
@@ -256,7 +271,7 @@ async function closed(cmd: ClosedCommand): Promise<RunResult> {
         w.done++;
         w.latency.record(wallNow() - sentAt);
       }
-      if (running) sendTelemetry(i, cmd.qos, wallNow(), w);
+      if (running) sendTelemetry(nextOf(i), cmd.qos, wallNow(), w);
     };
     clients.forEach((c) => {
       c.onAck = () => undefined;
@@ -269,11 +284,12 @@ async function closed(cmd: ClosedCommand): Promise<RunResult> {
           w.done++;
           w.latency.record(wallNow() - startedAt);
         }
-        if (running) sendTelemetry(i, 1, wallNow(), w);
+        if (running) sendTelemetry(nextOf(i), 1, wallNow(), w);
       };
     });
   }
-  for (let k = 0; k < cmd.window; k++) for (let i = 0; i < clients.length; i++) sendTelemetry(i, cmd.qos, wallNow(), w);
+  if (shared) for (let i = 0; i < cmd.inflight!; i++) sendTelemetry(i, cmd.qos, wallNow(), w);
+  else for (let k = 0; k < cmd.window; k++) for (let i = 0; i < clients.length; i++) sendTelemetry(i, cmd.qos, wallNow(), w);
   await sleep(cmd.warmupMs);
   w.open();
   await sleep(cmd.durationMs);
