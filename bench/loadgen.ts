@@ -156,9 +156,9 @@ async function connect(cmd: ConnectCommand): Promise<ConnectResult> {
   const t0 = performance.now();
   devices = cmd.devices;
   hazardIds = cmd.hazards ?? [];
-  topics = devices.map((d) => `v1/devices/${d.id}/telemetry`);
-  topics.forEach((t, i) => topicIndex.set(t, i));
   source = new TelemetrySource(devices);
+  topics = devices.map((d, i) => `v1/devices/${d.id}/${source!.channels[i]}`);
+  topics.forEach((t, i) => topicIndex.set(t, i));
   lastTs = new Float64Array(devices.length);
   const all = [...devices.map((d) => d.id), ...hazardIds];
   const connected: WireClient[] = new Array(all.length);

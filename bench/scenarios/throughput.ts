@@ -159,7 +159,7 @@ export async function mosquittoThroughput(ctx: BenchContext, opts: ThroughputOpt
       const loadgen = await startLoadgen(ctx, `mosquitto-${count}-${qos}`);
       try {
         await connectFleet(loadgen, broker.port, undefined, fleet);
-        await loadgen.request({ op: 'subscribe', host: '127.0.0.1', port: broker.port, topic: 'v1/devices/+/telemetry', qos });
+        await loadgen.request({ op: 'subscribe', host: '127.0.0.1', port: broker.port, topic: 'v1/devices/+/+', qos });
         const load = closedLoad(opts.inflight, count);
         noteLoad(ctx, `mosquitto ${count} QoS ${qos}`);
         const run = await window(
