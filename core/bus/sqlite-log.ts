@@ -122,6 +122,8 @@ interface TopicLog {
   name: BusTopic;
   /** The seq the next append gets. */
   next: number;
+  /** The same within a turn's transaction, before it commits. */
+  staged: number;
   /** The oldest seq the table holds (next when empty). */
   first: number;
   /** Records from `tailStart` to `next`, in memory: entries[head...]. */
@@ -135,13 +137,24 @@ interface TopicLog {
   waiters: (() => void)[];
 }
 
+interface Append {
+  topic: BusTopic;
+  encoded: EncodedRecord[];
+  records: BusRecord<unknown>[];
+  /** What the encoded records count toward the bound. */
+  bytes: number;
+}
+
 interface WriteItem {
-  appends: { topic: BusTopic; encoded: EncodedRecord[]; records: BusRecord<unknown>[] }[];
+  appends: Append[];
   joined: (() => void)[];
   position?: { consumer: LogConsumer; position: number };
   park?: { id: string; seq: number; record: EncodedRecord; code: string; message: string; attempts: number };
   resolve: () => void;
   reject: (err: unknown) => void;
+  /** Set in the turn that writes it: the entries of each append, or why the item failed. */
+  entries?: Entry[][] | undefined;
+  failed?: unknown;
 }
 
 class LogConsumer {
@@ -202,6 +215,9 @@ export class SqliteLogBus implements Bus {
   private readonly maintenance: NodeJS.Timeout;
   private closed = false;
   private seenRefreshedAt = 0;
+  /** One transaction per turn, and a savepoint inside it for each item that may fail alone. */
+  private readonly turnTx: (ready: WriteItem[], positions: LogConsumer[], now: number, prunes: [TopicLog, number][]) => void;
+  private readonly itemTx: (item: WriteItem, now: number) => void;
 
   /** A log in its own file (`bus.db` of the data directory when the readings are elsewhere). */
   static open(dataDir: string, opts: Omit<SqliteLogBusOptions, 'database' | 'ownsDatabase'> = {}): SqliteLogBus {
@@ -223,6 +239,7 @@ export class SqliteLogBus implements Bus {
       this.topics.set(name, {
         name,
         next,
+        staged: next,
         first: this.store.first(name) ?? next,
         entries: [],
         head: 0,
@@ -232,6 +249,8 @@ export class SqliteLogBus implements Bus {
         waiters: [],
       });
     }
+    this.turnTx = this.database.transaction((ready: WriteItem[], positions: LogConsumer[], now: number, prunes: [TopicLog, number][]) => this.writeTurn(ready, positions, now, prunes));
+    this.itemTx = this.database.transaction((item: WriteItem, now: number) => this.apply(item, now));
     this.maintenance = setInterval(() => this.maintain(), opts.maintenanceIntervalMs ?? DEFAULT_MAINTENANCE_INTERVAL_MS);
     this.maintenance.unref();
   }
@@ -239,13 +258,13 @@ export class SqliteLogBus implements Bus {
   publish<K extends BusTopic>(topic: K, records: BusRecord<BusTopics[K]>[]): Promise<void> {
     if (this.closed) return Promise.reject(new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']));
     if (records.length === 0) return Promise.resolve();
-    let encoded: EncodedRecord[];
+    let append: Append;
     try {
-      encoded = records.map((r) => encodeRecord(topic, r));
+      append = encodeAppend(topic, records);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.write({ appends: [{ topic, encoded, records }], joined: [] });
+    return this.write({ appends: [append], joined: [] });
   }
 
   async subscribe<K extends BusTopic>(topic: K, group: string, handler: BatchHandler<BusTopics[K]>, opts: SubscribeOptions = {}): Promise<Subscription> {
@@ -279,7 +298,7 @@ export class SqliteLogBus implements Bus {
     if (!found) return undefined;
     const at = this.now();
     // Published and marked in one commit: a crash cannot leave it replayed but shown as not.
-    await this.write({ appends: [{ topic: found.topic, encoded: [encodeRecord(found.topic, found.record)], records: [found.record] }], joined: [() => this.store.markReplayed(id, at)] });
+    await this.write({ appends: [encodeAppend(found.topic, [found.record])], joined: [() => this.store.markReplayed(id, at)] });
     return this.store.parked(id);
   }
 
@@ -424,39 +443,16 @@ export class SqliteLogBus implements Bus {
       for (const item of this.queue.splice(0)) item.reject(new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']));
       return;
     }
-    const { ready, waiting } = this.admit();
-    this.queue = waiting;
-    const positions = [...this.dirty].filter((c) => c.position > c.persisted);
+    const ready = this.admit();
+    const positions: LogConsumer[] = [];
+    for (const c of this.dirty) if (c.position > c.persisted) positions.push(c);
     this.dirty.clear();
-    const prunable = [...this.topics.values()].some((t) => this.prunePoint(t, positions) > t.first);
-    if (ready.length === 0 && positions.length === 0 && !prunable) return;
+    if (ready.length === 0 && positions.length === 0 && !this.prunable(positions)) return;
     const now = this.now();
-    const next = new Map<BusTopic, number>();
-    for (const t of this.topics.values()) next.set(t.name, t.next);
-    const outcomes: { item: WriteItem; appended?: Map<BusTopic, Entry[]>; err?: unknown }[] = [];
     const prunes: [TopicLog, number][] = [];
+    for (const t of this.topics.values()) t.staged = t.next;
     try {
-      this.database.transaction(() => {
-        for (const c of positions) this.store.setPosition(c.topic.name, c.group, c.position, now);
-        for (const item of ready) {
-          const before = new Map(next);
-          try {
-            outcomes.push({ item, appended: this.database.transaction(() => this.apply(item, next, now))() });
-          } catch (err) {
-            for (const [k, v] of before) next.set(k, v);
-            outcomes.push({ item, err });
-          }
-        }
-        // Pruning rides along: a little with each commit, as much as was appended and more.
-        for (const t of this.topics.values()) {
-          const appended = next.get(t.name)! - t.next;
-          const to = Math.min(this.prunePoint(t, positions), t.first + Math.max(2 * appended, 1_000));
-          if (to > t.first) {
-            this.store.prune(t.name, to);
-            prunes.push([t, to]);
-          }
-        }
-      })();
+      this.turnTx(ready, positions, now, prunes);
     } catch (err) {
       // The commit failed: nothing of this turn happened. Positions are tried again next turn.
       for (const c of positions) this.dirty.add(c);
@@ -467,28 +463,23 @@ export class SqliteLogBus implements Bus {
     for (const c of positions) c.persisted = Math.max(c.persisted, c.position);
     for (const [t, to] of prunes) t.first = to;
     const appendedTo = new Set<TopicLog>();
-    for (const { item, appended, err } of outcomes) {
-      if (!appended) {
-        item.reject(err);
+    for (const t of this.topics.values()) {
+      if (t.staged === t.next) continue;
+      t.next = t.staged;
+      appendedTo.add(t);
+    }
+    for (const item of ready) {
+      if (!item.entries) {
+        item.reject(item.failed);
         continue;
       }
-      for (const [name, entries] of appended) {
-        const t = this.topics.get(name)!;
-        if (t.consumers.size === 0) {
-          // Nobody here to take them: the table holds them for whoever comes.
-          t.next = entries[entries.length - 1]!.seq + 1;
-          t.entries = [];
-          t.head = 0;
-          t.tailBytes = 0;
-        } else {
-          for (const e of entries) {
-            t.entries.push(e);
-            t.tailBytes += e.bytes;
-          }
-          t.next = entries[entries.length - 1]!.seq + 1;
-        }
-        appendedTo.add(t);
-      }
+      item.appends.forEach((a, k) => {
+        const t = this.topics.get(a.topic)!;
+        // Nobody here to take them: the table holds them for whoever comes.
+        if (t.consumers.size === 0) return;
+        for (const e of item.entries![k]!) t.entries.push(e);
+        t.tailBytes += a.bytes;
+      });
       if (item.position) {
         const { consumer, position } = item.position;
         consumer.position = Math.max(consumer.position, position);
@@ -497,61 +488,99 @@ export class SqliteLogBus implements Bus {
       }
       item.resolve();
     }
-    for (const t of appendedTo) for (const w of t.waiters.splice(0)) w();
+    for (const t of appendedTo) {
+      if (t.consumers.size === 0) this.trim(t);
+      for (const w of t.waiters.splice(0)) w();
+    }
     if (this.queue.length > 0) this.schedule(ready.length > 0);
   }
 
-  /** Items that fit the bound, in order; an item that does not fit holds back later ones of its topics. */
-  private admit(): { ready: WriteItem[]; waiting: WriteItem[] } {
+  /** The body of a turn's transaction. */
+  private writeTurn(ready: WriteItem[], positions: LogConsumer[], now: number, prunes: [TopicLog, number][]): void {
+    for (const c of positions) this.store.setPosition(c.topic.name, c.group, c.position, now);
+    for (const item of ready) {
+      // Publishes fail only with the whole transaction; an item with writes of its own or a
+      // park may fail alone (a constraint), in a savepoint, without taking the turn with it.
+      if (item.joined.length === 0 && !item.park) {
+        this.apply(item, now);
+        continue;
+      }
+      const staged = item.appends.map((a) => this.topics.get(a.topic)!.staged);
+      try {
+        this.itemTx(item, now);
+      } catch (err) {
+        item.appends.forEach((a, k) => (this.topics.get(a.topic)!.staged = staged[k]!));
+        item.entries = undefined;
+        item.failed = err;
+      }
+    }
+    // Pruning rides along: a little with each commit, as much as was appended and more.
+    for (const t of this.topics.values()) {
+      const to = Math.min(this.prunePoint(t, positions), t.first + Math.max(2 * (t.staged - t.next), 1_000));
+      if (to > t.first) {
+        this.store.prune(t.name, to);
+        prunes.push([t, to]);
+      }
+    }
+  }
+
+  private prunable(positions: readonly LogConsumer[]): boolean {
+    for (const t of this.topics.values()) if (this.prunePoint(t, positions) > t.first) return true;
+    return false;
+  }
+
+  /** Takes from the queue the items that fit the bound, in order; one that does not fit holds back later ones of its topics. */
+  private admit(): WriteItem[] {
     const ready: WriteItem[] = [];
     const waiting: WriteItem[] = [];
-    const blocked = new Set<BusTopic>();
-    const extra = new Map<BusTopic, { records: number; bytes: number }>();
+    let blocked: Set<BusTopic> | undefined;
+    // What each topic holds that its groups have not taken, and what this turn adds.
+    const held = new Map<BusTopic, { records: number; bytes: number }>();
+    const load = (topic: BusTopic): { records: number; bytes: number } => {
+      let h = held.get(topic);
+      if (!h) {
+        const t = this.topics.get(topic)!;
+        held.set(topic, (h = { records: this.pending(t), bytes: t.tailBytes }));
+      }
+      return h;
+    };
     for (const item of this.queue) {
-      if (item.appends.some((a) => blocked.has(a.topic)) || !this.fits(item, extra)) {
+      let fits = true;
+      for (const a of item.appends) {
+        if (blocked?.has(a.topic)) fits = false;
+        if (!fits || this.closed) continue;
+        const h = load(a.topic);
+        // An empty backlog takes any publish, however large: it could never fit otherwise.
+        if (h.records > 0 && (h.records + a.encoded.length > this.maxPendingRecords || h.bytes + a.bytes > this.maxPendingBytes)) fits = false;
+      }
+      if (!fits) {
         waiting.push(item);
-        for (const a of item.appends) blocked.add(a.topic);
+        for (const a of item.appends) (blocked ??= new Set()).add(a.topic);
         continue;
       }
       for (const a of item.appends) {
-        const e = extra.get(a.topic) ?? { records: 0, bytes: 0 };
-        e.records += a.encoded.length;
-        for (const r of a.encoded) e.bytes += r.bytes;
-        extra.set(a.topic, e);
+        const h = load(a.topic);
+        h.records += a.encoded.length;
+        h.bytes += a.bytes;
       }
       ready.push(item);
     }
-    return { ready, waiting };
+    this.queue = waiting;
+    return ready;
   }
 
-  private fits(item: WriteItem, extra: Map<BusTopic, { records: number; bytes: number }>): boolean {
-    if (this.closed) return true;
+  private apply(item: WriteItem, now: number): void {
+    for (const write of item.joined) write();
+    const entries: Entry[][] = [];
     for (const a of item.appends) {
       const t = this.topics.get(a.topic)!;
-      const e = extra.get(a.topic) ?? { records: 0, bytes: 0 };
-      const pending = this.pending(t) + e.records;
-      // An empty backlog takes any publish, however large: it could never fit otherwise.
-      if (pending === 0) continue;
-      let bytes = 0;
-      for (const r of a.encoded) bytes += r.bytes;
-      if (pending + a.encoded.length > this.maxPendingRecords || t.tailBytes + e.bytes + bytes > this.maxPendingBytes) return false;
-    }
-    return true;
-  }
-
-  private apply(item: WriteItem, next: Map<BusTopic, number>, now: number): Map<BusTopic, Entry[]> {
-    for (const write of item.joined) write();
-    const appended = new Map<BusTopic, Entry[]>();
-    for (const a of item.appends) {
-      let seq = next.get(a.topic)!;
-      const entries = appended.get(a.topic) ?? [];
-      a.encoded.forEach((r, i) => {
-        this.store.append(a.topic, seq, r, now);
-        entries.push({ seq, record: a.records[i]!, bytes: r.bytes });
-        seq++;
-      });
-      appended.set(a.topic, entries);
-      next.set(a.topic, seq);
+      const out: Entry[] = new Array(a.encoded.length);
+      for (let i = 0; i < a.encoded.length; i++) {
+        const r = a.encoded[i]!;
+        this.store.append(a.topic, t.staged, r, now);
+        out[i] = { seq: t.staged++, record: a.records[i]!, bytes: r.bytes };
+      }
+      entries.push(out);
     }
     if (item.position) {
       const { consumer, position } = item.position;
@@ -561,7 +590,7 @@ export class SqliteLogBus implements Bus {
       }
       this.store.setPosition(consumer.topic.name, consumer.group, position, now);
     }
-    return appended;
+    item.entries = entries;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -646,7 +675,7 @@ class LogBatch implements BatchContext {
   constructor(private readonly database: object) {}
 
   publish<K extends BusTopic>(topic: K, records: BusRecord<BusTopics[K]>[]): void {
-    if (records.length > 0) this.appends.push({ topic, encoded: records.map((r) => encodeRecord(topic, r)), records });
+    if (records.length > 0) this.appends.push(encodeAppend(topic, records));
   }
 
   joinCommit(database: object, write: () => void): boolean {
@@ -654,4 +683,15 @@ class LogBatch implements BatchContext {
     this.joined.push(write);
     return true;
   }
+}
+
+function encodeAppend(topic: BusTopic, records: BusRecord<unknown>[]): Append {
+  const encoded = new Array<EncodedRecord>(records.length);
+  let bytes = 0;
+  for (let i = 0; i < records.length; i++) {
+    const r = encodeRecord(topic, records[i]!);
+    encoded[i] = r;
+    bytes += r.bytes;
+  }
+  return { topic, encoded, records, bytes };
 }
