@@ -386,6 +386,12 @@ export interface KeyValueStore {
    * instances sharing the store decide which of them makes a state change (and sends its alert).
    */
   compareAndSet(key: string, expected: unknown, next: unknown): Promise<boolean>;
+  /**
+   * Several independent compare-and-sets in one round trip (one transaction, one pipeline):
+   * each succeeds or fails on its own, as compareAndSet would; resolves with each outcome, in
+   * order. A batch of rule state changes costs one commit, not one per key.
+   */
+  compareAndSetMany(changes: readonly { key: string; expected: unknown; next: unknown }[]): Promise<boolean[]>;
 }
 
 /** A refusal a device received on its errors topic, kept so that its vendor can read it back. */

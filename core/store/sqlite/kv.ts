@@ -7,6 +7,7 @@ export class SqliteKv implements KeyValueStore {
   private readonly delStmt;
   private readonly setTx;
   private readonly casTx;
+  private readonly casManyTx;
 
   constructor(db: Database.Database) {
     this.getStmt = db.prepare<[string], { value: string }>('SELECT value FROM kv WHERE key = ?');
@@ -18,12 +19,17 @@ export class SqliteKv implements KeyValueStore {
         else this.setStmt.run(k, JSON.stringify(v));
       }
     });
-    this.casTx = db.transaction((key: string, expected: string | undefined, next: string | undefined): boolean => {
-      if (this.getStmt.get(key)?.value !== expected) return false;
-      if (next === undefined) this.delStmt.run(key);
-      else this.setStmt.run(key, next);
-      return true;
-    });
+    this.casTx = db.transaction((key: string, expected: string | undefined, next: string | undefined): boolean => this.cas(key, expected, next));
+    this.casManyTx = db.transaction((changes: readonly { key: string; expected: unknown; next: unknown }[]): boolean[] =>
+      changes.map((c) => this.cas(c.key, jsonOrUndefined(c.expected), jsonOrUndefined(c.next))),
+    );
+  }
+
+  private cas(key: string, expected: string | undefined, next: string | undefined): boolean {
+    if (this.getStmt.get(key)?.value !== expected) return false;
+    if (next === undefined) this.delStmt.run(key);
+    else this.setStmt.run(key, next);
+    return true;
   }
 
   async getMany<T>(keys: readonly string[]): Promise<Map<string, T>> {
@@ -43,6 +49,10 @@ export class SqliteKv implements KeyValueStore {
     // BEGIN IMMEDIATE: the read and the write hold the write lock together, so a second
     // process on the same file cannot slip in between.
     return this.casTx.immediate(key, jsonOrUndefined(expected), jsonOrUndefined(next));
+  }
+
+  async compareAndSetMany(changes: readonly { key: string; expected: unknown; next: unknown }[]): Promise<boolean[]> {
+    return changes.length === 0 ? [] : this.casManyTx.immediate(changes);
   }
 }
 
