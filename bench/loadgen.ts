@@ -77,8 +77,13 @@ export interface OpenCommand {
   qos: 0 | 1;
   warmupMs: number;
   durationMs: number;
-  /** Alarm and all-clear publishes per second, spread over the hazard sensors. */
+  /** Hazard publishes per second, spread over the hazard sensors in turn. */
   hazardRate?: number;
+  /**
+   * `once`: each hazard sensor raises its alarm once, in turn (a ticket each; none sent when every
+   * sensor has). `alternate` (default): alarm, then all-clear, then alarm again, per sensor.
+   */
+  hazardMode?: 'once' | 'alternate';
 }
 
 export type LoadCommand = ConnectCommand | SubscribeCommand | ClosedCommand | FloodCommand | OpenCommand | { op: 'disconnect' } | { op: 'exit' };
@@ -367,8 +372,11 @@ async function open(cmd: OpenCommand): Promise<RunResult> {
       sendTelemetry(i, cmd.qos, at, w);
       i = i + 1 === clients.length ? 0 : i + 1;
     }
+    // Alarms raised once are spread over the measured window, after the warm-up.
+    const h0 = cmd.hazardMode === 'once' ? measureFrom : t0;
     if (hazardRate > 0) {
-      for (let at = t0 + hazardSent * (1000 / hazardRate); at <= now; at = t0 + ++hazardSent * (1000 / hazardRate)) {
+      for (let at = h0 + hazardSent * (1000 / hazardRate); at <= now; at = h0 + ++hazardSent * (1000 / hazardRate)) {
+        if (cmd.hazardMode === 'once' && hazardSent >= hazardIds.length) break;
         const h = hazardSent % hazardIds.length;
         const ts = Math.max(Math.floor(at), hazardTs[h]! + 1);
         hazardTs[h] = ts;

@@ -123,8 +123,8 @@ export function toMarkdown(r: BenchResults): string {
   if (r.throughput.length) {
     lines.push('## 1. Ingest throughput, embedded', '');
     table(
-      ['devices', 'QoS', 'load', 'publishes/s', 'readings/s', 'p50 / p99 ms', 'latency of', 'platform CPU', 'CPU-µs per reading', 'RSS MiB', 'generator CPU', 'load avg'],
-      r.throughput.map((t) => [n0(t.devices), String(t.qos), t.load, n0(t.publishesPerSecond), n0(t.readingsPerSecond), lat(t.latency), t.latencyOf, pct(t.cpu), us(t.cpuMicrosPerReading), n0(t.rssMiB), pct(t.generatorCpu), t.loadAverage.toFixed(2)]),
+      ['devices', 'QoS', 'load', 'publishes/s stored', 'acknowledged/s', 'readings/s stored', 'p50 / p99 ms', 'latency of', 'platform CPU', 'CPU-µs per reading', 'RSS MiB', 'generator CPU', 'load avg'],
+      r.throughput.map((t) => [n0(t.devices), String(t.qos), t.load, n0(t.publishesPerSecond), t.ackedPerSecond === undefined ? '–' : n0(t.ackedPerSecond), n0(t.readingsPerSecond), lat(t.latency), t.latencyOf, pct(t.cpu), us(t.cpuMicrosPerReading), n0(t.rssMiB), pct(t.generatorCpu), t.loadAverage.toFixed(2)]),
     );
   }
   if (r.distributed.length) {

@@ -4,10 +4,10 @@
  *
  * QoS 1 runs are closed loops: the fleet keeps a fixed number of publishes unanswered (spread
  * over the devices), so the sustained rate is what the system answers. StreetWatch answers a
- * QoS 1 publish once its readings are stored and evaluated; Mosquitto answers on arrival, so
- * its run counts what the subscriber receives instead. QoS 0 runs flood: StreetWatch's rate is
- * its own count of stored readings, Mosquitto's the subscriber's count (an end-to-end window
- * keeps its queues bounded).
+ * QoS 1 publish once it is in its log (stored durably), and counts it once its readings are also
+ * stored; Mosquitto answers on arrival, so its run counts what the subscriber receives instead.
+ * QoS 0 runs flood: StreetWatch's rate is its own count of stored readings, Mosquitto's the
+ * subscriber's count (an end-to-end window keeps its queues bounded).
  */
 import { connectFleet, noteLoad, sleep, startLoadgen, startPlatformUnderTest, type BenchContext } from '../harness.js';
 import type { RunResult } from '../loadgen.js';
@@ -21,6 +21,8 @@ export interface ThroughputRow {
   system: string;
   devices: number;
   qos: 0 | 1;
+  /** StreetWatch at QoS 1: publishes acknowledged per second (in the log), of which publishesPerSecond were also stored. */
+  ackedPerSecond?: number;
   /** Publishes kept unanswered (closed loop), or "flood". */
   load: string;
   publishesPerSecond: number;
@@ -82,15 +84,27 @@ export async function streetwatchThroughput(ctx: BenchContext, opts: ThroughputO
 
       const load = closedLoad(opts.inflight, count);
       noteLoad(ctx, `throughput ${count} QoS 1`);
-      const q1 = await window(
-        loadgen.request<RunResult>({ op: 'closed', qos: 1, ...load.command, warmupMs: opts.warmupMs, durationMs: opts.durationMs }),
-        opts.warmupMs,
-        opts.durationMs,
-        sut.sample,
-        { start: sut.profileStart, stop: () => sut.profileStop(`throughput-${count}-qos1`) },
-      );
-      rows.push(row('StreetWatch embedded', count, 1, load.label, q1.result, q1.result.readingsPerSecond * (q1.result.done / Math.max(1, q1.result.sent)), 'publish → PUBACK (stored and evaluated)', q1.a, q1.b, noteLoad(ctx, `throughput ${count} QoS 1 end`)));
-      ctx.log(`  QoS 1: ${fmt(q1.result.rate)} publishes/s, p99 ${q1.result.latency?.p99.toFixed(1)} ms`);
+      // A PUBACK means the publish is in the platform's log; the rate counted is what it also
+      // stored in the window (its own count), so that the log's backlog does not pass for speed.
+      const q1Run = loadgen.request<RunResult>({ op: 'closed', qos: 1, ...load.command, warmupMs: opts.warmupMs, durationMs: opts.durationMs });
+      await sleep(opts.warmupMs);
+      await sut.profileStart();
+      const q1s0 = await sut.stats();
+      const q1a = sut.sample();
+      await sleep(opts.durationMs);
+      const q1s1 = await sut.stats();
+      const q1b = sut.sample();
+      await sut.profileStop(`throughput-${count}-qos1`);
+      const q1r = await q1Run;
+      const stored = (q1s1.readingsStored - q1s0.readingsStored) / ((q1b.at - q1a.at) / 1000);
+      const q1PerPublish = q1r.readings / Math.max(1, q1r.sent);
+      const sustained = Math.min(q1r.rate, stored / q1PerPublish);
+      const q1Row = row('StreetWatch embedded', count, 1, load.label, q1r, stored, 'publish → PUBACK (in the log)', q1a, q1b, noteLoad(ctx, `throughput ${count} QoS 1 end`));
+      q1Row.publishesPerSecond = sustained;
+      q1Row.ackedPerSecond = q1r.rate;
+      rows.push(q1Row);
+      ctx.log(`  QoS 1: ${fmt(sustained)} publishes/s stored (${fmt(q1r.rate)} acknowledged), p99 ${q1r.latency?.p99.toFixed(1)} ms`);
+      const q1 = { result: { ...q1r, rate: sustained } };
 
       // QoS 0 has no flow control: a flood gives the rate the platform keeps up with (its own
       // count of stored readings), but its latency would be the queue in the sockets' buffers
