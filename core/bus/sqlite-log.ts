@@ -207,7 +207,14 @@ export class SqliteLogBus implements Bus {
   private readonly now: () => number;
   private readonly maxPendingRecords: number;
   private readonly maxPendingBytes: number;
+  /** Writes waiting for their turn: consumers' commits, parks and replays, in order. */
   private queue: WriteItem[] = [];
+  /**
+   * Plain publishes to one topic, per topic, in order (a FIFO with a moving head): at the bound
+   * thousands of them wait, and a turn looks only at the head of each.
+   */
+  private readonly publishes = new Map<BusTopic, { items: WriteItem[]; head: number }>();
+  private waitingPublishes = 0;
   /** Consumers whose position moved since it was last written. */
   private readonly dirty = new Set<LogConsumer>();
   private soon: NodeJS.Immediate | undefined;
@@ -308,7 +315,7 @@ export class SqliteLogBus implements Bus {
    * published in turn (tests wait for it instead of sleeping).
    */
   backlog(): number {
-    let n = this.queue.length + (this.soon ? 1 : 0);
+    let n = this.queue.length + this.waitingPublishes + (this.soon ? 1 : 0);
     for (const t of this.topics.values()) n += this.pending(t);
     return n;
   }
@@ -418,7 +425,16 @@ export class SqliteLogBus implements Bus {
   private write(item: Omit<WriteItem, 'resolve' | 'reject'>): Promise<void> {
     if (!this.database.open) return Promise.reject(new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ ...item, resolve, reject });
+      const queued: WriteItem = { ...item, resolve, reject };
+      if (item.appends.length === 1 && item.joined.length === 0 && !item.position) {
+        const topic = item.appends[0]!.topic;
+        let q = this.publishes.get(topic);
+        if (!q) this.publishes.set(topic, (q = { items: [], head: 0 }));
+        q.items.push(queued);
+        this.waitingPublishes++;
+      } else {
+        this.queue.push(queued);
+      }
       this.schedule(true);
     });
   }
@@ -440,7 +456,11 @@ export class SqliteLogBus implements Bus {
 
   private turn(): void {
     if (!this.database.open) {
-      for (const item of this.queue.splice(0)) item.reject(new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']));
+      const closed = new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']);
+      for (const item of this.queue.splice(0)) item.reject(closed);
+      for (const q of this.publishes.values()) for (const item of q.items.splice(0).slice(q.head)) item.reject(closed);
+      this.publishes.clear();
+      this.waitingPublishes = 0;
       return;
     }
     const ready = this.admit();
@@ -492,7 +512,7 @@ export class SqliteLogBus implements Bus {
       if (t.consumers.size === 0) this.trim(t);
       for (const w of t.waiters.splice(0)) w();
     }
-    if (this.queue.length > 0) this.schedule(ready.length > 0);
+    if (this.queue.length > 0 || this.waitingPublishes > 0) this.schedule(ready.length > 0);
   }
 
   /** The body of a turn's transaction. */
@@ -529,7 +549,11 @@ export class SqliteLogBus implements Bus {
     return false;
   }
 
-  /** Takes from the queue the items that fit the bound, in order; one that does not fit holds back later ones of its topics. */
+  /**
+   * Takes the writes that fit the bound, in order: first the general queue, where one that does
+   * not fit holds back later ones of its topics; then each topic's publishes from its head, up to
+   * the first that does not fit.
+   */
   private admit(): WriteItem[] {
     const ready: WriteItem[] = [];
     const waiting: WriteItem[] = [];
@@ -544,28 +568,45 @@ export class SqliteLogBus implements Bus {
       }
       return h;
     };
+    // An empty backlog takes any publish, however large: it could never fit otherwise.
+    const fits = (a: Append): boolean => {
+      if (this.closed) return true;
+      const h = load(a.topic);
+      return h.records === 0 || (h.records + a.encoded.length <= this.maxPendingRecords && h.bytes + a.bytes <= this.maxPendingBytes);
+    };
+    const take = (a: Append): void => {
+      const h = load(a.topic);
+      h.records += a.encoded.length;
+      h.bytes += a.bytes;
+    };
     for (const item of this.queue) {
-      let fits = true;
-      for (const a of item.appends) {
-        if (blocked?.has(a.topic)) fits = false;
-        if (!fits || this.closed) continue;
-        const h = load(a.topic);
-        // An empty backlog takes any publish, however large: it could never fit otherwise.
-        if (h.records > 0 && (h.records + a.encoded.length > this.maxPendingRecords || h.bytes + a.bytes > this.maxPendingBytes)) fits = false;
-      }
-      if (!fits) {
+      if (item.appends.some((a) => blocked?.has(a.topic) || !fits(a))) {
         waiting.push(item);
         for (const a of item.appends) (blocked ??= new Set()).add(a.topic);
         continue;
       }
-      for (const a of item.appends) {
-        const h = load(a.topic);
-        h.records += a.encoded.length;
-        h.bytes += a.bytes;
-      }
+      for (const a of item.appends) take(a);
       ready.push(item);
     }
     this.queue = waiting;
+    for (const [topic, q] of this.publishes) {
+      if (blocked?.has(topic)) continue;
+      while (q.head < q.items.length) {
+        const item = q.items[q.head]!;
+        if (!fits(item.appends[0]!)) break;
+        take(item.appends[0]!);
+        ready.push(item);
+        q.head++;
+        this.waitingPublishes--;
+      }
+      if (q.head === q.items.length) {
+        q.items = [];
+        q.head = 0;
+      } else if (q.head > 1024 && q.head * 2 > q.items.length) {
+        q.items = q.items.slice(q.head);
+        q.head = 0;
+      }
+    }
     return ready;
   }
 
@@ -631,7 +672,7 @@ export class SqliteLogBus implements Bus {
   /** A group's position moved (or a group left): memory may shrink and waiting publishes fit. */
   private moved(t: TopicLog): void {
     this.trim(t);
-    this.schedule(this.queue.length > 0);
+    this.schedule(this.queue.length > 0 || this.waitingPublishes > 0);
   }
 
   /**
