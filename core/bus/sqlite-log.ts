@@ -32,7 +32,6 @@ import { StreetWatchError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
   BUS_TOPICS,
-  type BatchContext,
   type BatchHandler,
   type Bus,
   type BusRecord,
@@ -45,7 +44,8 @@ import {
 } from '../ports.js';
 import { openDatabase } from '../store/sqlite/open.js';
 import { deliver, failurePolicy, parkedCause, type FailureKind, type FailurePolicy } from './failure-policy.js';
-import { LogStore, encodeRecord, type EncodedRecord } from './sqlite-log-store.js';
+import { LogStore, encodeRecord } from './sqlite-log-store.js';
+import { LogBatch, LogConsumer, encodeAppend, pending, tailStart, trim, type Append, type Entry, type TopicLog, type WriteItem } from './sqlite-log-topic.js';
 
 /** Records handed to a handler at once unless the subscriber asks otherwise (as on Kafka). */
 export const DEFAULT_MAX_BATCH = 1000;
@@ -110,93 +110,6 @@ export interface SqliteLogBusOptions {
   onSkipped?: (topic: BusTopic, group: string, count: number) => void;
   /** Called at each maintenance with what each topic holds that subscribed groups have not taken. */
   onBacklog?: (topic: BusTopic, records: number, bytes: number) => void;
-}
-
-interface Entry {
-  seq: number;
-  record: BusRecord<unknown>;
-  bytes: number;
-}
-
-interface TopicLog {
-  name: BusTopic;
-  /** The seq the next append gets. */
-  next: number;
-  /** The same within a turn's transaction, before it commits. */
-  staged: number;
-  /** The oldest seq the table holds (next when empty). */
-  first: number;
-  /** Records from `tailStart` to `next`, in memory: entries[head...]. */
-  entries: Entry[];
-  head: number;
-  tailBytes: number;
-  consumers: Map<string, LogConsumer>;
-  /** Groups with a committed position and no subscriber here: their position. */
-  absent: Map<string, number>;
-  /** Consumers waiting for an append. */
-  waiters: (() => void)[];
-}
-
-interface Append {
-  topic: BusTopic;
-  encoded: EncodedRecord[];
-  records: BusRecord<unknown>[];
-  /** What the encoded records count toward the bound. */
-  bytes: number;
-}
-
-interface WriteItem {
-  appends: Append[];
-  joined: (() => void)[];
-  position?: { consumer: LogConsumer; position: number };
-  park?: { id: string; seq: number; record: EncodedRecord; code: string; message: string; attempts: number };
-  resolve: () => void;
-  reject: (err: unknown) => void;
-  /** Set in the turn that writes it: the entries of each append, or why the item failed. */
-  entries?: Entry[][] | undefined;
-  failed?: unknown;
-}
-
-class LogConsumer {
-  /** The seq of the next record to take; what the group has committed, in memory. */
-  position: number;
-  /** The position last written to the database. */
-  persisted: number;
-  closing = false;
-  running: Promise<void> = Promise.resolve();
-  private cancelSleep: (() => void) | undefined;
-  wake: (() => void) | undefined;
-
-  constructor(
-    readonly topic: TopicLog,
-    readonly group: string,
-    readonly handler: BatchHandler<unknown>,
-    readonly maxBatch: number,
-    position: number,
-  ) {
-    this.position = position;
-    this.persisted = position;
-  }
-
-  sleep(ms: number): Promise<boolean> {
-    if (this.closing) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.cancelSleep = undefined;
-        resolve(!this.closing);
-      }, ms);
-      this.cancelSleep = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-    });
-  }
-
-  stop(): void {
-    this.closing = true;
-    this.cancelSleep?.();
-    this.wake?.();
-  }
 }
 
 export class SqliteLogBus implements Bus {
@@ -316,7 +229,7 @@ export class SqliteLogBus implements Bus {
    */
   backlog(): number {
     let n = this.queue.length + this.waitingPublishes + (this.soon ? 1 : 0);
-    for (const t of this.topics.values()) n += this.pending(t);
+    for (const t of this.topics.values()) n += pending(t);
     return n;
   }
 
@@ -362,12 +275,12 @@ export class SqliteLogBus implements Bus {
   /** Up to `max` records from `from` on: from memory when it still holds them, else from the table. */
   private fetch(t: TopicLog, from: number, max: number): Entry[] {
     if (from >= t.next) return [];
-    const tailStart = this.tailStart(t);
-    if (from >= tailStart) {
-      const i = t.head + (from - tailStart);
+    const inMemory = tailStart(t);
+    if (from >= inMemory) {
+      const i = t.head + (from - inMemory);
       return t.entries.slice(i, i + max);
     }
-    return this.store.read(t.name, from, tailStart, max);
+    return this.store.read(t.name, from, inMemory, max);
   }
 
   private async process(c: LogConsumer, entries: Entry[]): Promise<void> {
@@ -504,12 +417,12 @@ export class SqliteLogBus implements Bus {
         const { consumer, position } = item.position;
         consumer.position = Math.max(consumer.position, position);
         consumer.persisted = Math.max(consumer.persisted, position);
-        this.trim(consumer.topic);
+        trim(consumer.topic);
       }
       item.resolve();
     }
     for (const t of appendedTo) {
-      if (t.consumers.size === 0) this.trim(t);
+      if (t.consumers.size === 0) trim(t);
       for (const w of t.waiters.splice(0)) w();
     }
     if (this.queue.length > 0 || this.waitingPublishes > 0) this.schedule(ready.length > 0);
@@ -564,7 +477,7 @@ export class SqliteLogBus implements Bus {
       let h = held.get(topic);
       if (!h) {
         const t = this.topics.get(topic)!;
-        held.set(topic, (h = { records: this.pending(t), bytes: t.tailBytes }));
+        held.set(topic, (h = { records: pending(t), bytes: t.tailBytes }));
       }
       return h;
     };
@@ -637,41 +550,9 @@ export class SqliteLogBus implements Bus {
   // ---------------------------------------------------------------------------------------
   // The bound, the tail in memory, pruning
 
-  private minPosition(t: TopicLog): number | undefined {
-    let min: number | undefined;
-    for (const c of t.consumers.values()) if (min === undefined || c.position < min) min = c.position;
-    return min;
-  }
-
-  /** Records subscribed groups have not all taken. */
-  private pending(t: TopicLog): number {
-    const min = this.minPosition(t);
-    return min === undefined ? 0 : t.next - min;
-  }
-
-  private tailStart(t: TopicLog): number {
-    return t.head < t.entries.length ? t.entries[t.head]!.seq : t.next;
-  }
-
-  /** Drops from memory what every subscribed group has taken. */
-  private trim(t: TopicLog): void {
-    const to = this.minPosition(t) ?? t.next;
-    while (t.head < t.entries.length && t.entries[t.head]!.seq < to) {
-      t.tailBytes -= t.entries[t.head]!.bytes;
-      t.head++;
-    }
-    if (t.head === t.entries.length) {
-      t.entries = [];
-      t.head = 0;
-    } else if (t.head > 4096 && t.head * 2 > t.entries.length) {
-      t.entries = t.entries.slice(t.head);
-      t.head = 0;
-    }
-  }
-
   /** A group's position moved (or a group left): memory may shrink and waiting publishes fit. */
   private moved(t: TopicLog): void {
-    this.trim(t);
+    trim(t);
     this.schedule(this.queue.length > 0 || this.waitingPublishes > 0);
   }
 
@@ -704,35 +585,7 @@ export class SqliteLogBus implements Bus {
       this.store.pruneParked(now - (this.opts.parkedRetentionMs ?? DEFAULT_PARKED_RETENTION_MS), this.opts.maxParked ?? DEFAULT_MAX_PARKED);
     })();
     this.schedule(true);
-    for (const t of this.topics.values()) this.opts.onBacklog?.(t.name, this.pending(t), t.tailBytes);
+    for (const t of this.topics.values()) this.opts.onBacklog?.(t.name, pending(t), t.tailBytes);
   }
 }
 
-/** A batch's publishes and joined writes, committed with its position. */
-class LogBatch implements BatchContext {
-  readonly appends: WriteItem['appends'] = [];
-  readonly joined: (() => void)[] = [];
-
-  constructor(private readonly database: object) {}
-
-  publish<K extends BusTopic>(topic: K, records: BusRecord<BusTopics[K]>[]): void {
-    if (records.length > 0) this.appends.push(encodeAppend(topic, records));
-  }
-
-  joinCommit(database: object, write: () => void): boolean {
-    if (database !== this.database) return false;
-    this.joined.push(write);
-    return true;
-  }
-}
-
-function encodeAppend(topic: BusTopic, records: BusRecord<unknown>[]): Append {
-  const encoded = new Array<EncodedRecord>(records.length);
-  let bytes = 0;
-  for (let i = 0; i < records.length; i++) {
-    const r = encodeRecord(topic, records[i]!);
-    encoded[i] = r;
-    bytes += r.bytes;
-  }
-  return { topic, encoded, records, bytes };
-}
