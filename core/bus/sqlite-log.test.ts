@@ -64,6 +64,23 @@ describe('SqliteLogBus, embedded specifics', () => {
     expect(new Set(seen).size).toBe(110);
   });
 
+  it('refuses a publish when the bound of bytes waits already, beyond what fills the log', async () => {
+    const b = logBus(dataDir(), { maxPendingBytes: 1024 * 1024 });
+    const gate = deferred();
+    await b.subscribe('sw.deadletter', 'stuck', async () => gate.promise);
+    const big = (n: number) => ({ key: 'k', value: { ...letter('k', n), payload: 'x'.repeat(100_000) } });
+    // About 1 MiB in the log, then about 1 MiB waiting for room, then no more.
+    await b.publish('sw.deadletter', range(1, 10).map(big));
+    const waiting = range(11, 20).map((n) => b.publish('sw.deadletter', [big(n)]));
+    const refused = await b.publish('sw.deadletter', [big(21)]).then(
+      () => 'accepted',
+      (err: { code?: string }) => err.code,
+    );
+    expect(refused).toBe('SW_ERR_UNAVAILABLE');
+    gate.resolve();
+    await Promise.all(waiting);
+  });
+
   it('keeps a record committed before a crash, and the position of a group that had taken it', async () => {
     const dir = dataDir();
     const first = logBus(dir);

@@ -12,7 +12,8 @@
  * - The bound: records not yet taken by every subscribed group of a topic, at most
  *   `maxPendingRecords` and `maxPendingBytes`. A publish that does not fit waits (the broker,
  *   waiting on it, stops reading that device's socket), so a slow stage slows its producers
- *   instead of growing memory or disk.
+ *   instead of growing memory or disk; beyond `maxPendingBytes` of publishes waiting as well,
+ *   one is refused (SW_ERR_UNAVAILABLE).
  * - Records every known group has taken are pruned, a little with each commit. A group that is
  *   not subscribed (a stage this process no longer runs, a live view of a previous run) holds
  *   records back at most `maxPendingRecords` behind the end, and is forgotten after
@@ -126,7 +127,7 @@ export class SqliteLogBus implements Bus {
    * Plain publishes to one topic, per topic, in order (a FIFO with a moving head): at the bound
    * thousands of them wait, and a turn looks only at the head of each.
    */
-  private readonly publishes = new Map<BusTopic, { items: WriteItem[]; head: number }>();
+  private readonly publishes = new Map<BusTopic, { items: WriteItem[]; head: number; bytes: number }>();
   private waitingPublishes = 0;
   /** Consumers whose position moved since it was last written. */
   private readonly dirty = new Set<LogConsumer>();
@@ -340,10 +341,17 @@ export class SqliteLogBus implements Bus {
     return new Promise<void>((resolve, reject) => {
       const queued: WriteItem = { ...item, resolve, reject };
       if (item.appends.length === 1 && item.joined.length === 0 && !item.position) {
-        const topic = item.appends[0]!.topic;
-        let q = this.publishes.get(topic);
-        if (!q) this.publishes.set(topic, (q = { items: [], head: 0 }));
+        const append = item.appends[0]!;
+        let q = this.publishes.get(append.topic);
+        if (!q) this.publishes.set(append.topic, (q = { items: [], head: 0, bytes: 0 }));
+        // Waiting is bounded too: past the bound's bytes again, a publish is refused (the broker
+        // then closes the connection unacknowledged, and the device sends it again later).
+        if (q.bytes + append.bytes > this.maxPendingBytes && q.head < q.items.length) {
+          reject(new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', `${q.items.length - q.head} publishes to ${append.topic} already wait for room in the log`]));
+          return;
+        }
         q.items.push(queued);
+        q.bytes += append.bytes;
         this.waitingPublishes++;
       } else {
         this.queue.push(queued);
@@ -371,7 +379,7 @@ export class SqliteLogBus implements Bus {
     if (!this.database.open) {
       const closed = new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']);
       for (const item of this.queue.splice(0)) item.reject(closed);
-      for (const q of this.publishes.values()) for (const item of q.items.splice(0).slice(q.head)) item.reject(closed);
+      for (const q of this.publishes.values()) for (const item of q.items.slice(q.head)) item.reject(closed);
       this.publishes.clear();
       this.waitingPublishes = 0;
       return;
@@ -510,6 +518,7 @@ export class SqliteLogBus implements Bus {
         take(item.appends[0]!);
         ready.push(item);
         q.head++;
+        q.bytes -= item.appends[0]!.bytes;
         this.waitingPublishes--;
       }
       if (q.head === q.items.length) {
