@@ -3,6 +3,7 @@
  * subscribed group (the tail), its consumer groups, and the writes that carry records to it.
  */
 import type { BatchContext, BatchHandler, BusRecord, BusTopic, BusTopics } from '../ports.js';
+import type { RawPublish } from '../schemas.js';
 import { encodeRecord, type EncodedRecord } from './sqlite-log-store.js';
 
 export interface Entry {
@@ -151,5 +152,16 @@ export function encodeAppend(topic: BusTopic, records: BusRecord<unknown>[]): Ap
     encoded[i] = r;
     bytes += r.bytes;
   }
-  return { topic, encoded, records, bytes };
+  return { topic, encoded, records: topic === 'sw.raw' ? records.map(ownPayload) : records, bytes };
+}
+
+/**
+ * A raw publish whose payload owns its bytes. The MQTT parser hands out payloads as views of the
+ * socket read they came in, up to 64 KiB holding hundreds of publishes: one publish held in the
+ * log's memory (or waiting for room in it) would keep the whole read alive.
+ */
+function ownPayload(record: BusRecord<unknown>): BusRecord<unknown> {
+  const raw = record.value as RawPublish;
+  if (raw.payload.byteLength === raw.payload.buffer.byteLength) return record;
+  return { key: record.key, value: { ...raw, payload: Buffer.from(raw.payload) } };
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { busContract } from '../../test/contract/bus.contract.js';
 import { swError } from '../errors.js';
-import type { DeadLetter } from '../schemas.js';
+import type { DeadLetter, RawPublish } from '../schemas.js';
 import { SqliteLogBus, type SqliteLogBusOptions } from './sqlite-log.js';
 
 describe('SqliteLogBus', () => {
@@ -79,6 +79,32 @@ describe('SqliteLogBus, embedded specifics', () => {
     expect(refused).toBe('SW_ERR_UNAVAILABLE');
     gate.resolve();
     await Promise.all(waiting);
+  });
+
+  it('refuses a publish when a tenth of the bound waits already (at least a thousand)', async () => {
+    const b = logBus(dataDir(), { maxPendingRecords: 100 });
+    const gate = deferred();
+    await b.subscribe('sw.deadletter', 'stuck', async () => gate.promise);
+    await b.publish('sw.deadletter', range(1, 100).map((n) => ({ key: 'k', value: letter('k', n) })));
+    const waiting = range(101, 1_100).map((n) => b.publish('sw.deadletter', [{ key: 'k', value: letter('k', n) }]));
+    await expect(b.publish('sw.deadletter', [{ key: 'k', value: letter('k', 1_101) }])).rejects.toMatchObject({ code: 'SW_ERR_UNAVAILABLE' });
+    gate.resolve();
+    await Promise.all(waiting);
+  });
+
+  it('holds a raw publish with a payload of its own, not the socket read it was cut from', async () => {
+    const b = logBus(dataDir());
+    let got: RawPublish | undefined;
+    await b.subscribe('sw.raw', 'ingest', async (rs) => {
+      got = rs[0]!.value;
+    });
+    const read = Buffer.alloc(64 * 1024, 0x20);
+    read.write('{"values":{}}', 100);
+    const payload = read.subarray(100, 113);
+    await b.publish('sw.raw', [{ key: 'd1', value: { id: 'r1', clientId: 'd1', topic: 'v1/devices/d1/telemetry', payload, qos: 1, receivedAt: 1 } }]);
+    await until(() => got !== undefined);
+    expect(got!.payload.toString()).toBe('{"values":{}}');
+    expect(got!.payload.buffer).not.toBe(read.buffer);
   });
 
   it('keeps a record committed before a crash, and the position of a group that had taken it', async () => {

@@ -12,8 +12,8 @@
  * - The bound: records not yet taken by every subscribed group of a topic, at most
  *   `maxPendingRecords` and `maxPendingBytes`. A publish that does not fit waits (the broker,
  *   waiting on it, stops reading that device's socket), so a slow stage slows its producers
- *   instead of growing memory or disk; beyond `maxPendingBytes` of publishes waiting as well,
- *   one is refused (SW_ERR_UNAVAILABLE).
+ *   instead of growing memory or disk; beyond a tenth of the bound's records (or its bytes) of
+ *   publishes waiting as well, one is refused (SW_ERR_UNAVAILABLE).
  * - Records every known group has taken are pruned, a little with each commit. A group that is
  *   not subscribed (a stage this process no longer runs, a live view of a previous run) holds
  *   records back at most `maxPendingRecords` behind the end, and is forgotten after
@@ -72,6 +72,8 @@ export const DEFAULT_MAX_PARKED = 10_000;
 export const MAX_PARKED_LIST = 1_000;
 /** How often the groups subscribed here are marked seen (their time decides when an absent one is forgotten). */
 const SEEN_REFRESH_MS = 3_600_000;
+/** Publishes of a topic that may wait for room in the log at least, however small its bound (else a tenth of it). */
+const WAITING_PUBLISHES_MIN = 1_000;
 /** The file of a log kept on its own (when the readings are not in SQLite). */
 export const BUS_DATABASE_FILE = 'bus.db';
 
@@ -121,6 +123,7 @@ export class SqliteLogBus implements Bus {
   private readonly now: () => number;
   private readonly maxPendingRecords: number;
   private readonly maxPendingBytes: number;
+  private readonly maxWaitingPublishes: number;
   /** Writes waiting for their turn: consumers' commits, parks and replays, in order. */
   private queue: WriteItem[] = [];
   /**
@@ -152,6 +155,7 @@ export class SqliteLogBus implements Bus {
     this.now = opts.now ?? Date.now;
     this.maxPendingRecords = opts.maxPendingRecords ?? DEFAULT_MAX_PENDING_RECORDS;
     this.maxPendingBytes = opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    this.maxWaitingPublishes = Math.max(WAITING_PUBLISHES_MIN, Math.floor(this.maxPendingRecords / 10));
     for (const name of BUS_TOPICS) {
       const last = this.store.last(name);
       const groups = this.store.groups(name);
@@ -344,9 +348,11 @@ export class SqliteLogBus implements Bus {
         const append = item.appends[0]!;
         let q = this.publishes.get(append.topic);
         if (!q) this.publishes.set(append.topic, (q = { items: [], head: 0, bytes: 0 }));
-        // Waiting is bounded too: past the bound's bytes again, a publish is refused (the broker
-        // then closes the connection unacknowledged, and the device sends it again later).
-        if (q.bytes + append.bytes > this.maxPendingBytes && q.head < q.items.length) {
+        // Waiting is bounded too: past a tenth of the bound's records, or its bytes, a publish is
+        // refused (the broker then closes the connection unacknowledged, and the device sends it
+        // again later). Held in memory as objects, a waiting publish costs several times its bytes.
+        const waiting = q.items.length - q.head;
+        if (waiting > 0 && (waiting >= this.maxWaitingPublishes || q.bytes + append.bytes > this.maxPendingBytes)) {
           reject(new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', `${q.items.length - q.head} publishes to ${append.topic} already wait for room in the log`]));
           return;
         }
