@@ -108,7 +108,8 @@ export interface ParkedFilter {
  * At-least-once, ordered per key. A consumer group receives every record; each record goes to
  * one member of the group, and each group runs at its own pace from the position it committed.
  * `publish` resolves once the records are durable (Kafka: acknowledged by all in-sync replicas;
- * the embedded log: committed to SQLite), and waits while the embedded log is at its bound.
+ * the embedded log: committed to SQLite). The embedded log makes it wait while the topic is at
+ * its bound, and rejects it (SW_ERR_UNAVAILABLE) when too many publishes wait already.
  *
  * A handler that throws gets the same records again after a backoff, so handlers must be
  * idempotent. A record that cannot succeed (its error is not retriable, or it failed
