@@ -59,6 +59,14 @@ export interface BatchContext {
    * caller then makes its write durable itself before the handler resolves.
    */
   joinCommit(database: object, write: () => void): boolean;
+  /**
+   * Runs `then` once the batch has taken effect, before the group's next batch: after its commit
+   * (the embedded log), or after its publishes are acknowledged and before its offset is
+   * committed (Kafka). For what must not move on for a batch that may yet be handled again (state
+   * kept in memory, answers to waiting requests). Embedded, a failure in `then` is logged: the
+   * batch has committed and is not handled again; on Kafka it fails the batch, which is retried.
+   */
+  afterCommit(then: () => void | Promise<void>): void;
 }
 
 export type BatchHandler<T> = (records: BusRecord<T>[], batch: BatchContext) => Promise<void>;

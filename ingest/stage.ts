@@ -147,15 +147,19 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
     metrics.readingsStored.inc(out.readings.length);
     const now = clock.now();
     for (const r of out.readings) metrics.stageLag.observe({ stage: 'ingest' }, (now - r.receivedAt) / 1000);
-    // Device status, last-seen time and trust state: idempotent or merged forward, so a replayed
-    // batch writes them again harmlessly.
+    // Device status, last-seen time and saved trust state: idempotent or merged forward, so a
+    // replayed batch writes them again harmlessly.
     await Promise.all([
       ...[...out.statuses].map(([id, s]) => devices.setStatus(id, s.status, s.at)),
       devices.touch(dueForTouch(out.seen, now), now),
       devices.saveTrust(trust),
-      out.reports.size ? opts.kv.setMany(out.reports) : undefined,
     ]);
-    known.commit(out.settled, trust);
+    // Only once the readings are durable: HTTP ingest's answers say they are stored, and the
+    // trust in memory moves on (a batch whose commit fails is judged again from the same state).
+    batch.afterCommit(async () => {
+      if (out.reports.size) await opts.kv.setMany(out.reports);
+      known.commit(out.settled, trust);
+    });
   });
 
   return {

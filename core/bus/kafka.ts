@@ -651,6 +651,7 @@ class KafkaSubscription {
                 context,
               );
               await context.flush(spec.publish);
+              await context.settle();
             } finally {
               clearInterval(ticker);
             }
@@ -706,6 +707,7 @@ class KafkaSubscription {
 /** A batch's publishes on Kafka: sent, and acknowledged, before the batch's offset is resolved. */
 class KafkaBatch implements BatchContext {
   private readonly pending: { topic: BusTopic; records: BusRecord<unknown>[] }[] = [];
+  private readonly after: (() => void | Promise<void>)[] = [];
 
   publish<K extends BusTopic>(topic: K, records: BusRecord<BusTopics[K]>[]): void {
     if (records.length > 0) this.pending.push({ topic, records });
@@ -716,7 +718,16 @@ class KafkaBatch implements BatchContext {
     return false;
   }
 
+  afterCommit(then: () => void | Promise<void>): void {
+    this.after.push(then);
+  }
+
   async flush(publish: SubscriptionSpec['publish']): Promise<void> {
     await Promise.all(this.pending.map((p) => publish(p.topic, p.records as BusRecord<never>[])));
+  }
+
+  /** The batch's follow-ups, once its publishes are acknowledged; a failure fails the batch. */
+  async settle(): Promise<void> {
+    for (const then of this.after) await then();
   }
 }

@@ -126,10 +126,11 @@ export function trim(t: TopicLog): void {
   }
 }
 
-/** A batch's publishes and joined writes, committed with its position. */
+/** A batch's publishes and joined writes, committed with its position, and what runs after. */
 export class LogBatch implements BatchContext {
   readonly appends: WriteItem['appends'] = [];
   readonly joined: (() => void)[] = [];
+  readonly after: (() => void | Promise<void>)[] = [];
 
   constructor(private readonly database: object) {}
 
@@ -141,6 +142,10 @@ export class LogBatch implements BatchContext {
     if (database !== this.database) return false;
     this.joined.push(write);
     return true;
+  }
+
+  afterCommit(then: () => void | Promise<void>): void {
+    this.after.push(then);
   }
 }
 

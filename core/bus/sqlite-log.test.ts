@@ -151,6 +151,31 @@ describe('SqliteLogBus, embedded specifics', () => {
     expect(b.database.prepare('SELECT n FROM effects ORDER BY n').all()).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
+  it('runs a batch\'s follow-ups once it has committed, never for an attempt whose commit failed', async () => {
+    const b = logBus(dataDir());
+    b.database.exec('CREATE TABLE effects (n INTEGER PRIMARY KEY)');
+    const insert = b.database.prepare('INSERT INTO effects (n) VALUES (?)');
+    const stored = b.database.prepare('SELECT count(*) AS n FROM effects WHERE n = ?');
+    const followed: { batch: number[]; stored: boolean }[] = [];
+    let attempts = 0;
+    await b.subscribe('sw.deadletter', 'stage', async (rs, batch) => {
+      attempts++;
+      for (const r of rs) batch.joinCommit(b.database, () => insert.run(r.value.receivedAt));
+      // The first attempt fails at commit (the same row twice): its follow-up must not run.
+      if (attempts === 1) batch.joinCommit(b.database, () => insert.run(rs[0]!.value.receivedAt));
+      const ns = rs.map((r) => r.value.receivedAt);
+      batch.afterCommit(() => void followed.push({ batch: ns, stored: ns.every((n) => (stored.get(n) as { n: number }).n === 1) }));
+      // A failing follow-up is logged: the committed batch is not handed over again.
+      batch.afterCommit(() => Promise.reject(new Error('follow-up failed')));
+    });
+    await b.publish('sw.deadletter', [1, 2, 3].map((n) => ({ key: 'k', value: letter('k', n) })));
+    await until(() => followed.flatMap((f) => f.batch).length === 3 && b.backlog() === 0);
+    expect(attempts).toBeGreaterThan(1);
+    // Each record followed up once, after its batch's rows were in the table.
+    expect(followed.flatMap((f) => f.batch)).toEqual([1, 2, 3]);
+    expect(followed.every((f) => f.stored)).toBe(true);
+  });
+
   it('prunes what every group has taken, and holds what an absent group has not only up to the bound', async () => {
     const dir = dataDir();
     const skipped: number[] = [];

@@ -301,6 +301,14 @@ export class SqliteLogBus implements Bus {
       this.advance(c, position);
     }
     this.opts.onHandled?.(c.topic.name, c.group, entries.length);
+    // Committed: a failure from here on must not hand the batch over again.
+    for (const then of batch.after) {
+      try {
+        await then();
+      } catch (err) {
+        this.opts.logger?.error({ err, topic: c.topic.name, group: c.group }, 'a committed batch\'s follow-up failed');
+      }
+    }
   }
 
   private async park(c: LogConsumer, entry: Entry, cause: unknown, attempts: number): Promise<void> {
