@@ -93,6 +93,33 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, caps: Bus
       expect([...new Set(seen)].sort()).toEqual([1, 2, 3]);
     });
 
+    it('runs a batch\'s follow-ups after what it published is on the bus, and not for a failed attempt', async () => {
+      const b = await bus();
+      const downstream: number[] = [];
+      await b.subscribe('sw.readings', randomUUID(), async (rs) => void downstream.push(...rs.map((r) => r.value.ts)));
+      let failures = 0;
+      const followed: number[][] = [];
+      await b.subscribe('sw.deadletter', randomUUID(), async (rs, batch) => {
+        const ns = rs.map((r) => r.value.receivedAt);
+        batch.publish('sw.readings', ns.map((n) => ({ key: 'k', value: { deviceId: 'k', metric: 'smoke', value: 1, ts: n, receivedAt: 0, zoneIds: [], ref: 'x' } })));
+        batch.afterCommit(async () => {
+          // What the batch published is durable by now: a group reading it gets it.
+          await until(() => ns.every((n) => downstream.includes(n)));
+          followed.push(ns);
+        });
+        if (failures < 1) {
+          failures++;
+          throw new Error('transient');
+        }
+      });
+      await b.publish('sw.deadletter', [1, 2, 3].map((n) => ({ key: 'k', value: letter('k', n) })));
+      await until(() => followed.flat().length >= 3);
+      expect(followed.flat()).toEqual([1, 2, 3]);
+      expect(failures).toBe(1);
+      // The failed attempt published nothing either.
+      expect(downstream).toEqual([1, 2, 3]);
+    });
+
     it('keeps values intact through the adapter', async () => {
       const b = await bus();
       let got: DeadLetter | undefined;
