@@ -159,6 +159,7 @@ describe('publishes per client', () => {
     // The bucket is the client's (reconnecting earns no new burst): one second for one token, not for the 197 that waited.
     clock.advance(1_000);
     await next.next((p) => p.cmd === 'puback', 'the PUBACK of the next connection');
+    await sw.settled();
     expect(await stored()).toEqual([...Array<number>(3 * 250).fill(40), 50]);
     next.close();
   });
