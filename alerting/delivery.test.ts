@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryBus } from '../core/bus/memory.js';
+import { tempLogBus } from '../test/support/bus.js';
 import { loadCity } from '../core/city.js';
 import { CityIndex } from '../core/city-index.js';
 import { createLogger } from '../core/logger.js';
@@ -42,11 +42,13 @@ describe('webhook delivery', () => {
     closers.push(() => store.close());
     const clock = new ManualClock(T0);
     const metrics = new Metrics({ defaultMetrics: false });
-    const bus = new MemoryBus();
+    const bus = tempLogBus();
     closers.push(() => bus.close());
     const commit: CommitContext = { tickets: store.tickets, bus, cityIndex: () => city, metrics };
     const start = async (over: Partial<DeliveryOptions> = {}, s = store): Promise<Delivery> => {
-      const d = await startDelivery({ outbox: s.outbox, bus: new MemoryBus(), cityIndex: () => city, clock, metrics, logger: createLogger('silent'), pollMs: 3_600_000, maxAgeMs: 2 * HOUR, ...over });
+      const own = tempLogBus();
+      closers.push(() => own.close());
+      const d = await startDelivery({ outbox: s.outbox, bus: own, cityIndex: () => city, clock, metrics, logger: createLogger('silent'), pollMs: 3_600_000, maxAgeMs: 2 * HOUR, ...over });
       closers.push(() => d.close());
       return d;
     };

@@ -4,7 +4,6 @@
  * proximity, departments come from the city when a rule names none.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryBus } from '../core/bus/memory.js';
 import { loadCity } from '../core/city.js';
 import { CityIndex } from '../core/city-index.js';
 import { createLogger } from '../core/logger.js';
@@ -12,6 +11,7 @@ import { Metrics } from '../core/metrics.js';
 import type { Alert, Ticket, TicketEvent } from '../core/schemas.js';
 import { SqliteStateStore } from '../core/store/sqlite/state.js';
 import { ManualClock } from '../test/support/clock.js';
+import { busSettled, tempLogBus } from '../test/support/bus.js';
 import { FIXTURE_CITY, tempDir } from '../test/support/harness.js';
 import { reassign } from '../core/tickets/lifecycle.js';
 import { startAlerting } from './stage.js';
@@ -49,7 +49,7 @@ describe('alerting stage', () => {
 
   async function setup() {
     const store = new SqliteStateStore(tempDir('alerting'));
-    const bus = new MemoryBus();
+    const bus = tempLogBus();
     const city = new CityIndex(loadCity(FIXTURE_CITY));
     const clock = new ManualClock(T0);
     const events: TicketEvent[] = [];
@@ -62,7 +62,11 @@ describe('alerting stage', () => {
       await bus.close();
       await store.close();
     });
-    const send = (...alerts: Alert[]) => bus.publish('sw.alerts', alerts.map((a) => ({ key: a.fingerprint, value: a })));
+    // Resolves once alerting (and every other consumer) has handled them.
+    const send = async (...alerts: Alert[]) => {
+      await bus.publish('sw.alerts', alerts.map((a) => ({ key: a.fingerprint, value: a })));
+      await busSettled(bus);
+    };
     const tickets = (): Promise<Ticket[]> => store.tickets.list();
     return { store, send, tickets, events, clock };
   }

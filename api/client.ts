@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config } from '../core/config.js';
 import { StreetWatchError } from '../core/errors.js';
+import type { ParkedRecord } from '../core/ports.js';
 import { MAX_DEVICE_IMPORT, type DeviceCreateBody, type DeviceImportBody, type DeviceUpdateBody, type DeviceView } from '../core/schemas.js';
 import { ADMIN_TOKEN_FILE } from './auth.js';
 import type { z } from 'zod';
@@ -31,6 +32,9 @@ export interface ImportAnswer {
   failed: number;
   results: DeviceImportResult[];
 }
+
+/** A parked bus record as the API shows it (bytes as base64). */
+export type ParkedView = Omit<ParkedRecord, 'value'> & { value: unknown };
 
 export interface DeviceFilter {
   status?: DeviceView['status'];
@@ -135,6 +139,20 @@ export class StreetWatchClient {
 
   async removeDevice(id: string): Promise<void> {
     await this.call('DELETE', `/api/devices/${encodeURIComponent(id)}`);
+  }
+
+  /** Records the bus parked, newest first (see api/routes/parked.ts). */
+  async listParked(filter: { topic?: string; group?: string; limit?: number } = {}): Promise<ParkedView[]> {
+    const query = new URLSearchParams();
+    if (filter.topic) query.set('topic', filter.topic);
+    if (filter.group) query.set('group', filter.group);
+    if (filter.limit !== undefined) query.set('limit', String(filter.limit));
+    const qs = query.size > 0 ? `?${query}` : '';
+    return (await this.call<{ parked: ParkedView[] }>('GET', `/api/admin/parked${qs}`)).parked;
+  }
+
+  async replayParked(id: string): Promise<ParkedView> {
+    return this.call('POST', `/api/admin/parked/${encodeURIComponent(id)}/replay`);
   }
 
   private async call<T>(method: string, route: string, body?: unknown): Promise<T> {

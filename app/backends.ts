@@ -1,10 +1,14 @@
 /**
  * Picks the adapter of each port from the configuration: Kafka, InfluxDB and Redis when their
- * variables are set, the embedded in-memory bus and SQLite otherwise. A process connects only
- * to the services its stages use, so a detectors process does not wait for InfluxDB.
+ * variables are set, the embedded log and SQLite otherwise. A process connects only to the
+ * services its stages use, so a detectors process does not wait for InfluxDB.
+ *
+ * Embedded, the bus keeps its log in the readings' database: ingest then stores a batch's
+ * readings, publishes what they trigger and commits its position in one transaction.
  */
+import type { FailureKind } from '../core/bus/failure-policy.js';
 import { KafkaBus } from '../core/bus/kafka.js';
-import { MemoryBus } from '../core/bus/memory.js';
+import { SqliteLogBus, type SqliteLogBusOptions } from '../core/bus/sqlite-log.js';
 import type { Config, StageName } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
@@ -50,22 +54,15 @@ export interface Backends {
 export function createBackends(config: Config, deps: { logger: Logger; metrics: Metrics }): Backends {
   const { logger, metrics } = deps;
   const needs = new Set(config.stages.flatMap((s) => STAGE_PORTS[s]));
-  const onHandlerError = (topic: string, group: string, err: unknown): void => {
+  const onHandlerError = (topic: string, group: string, err: unknown, kind: FailureKind): void => {
     metrics.busHandlerErrors.inc({ topic, group });
-    logger.error({ err, topic, group }, 'batch failed, retrying');
+    logger.error({ err, topic, group }, kind === 'unavailable' ? 'batch failed, a service it needs is unavailable: waiting for it' : 'batch failed, retrying');
   };
   const onHandled = (topic: string, group: string, count: number): void => metrics.busRecords.inc({ topic, group }, count);
+  const onParked = (topic: string, group: string, code: string): void => metrics.busParked.inc({ topic, group, code });
+  const failure = { maxAttempts: config.bus.maxAttempts };
   const services: Service[] = [];
   let usesDataDir = false;
-
-  let bus: Bus;
-  if (config.kafka) {
-    const kafka = new KafkaBus({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, namespace: config.namespace, logger, onHandlerError, onHandled });
-    bus = kafka;
-    if (needs.has('bus')) services.push({ name: 'kafka', label: 'Kafka', target: kafka.target, connect: () => kafka.connect(), isConnected: () => kafka.isConnected() });
-  } else {
-    bus = new MemoryBus({ onHandlerError, onHandled });
-  }
 
   let series: SeriesStore;
   if (config.influx) {
@@ -75,6 +72,38 @@ export function createBackends(config: Config, deps: { logger: Logger; metrics: 
   } else {
     series = new SqliteSeriesStore(config.dataDir, (message) => logger.warn({ message }, 'checkpoint of the readings database failed'));
     usesDataDir ||= needs.has('series');
+  }
+
+  let bus: Bus;
+  if (config.kafka) {
+    const kafka = new KafkaBus({
+      brokers: config.kafka.brokers,
+      clientId: config.kafka.clientId,
+      namespace: config.namespace,
+      logger,
+      onHandlerError,
+      onHandled,
+      onParked,
+      failure,
+      parkedRetentionMs: config.bus.parkedRetentionMs,
+    });
+    bus = kafka;
+    if (needs.has('bus')) services.push({ name: 'kafka', label: 'Kafka', target: kafka.target, connect: () => kafka.connect(), isConnected: () => kafka.isConnected() });
+  } else {
+    const opts: Omit<SqliteLogBusOptions, 'database' | 'ownsDatabase'> = {
+      maxPendingRecords: config.bus.maxPendingRecords,
+      maxPendingBytes: config.bus.maxPendingBytes,
+      parkedRetentionMs: config.bus.parkedRetentionMs,
+      failure,
+      logger: logger.child({ component: 'bus' }),
+      onHandlerError,
+      onHandled,
+      onParked,
+      onSkipped: (topic, group, count) => metrics.busSkipped.inc({ topic, group }, count),
+      onBacklog: (topic, records) => metrics.busBacklog.set({ topic }, records),
+    };
+    bus = series instanceof SqliteSeriesStore ? new SqliteLogBus({ ...opts, database: series.database }) : SqliteLogBus.open(config.dataDir, opts);
+    usesDataDir ||= needs.has('bus');
   }
 
   let state: StateStore;

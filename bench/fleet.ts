@@ -84,12 +84,17 @@ export function hazardFleet(city: City, count: number, prefix = 'hazard'): Bench
 
 /**
  * Telemetry of each device as the simulator's models make it in calm weather, prepared ahead so
- * that sending costs the load generator a string concatenation.
+ * that sending costs the load generator a string concatenation. Weather stations speak SenML, as
+ * they do in the simulator: a pack of their latest sample on their `senml` topic (one sample, so
+ * that every reading is at the send time the latency probes measure from).
  */
 export class TelemetrySource {
-  private readonly samples: string[][];
+  /** Each sample as the text before and after its timestamp. */
+  private readonly samples: [string, string][][];
   /** Readings in each sample (metrics per telemetry object). */
   private readonly readings: number[][];
+  /** `telemetry` or `senml`: the topic's last level. */
+  readonly channels: ('telemetry' | 'senml')[];
   private readonly cursor: Uint32Array;
 
   constructor(devices: readonly Pick<BenchDevice, 'id' | 'kind' | 'zoneKind' | 'zoneTags'>[], seed = 2) {
@@ -97,30 +102,46 @@ export class TelemetrySource {
     const t0 = Date.UTC(2026, 0, 1);
     this.samples = [];
     this.readings = [];
+    this.channels = [];
     for (const d of devices) {
       const model = MODELS[d.kind];
       const state = model.init(d.id, { zoneKind: d.zoneKind, zoneTags: d.zoneTags }, rand, t0);
-      const texts: string[] = [];
+      const texts: [string, string][] = [];
       const counts: number[] = [];
+      let channel: 'telemetry' | 'senml' = 'telemetry';
       for (let i = 0; i < SAMPLES_PER_DEVICE; i++) {
         const [publication] = model.step(state, t0 + i * model.intervalMs, CALM, rand);
-        const { values } = JSON.parse(publication!.payload) as { values: Record<string, unknown> };
-        texts.push(JSON.stringify(values));
-        counts.push(Object.keys(values).length);
+        if (publication!.channel === 'senml') {
+          channel = 'senml';
+          const pack = JSON.parse(publication!.payload) as Record<string, unknown>[];
+          const latest = pack.filter((r) => r.t === undefined).map(({ bn: _n, bt: _t, bver: _v, ...r }) => r);
+          const [head, tail] = JSON.stringify([{ bn: pack[0]!.bn, bt: TS_MARK, ...latest[0] }, ...latest.slice(1)]).split(`"${TS_MARK}"`);
+          texts.push([head!, tail!]);
+          counts.push(latest.length);
+        } else {
+          const { values } = JSON.parse(publication!.payload) as { values: Record<string, unknown> };
+          texts.push(['{"ts":', `,"values":${JSON.stringify(values)}}`]);
+          counts.push(Object.keys(values).length);
+        }
       }
       this.samples.push(texts);
       this.readings.push(counts);
+      this.channels.push(channel);
     }
     this.cursor = new Uint32Array(devices.length);
   }
 
-  /** The next telemetry payload of device `i`, stamped `ts`; `readings` tells how many it holds. */
+  /** The next payload of device `i`, stamped `ts` (epoch ms); `readings` tells how many it holds. */
   next(i: number, ts: number): { payload: string; readings: number } {
     const k = this.cursor[i]!;
     this.cursor[i] = (k + 1) % SAMPLES_PER_DEVICE;
-    return { payload: `{"ts":${ts},"values":${this.samples[i]![k]}}`, readings: this.readings[i]![k]! };
+    const [head, tail] = this.samples[i]![k]!;
+    // SenML's base time is in seconds.
+    return { payload: `${head}${this.channels[i] === 'senml' ? ts / 1000 : ts}${tail}`, readings: this.readings[i]![k]! };
   }
 }
+
+const TS_MARK = '@ts@';
 
 /** A copy of the demo city whose sub-centers and district center post to `webhook`, signed with `secret`. */
 export function cityWithWebhook(webhook: string, secret: string, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-bench-city-'))): string {

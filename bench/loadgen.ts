@@ -51,7 +51,13 @@ export interface SubscribeCommand {
 export interface ClosedCommand {
   op: 'closed';
   qos: 0 | 1;
+  /** Publishes each device keeps unanswered. */
   window: number;
+  /**
+   * Instead of a window per device: this many unanswered across a fleet larger than it, each
+   * answer freeing a slot for the next device in turn (every device publishes, one at a time).
+   */
+  inflight?: number;
   warmupMs: number;
   durationMs: number;
   /** Count the subscriber's receipts instead of PUBACKs. */
@@ -71,8 +77,13 @@ export interface OpenCommand {
   qos: 0 | 1;
   warmupMs: number;
   durationMs: number;
-  /** Alarm and all-clear publishes per second, spread over the hazard sensors. */
+  /** Hazard publishes per second, spread over the hazard sensors in turn. */
   hazardRate?: number;
+  /**
+   * `once`: each hazard sensor raises its alarm once, in turn (a ticket each; none sent when every
+   * sensor has). `alternate` (default): alarm, then all-clear, then alarm again, per sensor.
+   */
+  hazardMode?: 'once' | 'alternate';
 }
 
 export type LoadCommand = ConnectCommand | SubscribeCommand | ClosedCommand | FloodCommand | OpenCommand | { op: 'disconnect' } | { op: 'exit' };
@@ -150,9 +161,9 @@ async function connect(cmd: ConnectCommand): Promise<ConnectResult> {
   const t0 = performance.now();
   devices = cmd.devices;
   hazardIds = cmd.hazards ?? [];
-  topics = devices.map((d) => `v1/devices/${d.id}/telemetry`);
-  topics.forEach((t, i) => topicIndex.set(t, i));
   source = new TelemetrySource(devices);
+  topics = devices.map((d, i) => `v1/devices/${d.id}/${source!.channels[i]}`);
+  topics.forEach((t, i) => topicIndex.set(t, i));
   lastTs = new Float64Array(devices.length);
   const all = [...devices.map((d) => d.id), ...hazardIds];
   const connected: WireClient[] = new Array(all.length);
@@ -245,6 +256,15 @@ async function closed(cmd: ClosedCommand): Promise<RunResult> {
   const w = new Window();
   let running = true;
   rejected = 0;
+  // With a fleet-wide number in flight, an answer from device i frees a slot for the next device in turn.
+  const shared = cmd.inflight !== undefined && cmd.inflight < clients.length;
+  let turn = shared ? cmd.inflight! : 0;
+  const nextOf = (i: number): number => {
+    if (!shared) return i;
+    const next = turn;
+    turn = turn + 1 === clients.length ? 0 : turn + 1;
+    return next;
+  };
   if (cmd.relay) {
     if (!subscriber) throw new Error('a relay run needs a subscriber');
     relayQueues = devices.map(() => []);
@@ -256,7 +276,7 @@ async function closed(cmd: ClosedCommand): Promise<RunResult> {
         w.done++;
         w.latency.record(wallNow() - sentAt);
       }
-      if (running) sendTelemetry(i, cmd.qos, wallNow(), w);
+      if (running) sendTelemetry(nextOf(i), cmd.qos, wallNow(), w);
     };
     clients.forEach((c) => {
       c.onAck = () => undefined;
@@ -269,11 +289,12 @@ async function closed(cmd: ClosedCommand): Promise<RunResult> {
           w.done++;
           w.latency.record(wallNow() - startedAt);
         }
-        if (running) sendTelemetry(i, 1, wallNow(), w);
+        if (running) sendTelemetry(nextOf(i), 1, wallNow(), w);
       };
     });
   }
-  for (let k = 0; k < cmd.window; k++) for (let i = 0; i < clients.length; i++) sendTelemetry(i, cmd.qos, wallNow(), w);
+  if (shared) for (let i = 0; i < cmd.inflight!; i++) sendTelemetry(i, cmd.qos, wallNow(), w);
+  else for (let k = 0; k < cmd.window; k++) for (let i = 0; i < clients.length; i++) sendTelemetry(i, cmd.qos, wallNow(), w);
   await sleep(cmd.warmupMs);
   w.open();
   await sleep(cmd.durationMs);
@@ -351,8 +372,11 @@ async function open(cmd: OpenCommand): Promise<RunResult> {
       sendTelemetry(i, cmd.qos, at, w);
       i = i + 1 === clients.length ? 0 : i + 1;
     }
+    // Alarms raised once are spread over the measured window, after the warm-up.
+    const h0 = cmd.hazardMode === 'once' ? measureFrom : t0;
     if (hazardRate > 0) {
-      for (let at = t0 + hazardSent * (1000 / hazardRate); at <= now; at = t0 + ++hazardSent * (1000 / hazardRate)) {
+      for (let at = h0 + hazardSent * (1000 / hazardRate); at <= now; at = h0 + ++hazardSent * (1000 / hazardRate)) {
+        if (cmd.hazardMode === 'once' && hazardSent >= hazardIds.length) break;
         const h = hazardSent % hazardIds.length;
         const ts = Math.max(Math.floor(at), hazardTs[h]! + 1);
         hazardTs[h] = ts;

@@ -62,7 +62,7 @@ async function run(cmd: SutCommand): Promise<unknown> {
         const now = wallNow();
         // Readings stamped before the window (a flood's backlog, a warm-up) are not its latency.
         for (const { value } of records) if (value.ts >= cmd.from) probed.record(now - value.ts);
-      });
+      }, { from: 'latest' });
       return undefined;
     case 'probe-stop': {
       await probe?.close();

@@ -28,7 +28,7 @@ import { publishPath } from './publish-path.js';
 import { retainedIndexedPersistence } from './retained-index.js';
 import { quoteWire } from './sampled-log.js';
 import { subscribePath } from './subscribe-path.js';
-import { startSubcenterFeed } from './subcenter-feed.js';
+import { MAX_MQTT_FANOUT, startSubcenterFeed } from './subcenter-feed.js';
 
 export interface BrokerOptions extends MqttConfig {
   devices: DeviceRegistry;
@@ -125,17 +125,22 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error'));
 
-  const errorsOut: Subscription = await bus.subscribe('sw.deadletter', 'broker-device-errors', async (records) => {
-    await Promise.all(
-      records.map(
-        ({ value }) =>
-          new Promise<void>((resolve) => {
-            const payload = Buffer.from(JSON.stringify(deviceErrorMessage(value)));
-            aedes.publish({ cmd: 'publish', topic: deviceErrorsTopic(value.deviceId), payload, qos: 1, retain: false, dup: false }, () => resolve());
-          }),
-      ),
-    );
-  });
+  const errorsOut: Subscription = await bus.subscribe(
+    'sw.deadletter',
+    'broker-device-errors',
+    async (records) => {
+      await Promise.all(
+        records.map(
+          ({ value }) =>
+            new Promise<void>((resolve) => {
+              const payload = Buffer.from(JSON.stringify(deviceErrorMessage(value)));
+              aedes.publish({ cmd: 'publish', topic: deviceErrorsTopic(value.deviceId), payload, qos: 1, retain: false, dup: false }, () => resolve());
+            }),
+        ),
+      );
+    },
+    { maxBatch: MAX_MQTT_FANOUT },
+  );
   const ticketsOut = await startSubcenterFeed(aedes, bus);
   operators = opts.operator && (await startOperatorBridge({ ...opts.operator, aedes, bus, devices, clock, metrics, logger }));
 

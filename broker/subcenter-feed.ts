@@ -31,6 +31,14 @@ export async function checkSubcenterCredentials(tokens: ApiTokenStore | undefine
 }
 
 /**
+ * Messages the platform hands to aedes at once from one bus batch. Aedes delivers through
+ * mqemitter, which holds up to 100 deliveries in flight and queues the rest; it drains that queue
+ * recursively, so thousands queued at once (a batch of error messages for a misbehaving fleet)
+ * overflow the stack and end the process.
+ */
+export const MAX_MQTT_FANOUT = 50;
+
+/**
  * Publishes each `sw.tickets` event to the tickets topic of every unit it is addressed to, a
  * burst of one ticket's updates coalesced into its latest state (core/ticket-coalescer.ts).
  */
@@ -41,9 +49,15 @@ export async function startSubcenterFeed(aedes: Aedes, bus: Bus): Promise<Subscr
       aedes.publish({ cmd: 'publish', topic: subcenterTicketsTopic(to), payload, qos: 1, retain: false, dup: false }, () => undefined);
     }
   });
-  const sub = await bus.subscribe('sw.tickets', 'broker-subcenter-feed', async (records) => {
-    for (const { value } of records) coalescer.push(value);
-  });
+  const sub = await bus.subscribe(
+    'sw.tickets',
+    'broker-subcenter-feed',
+    async (records) => {
+      for (const { value } of records) coalescer.push(value);
+    },
+    // A ticket event goes to two or three units: a few events at a time keep aedes' queue short.
+    { maxBatch: MAX_MQTT_FANOUT / 5 },
+  );
   return {
     async close() {
       coalescer.close();

@@ -1,11 +1,12 @@
 /**
  * `npx streetwatch devices add|list|rotate-secret|remove|import|errors`: provisioning from a
  * terminal, through the HTTP API with the admin token (`errors` also with a device's own secret).
- * A secret is printed once, when it is issued.
+ * A secret is printed once, when it is issued. `npx streetwatch parked list|replay`: the bus
+ * records set aside with their cause.
  */
 import fs from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ApiError, StreetWatchClient, resolveAdminToken, type DeviceErrorEntry } from '../api/client.js';
+import { ApiError, StreetWatchClient, resolveAdminToken, type DeviceErrorEntry, type ParkedView } from '../api/client.js';
 import { loadConfig } from '../core/config.js';
 import { StreetWatchError } from '../core/errors.js';
 import { DeviceCreateBody, DeviceUpdateBody, type DeviceView, type SenmlMapEntry } from '../core/schemas.js';
@@ -209,6 +210,29 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .action(async (id: string) => {
       await client().revokeIngestToken(id);
       io.stdout(`ingest token ${id} revoked\n`);
+      });
+
+  const parked = program.command('parked').description('bus records a consumer could not process, set aside with their cause');
+
+  parked
+    .command('list')
+    .description('list parked records, newest first')
+    .option('--topic <topic>', 'only records of this bus topic (sw.raw, sw.alerts, ...)')
+    .option('--group <group>', 'only records parked by this consumer group (ingest, detectors, alerting, ...)')
+    .option('--limit <n>', 'at most this many (1-1000)', number('--limit'), 100)
+    .option('--json', 'print JSON')
+    .action(async (o: { topic?: string; group?: string; limit: number; json?: boolean }) => {
+      const list = await client().listParked({ topic: o.topic, group: o.group, limit: o.limit });
+      if (o.json) return io.stdout(`${JSON.stringify(list, null, 2)}\n`);
+      io.stdout(formatParkedTable(list));
+    });
+
+  parked
+    .command('replay <id>')
+    .description('publish a parked record on its topic again (once its cause is fixed); every consumer of the topic receives it again')
+    .action(async (id: string) => {
+      const r = await client().replayParked(id);
+      io.stdout(`${r.id} replayed on ${r.topic} (parked by ${r.group}: ${r.cause.code})\n`);
     });
 
   try {
@@ -271,6 +295,14 @@ export function formatDeviceTable(list: readonly DeviceView[], now: number): str
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => `${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`;
   return line(header) + rows.map(line).join('') + `${list.length} device${list.length === 1 ? '' : 's'}\n`;
+}
+
+export function formatParkedTable(list: readonly ParkedView[]): string {
+  const rows = list.map((p) => [p.id, new Date(p.parkedAt).toISOString(), p.topic, p.group, p.key, String(p.attempts), p.replayedAt === null ? '-' : new Date(p.replayedAt).toISOString(), `${p.cause.code} ${p.cause.message}`.slice(0, 120)]);
+  const header = ['ID', 'PARKED', 'TOPIC', 'GROUP', 'KEY', 'ATTEMPTS', 'REPLAYED', 'CAUSE'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => `${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`;
+  return line(header) + rows.map(line).join('') + `${list.length} parked record${list.length === 1 ? '' : 's'}\n`;
 }
 
 function ago(ms: number): string {

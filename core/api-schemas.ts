@@ -207,6 +207,22 @@ export const IngestBatchAnswer = z.object({
 /** A batch accepted but not yet processed: the same request, sent again, gets its answer. */
 export const IngestBatchPending = z.object({ batchId: z.string(), status: z.literal('pending'), message: z.string() });
 
+// Parked bus records (the admin's view; core/bus/failure-policy.ts)
+
+/** A bus record a consumer group set aside with its cause; a raw publish's payload bytes as base64. */
+export const ParkedView = z.object({
+  id: z.string(),
+  topic: z.string(),
+  group: z.string(),
+  key: z.string(),
+  value: z.unknown(),
+  cause: z.object({ code: z.string(), message: z.string() }),
+  attempts: z.number().int(),
+  parkedAt: z.number().int(),
+  replayedAt: z.number().int().nullable(),
+});
+export const ParkedList = z.object({ parked: z.array(ParkedView) });
+
 // The city and the console
 
 /** GeoJSON (RFC 7946) as the city files hold it; geometry is a Polygon or MultiPolygon. */

@@ -88,6 +88,14 @@ export const DEFAULT_WEBHOOK_BREAKER_OPEN_MS = 30_000;
 export const DEFAULT_API_WRITE_RATE = 2;
 /** API writes one token may make back to back (a shift's worth of clicks, an import in chunks). */
 export const DEFAULT_API_WRITE_BURST = 60;
+/** Attempts a bus record gets before it is parked, unless its failure says a service is down. */
+export const DEFAULT_BUS_MAX_ATTEMPTS = 5;
+/** Records of a topic of the embedded log not yet taken by every consumer group before publishes wait. */
+export const DEFAULT_BUS_MAX_PENDING = 50_000;
+/** The same bound in bytes: what the embedded log may hold in memory per topic. */
+export const DEFAULT_BUS_MAX_PENDING_BYTES = 32 * 1024 * 1024;
+/** How long parked bus records are kept for the admin to list and replay. */
+export const DEFAULT_PARKED_RETENTION_MS = 7 * 24 * 3_600_000;
 export const STAGES = ['broker', 'ingest', 'detectors', 'alerting', 'api'] as const;
 export type StageName = (typeof STAGES)[number];
 /** Kafka client id: how the brokers' logs and quotas name our connections. */
@@ -231,6 +239,10 @@ const EnvSchema = z.object({
     .refine((s) => URL.canParse(s) && ['redis:', 'rediss:'].includes(new URL(s).protocol), 'must be a redis:// or rediss:// URL')
     .optional(),
   STREETWATCH_NAMESPACE: z.string().regex(NAMESPACE_RE, 'must be at most 64 letters, digits, ".", "_" or "-"').default(''),
+  STREETWATCH_BUS_MAX_ATTEMPTS: positiveInt.max(1_000).default(DEFAULT_BUS_MAX_ATTEMPTS),
+  STREETWATCH_BUS_MAX_PENDING: positiveInt.min(100).max(10_000_000).default(DEFAULT_BUS_MAX_PENDING),
+  STREETWATCH_BUS_MAX_PENDING_BYTES: positiveInt.min(1024 * 1024).max(4 * 1024 ** 3).default(DEFAULT_BUS_MAX_PENDING_BYTES),
+  STREETWATCH_PARKED_RETENTION: duration(60_000, 365 * 86_400_000).default(DEFAULT_PARKED_RETENTION_MS),
 });
 
 /** Failed logins tolerated per client address before its logins are refused for a while. */
@@ -317,6 +329,18 @@ export interface InfluxConfig {
   bucket: string;
 }
 
+/** The bus, both adapters: retries and parking; the embedded log's bound. */
+export interface BusConfig {
+  /** Attempts before a record whose failure is retriable is parked. */
+  maxAttempts: number;
+  /** Records of a topic not yet taken by every group before publishes wait (embedded log). */
+  maxPendingRecords: number;
+  /** The same in bytes (embedded log). */
+  maxPendingBytes: number;
+  /** How long parked records are kept (embedded log; Kafka: `retention.ms` of `sw.parked` when it is created). */
+  parkedRetentionMs: number;
+}
+
 /** Redis, the distributed state store. */
 export interface RedisConfig {
   url: string;
@@ -342,6 +366,7 @@ export interface Config {
   webhooks: { backoffMs: number; maxBackoffMs: number; coalesceMs: number; maxPendingPerUnit: number; breakerFailures: number; breakerOpenMs: number };
   /** API writes (POST, PUT, PATCH, DELETE) per token: a token bucket. */
   apiWrites: { ratePerSecond: number; burst: number };
+  bus: BusConfig;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** The web console's map: without a tile URL it draws the city's GeoJSON on a plain background. */
   console: { tileUrl: string | undefined; tileAttribution: string | undefined };
@@ -464,6 +489,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       breakerOpenMs: e.STREETWATCH_WEBHOOK_BREAKER_OPEN,
     },
     apiWrites: { ratePerSecond: e.STREETWATCH_API_WRITE_RATE, burst: e.STREETWATCH_API_WRITE_BURST },
+    bus: {
+      maxAttempts: e.STREETWATCH_BUS_MAX_ATTEMPTS,
+      maxPendingRecords: e.STREETWATCH_BUS_MAX_PENDING,
+      maxPendingBytes: e.STREETWATCH_BUS_MAX_PENDING_BYTES,
+      parkedRetentionMs: e.STREETWATCH_PARKED_RETENTION,
+    },
     logLevel: e.LOG_LEVEL,
     console: { tileUrl: e.STREETWATCH_MAP_TILES, tileAttribution: e.STREETWATCH_MAP_ATTRIBUTION },
     cap: { grades: e.STREETWATCH_CAP_GRADES, sender: e.STREETWATCH_CAP_SENDER },

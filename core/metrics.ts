@@ -64,7 +64,10 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly busRecords = new Counter({ name: 'streetwatch_bus_records_total', help: 'Bus records handled by this process, by topic and consumer group', labelNames: ['topic', 'group'], registers: [this.registry] });
-  readonly busHandlerErrors = new Counter({ name: 'streetwatch_bus_handler_errors_total', help: 'Failed batch handlers (retried)', labelNames: ['topic', 'group'], registers: [this.registry] });
+  readonly busHandlerErrors = new Counter({ name: 'streetwatch_bus_handler_errors_total', help: 'Failed batch handlers (retried, or their record parked)', labelNames: ['topic', 'group'], registers: [this.registry] });
+  readonly busParked = new Counter({ name: 'streetwatch_bus_parked_total', help: 'Bus records a consumer group parked (not retriable, or failed too often), by the code of the cause', labelNames: ['topic', 'group', 'code'], registers: [this.registry] });
+  readonly busSkipped = new Counter({ name: 'streetwatch_bus_skipped_total', help: 'Records of the embedded log pruned before a group that was away came back for them', labelNames: ['topic', 'group'], registers: [this.registry] });
+  readonly busBacklog = new Gauge({ name: 'streetwatch_bus_backlog_records', help: 'Records of the embedded log not yet taken by every subscribed consumer group (publishes wait beyond its bound)', labelNames: ['topic'], registers: [this.registry] });
   /**
    * How long after its arrival at the broker a device's publish is done with by each stage:
    * `ingest` (stored), `detectors` (rules evaluated), `alerting` (ticket saved; counted from the

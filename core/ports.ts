@@ -1,7 +1,7 @@
 /**
- * Ports: what the stages need from the outside world. Each has an embedded adapter (in-memory
- * bus, SQLite) and a distributed one (Kafka, InfluxDB, Redis), and every adapter of a port
- * passes the same contract suite.
+ * Ports: what the stages need from the outside world. Each has an embedded adapter (a log in
+ * SQLite for the bus, SQLite for the stores) and a distributed one (Kafka, InfluxDB, Redis), and
+ * every adapter of a port passes the same contract suite.
  */
 import type {
   Alert,
@@ -42,7 +42,34 @@ export interface BusRecord<T> {
   value: T;
 }
 
-export type BatchHandler<T> = (records: BusRecord<T>[]) => Promise<void>;
+/** What a handler may do as part of the batch it handles; it takes effect when the batch commits. */
+export interface BatchContext {
+  /**
+   * Publishes records as part of this batch. They are appended when the batch commits: in the
+   * same transaction as the group's new position where the adapter has one (the embedded log),
+   * else (Kafka) acknowledged before that position is committed. A handler that throws
+   * publishes nothing.
+   */
+  publish<K extends BusTopic>(topic: K, records: BusRecord<BusTopics[K]>[]): void;
+  /**
+   * Runs `write` inside the transaction that commits this batch when the bus keeps its log in
+   * `database` (the embedded SQLite log, and a store that shares its database): the write, what
+   * the handler published and the group's new position are then one atomic commit, so the batch
+   * takes effect exactly once. Returns false when the bus cannot (Kafka, another database): the
+   * caller then makes its write durable itself before the handler resolves.
+   */
+  joinCommit(database: object, write: () => void): boolean;
+  /**
+   * Runs `then` once the batch has taken effect, before the group's next batch: after its commit
+   * (the embedded log), or after its publishes are acknowledged and before its offset is
+   * committed (Kafka). For what must not move on for a batch that may yet be handled again (state
+   * kept in memory, answers to waiting requests). Embedded, a failure in `then` is logged: the
+   * batch has committed and is not handled again; on Kafka it fails the batch, which is retried.
+   */
+  afterCommit(then: () => void | Promise<void>): void;
+}
+
+export type BatchHandler<T> = (records: BusRecord<T>[], batch: BatchContext) => Promise<void>;
 
 export interface SubscribeOptions {
   /** Most records handed to one handler call. */
@@ -50,8 +77,7 @@ export interface SubscribeOptions {
   /**
    * Where a group with no position of its own starts. `earliest` (the default): every record the
    * bus still holds, so a new stage skips nothing. `latest`: records published after it joined,
-   * for live views that want no history, such as a group per process. (The memory bus keeps no
-   * history: its groups always start at the latest.)
+   * for live views that want no history, such as a group per process.
    */
   from?: 'earliest' | 'latest';
 }
@@ -61,15 +87,53 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
+/** A record a consumer group could not process, set aside with its cause (see Bus). */
+export interface ParkedRecord {
+  id: string;
+  topic: BusTopic;
+  /** The consumer group that parked it. */
+  group: string;
+  key: string;
+  /** The record's value as it was published. */
+  value: unknown;
+  /** The last failure: its catalogue code (SW_ERR_INTERNAL for errors from outside the catalogue) and message. */
+  cause: { code: string; message: string };
+  /** Failed attempts before it was parked. */
+  attempts: number;
+  parkedAt: number;
+  /** When it was published again (replayParked), if it was. */
+  replayedAt: number | null;
+}
+
+export interface ParkedFilter {
+  topic?: BusTopic;
+  group?: string;
+  /** Most records returned, newest first. */
+  limit?: number;
+}
+
 /**
  * At-least-once, ordered per key. A consumer group receives every record; each record goes to
- * one member of the group. A handler that throws gets the same records again (after a backoff),
- * so handlers must be idempotent. `publish` resolves once the records are durable for the
- * adapter (Kafka: acknowledged by all in-sync replicas; in-memory: processed by every group).
+ * one member of the group, and each group runs at its own pace from the position it committed.
+ * `publish` resolves once the records are durable (Kafka: acknowledged by all in-sync replicas;
+ * the embedded log: committed to SQLite). The embedded log makes it wait while the topic is at
+ * its bound, and rejects it (SW_ERR_UNAVAILABLE) when too many publishes wait already.
+ *
+ * A handler that throws gets the same records again after a backoff, so handlers must be
+ * idempotent. A record that cannot succeed (its error is not retriable, or it failed
+ * `maxAttempts` times) is parked with its cause and the group moves on; a failure that says a
+ * service is down (SW_ERR_UNAVAILABLE) is waited out instead (core/bus/failure-policy.ts).
  */
 export interface Bus {
   publish<K extends BusTopic>(topic: K, records: BusRecord<BusTopics[K]>[]): Promise<void>;
   subscribe<K extends BusTopic>(topic: K, group: string, handler: BatchHandler<BusTopics[K]>, opts?: SubscribeOptions): Promise<Subscription>;
+  /** Parked records still held (see the adapter's retention), newest first. */
+  listParked(filter?: ParkedFilter): Promise<ParkedRecord[]>;
+  /**
+   * Publishes a parked record again on its topic (every group of the topic receives it again;
+   * consumers are idempotent) and marks it replayed. Undefined when no such record is held.
+   */
+  replayParked(id: string): Promise<ParkedRecord | undefined>;
   close(): Promise<void>;
 }
 
@@ -85,8 +149,12 @@ export interface SeriesQuery {
 }
 
 export interface SeriesStore {
-  /** Resolves once every reading is durable. Writing the same (device, metric, ts) twice keeps one. */
-  write(readings: readonly Reading[]): Promise<void>;
+  /**
+   * Resolves once every reading is durable. Writing the same (device, metric, ts) twice keeps one.
+   * Given the batch of a bus handler, a store that shares the bus's database writes in the
+   * batch's commit instead (BatchContext.joinCommit): durable when the batch is.
+   */
+  write(readings: readonly Reading[], batch?: BatchContext): Promise<void>;
   /** Readings in [from, to), oldest first. */
   query(q: SeriesQuery): Promise<Reading[]>;
   close(): Promise<void>;
@@ -327,6 +395,12 @@ export interface KeyValueStore {
    * instances sharing the store decide which of them makes a state change (and sends its alert).
    */
   compareAndSet(key: string, expected: unknown, next: unknown): Promise<boolean>;
+  /**
+   * Several independent compare-and-sets in one round trip (one transaction, one pipeline):
+   * each succeeds or fails on its own, as compareAndSet would; resolves with each outcome, in
+   * order. A batch of rule state changes costs one commit, not one per key.
+   */
+  compareAndSetMany(changes: readonly { key: string; expected: unknown; next: unknown }[]): Promise<boolean[]>;
 }
 
 /** A refusal a device received on its errors topic, kept so that its vendor can read it back. */

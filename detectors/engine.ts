@@ -299,7 +299,7 @@ export class RuleEngine {
     for (let attempt = 1; pending.length > 0; attempt++) {
       if (attempt > MAX_CAS_ATTEMPTS) throw contention(pending[0]!);
       const stored = await this.opts.kv.getMany<Envelope<unknown>>(pending);
-      const lost: string[] = [];
+      const changes: { key: string; expected: unknown; next: Envelope<unknown> | undefined; sending: Alert[] }[] = [];
       for (const key of pending) {
         const before = stored.get(key);
         const carried = before?.o ?? [];
@@ -318,15 +318,18 @@ export class RuleEngine {
         const outbox = [...carried, ...added];
         const next: Envelope<unknown> | undefined =
           outbox.length > 0 ? { s: (state ?? null) as unknown, o: outbox, t: sending.length > 0 ? now : before!.t! } : state === undefined ? undefined : { s: state };
-        if (!(await this.opts.kv.compareAndSet(key, before, next))) {
-          lost.push(key);
-          continue;
-        }
+        changes.push({ key, expected: before, next, sending });
+      }
+      // One commit for the batch's shared states (a deadman state per device moves with each reading).
+      const won = await this.opts.kv.compareAndSetMany(changes);
+      const lost: string[] = [];
+      changes.forEach(({ key, next, sending }, i) => {
+        if (!won[i]) return void lost.push(key);
         if (sending.length > 0) {
           emit.push(...sending);
           flushed.set(key, { envelope: next!, ids: new Set(sending.map((a) => a.id)) });
         }
-      }
+      });
       pending = lost;
     }
     return { emit, flushed };

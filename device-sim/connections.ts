@@ -20,6 +20,15 @@ export interface TrafficStats {
   lastErrors: string[];
 }
 
+/**
+ * The platform acknowledges a publish once it is in its log and checks it afterwards, so its
+ * errors come back after the acknowledgements: a run ends once no error has arrived for this
+ * long after its last acknowledgement...
+ */
+export const ERRORS_QUIET_MS = 500;
+/** ...or after this long at most. */
+export const ERRORS_LINGER_MS = 10_000;
+
 export interface Credentials {
   id: string;
   secret: string;
@@ -42,6 +51,8 @@ export class DeviceConnections {
   private readonly clients = new Map<string, MqttClient>();
   private inflightCount = 0;
   private waiters: (() => void)[] = [];
+  /** When the last acknowledgement or error message arrived (performance.now()). */
+  private lastHeard = 0;
 
   constructor(private readonly url: string) {}
 
@@ -77,6 +88,7 @@ export class DeviceConnections {
           throw new Error(`device ${id} could not connect to ${this.url}: ${err.message}`, { cause: err });
         });
       client.on('message', (_topic, payload) => {
+        this.lastHeard = performance.now();
         this.stats.rejected++;
         this.stats.lastErrors = [`${id}: ${summarize(payload)}`, ...this.stats.lastErrors].slice(0, 5);
       });
@@ -98,6 +110,7 @@ export class DeviceConnections {
     client.publish(topic, payload, { qos: 1 }, (err) => {
       if (err) this.stats.failed++;
       else this.stats.acked++;
+      this.lastHeard = performance.now();
       this.inflightCount--;
       this.wake();
     });
@@ -109,9 +122,11 @@ export class DeviceConnections {
     while (this.inflightCount >= max) await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
-  /** Resolves once every publish sent has been acknowledged or has failed. */
+  /** Resolves once every publish sent has been acknowledged or has failed, and its errors have had time to come back. */
   async drain(): Promise<void> {
     await this.waitForRoom(1);
+    const end = performance.now() + ERRORS_LINGER_MS;
+    while (performance.now() - this.lastHeard < ERRORS_QUIET_MS && performance.now() < end) await new Promise((r) => setTimeout(r, 50));
   }
 
   /** Says goodbye like a well-behaved device (a retained `offline`), then disconnects. */

@@ -1,8 +1,11 @@
 /**
  * Ingest: `sw.raw` → decode, validate and judge (publish.ts) → time-series store →
- * `sw.readings` / `sw.events`, rejections → `sw.deadletter`. The store write completes before
- * the batch is acknowledged, and what ingest trusts of each device (device-state.ts) moves on
- * only once it has.
+ * `sw.readings` / `sw.events`, rejections → `sw.deadletter`. The readings are durable before
+ * anything announces them and before the batch's position is committed, and what ingest trusts
+ * of each device (device-state.ts) moves on only once they are. Embedded, the store shares the
+ * bus's database and all three are one transaction, so a batch is stored and announced exactly
+ * once, even across a crash; distributed, a crash replays the batch and the store keeps one
+ * point per reading.
  */
 import { swError } from '../core/errors.js';
 import type { CityIndex } from '../core/city-index.js';
@@ -112,7 +115,7 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
     return due;
   }
 
-  const subscription = await bus.subscribe('sw.raw', 'ingest', async (records) => {
+  const subscription = await bus.subscribe('sw.raw', 'ingest', async (records, batch) => {
     const ids = new Set<string>();
     const gateways = new Set<string>();
     for (const { value } of records) {
@@ -137,21 +140,26 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
       }
     }
     const trust = known.due(out.settled);
-    // Durable first: a batch is acknowledged only after its readings are stored.
-    await series.write(out.readings);
+    await series.write(out.readings, batch);
+    batch.publish('sw.readings', out.readings.map((r): BusRecord<Reading> => ({ key: r.deviceId, value: r })));
+    batch.publish('sw.events', out.events.map((e): BusRecord<CameraEvent> => ({ key: e.deviceId, value: e })));
+    batch.publish('sw.deadletter', out.dead.map((d): BusRecord<DeadLetter> => ({ key: d.deviceId, value: d })));
     metrics.readingsStored.inc(out.readings.length);
     const now = clock.now();
     for (const r of out.readings) metrics.stageLag.observe({ stage: 'ingest' }, (now - r.receivedAt) / 1000);
+    // Device status, last-seen time and saved trust state: idempotent or merged forward, so a
+    // replayed batch writes them again harmlessly.
     await Promise.all([
-      out.readings.length ? bus.publish('sw.readings', out.readings.map((r): BusRecord<Reading> => ({ key: r.deviceId, value: r }))) : undefined,
-      out.events.length ? bus.publish('sw.events', out.events.map((e): BusRecord<CameraEvent> => ({ key: e.deviceId, value: e }))) : undefined,
-      out.dead.length ? bus.publish('sw.deadletter', out.dead.map((d): BusRecord<DeadLetter> => ({ key: d.deviceId, value: d }))) : undefined,
       ...[...out.statuses].map(([id, s]) => devices.setStatus(id, s.status, s.at)),
       devices.touch(dueForTouch(out.seen, now), now),
       devices.saveTrust(trust),
-      out.reports.size ? opts.kv.setMany(out.reports) : undefined,
     ]);
-    known.commit(out.settled, trust);
+    // Only once the readings are durable: HTTP ingest's answers say they are stored, and the
+    // trust in memory moves on (a batch whose commit fails is judged again from the same state).
+    batch.afterCommit(async () => {
+      if (out.reports.size) await opts.kv.setMany(out.reports);
+      known.commit(out.settled, trust);
+    });
   });
 
   return {

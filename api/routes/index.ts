@@ -18,6 +18,7 @@ import { ingestRoutes } from './ingest.js';
 import { kpiRoutes } from './kpis.js';
 import { metaRoutes } from './meta.js';
 import { open311Routes } from './open311.js';
+import { parkedRoutes } from './parked.js';
 import { readingRoutes } from './readings.js';
 import { streamRoutes } from './stream.js';
 import { supervisionRoutes } from './supervision.js';
@@ -40,6 +41,7 @@ export const API_ROUTES: readonly Route[] = [
   ...cityRoutes,
   ...consoleRoutes,
   ...capRoutes,
+  ...parkedRoutes,
 ];
 
 /** Every documented route, Open311's (its own scope and error format) included. */

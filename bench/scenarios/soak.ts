@@ -43,7 +43,10 @@ export interface SoakOptions {
 export function soakOptions(quick: boolean): SoakOptions {
   return quick
     ? { devices: 50, hazards: 10, hazardRate: 2, durationMs: 8_000, warmupMs: 2_000, windowMs: 2_000, sampleEveryMs: 250 }
-    : { devices: 1_000, hazards: 100, hazardRate: 2, durationMs: 600_000, warmupMs: 60_000, windowMs: 60_000, sampleEveryMs: 5_000 };
+    : // Each sensor goes off or back every 200 s: three changes in ten minutes, under the city's
+      // flapping threshold (six), so every change is announced (an update, which the outbox may
+      // coalesce for a moment).
+      { devices: 1_000, hazards: 200, hazardRate: 1, durationMs: 600_000, warmupMs: 60_000, windowMs: 60_000, sampleEveryMs: 5_000 };
 }
 
 const MiB = 2 ** 20;

@@ -27,11 +27,25 @@ import {
   type Producer,
   type TopicMessages,
 } from 'kafkajs';
-import { unavailable } from '../connect-retry.js';
+import { errorMessage, unavailable } from '../connect-retry.js';
 import { StreetWatchError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { BUS_TOPICS, type BatchHandler, type Bus, type BusRecord, type BusTopic, type BusTopics, type SubscribeOptions, type Subscription } from '../ports.js';
+import {
+  BUS_TOPICS,
+  type BatchContext,
+  type BatchHandler,
+  type Bus,
+  type BusRecord,
+  type BusTopic,
+  type BusTopics,
+  type ParkedFilter,
+  type ParkedRecord,
+  type SubscribeOptions,
+  type Subscription,
+} from '../ports.js';
+import { deliver, failurePolicy, RETRY_BACKOFF_MS, type FailureKind, type FailurePolicy } from './failure-policy.js';
 import { decodeRecord, encodeRecord, UndecodableMessage, type EncodedMessage } from './kafka-codec.js';
+import { KafkaParking, PARKED_TOPIC } from './kafka-parked.js';
 
 /** Records handed to a handler at once unless the subscriber asks otherwise (as the memory bus). */
 export const DEFAULT_MAX_BATCH = 1000;
@@ -59,8 +73,11 @@ export const DEFAULT_MAX_WAIT_MS = 500;
 export const DEFAULT_COMMIT_INTERVAL_MS = 1_000;
 /** How long new bus topics may take to get partition leaders before connecting fails (and is retried). */
 export const DEFAULT_TOPICS_READY_MS = 30_000;
-/** First and last wait before a failed batch is handed over again. */
-export const RETRY_BACKOFF_MS = { min: 50, max: 5_000 } as const;
+/**
+ * Protocol errors a produce request gets for what it carries, not for the state of the cluster:
+ * sending the same records again fails the same way (a ticket over the broker's record limit).
+ */
+const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'INVALID_TIMESTAMP']);
 
 export interface KafkaBusOptions {
   /** Bootstrap brokers, `host:port`. */
@@ -70,10 +87,16 @@ export interface KafkaBusOptions {
   /** Prefix of every topic and consumer group name. Default ''. */
   namespace?: string;
   logger: Logger;
-  /** Called when a handler throws; the batch is then retried. */
-  onHandlerError?: (topic: BusTopic, group: string, err: unknown) => void;
+  /** Called when a handler (or a publish of its batch) fails; the batch is then retried or its record parked. */
+  onHandlerError?: (topic: BusTopic, group: string, err: unknown, kind: FailureKind) => void;
   /** Called after a handler succeeded, with the number of records it handled. */
   onHandled?: (topic: BusTopic, group: string, count: number) => void;
+  /** Called when a record is parked on `sw.parked`. */
+  onParked?: (topic: BusTopic, group: string, code: string) => void;
+  /** Retries and parking (core/bus/failure-policy.ts). */
+  failure?: Partial<FailurePolicy>;
+  /** How long `sw.parked` keeps a record (its `retention.ms`). Default DEFAULT_PARKED_RETENTION_MS of kafka-parked.ts. */
+  parkedRetentionMs?: number;
   /** Most records in one produce request. Default DEFAULT_PRODUCE_BATCH. */
   produceBatch?: number;
   /** Most value bytes in one produce request. Default DEFAULT_PRODUCE_BYTES. */
@@ -131,6 +154,8 @@ export class KafkaBus implements Bus {
   private flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private connected = false;
   private closed = false;
+  private readonly policy: FailurePolicy;
+  private readonly parking: KafkaParking;
 
   constructor(private readonly opts: KafkaBusOptions) {
     this.namespace = opts.namespace ?? '';
@@ -151,6 +176,15 @@ export class KafkaBus implements Bus {
     // The admin client makes the first contact without retries of its own: connectWithRetry
     // paces the attempts and reports each one, naming the brokers.
     this.admin = new Kafka({ ...client, retry: { retries: 0 } }).admin();
+    this.policy = failurePolicy(opts.failure);
+    this.parking = new KafkaParking({
+      kafka: this.kafka,
+      topic: this.namespace + PARKED_TOPIC,
+      groupPrefix: this.namespace,
+      retentionMs: opts.parkedRetentionMs,
+      produce: (messages) => this.produce(this.namespace + PARKED_TOPIC, messages),
+      republish: (topic, message) => this.produce(this.topicName(topic), [message]),
+    });
   }
 
   /** The Kafka topic of a bus topic. */
@@ -176,13 +210,21 @@ export class KafkaBus implements Bus {
     if (this.closed) throw new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']);
     try {
       await this.admin.connect();
-      const topics = BUS_TOPICS.map((t) => this.topicName(t));
+      const topics = [...BUS_TOPICS.map((t) => this.topicName(t)), this.parking.topic];
       const existing = new Set(await this.admin.listTopics());
       const missing = topics.filter((t) => !existing.has(t));
       if (missing.length > 0) {
         // createTopics answers TOPIC_ALREADY_EXISTS, without waiting, when another process
         // created them a moment ago: waitForTopics below covers both cases.
-        const created = await this.admin.createTopics({ waitForLeaders: false, topics: missing.map((topic) => ({ topic, numPartitions: this.opts.partitions ?? -1, replicationFactor: -1 })) });
+        const created = await this.admin.createTopics({
+          waitForLeaders: false,
+          topics: missing.map((topic) => ({
+            topic,
+            numPartitions: this.opts.partitions ?? -1,
+            replicationFactor: -1,
+            ...(topic === this.parking.topic ? { configEntries: this.parking.topicConfig() } : {}),
+          })),
+        });
         if (created) this.log.info({ topics: missing }, 'created bus topics');
       }
       await this.waitForTopics(topics);
@@ -232,11 +274,37 @@ export class KafkaBus implements Bus {
   }
 
   publish<K extends BusTopic>(topic: K, records: BusRecord<BusTopics[K]>[]): Promise<void> {
+    if (records.length === 0 && !this.closed) return Promise.resolve();
+    let messages: EncodedMessage[];
+    try {
+      messages = records.map((r) => encodeRecord(topic, r));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.produce(this.topicName(topic), messages);
+  }
+
+  async listParked(filter: ParkedFilter = {}): Promise<ParkedRecord[]> {
+    this.usable();
+    return this.parking.list(filter);
+  }
+
+  async replayParked(id: string): Promise<ParkedRecord | undefined> {
+    this.usable();
+    return this.parking.replay(id);
+  }
+
+  private usable(): void {
+    if (this.closed) throw new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']);
+    if (!this.connected) throw new StreetWatchError('SW_ERR_UNAVAILABLE', [`Kafka at ${this.target}`, 'not connected yet']);
+  }
+
+  /** Queues encoded messages for a Kafka topic; resolves once Kafka acknowledged all of them. */
+  private produce(kafkaTopic: string, messages: EncodedMessage[]): Promise<void> {
     if (this.closed) return Promise.reject(new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']));
     if (!this.connected) return Promise.reject(new StreetWatchError('SW_ERR_UNAVAILABLE', [`Kafka at ${this.target}`, 'not connected yet']));
-    if (records.length === 0) return Promise.resolve();
-    const chunks = this.chunk(records.map((r) => encodeRecord(topic, r)));
-    const kafkaTopic = this.topicName(topic);
+    if (messages.length === 0) return Promise.resolve();
+    const chunks = this.chunk(messages);
     const sent = chunks.map(
       ({ messages, bytes }) =>
         new Promise<void>((resolve, reject) => {
@@ -320,10 +388,25 @@ export class KafkaBus implements Bus {
         await this.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
         for (const p of batch) p.resolve();
       } catch (err) {
-        const e = unavailable(`Kafka at ${this.target}`, err);
+        const e = this.produceFailure(err);
         for (const p of batch) p.reject(e);
       }
     }
+  }
+
+  /**
+   * What a failed produce request means for the records in it: an error about the records
+   * themselves is not retriable (they are parked by the consumer that published them), anything
+   * else says Kafka is unavailable.
+   */
+  private produceFailure(err: unknown): StreetWatchError {
+    for (let e: unknown = err; e; e = (e as { cause?: unknown; originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause) {
+      const type = (e as { type?: unknown }).type;
+      if (typeof type === 'string' && RECORD_ERRORS.has(type)) {
+        return new StreetWatchError('SW_ERR_INTERNAL', [`Kafka at ${this.target} refused the records (${type}): ${errorMessage(e)}`], { cause: err });
+      }
+    }
+    return unavailable(`Kafka at ${this.target}`, err);
   }
 
   async subscribe<K extends BusTopic>(topic: K, group: string, handler: BatchHandler<BusTopics[K]>, opts: SubscribeOptions = {}): Promise<Subscription> {
@@ -337,6 +420,9 @@ export class KafkaBus implements Bus {
       maxBatch: opts.maxBatch ?? DEFAULT_MAX_BATCH,
       from: opts.from ?? 'earliest',
       bus: this.opts,
+      policy: this.policy,
+      publish: (t, records) => this.publish(t, records),
+      park: (p) => this.parking.park(p),
       log: this.log.child({ topic, group }),
       target: this.target,
     });
@@ -403,8 +489,19 @@ interface SubscriptionSpec {
   maxBatch: number;
   from: 'earliest' | 'latest';
   bus: KafkaBusOptions;
+  policy: FailurePolicy;
+  publish: <K extends BusTopic>(topic: K, records: BusRecord<BusTopics[K]>[]) => Promise<void>;
+  park: KafkaParking['park'];
   log: Logger;
   target: string;
+}
+
+/** A decoded record and where it is, or a message no code can read (parked as it is). */
+interface Delivered {
+  offset: string;
+  message: KafkaMessage;
+  record: BusRecord<unknown> | undefined;
+  undecodable?: UndecodableMessage;
 }
 
 class KafkaSubscription {
@@ -534,57 +631,65 @@ class KafkaSubscription {
     const { spec } = this;
     // Another member owns the partition now, or we are draining: stop before the next chunk.
     const live = (): boolean => isRunning() && !isStale() && !this.closing;
+    const interval = spec.bus.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     const messages = batch.messages;
     for (let i = 0; i < messages.length && live(); ) {
-      const chunk = messages.slice(i, i + spec.maxBatch);
-      const records = this.decode(chunk, batch.partition);
-      if (records.length > 0 && !(await this.handle(records, heartbeat, live))) return;
-      resolveOffset(chunk[chunk.length - 1]!.offset);
+      const chunk = messages.slice(i, i + spec.maxBatch).map((m) => this.decode(m));
+      const done = await deliver(chunk, spec.policy, {
+        process: async (items) => {
+          const readable = items.filter((d) => d.record !== undefined);
+          const unreadable = items.find((d) => d.undecodable);
+          // No code can read it: it is parked as it is, never retried (SW_ERR_INTERNAL is not retriable).
+          if (unreadable) throw new StreetWatchError('SW_ERR_INTERNAL', [`undecodable message: ${unreadable.undecodable!.message}`], { cause: unreadable.undecodable });
+          if (readable.length > 0) {
+            // A slow handler (a store catching up) must not cost the member its partitions.
+            const ticker = setInterval(() => void heartbeat().catch(() => undefined), interval);
+            try {
+              const context = new KafkaBatch();
+              await spec.handler(
+                readable.map((d) => d.record!),
+                context,
+              );
+              await context.flush(spec.publish);
+              await context.settle();
+            } finally {
+              clearInterval(ticker);
+            }
+            spec.bus.onHandled?.(spec.topic, spec.group, readable.length);
+          }
+          resolveOffset(items[items.length - 1]!.offset);
+        },
+        park: async (item, cause, attempts) => {
+          const code = await spec.park({ topic: spec.topic, group: spec.group, partition: batch.partition, message: item.message, cause, attempts });
+          spec.bus.onParked?.(spec.topic, spec.group, code);
+          spec.log.warn({ partition: batch.partition, offset: item.offset, code, attempts }, 'record parked: the group moves on without it');
+          resolveOffset(item.offset);
+        },
+        wait: async (ms) => {
+          const until = Date.now() + ms;
+          while (Date.now() < until) {
+            if (!live()) return false;
+            await new Promise((r) => setTimeout(r, Math.min(interval, until - Date.now(), 100)));
+          }
+          if (!live()) return false;
+          await heartbeat();
+          return true;
+        },
+        onError: (err, kind) => spec.bus.onHandlerError?.(spec.topic, spec.group, err, kind),
+      });
+      if (!done) return;
       i += chunk.length;
       await commitOffsetsIfNecessary();
       await heartbeat();
     }
   }
 
-  private decode(chunk: KafkaMessage[], partition: number): BusRecord<unknown>[] {
-    const records: BusRecord<unknown>[] = [];
-    for (const m of chunk) {
-      try {
-        records.push(decodeRecord(this.spec.topic, m));
-      } catch (err) {
-        if (!(err instanceof UndecodableMessage)) throw err;
-        // A record no code can read would block its partition forever if retried.
-        this.spec.log.error({ partition, offset: m.offset, reason: err.message }, 'skipping an undecodable message');
-      }
-    }
-    return records;
-  }
-
-  /** Runs the handler until it succeeds (true) or the member must stop (false). */
-  private async handle(records: BusRecord<unknown>[], heartbeat: () => Promise<void>, live: () => boolean): Promise<boolean> {
-    const { spec } = this;
-    const interval = spec.bus.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
-    let backoff: number = RETRY_BACKOFF_MS.min;
-    for (;;) {
-      // A slow handler (a store catching up) must not cost the member its partitions.
-      const ticker = setInterval(() => void heartbeat().catch(() => undefined), interval);
-      try {
-        await spec.handler(records);
-        spec.bus.onHandled?.(spec.topic, spec.group, records.length);
-        return true;
-      } catch (err) {
-        spec.bus.onHandlerError?.(spec.topic, spec.group, err);
-      } finally {
-        clearInterval(ticker);
-      }
-      const until = Date.now() + backoff;
-      while (Date.now() < until) {
-        if (!live()) return false;
-        await new Promise((r) => setTimeout(r, Math.min(interval, until - Date.now(), 100)));
-      }
-      if (!live()) return false;
-      await heartbeat();
-      backoff = Math.min(backoff * 2, RETRY_BACKOFF_MS.max);
+  private decode(m: KafkaMessage): Delivered {
+    try {
+      return { offset: m.offset, message: m, record: decodeRecord(this.spec.topic, m) };
+    } catch (err) {
+      if (!(err instanceof UndecodableMessage)) throw err;
+      return { offset: m.offset, message: m, record: undefined, undecodable: err };
     }
   }
 
@@ -598,3 +703,31 @@ class KafkaSubscription {
   }
 }
 
+
+/** A batch's publishes on Kafka: sent, and acknowledged, before the batch's offset is resolved. */
+class KafkaBatch implements BatchContext {
+  private readonly pending: { topic: BusTopic; records: BusRecord<unknown>[] }[] = [];
+  private readonly after: (() => void | Promise<void>)[] = [];
+
+  publish<K extends BusTopic>(topic: K, records: BusRecord<BusTopics[K]>[]): void {
+    if (records.length > 0) this.pending.push({ topic, records });
+  }
+
+  /** Kafka and the stores have no transaction in common: the caller writes by itself. */
+  joinCommit(): boolean {
+    return false;
+  }
+
+  afterCommit(then: () => void | Promise<void>): void {
+    this.after.push(then);
+  }
+
+  async flush(publish: SubscriptionSpec['publish']): Promise<void> {
+    await Promise.all(this.pending.map((p) => publish(p.topic, p.records as BusRecord<never>[])));
+  }
+
+  /** The batch's follow-ups, once its publishes are acknowledged; a failure fails the batch. */
+  async settle(): Promise<void> {
+    for (const then of this.after) await then();
+  }
+}

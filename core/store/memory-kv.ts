@@ -27,6 +27,12 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return true;
   }
 
+  async compareAndSetMany(changes: readonly { key: string; expected: unknown; next: unknown }[]): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (const c of changes) out.push(await this.compareAndSet(c.key, c.expected, c.next));
+    return out;
+  }
+
   /** Keys held, for tests and diagnostics. */
   get size(): number {
     return this.data.size;

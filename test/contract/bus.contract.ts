@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { StreetWatchError, swError } from '../../core/errors.js';
 import type { Bus, BusRecord } from '../../core/ports.js';
 import type { DeadLetter, RawPublish } from '../../core/schemas.js';
 
@@ -90,6 +91,33 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, caps: Bus
       await until(() => seen.length >= 3);
       expect(failures).toBe(2);
       expect([...new Set(seen)].sort()).toEqual([1, 2, 3]);
+    });
+
+    it('runs a batch\'s follow-ups after what it published is on the bus, and not for a failed attempt', async () => {
+      const b = await bus();
+      const downstream: number[] = [];
+      await b.subscribe('sw.readings', randomUUID(), async (rs) => void downstream.push(...rs.map((r) => r.value.ts)));
+      let failures = 0;
+      const followed: number[][] = [];
+      await b.subscribe('sw.deadletter', randomUUID(), async (rs, batch) => {
+        const ns = rs.map((r) => r.value.receivedAt);
+        batch.publish('sw.readings', ns.map((n) => ({ key: 'k', value: { deviceId: 'k', metric: 'smoke', value: 1, ts: n, receivedAt: 0, zoneIds: [], ref: 'x' } })));
+        batch.afterCommit(async () => {
+          // What the batch published is durable by now: a group reading it gets it.
+          await until(() => ns.every((n) => downstream.includes(n)));
+          followed.push(ns);
+        });
+        if (failures < 1) {
+          failures++;
+          throw new Error('transient');
+        }
+      });
+      await b.publish('sw.deadletter', [1, 2, 3].map((n) => ({ key: 'k', value: letter('k', n) })));
+      await until(() => followed.flat().length >= 3);
+      expect(followed.flat()).toEqual([1, 2, 3]);
+      expect(failures).toBe(1);
+      // The failed attempt published nothing either.
+      expect(downstream).toEqual([1, 2, 3]);
     });
 
     it('keeps values intact through the adapter', async () => {
@@ -232,6 +260,71 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, caps: Bus
       expect(resumed).toEqual([6, 7, 8, 9, 10]);
     });
 
+    it('parks a record whose failure is not retriable, with its cause, lets the rest through in order, and replays it', { timeout: 90_000 }, async () => {
+      const b = await bus();
+      const group = randomUUID();
+      const seen: number[] = [];
+      let fixed = false;
+      await b.subscribe('sw.deadletter', group, async (rs) => {
+        // A record this code cannot handle (until it is fixed): the whole batch fails with it.
+        if (!fixed && rs.some((r) => r.value.receivedAt === 3)) throw swError('SW_ERR_INTERNAL', 'record 3 cannot be processed');
+        seen.push(...rs.map((r) => r.value.receivedAt));
+      });
+      await b.publish('sw.deadletter', [1, 2, 3, 4, 5].map((n) => ({ key: 'k', value: letter('k', n) })));
+      await until(() => seen.length >= 4);
+      expect(seen).toEqual([1, 2, 4, 5]);
+      const parked = await untilParked(b, group, 1);
+      expect(parked[0]).toMatchObject({ topic: 'sw.deadletter', group, key: 'k', value: letter('k', 3), cause: { code: 'SW_ERR_INTERNAL', message: expect.stringContaining('record 3') }, attempts: 1, replayedAt: null });
+
+      fixed = true;
+      const replayed = await b.replayParked(parked[0]!.id);
+      expect(replayed).toMatchObject({ id: parked[0]!.id, replayedAt: expect.any(Number) });
+      await until(() => seen.includes(3));
+      expect(seen).toEqual([1, 2, 4, 5, 3]);
+      expect((await b.listParked({ group }))[0]).toMatchObject({ id: parked[0]!.id, replayedAt: replayed!.replayedAt });
+      expect(await b.replayParked(randomUUID())).toBeUndefined();
+    });
+
+    it('parks a record that fails every attempt, after the last one, and moves on', { timeout: 90_000 }, async () => {
+      const b = await bus();
+      const group = randomUUID();
+      const seen: number[] = [];
+      let tries = 0;
+      await b.subscribe('sw.deadletter', group, async (rs) => {
+        if (rs.some((r) => r.value.receivedAt === 7)) {
+          tries++;
+          throw new Error('flaky dependency');
+        }
+        seen.push(...rs.map((r) => r.value.receivedAt));
+      });
+      await b.publish('sw.deadletter', [6, 7, 8].map((n) => ({ key: 'k', value: letter('k', n) })));
+      await until(() => seen.length >= 2);
+      expect(seen).toEqual([6, 8]);
+      const [p] = await untilParked(b, group, 1);
+      // Five attempts as a batch, then five alone (DEFAULT_MAX_ATTEMPTS).
+      expect(p).toMatchObject({ value: letter('k', 7), attempts: 5, cause: { code: 'SW_ERR_INTERNAL', message: 'Error: flaky dependency' } });
+      expect(tries).toBe(10);
+    });
+
+    it('waits out a service that is unavailable, however many attempts it takes, and parks nothing', { timeout: 90_000 }, async () => {
+      const b = await bus();
+      const group = randomUUID();
+      const seen: number[] = [];
+      let failures = 0;
+      await b.subscribe('sw.deadletter', group, async (rs) => {
+        if (failures < 6) {
+          failures++;
+          throw new StreetWatchError('SW_ERR_UNAVAILABLE', ['the store', 'connection refused']);
+        }
+        seen.push(...rs.map((r) => r.value.receivedAt));
+      });
+      await b.publish('sw.deadletter', [1, 2].map((n) => ({ key: 'k', value: letter('k', n) })));
+      await until(() => seen.length >= 2);
+      expect(failures).toBe(6);
+      expect(seen).toEqual([1, 2]);
+      expect(await b.listParked({ group })).toEqual([]);
+    });
+
     it.runIf(caps.groupMembers)('splits a group between its members, each key staying in order', { timeout: 90_000 }, async () => {
       const group = randomUUID();
       const members = [await bus(), await bus()];
@@ -258,6 +351,17 @@ export function busContract(name: string, makeBus: () => Promise<Bus>, caps: Bus
       }
     });
   });
+}
+
+/** The parked records of a group, once there are `n` (parking and listing may lag the delivery of the rest). */
+async function untilParked(b: Bus, group: string, n: number): Promise<Awaited<ReturnType<Bus['listParked']>>> {
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const parked = await b.listParked({ group });
+    if (parked.length >= n) return parked;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${n} parked records of group ${group}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {

@@ -493,6 +493,23 @@ export function keyValueContract(name: string, makeKv: () => Promise<{ kv: KeyVa
       expect(await kv.compareAndSet(k('never'), { phase: 'ok' }, 1)).toBe(false);
     });
 
+    it('applies several compare-and-sets at once, each winning or losing on its own', async () => {
+      const kv = await kvStore();
+      const [a, b, c] = [k('many-a'), k('many-b'), k('many-c')];
+      await kv.setMany(new Map([[a, { n: 1 }], [b, { n: 1 }]]));
+      expect(await kv.compareAndSetMany([])).toEqual([]);
+      expect(
+        await kv.compareAndSetMany([
+          { key: a, expected: { n: 1 }, next: { n: 2 } },
+          { key: b, expected: { n: 9 }, next: { n: 2 } },
+          { key: c, expected: undefined, next: { n: 1 } },
+        ]),
+      ).toEqual([true, false, true]);
+      expect(await kv.getMany([a, b, c])).toEqual(new Map([[a, { n: 2 }], [b, { n: 1 }], [c, { n: 1 }]]));
+      expect(await kv.compareAndSetMany([{ key: a, expected: { n: 2 }, next: undefined }])).toEqual([true]);
+      expect((await kv.getMany([a])).has(a)).toBe(false);
+    });
+
     it('lets exactly one of many concurrent writers win a compare-and-set', async () => {
       const kv = await kvStore();
       const a = k('race');

@@ -41,7 +41,8 @@ describe('vendor adapters end to end', () => {
     const device = await sw.connect(id, await sw.provision(id, SITE, f.topic.startsWith('frigate') ? 'nvr' : 'sensor'));
     const errors = await collect(device, `v1/devices/${id}/errors`);
     await device.publishAsync(`v1/devices/${id}/${f.topic}`, payloadBytes(f), { qos: 1 });
-    // The PUBACK comes once the publish is processed: its readings and errors exist by now.
+    // The PUBACK means the publish is in the log: its readings and errors come once the pipeline caught up.
+    await sw.settled();
     await waitFor(() => errors.length >= f.expect.codes.length || undefined, `${f.expect.codes.length} error messages`);
 
     expect(errors.map((e) => e.json.code)).toEqual(f.expect.codes);

@@ -147,6 +147,7 @@ describe('bad input at volume', () => {
     expect(devices.map((d) => d.bad)).toEqual(devices.map(() => []));
     expect(devices.map((d) => d.refs.size)).toEqual(devices.map((d) => d.expectedRefused));
     // Every valid reading stored, and nothing else.
+    await sw.settled();
     const stored = await Promise.all(devices.map(async (d) => (await sw.platform.series.query({ deviceId: d.id, from: 0, to: Date.now() + 60_000 })).length));
     expect(stored).toEqual(devices.map((d) => d.expectedReadings));
     // Counted by code: each error message is one count, and a summary of a long refusal counts the refusals it stands for.

@@ -30,7 +30,10 @@ describe.runIf(openssl.run)('MQTT over TLS and WebSocket', () => {
     await sw?.stop();
   });
 
-  const stored = async (id: string) => (await sw.platform.series.query({ deviceId: id, from: 0, to: Date.now() + 60_000 })).map((r) => [r.metric, r.value]);
+  const stored = async (id: string) => {
+    await sw.settled();
+    return (await sw.platform.series.query({ deviceId: id, from: 0, to: Date.now() + 60_000 })).map((r) => [r.metric, r.value]);
+  };
 
   it('takes a device over TLS (MQTT.js), with the certificate as the trusted CA', async () => {
     const secret = await sw.provision('tls-js', SITE);

@@ -107,6 +107,7 @@ describe('broker sessions and identity', () => {
     for (const id of ['constructor', 'toString', 'hasOwnProperty']) {
       const device = await sw.connect(id, await sw.provision(id, SITE));
       await device.publishAsync(`v1/devices/${id}/telemetry`, JSON.stringify({ values: { noise: 42, constructor: 1 } }), { qos: 1 });
+      await sw.settled();
       const stored = await sw.platform.series.query({ deviceId: id, from: 0, to: Date.now() + 60_000 });
       expect(stored.map((r) => [r.metric, r.value]).sort()).toEqual([
         ['constructor', 1],
@@ -129,6 +130,7 @@ describe('broker sessions and identity', () => {
     await closed;
     expect(await metricValue(sw.platform.metrics.mqttTakeovers)).toBe(1);
     await second.publishAsync('v1/devices/to-1/telemetry', JSON.stringify({ ts: Date.now() - 1000, values: { noise: 43 } }), { qos: 1 });
+    await sw.settled();
     expect((await sw.api('GET', '/api/devices/to-1')).body.status).toBe('online');
   });
 

@@ -40,6 +40,7 @@ describe('streetwatch devices (CLI)', () => {
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const device = await sw.connect('cli-wl-1', secret);
     await device.publishAsync('v1/devices/cli-wl-1/status', 'online', { qos: 1, retain: true });
+    await sw.settled();
 
     const listed = await cli('devices', 'list');
     expect(listed.out).toMatch(/^ID\s+KIND\s+STATUS\s+LAST SEEN\s+PLACE\s+GATEWAY\s+SENML\s+LOCATION\n/);

@@ -48,7 +48,10 @@ describe('device protocol examples', () => {
     const { port } = new URL(sw.mqttUrl);
     return { ...process.env, MQTT_URL: sw.mqttUrl, MQTT_HOST: '127.0.0.1', MQTT_PORT: port, DEVICE_ID: id, DEVICE_SECRET: secret };
   };
-  const stored = async (id: string) => (await sw.platform.series.query({ deviceId: id, from: 0, to: Date.now() + 60_000 })).map((r) => [r.metric, r.value]);
+  const stored = async (id: string) => {
+    await sw.settled();
+    return (await sw.platform.series.query({ deviceId: id, from: 0, to: Date.now() + 60_000 })).map((r) => [r.metric, r.value]);
+  };
   const status = async (id: string) => (await sw.api('GET', `/api/devices/${id}`)).body.status as string;
 
   it('MQTT.js', async () => {

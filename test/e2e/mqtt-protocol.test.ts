@@ -59,7 +59,10 @@ describe('MQTT protocol behaviour', () => {
   const observerArgs = () => ['-h', '127.0.0.1', '-p', port, '-i', `${OBSERVER_PREFIX}${++observers}`, '-u', op.observer.username, '-P', op.observer.password];
   const deviceArgs = (id: string, secret: string) => ['-h', '127.0.0.1', '-p', port, '-i', id, '-u', id, '-P', secret];
   const status = async (id: string) => (await op.sw.api('GET', `/api/devices/${id}`)).body.status as string;
-  const stored = async (id: string) => (await op.sw.platform.series.query({ deviceId: id, from: 0, to: Date.now() + 60_000 })).map((r) => [r.metric, r.value]);
+  const stored = async (id: string) => {
+    await op.sw.settled();
+    return (await op.sw.platform.series.query({ deviceId: id, from: 0, to: Date.now() + 60_000 })).map((r) => [r.metric, r.value]);
+  };
 
   describe('retained messages', () => {
     it('keeps a device\'s retained status for new subscribers, flagged retained (MQTT.js)', async () => {

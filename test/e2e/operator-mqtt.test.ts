@@ -122,6 +122,7 @@ describe('operator MQTT role', () => {
       { code: 'SW_ERR_TOPIC_FORBIDDEN', message: expect.any(String), topic: 'v1/operators/alerts/other' },
     ]);
     expect(client.connected).toBe(true);
+    await sw.settled();
     expect(await sw.platform.series.query({ deviceId: 'nz-o2', from: 0, to: Date.now() + 60_000 })).toHaveLength(0);
     const { body } = await sw.api('GET', '/api/tickets');
     expect(body.tickets.filter((t: { devices: string[] }) => t.devices.includes('nz-o2'))).toHaveLength(0);

@@ -65,7 +65,9 @@ describe('RFC 8428 section 5 examples over MQTT', () => {
     const client = await sw.connect(x.publisher, secret);
     const errors = await collect(client, `v1/devices/${x.publisher}/errors`);
     await client.publishAsync(`v1/devices/${x.publisher}/senml`, JSON.stringify(x.pack), { qos: 1 });
-    // The PUBACK comes once the pack is processed: its readings and refusals exist by now.
+    // The PUBACK says the pack is in the log: once the pipeline has caught up, its readings and
+    // refusals exist.
+    await sw.settled();
     await waitFor(() => errors.length >= x.expect.refused.length || undefined, `${x.expect.refused.length} refusals`);
 
     expect(errors.map((e) => e.json.code)).toEqual(x.expect.refused.map((r) => r.code));

@@ -36,6 +36,12 @@ function simulate(sw: TestPlatform, recordTo?: string): Promise<SimulationResult
   });
 }
 
+/** The tickets once the platform has handled everything the devices sent. */
+async function settledTickets(sw: TestPlatform): Promise<Ticket[]> {
+  await sw.settled();
+  return (await sw.api('GET', '/api/tickets')).body.tickets;
+}
+
 /** What a ticket says about the city, without ids and wall-clock times. */
 function projectTickets(tickets: Ticket[]) {
   return tickets
@@ -57,6 +63,7 @@ function projectTickets(tickets: Ticket[]) {
 
 /** The stored readings, without what only the arrival decides (arrival time, publish id). */
 async function storedReadings(sw: TestPlatform): Promise<Omit<Reading, 'receivedAt' | 'ref'>[]> {
+  await sw.settled();
   const all = await sw.platform.series.query({ from: 0, to: Date.now() + 60_000, limit: 1_000_000 });
   return all.map(({ receivedAt: _r, ref: _ref, ...rest }) => rest);
 }
@@ -80,7 +87,7 @@ describe('simulator with a scenario, record and replay', () => {
     expect(first).toMatchObject({ devices: 29, failed: 0, rejected: 2 });
     expect(first.acked).toBe(first.sent);
     expect(first.lastErrors.map((e) => e.split(' ')[0]).sort()).toEqual(['sim-smoke-0005:', 'sim-wl-0005:']);
-    const tickets = projectTickets((await original.api('GET', '/api/tickets')).body.tickets);
+    const tickets = projectTickets(await settledTickets(original));
     // Tickets merge per category and zone, whichever rule blew the whistle first.
     const where = tickets.map((t) => `${t.category}@${t.zoneId}`);
     expect(where).toEqual(expect.arrayContaining(['flooding@liede-tunnel', 'gas-leak@yuancun-gas-station', 'fire@liede-village', 'manhole@chebei-creek-bank']));
@@ -96,7 +103,7 @@ describe('simulator with a scenario, record and replay', () => {
     platforms.push(again);
     const second = await simulate(again);
     expect(second.sent).toBe(first.sent);
-    const [a, b] = await Promise.all([original, again].map(async (p) => projectTickets((await p.api('GET', '/api/tickets')).body.tickets)));
+    const [a, b] = await Promise.all([original, again].map(async (p) => projectTickets(await settledTickets(p))));
     expect(a!.length).toBeGreaterThan(3);
     expect(b).toEqual(a);
   });
@@ -115,7 +122,7 @@ describe('simulator with a scenario, record and replay', () => {
     const [want, got] = await Promise.all([storedReadings(original), storedReadings(replayed)]);
     expect(want.length).toBeGreaterThan(1000);
     expect(got).toEqual(want);
-    const [a, b] = await Promise.all([original, replayed].map(async (p) => projectTickets((await p.api('GET', '/api/tickets')).body.tickets)));
+    const [a, b] = await Promise.all([original, replayed].map(async (p) => projectTickets(await settledTickets(p))));
     expect(b).toEqual(a);
   });
 
@@ -158,6 +165,7 @@ describe('replay of a CSV file', () => {
     await expect(runReplay(opts)).rejects.toThrow(/device csv-wl-1 is not described in the file: provision it first, then replay with --rotate-existing/);
     const r = await runReplay({ ...opts, rotateExisting: true });
     expect(r).toMatchObject({ devices: 2, published: 6, acked: 6, rejected: 1 });
+    await sw.settled();
     const stored = (await sw.platform.series.query({ from: t0, to: t0 + 3_600_000 })).map((x) => [x.deviceId, x.metric, x.ts - t0, x.value]);
     expect(stored).toEqual([
       ['csv-sm-1', 'smoke', 0, 0.4],

@@ -71,6 +71,7 @@ describe('sub-center MQTT ticket feed', () => {
     await client.publishAsync('v1/devices/wl-f1/telemetry', JSON.stringify({ values: { water_level: 9 } }), { qos: 1 });
     expect(client.connected).toBe(true);
     expect(got.some((m) => m.json.forged)).toBe(false);
+    await sw.settled();
     expect(await sw.platform.series.query({ deviceId: 'wl-f1', from: 0, to: T0 + 86_400_000 })).toHaveLength(1);
   });
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTimerWorker } from '../../alerting/timer-worker.js';
-import { MemoryBus } from '../../core/bus/memory.js';
+import { tempLogBus } from '../support/bus.js';
 import { createLogger } from '../../core/logger.js';
 import { Metrics } from '../../core/metrics.js';
 import type { Ticket } from '../../core/schemas.js';
@@ -96,10 +96,11 @@ describe('ticket timers with a controllable clock', () => {
   it('fires once when two alerting instances share the store, and takes over a dead claimer after its lease', async () => {
     // A second alerting instance: its own connection to the store, its own bus and worker.
     const twin = new SqliteStateStore(sw.dataDir);
+    const twinBus = tempLogBus();
     const twinWorker = startTimerWorker({
       tickets: twin.tickets,
       timers: twin.timers,
-      bus: new MemoryBus(),
+      bus: twinBus,
       cityIndex: () => sw.platform.city,
       clock,
       metrics: new Metrics({ defaultMetrics: false }),
@@ -107,6 +108,7 @@ describe('ticket timers with a controllable clock', () => {
     });
     cleanup.push(async () => {
       await twinWorker.close();
+      await twinBus.close();
       await twin.close();
     });
 
@@ -143,6 +145,8 @@ describe('closing confirmed by the sensor', () => {
     const level = async (value: number): Promise<void> => {
       clock.advance(1_000);
       await device.publishAsync('v1/devices/wl-h1/telemetry', JSON.stringify({ values: { water_level: value } }), { qos: 1 });
+      // Evaluated before the clock moves on.
+      await sw.settled();
     };
     await level(0.5);
     const [created] = await waitFor(async () => {

@@ -11,7 +11,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CityIndex } from '../../core/city-index.js';
 import { loadCity } from '../../core/city.js';
 import { loadConfig } from '../../core/config.js';
-import { MemoryBus } from '../../core/bus/memory.js';
 import { createLogger } from '../../core/logger.js';
 import { Metrics } from '../../core/metrics.js';
 import { systemClock, type StateStore } from '../../core/ports.js';
@@ -21,6 +20,7 @@ import { SqliteSeriesStore } from '../../core/store/sqlite/series.js';
 import { SqliteStateStore } from '../../core/store/sqlite/state.js';
 import { startIngest } from '../../ingest/stage.js';
 import { dropNamespace, testNamespace, testServices } from '../support/backends.js';
+import { busSettled, tempLogBus } from '../support/bus.js';
 import { FIXTURE_CITY } from '../support/harness.js';
 import { batchDigest, BatchMemory, planTelemetry } from '../../api/ingest-batches.js';
 
@@ -47,7 +47,7 @@ describe.each(modes)('HTTP ingest batch memory: %s', (_mode, open) => {
   async function setup(kept: number) {
     const state = await open();
     const series = new SqliteSeriesStore(fs.mkdtempSync(path.join(os.tmpdir(), 'sw-batches-series-')));
-    const bus = new MemoryBus();
+    const bus = tempLogBus();
     const city = new CityIndex(loadCity(FIXTURE_CITY));
     const published: string[] = [];
     const tap = await bus.subscribe('sw.raw', 'test-raw-tap', async (records) => void published.push(...records.map((r) => r.value.id)));
@@ -62,10 +62,13 @@ describe.each(modes)('HTTP ingest batch memory: %s', (_mode, open) => {
     const close = async () => {
       await tap.close();
       await ingest.close();
+      await bus.close();
       await series.close();
       await state.close();
     };
-    return { state, series, published, send, close };
+    // The log hands the tap its records at its own pace: wait for it before counting.
+    const publishedNow = async () => (await busSettled(bus), published);
+    return { state, series, published: publishedNow, send, close };
   }
 
   it('publishes a batch once, however many requests carry its id at once', async () => {
@@ -76,7 +79,7 @@ describe.each(modes)('HTTP ingest batch memory: %s', (_mode, open) => {
     for (const a of answers) expect(a).toMatchObject({ batchId: 'b-1', stored: 1, refused: 0 });
     // The others were told to come back (SW_ERR_BATCH_PENDING), none published again.
     for (const o of outcomes) if (o.status === 'rejected') expect((o.reason as { code: string }).code).toBe('SW_ERR_BATCH_PENDING');
-    expect(published).toHaveLength(1);
+    expect(await published()).toHaveLength(1);
     expect(await send('b-1', 40)).toMatchObject({ status: 200, answer: { replayed: true, stored: 1 } });
     await close();
   });
@@ -84,13 +87,13 @@ describe.each(modes)('HTTP ingest batch memory: %s', (_mode, open) => {
   it('remembers the last `kept` batch ids of a system and forgets the oldest, reports and all', async () => {
     const { state, series, published, send, close } = await setup(3);
     for (let i = 1; i <= 5; i++) expect(await send(`k-${i}`, 40 + i)).toMatchObject({ status: 200, answer: { stored: 1 } });
-    expect(published).toHaveLength(5);
+    expect(await published()).toHaveLength(5);
     // Still remembered: answered again, nothing published.
     for (const i of [3, 4, 5]) expect(await send(`k-${i}`, 40 + i)).toMatchObject({ status: 200, answer: { replayed: true } });
-    expect(published).toHaveLength(5);
+    expect(await published()).toHaveLength(5);
     // Forgotten: sent again (the store keeps one reading per device, metric and time all the same).
     expect(await send('k-1', 41)).toMatchObject({ status: 200, answer: { batchId: 'k-1' } });
-    expect(published).toHaveLength(6);
+    expect(await published()).toHaveLength(6);
     expect(await state.kv.getMany(['ingest:batches:sys'])).toEqual(new Map([['ingest:batches:sys', ['k-4', 'k-5', 'k-1']]]));
     const kept = await state.kv.getMany(['ingest:batch:sys:k-1', 'ingest:batch:sys:k-2', 'ingest:batch:sys:k-3']);
     expect([...kept.keys()]).toEqual(['ingest:batch:sys:k-1']);

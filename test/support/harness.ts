@@ -11,6 +11,7 @@ import { startPlatform, type Platform } from '../../app/platform.js';
 import { REPO_ROOT, loadConfig } from '../../core/config.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import type { Clock } from '../../core/ports.js';
+import { busSettled } from './bus.js';
 
 export const FIXTURE_CITY = path.join(REPO_ROOT, 'test', 'fixtures', 'city');
 
@@ -41,6 +42,11 @@ export interface TestPlatform {
   /** Issues an API token for a sub-center or the district center, as the admin would. */
   unitToken(unitId: string): Promise<string>;
   connect(deviceId: string, secret: string, opts?: mqtt.IClientOptions): Promise<MqttClient>;
+  /**
+   * Resolves once the pipeline has caught up with everything published so far (a PUBACK means
+   * the publish is in the log, not that its readings are stored or evaluated yet).
+   */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -97,6 +103,7 @@ export async function startTestPlatform(opts: { cityDir?: string; dataDir?: stri
       clients.push(client);
       return client;
     },
+    settled: () => busSettled(platform.bus),
     async stop() {
       await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
       await platform.stop();

@@ -36,7 +36,16 @@ export class RedisKv implements KeyValueStore {
   }
 
   compareAndSet(key: string, expected: unknown, next: unknown): Promise<boolean> {
-    const json = (v: unknown): [string, string] => (v === undefined ? ['0', ''] : ['1', JSON.stringify(v)]);
     return this.c.run(async () => (await this.c.script('compareAndSet')(1, this.c.keys.kv(key), ...json(expected), ...json(next))) === 1);
   }
+
+  compareAndSetMany(changes: readonly { key: string; expected: unknown; next: unknown }[]): Promise<boolean[]> {
+    if (changes.length === 0) return Promise.resolve([]);
+    // Sent together, each script atomic on its own key: one round trip for the batch.
+    return this.c.run(async () => (await Promise.all(changes.map((c) => this.c.script('compareAndSet')(1, this.c.keys.kv(c.key), ...json(c.expected), ...json(c.next))))).map((r) => r === 1));
+  }
+}
+
+function json(v: unknown): [string, string] {
+  return v === undefined ? ['0', ''] : ['1', JSON.stringify(v)];
 }

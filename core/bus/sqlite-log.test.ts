@@ -1,0 +1,259 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { busContract } from '../../test/contract/bus.contract.js';
+import { swError } from '../errors.js';
+import type { DeadLetter, RawPublish } from '../schemas.js';
+import { SqliteLogBus, type SqliteLogBusOptions } from './sqlite-log.js';
+
+describe('SqliteLogBus', () => {
+  const dirs: string[] = [];
+  // A data directory per test: the buses a test makes (a restarted member) share its log.
+  let dir = '';
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-bus-'));
+    dirs.push(dir);
+  });
+  afterAll(() => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  busContract('sqlite log', async () => SqliteLogBus.open(dir), { durable: true });
+});
+
+describe('SqliteLogBus, embedded specifics', () => {
+  const open: SqliteLogBus[] = [];
+  const dirs: string[] = [];
+  const dataDir = (): string => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-bus-'));
+    dirs.push(d);
+    return d;
+  };
+  const logBus = (dir: string, opts: Omit<SqliteLogBusOptions, 'database' | 'ownsDatabase'> = {}): SqliteLogBus => {
+    const b = SqliteLogBus.open(dir, opts);
+    open.push(b);
+    return b;
+  };
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((b) => b.close()));
+  });
+  afterAll(() => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+  const held = (b: SqliteLogBus, topic = 'sw_deadletter'): number => (b.database.prepare(`SELECT count(*) AS n FROM bus_${topic}`).get() as { n: number }).n;
+
+  it('makes a publish wait while a group has the bound not yet taken, and lets it through as the group catches up', async () => {
+    const b = logBus(dataDir(), { maxPendingRecords: 100 });
+    const gate = deferred();
+    const seen: number[] = [];
+    await b.subscribe('sw.deadletter', 'slow', async (rs) => {
+      await gate.promise;
+      seen.push(...rs.map((r) => r.value.receivedAt));
+    });
+    // An empty backlog takes a publish of any size; the next one does not fit beside it.
+    await b.publish('sw.deadletter', range(1, 100).map((n) => ({ key: `d${n % 7}`, value: letter(`d${n % 7}`, n) })));
+    let resolved = false;
+    const waiting = b.publish('sw.deadletter', range(101, 110).map((n) => ({ key: 'k', value: letter('k', n) }))).then(() => void (resolved = true));
+    await settleTurns();
+    expect(resolved).toBe(false);
+    expect(b.backlog()).toBeGreaterThanOrEqual(100);
+    gate.resolve();
+    await waiting;
+    await until(() => seen.length === 110);
+    expect(new Set(seen).size).toBe(110);
+  });
+
+  it('refuses a publish when the bound of bytes waits already, beyond what fills the log', async () => {
+    const b = logBus(dataDir(), { maxPendingBytes: 1024 * 1024 });
+    const gate = deferred();
+    await b.subscribe('sw.deadletter', 'stuck', async () => gate.promise);
+    const big = (n: number) => ({ key: 'k', value: { ...letter('k', n), payload: 'x'.repeat(100_000) } });
+    // About 1 MiB in the log, then about 1 MiB waiting for room, then no more.
+    await b.publish('sw.deadletter', range(1, 10).map(big));
+    const waiting = range(11, 20).map((n) => b.publish('sw.deadletter', [big(n)]));
+    const refused = await b.publish('sw.deadletter', [big(21)]).then(
+      () => 'accepted',
+      (err: { code?: string }) => err.code,
+    );
+    expect(refused).toBe('SW_ERR_UNAVAILABLE');
+    gate.resolve();
+    await Promise.all(waiting);
+  });
+
+  it('refuses a publish when a tenth of the bound waits already (at least a thousand)', async () => {
+    const b = logBus(dataDir(), { maxPendingRecords: 100 });
+    const gate = deferred();
+    await b.subscribe('sw.deadletter', 'stuck', async () => gate.promise);
+    await b.publish('sw.deadletter', range(1, 100).map((n) => ({ key: 'k', value: letter('k', n) })));
+    const waiting = range(101, 1_100).map((n) => b.publish('sw.deadletter', [{ key: 'k', value: letter('k', n) }]));
+    await expect(b.publish('sw.deadletter', [{ key: 'k', value: letter('k', 1_101) }])).rejects.toMatchObject({ code: 'SW_ERR_UNAVAILABLE' });
+    gate.resolve();
+    await Promise.all(waiting);
+  });
+
+  it('holds a raw publish with a payload of its own, not the socket read it was cut from', async () => {
+    const b = logBus(dataDir());
+    let got: RawPublish | undefined;
+    await b.subscribe('sw.raw', 'ingest', async (rs) => {
+      got = rs[0]!.value;
+    });
+    const read = Buffer.alloc(64 * 1024, 0x20);
+    read.write('{"values":{}}', 100);
+    const payload = read.subarray(100, 113);
+    await b.publish('sw.raw', [{ key: 'd1', value: { id: 'r1', clientId: 'd1', topic: 'v1/devices/d1/telemetry', payload, qos: 1, receivedAt: 1 } }]);
+    await until(() => got !== undefined);
+    expect(got!.payload.toString()).toBe('{"values":{}}');
+    expect(got!.payload.buffer).not.toBe(read.buffer);
+  });
+
+  it('keeps a record committed before a crash, and the position of a group that had taken it', async () => {
+    const dir = dataDir();
+    const first = logBus(dir);
+    const seen: number[] = [];
+    await first.subscribe('sw.deadletter', 'g', async (rs) => void seen.push(...rs.map((r) => r.value.receivedAt)));
+    await first.publish('sw.deadletter', [1, 2, 3].map((n) => ({ key: 'k', value: letter('k', n) })));
+    await until(() => seen.length === 3);
+    await until(() => first.backlog() === 0);
+    await first.publish('sw.deadletter', [4].map((n) => ({ key: 'k', value: letter('k', n) })));
+    // No close: the process died. What the group took may come again (at least once); nothing is lost.
+    const second = logBus(dir);
+    const again: number[] = [];
+    await second.subscribe('sw.deadletter', 'g', async (rs) => void again.push(...rs.map((r) => r.value.receivedAt)));
+    await until(() => again.includes(4));
+    expect(again.at(-1)).toBe(4);
+    expect(again.every((n) => n >= 1 && n <= 4)).toBe(true);
+  });
+
+  it('commits a batch, what its handler published and wrote, and its position in one transaction', async () => {
+    const b = logBus(dataDir());
+    b.database.exec('CREATE TABLE effects (n INTEGER PRIMARY KEY)');
+    const insert = b.database.prepare('INSERT INTO effects (n) VALUES (?)');
+    const out: number[] = [];
+    await b.subscribe('sw.readings', 'downstream', async (rs) => void out.push(...rs.map((r) => r.value.ts)));
+    let failOnce = true;
+    await b.subscribe('sw.deadletter', 'stage', async (rs, batch) => {
+      for (const r of rs) {
+        expect(batch.joinCommit(b.database, () => insert.run(r.value.receivedAt))).toBe(true);
+        batch.publish('sw.readings', [{ key: r.key, value: { deviceId: r.key, metric: 'smoke', value: 1, ts: r.value.receivedAt, receivedAt: 0, zoneIds: [], ref: 'x' } }]);
+      }
+      // The second write of the batch fails at commit the first time: nothing of the batch may remain.
+      if (failOnce) {
+        failOnce = false;
+        expect(batch.joinCommit(b.database, () => insert.run(rs[0]!.value.receivedAt))).toBe(true);
+      }
+      expect(batch.joinCommit({}, () => undefined)).toBe(false);
+    });
+    await b.publish('sw.deadletter', [1, 2, 3].map((n) => ({ key: 'k', value: letter('k', n) })));
+    await until(() => out.length >= 3);
+    await until(() => b.backlog() === 0);
+    expect(out).toEqual([1, 2, 3]);
+    expect(b.database.prepare('SELECT n FROM effects ORDER BY n').all()).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+
+  it('runs a batch\'s follow-ups once it has committed, never for an attempt whose commit failed', async () => {
+    const b = logBus(dataDir());
+    b.database.exec('CREATE TABLE effects (n INTEGER PRIMARY KEY)');
+    const insert = b.database.prepare('INSERT INTO effects (n) VALUES (?)');
+    const stored = b.database.prepare('SELECT count(*) AS n FROM effects WHERE n = ?');
+    const followed: { batch: number[]; stored: boolean }[] = [];
+    let attempts = 0;
+    await b.subscribe('sw.deadletter', 'stage', async (rs, batch) => {
+      attempts++;
+      for (const r of rs) batch.joinCommit(b.database, () => insert.run(r.value.receivedAt));
+      // The first attempt fails at commit (the same row twice): its follow-up must not run.
+      if (attempts === 1) batch.joinCommit(b.database, () => insert.run(rs[0]!.value.receivedAt));
+      const ns = rs.map((r) => r.value.receivedAt);
+      batch.afterCommit(() => void followed.push({ batch: ns, stored: ns.every((n) => (stored.get(n) as { n: number }).n === 1) }));
+      // A failing follow-up is logged: the committed batch is not handed over again.
+      batch.afterCommit(() => Promise.reject(new Error('follow-up failed')));
+    });
+    await b.publish('sw.deadletter', [1, 2, 3].map((n) => ({ key: 'k', value: letter('k', n) })));
+    await until(() => followed.flatMap((f) => f.batch).length === 3 && b.backlog() === 0);
+    expect(attempts).toBeGreaterThan(1);
+    // Each record followed up once, after its batch's rows were in the table.
+    expect(followed.flatMap((f) => f.batch)).toEqual([1, 2, 3]);
+    expect(followed.every((f) => f.stored)).toBe(true);
+  });
+
+  it('prunes what every group has taken, and holds what an absent group has not only up to the bound', async () => {
+    const dir = dataDir();
+    const skipped: number[] = [];
+    const b = logBus(dir, { maxPendingRecords: 200, onSkipped: (_t, _g, n) => void skipped.push(n) });
+    // A group that leaves at the start and comes back at the end.
+    await (await b.subscribe('sw.deadletter', 'away', async () => undefined)).close();
+    let taken = 0;
+    await b.subscribe('sw.deadletter', 'here', async (rs) => void (taken += rs.length));
+    for (let i = 0; i < 10; i++) {
+      await b.publish('sw.deadletter', range(i * 100 + 1, i * 100 + 100).map((n) => ({ key: 'k', value: letter('k', n) })));
+    }
+    await until(() => taken === 1_000);
+    await until(() => b.backlog() === 0 && held(b) <= 200 + 100);
+    const back: number[] = [];
+    await b.subscribe('sw.deadletter', 'away', async (rs) => void back.push(...rs.map((r) => r.value.receivedAt)));
+    await until(() => back.includes(1_000));
+    expect(skipped.length).toBe(1);
+    expect(skipped[0]! + back.length).toBe(1_000);
+    expect(back).toEqual(range(1_001 - back.length, 1_000));
+    // Once both have taken everything, nothing is held.
+    await b.publish('sw.deadletter', [{ key: 'k', value: letter('k', 1_001) }]);
+    await until(() => held(b) <= 1);
+  });
+
+  it('forgets a group that has had no subscriber for its retention', async () => {
+    let now = 1_000_000;
+    const b = logBus(dataDir(), { maxPendingRecords: 100_000, groupRetentionMs: 60_000, maintenanceIntervalMs: 10, now: () => now });
+    await (await b.subscribe('sw.deadletter', 'gone', async () => undefined)).close();
+    await b.publish('sw.deadletter', range(1, 50).map((n) => ({ key: 'k', value: letter('k', n) })));
+    await settleTurns();
+    expect(held(b)).toBe(50);
+    now += 61_000;
+    await until(() => held(b) === 0);
+    expect(b.database.prepare("SELECT count(*) AS n FROM bus_groups WHERE grp = 'gone'").get()).toEqual({ n: 0 });
+  });
+
+  it('keeps parked records for their retention and at most the newest maxParked of them', async () => {
+    let now = 1_000_000;
+    // Time moves on with each look at it: the records are parked one after the other.
+    const b = logBus(dataDir(), { maxParked: 3, parkedRetentionMs: 60_000, maintenanceIntervalMs: 10, now: () => now++ });
+    let taken = 0;
+    await b.subscribe('sw.deadletter', 'g', async (rs) => {
+      if (rs.some((r) => r.value.receivedAt % 2 === 0)) throw swError('SW_ERR_INTERNAL', 'even');
+      taken += rs.length;
+    });
+    await b.publish('sw.deadletter', range(1, 10).map((n) => ({ key: 'k', value: letter('k', n) })));
+    await until(() => taken === 5);
+    await until(() => b.backlog() === 0);
+    await until(() => held(b, 'parked') === 3);
+    expect((await b.listParked()).map((p) => (p.value as { receivedAt: number }).receivedAt)).toEqual([10, 8, 6]);
+    now += 61_000;
+    await until(() => held(b, 'parked') === 0);
+  });
+});
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+function letter(deviceId: string, n: number): DeadLetter {
+  return { ref: `r${n}`, deviceId, clientId: deviceId, topic: `v1/devices/${deviceId}/telemetry`, code: 'SW_ERR_PAYLOAD_JSON', message: `m${n}`, receivedAt: n, payload: '', truncated: false };
+}
+
+async function until(cond: () => boolean, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Lets the log run the turns already due (commits, deliveries) before looking at what did not happen. */
+async function settleTurns(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
