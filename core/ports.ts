@@ -242,6 +242,8 @@ export interface TicketSaveEffects {
   timers?: readonly TicketTimer[];
   /** Supervision orders about this ticket, inserted or replaced by id. */
   supervisionOrders?: readonly SupervisionOrder[];
+  /** People's reports merged into the ticket by this change: each report records the ticket (the first one it joined). */
+  reportLinks?: readonly string[];
 }
 
 export interface TicketStore {

@@ -181,6 +181,17 @@ export const Alert = z.object({
   /** When the rule started firing (event time). */
   startsAt: z.number().int(),
   summary: z.string().max(512),
+  /**
+   * A people's report (统一归集) rather than a sensor's or a camera's alert: the report's id,
+   * the channel it came in by and who made it (the timeline's actor). Absent for sensors.
+   */
+  report: z
+    .object({
+      id: z.string().max(64),
+      channel: z.enum(['grid', 'open311']),
+      by: z.string().max(256),
+    })
+    .optional(),
 });
 export type Alert = z.infer<typeof Alert>;
 
@@ -224,6 +235,8 @@ export const TicketAlert = Alert.pick({ id: true, fingerprint: true, deviceId: t
   changes: z.array(z.number()).optional(),
   /** Changing state too often (docs/TICKETS.md, flapping): its changes are counted, not announced. */
   flapping: z.boolean().optional(),
+  /** A people's report: it never clears by itself, so the sensor's closing hold leaves it out. */
+  report: z.boolean().optional(),
 });
 export type TicketAlert = z.infer<typeof TicketAlert>;
 
@@ -252,11 +265,124 @@ export type DeadlineMark = z.infer<typeof DeadlineMark>;
 
 /** Who confirmed the closing: the sensor (normal for the hold period) or an operator. */
 export const TicketClosure = z.object({
-  by: z.enum(['sensor', 'operator']),
+  /**
+   * `sensor`: readings normal for the hold period; `operator`: a holder's or the admin's
+   * confirmation; `reporter`: the person who reported it (上报人确认结案); `district`: the
+   * district command center, after the reporter's confirmation time ran out.
+   */
+  by: z.enum(['sensor', 'operator', 'reporter', 'district']),
   actor: z.string().max(256),
   at: z.number().int(),
 });
 export type TicketClosure = z.infer<typeof TicketClosure>;
+
+// Joint handling, returns, extensions and people's reports (docs/TICKETS.md, section 6).
+
+/** A co-handling department's standing on a ticket (吹哨报到): summoned, checked in, finished, or released. */
+export const CO_HANDLER_STATUSES = ['summoned', 'checked_in', 'finished', 'released'] as const;
+export type CoHandlerStatus = (typeof CO_HANDLER_STATUSES)[number];
+
+export const CoHandler = z.object({
+  department: z.string().max(64),
+  /** `plan`: the category's response plan for the grade; `whistle`: summoned by the holder by hand. */
+  source: z.enum(['plan', 'whistle']),
+  status: z.enum(CO_HANDLER_STATUSES),
+  summonedAt: z.number().int(),
+  summonedBy: z.string().max(256),
+  /** The check-in (报到) deadline. */
+  checkInBy: z.number().int(),
+  checkedInAt: z.number().int().nullable(),
+  finishedAt: z.number().int().nullable(),
+  releasedAt: z.number().int().nullable(),
+  /** When the check-in reminder went out, and when the missed check-in was recorded. */
+  remindedAt: z.number().int().nullable(),
+  missedAt: z.number().int().nullable(),
+});
+export type CoHandler = z.infer<typeof CoHandler>;
+
+/** A step of the response plan's checklist, and who ticked it off. */
+export const ChecklistStep = z.object({
+  id: z.string().max(64),
+  text: z.string().max(200),
+  doneAt: z.number().int().nullable(),
+  doneBy: z.string().max(256).nullable(),
+});
+export type ChecklistStep = z.infer<typeof ChecklistStep>;
+
+/** A return (退单): the holder says the ticket is not its responsibility; the district rules on it. */
+export const TicketReturn = z.object({
+  at: z.number().int(),
+  /** Who returned it: `unit:<id>` or `department:<id>`. */
+  party: z.string().max(256),
+  /** The holder and the department at the time. */
+  subcenterId: z.string().max(64),
+  department: z.string().max(64),
+  reason: z.string().max(500),
+  /**
+   * The district's ruling: `reassigned` (the return is upheld, the ticket goes elsewhere) or
+   * `sent_back` (rejected: the returner keeps it). Null while the district has not ruled.
+   */
+  ruling: z
+    .object({
+      at: z.number().int(),
+      by: z.string().max(256),
+      decision: z.enum(['reassigned', 'sent_back']),
+      note: z.string().max(500),
+      subcenterId: z.string().max(64),
+      department: z.string().max(64),
+    })
+    .nullable(),
+});
+export type TicketReturn = z.infer<typeof TicketReturn>;
+
+/** A request for a later resolution deadline (延期), and the parent's decision. */
+export const ExtensionRequest = z.object({
+  at: z.number().int(),
+  by: z.string().max(256),
+  /** Who decides: the holder's parent center, or `admin` when the holder has no parent. */
+  approver: z.string().max(64),
+  /** The holder when it was asked. */
+  subcenterId: z.string().max(64),
+  /** resolveBy when asked, and the one asked for. */
+  from: z.number().int(),
+  to: z.number().int(),
+  reason: z.string().max(500),
+  decision: z
+    .object({
+      at: z.number().int(),
+      by: z.string().max(256),
+      approved: z.boolean(),
+      /** The deadline granted (at most the one asked for); absent when refused. */
+      resolveBy: z.number().int().optional(),
+      note: z.string().max(500).optional(),
+    })
+    .nullable(),
+});
+export type ExtensionRequest = z.infer<typeof ExtensionRequest>;
+
+/** A people's report merged into a ticket. */
+export const TicketReportRef = z.object({
+  id: z.string().max(64),
+  channel: z.enum(['grid', 'open311']),
+  by: z.string().max(256),
+  at: z.number().int(),
+});
+export type TicketReportRef = z.infer<typeof TicketReportRef>;
+
+export const SATISFACTION = ['satisfied', 'basically_satisfied', 'dissatisfied'] as const;
+export type Satisfaction = (typeof SATISFACTION)[number];
+
+/** A reporter's answer to a resolution: fixed or not, and how satisfied (满意度). */
+export const ReporterRating = z.object({
+  at: z.number().int(),
+  reportId: z.string().max(64),
+  /** The resolution it answers (the ticket's resolvedAt then). */
+  resolvedAt: z.number().int(),
+  fixed: z.boolean(),
+  satisfaction: z.enum(SATISFACTION),
+  note: z.string().max(500).optional(),
+});
+export type ReporterRating = z.infer<typeof ReporterRating>;
 
 export const Ticket = z.object({
   id: z.string().max(128),
@@ -315,20 +441,56 @@ export const Ticket = z.object({
   timeline: z.array(TimelineEntry),
   /** Optimistic concurrency: incremented on every save. */
   version: z.number().int(),
+  /** What opened it: a sensor's alert (also when absent) or a people's report, whose reporter confirms the closing. */
+  origin: z.enum(['sensor', 'report']).optional(),
+  /** Units that have held it, in order of first holding (at most MAX_TICKET_HOLDERS). */
+  holders: z.array(z.string().max(64)).optional(),
+  /** Departments that have led it, in order. */
+  leads: z.array(z.string().max(64)).optional(),
+  /** The response plan (预案) in force: its category and the grade it was applied for. */
+  plan: z.object({ category: z.string().max(64), grade: Grade }).nullable().optional(),
+  /** Co-handling departments summoned (联动), with their check-in and completion. */
+  coHandlers: z.array(CoHandler).optional(),
+  /** The plan's checklist. */
+  checklist: z.array(ChecklistStep).optional(),
+  /** Returns (退单) and the district's rulings, oldest first. */
+  returns: z.array(TicketReturn).optional(),
+  /** Deadline extensions (延期) asked for, oldest first. */
+  extensions: z.array(ExtensionRequest).optional(),
+  /** People's reports merged in: the first MAX_TICKET_REPORTS (the opener first); `reportCount` counts all. */
+  reports: z.array(TicketReportRef).optional(),
+  reportCount: z.number().int().optional(),
+  /** The reporter's answers to resolutions (a reported ticket). */
+  ratings: z.array(ReporterRating).optional(),
+  /** The reporter did not answer the resolution at `resolvedAt` in time: the district decides the closing. */
+  confirmationTimedOut: z.object({ resolvedAt: z.number().int(), at: z.number().int() }).nullable().optional(),
 });
 export type Ticket = z.infer<typeof Ticket>;
 
 /** Durable ticket timers: reminders and deadlines per kind, and the closing hold. */
-export const TIMER_KINDS = ['response_reminder', 'response_due', 'resolution_reminder', 'resolution_due', 'close_hold'] as const;
+export const TIMER_KINDS = [
+  'response_reminder',
+  'response_due',
+  'resolution_reminder',
+  'resolution_due',
+  'close_hold',
+  // One per summoned co-handling department (the timer id names it).
+  'checkin_reminder',
+  'checkin_due',
+  // A reported ticket's resolution waiting for its reporter.
+  'confirmation_due',
+] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
 /** A point in time at which something must happen to a ticket. One per ticket and kind. */
 export interface TicketTimer {
-  /** `${ticketId}/${kind}` */
+  /** `${ticketId}/${kind}`, and `/${department}` for a co-handler's check-in. */
   id: string;
   ticketId: string;
   kind: TimerKind;
   dueAt: number;
+  /** The co-handling department a check-in timer is about (not stored: timersFor tells). */
+  department?: string;
 }
 
 export const SUPERVISION_STATUSES = ['issued', 'acknowledged', 'closed'] as const;
@@ -345,7 +507,9 @@ export const SupervisionOrder = z.object({
   subcenterId: z.string().max(64),
   /** The parent center that supervises. */
   issuedTo: z.string().max(64),
-  reason: z.enum(['response_overdue', 'resolution_overdue']),
+  reason: z.enum(['response_overdue', 'resolution_overdue', 'checkin_overdue']),
+  /** A co-handling department that missed its check-in: the one supervised (`checkin_overdue`). */
+  department: z.string().max(64).optional(),
   /** The deadline that was missed. */
   deadline: z.number().int(),
   status: z.enum(SUPERVISION_STATUSES),
@@ -364,6 +528,11 @@ export const TICKET_EVENT_TYPES = [
   'ticket.reopened',
   'ticket.closed',
   'supervision.updated',
+  // A department is summoned to co-handle (报到), a holder returned the ticket to the district
+  // (退单), a holder asks its parent for more time (延期): each waits on someone's decision.
+  'ticket.summoned',
+  'ticket.returned',
+  'ticket.extension_requested',
 ] as const;
 export type TicketEventType = (typeof TICKET_EVENT_TYPES)[number];
 
