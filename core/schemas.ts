@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { SENML_NAME_RE } from './adapter-schemas.js';
 import type { Category, City, Department, Subcenter, Zone } from './city.js';
+import { Duration } from './duration.js';
 
 export const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const METRIC_RE = /^[a-z][a-z0-9_]{0,63}$/;
@@ -730,6 +731,45 @@ export type TicketReassignBody = z.infer<typeof TicketReassignBody>;
  * `pattern` is the item's syntax without anchors: the whole list's syntax is then a pattern of
  * the string itself, which the OpenAPI document carries, so clients and test generators know it.
  */
+// Joint handling, returns, extensions (docs/TICKETS.md, section 6)
+
+/** The longest check-in window the holder may give a department it summons by hand. */
+export const MAX_CHECK_IN_WITHIN_MS = 24 * 3_600_000;
+
+/** Blow the whistle (吹哨) for a department: it must check in within `checkInWithin` (the grade's response time when absent). */
+export const SummonBody = z.strictObject({
+  department: CategoryId,
+  checkInWithin: Duration.refine((ms) => ms >= 60_000 && ms <= MAX_CHECK_IN_WITHIN_MS, 'must be from 1m to 24h').optional(),
+  reason: z.string().min(1).max(500),
+});
+
+export const CoHandlerParams = z.strictObject({ id: z.string().min(1).max(128), department: CategoryId });
+export const ChecklistParams = z.strictObject({ id: z.string().min(1).max(128), step: z.string().min(1).max(64) });
+
+/** Release a summoned department that turns out not to be needed. */
+export const ReleaseBody = z.strictObject({ reason: z.string().min(1).max(500) });
+
+/** Return (退单): not this holder's responsibility, and why. */
+export const ReturnBody = z.strictObject({ reason: z.string().min(1).max(500) });
+
+/** The district's ruling on a return: re-dispatch elsewhere, or send it back; always with a note. */
+export const ReturnRulingBody = z
+  .strictObject({
+    decision: z.enum(['reassigned', 'sent_back']),
+    subcenter: EntityId.optional(),
+    department: CategoryId.optional(),
+    note: z.string().min(1).max(500),
+  })
+  .refine((b) => b.decision === 'reassigned' || (b.subcenter === undefined && b.department === undefined), { message: 'a ticket sent back goes to the returner: give no "subcenter" or "department"', path: ['decision'] });
+
+/** Ask for a later resolution deadline (延期). */
+export const ExtensionBody = z.strictObject({ resolveBy: Timestamp, reason: z.string().min(1).max(500) });
+
+/** The parent's decision on a request for more time; an approval may grant less than asked. */
+export const ExtensionDecisionBody = z
+  .strictObject({ approved: z.boolean(), resolveBy: Timestamp.optional(), note: z.string().min(1).max(500).optional() })
+  .refine((b) => b.approved || b.resolveBy === undefined, { message: 'a refusal grants no deadline', path: ['resolveBy'] });
+
 const commaList = <T extends z.ZodType<unknown, string>>(item: T, max: number, pattern: string) =>
   z
     .string()
@@ -741,6 +781,8 @@ const oneOf = (values: readonly string[]): string => values.join('|');
 
 export const TicketQuery = z.strictObject({
   subcenter: EntityId.optional(),
+  /** Tickets this department leads or co-handles (a department token gets its own). */
+  department: CategoryId.optional(),
   status: commaList(TicketStatus, TICKET_STATUSES.length, oneOf(TICKET_STATUSES)).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
@@ -753,6 +795,10 @@ export const QueryTime = z.union([
 
 export const KpiQuery = z.strictObject({
   subcenter: EntityId.optional(),
+  /** The tickets a department led or co-handled (a department token gets its own). */
+  department: CategoryId.optional(),
+  /** Recurrence look-back: a ticket recurs when the same place and category closed within this many days before it. */
+  recurrenceDays: z.coerce.number().int().min(1).max(365).optional(),
   grade: Grade.optional(),
   from: QueryTime.optional(),
   to: QueryTime.optional(),
@@ -776,13 +822,23 @@ export const SupervisionNoteBody = z.strictObject({
   note: Note,
 });
 
-export const TokenCreateBody = z.strictObject({
-  /** A sub-center id, or the district command center's. */
-  unit: EntityId,
-  label: z.string().min(1).max(128).optional(),
-  /** `unit` (the default) acts for the unit; `display` only reads its wall view. */
-  kind: z.enum(['unit', 'display']).default('unit'),
-});
+export const TokenCreateBody = z
+  .strictObject({
+    /** A unit token's or display token's unit: a sub-center, community, grid, or the district command center. */
+    unit: EntityId.optional(),
+    /** A department token's department. */
+    department: CategoryId.optional(),
+    /** What the token is for; a reporter key's is required (it names the system that reports). */
+    label: z.string().min(1).max(128).optional(),
+    /**
+     * `unit` (the default) acts for the unit; `display` only reads its wall view; `department`
+     * acts for a functional department; `reporter` files Open311 requests (a citizens' app, a 12345 system).
+     */
+    kind: z.enum(['unit', 'display', 'department', 'reporter']).default('unit'),
+  })
+  .refine((b) => (b.kind === 'unit' || b.kind === 'display' ? b.unit !== undefined && b.department === undefined : b.unit === undefined), { message: 'a unit or display token names its "unit" (and no department); other kinds name no unit', path: ['unit'] })
+  .refine((b) => (b.kind === 'department' ? b.department !== undefined : b.department === undefined), { message: 'a department token names its "department"; other kinds name none', path: ['department'] })
+  .refine((b) => b.kind !== 'reporter' || b.label !== undefined, { message: 'a reporter key needs a "label" naming the system that reports', path: ['label'] });
 
 /** GeoReport v2: an "Optional" argument passed empty counts as not passed. */
 const open311Optional = <T extends z.ZodType<unknown, string>>(schema: T) => z.union([z.literal('').transform(() => undefined), schema]).optional();
@@ -796,6 +852,68 @@ export const Open311RequestsQuery = z.strictObject({
   start_date: open311Optional(z.iso.datetime({ offset: true }).max(40).transform((s) => Date.parse(s))),
   end_date: open311Optional(z.iso.datetime({ offset: true }).max(40).transform((s) => Date.parse(s))),
   status: open311Optional(commaList(z.enum(['open', 'closed']), 2, 'open|closed')),
+});
+
+// People's reports (统一归集): docs/TICKETS.md, section 6
+
+/** The longest report text (GeoReport v2 allows descriptions of 4,000 characters). */
+export const MAX_REPORT_NOTE = 4000;
+export const PHOTO_ID_RE = /^PH-[0-9]{8}-[0-9A-Z]{6}$/;
+export const REPORT_ID_RE = /^RP-[0-9]{8}-[0-9A-Z]{6}$/;
+
+/** A grid worker's (or any unit's) report: what, where, and optionally a photo uploaded first. */
+export const ReportBody = z.strictObject({
+  category: CategoryId,
+  note: z.string().min(1).max(MAX_REPORT_NOTE),
+  location: Location,
+  address: z.string().min(1).max(256).optional(),
+  photo: z.string().regex(PHOTO_ID_RE, 'must be the id an upload to /api/reports/photos returned').optional(),
+  /** How serious the reporter judges it; the city's report grade when absent. */
+  grade: Grade.optional(),
+});
+export type ReportBody = z.infer<typeof ReportBody>;
+
+export const ReportParams = z.strictObject({ id: z.string().regex(REPORT_ID_RE, 'must be a report id like RP-20260601-7KQ2M9') });
+
+/** The reporter's answer to a resolution: fixed or not, and how satisfied; the confirmation token when no bearer token is sent. */
+export const ReportConfirmBody = z.strictObject({
+  token: z.string().min(16).max(128).optional(),
+  fixed: z.boolean(),
+  satisfaction: z.enum(SATISFACTION),
+  note: z.string().min(1).max(500).optional(),
+});
+
+/** The confirmation link's token, for a reporter without an account. */
+export const ReportTokenQuery = z.strictObject({ token: z.string().min(16).max(128) });
+
+export const ReportListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+
+const formNumber = (min: number, max: number) =>
+  z.union([z.number(), z.string().regex(/^-?\d{1,3}(\.\d{1,12})?$/, 'must be a decimal number').transform(Number)]).pipe(z.number().min(min).max(max));
+const formText = (max: number) => z.string().max(max).optional();
+
+/**
+ * Open311 GeoReport v2 `POST requests` arguments (form-encoded, or JSON). Location is required
+ * here as lat/long: StreetWatch does not geocode addresses. The personal fields of the spec
+ * (email, names, phone, device and account ids) are accepted and not stored; `attribute[...]`
+ * is not used (services carry no metadata).
+ */
+export const Open311PostBody = z.object({
+  api_key: formText(512),
+  jurisdiction_id: formText(128),
+  service_code: CategoryId,
+  lat: formNumber(-90, 90),
+  long: formNumber(-180, 180),
+  address_string: formText(256),
+  address_id: formText(128),
+  description: formText(MAX_REPORT_NOTE),
+  media_url: z.union([z.literal(''), z.url({ protocol: /^https?$/ }).max(2048)]).optional(),
+  email: formText(256),
+  device_id: formText(256),
+  account_id: formText(256),
+  first_name: formText(256),
+  last_name: formText(256),
+  phone: formText(256),
 });
 
 export const Open311KeyQuery = z.strictObject({

@@ -56,8 +56,9 @@ export const readingRoutes: readonly Route[] = [
 
 /** Whether the caller may read a device at this place: the admin, or a unit whose jurisdiction (or supervised one) holds it. */
 export function mayRead(principal: ApiPrincipal | null, city: CityIndex, location: Location | null): boolean {
-  if (!principal || principal.role === 'display') return false;
-  return unitSeesDevice(principal.role === 'admin' ? undefined : principal.unitId, city, location);
+  if (!principal) return false;
+  if (principal.role === 'admin') return unitSeesDevice(undefined, city, location);
+  return principal.role === 'unit' && unitSeesDevice(principal.unitId, city, location);
 }
 
 /** Placed the way the detectors place them (core/zone-selector.ts), so the lines match the alerts. */

@@ -4,32 +4,14 @@
  * recurrence, and reporters' satisfaction. The definitions are in docs/TICKETS.md (section 4);
  * each function names the one it implements.
  */
+import type { CheckInKpi, ExtensionKpi, GovernanceKpis, RecurrenceKpi, ReturnKpi, SatisfactionKpi } from '../api-schemas.js';
 import type { Ticket } from '../schemas.js';
+
+export type { CheckInKpi, ExtensionKpi, GovernanceKpis, RecurrenceKpi, ReturnKpi, SatisfactionKpi };
 
 const mean = (xs: readonly number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
 const ratio = (n: number, d: number): number | null => (d === 0 ? null : n / d);
 const byKey = <T extends { key: string | null }>(rows: Iterable<T>): T[] => [...rows].sort((a, b) => String(a.key).localeCompare(String(b.key)));
-
-export interface CheckInKpi {
-  /** The department (`null`: every department together). */
-  key: string | null;
-  /** Summonses in the population. */
-  summoned: number;
-  /** Checked in at or before the check-in deadline. */
-  onTime: number;
-  /** Checked in after it. */
-  late: number;
-  /** Not checked in and the deadline passed (a release after the deadline does not undo the miss). */
-  missed: number;
-  /** Released before checking in and before the deadline: not due. */
-  released: number;
-  /** Not checked in, deadline ahead: not in the rate. */
-  pending: number;
-  /** 报到及时率 = onTime / (onTime + late + missed); null when nothing is due. */
-  rate: number | null;
-  /** Mean time from the summons to the check-in, over check-ins (ms). */
-  meanMs: number | null;
-}
 
 /** Check-in timeliness per department, and over all departments (the first row, key null). */
 export function checkInKpis(tickets: readonly Ticket[], asOf: number): CheckInKpi[] {
@@ -59,24 +41,6 @@ export function checkInKpis(tickets: readonly Ticket[], asOf: number): CheckInKp
   return [total, ...byKey(rows.values())].map(finish);
 }
 
-export interface ReturnKpi {
-  /** `unit:<id>` or `department:<id>`. */
-  key: string;
-  /** Tickets of the population the party held (a unit) or led (a department) at some time. */
-  handled: number;
-  /** Of those, tickets it returned. */
-  returned: number;
-  /** Its returns, by the district's ruling: upheld (re-dispatched elsewhere), rejected (sent back), pending. */
-  returns: number;
-  upheld: number;
-  rejected: number;
-  pending: number;
-  /** Return rate = returned / handled. */
-  rate: number | null;
-  /** Upheld share = upheld / (upheld + rejected): how often the district agreed. */
-  upheldRate: number | null;
-}
-
 /** Returns (退单) per party: every unit that held and every department that led a ticket of the population. */
 export function returnKpis(tickets: readonly Ticket[]): ReturnKpi[] {
   const rows = new Map<string, ReturnKpi>();
@@ -101,26 +65,6 @@ export function returnKpis(tickets: readonly Ticket[]): ReturnKpi[] {
     for (const p of returners) row(p).returned++;
   }
   return byKey(rows.values()).map((r) => ({ ...r, rate: ratio(r.returned, r.handled), upheldRate: ratio(r.upheld, r.upheld + r.rejected) }));
-}
-
-export interface ExtensionKpi {
-  tickets: number;
-  /** Tickets with at least one request, and the requests by outcome. */
-  requestedTickets: number;
-  requests: number;
-  approved: number;
-  refused: number;
-  /** Closed by the system: the deadline passed, or the ticket was resolved, before a decision. */
-  lapsed: number;
-  pending: number;
-  /** Tickets with at least one approved extension. */
-  extended: number;
-  /** Extension rate = extended / tickets. */
-  rate: number | null;
-  /** Closed on time only thanks to an extension: after the deadline first set, within the one in force. */
-  onTimeByExtension: number;
-  /** Requests per holder at the time of asking. */
-  byUnit: { key: string; requests: number; approved: number }[];
 }
 
 /** Deadline extensions (延期). The handling KPI already judges each ticket against the deadline in force. */
@@ -158,16 +102,6 @@ export function extensionKpi(tickets: readonly Ticket[]): ExtensionKpi {
 /** How many days back a closed incident at the same place makes a new ticket a recurrence. */
 export const DEFAULT_RECURRENCE_DAYS = 30;
 
-export interface RecurrenceKpi {
-  withinDays: number;
-  tickets: number;
-  /** Tickets opened within `withinDays` after a ticket of the same place and category was closed. */
-  recurring: number;
-  rate: number | null;
-  /** Per zone (null: outside zones) and category, most recurrences first. */
-  byPlace: { zoneId: string | null; category: string; tickets: number; recurring: number }[];
-}
-
 /**
  * Recurrence: a ticket recurs when another ticket with the same merge key (the same zone and
  * category; outside zones, the same device and category) was closed no more than `withinDays`
@@ -200,26 +134,6 @@ export function recurrenceKpi(tickets: readonly Ticket[], earlier: readonly Tick
   return { withinDays, tickets: tickets.length, recurring, rate: ratio(recurring, tickets.length), byPlace };
 }
 
-export interface SatisfactionKpi {
-  /** Tickets a people's report opened. */
-  reported: number;
-  /** Reporters' answers, each resolution answered counts once. */
-  rated: number;
-  satisfied: number;
-  basicallySatisfied: number;
-  dissatisfied: number;
-  /** 满意率 = (satisfied + basicallySatisfied) / rated. */
-  rate: number | null;
-  /** Answers saying the problem was not fixed (the ticket reopened). */
-  notFixed: number;
-  /** Closings by the reporter, and by the district after the reporter's time ran out. */
-  closedByReporter: number;
-  closedByDistrict: number;
-  /** Resolved and waiting for the reporter; waiting for the district (time ran out). */
-  awaitingReporter: number;
-  awaitingDistrict: number;
-}
-
 /** Reporters' satisfaction where reporters rate the closing (上报人确认结案). */
 export function satisfactionKpi(tickets: readonly Ticket[]): SatisfactionKpi {
   const out: SatisfactionKpi = { reported: 0, rated: 0, satisfied: 0, basicallySatisfied: 0, dissatisfied: 0, rate: null, notFixed: 0, closedByReporter: 0, closedByDistrict: 0, awaitingReporter: 0, awaitingDistrict: 0 };
@@ -242,14 +156,6 @@ export function satisfactionKpi(tickets: readonly Ticket[]): SatisfactionKpi {
   }
   out.rate = ratio(out.satisfied + out.basicallySatisfied, out.rated);
   return out;
-}
-
-export interface GovernanceKpis {
-  checkIns: CheckInKpi[];
-  returns: ReturnKpi[];
-  extensions: ExtensionKpi;
-  recurrence: RecurrenceKpi;
-  satisfaction: SatisfactionKpi;
 }
 
 export function computeGovernanceKpis(tickets: readonly Ticket[], earlier: readonly Ticket[], asOf: number, recurrenceDays = DEFAULT_RECURRENCE_DAYS): GovernanceKpis {
