@@ -125,7 +125,7 @@ export const DEFAULT_REPORT_GRADE = 'C';
 /** How long a reporter has to confirm a resolution (上报人确认) before the district decides: three days, as 12345 call-backs allow. */
 export const DEFAULT_CONFIRM_WITHIN_MS = 72 * 3_600_000;
 
-/** The rules of returns, extensions and people's reports (docs/TICKETS.md, section 6). */
+/** The rules of returns, extensions and people's reports (docs/TICKETS.md, sections 11 to 13). */
 export const GovernancePolicy = z.strictObject({
   returns: z.strictObject({ maxPerTicket: z.number().int().min(1).max(10).default(DEFAULT_MAX_RETURNS) }).prefault({}),
   extensions: z

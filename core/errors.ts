@@ -80,7 +80,7 @@ const catalogue = {
   SW_ERR_TICKET_CONFLICT: { status: 409, message: 'ticket %s was changed concurrently, retry', retriable: true },
   SW_ERR_SUPERVISION_TRANSITION: { status: 409, message: 'supervision order %s cannot go from %s to %s' },
   SW_ERR_UNIT_UNKNOWN: { status: 400, message: 'no sub-center or command center has the id %s' },
-  // Joint handling, returns, extensions, people's reports (docs/TICKETS.md, section 6)
+  // Joint handling, returns, extensions, people's reports (docs/TICKETS.md, sections 10 to 13)
   SW_ERR_DEPARTMENT_UNKNOWN: { status: 400, message: 'no department has the id %s' },
   SW_ERR_JOINT_TRANSITION: { status: 409, message: 'co-handler %s of ticket %s cannot go from %s to %s' },
   SW_ERR_JOINT_PENDING: { status: 409, message: 'ticket %s resolves only when every co-handler has finished; waiting for %s' },

@@ -277,7 +277,7 @@ export const TicketClosure = z.object({
 });
 export type TicketClosure = z.infer<typeof TicketClosure>;
 
-// Joint handling, returns, extensions and people's reports (docs/TICKETS.md, section 6).
+// Joint handling, returns, extensions and people's reports (docs/TICKETS.md, sections 10 to 13).
 
 /** A co-handling department's standing on a ticket (吹哨报到): summoned, checked in, finished, or released. */
 export const CO_HANDLER_STATUSES = ['summoned', 'checked_in', 'finished', 'released'] as const;
@@ -731,7 +731,7 @@ export type TicketReassignBody = z.infer<typeof TicketReassignBody>;
  * `pattern` is the item's syntax without anchors: the whole list's syntax is then a pattern of
  * the string itself, which the OpenAPI document carries, so clients and test generators know it.
  */
-// Joint handling, returns, extensions (docs/TICKETS.md, section 6)
+// Joint handling, returns, extensions (docs/TICKETS.md, sections 10 to 12)
 
 /** The longest check-in window the holder may give a department it summons by hand. */
 export const MAX_CHECK_IN_WITHIN_MS = 24 * 3_600_000;
@@ -854,7 +854,7 @@ export const Open311RequestsQuery = z.strictObject({
   status: open311Optional(commaList(z.enum(['open', 'closed']), 2, 'open|closed')),
 });
 
-// People's reports (统一归集): docs/TICKETS.md, section 6
+// People's reports (统一归集): docs/TICKETS.md, section 13
 
 /** The longest report text (GeoReport v2 allows descriptions of 4,000 characters). */
 export const MAX_REPORT_NOTE = 4000;
