@@ -33,6 +33,8 @@ export function requestExtension(ticket: Ticket, ask: ExtensionAsk, actor: strin
     throw swError('SW_ERR_EXTENSION_REFUSED', ticket.id, why);
   };
   if (pendingExtension(ticket)) refuse('a request is already waiting for a decision');
+  // While a return waits, the district holds the ticket and rules first; the holder it settles on asks.
+  if (ticket.returns?.at(-1)?.ruling === null) refuse('a return is waiting for the district\'s ruling');
   const asked = ticket.extensions ?? [];
   if (asked.length >= policy.maxPerTicket) refuse(`it has had ${asked.length} requests, the most a ticket may have`);
   if (now >= ticket.resolveBy) refuse(`the deadline in force (${iso(ticket.resolveBy)}) has passed: ask before it`);

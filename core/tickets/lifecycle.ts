@@ -310,17 +310,19 @@ export function reassign(ticket: Ticket, change: Reassignment, actor: string, no
     next.department = change.department!;
     next.leads = remember(ticket.leads, change.department!);
   }
-  next.timeline = appendTimeline(ticket.timeline, { at: now, actor, action: 'reassigned', note: `${what.join(', ')}: ${change.reason}` });
+  next.timeline = appendTimeline(next.timeline, { at: now, actor, action: 'reassigned', note: `${what.join(', ')}: ${change.reason}` });
   return next;
 }
 
 /**
  * The ticket to a new holder, who must acknowledge it: dispatched again with a fresh response
- * window. The resolution deadline does not move: the clock started with the whistle.
+ * window. The resolution deadline does not move: the clock started with the whistle. A request
+ * for more time still waiting lapses: the new holder answers to another parent, and asks anew.
  */
 export function redispatch(ticket: Ticket, holder: string, now: number, ctx: { sla: Sla; fallbackId: string }): Ticket {
+  const base = holder === ticket.subcenterId ? ticket : lapsePendingExtension(ticket, now, `the ticket went to ${holder} before a decision`);
   return {
-    ...ticket,
+    ...base,
     subcenterId: holder,
     routedToFallback: holder === ctx.fallbackId,
     status: 'dispatched',

@@ -103,4 +103,14 @@ describe('deadline extensions (延期)', () => {
     expect(pendingExtension(resolved)).toBeUndefined();
     expect(resolved.extensions![0]!.decision).toMatchObject({ approved: false, by: 'system' });
   });
+
+  it('settles a return before any request for more time: none while a return waits, and a waiting one lapses when the ticket is returned', () => {
+    const returned = returnTicket(held(), 'unit:north', '不属本单位职责', T0 + hour, ctx);
+    expect(code(() => ask(returned, T0 + 24 * hour, T0 + 2 * hour))).toBe('SW_ERR_EXTENSION_REFUSED');
+    const asked = ask();
+    const away = returnTicket(asked, 'unit:north', '不属本单位职责', T0 + 2 * hour, ctx);
+    expect(away.extensions![0]!.decision).toMatchObject({ by: 'system', approved: false, note: 'lapsed: the ticket went to district before a decision' });
+    expect(away.timeline.slice(-2).map((e) => e.action)).toEqual(['extension_lapsed', 'returned']);
+    expect(away.resolveBy).toBe(T0 + 12 * hour);
+  });
 });

@@ -43,7 +43,7 @@ export function returnTicket(ticket: Ticket, party: string, reason: string, now:
     routedToFallback: ticket.routedToFallback,
     returns: [...returns, ret],
     updatedAt: now,
-    timeline: appendTimeline(ticket.timeline, { at: now, actor: party, action: 'returned', note: `${ticket.subcenterId} → ${ctx.districtId}: ${reason}` }),
+    timeline: appendTimeline(moved.timeline, { at: now, actor: party, action: 'returned', note: `${ticket.subcenterId} → ${ctx.districtId}: ${reason}` }),
     version: ticket.version + 1,
   };
 }
@@ -79,7 +79,7 @@ export function ruleOnReturn(ticket: Ticket, ruling: ReturnRuling, actor: string
     leads: remember(ticket.leads, department),
     returns: [...ticket.returns!.slice(0, -1), ruled],
     updatedAt: now,
-    timeline: appendTimeline(ticket.timeline, { at: now, actor, action: 'return_ruled', note: `${what}: ${ruling.note}` }),
+    timeline: appendTimeline(moved.timeline, { at: now, actor, action: 'return_ruled', note: `${what}: ${ruling.note}` }),
     version: ticket.version + 1,
   };
 }

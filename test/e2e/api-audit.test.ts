@@ -125,6 +125,8 @@ const DEPARTMENT_ROUTES = [
   'POST /api/tickets/:id/extension',
   'GET /api/reports/:id',
   'GET /api/reports/:id/photo',
+  // The devices whose alerts are on its tickets (governance.test.ts).
+  'GET /api/devices/:id/readings',
   'GET /api/supervision-orders/:id',
   'POST /api/supervision-orders/:id/note',
   'GET /api/kpis',

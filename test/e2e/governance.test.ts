@@ -87,6 +87,9 @@ describe('the governance loop', () => {
     expect(await tickets(tok['fire-rescue'])).toEqual([]);
     expect((await sw.api('GET', `/api/tickets/${flood}`, undefined, tok['fire-rescue'])).status).toBe(404);
     expect((await sw.api('GET', '/api/devices', undefined, tok['water-affairs'])).status).toBe(403);
+    // A summoned department reads the gauge that raised its ticket, not another department.
+    expect((await sw.api('GET', '/api/devices/wl-g1/readings', undefined, tok['water-affairs'])).body).toMatchObject({ deviceId: 'wl-g1' });
+    expect((await sw.api('GET', '/api/devices/wl-g1/readings', undefined, tok['fire-rescue'])).status).toBe(404);
 
     expect((await sw.api('POST', `/api/tickets/${flood}/ack`, { note: '已组织联动' }, tok.north)).status).toBe(200);
     // Reminders 5 minutes before each check-in deadline, to the department.
