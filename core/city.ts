@@ -157,7 +157,7 @@ const webhookNeedsSecret = { path: ['secret'], message: 'a unit with a webhook n
 /** Co-handling departments one grade of a plan may summon: more is the broadcast 吹哨报到 reviews warn about. */
 export const MAX_PLAN_CO_HANDLERS = 8;
 /** Steps of a plan's checklist. */
-export const MAX_CHECKLIST_STEPS = 20;
+export const MAX_CHECKLIST_STEPS = 12;
 
 const PlanGrade = z.strictObject({
   /** The lead department at this grade, when not the plan's (an A flood may be led by emergency management). */
@@ -177,7 +177,7 @@ export const ResponsePlan = z.strictObject({
   lead: CategoryId.optional(),
   grades: z.strictObject({ A: PlanGrade.optional(), B: PlanGrade.optional() }),
   checklist: z
-    .array(z.strictObject({ id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must match ^[a-z0-9][a-z0-9_-]{0,63}$'), text: z.string().min(1).max(200) }))
+    .array(z.strictObject({ id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must match ^[a-z0-9][a-z0-9_-]{0,63}$'), text: z.string().min(1).max(100) }))
     .max(MAX_CHECKLIST_STEPS)
     .default([]),
 });

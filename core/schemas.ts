@@ -159,6 +159,12 @@ export const Grade = z.enum(['A', 'B', 'C', 'D']);
 export type Grade = z.infer<typeof Grade>;
 
 /** `sw.alerts`: a rule started or stopped firing for a device. */
+/**
+ * Who filed a report or acted in joint handling, a return or an extension: `unit:<id>`,
+ * `department:<id>`, `reporter:<report id>`, `admin`, `system` (ids are at most 64 characters).
+ */
+const GovernanceActor = z.string().max(80);
+
 export const Alert = z.object({
   /** Unique per transition, so a redelivered alert is recognised. */
   id: z.string().max(128),
@@ -190,7 +196,7 @@ export const Alert = z.object({
     .object({
       id: z.string().max(64),
       channel: z.enum(['grid', 'open311']),
-      by: z.string().max(256),
+      by: GovernanceActor,
     })
     .optional(),
 });
@@ -289,7 +295,7 @@ export const CoHandler = z.object({
   source: z.enum(['plan', 'whistle']),
   status: z.enum(CO_HANDLER_STATUSES),
   summonedAt: z.number().int(),
-  summonedBy: z.string().max(256),
+  summonedBy: GovernanceActor,
   /** The check-in (报到) deadline. */
   checkInBy: z.number().int(),
   checkedInAt: z.number().int().nullable(),
@@ -306,7 +312,7 @@ export const ChecklistStep = z.object({
   id: z.string().max(64),
   text: z.string().max(200),
   doneAt: z.number().int().nullable(),
-  doneBy: z.string().max(256).nullable(),
+  doneBy: GovernanceActor.nullable(),
 });
 export type ChecklistStep = z.infer<typeof ChecklistStep>;
 
@@ -314,7 +320,7 @@ export type ChecklistStep = z.infer<typeof ChecklistStep>;
 export const TicketReturn = z.object({
   at: z.number().int(),
   /** Who returned it: `unit:<id>` or `department:<id>`. */
-  party: z.string().max(256),
+  party: GovernanceActor,
   /** The holder and the department at the time. */
   subcenterId: z.string().max(64),
   department: z.string().max(64),
@@ -326,7 +332,7 @@ export const TicketReturn = z.object({
   ruling: z
     .object({
       at: z.number().int(),
-      by: z.string().max(256),
+      by: GovernanceActor,
       decision: z.enum(['reassigned', 'sent_back']),
       note: z.string().max(500),
       subcenterId: z.string().max(64),
@@ -339,7 +345,7 @@ export type TicketReturn = z.infer<typeof TicketReturn>;
 /** A request for a later resolution deadline (延期), and the parent's decision. */
 export const ExtensionRequest = z.object({
   at: z.number().int(),
-  by: z.string().max(256),
+  by: GovernanceActor,
   /** Who decides: the holder's parent center, or `admin` when the holder has no parent. */
   approver: z.string().max(64),
   /** The holder when it was asked. */
@@ -351,7 +357,7 @@ export const ExtensionRequest = z.object({
   decision: z
     .object({
       at: z.number().int(),
-      by: z.string().max(256),
+      by: GovernanceActor,
       approved: z.boolean(),
       /** The deadline granted (at most the one asked for); absent when refused. */
       resolveBy: z.number().int().optional(),
@@ -365,7 +371,7 @@ export type ExtensionRequest = z.infer<typeof ExtensionRequest>;
 export const TicketReportRef = z.object({
   id: z.string().max(64),
   channel: z.enum(['grid', 'open311']),
-  by: z.string().max(256),
+  by: GovernanceActor,
   at: z.number().int(),
 });
 export type TicketReportRef = z.infer<typeof TicketReportRef>;
@@ -559,11 +565,22 @@ export type TicketEvent = z.infer<typeof TicketEvent>;
  * view of it (core/tickets/view.ts): its latest timeline entries and alerts only, and `href`, the
  * API path of the whole ticket.
  */
-export const TicketView = Ticket.omit({ appliedAlertIds: true }).extend({
+export const TicketView = Ticket.omit({ appliedAlertIds: true, holders: true, leads: true }).extend({
   /** The API path of the whole ticket. */
   href: z.string(),
   /** What the view leaves out; absent when nothing is. */
-  omitted: z.object({ timeline: z.number().int(), alerts: z.number().int(), devices: z.number().int() }).optional(),
+  omitted: z
+    .object({
+      timeline: z.number().int(),
+      alerts: z.number().int(),
+      devices: z.number().int(),
+      /** The governance lists (returns, extension requests, people's reports, ratings): the older entries left out, when any is. */
+      returns: z.number().int().optional(),
+      extensions: z.number().int().optional(),
+      reports: z.number().int().optional(),
+      ratings: z.number().int().optional(),
+    })
+    .optional(),
 });
 export type TicketView = z.infer<typeof TicketView>;
 
