@@ -16,12 +16,12 @@ export function generateIngestToken(): string {
 
 /** A per-unit API token: 256 random bits. */
 export function generateUnitToken(): string {
-  return `${UNIT_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+  return generateToken('unit');
 }
 
 /** A display token: 256 random bits, like a unit token. */
 export function generateDisplayToken(): string {
-  return `${DISPLAY_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+  return generateToken('display');
 }
 
 /** Prefixes of department tokens and reporter keys: what a token is shows at a glance. */
