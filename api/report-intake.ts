@@ -16,7 +16,7 @@ import type { ReportPhoto, ReportRecord } from '../core/ports.js';
 import { KeyedRateLimiter } from '../core/rate-limit.js';
 import type { Grade, Location, Ticket } from '../core/schemas.js';
 import { commitTicket, withConflictRetry } from '../core/tickets/commit.js';
-import { confirmByReporter, openingReport, reportAlert, type ReporterAnswer } from '../core/tickets/reports.js';
+import { confirmByReporter, reportAlert, type ReporterAnswer } from '../core/tickets/reports.js';
 import { principalActor, type ApiContext, type ApiPrincipal } from './context.js';
 
 /** How often expired reports and photos are deleted. */
@@ -140,7 +140,7 @@ export class ReportIntake {
     return token !== undefined && timingSafeEqual(sha256(token), Buffer.from(report.confirmTokenHash, 'hex'));
   }
 
-  /** The reporter's answer to the resolution of the ticket its report opened. */
+  /** The reporter's answer to the resolution of the ticket its report opened or joined. */
   async confirm(report: ReportRecord, answer: ReporterAnswer): Promise<Ticket> {
     if (report.ticketId === null) throw swError('SW_ERR_CONFIRMATION_REFUSED', report.id, 'it has not been taken into a ticket yet');
     const ticketId = report.ticketId;
@@ -148,10 +148,10 @@ export class ReportIntake {
     return withConflictRetry(async () => {
       const ticket = await state.tickets.get(ticketId);
       if (!ticket) throw swError('SW_ERR_NOT_FOUND', `ticket ${ticketId}`);
-      if (openingReport(ticket) !== report.id) throw swError('SW_ERR_CONFIRMATION_REFUSED', ticket.id, `report ${report.id} joined a ticket another report or a sensor opened: that one confirms its closing`);
       const now = clock.now();
-      const next = confirmByReporter(ticket, report.id, answer, now);
-      await commitTicket({ tickets: state.tickets, bus, cityIndex, metrics }, next, next.status === 'closed' ? 'ticket.closed' : 'ticket.reopened', now);
+      const next = confirmByReporter(ticket, report, answer, now);
+      const event = next.status === ticket.status ? 'ticket.updated' : next.status === 'closed' ? 'ticket.closed' : 'ticket.reopened';
+      await commitTicket({ tickets: state.tickets, bus, cityIndex, metrics }, next, event, now);
       return next;
     });
   }

@@ -237,14 +237,14 @@ export type RecurrenceKpi = z.infer<typeof RecurrenceKpi>;
 export const SatisfactionKpi = z.object({
   /** Tickets a people's report opened. */
   reported: z.number().int(),
-  /** Reporters' answers, each resolution answered counts once. */
+  /** Reporters' answers (also those whose report joined a sensor's ticket), each report answering a resolution once. */
   rated: z.number().int(),
   satisfied: z.number().int(),
   basicallySatisfied: z.number().int(),
   dissatisfied: z.number().int(),
   /** 满意率 = (satisfied + basicallySatisfied) / rated. */
   rate,
-  /** Answers saying the problem was not fixed (the ticket reopened). */
+  /** Answers saying the problem was not fixed (a resolved ticket reopened). */
   notFixed: z.number().int(),
   /** Closings by the reporter, and by the district after the reporter's time ran out. */
   closedByReporter: z.number().int(),
@@ -310,6 +310,8 @@ export const ReportView = z.object({
       confirms: z.boolean(),
       /** Resolved, and waiting for this report's reporter. */
       awaitingConfirmation: z.boolean(),
+      /** This report's reporter may answer now: the opener a resolution; a joined report once per resolution, also after the closing. */
+      awaitingAnswer: z.boolean(),
     })
     .nullable(),
 });

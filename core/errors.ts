@@ -66,7 +66,7 @@ const catalogue = {
   // HTTP API
   SW_ERR_UNAUTHORIZED: { status: 401, message: 'a valid bearer token is required' },
   // Open311 GeoReport v2 takes its key as `api_key`, and answers 403 for a missing or wrong one.
-  SW_ERR_API_KEY_INVALID: { status: 403, message: 'a valid api_key is required: a unit token issued by the district administrator' },
+  SW_ERR_API_KEY_INVALID: { status: 403, message: "a valid api_key is required: a reporter key (a citizens' app's or a 12345 system's) or a unit token, issued by the district administrator" },
   SW_ERR_FORBIDDEN: { status: 403, message: 'this token may not %s' },
   SW_ERR_NOT_FOUND: { status: 404, message: '%s not found' },
   SW_ERR_BODY_INVALID: { status: 400, message: 'request is invalid: %s' },

@@ -4,7 +4,7 @@ import type { ReportView as ReportViewT } from '../../core/api-schemas.js';
 import { swError } from '../../core/errors.js';
 import type { ReportRecord } from '../../core/ports.js';
 import { ReportBody, ReportConfirmBody, ReportListQuery, ReportParams, ReportTokenQuery, type Ticket } from '../../core/schemas.js';
-import { openingReport } from '../../core/tickets/reports.js';
+import { awaitsAnswer, openingReport } from '../../core/tickets/reports.js';
 import { bearerToken } from '../auth.js';
 import type { ApiPrincipal } from '../context.js';
 import { PHOTO_TYPES, sendPhoto } from '../report-intake.js';
@@ -40,6 +40,7 @@ export function reportView(r: ReportRecord, ticket: Ticket | undefined): ReportV
           closure: ticket.closure?.by ?? null,
           confirms: openingReport(ticket) === r.id,
           awaitingConfirmation: openingReport(ticket) === r.id && ticket.status === 'resolved',
+          awaitingAnswer: awaitsAnswer(ticket, r.id),
         }
       : null,
   };
@@ -212,7 +213,7 @@ export const reportRoutes: readonly Route[] = [
     operationId: 'confirmReport',
     summary: 'The reporter answers the resolution (上报人确认结案)',
     description:
-      "With the confirmation link's `token`, or a bearer token (the one that filed the report, or the admin's). Only the report that opened the ticket confirms it: `fixed` closes the ticket (closure by the reporter), not fixed reopens it; the satisfaction counts in the KPIs.",
+      "With the confirmation link's `token`, or a bearer token (the one that filed the report, or the admin's). The report that opened the ticket confirms it: `fixed` closes the ticket (closure by the reporter). A report that joined a ticket a sensor or another report opened answers once per resolution, also after the closing: `fixed` is recorded only. Not fixed reopens a resolved ticket. Every answer counts in the satisfaction KPI.",
     tag: 'reports',
     access: 'public',
     params: ReportParams,

@@ -122,22 +122,23 @@ describe('recurrence', () => {
 const rating = (satisfaction: ReporterRating['satisfaction'], fixed: boolean): ReporterRating => ({ at: 1, reportId: 'RP-1', resolvedAt: 1, fixed, satisfaction });
 
 describe('reporter satisfaction (满意率)', () => {
-  it('rates the answers of the reporters of reported tickets, and counts who closed and who is awaited', () => {
+  it('rates the answers of every reporter, also of one whose report joined a sensor\'s ticket, and counts who closed and who is awaited', () => {
     const tickets = [
       sampleTicket({ origin: 'report', status: 'closed', ratings: [rating('satisfied', true)], closure: { by: 'reporter', actor: 'reporter:RP-1', at: 5 } }),
       sampleTicket({ origin: 'report', status: 'closed', ratings: [rating('dissatisfied', false), rating('basically_satisfied', true)], closure: { by: 'reporter', actor: 'reporter:RP-2', at: 5 } }),
       sampleTicket({ origin: 'report', status: 'resolved', resolvedAt: 7, confirmationTimedOut: { resolvedAt: 7, at: 9 } }),
       sampleTicket({ origin: 'report', status: 'resolved', resolvedAt: 7 }),
       sampleTicket({ origin: 'report', status: 'closed', closure: { by: 'district', actor: 'unit:d', at: 5 } }),
-      sampleTicket({ origin: 'sensor', ratings: [rating('dissatisfied', false)] }),
+      // A citizen's report joined this sensor's ticket: the sensor closed it, the citizen rated it.
+      sampleTicket({ origin: 'sensor', status: 'closed', ratings: [rating('satisfied', true)] }),
     ];
     expect(satisfactionKpi(tickets)).toEqual({
       reported: 5,
-      rated: 3,
-      satisfied: 1,
+      rated: 4,
+      satisfied: 2,
       basicallySatisfied: 1,
       dissatisfied: 1,
-      rate: 2 / 3,
+      rate: 3 / 4,
       notFixed: 1,
       closedByReporter: 2,
       closedByDistrict: 1,

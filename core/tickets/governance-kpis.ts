@@ -134,12 +134,14 @@ export function recurrenceKpi(tickets: readonly Ticket[], earlier: readonly Tick
   return { withinDays, tickets: tickets.length, recurring, rate: ratio(recurring, tickets.length), byPlace };
 }
 
-/** Reporters' satisfaction where reporters rate the closing (上报人确认结案). */
+/**
+ * Reporters' satisfaction where reporters rate the closing (上报人确认结案): the answers of every
+ * reporter, also of those whose report joined a sensor's ticket; the closings and what waits,
+ * of the tickets a report opened (the others close by their sensor).
+ */
 export function satisfactionKpi(tickets: readonly Ticket[]): SatisfactionKpi {
   const out: SatisfactionKpi = { reported: 0, rated: 0, satisfied: 0, basicallySatisfied: 0, dissatisfied: 0, rate: null, notFixed: 0, closedByReporter: 0, closedByDistrict: 0, awaitingReporter: 0, awaitingDistrict: 0 };
   for (const t of tickets) {
-    if (t.origin !== 'report') continue;
-    out.reported++;
     for (const r of t.ratings ?? []) {
       out.rated++;
       if (r.satisfaction === 'satisfied') out.satisfied++;
@@ -147,6 +149,8 @@ export function satisfactionKpi(tickets: readonly Ticket[]): SatisfactionKpi {
       else out.dissatisfied++;
       if (!r.fixed) out.notFixed++;
     }
+    if (t.origin !== 'report') continue;
+    out.reported++;
     if (t.closure?.by === 'reporter') out.closedByReporter++;
     if (t.closure?.by === 'district') out.closedByDistrict++;
     if (t.status === 'resolved') {

@@ -6,7 +6,7 @@ import { isStreetWatchError } from '../errors.js';
 import type { Alert, Ticket } from '../schemas.js';
 import { applyPlan, moveCoHandler } from './joint.js';
 import { applyResolved, mergeFiring, mergeKeyOf, ticketFromAlert, transition } from './lifecycle.js';
-import { awaitsDistrict, closeByDistrict, confirmByReporter, reportAlert, type ReportIntake } from './reports.js';
+import { awaitsAnswer, awaitsDistrict, closeByDistrict, confirmByReporter, reportAlert, type ReportIntake } from './reports.js';
 import { fireTimer, holdStart, timersFor, type FireContext } from './timers.js';
 
 const index = new CityIndex(loadCity(governanceCity()));
@@ -86,20 +86,45 @@ describe('people\'s reports as alerts', () => {
   });
 });
 
+/** A report on the test ticket, as the store links it. */
+const on = (id: string): { id: string; ticketId: string } => ({ id, ticketId: 'SW-P' });
+
 describe('the reporter confirms the closing (上报人确认结案)', () => {
   const resolved = (): Ticket => transition(open(reportAlert(intake('RP-1'), index)), 'resolved', 'unit:north', T0 + hour);
 
   it('closes on "fixed" with the rating; reopens on "not fixed"', () => {
     const t = resolved();
     expect(timersFor(t, sla).map((x) => [x.kind, x.dueAt - t.resolvedAt!])).toEqual([['confirmation_due', 72 * hour]]);
-    const closed = confirmByReporter(t, 'RP-1', { fixed: true, satisfaction: 'satisfied', note: '处理及时' }, T0 + 2 * hour);
+    const closed = confirmByReporter(t, on('RP-1'), { fixed: true, satisfaction: 'satisfied', note: '处理及时' }, T0 + 2 * hour);
     expect(closed).toMatchObject({ status: 'closed', closedAt: T0 + 2 * hour, closure: { by: 'reporter', actor: 'reporter:RP-1' } });
     expect(closed.ratings).toEqual([{ at: T0 + 2 * hour, reportId: 'RP-1', resolvedAt: T0 + hour, fixed: true, satisfaction: 'satisfied', note: '处理及时' }]);
-    const reopened = confirmByReporter(t, 'RP-1', { fixed: false, satisfaction: 'dissatisfied' }, T0 + 2 * hour);
+    const reopened = confirmByReporter(t, on('RP-1'), { fixed: false, satisfaction: 'dissatisfied' }, T0 + 2 * hour);
     expect(reopened.status).toBe('reopened');
     expect(reopened.timeline.at(-1)).toMatchObject({ actor: 'reporter:RP-1', action: 'reopened' });
-    expect(code(() => confirmByReporter(reopened, 'RP-1', { fixed: true, satisfaction: 'satisfied' }, T0))).toBe('SW_ERR_CONFIRMATION_REFUSED');
-    expect(code(() => confirmByReporter(t, 'RP-9', { fixed: true, satisfaction: 'satisfied' }, T0))).toBe('SW_ERR_CONFIRMATION_REFUSED');
+    expect(code(() => confirmByReporter(reopened, on('RP-1'), { fixed: true, satisfaction: 'satisfied' }, T0))).toBe('SW_ERR_CONFIRMATION_REFUSED');
+    expect(code(() => confirmByReporter(t, { id: 'RP-9', ticketId: null }, { fixed: true, satisfaction: 'satisfied' }, T0))).toBe('SW_ERR_CONFIRMATION_REFUSED');
+  });
+
+  it('lets a reporter whose report joined a sensor\'s ticket rate each resolution once, before and after the closing; only the sensor closes it', () => {
+    let t = mergeFiring(open(sensor), reportAlert(intake('RP-3'), index), T0 + min, grading)!.ticket;
+    expect(code(() => confirmByReporter(t, on('RP-3'), { fixed: true, satisfaction: 'satisfied' }, T0 + 2 * min))).toBe('SW_ERR_CONFIRMATION_REFUSED');
+    t = transition(t, 'resolved', 'unit:north', T0 + hour);
+    expect(awaitsAnswer(t, 'RP-3')).toBe(true);
+    const rated = confirmByReporter(t, on('RP-3'), { fixed: true, satisfaction: 'basically_satisfied', note: '已通行' }, T0 + 2 * hour);
+    expect(rated).toMatchObject({ status: 'resolved', closedAt: null, ratings: [{ reportId: 'RP-3', resolvedAt: T0 + hour, fixed: true, satisfaction: 'basically_satisfied' }] });
+    expect(rated.timeline.at(-1)).toMatchObject({ actor: 'reporter:RP-3', action: 'rated', note: 'fixed, basically_satisfied: 已通行' });
+    expect(awaitsAnswer(rated, 'RP-3')).toBe(false);
+    expect(code(() => confirmByReporter(rated, on('RP-3'), { fixed: false, satisfaction: 'dissatisfied' }, T0 + 3 * hour))).toBe('SW_ERR_CONFIRMATION_REFUSED');
+    // Not fixed reopens a resolved ticket, as a new report there would.
+    expect(confirmByReporter(t, on('RP-3'), { fixed: false, satisfaction: 'dissatisfied' }, T0 + 2 * hour)).toMatchObject({ status: 'reopened', ratings: [{ fixed: false }] });
+    // After the sensor's closing the answer is recorded; the ticket stays closed.
+    const closed = transition(t, 'closed', 'system', T0 + 2 * hour);
+    expect(awaitsAnswer(closed, 'RP-3')).toBe(true);
+    const late = confirmByReporter(closed, on('RP-3'), { fixed: false, satisfaction: 'dissatisfied' }, T0 + 3 * hour);
+    expect(late).toMatchObject({ status: 'closed', ratings: [{ fixed: false, satisfaction: 'dissatisfied' }] });
+    expect(late.timeline.at(-1)!.action).toBe('rated');
+    // A report on another ticket answers nothing here.
+    expect(code(() => confirmByReporter(t, { id: 'RP-3', ticketId: 'SW-OTHER' }, { fixed: true, satisfaction: 'satisfied' }, T0))).toBe('SW_ERR_CONFIRMATION_REFUSED');
   });
 
   it('hands the closing to the district once the reporter\'s time runs out', () => {

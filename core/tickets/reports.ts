@@ -79,18 +79,45 @@ export interface ReporterAnswer {
   note?: string | undefined;
 }
 
+/** Whether the report already answered the ticket's latest resolution. */
+function answered(ticket: Ticket, reportId: string): boolean {
+  return (ticket.ratings ?? []).some((r) => r.reportId === reportId && r.resolvedAt === ticket.resolvedAt);
+}
+
 /**
- * The reporter answers a resolution: fixed closes the ticket (closure by the reporter), not
- * fixed reopens it and the holder must act again. Either way the rating counts in the KPIs.
+ * Whether a reporter may answer the ticket now. The reporter whose report opened it answers a
+ * resolution (it confirms the closing). A reporter whose report joined a ticket another report
+ * or a sensor opened answers once per resolution, also after the closing: the issue's KPI
+ * counts "reporter satisfaction where reporters rate the closure", and a citizen whose report
+ * joined a sensor's ticket rated nothing before.
  */
-export function confirmByReporter(ticket: Ticket, reportId: string, answer: ReporterAnswer, now: number): Ticket {
-  if (openingReport(ticket) !== reportId) throw swError('SW_ERR_CONFIRMATION_REFUSED', ticket.id, `report ${reportId} did not open it: the reporter who did confirms the closing`);
-  if (ticket.status !== 'resolved' || ticket.resolvedAt === null) throw swError('SW_ERR_CONFIRMATION_REFUSED', ticket.id, `it is ${ticket.status}: the reporter answers a resolution`);
+export function awaitsAnswer(ticket: Ticket, reportId: string): boolean {
+  if (ticket.resolvedAt === null || answered(ticket, reportId)) return false;
+  if (openingReport(ticket) === reportId) return ticket.status === 'resolved';
+  return ticket.status === 'resolved' || (ticket.status === 'closed' && ticket.closedAt !== null && ticket.closedAt >= ticket.resolvedAt);
+}
+
+/**
+ * A reporter answers a resolution; the rating counts in the KPIs either way. For the report that
+ * opened the ticket, fixed closes it (closure by the reporter). For one that joined it, fixed
+ * only records the answer: the sensor or reporter that opened it confirms the closing. Not
+ * fixed reopens a resolved ticket and the holder must act again, as a new report there would;
+ * a closed ticket stays closed (a later report opens a new one). The report's `ticketId` says
+ * it is the ticket's (`ticket.reports` lists only the first ones).
+ */
+export function confirmByReporter(ticket: Ticket, report: { id: string; ticketId: string | null }, answer: ReporterAnswer, now: number): Ticket {
+  const reportId = report.id;
+  if (report.ticketId !== ticket.id) throw swError('SW_ERR_CONFIRMATION_REFUSED', ticket.id, `report ${reportId} is not on it`);
+  const opener = openingReport(ticket) === reportId;
+  if (!awaitsAnswer(ticket, reportId)) {
+    const why = ticket.resolvedAt !== null && answered(ticket, reportId) ? 'this report already answered its resolution' : `it is ${ticket.status}: the reporter answers a resolution`;
+    throw swError('SW_ERR_CONFIRMATION_REFUSED', ticket.id, why);
+  }
   const actor = `reporter:${reportId}`;
-  const rating: ReporterRating = { at: now, reportId, resolvedAt: ticket.resolvedAt, fixed: answer.fixed, satisfaction: answer.satisfaction, ...(answer.note ? { note: answer.note } : {}) };
+  const rating: ReporterRating = { at: now, reportId, resolvedAt: ticket.resolvedAt!, fixed: answer.fixed, satisfaction: answer.satisfaction, ...(answer.note ? { note: answer.note } : {}) };
   const ratings = [...(ticket.ratings ?? []), rating].slice(-MAX_RATINGS);
   const said = `${answer.satisfaction}${answer.note ? `: ${answer.note}` : ''}`;
-  if (answer.fixed) {
+  if (answer.fixed && opener) {
     return {
       ...ticket,
       ratings,
@@ -102,12 +129,21 @@ export function confirmByReporter(ticket: Ticket, reportId: string, answer: Repo
       version: ticket.version + 1,
     };
   }
+  if (!answer.fixed && ticket.status === 'resolved') {
+    return {
+      ...ticket,
+      ratings,
+      status: 'reopened',
+      updatedAt: now,
+      timeline: appendTimeline(ticket.timeline, { at: now, actor, action: 'reopened', note: `the reporter says it is not fixed (${said})` }),
+      version: ticket.version + 1,
+    };
+  }
   return {
     ...ticket,
     ratings,
-    status: 'reopened',
     updatedAt: now,
-    timeline: appendTimeline(ticket.timeline, { at: now, actor, action: 'reopened', note: `the reporter says it is not fixed (${said})` }),
+    timeline: appendTimeline(ticket.timeline, { at: now, actor, action: 'rated', note: `${answer.fixed ? 'fixed' : 'not fixed'}, ${said}` }),
     version: ticket.version + 1,
   };
 }

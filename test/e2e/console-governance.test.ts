@@ -177,6 +177,14 @@ describe('the governance loop in the console', () => {
     });
     const [answer] = (await res.json()) as { service_request_id: string; confirm_url: string }[];
     const ticketId = await waitFor(async () => (await sw.api('GET', `/api/reports/${answer!.service_request_id}`)).body.ticket?.id as string | undefined, 'the citizen ticket');
+    // A second caller reports the same smoke: the report joins the first one's ticket.
+    const second = await fetch(`${base}/open311/v2/requests.json`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ api_key: hotline, service_code: 'fire', lat: '23.1151', long: '113.3051', description: '路边有烟' }).toString(),
+    });
+    const [joined] = (await second.json()) as { service_request_id: string; confirm_url: string }[];
+    expect(await waitFor(async () => (await sw.api('GET', `/api/reports/${joined!.service_request_id}`)).body.ticket?.id as string | undefined, 'the joined report')).toBe(ticketId);
     const holder = (await ticketOf(ticketId)).subcenterId;
     expect((await sw.api('POST', `/api/tickets/${ticketId}/resolve`, { note: '已清理' }, await sw.unitToken(holder))).status).toBe(200);
 
@@ -193,6 +201,23 @@ describe('the governance loop in the console', () => {
     await page.getByRole('button', { name: '提交确认' }).click();
     await page.locator('.report-filed', { hasText: '谢谢' }).waitFor();
     expect(await ticketOf(ticketId)).toMatchObject({ status: 'closed', closure: { by: 'reporter' } });
+
+    // The second caller rates the handling too, after the closing, in English; the ticket stays closed.
+    await page.evaluate(`localStorage.setItem('streetwatch.lang', 'en')`);
+    await page.goto(`${base}${joined!.confirm_url}`);
+    await page.reload();
+    await page.locator('form.confirm-form', { hasText: 'joined a ticket reported first' }).waitFor();
+    await clean('confirm-joined-en');
+    await page.getByLabel('No, keep working on it').check();
+    await page.getByLabel('Not satisfied').check();
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.locator('.report-filed').waitFor();
+    const rated = await ticketOf(ticketId);
+    expect(rated).toMatchObject({ status: 'closed', closure: { by: 'reporter' } });
+    expect(rated.ratings!.map((r) => [r.reportId, r.fixed, r.satisfaction])).toEqual([
+      [answer!.service_request_id, true, 'basically_satisfied'],
+      [joined!.service_request_id, false, 'dissatisfied'],
+    ]);
   });
 
   for (const lang of ['zh-CN', 'en'] as const) {

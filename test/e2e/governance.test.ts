@@ -17,6 +17,8 @@ const hour = 60 * min;
 const T0 = Date.UTC(2026, 6, 1, 1, 0);
 /** In the south school zone (sub-center south, outside the communities). */
 const IN_SCHOOL = { lat: 23.115, lon: 113.315 };
+/** In sub-center north, outside its communities and zones. */
+const IN_NORTH = { lat: 23.145, lon: 113.33 };
 
 describe('the governance loop', () => {
   const clock = new ManualClock(T0);
@@ -48,6 +50,11 @@ describe('the governance loop', () => {
 
   let flood: string;
   let floodReport: string;
+  let floodConfirm: string;
+  /** The reporter's answer through its confirmation link (no account). */
+  const answer = (reportId: string, token: string, body: Record<string, unknown>): Promise<Response> =>
+    fetch(`${base}/api/reports/${reportId}/confirm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, ...body }) });
+  const linkStatus = async (reportId: string, token: string): Promise<any> => (await fetch(`${base}/api/reports/${reportId}/status?token=${encodeURIComponent(token)}`)).json();
 
   it('makes one ticket of a sensor alert and an Open311 request at the same place', async () => {
     const wl = await sw.connect('wl-g1', await sw.provision('wl-g1', IN_TUNNEL, 'water_level'));
@@ -59,6 +66,7 @@ describe('the governance loop', () => {
     expect(posted.status).toBe(201);
     expect(posted.body).toEqual([{ service_request_id: expect.stringMatching(/^RP-\d{8}-[0-9A-Z]{6}$/), service_notice: '已受理 (received): 内涝积水', account_id: null, confirm_url: expect.stringMatching(/^\/#\/confirm\/RP-/) }]);
     floodReport = posted.body[0].service_request_id;
+    floodConfirm = decodeURIComponent(posted.body[0].confirm_url.split('/').pop());
     expect(await linked(floodReport)).toBe(flood);
 
     expect((await tickets()).map((t) => t.id)).toEqual([flood]);
@@ -130,6 +138,18 @@ describe('the governance loop', () => {
       'department:city-management co_finished',
       'department:emergency-management resolved',
     ]);
+  });
+
+  it('has the citizen whose report joined the sensor\'s ticket rate the resolution; the sensor still confirms the closing', async () => {
+    expect(await linkStatus(floodReport, floodConfirm)).toMatchObject({ status: 'resolved', ticket: { confirms: false, awaitingConfirmation: false, awaitingAnswer: true } });
+    const rated = await answer(floodReport, floodConfirm, { fixed: true, satisfaction: 'satisfied', note: '隧道已通车' });
+    expect(rated.status).toBe(200);
+    expect(await rated.json()).toMatchObject({ ticket: { status: 'resolved', awaitingAnswer: false } });
+    const t = await ticket(flood);
+    expect(t).toMatchObject({ status: 'resolved', closedAt: null, ratings: [{ reportId: floodReport, fixed: true, satisfaction: 'satisfied' }] });
+    expect(t.timeline.at(-1)).toMatchObject({ actor: `reporter:${floodReport}`, action: 'rated' });
+    // Once per resolution.
+    expect(await (await answer(floodReport, floodConfirm, { fixed: false, satisfaction: 'dissatisfied' })).json()).toMatchObject({ error: { code: 'SW_ERR_CONFIRMATION_REFUSED' } });
   });
 
   let school: string;
@@ -211,7 +231,8 @@ describe('the governance loop', () => {
     expect(g.checkIns.find((r: { key: string }) => r.key === 'city-management')).toMatchObject({ late: 1, rate: 0 });
     expect(g.returns.find((r: { key: string }) => r.key === 'unit:south')).toMatchObject({ returned: 1, returns: 1, upheld: 0, rejected: 1 });
     expect(g.extensions).toMatchObject({ requests: 1, approved: 1, extended: 1, onTimeByExtension: 1 });
-    expect(g.satisfaction).toMatchObject({ reported: 1, rated: 1, basicallySatisfied: 1, rate: 1, closedByReporter: 1 });
+    // The school's reporter and the citizen whose report joined the flood's sensor ticket.
+    expect(g.satisfaction).toMatchObject({ reported: 1, rated: 2, satisfied: 1, basicallySatisfied: 1, rate: 1, closedByReporter: 1 });
     // A department reads its own.
     const cm = (await sw.api('GET', '/api/kpis', undefined, tok['city-management'])).body;
     expect(cm.governance.checkIns.map((r: { key: string | null }) => r.key)).toEqual([null, 'city-management', 'traffic-police', 'water-affairs']);
@@ -234,5 +255,32 @@ describe('the governance loop', () => {
     expect((await sw.api('POST', `/api/tickets/${d}/reassign`, { subcenter: 'south', reason: '网格无法处理，街道接手' }, tok.south)).body).toMatchObject({ subcenterId: 'south' });
     // The grid worker follows its reports.
     expect((await sw.api('GET', '/api/reports', undefined, tok['south-east-1'])).body.reports.map((r: { id: string }) => r.id)).toEqual([community.body.id, grid.body.id]);
+  });
+  it('has the district re-dispatch a return to another sub-center and department, and close a reported ticket whose reporter did not answer in time', async () => {
+    const filed = await sw.api('POST', '/api/reports', { category: 'manhole', note: '路面塌陷，疑似管网渗漏', location: IN_NORTH }, tok.north);
+    expect(filed.status).toBe(201);
+    const id = await linked(filed.body.id);
+    expect(await ticket(id)).toMatchObject({ origin: 'report', subcenterId: 'north', department: 'city-management' });
+    expect((await sw.api('POST', `/api/tickets/${id}/return`, { reason: '属排水管网渗漏，非城管职责' }, tok.north)).status).toBe(200);
+    const ruled = await sw.api('POST', `/api/tickets/${id}/return/ruling`, { decision: 'reassigned', subcenter: 'south', department: 'water-affairs', note: '改派南街道，水务牵头' }, tok['test-district']);
+    expect(ruled).toMatchObject({ status: 200, body: { subcenterId: 'south', department: 'water-affairs', status: 'dispatched' } });
+    expect(ruled.body.returns.at(-1).ruling).toMatchObject({ decision: 'reassigned', by: 'unit:test-district', subcenterId: 'south', department: 'water-affairs' });
+    expect((await tickets(tok.south)).map((t) => t.id)).toContain(id);
+    expect((await tickets(tok['water-affairs'])).map((t) => t.id)).toContain(id);
+    expect((await sw.api('GET', `/api/tickets/${id}`, undefined, tok.north)).status).toBe(404);
+
+    expect((await sw.api('POST', `/api/tickets/${id}/resolve`, { note: '管网已修复，路面回填' }, tok['water-affairs'])).status).toBe(200);
+    // The reporter's time has not run out: the ticket is not the district's to see, nor to close.
+    expect((await sw.api('POST', `/api/tickets/${id}/close`, {}, tok['test-district'])).status).toBe(404);
+    clock.advance(72 * hour + min);
+    await sw.platform.timers!.runOnce();
+    expect((await sw.api('GET', '/api/decisions', undefined, tok['test-district'])).body.confirmations.map((t: Ticket) => t.id)).toEqual([id]);
+    const closed = await sw.api('POST', `/api/tickets/${id}/close`, { note: '电话回访未接通' }, tok['test-district']);
+    expect(closed).toMatchObject({ status: 200, body: { status: 'closed', closure: { by: 'district', actor: 'unit:test-district' } } });
+    expect(closed.body.timeline.map((e: { action: string }) => e.action).slice(-2)).toEqual(['confirmation_overdue', 'closed']);
+
+    const g = (await sw.api('GET', '/api/kpis')).body.governance;
+    expect(g.returns.find((r: { key: string }) => r.key === 'unit:north')).toMatchObject({ returned: 1, returns: 1, upheld: 1, rejected: 0 });
+    expect(g.satisfaction).toMatchObject({ closedByDistrict: 1 });
   });
 });

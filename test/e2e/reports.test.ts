@@ -113,7 +113,10 @@ describe('people\'s reports at their limits', () => {
     expect(unknown.status).toBe(400);
     const dept = await form({ api_key: await sw.departmentToken('water-affairs'), service_code: 'flooding', lat: '23.145', long: '113.315' }, 'json');
     expect(dept.status).toBe(403);
-    expect((await form({ service_code: 'flooding', lat: '23.145', long: '113.315' }, 'json')).status).toBe(403);
+    const keyless = await form({ service_code: 'flooding', lat: '23.145', long: '113.315' }, 'json');
+    expect(keyless.status).toBe(403);
+    // The refusal names the key a citizens' app or a 12345 system is given.
+    expect(((await keyless.json()) as any)[0].description).toMatch(/^SW_ERR_API_KEY_INVALID: .*reporter key/);
   });
 
   it('counts wrong confirmation link tokens as failed logins of the address', async () => {

@@ -14,6 +14,8 @@ const SATISFACTION: readonly { id: Satisfaction; label: MessageKey }[] = [
  * The reporter's page (上报人确认结案), opened from the confirmation link with no account: where
  * the report stands, what the handlers last said, and, once it is resolved, whether it is fixed
  * and how satisfied the reporter is. Fixed closes the ticket; not fixed sends it back to work.
+ * A reporter whose report joined a ticket reported first (by a sensor or another person) rates
+ * each resolution too; the one who reported first confirms the closing.
  */
 export function ConfirmPage({ reportId, token, lang, setLang }: { reportId: string; token: string; lang: Lang; setLang: (l: Lang) => void }) {
   const i18n = useI18n();
@@ -54,7 +56,8 @@ export function ConfirmPage({ reportId, token, lang, setLang }: { reportId: stri
     }
   };
 
-  const awaiting = status?.ticket?.awaitingConfirmation === true;
+  const awaiting = status?.ticket?.awaitingAnswer === true;
+  const joined = status?.ticket?.confirms === false;
   return (
     <>
       <header class="topbar">
@@ -99,6 +102,7 @@ export function ConfirmPage({ reportId, token, lang, setLang }: { reportId: stri
             {awaiting && !answered ? (
               <form class="card confirm-form" onSubmit={(e) => void submit(e)}>
                 <h2>{t('confirmQuestion')}</h2>
+                {joined && <p class="muted">{t('confirmJoined')}</p>}
                 <fieldset>
                   <legend>{t('confirmFixed')}</legend>
                   <label class="radio big">
@@ -125,7 +129,7 @@ export function ConfirmPage({ reportId, token, lang, setLang }: { reportId: stri
                 </button>
               </form>
             ) : (
-              !answered && <p class="muted">{status.ticket?.closedAt ? t('confirmClosed') : status.ticket?.confirms === false ? t('confirmNotOpener') : t('confirmNotYet')}</p>
+              !answered && <p class="muted">{status.ticket?.closedAt ? t('confirmClosed') : joined ? t('confirmNotOpener') : t('confirmNotYet')}</p>
             )}
           </>
         )}
