@@ -4,10 +4,12 @@
  * place make one ticket; an A flood summons water affairs, traffic police and city management,
  * each checks in with its own token, and the ticket resolves only when all are done; a return
  * goes to the district and back; an extension is approved and the KPIs reflect it; the reporter
- * confirms the closing; C and D reports go down to the community and the grid.
+ * confirms the closing; C and D reports go down to the community and the grid. Once on the
+ * embedded store (SQLite), once on Redis (infra/local) in a namespace of its own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ticket } from '../../core/schemas.js';
+import { dropNamespace, testNamespace, testServices } from '../support/backends.js';
 import { ManualClock } from '../support/clock.js';
 import { IN_SOUTH_COMMUNITY, IN_SOUTH_GRID, IN_TUNNEL, governanceCity } from '../support/governance.js';
 import { startTestPlatform, waitFor, type TestPlatform } from '../support/harness.js';
@@ -20,7 +22,14 @@ const IN_SCHOOL = { lat: 23.115, lon: 113.315 };
 /** In sub-center north, outside its communities and zones. */
 const IN_NORTH = { lat: 23.145, lon: 113.33 };
 
-describe('the governance loop', () => {
+const services = testServices();
+const stores = [
+  { store: 'SQLite', env: (): Record<string, string> => ({}) },
+  ...(services ? [{ store: 'Redis', env: (): Record<string, string> => ({ REDIS_URL: services.REDIS_URL, STREETWATCH_NAMESPACE: namespace }) }] : []),
+];
+const namespace = testNamespace();
+
+describe.each(stores)('the governance loop on $store', ({ store, env }) => {
   const clock = new ManualClock(T0);
   let sw: TestPlatform;
   let base: string;
@@ -38,7 +47,8 @@ describe('the governance loop', () => {
   const tickets = async (token = sw.platform.adminToken): Promise<Ticket[]> => (await sw.api('GET', '/api/tickets', undefined, token)).body.tickets;
 
   beforeAll(async () => {
-    sw = await startTestPlatform({ clock, cityDir: governanceCity() });
+    sw = await startTestPlatform({ clock, cityDir: governanceCity(), env: env() });
+    expect(sw.platform.state.constructor.name).toBe(store === 'Redis' ? 'RedisStateStore' : 'SqliteStateStore');
     base = `http://127.0.0.1:${sw.platform.httpPort}`;
     hotline = await sw.reporterKey('12345 热线');
     for (const u of ['north', 'south', 'test-district', 'south-east', 'south-east-1']) tok[u] = await sw.unitToken(u);
@@ -46,6 +56,7 @@ describe('the governance loop', () => {
   });
   afterAll(async () => {
     await sw?.stop();
+    if (store === 'Redis') await dropNamespace(services!, namespace);
   });
 
   let flood: string;
