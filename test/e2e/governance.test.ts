@@ -280,6 +280,12 @@ describe.each(stores)('the governance loop on $store', ({ store, env }) => {
     expect((await tickets(tok['water-affairs'])).map((t) => t.id)).toContain(id);
     expect((await sw.api('GET', `/api/tickets/${id}`, undefined, tok.north)).status).toBe(404);
 
+    // The new holder asks for more time; the district, its parent, refuses: the deadline stays.
+    const due = (await ticket(id)).resolveBy;
+    expect((await sw.api('POST', `/api/tickets/${id}/extension`, { resolveBy: due + 24 * hour, reason: '需停水施工' }, tok.south)).status).toBe(200);
+    const refused = await sw.api('POST', `/api/tickets/${id}/extension/decision`, { approved: false, note: '请按原时限处置' }, tok['test-district']);
+    expect(refused).toMatchObject({ status: 200, body: { resolveBy: due, extensions: [{ decision: { approved: false, by: 'unit:test-district' } }] } });
+    expect(refused.body.timeline.at(-1)).toMatchObject({ action: 'extension_refused' });
     expect((await sw.api('POST', `/api/tickets/${id}/resolve`, { note: '管网已修复，路面回填' }, tok['water-affairs'])).status).toBe(200);
     // The reporter's time has not run out: the ticket is not the district's to see, nor to close.
     expect((await sw.api('POST', `/api/tickets/${id}/close`, {}, tok['test-district'])).status).toBe(404);
@@ -293,5 +299,6 @@ describe.each(stores)('the governance loop on $store', ({ store, env }) => {
     const g = (await sw.api('GET', '/api/kpis')).body.governance;
     expect(g.returns.find((r: { key: string }) => r.key === 'unit:north')).toMatchObject({ returned: 1, returns: 1, upheld: 1, rejected: 0 });
     expect(g.satisfaction).toMatchObject({ closedByDistrict: 1 });
+    expect(g.extensions).toMatchObject({ requests: 2, approved: 1, refused: 1 });
   });
 });
