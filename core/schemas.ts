@@ -467,7 +467,7 @@ export const Ticket = z.object({
   /** People's reports merged in: the first MAX_TICKET_REPORTS (the opener first); `reportCount` counts all. */
   reports: z.array(TicketReportRef).optional(),
   reportCount: z.number().int().optional(),
-  /** The reporter's answers to resolutions (a reported ticket). */
+  /** Reporters' answers to resolutions (the opener's and those of reports that joined), the latest MAX_RATINGS. */
   ratings: z.array(ReporterRating).optional(),
   /** The reporter did not answer the resolution at `resolvedAt` in time: the district decides the closing. */
   confirmationTimedOut: z.object({ resolvedAt: z.number().int(), at: z.number().int() }).nullable().optional(),

@@ -6,7 +6,7 @@ import { isStreetWatchError } from '../errors.js';
 import type { Alert, Ticket } from '../schemas.js';
 import { applyPlan, moveCoHandler } from './joint.js';
 import { applyResolved, mergeFiring, mergeKeyOf, ticketFromAlert, transition } from './lifecycle.js';
-import { awaitsAnswer, awaitsDistrict, closeByDistrict, confirmByReporter, reportAlert, type ReportIntake } from './reports.js';
+import { MAX_RATINGS, awaitsAnswer, awaitsDistrict, closeByDistrict, confirmByReporter, reportAlert, type ReportIntake } from './reports.js';
 import { fireTimer, holdStart, timersFor, type FireContext } from './timers.js';
 
 const index = new CityIndex(loadCity(governanceCity()));
@@ -125,6 +125,16 @@ describe('the reporter confirms the closing (上报人确认结案)', () => {
     expect(late.timeline.at(-1)!.action).toBe('rated');
     // A report on another ticket answers nothing here.
     expect(code(() => confirmByReporter(t, { id: 'RP-3', ticketId: 'SW-OTHER' }, { fixed: true, satisfaction: 'satisfied' }, T0))).toBe('SW_ERR_CONFIRMATION_REFUSED');
+  });
+
+  it('keeps the latest MAX_RATINGS answers when more reporters than that joined and answered', () => {
+    let t = open(sensor);
+    const ids = Array.from({ length: MAX_RATINGS + 5 }, (_, i) => `RP-${100 + i}`);
+    for (const id of ids) t = mergeFiring(t, reportAlert(intake(id), index), T0 + min, grading)!.ticket;
+    t = transition(t, 'resolved', 'unit:north', T0 + hour);
+    ids.forEach((id, i) => (t = confirmByReporter(t, on(id), { fixed: true, satisfaction: 'satisfied' }, T0 + hour + i)));
+    expect(t.ratings!.map((r) => r.reportId)).toEqual(ids.slice(-MAX_RATINGS));
+    expect(t.status).toBe('resolved');
   });
 
   it('hands the closing to the district once the reporter\'s time runs out', () => {
