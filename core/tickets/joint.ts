@@ -61,9 +61,10 @@ export interface Summons {
  * co-handlers not yet on the ticket are summoned (a department released earlier stays
  * released: that was a decision), and the checklist is attached. Nothing changes when the plan
  * has no row for the grade or everything is already in force. The ticket's version is left to
- * the caller (this runs inside a change).
+ * the caller (this runs inside a change). At `opening` the rule's department never led the
+ * ticket (no one saw it so): it leaves `leads`, so the returns KPI does not count it as handled.
  */
-export function applyPlan(ticket: Ticket, plan: ResponsePlan | undefined, now: number): Summons {
+export function applyPlan(ticket: Ticket, plan: ResponsePlan | undefined, now: number, opening = false): Summons {
   const row = planFor(plan, ticket.grade);
   if (!plan || !row || CLOSED_FOR_JOINT.has(ticket.status)) return { ticket, summoned: [] };
   if (ticket.plan?.category === plan.category && ticket.plan.grade === ticket.grade) return { ticket, summoned: [] };
@@ -81,7 +82,7 @@ export function applyPlan(ticket: Ticket, plan: ResponsePlan | undefined, now: n
   if (ticket.department !== lead) {
     entries.push({ at: now, actor: 'system', action: 'reassigned', note: `department ${ticket.department} → ${lead}: the response plan for ${plan.category} names the lead at grade ${ticket.grade}` });
     next.department = lead;
-    next.leads = [...new Set([...(ticket.leads ?? []), lead])];
+    next.leads = opening ? [lead] : [...new Set([...(ticket.leads ?? []), lead])];
   }
   if ((ticket.checklist ?? []).length === 0 && plan.checklist.length > 0) {
     next.checklist = plan.checklist.map((s) => ({ id: s.id, text: s.text, doneAt: null, doneBy: null }));

@@ -87,5 +87,7 @@ describe('organize: the holder follows the grade, the plan is put in force', () 
     const o = opened(alert(1, IN_TUNNEL, 'B', { category: 'flooding', department: 'water-affairs', zoneId: 'north-tunnel', metric: 'water_level' }));
     expect(o.ticket).toMatchObject({ grade: 'A', subcenterId: 'north', department: 'emergency-management' });
     expect(o.summoned).toEqual(['water-affairs', 'traffic-police', 'city-management']);
+    // The rule's department never led it: it co-handles, and the returns KPI does not count it as a lead.
+    expect(o.ticket.leads).toEqual(['emergency-management']);
   });
 });

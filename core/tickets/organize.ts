@@ -36,7 +36,7 @@ export function organize(ticket: Ticket, index: CityIndex, now: number, opening:
       next.timeline = appendTimeline(next.timeline, { at: now, actor: 'system', action: 'reassigned', note: `${ticket.subcenterId} → ${up}: grade ${ticket.grade} is handled by the ${level}` });
     }
   }
-  const planned = applyPlan(next, index.city.responsePlans.get(next.category), now);
+  const planned = applyPlan(next, index.city.responsePlans.get(next.category), now, opening);
   return { ticket: planned.ticket, summoned: planned.summoned, ...(movedFrom === undefined ? {} : { movedFrom }) };
 }
 

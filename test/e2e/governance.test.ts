@@ -241,6 +241,9 @@ describe.each(stores)('the governance loop on $store', ({ store, env }) => {
     expect(g.checkIns[0]).toMatchObject({ key: null, summoned: 3, onTime: 2, late: 1, missed: 0, rate: 2 / 3 });
     expect(g.checkIns.find((r: { key: string }) => r.key === 'city-management')).toMatchObject({ late: 1, rate: 0 });
     expect(g.returns.find((r: { key: string }) => r.key === 'unit:south')).toMatchObject({ returned: 1, returns: 1, upheld: 0, rejected: 1 });
+    // Water affairs co-handled the flood from its opening, under the plan's lead: it handled no ticket as the lead.
+    expect(g.returns.map((r: { key: string }) => r.key)).toContain('department:emergency-management');
+    expect(g.returns.map((r: { key: string }) => r.key)).not.toContain('department:water-affairs');
     expect(g.extensions).toMatchObject({ requests: 1, approved: 1, extended: 1, onTimeByExtension: 1 });
     // The school's reporter and the citizen whose report joined the flood's sensor ticket.
     expect(g.satisfaction).toMatchObject({ reported: 1, rated: 2, satisfied: 1, basicallySatisfied: 1, rate: 1, closedByReporter: 1 });
