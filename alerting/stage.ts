@@ -1,11 +1,12 @@
 /**
- * Alerting: `sw.alerts` → tickets. A firing alert opens a ticket for the responsible unit and
- * department, or merges into the open ticket of the same incident (same zone and category; or
- * outside zones, the same device or a nearby one); a resolved alert is recorded on its ticket.
+ * Alerting: `sw.alerts` → tickets. A firing alert (a sensor's, a camera's, an operator flow's,
+ * or a people's report) opens a ticket for the responsible unit and department, or merges into
+ * the open ticket of the same incident (same zone and category; or outside zones, the same
+ * device or a nearby one); a resolved alert is recorded on its ticket.
  * Redelivered and replayed alerts are recognised (core/tickets/ticket-alerts.ts isReplay) and
  * change nothing, also after their ticket closed.
  */
-import { randomBytes } from 'node:crypto';
+import { newDayId } from '../core/ids.js';
 import type { City } from '../core/city.js';
 import type { CityIndex } from '../core/city-index.js';
 import type { Logger } from '../core/logger.js';
@@ -15,10 +16,11 @@ import type { Alert, Ticket } from '../core/schemas.js';
 import { OPEN_STATUSES, applyResolved, mergeFiring, mergeKeyOf, ticketFromAlert, type AlertChange, type GradingContext } from '../core/tickets/lifecycle.js';
 import { isReplay } from '../core/tickets/ticket-alerts.js';
 import { nearbyTicket } from './merge.js';
+import { organize } from '../core/tickets/organize.js';
 import { routeLocation } from '../core/tickets/routing.js';
+import { unitsUnder } from '../core/tickets/units.js';
 import { announce, commitTicket, ticketEventId, withConflictRetry, type CommitContext } from '../core/tickets/commit.js';
 
-const ID_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 /** Most open tickets of one sub-center looked at for a proximity merge. */
 const NEARBY_SCAN = 500;
 /** The department of a category that neither the rule nor the city configuration names. */
@@ -35,11 +37,7 @@ export interface AlertingOptions {
 
 /** `SW-20261121-7KQ2M9`: the day it opened, then 30 random bits (Crockford base32). */
 export function newTicketId(now: number): string {
-  const day = new Date(now).toISOString().slice(0, 10).replaceAll('-', '');
-  const bytes = randomBytes(6);
-  let suffix = '';
-  for (const b of bytes) suffix += ID_ALPHABET[b & 31];
-  return `SW-${day}-${suffix}`;
+  return newDayId('SW', now);
 }
 
 /** The rule's department when it names one, else the category's from the city configuration. */
@@ -62,7 +60,8 @@ export async function startAlerting(opts: AlertingOptions): Promise<Subscription
     const own = await tickets.findOpen(mergeKeyOf(alert));
     if (own || alert.zoneId !== undefined || !alert.loc) return own;
     const route = routeLocation(index, alert.loc);
-    const candidates = await tickets.list({ subcenterId: route.subcenterId, status: [...OPEN_STATUSES], limit: NEARBY_SCAN });
+    // The sub-center's tickets and those it handed down to its communities and grids.
+    const candidates = await tickets.list({ subcenterId: unitsUnder(index, route.subcenterId), status: [...OPEN_STATUSES], limit: NEARBY_SCAN });
     return nearbyTicket(candidates, alert, index.city.sla.merge);
   }
 
@@ -78,14 +77,23 @@ export async function startAlerting(opts: AlertingOptions): Promise<Subscription
     }
   }
 
-  async function commitChange(before: Ticket, change: AlertChange, now: number): Promise<void> {
+  /**
+   * Saves an alert's change to an open ticket. The holder follows a raised grade and the plan
+   * for it is put in force (core/tickets/organize.ts); the event says what a unit or department
+   * must act on: reopened, summoned, moved up, or just updated.
+   */
+  async function commitChange(before: Ticket, change: AlertChange, now: number, alert: Alert): Promise<void> {
     if (change.flapping) opts.metrics.flapping.inc({ event: change.flapping });
-    if (change.quiet) {
+    const o = organize(change.ticket, opts.cityIndex(), now, false);
+    const reportLinks = alert.report ? { reportLinks: [alert.report.id] } : {};
+    if (change.quiet && o.ticket === change.ticket) {
       opts.metrics.flapping.inc({ event: 'quiet_change' });
-      await commitTicket(commit, change.ticket, 'ticket.updated', now, { quiet: true });
+      await commitTicket(commit, change.ticket, 'ticket.updated', now, { quiet: true, ...reportLinks });
       return;
     }
-    await commitTicket(commit, change.ticket, change.ticket.status === 'reopened' && before.status !== 'reopened' ? 'ticket.reopened' : 'ticket.updated', now);
+    const reopened = o.ticket.status === 'reopened' && before.status !== 'reopened';
+    const type = reopened ? 'ticket.reopened' : o.summoned.length > 0 ? 'ticket.summoned' : o.movedFrom !== undefined ? 'ticket.reassigned' : 'ticket.updated';
+    await commitTicket(commit, o.ticket, type, now, { ...(o.movedFrom === undefined ? {} : { recipients: [o.movedFrom] }), ...reportLinks });
   }
 
   async function handleFiring(alert: Alert): Promise<void> {
@@ -102,21 +110,24 @@ export async function startAlerting(opts: AlertingOptions): Promise<Subscription
     if (open) {
       const change = mergeFiring(open, alert, now, grading(index, open.zoneId));
       if (!change) return replayed(open, alert, now);
-      await commitChange(open, change, now);
+      await commitChange(open, change, now, alert);
       return;
     }
     const route = routeLocation(index, alert.loc);
     const zoneName = alert.zoneId ? index.zoneById.get(alert.zoneId)?.name : undefined;
     const ruleName = index.city.rules.find((r) => r.id === alert.ruleId)?.name ?? index.city.categories.get(alert.category)?.name ?? alert.category;
-    const ticket = ticketFromAlert(alert, {
+    const opened = ticketFromAlert(alert, {
       ...grading(index, alert.zoneId),
       id: newTicketId(now),
       now,
       route,
       department: departmentFor(alert, index.city),
-      title: `${ruleName} · ${zoneName ?? alert.deviceId}`,
+      // A report outside zones is named by who reported it (the city's words, as rule names are).
+      title: `${ruleName} · ${zoneName ?? (alert.report ? (alert.report.channel === 'grid' ? '网格员上报' : '群众上报') : alert.deviceId)}`,
     });
-    await commitTicket(commit, ticket, 'ticket.created', now);
+    // C and D go down to the community and grid; the plan for the grade summons its co-handlers.
+    const { ticket } = organize(opened, index, now, true);
+    await commitTicket(commit, ticket, 'ticket.created', now, alert.report ? { reportLinks: [alert.report.id] } : {});
     log.info({ ticketId: ticket.id, subcenterId: ticket.subcenterId, grade: ticket.grade, fallback: route.fallback }, 'ticket opened');
   }
 
@@ -126,7 +137,7 @@ export async function startAlerting(opts: AlertingOptions): Promise<Subscription
     const now = clock.now();
     if (isReplay(open, alert)) return replayed(open, alert, now);
     const change = applyResolved(open, alert, now, { sla: opts.cityIndex().city.sla });
-    if (change) await commitChange(open, change, now);
+    if (change) await commitChange(open, change, now, alert);
   }
 
   return bus.subscribe('sw.alerts', 'alerting', async (records) => {

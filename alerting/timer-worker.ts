@@ -58,7 +58,7 @@ export function startTimerWorker(opts: TimerWorkerOptions): TimerWorker {
       const ticket = await tickets.get(timer.ticketId);
       const now = clock.now();
       const index = opts.cityIndex();
-      const fired = ticket && fireTimer(ticket, timer, now, { sla: index.city.sla, parentOf: (id) => parentOf(index, id) });
+      const fired = ticket && fireTimer(ticket, timer, now, { sla: index.city.sla, parentOf: (id) => parentOf(index, id), districtId: index.city.district.id });
       if (!fired) {
         await timers.complete(timer.id, owner);
         return false;

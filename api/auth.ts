@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { unitById } from '../core/tickets/units.js';
 import type { CityIndex } from '../core/city-index.js';
 import type { ApiTokenStore } from '../core/ports.js';
-import { DISPLAY_TOKEN_PREFIX, UNIT_TOKEN_PREFIX, hashApiToken } from '../core/api-token.js';
+import { hashApiToken, tokenKindOf } from '../core/api-token.js';
 import { ensureTokenFile } from '../core/token-file.js';
 import type { ApiPrincipal } from './context.js';
 
@@ -50,8 +50,8 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /**
- * Who a bearer token belongs to: the admin token, else a unit or display token that is not
- * revoked, whose kind matches its prefix and whose unit still exists in the city
+ * Who a bearer token belongs to: the admin token, else an API token that is not revoked, whose
+ * kind matches its prefix, and whose unit (or department) still exists in the city
  * configuration; undefined otherwise.
  */
 export function principalResolver(adminToken: string, tokens: ApiTokenStore, cityIndex: () => CityIndex): (token: string | undefined) => Promise<ApiPrincipal | undefined> {
@@ -59,13 +59,22 @@ export function principalResolver(adminToken: string, tokens: ApiTokenStore, cit
   return async (token) => {
     if (token === undefined) return undefined;
     if (admin.matches(token)) return { role: 'admin' };
-    const kind = token.startsWith(UNIT_TOKEN_PREFIX) ? 'unit' : token.startsWith(DISPLAY_TOKEN_PREFIX) ? 'display' : undefined;
+    const kind = tokenKindOf(token);
     if (kind === undefined) return undefined;
     const record = await tokens.findByHash(hashApiToken(token));
     const city = cityIndex();
-    if (!record || record.kind !== kind || record.revokedAt !== null || !unitById(city, record.unitId)) return undefined;
-    if (kind === 'unit') return { role: 'unit', unitId: record.unitId, tokenId: record.id };
-    // The district center's wall shows its whole district: every sub-center is under it.
-    return { role: 'display', unitId: record.unitId, tokenId: record.id, scope: record.unitId === city.city.district.id ? undefined : record.unitId };
+    if (!record || record.kind !== kind || record.revokedAt !== null) return undefined;
+    switch (kind) {
+      case 'department':
+        return city.city.departments.has(record.unitId) ? { role: 'department', department: record.unitId, tokenId: record.id } : undefined;
+      case 'reporter':
+        return { role: 'reporter', tokenId: record.id, label: record.label };
+      case 'unit':
+        return unitById(city, record.unitId) ? { role: 'unit', unitId: record.unitId, tokenId: record.id } : undefined;
+      case 'display':
+        if (!unitById(city, record.unitId)) return undefined;
+        // The district center's wall shows its whole district: every sub-center is under it.
+        return { role: 'display', unitId: record.unitId, tokenId: record.id, scope: record.unitId === city.city.district.id ? undefined : record.unitId };
+    }
   };
 }

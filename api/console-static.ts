@@ -13,8 +13,9 @@ export const CONSOLE_DIST = path.join(REPO_ROOT, 'console', 'dist');
 
 /**
  * Scripts and styles only from this origin, API calls only to it; images also from the tile
- * services of the base map in force. Leaflet and uPlot style elements through the CSSOM, which
- * CSP does not restrict, so no 'unsafe-inline' is needed.
+ * services of the base map in force, and `blob:` (report photos, fetched with the token and
+ * shown from memory). Leaflet and uPlot style elements through the CSSOM, which CSP does not
+ * restrict, so no 'unsafe-inline' is needed.
  */
 export function consoleSecurityPolicy(tileOrigins: readonly string[]): string {
   const tiles = tileOrigins.map((o) => ` ${o}`).join('');
@@ -22,7 +23,7 @@ export function consoleSecurityPolicy(tileOrigins: readonly string[]): string {
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    `img-src 'self' data:${tiles}`,
+    `img-src 'self' data: blob:${tiles}`,
     "connect-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",

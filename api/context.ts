@@ -9,16 +9,20 @@ import type { Bus, Clock, SeriesStore, StateStore } from '../core/ports.js';
 import { describeZodError } from '../core/zod-issues.js';
 
 /**
- * Who is calling: the admin (district operations, sees everything), a unit (a street
- * sub-center, or the district command center acting as the supervising parent) through one of
- * its API tokens, or a wall screen through a display token: it reads what the wall shows and
- * acts on nothing. A display token of the district center shows the whole city (`scope`
- * undefined), a sub-center's shows that sub-center's tickets.
+ * Who is calling: the admin (district operations, sees everything); a unit (a street
+ * sub-center, a community, a grid, or the district command center acting as the supervising
+ * parent) through one of its API tokens; a wall screen through a display token: it reads what
+ * the wall shows and acts on nothing (the district center's display shows the whole city,
+ * `scope` undefined, a sub-center's that sub-center's tickets); a functional department, which
+ * sees the tickets it leads or co-handles; or a reporter key (a citizens' app, a 12345 system),
+ * which files reports and reads those it filed.
  */
 export type ApiPrincipal =
   | { role: 'admin' }
   | { role: 'unit'; unitId: string; tokenId: string }
-  | { role: 'display'; unitId: string; tokenId: string; scope: string | undefined };
+  | { role: 'display'; unitId: string; tokenId: string; scope: string | undefined }
+  | { role: 'department'; department: string; tokenId: string }
+  | { role: 'reporter'; tokenId: string; label: string };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,6 +37,10 @@ declare module 'fastify' {
     tokenInQuery?: boolean;
     /** Display tokens may call this route: a read the wall view needs, scoped like a unit's. Default: refused. */
     allowDisplay?: boolean;
+    /** Department tokens may call this route (it scopes what a department sees). Default: refused. */
+    allowDepartments?: boolean;
+    /** Reporter keys may call this route (it scopes to the reports the key filed). Default: refused. */
+    allowReporters?: boolean;
   }
 }
 
@@ -51,6 +59,8 @@ export interface ApiContext {
   cap: Config['cap'];
   /** HTTP ingest of departments' systems: per-token rate and the payload limit (defaults when absent). */
   httpIngest?: { ratePerSecond: number; burst: number; maxPayloadBytes: number };
+  /** Limits of people's reports: rate per token, photo size, retention. */
+  reports: Config['reports'];
 }
 
 /**
@@ -72,12 +82,30 @@ export function parse<S extends z.ZodType>(schema: S, data: unknown, where: stri
 
 export const IdParams = z.strictObject({ id: z.string().min(1).max(128) });
 
-/** The actor recorded in ticket timelines: `admin` or `unit:<id>`. */
+/** The actor recorded in ticket timelines: `admin`, `unit:<id>`, `department:<id>`, `key:<token id>`. */
 export function actorOf(req: FastifyRequest): string {
-  const p = req.principal;
+  return principalActor(req.principal);
+}
+
+export function principalActor(p: ApiPrincipal | null): string {
   if (!p) return 'anonymous';
-  if (p.role === 'display') return `display:${p.tokenId}`;
-  return p.role === 'admin' ? 'admin' : `unit:${p.unitId}`;
+  switch (p.role) {
+    case 'admin':
+      return 'admin';
+    case 'unit':
+      return `unit:${p.unitId}`;
+    case 'display':
+      return `display:${p.tokenId}`;
+    case 'department':
+      return `department:${p.department}`;
+    case 'reporter':
+      return `key:${p.tokenId}`;
+  }
+}
+
+/** The department a request acts for, if a department token made it. */
+export function departmentOf(req: FastifyRequest): string | undefined {
+  return req.principal?.role === 'department' ? req.principal.department : undefined;
 }
 
 /** The unit whose view a request gets; undefined for the admin and for a whole-city display. */

@@ -7,6 +7,7 @@ import { XMLBuilder } from 'fast-xml-parser';
 import { unitById } from '../core/tickets/units.js';
 import type { CityIndex } from '../core/city-index.js';
 import type { Open311Discovery, Open311Request, Open311Service } from '../core/api-schemas.js';
+import type { ReportRecord } from '../core/ports.js';
 import type { Ticket, TicketStatus } from '../core/schemas.js';
 
 export type Open311Format = 'json' | 'xml';
@@ -72,6 +73,32 @@ export function open311Request(ticket: Ticket, index: CityIndex): Open311Request
     lat: ticket.location?.lat ?? null,
     long: ticket.location?.lon ?? null,
   };
+}
+
+/**
+ * A people's report as a service request: its own id, and the status of the ticket it joined
+ * (`open` with a "received" note until alerting has taken it in). The reporter follows it here.
+ */
+export function open311ReportRequest(report: ReportRecord, ticket: Ticket | undefined, index: CityIndex): Open311Request {
+  const category = index.city.categories.get(report.category);
+  const base: Open311Request = {
+    service_request_id: report.id,
+    status: 'open',
+    status_notes: '已受理 (received): waiting to be taken into a ticket',
+    service_name: category?.name ?? report.category,
+    service_code: report.category,
+    description: report.note.slice(0, DESCRIPTION_MAX),
+    agency_responsible: '',
+    requested_datetime: w3(report.createdAt),
+    updated_datetime: w3(report.createdAt),
+    expected_datetime: '',
+    address: report.address,
+    lat: report.location.lat,
+    long: report.location.lon,
+  };
+  if (!ticket) return base;
+  const t = open311Request(ticket, index);
+  return { ...base, status: t.status, status_notes: `${t.status_notes} [${ticket.id}]`, agency_responsible: t.agency_responsible, updated_datetime: t.updated_datetime, expected_datetime: t.expected_datetime };
 }
 
 const builder = new XMLBuilder({ ignoreAttributes: false, format: false, suppressEmptyNode: false });

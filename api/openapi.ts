@@ -22,7 +22,7 @@ export function commonErrors(r: Route): ErrorCode[] {
   if (r.access === 'admin' || r.access === 'units' || r.access === 'wall' || r.access === 'device' || r.access === 'ingest') codes.push('SW_ERR_FORBIDDEN');
   if (r.access === 'device') codes.push('SW_ERR_BAD_CREDENTIALS');
   if (r.params || r.query || r.body) codes.push('SW_ERR_BODY_INVALID');
-  if (r.body) codes.push('SW_ERR_BODY_TOO_LARGE', 'SW_ERR_MEDIA_TYPE');
+  if (r.body || r.rawBody) codes.push('SW_ERR_BODY_TOO_LARGE', 'SW_ERR_MEDIA_TYPE');
   codes.push('SW_ERR_INTERNAL');
   return codes;
 }
@@ -190,6 +190,9 @@ const ACCESS_NOTE: Readonly<Record<Route['access'], string>> = {
   ingest: "The ingest token of a department's system (`swi_...`, from POST /api/ingest-tokens): it sends for the system's device and the devices provisioned with it as their gateway. Admin and unit tokens are refused (403).",
 };
 
+const DEPARTMENTS_NOTE = "A department's token too: it sees only the tickets it leads or co-handles (others' are 404).";
+const REPORTERS_NOTE = 'A reporter key too (a citizens\' app, a 12345 system): it reads only the reports it filed.';
+
 export interface OpenApiInfo {
   version: string;
 }
@@ -210,12 +213,13 @@ export function openApiDocument(routes: readonly Route[], info: OpenApiInfo): Js
     const op: Json = {
       operationId: r.operationId,
       summary: r.summary,
-      description: [r.description, ACCESS_NOTE[r.access]].filter(Boolean).join('\n\n'),
+      description: [r.description, ACCESS_NOTE[r.access], r.departments ? DEPARTMENTS_NOTE : undefined, r.reporters ? REPORTERS_NOTE : undefined].filter(Boolean).join('\n\n'),
       tags: [r.tag],
       security: security(r),
       parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
       // A body whose every field is optional may be left out (the server reads none as `{}`).
       ...(r.body ? { requestBody: { required: !r.body.safeParse({}).success, content: { 'application/json': { schema: input.ref(r.body, `${r.operationId}Body`) } } } } : {}),
+      ...(r.rawBody ? { requestBody: { required: true, content: Object.fromEntries(r.rawBody.map((t) => [t, { schema: { type: 'string', contentMediaType: t } }])) } } : {}),
       responses,
     };
     (paths[openApiPath(r.url)] ??= {})[r.method.toLowerCase()] = op;
@@ -235,8 +239,8 @@ export function openApiDocument(routes: readonly Route[], info: OpenApiInfo): Js
     paths,
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'The admin token, or a unit token (`swu_...`) from POST /api/tokens.' },
-        open311ApiKey: { type: 'apiKey', in: 'query', name: 'api_key', description: 'Open311 GeoReport v2: a unit token as `api_key`.' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'The admin token, or a token from POST /api/tokens: a unit token (`swu_...`), a display token (`swd_...`), a department token (`swdep_...`) or a reporter key (`swrep_...`).' },
+        open311ApiKey: { type: 'apiKey', in: 'query', name: 'api_key', description: 'Open311 GeoReport v2: a unit token, a department token or a reporter key as `api_key`.' },
         deviceBasic: { type: 'http', scheme: 'basic', description: "A device's own credentials: its id as user name, its secret as password (what it connects to MQTT with)." },
         ingestToken: { type: 'http', scheme: 'bearer', description: "A department system's ingest token (`swi_...`) from POST /api/ingest-tokens." },
       },

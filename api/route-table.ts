@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { ErrorCode } from '../core/errors.js';
 import { parse, type ApiContext, type TokenLogin } from './context.js';
+import type { ReportIntake } from './report-intake.js';
 import type { TicketStreamHub } from './stream-hub.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -53,6 +54,10 @@ export interface RouteContext extends ApiContext {
   ready: () => Record<string, boolean>;
   /** The OpenAPI document of the routes this server serves. */
   document: () => Record<string, unknown>;
+  /** People's reports as they come in (rate limits, photos, the reporter's confirmation). */
+  reportIntake: ReportIntake;
+  /** Failed logins per address, for credentials checked by a route itself (a confirmation link's token). */
+  loginFailures: { refusedFor(address: string): number; failed(address: string): void };
 }
 
 export interface RouteSpec<P extends Part = Part, Q extends Part = Part, B extends Part = Part> {
@@ -72,10 +77,16 @@ export interface RouteSpec<P extends Part = Part, Q extends Part = Part, B exten
   responses: Readonly<Record<number, RouteResponse>>;
   /** Catalogued errors this route answers beyond the common ones (api/openapi.ts `commonErrors`). */
   errors?: readonly ErrorCode[];
-  /** A body limit above the server's default, for this route only. */
-  bodyLimit?: number;
+  /** A body limit other than the server's default, for this route only (from the configuration when a function). */
+  bodyLimit?: number | ((ctx: RouteContext) => number);
   /** The bearer token may come as `?access_token=` (EventSource cannot set headers). */
   tokenInQuery?: boolean;
+  /** Department tokens may call it too (with `units` or `wall` access): it scopes its answer to the tickets the department leads or co-handles. */
+  departments?: boolean;
+  /** Reporter keys may call it too: it scopes its answer to the reports the key filed. */
+  reporters?: boolean;
+  /** The body is the raw bytes of one of these media types (an image), not JSON; `bodyLimit` bounds it. */
+  rawBody?: readonly string[];
   handler: (input: RouteInput<P, Q, B>, req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) => Promise<unknown>;
 }
 
@@ -100,20 +111,44 @@ declare module 'fastify' {
  * schemas (a failure is SW_ERR_BODY_INVALID naming the field) before the handler runs.
  */
 export function mountRoutes(scope: FastifyInstance, routes: readonly Route[], ctx: RouteContext, prefix = ''): void {
+  // Routes taking raw bytes parse them in a scope of their own: every other route stays JSON only.
   for (const r of routes) {
-    scope.route({
-      method: r.method,
-      url: r.url.slice(prefix.length),
-      ...(r.bodyLimit === undefined ? {} : { bodyLimit: r.bodyLimit }),
-      config: { route: r, allowUnits: r.access === 'units' || r.access === 'wall' || r.access === 'device', allowDisplay: r.access === 'wall', tokenInQuery: r.tokenInQuery === true },
-      handler: async (req, reply) => {
-        const input = {
-          params: r.params ? parse(r.params, req.params, 'params') : undefined,
-          query: r.query ? parse(r.query, req.query, 'query') : undefined,
-          body: r.body ? parse(r.body, req.body, 'body') : undefined,
-        };
-        return r.handler(input, req, reply, ctx);
-      },
-    });
+    if (r.rawBody === undefined) register(scope, r, ctx, prefix);
+    else {
+      scope.register(async (child) => {
+        const limit = bodyLimitOf(r, ctx);
+        child.addContentTypeParser([...r.rawBody!], { parseAs: 'buffer', ...(limit === undefined ? {} : { bodyLimit: limit }) }, (_req, body, done) => done(null, body));
+        register(child, r, ctx, prefix);
+      });
+    }
   }
+}
+
+function bodyLimitOf(r: Route, ctx: RouteContext): number | undefined {
+  return typeof r.bodyLimit === 'function' ? r.bodyLimit(ctx) : r.bodyLimit;
+}
+
+function register(scope: FastifyInstance, r: Route, ctx: RouteContext, prefix: string): void {
+  const limit = bodyLimitOf(r, ctx);
+  scope.route({
+    method: r.method,
+    url: r.url.slice(prefix.length),
+    ...(limit === undefined ? {} : { bodyLimit: limit }),
+    config: {
+      route: r,
+      allowUnits: r.access === 'units' || r.access === 'wall' || r.access === 'device',
+      allowDisplay: r.access === 'wall',
+      allowDepartments: r.departments === true,
+      allowReporters: r.reporters === true,
+      tokenInQuery: r.tokenInQuery === true,
+    },
+    handler: async (req, reply) => {
+      const input = {
+        params: r.params ? parse(r.params, req.params, 'params') : undefined,
+        query: r.query ? parse(r.query, req.query, 'query') : undefined,
+        body: r.body ? parse(r.body, req.body, 'body') : undefined,
+      };
+      return r.handler(input, req, reply, ctx);
+    },
+  });
 }

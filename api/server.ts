@@ -20,6 +20,7 @@ import type { ApiContext, ApiPrincipal, TokenLogin } from './context.js';
 import { mountRoutes, type RouteContext } from './route-table.js';
 import { API_ROUTES, apiDocument } from './routes/index.js';
 import { registerOpen311 } from './routes/open311.js';
+import { ReportIntake } from './report-intake.js';
 import { TicketStreamHub } from './stream-hub.js';
 
 /** Largest request body accepted. */
@@ -56,6 +57,10 @@ export interface RouteInfo {
   allowUnits: boolean;
   /** Whether display tokens may call it (a read of the wall view, scoped the same way). */
   allowDisplay: boolean;
+  /** Whether department tokens may call it (scoped to the department's tickets). */
+  allowDepartments: boolean;
+  /** Whether reporter keys may call it (scoped to the reports the key filed). */
+  allowReporters: boolean;
 }
 
 export interface ApiServer {
@@ -102,7 +107,10 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   app.removeContentTypeParser('text/plain');
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routes.push({ method, url: route.url, allowUnits: route.config?.allowUnits === true, allowDisplay: route.config?.allowDisplay === true });
+    const c = route.config;
+    for (const method of [route.method].flat()) {
+      routes.push({ method, url: route.url, allowUnits: c?.allowUnits === true, allowDisplay: c?.allowDisplay === true, allowDepartments: c?.allowDepartments === true, allowReporters: c?.allowReporters === true });
+    }
   });
   app.decorateRequest('principal', null);
   app.decorateRequest('device', null);
@@ -113,7 +121,9 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     log: opts.logger.child({ stage: 'api' }),
     tokenValid: async (tokenId, unitId) => {
       const token = (await opts.state.tokens.list(unitId)).find((t) => t.id === tokenId);
-      return token !== undefined && token.revokedAt === null && unitById(opts.cityIndex(), unitId) !== undefined;
+      // A department's stream is keyed by its department (one id namespace with the units).
+      const index = opts.cityIndex();
+      return token !== undefined && token.revokedAt === null && (unitById(index, unitId) !== undefined || index.city.departments.has(unitId));
     },
   });
   // Open event streams never end by themselves: end them so that closing the server completes.
@@ -171,6 +181,9 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     if (principal.role === 'unit' && !config.allowUnits) throw swError('SW_ERR_FORBIDDEN', `use ${req.method} ${req.routeOptions.url ?? 'this route'}`);
     // A display token reaches only the reads of the wall view.
     if (principal.role === 'display' && !config.allowDisplay) throw swError('SW_ERR_FORBIDDEN', `use ${req.method} ${req.routeOptions.url ?? 'this route'} (a display token only reads the wall view)`);
+    // A department's token reaches the routes that scope to its tickets, a reporter key those of its reports.
+    if (principal.role === 'department' && !config.allowDepartments) throw swError('SW_ERR_FORBIDDEN', `use ${req.method} ${req.routeOptions.url ?? 'this route'}`);
+    if (principal.role === 'reporter' && !config.allowReporters) throw swError('SW_ERR_FORBIDDEN', `use ${req.method} ${req.routeOptions.url ?? 'this route'} (a reporter key files and follows reports)`);
     // The admin provisions fleets and imports in bulk; it is the operator, not one of the clients to keep apart.
     if (!READ_METHODS.has(req.method) && principal.role !== 'admin') limitWrites(principal);
   };
@@ -185,7 +198,10 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   };
 
   const document = apiDocument();
-  const ctx: RouteContext = { ...opts, hub, login, ready: opts.ready, document: () => document };
+  const reportIntake = new ReportIntake(opts, opts.reports, opts.logger.child({ stage: 'api' }));
+  app.addHook('onClose', async () => reportIntake.close());
+  const loginFailures = { refusedFor: (a: string) => throttle.refusedFor(a), failed: (a: string) => throttle.failed(a) };
+  const ctx: RouteContext = { ...opts, hub, login, ready: opts.ready, document: () => document, reportIntake, loginFailures };
   // Open311 answers in its own error format and takes its key as api_key: a scope of its own.
   registerOpen311(app, ctx);
   app.register(async (api) => {

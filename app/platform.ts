@@ -94,6 +94,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     apiWrites: config.apiWrites,
     console: config.console,
     cap: config.cap,
+    reports: config.reports,
     httpIngest: { ...config.httpIngest, maxPayloadBytes: config.ingest.maxPayloadBytes },
     adminToken,
     state,

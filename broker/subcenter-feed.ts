@@ -27,7 +27,8 @@ export async function checkSubcenterCredentials(tokens: ApiTokenStore | undefine
     throw new StreetWatchError('SW_ERR_UNAVAILABLE', ['token store', (err as Error).message], { cause: err });
   }
   // A display token reads the wall view only, not the unit's ticket feed.
-  if (!record || record.kind !== 'unit' || record.revokedAt !== null || record.unitId !== unitId) throw swError('SW_ERR_BAD_CREDENTIALS', clientId);
+  // A department's token opens its own feed too: it is told of the tickets it leads or co-handles.
+  if (!record || (record.kind !== 'unit' && record.kind !== 'department') || record.revokedAt !== null || record.unitId !== unitId) throw swError('SW_ERR_BAD_CREDENTIALS', clientId);
 }
 
 /**

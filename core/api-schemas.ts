@@ -157,19 +157,194 @@ export type Kpis = z.infer<typeof Kpis>;
 export const SubcenterKpi = z.object({ key: z.string(), tickets: z.number().int(), response: ResponseKpi, handling: HandlingKpi });
 export type SubcenterKpi = z.infer<typeof SubcenterKpi>;
 
+// The governance KPIs (core/tickets/governance-kpis.ts; definitions in docs/TICKETS.md, section 4)
+
+const rate = z.number().nullable();
+
+export const CheckInKpi = z.object({
+  /** The department (`null`: every department together). */
+  key: z.string().nullable(),
+  /** Summonses in the population. */
+  summoned: z.number().int(),
+  /** Checked in at or before the check-in deadline. */
+  onTime: z.number().int(),
+  /** Checked in after it. */
+  late: z.number().int(),
+  /** Not checked in and the deadline passed (a release after the deadline does not undo the miss). */
+  missed: z.number().int(),
+  /** Released before checking in and before the deadline: not due. */
+  released: z.number().int(),
+  /** Not checked in, deadline ahead: not in the rate. */
+  pending: z.number().int(),
+  /** 报到及时率 = onTime / (onTime + late + missed); null when nothing is due. */
+  rate,
+  /** Mean time from the summons to the check-in, over check-ins (ms). */
+  meanMs: z.number().nullable(),
+});
+export type CheckInKpi = z.infer<typeof CheckInKpi>;
+
+export const ReturnKpi = z.object({
+  /** `unit:<id>` or `department:<id>`. */
+  key: z.string(),
+  /** Tickets of the population the party held (a unit) or led (a department) at some time. */
+  handled: z.number().int(),
+  /** Of those, tickets it returned. */
+  returned: z.number().int(),
+  /** Its returns, by the district's ruling: upheld (re-dispatched elsewhere), rejected (sent back), pending. */
+  returns: z.number().int(),
+  upheld: z.number().int(),
+  rejected: z.number().int(),
+  pending: z.number().int(),
+  /** Return rate = returned / handled. */
+  rate,
+  /** Upheld share = upheld / (upheld + rejected): how often the district agreed. */
+  upheldRate: rate,
+});
+export type ReturnKpi = z.infer<typeof ReturnKpi>;
+
+export const ExtensionKpi = z.object({
+  tickets: z.number().int(),
+  /** Tickets with at least one request, and the requests by outcome. */
+  requestedTickets: z.number().int(),
+  requests: z.number().int(),
+  approved: z.number().int(),
+  refused: z.number().int(),
+  /** Closed by the system: the deadline passed, or the ticket was resolved, before a decision. */
+  lapsed: z.number().int(),
+  pending: z.number().int(),
+  /** Tickets with at least one approved extension. */
+  extended: z.number().int(),
+  /** Extension rate = extended / tickets. */
+  rate,
+  /** Closed on time only thanks to an extension: after the deadline first set, within the one in force. */
+  onTimeByExtension: z.number().int(),
+  /** Requests per holder at the time of asking. */
+  byUnit: z.array(z.object({ key: z.string(), requests: z.number().int(), approved: z.number().int() })),
+});
+export type ExtensionKpi = z.infer<typeof ExtensionKpi>;
+
+export const RecurrenceKpi = z.object({
+  withinDays: z.number().int(),
+  tickets: z.number().int(),
+  /** Tickets opened within `withinDays` after a ticket of the same place and category was closed. */
+  recurring: z.number().int(),
+  rate,
+  /** Per zone (null: outside zones) and category, most recurrences first. */
+  byPlace: z.array(z.object({ zoneId: z.string().nullable(), category: z.string(), tickets: z.number().int(), recurring: z.number().int() })),
+});
+export type RecurrenceKpi = z.infer<typeof RecurrenceKpi>;
+
+export const SatisfactionKpi = z.object({
+  /** Tickets a people's report opened. */
+  reported: z.number().int(),
+  /** Reporters' answers (also those whose report joined a sensor's ticket), each report answering a resolution once. */
+  rated: z.number().int(),
+  satisfied: z.number().int(),
+  basicallySatisfied: z.number().int(),
+  dissatisfied: z.number().int(),
+  /** 满意率 = (satisfied + basicallySatisfied) / rated. */
+  rate,
+  /** Answers saying the problem was not fixed (a resolved ticket reopened). */
+  notFixed: z.number().int(),
+  /** Closings by the reporter, and by the district after the reporter's time ran out. */
+  closedByReporter: z.number().int(),
+  closedByDistrict: z.number().int(),
+  /** Resolved and waiting for the reporter; waiting for the district (time ran out). */
+  awaitingReporter: z.number().int(),
+  awaitingDistrict: z.number().int(),
+});
+export type SatisfactionKpi = z.infer<typeof SatisfactionKpi>;
+
+export const GovernanceKpis = z.object({
+  checkIns: z.array(CheckInKpi),
+  returns: z.array(ReturnKpi),
+  extensions: ExtensionKpi,
+  recurrence: RecurrenceKpi,
+  satisfaction: SatisfactionKpi,
+});
+export type GovernanceKpis = z.infer<typeof GovernanceKpis>;
+
 export const KpiReport = Kpis.extend({
   asOf: z.number().int(),
   from: z.number(),
   to: z.number(),
   subcenter: z.string().nullable(),
+  /** The department whose tickets (led or co-handled) the figures cover. */
+  department: z.string().nullable(),
   grade: Grade.nullable(),
   truncated: z.boolean(),
   bySubcenter: z.array(SubcenterKpi),
+  /** Check-ins, returns, extensions, recurrence and satisfaction over the tickets the scope handled. */
+  governance: GovernanceKpis,
+});
+
+// People's reports and the decisions waiting on a center
+
+/** A people's report as its filer, the admin and those who see its ticket read it (never its confirmation token). */
+export const ReportView = z.object({
+  id: z.string(),
+  channel: z.enum(['grid', 'open311']),
+  category: z.string(),
+  grade: Grade,
+  location: Location,
+  note: z.string(),
+  address: z.string().nullable(),
+  /** Where its photo is served, if it has one. */
+  photo: z.string().nullable(),
+  /** Open311 `media_url`, as given: never fetched. */
+  mediaUrl: z.string().nullable(),
+  createdAt: z.number().int(),
+  /** The ticket's status, or `received` until alerting has taken the report into a ticket. */
+  status: z.string(),
+  ticket: z
+    .object({
+      id: z.string(),
+      status: z.string(),
+      grade: Grade,
+      subcenterId: z.string(),
+      department: z.string(),
+      resolvedAt: z.number().int().nullable(),
+      closedAt: z.number().int().nullable(),
+      closure: z.string().nullable(),
+      /** This report opened the ticket: its reporter confirms the closing. */
+      confirms: z.boolean(),
+      /** Resolved, and waiting for this report's reporter. */
+      awaitingConfirmation: z.boolean(),
+      /** This report's reporter may answer now: the opener a resolution; a joined report once per resolution, also after the closing. */
+      awaitingAnswer: z.boolean(),
+    })
+    .nullable(),
+});
+export type ReportView = z.infer<typeof ReportView>;
+export const ReportFiled = ReportView.extend({
+  /** The reporter's confirmation token: shown once, in this answer. */
+  confirmToken: z.string(),
+  /** The console's confirmation page for the reporter, relative to the server's address. */
+  confirmUrl: z.string(),
+});
+export const ReportList = z.object({ reports: z.array(ReportView) });
+/** What the reporter's confirmation link shows: the report, its ticket's latest word, the reporter's answers. */
+export const ReportStatus = ReportView.extend({
+  categoryName: z.string(),
+  statusNote: z.string().nullable(),
+  answers: z.array(z.object({ at: z.number().int(), resolvedAt: z.number().int(), fixed: z.boolean(), satisfaction: z.string(), note: z.string().optional() })),
+});
+export const PhotoStored = z.object({ id: z.string(), contentType: z.string(), bytes: z.number().int(), expiresAt: z.number().int() });
+/** An image, as stored: served with its checked type, never sniffed. */
+export const ImageBody = z.string();
+
+/** What waits on the caller's decision: returns to rule on, requests for more time, reported tickets to close. */
+export const Decisions = z.object({
+  returns: z.array(Ticket),
+  extensions: z.array(Ticket),
+  confirmations: z.array(Ticket),
+  truncated: z.boolean(),
 });
 
 // Tokens
 
-export const TokenView = z.object({ id: z.string(), unit: z.string(), kind: z.enum(['unit', 'display']), label: z.string(), createdAt: z.number().int(), revokedAt: z.number().int().nullable() });
+/** `unit`: a unit or display token's unit, a department token's department, the district for a reporter key. */
+export const TokenView = z.object({ id: z.string(), unit: z.string(), kind: z.enum(['unit', 'display', 'department', 'reporter']), label: z.string(), createdAt: z.number().int(), revokedAt: z.number().int().nullable() });
 export const TokenIssued = TokenView.extend({ token: z.string() });
 export const TokenList = z.object({ tokens: z.array(TokenView) });
 
@@ -246,10 +421,19 @@ export const ConsoleConfig = z.object({
   map: ResolvedBasemap.nullable(),
   principal: z.union([
     z.object({ role: z.literal('admin') }),
-    z.object({ role: z.literal('unit'), unitId: z.string() }),
+    /** A unit, and its level: a grid's worker reports and handles D tickets, a community C, a sub-center B and A. */
+    z.object({ role: z.literal('unit'), unitId: z.string(), level: z.enum(['district', 'subcenter', 'community', 'grid']) }),
     /** A wall screen: the unit whose wall, and the sub-center it is scoped to (null: the whole city). */
     z.object({ role: z.literal('display'), unitId: z.string(), scope: z.string().nullable() }),
+    /** A functional department: the tickets it leads or co-handles. */
+    z.object({ role: z.literal('department'), department: z.string() }),
   ]),
+  /** Communities and grids below the sub-centers (who holds C and D tickets), for names and the report form. */
+  localUnits: z.array(z.object({ id: z.string(), name: z.string(), level: z.enum(['community', 'grid']), subcenter: z.string(), community: z.string().nullable() })),
+  /** Response plans (预案) by category: the lead, per grade the co-handlers and their check-in windows (ms), the checklist. */
+  responsePlans: z.record(z.string(), z.unknown()),
+  /** Returns, extensions and reports: the limits in force (sla.yaml `governance`). */
+  governance: z.record(z.string(), z.unknown()),
 });
 
 /** Text bodies: a page, a script, a metrics exposition, an event stream. */
@@ -287,6 +471,16 @@ export const Open311Request = z.object({
 });
 export type Open311Request = z.infer<typeof Open311Request>;
 export const Open311Requests = z.array(Open311Request);
+/** `POST requests`: the new request's id (a report's: follow it with GET requests/{id}), and the reporter's confirmation page. */
+export const Open311PostAnswer = z.array(
+  z.object({
+    service_request_id: z.string(),
+    service_notice: z.string(),
+    account_id: z.null(),
+    /** Not in the spec: the console's page where the reporter confirms the resolution, relative to the server's address. */
+    confirm_url: z.string(),
+  }),
+);
 
 /** GeoReport v2 service discovery: where the endpoint is and how to get a key. */
 export const Open311Discovery = z.object({

@@ -16,12 +16,31 @@ export function generateIngestToken(): string {
 
 /** A per-unit API token: 256 random bits. */
 export function generateUnitToken(): string {
-  return `${UNIT_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+  return generateToken('unit');
 }
 
 /** A display token: 256 random bits, like a unit token. */
 export function generateDisplayToken(): string {
-  return `${DISPLAY_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+  return generateToken('display');
+}
+
+/** Prefixes of department tokens and reporter keys: what a token is shows at a glance. */
+export const DEPARTMENT_TOKEN_PREFIX = 'swdep_';
+export const REPORTER_TOKEN_PREFIX = 'swrep_';
+
+const PREFIXES = { unit: UNIT_TOKEN_PREFIX, display: DISPLAY_TOKEN_PREFIX, department: DEPARTMENT_TOKEN_PREFIX, reporter: REPORTER_TOKEN_PREFIX } as const;
+export type TokenKind = keyof typeof PREFIXES;
+
+/** A token of a kind: 256 random bits after the kind's prefix. */
+export function generateToken(kind: TokenKind): string {
+  return `${PREFIXES[kind]}${randomBytes(32).toString('base64url')}`;
+}
+
+/** The kind a token's prefix names; undefined for a string that is no API token. */
+export function tokenKindOf(token: string): TokenKind | undefined {
+  // Longest prefixes first: none is a prefix of another, but the order keeps it so.
+  for (const kind of ['department', 'reporter', 'display', 'unit'] as const) if (token.startsWith(PREFIXES[kind])) return kind;
+  return undefined;
 }
 
 /**

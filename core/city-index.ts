@@ -1,4 +1,4 @@
-import type { City, Subcenter, Zone } from './city.js';
+import type { City, LocalUnitArea, Subcenter, Zone } from './city.js';
 import { GeoIndex } from './geo-index.js';
 import type { Location } from './schemas.js';
 
@@ -36,9 +36,19 @@ export class CityPlaces {
   }
 }
 
-/** The spatial view of a city: which zones and which jurisdiction a point falls in. */
+/**
+ * The spatial view of a city: which zones and which jurisdiction a point falls in, and below a
+ * sub-center the community and grid (C and D tickets are held there).
+ */
 export class CityIndex extends CityPlaces {
+  readonly communities: GeoIndex<LocalUnitArea>;
+  readonly grids: GeoIndex<LocalUnitArea>;
+  readonly localUnitById: ReadonlyMap<string, LocalUnitArea>;
+
   constructor(readonly city: City) {
     super(city.zones, city.subcenters);
+    this.communities = new GeoIndex(city.communities);
+    this.grids = new GeoIndex(city.grids);
+    this.localUnitById = new Map([...city.communities, ...city.grids].map((u) => [u.id, u]));
   }
 }

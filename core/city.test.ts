@@ -77,4 +77,27 @@ describe('loadCity', () => {
     fs.rmSync(path.join(dir, 'zones.geojson'));
     expect(() => loadCity(dir)).toThrow(/zones\.geojson: cannot be read \(ENOENT\)/);
   });
+
+  it('loads response plans, communities and grids, and the governance policy', () => {
+    const city = loadCity(DEFAULT_CITY_DIR);
+    const flood = city.responsePlans.get('flooding')!;
+    expect(flood.lead).toBe('water-affairs');
+    expect(flood.grades.A).toMatchObject({ lead: 'emergency-management', coHandlers: [{ department: 'water-affairs', checkInWithin: 30 * 60_000 }, { department: 'traffic-police' }, { department: 'city-management' }] });
+    expect(flood.checklist.map((s) => s.id)).toEqual(['close-road', 'pump', 'evacuate', 'reopen']);
+    expect(city.communities.find((c) => c.id === 'liede-community')).toMatchObject({ level: 'community', subcenter: 'liede', name: '猎德社区' });
+    expect(city.grids.find((g) => g.id === 'liede-grid-1')).toMatchObject({ level: 'grid', subcenter: 'liede', community: 'liede-community' });
+    expect(city.sla.governance).toEqual({ returns: { maxPerTicket: 2 }, extensions: { maxPerTicket: 2, maxDelay: 3 * 86_400_000 }, reports: { grade: 'C', confirmWithin: 72 * 3_600_000 } });
+  });
+
+  it('refuses a plan naming an unknown department or making the lead co-handle, and misplaced or clashing units', () => {
+    const text = fs.readFileSync(path.join(DEFAULT_CITY_DIR, 'city.yaml'), 'utf8');
+    const edit = (from: string, to: string) => () => loadCity(cityWith({ 'city.yaml': text.replace(from, to) }));
+    expect(edit('- { department: traffic-police, checkInWithin: 30m }', '- { department: navy, checkInWithin: 30m }')).toThrow(/responsePlans\.flooding\.grades\.A\.coHandlers\[1\]\.department: unknown department "navy"/);
+    expect(edit('- { department: traffic-police, checkInWithin: 30m }', '- { department: emergency-management, checkInWithin: 30m }')).toThrow(/leads at grade A, it cannot also co-handle/);
+    expect(edit('- { department: traffic-police, checkInWithin: 1h }', '- { department: traffic-police, checkInWithin: soon }')).toThrow(/responsePlans\.flooding\.grades\.B\.coHandlers\[0\]\.checkInWithin/);
+    expect(edit('subcenter: liede\n    area', 'subcenter: shipai\n    area')).toThrow(/communities\.liede-community\.area: the point 113\.315, 23\.115 lies outside sub-center "shipai"/);
+    expect(edit('community: liede-community', 'community: nowhere')).toThrow(/grids\.liede-grid-1\.community: unknown community "nowhere"/);
+    expect(edit('  nanyi-community:\n', '  liede:\n')).toThrow(/communities\.liede: "liede" is already the id of a unit/);
+    expect(edit('  traffic-police: { name: 公安交警 }', '  traffic-police: { name: 公安交警 }\n  linhe: { name: 林和 }')).toThrow(/departments\.linhe: "linhe" is also the id of a unit/);
+  });
 });

@@ -11,8 +11,9 @@ import type { MultiPolygon, Polygon } from 'geojson';
 import { BasemapConfig } from './basemap.js';
 import { Duration } from './duration.js';
 import { StreetWatchError } from './errors.js';
+import { GeoIndex } from './geo-index.js';
 import { RulesFile, ZoneRisk, ruleSelectors, type Rule } from './rules.js';
-import { CategoryId, EntityId } from './schemas.js';
+import { CategoryId, EntityId, Grade } from './schemas.js';
 import { formatPath } from './zod-issues.js';
 
 export { ZoneRisk, ZoneSelector, type Rule, type ThresholdRule } from './rules.js';
@@ -113,15 +114,87 @@ export const FlappingPolicy = z
   .refine((p) => p.low < p.high, { message: '"low" must be below "high"', path: ['low'] });
 export type FlappingPolicy = z.infer<typeof FlappingPolicy>;
 
+/** Returns (退单) one ticket may take before the district's last ruling stands. */
+export const DEFAULT_MAX_RETURNS = 2;
+/** Extension requests (延期) one ticket may take, approved or not. */
+export const DEFAULT_MAX_EXTENSIONS = 2;
+/** How far past the deadline in force one extension may reach: a week is a re-plan, not a delay. */
+export const DEFAULT_MAX_EXTENSION_MS = 7 * 86_400_000;
+/** The grade of a people's report (a community-level matter until sensors, zones or storms raise it). */
+export const DEFAULT_REPORT_GRADE = 'C';
+/** How long a reporter has to confirm a resolution (上报人确认) before the district decides: three days, as 12345 call-backs allow. */
+export const DEFAULT_CONFIRM_WITHIN_MS = 72 * 3_600_000;
+
+/** The rules of returns, extensions and people's reports (docs/TICKETS.md, sections 11 to 13). */
+export const GovernancePolicy = z.strictObject({
+  returns: z.strictObject({ maxPerTicket: z.number().int().min(1).max(10).default(DEFAULT_MAX_RETURNS) }).prefault({}),
+  extensions: z
+    .strictObject({
+      maxPerTicket: z.number().int().min(1).max(10).default(DEFAULT_MAX_EXTENSIONS),
+      maxDelay: Duration.default(DEFAULT_MAX_EXTENSION_MS),
+    })
+    .prefault({}),
+  reports: z
+    .strictObject({
+      grade: Grade.default(DEFAULT_REPORT_GRADE),
+      confirmWithin: Duration.default(DEFAULT_CONFIRM_WITHIN_MS),
+    })
+    .prefault({}),
+});
+export type GovernancePolicy = z.infer<typeof GovernancePolicy>;
+
 export const SlaFile = z.strictObject({
   grades: z.strictObject({ A: GradeSla, B: GradeSla, C: GradeSla, D: GradeSla }),
   grading: GradingTable.prefault({}),
   merge: MergePolicy.prefault({}),
   flapping: FlappingPolicy.prefault({}),
+  governance: GovernancePolicy.prefault({}),
 });
 export type Sla = z.infer<typeof SlaFile>;
 
 const webhookNeedsSecret = { path: ['secret'], message: 'a unit with a webhook needs a secret: every delivery is signed' };
+
+/** Co-handling departments one grade of a plan may summon: more is the broadcast 吹哨报到 reviews warn about. */
+export const MAX_PLAN_CO_HANDLERS = 8;
+/** Steps of a plan's checklist. */
+export const MAX_CHECKLIST_STEPS = 12;
+
+const PlanGrade = z.strictObject({
+  /** The lead department at this grade, when not the plan's (an A flood may be led by emergency management). */
+  lead: CategoryId.optional(),
+  coHandlers: z
+    .array(z.strictObject({ department: CategoryId, checkInWithin: Duration }))
+    .min(1)
+    .max(MAX_PLAN_CO_HANDLERS),
+});
+
+/**
+ * A category's response plan (预案): the lead department, and per grade (A, and B where the city
+ * wants joint handling at street level) the departments summoned to co-handle and how soon
+ * each must check in (报到); a checklist of steps the console shows and the timeline records.
+ */
+export const ResponsePlan = z.strictObject({
+  lead: CategoryId.optional(),
+  grades: z.strictObject({ A: PlanGrade.optional(), B: PlanGrade.optional() }),
+  checklist: z
+    .array(z.strictObject({ id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must match ^[a-z0-9][a-z0-9_-]{0,63}$'), text: z.string().min(1).max(100) }))
+    .max(MAX_CHECKLIST_STEPS)
+    .default([]),
+});
+
+const LocalUnit = {
+  name: z.string().min(1).max(128),
+  /** Where it is responsible: a GeoJSON Polygon or MultiPolygon inside its parent's area. */
+  area: AreaGeometry,
+  webhook: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+  secret: z.string().min(16, 'a webhook secret must be at least 16 characters').max(256).optional(),
+};
+/** A community (社区) under a street sub-center: it holds the C tickets of its area. */
+const CommunityEntry = z.strictObject({ ...LocalUnit, subcenter: EntityId }).refine((c) => c.webhook === undefined || c.secret !== undefined, webhookNeedsSecret);
+/** A grid (网格) under a community: it holds the D tickets of its area. */
+const GridEntry = z.strictObject({ ...LocalUnit, community: EntityId }).refine((c) => c.webhook === undefined || c.secret !== undefined, webhookNeedsSecret);
+/** Communities and grids a city may define (each is a unit with tokens and a timeline). */
+export const MAX_LOCAL_UNITS = 10_000;
 
 export const CityFile = z.strictObject({
   name: z.string().min(1).max(128),
@@ -142,6 +215,11 @@ export const CityFile = z.strictObject({
     .default({}),
   /** The tile services the console draws its map on (core/basemap.ts); none: the offline schematic. */
   basemap: BasemapConfig.optional(),
+  /** Response plans (预案) by category. */
+  responsePlans: z.record(CategoryId, ResponsePlan).default({}),
+  /** Communities (社区) under the sub-centers, and grids (网格) under the communities: who holds C and D tickets. */
+  communities: z.record(EntityId, CommunityEntry).default({}),
+  grids: z.record(EntityId, GridEntry).default({}),
 });
 
 type CityFileOutput = z.output<typeof CityFile>;
@@ -153,6 +231,20 @@ export interface Subcenter extends z.infer<typeof SubcenterProperties> {
 }
 export interface Zone extends z.infer<typeof ZoneProperties> {
   geometry: Polygon | MultiPolygon;
+}
+export type ResponsePlan = { category: string; lead: string } & Omit<z.output<typeof ResponsePlan>, 'lead'>;
+export type PlanCoHandler = NonNullable<ResponsePlan['grades']['A']>['coHandlers'][number];
+/** A community or a grid: a unit below a sub-center, placed by its area. */
+export interface LocalUnitArea {
+  id: string;
+  name: string;
+  level: 'community' | 'grid';
+  /** The sub-center it belongs to, and for a grid its community. */
+  subcenter: string;
+  community?: string;
+  geometry: Polygon | MultiPolygon;
+  webhook?: string | undefined;
+  secret?: string | undefined;
 }
 
 export interface City {
@@ -166,6 +258,10 @@ export interface City {
   rules: Rule[];
   sla: Sla;
   basemap?: BasemapConfig | undefined;
+  /** Response plans by category, the lead department resolved. */
+  responsePlans: ReadonlyMap<string, ResponsePlan>;
+  communities: LocalUnitArea[];
+  grids: LocalUnitArea[];
 }
 
 export const CITY_FILES = ['city.yaml', 'subcenters.geojson', 'zones.geojson', 'rules.yaml', 'sla.yaml'] as const;
@@ -190,7 +286,84 @@ export function loadCity(dir: string): City {
   }
   const rules = loadRules(path.join(dir, 'rules.yaml'), zones, categories);
   const sla = parseYaml(dir, 'sla.yaml', SlaFile);
-  return { dir, name: city.name, district: city.district, departments, categories, subcenters, zones, rules, sla, basemap: city.basemap };
+  const responsePlans = checkPlans(dir, city.responsePlans, departments, categories);
+  const { communities, grids } = checkLocalUnits(dir, city, subcenters);
+  // Event recipients and tokens name units and departments alike: one namespace.
+  const unitIds = new Set([city.district.id, ...subcenters.map((s) => s.id), ...communities.map((c) => c.id), ...grids.map((g) => g.id)]);
+  for (const id of departments.keys()) if (unitIds.has(id)) fail(dir, 'city.yaml', `departments.${id}`, `"${id}" is also the id of a unit`);
+  return { dir, name: city.name, district: city.district, departments, categories, subcenters, zones, rules, sla, basemap: city.basemap, responsePlans, communities, grids };
+}
+
+function checkPlans(dir: string, plans: z.output<typeof CityFile>['responsePlans'], departments: ReadonlyMap<string, Department>, categories: ReadonlyMap<string, Category>): Map<string, ResponsePlan> {
+  const out = new Map<string, ResponsePlan>();
+  for (const [category, plan] of Object.entries(plans)) {
+    const where = `responsePlans.${category}`;
+    const lead = plan.lead ?? categories.get(category)?.department;
+    if (lead === undefined) fail(dir, 'city.yaml', where, `category "${category}" is not in "categories" and the plan names no "lead"`);
+    if (!departments.has(lead)) fail(dir, 'city.yaml', `${where}.lead`, `unknown department "${lead}"`);
+    for (const grade of ['A', 'B'] as const) {
+      const seen = new Set<string>();
+      const gradeLead = plan.grades[grade]?.lead ?? lead;
+      if (!departments.has(gradeLead)) fail(dir, 'city.yaml', `${where}.grades.${grade}.lead`, `unknown department "${gradeLead}"`);
+      for (const [i, c] of (plan.grades[grade]?.coHandlers ?? []).entries()) {
+        const at = `${where}.grades.${grade}.coHandlers[${i}].department`;
+        if (!departments.has(c.department)) fail(dir, 'city.yaml', at, `unknown department "${c.department}"`);
+        if (c.department === gradeLead) fail(dir, 'city.yaml', at, `"${c.department}" leads at grade ${grade}, it cannot also co-handle`);
+        if (seen.has(c.department)) fail(dir, 'city.yaml', at, `"${c.department}" is listed twice`);
+        seen.add(c.department);
+      }
+    }
+    const steps = new Set<string>();
+    for (const [i, step] of plan.checklist.entries()) {
+      if (steps.has(step.id)) fail(dir, 'city.yaml', `${where}.checklist[${i}].id`, `duplicate step "${step.id}"`);
+      steps.add(step.id);
+    }
+    out.set(category, { ...plan, category, lead });
+  }
+  return out;
+}
+
+/**
+ * Communities belong to a sub-center and grids to a community, each inside its parent's area.
+ * "Inside" is checked on the area's vertices (boundaries count as inside), which catches a
+ * misplaced or mistyped area; it does not prove a concave edge stays inside.
+ */
+function checkLocalUnits(dir: string, city: z.output<typeof CityFile>, subcenters: readonly Subcenter[]): { communities: LocalUnitArea[]; grids: LocalUnitArea[] } {
+  const entries = Object.entries(city.communities);
+  const gridEntries = Object.entries(city.grids);
+  if (entries.length + gridEntries.length > MAX_LOCAL_UNITS) fail(dir, 'city.yaml', 'communities', `at most ${MAX_LOCAL_UNITS} communities and grids`);
+  const taken = new Set([city.district.id, ...subcenters.map((s) => s.id)]);
+  const subcenterById = new Map(subcenters.map((s) => [s.id, s]));
+  const communities: LocalUnitArea[] = [];
+  for (const [id, c] of entries) {
+    if (taken.has(id)) fail(dir, 'city.yaml', `communities.${id}`, `"${id}" is already the id of a unit`);
+    taken.add(id);
+    const parent = subcenterById.get(c.subcenter);
+    if (!parent) fail(dir, 'city.yaml', `communities.${id}.subcenter`, `unknown sub-center "${c.subcenter}"`);
+    assertInside(dir, `communities.${id}.area`, c.area, parent, `sub-center "${parent.id}"`);
+    communities.push({ id, name: c.name, level: 'community', subcenter: c.subcenter, geometry: c.area as Polygon | MultiPolygon, webhook: c.webhook, secret: c.secret });
+  }
+  const communityById = new Map(communities.map((c) => [c.id, c]));
+  const grids: LocalUnitArea[] = [];
+  for (const [id, g] of gridEntries) {
+    if (taken.has(id)) fail(dir, 'city.yaml', `grids.${id}`, `"${id}" is already the id of a unit`);
+    taken.add(id);
+    const parent = communityById.get(g.community);
+    if (!parent) fail(dir, 'city.yaml', `grids.${id}.community`, `unknown community "${g.community}"`);
+    assertInside(dir, `grids.${id}.area`, g.area, parent, `community "${parent.id}"`);
+    grids.push({ id, name: g.name, level: 'grid', subcenter: parent.subcenter, community: parent.id, geometry: g.area as Polygon | MultiPolygon, webhook: g.webhook, secret: g.secret });
+  }
+  return { communities, grids };
+}
+
+function assertInside(dir: string, where: string, area: Polygon | MultiPolygon, parent: { id: string; geometry: Polygon | MultiPolygon }, what: string): void {
+  const index = new GeoIndex([parent]);
+  const rings = area.type === 'Polygon' ? area.coordinates : area.coordinates.flat();
+  for (const ring of rings) {
+    for (const [lon, lat] of ring) {
+      if (index.containing(lon!, lat!).length === 0) fail(dir, 'city.yaml', where, `the point ${lon}, ${lat} lies outside ${what}`);
+    }
+  }
 }
 
 /**

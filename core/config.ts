@@ -96,6 +96,16 @@ export const DEFAULT_BUS_MAX_PENDING = 50_000;
 export const DEFAULT_BUS_MAX_PENDING_BYTES = 32 * 1024 * 1024;
 /** How long parked bus records are kept for the admin to list and replay. */
 export const DEFAULT_PARKED_RETENTION_MS = 7 * 24 * 3_600_000;
+/** People's reports (and photo uploads) one token may file per hour, after a burst: a grid worker's busy shift. */
+export const DEFAULT_REPORTS_PER_HOUR = 60;
+/** Reports one token may file back to back (a 12345 system catching up). */
+export const DEFAULT_REPORT_BURST = 20;
+/** Largest report photo: a phone camera's JPEG after the console shrinks it, with room to spare. */
+export const DEFAULT_PHOTO_MAX_BYTES = 2 * 1024 * 1024;
+/** How long report photos are kept: a season of disputes about a case, not an archive. */
+export const DEFAULT_PHOTO_RETENTION_MS = 90 * 86_400_000;
+/** How long report records are kept: a year of reporter look-ups and audits. */
+export const DEFAULT_REPORT_RETENTION_MS = 365 * 86_400_000;
 export const STAGES = ['broker', 'ingest', 'detectors', 'alerting', 'api'] as const;
 export type StageName = (typeof STAGES)[number];
 /** Kafka client id: how the brokers' logs and quotas name our connections. */
@@ -201,6 +211,11 @@ const EnvSchema = z.object({
   STREETWATCH_API_WRITE_RATE: z.coerce.number().positive().max(1_000_000).default(DEFAULT_API_WRITE_RATE),
   STREETWATCH_API_WRITE_BURST: positiveInt.max(1_000_000).default(DEFAULT_API_WRITE_BURST),
   STREETWATCH_LIMIT_LOOPBACK: boolean.default(false),
+  STREETWATCH_REPORTS_PER_HOUR: positiveInt.max(1_000_000).default(DEFAULT_REPORTS_PER_HOUR),
+  STREETWATCH_REPORT_BURST: positiveInt.max(1_000_000).default(DEFAULT_REPORT_BURST),
+  STREETWATCH_PHOTO_MAX_BYTES: positiveInt.min(1024).max(16 * 1024 * 1024).default(DEFAULT_PHOTO_MAX_BYTES),
+  STREETWATCH_PHOTO_RETENTION: duration(60_000, 3650 * 86_400_000).default(DEFAULT_PHOTO_RETENTION_MS),
+  STREETWATCH_REPORT_RETENTION: duration(60_000, 3650 * 86_400_000).default(DEFAULT_REPORT_RETENTION_MS),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   STREETWATCH_MAP_TILES: z
     .url({ protocol: /^https?$/ })
@@ -370,6 +385,8 @@ export interface Config {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** The web console's map: without a tile URL it draws the city's GeoJSON on a plain background. */
   console: { tileUrl: string | undefined; tileAttribution: string | undefined };
+  /** People's reports: per-token rate, photo size, and how long reports and photos are kept. */
+  reports: ReportLimits;
   /** CAP 1.2 feed: the grades it publishes (none: no feed) and its sender id (default: from the district's id). */
   cap: { grades: ('A' | 'B' | 'C' | 'D')[]; sender: string | undefined };
   /** Each service that is set replaces its embedded adapter; none set is the embedded mode. */
@@ -405,6 +422,16 @@ export function describeEnvValue(variable: string, value: string | undefined): s
     return `got ${JSON.stringify(u.toString())}${hidden ? ' without its query' : ''}`;
   }
   return `got ${JSON.stringify(value)}`;
+}
+
+/** Limits of people's reports (API and Open311 POST). */
+export interface ReportLimits {
+  /** Reports and photo uploads one token may make per hour, once its burst is spent. */
+  perHour: number;
+  burst: number;
+  photoMaxBytes: number;
+  photoRetentionMs: number;
+  retentionMs: number;
 }
 
 /** `embedded` when no external service is configured. */
@@ -498,6 +525,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     console: { tileUrl: e.STREETWATCH_MAP_TILES, tileAttribution: e.STREETWATCH_MAP_ATTRIBUTION },
     cap: { grades: e.STREETWATCH_CAP_GRADES, sender: e.STREETWATCH_CAP_SENDER },
+    reports: {
+      perHour: e.STREETWATCH_REPORTS_PER_HOUR,
+      burst: e.STREETWATCH_REPORT_BURST,
+      photoMaxBytes: e.STREETWATCH_PHOTO_MAX_BYTES,
+      photoRetentionMs: e.STREETWATCH_PHOTO_RETENTION,
+      retentionMs: e.STREETWATCH_REPORT_RETENTION,
+    },
     kafka: e.KAFKA_BROKERS && { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
     influx: e.INFLUX_URL === undefined ? undefined : { url: e.INFLUX_URL, token: e.INFLUX_TOKEN!, org: e.INFLUX_ORG!, bucket: e.INFLUX_BUCKET! },
     redis: e.REDIS_URL === undefined ? undefined : { url: e.REDIS_URL },

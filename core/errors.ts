@@ -66,7 +66,7 @@ const catalogue = {
   // HTTP API
   SW_ERR_UNAUTHORIZED: { status: 401, message: 'a valid bearer token is required' },
   // Open311 GeoReport v2 takes its key as `api_key`, and answers 403 for a missing or wrong one.
-  SW_ERR_API_KEY_INVALID: { status: 403, message: 'a valid api_key is required: a unit token issued by the district administrator' },
+  SW_ERR_API_KEY_INVALID: { status: 403, message: "a valid api_key is required: a reporter key (a citizens' app's or a 12345 system's) or a unit token, issued by the district administrator" },
   SW_ERR_FORBIDDEN: { status: 403, message: 'this token may not %s' },
   SW_ERR_NOT_FOUND: { status: 404, message: '%s not found' },
   SW_ERR_BODY_INVALID: { status: 400, message: 'request is invalid: %s' },
@@ -80,6 +80,15 @@ const catalogue = {
   SW_ERR_TICKET_CONFLICT: { status: 409, message: 'ticket %s was changed concurrently, retry', retriable: true },
   SW_ERR_SUPERVISION_TRANSITION: { status: 409, message: 'supervision order %s cannot go from %s to %s' },
   SW_ERR_UNIT_UNKNOWN: { status: 400, message: 'no sub-center or command center has the id %s' },
+  // Joint handling, returns, extensions, people's reports (docs/TICKETS.md, sections 10 to 13)
+  SW_ERR_DEPARTMENT_UNKNOWN: { status: 400, message: 'no department has the id %s' },
+  SW_ERR_JOINT_TRANSITION: { status: 409, message: 'co-handler %s of ticket %s cannot go from %s to %s' },
+  SW_ERR_JOINT_PENDING: { status: 409, message: 'ticket %s resolves only when every co-handler has finished; waiting for %s' },
+  SW_ERR_RETURN_REFUSED: { status: 409, message: 'ticket %s cannot be returned or ruled on: %s' },
+  SW_ERR_RETURN_LIMIT: { status: 409, message: 'ticket %s cannot be returned again: %s' },
+  SW_ERR_EXTENSION_REFUSED: { status: 409, message: 'ticket %s: extension refused: %s' },
+  SW_ERR_CONFIRMATION_REFUSED: { status: 409, message: 'ticket %s cannot be confirmed that way: %s' },
+  SW_ERR_PHOTO_INVALID: { status: 415, message: 'the photo is not accepted: %s' },
 
   // Configuration
   SW_ERR_CONFIG_ENV: { status: 500, message: 'environment variable %s: %s' },

@@ -55,6 +55,7 @@ export class Metrics {
     labelNames: ['event'],
     registers: [this.registry],
   });
+  readonly reports = new Counter({ name: 'streetwatch_reports_total', help: "People's reports and report photos taken in, by channel (grid, open311, photo)", labelNames: ['channel'], registers: [this.registry] });
   readonly ticketTimers = new Counter({ name: 'streetwatch_ticket_timers_total', help: 'Due ticket timers by kind and outcome (fired, or void when the ticket had moved on)', labelNames: ['kind', 'outcome'], registers: [this.registry] });
   readonly deliveries = new Counter({ name: 'streetwatch_deliveries_total', help: 'Webhook delivery attempts by outcome', labelNames: ['outcome'], registers: [this.registry] });
   readonly webhookCircuitOpen = new Gauge({

@@ -11,6 +11,7 @@ import type {
   DevicePatch,
   DeviceRecord,
   Grade,
+  Location,
   RawPublish,
   Reading,
   SupervisionOrder,
@@ -192,7 +193,10 @@ export interface DeviceTrustUpdate {
 }
 
 export interface TicketFilter {
-  subcenterId?: string;
+  /** Held by this unit, or by any of these units (a sub-center with its communities and grids). */
+  subcenterId?: string | string[];
+  /** Led by this department, or co-handled by it (summoned and not released). */
+  department?: string;
   status?: TicketStatus | TicketStatus[];
   grade?: Grade | Grade[];
   /** Tickets created in [createdFrom, createdTo). */
@@ -242,6 +246,8 @@ export interface TicketSaveEffects {
   timers?: readonly TicketTimer[];
   /** Supervision orders about this ticket, inserted or replaced by id. */
   supervisionOrders?: readonly SupervisionOrder[];
+  /** People's reports merged into the ticket by this change: each report records the ticket (the first one it joined). */
+  reportLinks?: readonly string[];
 }
 
 export interface TicketStore {
@@ -329,16 +335,22 @@ export interface SupervisionStore {
   list(filter?: SupervisionFilter): Promise<SupervisionOrder[]>;
 }
 
-/** A per-unit API token; only its SHA-256 is stored. */
 /**
- * What a token may do: `unit` acts for its unit (sees and handles the unit's tickets); `display`
- * only reads what a wall screen shows (docs/CONSOLE.md), and acts on nothing.
+ * What a token may do, and what `unitId` then names:
+ * - `unit`: acts for a unit (a sub-center, community, grid or the district command center):
+ *   sees and handles its tickets;
+ * - `display`: only reads what the unit's wall screen shows (docs/CONSOLE.md), acts on nothing;
+ * - `department`: acts for a functional department (`unitId` is the department's id): sees the
+ *   tickets it leads or co-handles, checks in, finishes;
+ * - `reporter`: a citizens' app or a 12345 system (`unitId` is the district's): files Open311
+ *   requests and reads those it filed.
  */
-export type ApiTokenKind = 'unit' | 'display';
+export type ApiTokenKind = 'unit' | 'display' | 'department' | 'reporter';
 
+/** An API token; only its SHA-256 is stored. */
 export interface ApiTokenRecord {
   id: string;
-  /** The sub-center or command center the token acts for (a display token: whose wall it shows). */
+  /** Whom the token acts for, by kind (see ApiTokenKind). */
   unitId: string;
   kind: ApiTokenKind;
   /** Hex SHA-256 of the token. */
@@ -381,6 +393,60 @@ export interface IngestTokenStore {
   list(deviceId?: string): Promise<IngestTokenRecord[]>;
   /** Marks a token revoked; false when there is no such token or it was already revoked. */
   revoke(id: string, at: number): Promise<boolean>;
+}
+
+/** A people's report (统一归集) as it was filed: what, where, by whom, and the ticket it joined. */
+export interface ReportRecord {
+  /** `RP-20260601-7KQ2M9`: the report's id, also its Open311 service_request_id. */
+  id: string;
+  channel: 'grid' | 'open311';
+  /** Who filed it: `unit:<id>` (a grid worker's or another unit's token), `key:<token id>` (a reporter key) or `admin`. */
+  filedBy: string;
+  /** The timeline's actor for it (the alert's `report.by`). */
+  actor: string;
+  category: string;
+  grade: Grade;
+  location: Location;
+  note: string;
+  address: string | null;
+  /** A photo uploaded with it (ReportStore.addPhoto), kept for the photo retention. */
+  photoId: string | null;
+  /** Open311 `media_url`: kept as given, never fetched. */
+  mediaUrl: string | null;
+  /** Hex SHA-256 of the reporter's confirmation token (the link the reporter confirms with). */
+  confirmTokenHash: string;
+  createdAt: number;
+  /** When retention deletes it. */
+  expiresAt: number;
+  /** The ticket it joined, set in that ticket's save (TicketSaveEffects.reportLinks); null until then. */
+  ticketId: string | null;
+}
+
+/** A photo of a report: an image only, kept for the photo retention. */
+export interface ReportPhoto {
+  id: string;
+  contentType: 'image/jpeg' | 'image/png' | 'image/webp';
+  bytes: Buffer;
+  filedBy: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface ReportFilter {
+  filedBy?: string;
+  limit?: number;
+}
+
+/** People's reports and their photos. The link to a ticket is written by TicketStore.save. */
+export interface ReportStore {
+  add(report: ReportRecord): Promise<void>;
+  get(id: string): Promise<ReportRecord | undefined>;
+  /** Newest first. */
+  list(filter?: ReportFilter): Promise<ReportRecord[]>;
+  addPhoto(photo: ReportPhoto): Promise<void>;
+  photo(id: string): Promise<ReportPhoto | undefined>;
+  /** Deletes up to `limit` reports and photos whose `expiresAt` is at or before `now`; resolves with how many. */
+  prune(now: number, limit: number): Promise<number>;
 }
 
 /** A small key-value store for rule state and dedup keys. Values are JSON. */
@@ -435,6 +501,7 @@ export interface StateStore {
   readonly ingestTokens: IngestTokenStore;
   readonly kv: KeyValueStore;
   readonly deviceErrors: DeviceErrorLog;
+  readonly reports: ReportStore;
   close(): Promise<void>;
 }
 

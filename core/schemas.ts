@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { SENML_NAME_RE } from './adapter-schemas.js';
 import type { Category, City, Department, Subcenter, Zone } from './city.js';
+import { Duration } from './duration.js';
 
 export const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const METRIC_RE = /^[a-z][a-z0-9_]{0,63}$/;
@@ -158,6 +159,12 @@ export const Grade = z.enum(['A', 'B', 'C', 'D']);
 export type Grade = z.infer<typeof Grade>;
 
 /** `sw.alerts`: a rule started or stopped firing for a device. */
+/**
+ * Who filed a report or acted in joint handling, a return or an extension: `unit:<id>`,
+ * `department:<id>`, `reporter:<report id>`, `admin`, `system` (ids are at most 64 characters).
+ */
+const GovernanceActor = z.string().max(80);
+
 export const Alert = z.object({
   /** Unique per transition, so a redelivered alert is recognised. */
   id: z.string().max(128),
@@ -181,6 +188,17 @@ export const Alert = z.object({
   /** When the rule started firing (event time). */
   startsAt: z.number().int(),
   summary: z.string().max(512),
+  /**
+   * A people's report (统一归集) rather than a sensor's or a camera's alert: the report's id,
+   * the channel it came in by and who made it (the timeline's actor). Absent for sensors.
+   */
+  report: z
+    .object({
+      id: z.string().max(64),
+      channel: z.enum(['grid', 'open311']),
+      by: GovernanceActor,
+    })
+    .optional(),
 });
 export type Alert = z.infer<typeof Alert>;
 
@@ -224,6 +242,8 @@ export const TicketAlert = Alert.pick({ id: true, fingerprint: true, deviceId: t
   changes: z.array(z.number()).optional(),
   /** Changing state too often (docs/TICKETS.md, flapping): its changes are counted, not announced. */
   flapping: z.boolean().optional(),
+  /** A people's report: it never clears by itself, so the sensor's closing hold leaves it out. */
+  report: z.boolean().optional(),
 });
 export type TicketAlert = z.infer<typeof TicketAlert>;
 
@@ -252,11 +272,124 @@ export type DeadlineMark = z.infer<typeof DeadlineMark>;
 
 /** Who confirmed the closing: the sensor (normal for the hold period) or an operator. */
 export const TicketClosure = z.object({
-  by: z.enum(['sensor', 'operator']),
+  /**
+   * `sensor`: readings normal for the hold period; `operator`: a holder's or the admin's
+   * confirmation; `reporter`: the person who reported it (上报人确认结案); `district`: the
+   * district command center, after the reporter's confirmation time ran out.
+   */
+  by: z.enum(['sensor', 'operator', 'reporter', 'district']),
   actor: z.string().max(256),
   at: z.number().int(),
 });
 export type TicketClosure = z.infer<typeof TicketClosure>;
+
+// Joint handling, returns, extensions and people's reports (docs/TICKETS.md, sections 10 to 13).
+
+/** A co-handling department's standing on a ticket (吹哨报到): summoned, checked in, finished, or released. */
+export const CO_HANDLER_STATUSES = ['summoned', 'checked_in', 'finished', 'released'] as const;
+export type CoHandlerStatus = (typeof CO_HANDLER_STATUSES)[number];
+
+export const CoHandler = z.object({
+  department: z.string().max(64),
+  /** `plan`: the category's response plan for the grade; `whistle`: summoned by the holder by hand. */
+  source: z.enum(['plan', 'whistle']),
+  status: z.enum(CO_HANDLER_STATUSES),
+  summonedAt: z.number().int(),
+  summonedBy: GovernanceActor,
+  /** The check-in (报到) deadline. */
+  checkInBy: z.number().int(),
+  checkedInAt: z.number().int().nullable(),
+  finishedAt: z.number().int().nullable(),
+  releasedAt: z.number().int().nullable(),
+  /** When the check-in reminder went out, and when the missed check-in was recorded. */
+  remindedAt: z.number().int().nullable(),
+  missedAt: z.number().int().nullable(),
+});
+export type CoHandler = z.infer<typeof CoHandler>;
+
+/** A step of the response plan's checklist, and who ticked it off. */
+export const ChecklistStep = z.object({
+  id: z.string().max(64),
+  text: z.string().max(200),
+  doneAt: z.number().int().nullable(),
+  doneBy: GovernanceActor.nullable(),
+});
+export type ChecklistStep = z.infer<typeof ChecklistStep>;
+
+/** A return (退单): the holder says the ticket is not its responsibility; the district rules on it. */
+export const TicketReturn = z.object({
+  at: z.number().int(),
+  /** Who returned it: `unit:<id>` or `department:<id>`. */
+  party: GovernanceActor,
+  /** The holder and the department at the time. */
+  subcenterId: z.string().max(64),
+  department: z.string().max(64),
+  reason: z.string().max(500),
+  /**
+   * The district's ruling: `reassigned` (the return is upheld, the ticket goes elsewhere) or
+   * `sent_back` (rejected: the returner keeps it). Null while the district has not ruled.
+   */
+  ruling: z
+    .object({
+      at: z.number().int(),
+      by: GovernanceActor,
+      decision: z.enum(['reassigned', 'sent_back']),
+      note: z.string().max(500),
+      subcenterId: z.string().max(64),
+      department: z.string().max(64),
+    })
+    .nullable(),
+});
+export type TicketReturn = z.infer<typeof TicketReturn>;
+
+/** A request for a later resolution deadline (延期), and the parent's decision. */
+export const ExtensionRequest = z.object({
+  at: z.number().int(),
+  by: GovernanceActor,
+  /** Who decides: the holder's parent center, or `admin` when the holder has no parent. */
+  approver: z.string().max(64),
+  /** The holder when it was asked. */
+  subcenterId: z.string().max(64),
+  /** resolveBy when asked, and the one asked for. */
+  from: z.number().int(),
+  to: z.number().int(),
+  reason: z.string().max(500),
+  decision: z
+    .object({
+      at: z.number().int(),
+      by: GovernanceActor,
+      approved: z.boolean(),
+      /** The deadline granted (at most the one asked for); absent when refused. */
+      resolveBy: z.number().int().optional(),
+      note: z.string().max(500).optional(),
+    })
+    .nullable(),
+});
+export type ExtensionRequest = z.infer<typeof ExtensionRequest>;
+
+/** A people's report merged into a ticket. */
+export const TicketReportRef = z.object({
+  id: z.string().max(64),
+  channel: z.enum(['grid', 'open311']),
+  by: GovernanceActor,
+  at: z.number().int(),
+});
+export type TicketReportRef = z.infer<typeof TicketReportRef>;
+
+export const SATISFACTION = ['satisfied', 'basically_satisfied', 'dissatisfied'] as const;
+export type Satisfaction = (typeof SATISFACTION)[number];
+
+/** A reporter's answer to a resolution: fixed or not, and how satisfied (满意度). */
+export const ReporterRating = z.object({
+  at: z.number().int(),
+  reportId: z.string().max(64),
+  /** The resolution it answers (the ticket's resolvedAt then). */
+  resolvedAt: z.number().int(),
+  fixed: z.boolean(),
+  satisfaction: z.enum(SATISFACTION),
+  note: z.string().max(500).optional(),
+});
+export type ReporterRating = z.infer<typeof ReporterRating>;
 
 export const Ticket = z.object({
   id: z.string().max(128),
@@ -315,20 +448,56 @@ export const Ticket = z.object({
   timeline: z.array(TimelineEntry),
   /** Optimistic concurrency: incremented on every save. */
   version: z.number().int(),
+  /** What opened it: a sensor's alert (also when absent) or a people's report, whose reporter confirms the closing. */
+  origin: z.enum(['sensor', 'report']).optional(),
+  /** Units that have held it, in order of first holding (at most MAX_TICKET_HOLDERS). */
+  holders: z.array(z.string().max(64)).optional(),
+  /** Departments that have led it, in order. */
+  leads: z.array(z.string().max(64)).optional(),
+  /** The response plan (预案) in force: its category and the grade it was applied for. */
+  plan: z.object({ category: z.string().max(64), grade: Grade }).nullable().optional(),
+  /** Co-handling departments summoned (联动), with their check-in and completion. */
+  coHandlers: z.array(CoHandler).optional(),
+  /** The plan's checklist. */
+  checklist: z.array(ChecklistStep).optional(),
+  /** Returns (退单) and the district's rulings, oldest first. */
+  returns: z.array(TicketReturn).optional(),
+  /** Deadline extensions (延期) asked for, oldest first. */
+  extensions: z.array(ExtensionRequest).optional(),
+  /** People's reports merged in: the first MAX_TICKET_REPORTS (the opener first); `reportCount` counts all. */
+  reports: z.array(TicketReportRef).optional(),
+  reportCount: z.number().int().optional(),
+  /** Reporters' answers to resolutions (the opener's and those of reports that joined), the latest MAX_RATINGS. */
+  ratings: z.array(ReporterRating).optional(),
+  /** The reporter did not answer the resolution at `resolvedAt` in time: the district decides the closing. */
+  confirmationTimedOut: z.object({ resolvedAt: z.number().int(), at: z.number().int() }).nullable().optional(),
 });
 export type Ticket = z.infer<typeof Ticket>;
 
 /** Durable ticket timers: reminders and deadlines per kind, and the closing hold. */
-export const TIMER_KINDS = ['response_reminder', 'response_due', 'resolution_reminder', 'resolution_due', 'close_hold'] as const;
+export const TIMER_KINDS = [
+  'response_reminder',
+  'response_due',
+  'resolution_reminder',
+  'resolution_due',
+  'close_hold',
+  // One per summoned co-handling department (the timer id names it).
+  'checkin_reminder',
+  'checkin_due',
+  // A reported ticket's resolution waiting for its reporter.
+  'confirmation_due',
+] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
 /** A point in time at which something must happen to a ticket. One per ticket and kind. */
 export interface TicketTimer {
-  /** `${ticketId}/${kind}` */
+  /** `${ticketId}/${kind}`, and `/${department}` for a co-handler's check-in. */
   id: string;
   ticketId: string;
   kind: TimerKind;
   dueAt: number;
+  /** The co-handling department a check-in timer is about (not stored: timersFor tells). */
+  department?: string;
 }
 
 export const SUPERVISION_STATUSES = ['issued', 'acknowledged', 'closed'] as const;
@@ -345,7 +514,9 @@ export const SupervisionOrder = z.object({
   subcenterId: z.string().max(64),
   /** The parent center that supervises. */
   issuedTo: z.string().max(64),
-  reason: z.enum(['response_overdue', 'resolution_overdue']),
+  reason: z.enum(['response_overdue', 'resolution_overdue', 'checkin_overdue']),
+  /** A co-handling department that missed its check-in: the one supervised (`checkin_overdue`). */
+  department: z.string().max(64).optional(),
   /** The deadline that was missed. */
   deadline: z.number().int(),
   status: z.enum(SUPERVISION_STATUSES),
@@ -364,6 +535,11 @@ export const TICKET_EVENT_TYPES = [
   'ticket.reopened',
   'ticket.closed',
   'supervision.updated',
+  // A department is summoned to co-handle (报到), a holder returned the ticket to the district
+  // (退单), a holder asks its parent for more time (延期): each waits on someone's decision.
+  'ticket.summoned',
+  'ticket.returned',
+  'ticket.extension_requested',
 ] as const;
 export type TicketEventType = (typeof TICKET_EVENT_TYPES)[number];
 
@@ -389,11 +565,22 @@ export type TicketEvent = z.infer<typeof TicketEvent>;
  * view of it (core/tickets/view.ts): its latest timeline entries and alerts only, and `href`, the
  * API path of the whole ticket.
  */
-export const TicketView = Ticket.omit({ appliedAlertIds: true }).extend({
+export const TicketView = Ticket.omit({ appliedAlertIds: true, holders: true, leads: true }).extend({
   /** The API path of the whole ticket. */
   href: z.string(),
   /** What the view leaves out; absent when nothing is. */
-  omitted: z.object({ timeline: z.number().int(), alerts: z.number().int(), devices: z.number().int() }).optional(),
+  omitted: z
+    .object({
+      timeline: z.number().int(),
+      alerts: z.number().int(),
+      devices: z.number().int(),
+      /** The governance lists (returns, extension requests, people's reports, ratings): the older entries left out, when any is. */
+      returns: z.number().int().optional(),
+      extensions: z.number().int().optional(),
+      reports: z.number().int().optional(),
+      ratings: z.number().int().optional(),
+    })
+    .optional(),
 });
 export type TicketView = z.infer<typeof TicketView>;
 
@@ -561,6 +748,45 @@ export type TicketReassignBody = z.infer<typeof TicketReassignBody>;
  * `pattern` is the item's syntax without anchors: the whole list's syntax is then a pattern of
  * the string itself, which the OpenAPI document carries, so clients and test generators know it.
  */
+// Joint handling, returns, extensions (docs/TICKETS.md, sections 10 to 12)
+
+/** The longest check-in window the holder may give a department it summons by hand. */
+export const MAX_CHECK_IN_WITHIN_MS = 24 * 3_600_000;
+
+/** Blow the whistle (吹哨) for a department: it must check in within `checkInWithin` (the grade's response time when absent). */
+export const SummonBody = z.strictObject({
+  department: CategoryId,
+  checkInWithin: Duration.refine((ms) => ms >= 60_000 && ms <= MAX_CHECK_IN_WITHIN_MS, 'must be from 1m to 24h').optional(),
+  reason: z.string().min(1).max(500),
+});
+
+export const CoHandlerParams = z.strictObject({ id: z.string().min(1).max(128), department: CategoryId });
+export const ChecklistParams = z.strictObject({ id: z.string().min(1).max(128), step: z.string().min(1).max(64) });
+
+/** Release a summoned department that turns out not to be needed. */
+export const ReleaseBody = z.strictObject({ reason: z.string().min(1).max(500) });
+
+/** Return (退单): not this holder's responsibility, and why. */
+export const ReturnBody = z.strictObject({ reason: z.string().min(1).max(500) });
+
+/** The district's ruling on a return: re-dispatch elsewhere, or send it back; always with a note. */
+export const ReturnRulingBody = z
+  .strictObject({
+    decision: z.enum(['reassigned', 'sent_back']),
+    subcenter: EntityId.optional(),
+    department: CategoryId.optional(),
+    note: z.string().min(1).max(500),
+  })
+  .refine((b) => b.decision === 'reassigned' || (b.subcenter === undefined && b.department === undefined), { message: 'a ticket sent back goes to the returner: give no "subcenter" or "department"', path: ['decision'] });
+
+/** Ask for a later resolution deadline (延期). */
+export const ExtensionBody = z.strictObject({ resolveBy: Timestamp, reason: z.string().min(1).max(500) });
+
+/** The parent's decision on a request for more time; an approval may grant less than asked. */
+export const ExtensionDecisionBody = z
+  .strictObject({ approved: z.boolean(), resolveBy: Timestamp.optional(), note: z.string().min(1).max(500).optional() })
+  .refine((b) => b.approved || b.resolveBy === undefined, { message: 'a refusal grants no deadline', path: ['resolveBy'] });
+
 const commaList = <T extends z.ZodType<unknown, string>>(item: T, max: number, pattern: string) =>
   z
     .string()
@@ -572,6 +798,8 @@ const oneOf = (values: readonly string[]): string => values.join('|');
 
 export const TicketQuery = z.strictObject({
   subcenter: EntityId.optional(),
+  /** Tickets this department leads or co-handles (a department token gets its own). */
+  department: CategoryId.optional(),
   status: commaList(TicketStatus, TICKET_STATUSES.length, oneOf(TICKET_STATUSES)).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
@@ -584,6 +812,10 @@ export const QueryTime = z.union([
 
 export const KpiQuery = z.strictObject({
   subcenter: EntityId.optional(),
+  /** The tickets a department led or co-handled (a department token gets its own). */
+  department: CategoryId.optional(),
+  /** Recurrence look-back: a ticket recurs when the same place and category closed within this many days before it. */
+  recurrenceDays: z.coerce.number().int().min(1).max(365).optional(),
   grade: Grade.optional(),
   from: QueryTime.optional(),
   to: QueryTime.optional(),
@@ -607,13 +839,23 @@ export const SupervisionNoteBody = z.strictObject({
   note: Note,
 });
 
-export const TokenCreateBody = z.strictObject({
-  /** A sub-center id, or the district command center's. */
-  unit: EntityId,
-  label: z.string().min(1).max(128).optional(),
-  /** `unit` (the default) acts for the unit; `display` only reads its wall view. */
-  kind: z.enum(['unit', 'display']).default('unit'),
-});
+export const TokenCreateBody = z
+  .strictObject({
+    /** A unit token's or display token's unit: a sub-center, community, grid, or the district command center. */
+    unit: EntityId.optional(),
+    /** A department token's department. */
+    department: CategoryId.optional(),
+    /** What the token is for; a reporter key's is required (it names the system that reports). */
+    label: z.string().min(1).max(128).optional(),
+    /**
+     * `unit` (the default) acts for the unit; `display` only reads its wall view; `department`
+     * acts for a functional department; `reporter` files Open311 requests (a citizens' app, a 12345 system).
+     */
+    kind: z.enum(['unit', 'display', 'department', 'reporter']).default('unit'),
+  })
+  .refine((b) => (b.kind === 'unit' || b.kind === 'display' ? b.unit !== undefined && b.department === undefined : b.unit === undefined), { message: 'a unit or display token names its "unit" (and no department); other kinds name no unit', path: ['unit'] })
+  .refine((b) => (b.kind === 'department' ? b.department !== undefined : b.department === undefined), { message: 'a department token names its "department"; other kinds name none', path: ['department'] })
+  .refine((b) => b.kind !== 'reporter' || b.label !== undefined, { message: 'a reporter key needs a "label" naming the system that reports', path: ['label'] });
 
 /** GeoReport v2: an "Optional" argument passed empty counts as not passed. */
 const open311Optional = <T extends z.ZodType<unknown, string>>(schema: T) => z.union([z.literal('').transform(() => undefined), schema]).optional();
@@ -627,6 +869,68 @@ export const Open311RequestsQuery = z.strictObject({
   start_date: open311Optional(z.iso.datetime({ offset: true }).max(40).transform((s) => Date.parse(s))),
   end_date: open311Optional(z.iso.datetime({ offset: true }).max(40).transform((s) => Date.parse(s))),
   status: open311Optional(commaList(z.enum(['open', 'closed']), 2, 'open|closed')),
+});
+
+// People's reports (统一归集): docs/TICKETS.md, section 13
+
+/** The longest report text (GeoReport v2 allows descriptions of 4,000 characters). */
+export const MAX_REPORT_NOTE = 4000;
+export const PHOTO_ID_RE = /^PH-[0-9]{8}-[0-9A-Z]{6}$/;
+export const REPORT_ID_RE = /^RP-[0-9]{8}-[0-9A-Z]{6}$/;
+
+/** A grid worker's (or any unit's) report: what, where, and optionally a photo uploaded first. */
+export const ReportBody = z.strictObject({
+  category: CategoryId,
+  note: z.string().min(1).max(MAX_REPORT_NOTE),
+  location: Location,
+  address: z.string().min(1).max(256).optional(),
+  photo: z.string().regex(PHOTO_ID_RE, 'must be the id an upload to /api/reports/photos returned').optional(),
+  /** How serious the reporter judges it; the city's report grade when absent. */
+  grade: Grade.optional(),
+});
+export type ReportBody = z.infer<typeof ReportBody>;
+
+export const ReportParams = z.strictObject({ id: z.string().regex(REPORT_ID_RE, 'must be a report id like RP-20260601-7KQ2M9') });
+
+/** The reporter's answer to a resolution: fixed or not, and how satisfied; the confirmation token when no bearer token is sent. */
+export const ReportConfirmBody = z.strictObject({
+  token: z.string().min(16).max(128).optional(),
+  fixed: z.boolean(),
+  satisfaction: z.enum(SATISFACTION),
+  note: z.string().min(1).max(500).optional(),
+});
+
+/** The confirmation link's token, for a reporter without an account. */
+export const ReportTokenQuery = z.strictObject({ token: z.string().min(16).max(128) });
+
+export const ReportListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+
+const formNumber = (min: number, max: number) =>
+  z.union([z.number(), z.string().regex(/^-?\d{1,3}(\.\d{1,12})?$/, 'must be a decimal number').transform(Number)]).pipe(z.number().min(min).max(max));
+const formText = (max: number) => z.string().max(max).optional();
+
+/**
+ * Open311 GeoReport v2 `POST requests` arguments (form-encoded, or JSON). Location is required
+ * here as lat/long: StreetWatch does not geocode addresses. The personal fields of the spec
+ * (email, names, phone, device and account ids) are accepted and not stored; `attribute[...]`
+ * is not used (services carry no metadata).
+ */
+export const Open311PostBody = z.object({
+  api_key: formText(512),
+  jurisdiction_id: formText(128),
+  service_code: CategoryId,
+  lat: formNumber(-90, 90),
+  long: formNumber(-180, 180),
+  address_string: formText(256),
+  address_id: formText(128),
+  description: formText(MAX_REPORT_NOTE),
+  media_url: z.union([z.literal(''), z.url({ protocol: /^https?$/ }).max(2048)]).optional(),
+  email: formText(256),
+  device_id: formText(256),
+  account_id: formText(256),
+  first_name: formText(256),
+  last_name: formText(256),
+  phone: formText(256),
 });
 
 export const Open311KeyQuery = z.strictObject({

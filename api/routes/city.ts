@@ -14,6 +14,7 @@ export const cityRoutes: readonly Route[] = [
     summary: "The street sub-centers' jurisdictions (GeoJSON)",
     tag: 'city',
     access: 'wall',
+    departments: true,
     responses: { 200: { description: 'One Feature per sub-center', schema: FeatureCollection } },
     handler: async (_input, _req, _reply, { cityIndex }) =>
       featureCollection(cityIndex().city.subcenters.map(({ geometry, webhook: _w, secret: _s, ...properties }) => ({ geometry, properties }))),
@@ -25,6 +26,7 @@ export const cityRoutes: readonly Route[] = [
     summary: 'The risk zones (GeoJSON)',
     tag: 'city',
     access: 'wall',
+    departments: true,
     responses: { 200: { description: 'One Feature per zone', schema: FeatureCollection } },
     handler: async (_input, _req, _reply, { cityIndex }) => featureCollection(cityIndex().city.zones.map(({ geometry, ...properties }) => ({ geometry, properties }))),
   }),

@@ -4,6 +4,7 @@ import { basemapFromTemplate, resolveBasemap, type ResolvedBasemap } from '../..
 import type { CityIndex } from '../../core/city-index.js';
 import type { Config } from '../../core/config.js';
 import { DeviceHealth, deviceHealth } from '../../core/device-health.js';
+import { unitById } from '../../core/tickets/units.js';
 import { unitOf, type ApiPrincipal } from '../context.js';
 import { unitSeesDevice } from '../device-access.js';
 import { route, type Route } from '../route-table.js';
@@ -17,10 +18,17 @@ export function consoleBasemap(options: Config['console'], city: CityIndex): Res
   return city.city.basemap ? resolveBasemap(city.city.basemap) : null;
 }
 
-function principalView(p: ApiPrincipal): z.infer<typeof ConsoleConfig>['principal'] {
-  if (p.role === 'admin') return { role: 'admin' };
-  if (p.role === 'unit') return { role: 'unit', unitId: p.unitId };
-  return { role: 'display', unitId: p.unitId, scope: p.scope ?? null };
+function principalView(p: ApiPrincipal, index: CityIndex): z.infer<typeof ConsoleConfig>['principal'] {
+  switch (p.role) {
+    case 'unit':
+      return { role: 'unit', unitId: p.unitId, level: unitById(index, p.unitId)?.level ?? 'subcenter' };
+    case 'display':
+      return { role: 'display', unitId: p.unitId, scope: p.scope ?? null };
+    case 'department':
+      return { role: 'department', department: p.department };
+    default:
+      return { role: 'admin' };
+  }
 }
 
 /**
@@ -37,7 +45,8 @@ export const consoleRoutes: readonly Route[] = [
     summary: "The web console's settings",
     tag: 'console',
     access: 'wall',
-    responses: { 200: { description: "Who the token belongs to, the city's names, deadlines, base maps", schema: ConsoleConfig } },
+    departments: true,
+    responses: { 200: { description: "Who the token belongs to, the city's names, deadlines, base maps, plans, communities and grids", schema: ConsoleConfig } },
     handler: async (_input, req, _reply, { cityIndex, console: options }) => {
       const index = cityIndex();
       const { city } = index;
@@ -47,7 +56,10 @@ export const consoleRoutes: readonly Route[] = [
         categories: Object.fromEntries([...city.categories.values()].map((c) => [c.id, c.name])),
         sla: city.sla.grades,
         map: consoleBasemap(options, index),
-        principal: principalView(req.principal!),
+        principal: principalView(req.principal!, index),
+        localUnits: [...city.communities, ...city.grids].map((u) => ({ id: u.id, name: u.name, level: u.level, subcenter: u.subcenter, community: u.community ?? null })),
+        responsePlans: Object.fromEntries([...city.responsePlans.values()].map((p) => [p.category, { lead: p.lead, grades: p.grades, checklist: p.checklist }])),
+        governance: city.sla.governance,
       };
     },
   }),

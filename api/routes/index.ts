@@ -24,6 +24,11 @@ import { streamRoutes } from './stream.js';
 import { supervisionRoutes } from './supervision.js';
 import { ticketRoutes } from './tickets.js';
 import { tokenRoutes } from './tokens.js';
+import { decisionRoutes } from './decisions.js';
+import { extensionRoutes } from './extensions.js';
+import { jointRoutes } from './joint.js';
+import { reportRoutes } from './reports.js';
+import { returnRoutes } from './returns.js';
 
 /** The routes in the server's main scope (bearer tokens, catalogued JSON errors, or public). */
 export const API_ROUTES: readonly Route[] = [
@@ -32,6 +37,11 @@ export const API_ROUTES: readonly Route[] = [
   ...readingRoutes,
   ...deviceErrorRoutes,
   ...ticketRoutes,
+  ...jointRoutes,
+  ...returnRoutes,
+  ...extensionRoutes,
+  ...decisionRoutes,
+  ...reportRoutes,
   ...supervisionRoutes,
   ...kpiRoutes,
   ...streamRoutes,

@@ -5,6 +5,7 @@ import { swError } from '../../core/errors.js';
 import type { ReadingSeries, ThresholdView } from '../../core/reading-charts.js';
 import { MetricName, QueryTime, type Location, type Reading } from '../../core/schemas.js';
 import { DeviceReadings } from '../../core/api-schemas.js';
+import type { StateStore } from '../../core/ports.js';
 import { IdParams, type ApiPrincipal } from '../context.js';
 import { unitSeesDevice } from '../device-access.js';
 import { route, type Route } from '../route-table.js';
@@ -36,16 +37,18 @@ export const readingRoutes: readonly Route[] = [
     url: '/api/devices/:id/readings',
     operationId: 'getDeviceReadings',
     summary: "A device's readings for charts, with the thresholds that apply where it is",
-    description: 'One series per metric; `from`/`to` in epoch ms or RFC 3339, the last day by default. A unit reads the devices inside its jurisdiction or those it supervises.',
+    description: 'One series per metric; `from`/`to` in epoch ms or RFC 3339, the last day by default. A unit reads the devices inside its jurisdiction or those it supervises; a department the devices whose alerts are on a ticket it leads or co-handles.',
     tag: 'devices',
     access: 'units',
+    departments: true,
     params: IdParams,
     query: ReadingsQuery,
     responses: { 200: { description: 'Series and thresholds', schema: DeviceReadings } },
     errors: ['SW_ERR_NOT_FOUND'],
     handler: async ({ params: { id }, query: q }, req, _reply, { state, series, cityIndex, clock }) => {
       const device = await state.devices.get(id);
-      if (!device || !mayRead(req.principal, cityIndex(), device.location)) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
+      const allowed = req.principal?.role === 'department' ? await departmentReads(state, req.principal.department, id) : mayRead(req.principal, cityIndex(), device?.location ?? null);
+      if (!device || !allowed) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
       const to = q.to ?? clock.now();
       const from = q.from ?? to - DEFAULT_READINGS_WINDOW_MS;
       const readings = await series.query({ deviceId: id, from, to, limit: q.limit, ...(q.metric === undefined ? {} : { metric: q.metric }) });
@@ -56,8 +59,22 @@ export const readingRoutes: readonly Route[] = [
 
 /** Whether the caller may read a device at this place: the admin, or a unit whose jurisdiction (or supervised one) holds it. */
 export function mayRead(principal: ApiPrincipal | null, city: CityIndex, location: Location | null): boolean {
-  if (!principal || principal.role === 'display') return false;
-  return unitSeesDevice(principal.role === 'admin' ? undefined : principal.unitId, city, location);
+  if (!principal) return false;
+  if (principal.role === 'admin') return unitSeesDevice(undefined, city, location);
+  return principal.role === 'unit' && unitSeesDevice(principal.unitId, city, location);
+}
+
+/** Most of a department's tickets looked through for a device (the newest). */
+const DEPARTMENT_TICKETS_SCANNED = 500;
+
+/**
+ * Whether a department reads a device: one of the tickets it leads or co-handles (not after a
+ * release) carries an alert from it. A water-affairs department summoned to a flood reads the
+ * water-level gauge that raised it, and nothing else of the city's sensors.
+ */
+async function departmentReads(state: StateStore, department: string, deviceId: string): Promise<boolean> {
+  const tickets = await state.tickets.list({ department, limit: DEPARTMENT_TICKETS_SCANNED });
+  return tickets.some((t) => t.alerts.some((a) => a.deviceId === deviceId));
 }
 
 /** Placed the way the detectors place them (core/zone-selector.ts), so the lines match the alerts. */

@@ -6,13 +6,16 @@ import { SupervisionOrderList } from '../../core/api-schemas.js';
 import { swError } from '../../core/errors.js';
 import type { SupervisionFilter } from '../../core/ports.js';
 import { SupervisionActionBody, SupervisionNoteBody, SupervisionOrder, SupervisionQuery } from '../../core/schemas.js';
-import { IdParams, actorOf, unitOf } from '../context.js';
+import { IdParams, actorOf, departmentOf, unitOf } from '../context.js';
 import { route, type Route, type RouteContext } from '../route-table.js';
 
+/** The order, if the caller may see it: the center it is issued to, the unit supervised, the department that missed its check-in. */
 async function visible(req: FastifyRequest, id: string, { state }: RouteContext): Promise<SupervisionOrder> {
   const order = await state.supervision.get(id);
   const unit = unitOf(req);
-  if (!order || (unit !== undefined && order.issuedTo !== unit && order.subcenterId !== unit)) throw swError('SW_ERR_NOT_FOUND', `supervision order ${id}`);
+  const department = departmentOf(req);
+  const seen = unit !== undefined ? order?.issuedTo === unit || order?.subcenterId === unit : department !== undefined ? order?.department === department : true;
+  if (!order || !seen) throw swError('SW_ERR_NOT_FOUND', `supervision order ${id}`);
   return order;
 }
 
@@ -38,7 +41,8 @@ function actionRoute({ path, action, supervisedMay, summary }: (typeof ACTIONS)[
       const updated = actOnOrder(order, action, actor, now, note);
       const entry = { at: now, actor, action: `supervision_${updated.status === order.status ? 'note' : updated.status}`, note: note === undefined ? order.id : `${order.id}: ${note}` };
       const next = { ...ticket, updatedAt: now, timeline: appendTimeline(ticket.timeline, entry), version: ticket.version + 1 };
-      await commitTicket(commit, next, 'supervision.updated', now, { recipients: [order.issuedTo, order.subcenterId], supervisionOrder: updated });
+      const recipients = [order.issuedTo, order.subcenterId, ...(order.department === undefined ? [] : [order.department])];
+      await commitTicket(commit, next, 'supervision.updated', now, { recipients, supervisionOrder: updated });
       return updated;
     });
   };
@@ -47,9 +51,10 @@ function actionRoute({ path, action, supervisedMay, summary }: (typeof ACTIONS)[
     url: `/api/supervision-orders/:id/${path}`,
     operationId: `${path}SupervisionOrder`,
     summary,
-    description: supervisedMay ? 'By the center it was issued to, or the supervised unit.' : 'By the center it was issued to.',
+    description: supervisedMay ? 'By the center it was issued to, or the supervised unit (or department, for a missed check-in).' : 'By the center it was issued to.',
     tag: 'supervision',
     access: 'units',
+    departments: supervisedMay,
     params: IdParams,
     responses: { 200: { description: 'The order as changed', schema: SupervisionOrder } },
     errors: ['SW_ERR_NOT_FOUND', 'SW_ERR_SUPERVISION_TRANSITION', 'SW_ERR_TICKET_CONFLICT'],
@@ -89,6 +94,7 @@ export const supervisionRoutes: readonly Route[] = [
     summary: 'One supervision order',
     tag: 'supervision',
     access: 'units',
+    departments: true,
     params: IdParams,
     responses: { 200: { description: 'The order', schema: SupervisionOrder } },
     errors: ['SW_ERR_NOT_FOUND'],

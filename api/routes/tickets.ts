@@ -1,14 +1,13 @@
-import type { FastifyRequest } from 'fastify';
 import { addFeedback, reassign, transition } from '../../core/tickets/lifecycle.js';
-import { commitTicket, withConflictRetry, type CommitContext } from '../../core/tickets/commit.js';
-import { unitById } from '../../core/tickets/units.js';
+import { closeByDistrict } from '../../core/tickets/reports.js';
+import { unitById, unitsUnder } from '../../core/tickets/units.js';
 import { TicketDetail, TicketList } from '../../core/api-schemas.js';
 import { swError, type ErrorCode } from '../../core/errors.js';
 import type { OutboxItem } from '../../core/ports.js';
-import { Ticket, TicketActionBody, TicketFeedbackBody, TicketQuery, TicketReassignBody, type TicketEventType, type TicketStatus } from '../../core/schemas.js';
-import { IdParams, actorOf, unitOf } from '../context.js';
-import { route, type Route, type RouteContext } from '../route-table.js';
-import { ticketRole, type TicketRole } from '../ticket-access.js';
+import { Ticket, TicketActionBody, TicketFeedbackBody, TicketQuery, TicketReassignBody, type TicketStatus } from '../../core/schemas.js';
+import { IdParams, actorOf, departmentOf, unitOf } from '../context.js';
+import { route, type Route } from '../route-table.js';
+import { HOLDER_SIDE, actOnTicket, visibleTicket, type TicketChange } from '../ticket-access.js';
 
 /** Status actions: the route suffix, the status it moves the ticket to, and its name in the interface. */
 const STATUS_ACTIONS: readonly [string, TicketStatus, string][] = [
@@ -19,13 +18,7 @@ const STATUS_ACTIONS: readonly [string, TicketStatus, string][] = [
 ];
 
 /** What a ticket change may be refused with, beyond the common errors. */
-const CHANGE_ERRORS: readonly ErrorCode[] = ['SW_ERR_NOT_FOUND', 'SW_ERR_TICKET_TRANSITION', 'SW_ERR_TICKET_CONFLICT'];
-
-interface Change {
-  ticket: Ticket;
-  type: TicketEventType;
-  recipients?: string[];
-}
+export const CHANGE_ERRORS: readonly ErrorCode[] = ['SW_ERR_NOT_FOUND', 'SW_ERR_TICKET_TRANSITION', 'SW_ERR_TICKET_CONFLICT'];
 
 /** The delivery state of one outgoing message, as the ticket view shows it. */
 function deliveryView(m: OutboxItem): Record<string, unknown> {
@@ -42,30 +35,13 @@ function deliveryView(m: OutboxItem): Record<string, unknown> {
   };
 }
 
-async function visible(req: FastifyRequest, id: string, { state }: RouteContext): Promise<{ ticket: Ticket; role: TicketRole }> {
-  const ticket = await state.tickets.get(id);
-  const role = ticket && (await ticketRole(req.principal, ticket, state.supervision));
-  if (!ticket || !role) throw swError('SW_ERR_NOT_FOUND', `ticket ${id}`);
-  return { ticket, role };
-}
-
-/** Applies a change from a fresh read, again if another writer got there first. */
-function act(req: FastifyRequest, ctx: RouteContext, id: string, roles: readonly TicketRole[], what: string, change: (t: Ticket, now: number) => Change): Promise<Ticket> {
-  const commit: CommitContext = { tickets: ctx.state.tickets, bus: ctx.bus, cityIndex: ctx.cityIndex, metrics: ctx.metrics };
-  return withConflictRetry(async () => {
-    const { ticket, role } = await visible(req, id, ctx);
-    if (!roles.includes(role)) throw swError('SW_ERR_FORBIDDEN', `${what} ticket ${id}: only its holder can`);
-    const now = ctx.clock.now();
-    const c = change(ticket, now);
-    await commitTicket(commit, c.ticket, c.type, now, c.recipients ? { recipients: c.recipients } : {});
-    return c.ticket;
-  });
-}
-
 /**
- * Tickets. A unit sees and acts on the tickets it holds; a center holding a supervision order
- * about a ticket also sees it and may reassign it; everyone else gets 404, as if it did not
- * exist. The admin sees and does everything.
+ * Tickets. A unit sees and acts on the tickets it holds, and sees those of the communities and
+ * grids below it; a center holding a supervision order about a ticket also sees it and may
+ * reassign it; a department sees the tickets it leads (and acts on them with the holder) or
+ * co-handles; everyone else gets 404, as if the ticket did not exist. The admin sees and does
+ * everything. A reported ticket is closed by its reporter's confirmation (routes/reports.ts)
+ * or, once the reporter's time ran out, by the district; the admin may close it at any time.
  */
 export const ticketRoutes: readonly Route[] = [
   route({
@@ -77,12 +53,22 @@ export const ticketRoutes: readonly Route[] = [
     access: 'wall',
     query: TicketQuery,
     responses: { 200: { description: 'Tickets', schema: TicketList } },
-    handler: async ({ query: q }, req, _reply, { state }) => {
+    departments: true,
+    handler: async ({ query: q }, req, _reply, { state, cityIndex }) => {
       const unit = unitOf(req);
-      if (unit !== undefined && q.subcenter !== undefined && q.subcenter !== unit) throw swError('SW_ERR_FORBIDDEN', `list the tickets of ${q.subcenter}`);
+      const department = departmentOf(req);
       const filter: Parameters<typeof state.tickets.list>[0] = { limit: q.limit };
-      const subcenter = unit ?? q.subcenter;
-      if (subcenter !== undefined) filter.subcenterId = subcenter;
+      if (unit !== undefined) {
+        // A unit's list holds the tickets of the communities and grids below it too.
+        const mine = unitsUnder(cityIndex(), unit);
+        if (q.subcenter !== undefined && !mine.includes(q.subcenter)) throw swError('SW_ERR_FORBIDDEN', `list the tickets of ${q.subcenter}`);
+        filter.subcenterId = q.subcenter ?? mine;
+      } else if (q.subcenter !== undefined) {
+        filter.subcenterId = q.subcenter;
+      }
+      if (department !== undefined && q.department !== undefined && q.department !== department) throw swError('SW_ERR_FORBIDDEN', `list the tickets of ${q.department}`);
+      const dept = department ?? q.department;
+      if (dept !== undefined) filter.department = dept;
       if (q.status !== undefined) filter.status = q.status;
       return { tickets: await state.tickets.list(filter) };
     },
@@ -97,15 +83,16 @@ export const ticketRoutes: readonly Route[] = [
     params: IdParams,
     responses: { 200: { description: 'The ticket', schema: TicketDetail } },
     errors: ['SW_ERR_NOT_FOUND'],
+    departments: true,
     handler: async ({ params }, req, _reply, ctx) => {
       const { state } = ctx;
-      const { ticket } = await visible(req, params.id, ctx);
-      const unit = unitOf(req);
+      const { ticket } = await visibleTicket(req, params.id, ctx);
+      const who = unitOf(req) ?? departmentOf(req);
       const [deliveries, orders] = await Promise.all([state.outbox.forTicket(ticket.id), Promise.all(ticket.supervisionOrderIds.map((id) => state.supervision.get(id)))]);
       return {
         ...ticket,
         supervisionOrders: orders.filter((o) => o !== undefined),
-        delivery: deliveries.filter((m) => unit === undefined || m.subcenterId === unit).map(deliveryView),
+        delivery: deliveries.filter((m) => who === undefined || m.subcenterId === who).map(deliveryView),
       };
     },
   }),
@@ -115,15 +102,29 @@ export const ticketRoutes: readonly Route[] = [
       url: `/api/tickets/:id/${action}`,
       operationId: `${action}Ticket`,
       summary,
-      description: 'By the holder or the admin, with an optional note for the timeline.',
+      description:
+        to === 'closed'
+          ? 'By the holder (its unit or its lead department) or the admin, with an optional note. A reported ticket is closed by its reporter; the district closes it once the reporter\'s time has run out.'
+          : to === 'resolved'
+            ? 'By the holder (its unit or its lead department) or the admin, with an optional note; refused while a co-handling department has not finished (SW_ERR_JOINT_PENDING).'
+            : 'By the holder (its unit or its lead department) or the admin, with an optional note for the timeline.',
       tag: 'tickets',
       access: 'units',
+      departments: true,
       params: IdParams,
       body: TicketActionBody,
       responses: { 200: { description: 'The ticket as changed', schema: Ticket } },
-      errors: CHANGE_ERRORS,
+      errors: [...CHANGE_ERRORS, ...(to === 'resolved' ? (['SW_ERR_JOINT_PENDING'] as const) : to === 'closed' ? (['SW_ERR_CONFIRMATION_REFUSED'] as const) : [])],
       handler: async ({ params: { id }, body: { note } }, req, _reply, ctx) =>
-        act(req, ctx, id, ['admin', 'holder'], action, (t, now) => ({ ticket: transition(t, to, actorOf(req), now, note), type: to === 'closed' ? 'ticket.closed' : 'ticket.updated' })),
+        actOnTicket(req, ctx, id, to === 'closed' ? [...HOLDER_SIDE, 'district'] : HOLDER_SIDE, action, (t, now, role): TicketChange => {
+          if (to === 'closed' && t.origin === 'report' && role !== 'admin') {
+            // 上报人确认结案: the reporter confirms; the district decides once the reporter's time ran out.
+            if (role !== 'district') throw swError('SW_ERR_FORBIDDEN', `close reported ticket ${t.id}: its reporter confirms the closing, or the district once the reporter's time has run out`);
+            return { ticket: closeByDistrict(t, actorOf(req), now, note), type: 'ticket.closed' };
+          }
+          if (role === 'district') throw swError('SW_ERR_FORBIDDEN', `${action} ticket ${t.id}: only its holder can`);
+          return { ticket: transition(t, to, actorOf(req), now, note), type: to === 'closed' ? 'ticket.closed' : 'ticket.updated' };
+        }),
     }),
   ),
   route({
@@ -133,19 +134,20 @@ export const ticketRoutes: readonly Route[] = [
     summary: 'Add feedback to a ticket (反馈), no status change',
     tag: 'tickets',
     access: 'units',
+    departments: true,
     params: IdParams,
     body: TicketFeedbackBody,
     responses: { 200: { description: 'The ticket as changed', schema: Ticket } },
     errors: CHANGE_ERRORS,
     handler: async ({ params: { id }, body: { note } }, req, _reply, ctx) =>
-      act(req, ctx, id, ['admin', 'holder'], 'add feedback to', (t, now) => ({ ticket: addFeedback(t, actorOf(req), now, note), type: 'ticket.updated' })),
+      actOnTicket(req, ctx, id, HOLDER_SIDE, 'add feedback to', (t, now) => ({ ticket: addFeedback(t, actorOf(req), now, note), type: 'ticket.updated' })),
   }),
   route({
     method: 'POST',
     url: '/api/tickets/:id/reassign',
     operationId: 'reassignTicket',
     summary: 'Reassign a ticket to another unit or department (改派)',
-    description: 'By the holder, the supervising center or the admin; always with a reason.',
+    description: 'By the holder, the supervising center (a center with a supervision order about it, the sub-center above a community or grid) or the admin; always with a reason.',
     tag: 'tickets',
     access: 'units',
     params: IdParams,
@@ -158,7 +160,7 @@ export const ticketRoutes: readonly Route[] = [
       if (body.department !== undefined && index.city.departments.size > 0 && !index.city.departments.has(body.department)) {
         throw swError('SW_ERR_BODY_INVALID', `body.department: unknown department "${body.department}"`);
       }
-      return act(req, ctx, id, ['admin', 'holder', 'supervisor'], 'reassign', (t, now) => {
+      return actOnTicket(req, ctx, id, ['admin', 'holder', 'supervisor'], 'reassign', (t, now) => {
         const next = reassign(t, { subcenterId: body.subcenter, department: body.department, reason: body.reason }, actorOf(req), now, { sla: index.city.sla, fallbackId: index.city.district.id });
         return { ticket: next, type: 'ticket.reassigned', recipients: [t.subcenterId] };
       });

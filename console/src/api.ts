@@ -8,6 +8,10 @@ import type { DeviceHealth } from '../../core/device-health.js';
 import type { ReadingSeries, ThresholdView } from '../../core/reading-charts.js';
 import type { DeviceCreateBody, DeviceView, Grade, Location, SupervisionOrder, Ticket, TicketStatus } from '../../core/schemas.js';
 import type { Kpis, SubcenterKpi } from '../../core/tickets/kpis.js';
+import type { GovernanceKpis } from '../../core/tickets/governance-kpis.js';
+import type { ReportView } from '../../core/api-schemas.js';
+
+export type { ReportView } from '../../core/api-schemas.js';
 
 export type { DeviceHealth } from '../../core/device-health.js';
 
@@ -41,11 +45,35 @@ export class ApiError extends Error {
 export const NETWORK_ERROR = 'NETWORK';
 export const BAD_RESPONSE = 'BAD_RESPONSE';
 
+/** The four levels of units: who holds which grade (GOVERNANCE.md). */
+export type UnitLevel = 'district' | 'subcenter' | 'community' | 'grid';
+
 /**
- * Who the token belongs to: the admin, a unit (a street sub-center or the district center), or
- * a wall screen's display token, which reads the wall view of its `scope` (null: the whole city).
+ * Who the token belongs to: the admin, a unit (a street sub-center, a community, a grid or the
+ * district center), a wall screen's display token, which reads the wall view of its `scope`
+ * (null: the whole city), or a functional department (the tickets it leads or co-handles).
  */
-export type Principal = { role: 'admin' } | { role: 'unit'; unitId: string } | { role: 'display'; unitId: string; scope: string | null };
+export type Principal =
+  | { role: 'admin' }
+  | { role: 'unit'; unitId: string; level: UnitLevel }
+  | { role: 'display'; unitId: string; scope: string | null }
+  | { role: 'department'; department: string };
+
+/** A community or grid below a sub-center. */
+export interface LocalUnit {
+  id: string;
+  name: string;
+  level: 'community' | 'grid';
+  subcenter: string;
+  community: string | null;
+}
+
+/** A category's response plan (预案), as the console shows it. */
+export interface PlanView {
+  lead: string;
+  grades: Partial<Record<'A' | 'B', { lead?: string; coHandlers: { department: string; checkInWithin: number }[] }>>;
+  checklist: { id: string; text: string }[];
+}
 
 export interface ConsoleConfig {
   city: { name: string; district: { id: string; name: string } };
@@ -56,6 +84,10 @@ export interface ConsoleConfig {
   /** The tile services the city draws its map on; null: the offline schematic alone. */
   map: ResolvedBasemap | null;
   principal: Principal;
+  /** Communities and grids below the sub-centers. */
+  localUnits: LocalUnit[];
+  responsePlans: Record<string, PlanView>;
+  governance: { returns: { maxPerTicket: number }; extensions: { maxPerTicket: number; maxDelay: number }; reports: { grade: Grade; confirmWithin: number } };
 }
 
 export interface SubcenterProps {
@@ -93,7 +125,32 @@ export interface KpiReport extends Kpis {
   grade: Grade | null;
   truncated: boolean;
   bySubcenter: SubcenterKpi[];
+  department: string | null;
+  governance: GovernanceKpis;
 }
+
+/** `GET /api/decisions`: what waits on this center. */
+export interface Decisions {
+  returns: Ticket[];
+  extensions: Ticket[];
+  confirmations: Ticket[];
+  truncated: boolean;
+}
+
+/** A report just filed: its view, and the reporter's confirmation token and page (shown once). */
+export interface FiledReport extends ReportView {
+  confirmToken: string;
+  confirmUrl: string;
+}
+
+/** What the reporter's confirmation link shows. */
+export interface ReportStatus extends ReportView {
+  categoryName: string;
+  statusNote: string | null;
+  answers: { at: number; resolvedAt: number; fixed: boolean; satisfaction: string; note?: string }[];
+}
+
+export type Satisfaction = 'satisfied' | 'basically_satisfied' | 'dissatisfied';
 
 /** How one outgoing message (webhook) for a ticket stands. */
 export interface DeliveryView {
@@ -115,7 +172,7 @@ export interface TicketDetail extends Ticket {
   delivery: DeliveryView[];
 }
 
-export type TokenKind = 'unit' | 'display';
+export type TokenKind = 'unit' | 'display' | 'department' | 'reporter';
 
 export interface UnitToken {
   id: string;
@@ -139,6 +196,7 @@ export interface ActionBody {
 
 export interface TicketQuery {
   subcenter?: string;
+  department?: string;
   status?: TicketStatus[];
   limit?: number;
 }
@@ -192,6 +250,7 @@ export class ApiClient {
   async tickets(q: TicketQuery = {}): Promise<Ticket[]> {
     const params = new URLSearchParams();
     if (q.subcenter) params.set('subcenter', q.subcenter);
+    if (q.department) params.set('department', q.department);
     if (q.status?.length) params.set('status', q.status.join(','));
     params.set('limit', String(q.limit ?? 500));
     return (await this.request<{ tickets: Ticket[] }>('GET', `/api/tickets?${params}`)).tickets;
@@ -236,8 +295,83 @@ export class ApiClient {
     return (await this.request<{ tokens: UnitToken[] }>('GET', '/api/tokens')).tokens;
   }
 
-  issueToken(unit: string, kind: TokenKind = 'unit', label?: string): Promise<UnitToken & { token: string }> {
-    return this.request('POST', '/api/tokens', label ? { unit, kind, label } : { unit, kind });
+  /** `owner`: a unit (unit and display tokens), a department (department tokens); a reporter key names none. */
+  issueToken(owner: string, kind: TokenKind = 'unit', label?: string): Promise<UnitToken & { token: string }> {
+    const body: Record<string, string> = { kind };
+    if (kind === 'department') body.department = owner;
+    else if (kind !== 'reporter') body.unit = owner;
+    if (label) body.label = label;
+    return this.request('POST', '/api/tokens', body);
+  }
+
+  // Joint handling, returns, extensions (docs/TICKETS.md, sections 10 to 12)
+
+  summon(id: string, department: string, reason: string, checkInWithin?: string): Promise<Ticket> {
+    return this.request('POST', `/api/tickets/${encodeURIComponent(id)}/co-handlers`, checkInWithin ? { department, reason, checkInWithin } : { department, reason });
+  }
+
+  /** A co-handling department's move: check in, feedback, finish; the holder's: release. */
+  coHandler(id: string, department: string, move: 'check-in' | 'feedback' | 'finish' | 'release', text?: string): Promise<Ticket> {
+    const body = move === 'release' ? { reason: text ?? '' } : text ? { note: text } : {};
+    return this.request('POST', `/api/tickets/${encodeURIComponent(id)}/co-handlers/${encodeURIComponent(department)}/${move}`, body);
+  }
+
+  tickStep(id: string, step: string): Promise<Ticket> {
+    return this.request('POST', `/api/tickets/${encodeURIComponent(id)}/checklist/${encodeURIComponent(step)}`, {});
+  }
+
+  returnTicket(id: string, reason: string): Promise<Ticket> {
+    return this.request('POST', `/api/tickets/${encodeURIComponent(id)}/return`, { reason });
+  }
+
+  ruleOnReturn(id: string, body: { decision: 'reassigned' | 'sent_back'; subcenter?: string; department?: string; note: string }): Promise<Ticket> {
+    return this.request('POST', `/api/tickets/${encodeURIComponent(id)}/return/ruling`, body);
+  }
+
+  requestExtension(id: string, resolveBy: number, reason: string): Promise<Ticket> {
+    return this.request('POST', `/api/tickets/${encodeURIComponent(id)}/extension`, { resolveBy, reason });
+  }
+
+  decideExtension(id: string, body: { approved: boolean; resolveBy?: number; note?: string }): Promise<Ticket> {
+    return this.request('POST', `/api/tickets/${encodeURIComponent(id)}/extension/decision`, body);
+  }
+
+  decisions(): Promise<Decisions> {
+    return this.request('GET', '/api/decisions');
+  }
+
+  // People's reports (section 13)
+
+  /** Uploads a photo as the image itself (the server checks its bytes). */
+  async uploadPhoto(file: Blob): Promise<{ id: string }> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}/api/reports/photos`, { method: 'POST', headers: { authorization: `Bearer ${this.token}`, 'content-type': file.type, accept: 'application/json' }, body: file });
+    } catch (err) {
+      throw new ApiError(0, NETWORK_ERROR, (err as Error).message);
+    }
+    const json = (await res.json().catch(() => undefined)) as { id?: string; error?: { code?: string; message?: string } } | undefined;
+    if (!res.ok) throw new ApiError(res.status, json?.error?.code ?? BAD_RESPONSE, json?.error?.message ?? `HTTP ${res.status}`);
+    return { id: json!.id! };
+  }
+
+  fileReport(body: { category: string; note: string; location: Location; photo?: string; grade?: Grade; address?: string }): Promise<FiledReport> {
+    return this.request('POST', '/api/reports', body);
+  }
+
+  async reports(limit = 100): Promise<ReportView[]> {
+    return (await this.request<{ reports: ReportView[] }>('GET', `/api/reports?limit=${limit}`)).reports;
+  }
+
+  report(id: string): Promise<ReportView> {
+    return this.request('GET', `/api/reports/${encodeURIComponent(id)}`);
+  }
+
+  /** A report's photo as an object URL (it needs the bearer token, so no plain <img src>); the caller revokes it. */
+  async photoUrl(id: string): Promise<string> {
+    const res = await fetch(`${this.base}/api/reports/${encodeURIComponent(id)}/photo`, { headers: { authorization: `Bearer ${this.token}` } });
+    if (!res.ok) throw new ApiError(res.status, 'SW_ERR_NOT_FOUND', `photo of report ${id}`);
+    return URL.createObjectURL(await res.blob());
   }
 
   deviceHealth(): Promise<DeviceHealth> {
@@ -255,5 +389,37 @@ export class ApiClient {
 
   revokeToken(id: string): Promise<void> {
     return this.request('DELETE', `/api/tokens/${encodeURIComponent(id)}`);
+  }
+}
+
+/**
+ * The reporter's side, with no account: the confirmation link's token reads the report's status
+ * and answers the resolution (上报人确认结案).
+ */
+export class ReporterLink {
+  constructor(
+    readonly reportId: string,
+    private readonly token: string,
+    private readonly base = '',
+  ) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(this.base + path, { method, headers: { accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : null });
+    } catch (err) {
+      throw new ApiError(0, NETWORK_ERROR, (err as Error).message);
+    }
+    const json = (await res.json().catch(() => undefined)) as (T & { error?: { code?: string; message?: string } }) | undefined;
+    if (!res.ok) throw new ApiError(res.status, json?.error?.code ?? BAD_RESPONSE, json?.error?.message ?? `HTTP ${res.status}`);
+    return json as T;
+  }
+
+  status(): Promise<ReportStatus> {
+    return this.call('GET', `/api/reports/${encodeURIComponent(this.reportId)}/status?token=${encodeURIComponent(this.token)}`);
+  }
+
+  confirm(answer: { fixed: boolean; satisfaction: Satisfaction; note?: string }): Promise<ReportView> {
+    return this.call('POST', `/api/reports/${encodeURIComponent(this.reportId)}/confirm`, { token: this.token, ...answer });
   }
 }

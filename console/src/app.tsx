@@ -10,7 +10,11 @@ import { I18nContext, makeI18n, savedLang, saveLang, useI18n, type Lang, type Me
 import type { LiveState } from './live.js';
 import { DevicesPage } from './pages/devices.js';
 import { Inbox } from './pages/inbox.js';
+import { ConfirmPage } from './pages/confirm.js';
+import { ExtensionsPage, ReturnsPage } from './pages/decisions.js';
+import { JointPage } from './pages/joint.js';
 import { KpiPage } from './pages/kpis.js';
+import { ReportPage } from './pages/report.js';
 import { Login } from './pages/login.js';
 import { MapPage } from './pages/map.js';
 import { TicketPage } from './pages/ticket.js';
@@ -78,9 +82,12 @@ export function App() {
     }
     const names = new Map(subcenters.features.map((f) => [f.properties.id, f.properties.name]));
     names.set(config.city.district.id, config.city.district.name);
+    for (const u of config.localUnits) names.set(u.id, u.name);
     const zoneNames = new Map(zones.features.map((f) => [f.properties.id, f.properties.name]));
     const unitId = config.principal.role === 'unit' ? config.principal.unitId : undefined;
-    const feed = new TicketFeed(client, expire, { unitId, supervision: true });
+    const department = config.principal.role === 'department' ? config.principal.department : undefined;
+    // A department reads no supervision-order list: it sees its orders on its tickets.
+    const feed = new TicketFeed(client, expire, { unitId, supervision: department === undefined });
     feed.start();
     if (!restored) storeToken(token);
     setLoginError(undefined);
@@ -90,6 +97,7 @@ export function App() {
       principal: config.principal,
       isAdmin: config.principal.role === 'admin',
       unitId,
+      department,
       subcenters,
       zones,
       feed,
@@ -110,6 +118,15 @@ export function App() {
       .catch((err: unknown) => signOut(err))
       .finally(() => setRestoring(false));
   }, []);
+
+  // The reporter's confirmation link needs no account: its token is in the link.
+  if (route.segments[0] === 'confirm' && route.segments[1] && route.segments[2]) {
+    return (
+      <I18nContext.Provider value={i18n}>
+        <ConfirmPage reportId={route.segments[1]} token={route.segments[2]} lang={lang} setLang={setLang} />
+      </I18nContext.Provider>
+    );
+  }
 
   const onWall = route.segments[0] === 'wall';
   const wallWith = onWall ? (display ?? session?.client.token) : undefined;
@@ -173,7 +190,8 @@ function SkipLink() {
 }
 
 function TopBar({ lang, setLang }: { lang: Lang; setLang: (l: Lang) => void }) {
-  const { t } = useI18n();
+  const { t, term } = useI18n();
+  const i18nTerm = (department: string): string => term('department', department);
   const session = useContext(SessionContext);
   return (
     <header class="topbar">
@@ -184,7 +202,7 @@ function TopBar({ lang, setLang }: { lang: Lang; setLang: (l: Lang) => void }) {
       <div class="topbar-tools">
         {session && (
           <>
-            <span class="who">{session.unitId === undefined ? t('roleAdmin') : session.subcenterName(session.unitId)}</span>
+            <span class="who">{session.unitId !== undefined ? session.subcenterName(session.unitId) : session.department !== undefined ? i18nTerm(session.department) : t('roleAdmin')}</span>
             <LiveIndicator />
             <AlarmControls />
           </>
@@ -228,10 +246,19 @@ interface ShellPage {
  * The pages, in navigation order; the first is the default. A new page (co-handling, returns,
  * extensions, people's reports) is one entry here.
  */
-function shellPages(session: Session, route: Route, openCount: number): ShellPage[] {
+function shellPages(session: Session, route: Route, openCount: number, summoned: number): ShellPage[] {
+  const unit = session.principal.role === 'unit' ? session.principal : undefined;
+  const isDistrict = unit?.unitId === session.config.city.district.id;
   return [
     { id: 'inbox', label: 'navInbox', badge: openCount, render: () => <Inbox /> },
     { id: 'tickets', render: () => (route.segments[1] ? <TicketPage key={route.segments[1]} id={route.segments[1]} /> : <Inbox />) },
+    // Joint handling: a department's summonses (waiting check-ins counted), the others' overview.
+    { id: 'joint', label: 'navJoint', ...(session.department !== undefined ? { badge: summoned } : {}), render: () => <JointPage /> },
+    // The district rules on returns; every center decides the requests for more time addressed to it.
+    ...(session.isAdmin || isDistrict ? [{ id: 'returns', label: 'navReturns' as const, render: () => <ReturnsPage /> }] : []),
+    ...(session.isAdmin || unit ? [{ id: 'extensions', label: 'navExtensions' as const, render: () => <ExtensionsPage /> }] : []),
+    // A grid worker's (any unit's) report, on a phone.
+    ...(unit || session.isAdmin ? [{ id: 'report', label: 'navReport' as const, render: () => <ReportPage /> }] : []),
     { id: 'map', label: 'navMap', render: () => <MapPage focusTicket={route.query.get('ticket')} /> },
     { id: 'kpis', label: 'navKpis', render: () => <KpiPage /> },
     // Devices and tokens are the administrator's: a unit token is refused there.
@@ -259,7 +286,8 @@ function Shell() {
     document.title = `${overdue ? `(${overdue}) ` : ''}StreetWatch · ${session.config.city.name}`;
   }, [overdue, session.config.city.name]);
 
-  const pages = shellPages(session, route, open.length);
+  const summoned = session.department === undefined ? 0 : open.filter((tk) => tk.coHandlers?.some((c) => c.department === session.department && c.status === 'summoned')).length;
+  const pages = shellPages(session, route, open.length, summoned);
   const shown = pages.find((p) => p.id === page && p.render) ?? pages[0]!;
   // A ticket's page belongs to the inbox in the navigation.
   const active = page === 'tickets' ? 'inbox' : shown.id;

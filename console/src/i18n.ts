@@ -6,6 +6,7 @@
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
 import { enCommand, zhCommand } from './i18n-command.js';
+import { enGovernance, enGovernanceTerms, zhGovernance, zhGovernanceTerms } from './i18n-governance.js';
 
 const zhConsole = {
   appName: 'StreetWatch 物联感知预警',
@@ -243,7 +244,7 @@ const zhConsole = {
   justNow: '刚刚',
 };
 
-const zh = { ...zhConsole, ...zhCommand };
+const zh = { ...zhConsole, ...zhCommand, ...zhGovernance };
 export type MessageKey = keyof typeof zh;
 
 const enConsole: Record<keyof typeof zhConsole, string> = {
@@ -482,7 +483,7 @@ const enConsole: Record<keyof typeof zhConsole, string> = {
   justNow: 'just now',
 };
 
-const en: Record<MessageKey, string> = { ...enConsole, ...enCommand };
+const en: Record<MessageKey, string> = { ...enConsole, ...enCommand, ...enGovernance };
 
 export type Lang = 'zh-CN' | 'en';
 export const LANGS: readonly Lang[] = ['zh-CN', 'en'];
@@ -603,6 +604,8 @@ const terms: Record<Lang, Record<string, string>> = {
   },
 };
 
+const governanceTerms: Record<Lang, Record<string, string>> = { 'zh-CN': zhGovernanceTerms, en: enGovernanceTerms };
+
 export interface I18n {
   lang: Lang;
   t(key: MessageKey, vars?: Record<string, string | number>): string;
@@ -621,7 +624,7 @@ export function makeI18n(lang: Lang, cityTerms: ReadonlyMap<string, string> = ne
   return {
     lang,
     t: (key, vars) => table[key].replace(/\{(\w+)\}/g, (m, name: string) => (vars && name in vars ? String(vars[name]) : m)),
-    term: (kind, id) => local.get(`${kind}.${id}`) ?? terms[lang][`${kind}.${id}`] ?? id,
+    term: (kind, id) => local.get(`${kind}.${id}`) ?? terms[lang][`${kind}.${id}`] ?? governanceTerms[lang][`${kind}.${id}`] ?? id,
   };
 }
 

@@ -37,12 +37,14 @@ export interface Session {
   config: ConsoleConfig;
   principal: Principal;
   isAdmin: boolean;
-  /** The unit a unit token acts for (a sub-center, or the district center); undefined for the admin. */
+  /** The unit a unit token acts for (a sub-center, community, grid, or the district center); undefined otherwise. */
   unitId: string | undefined;
+  /** The department a department token acts for; undefined otherwise. */
+  department: string | undefined;
   subcenters: Area<SubcenterProps>;
   zones: Area<ZoneProps>;
   feed: TicketFeed;
-  /** A sub-center's or the district center's name. */
+  /** A unit's name: a sub-center's, a community's, a grid's, the district center's. */
   subcenterName(id: string): string;
   zoneName(id: string | null): string;
   signOut(): void;

@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics.js';
 import type { Bus, OutboxMessage, TicketStore } from '../ports.js';
 import type { SupervisionOrder, Ticket, TicketEvent, TicketEventType } from '../schemas.js';
 import { ticketMessage } from '../ticket-message.js';
+import { watchersOf } from './parties.js';
 import { timersFor } from './timers.js';
 import { unitById } from './units.js';
 
@@ -24,6 +25,8 @@ export interface CommitOptions {
   supervisionOrder?: SupervisionOrder;
   /** Saved and counted, sent to nobody: a further change of a flapping alert (see AlertChange). */
   quiet?: boolean;
+  /** People's reports this change merged in: linked to the ticket in the same save. */
+  reportLinks?: readonly string[];
 }
 
 /** Events that may coalesce into a later change's delivery: the ticket's state, nothing a unit must act on by itself. */
@@ -48,7 +51,7 @@ export function outboxMessageId(ticket: Pick<Ticket, 'id' | 'version'>, to: stri
  */
 export async function commitTicket(ctx: CommitContext, ticket: Ticket, type: TicketEventType, at: number, opts: CommitOptions = {}): Promise<TicketEvent> {
   const index = ctx.cityIndex();
-  const recipients = [...new Set([ticket.subcenterId, ...(opts.recipients ?? [])])];
+  const recipients = [...new Set([ticket.subcenterId, ...watchersOf(ticket, index), ...(opts.recipients ?? [])])];
   const event: TicketEvent = { id: ticketEventId(ticket), type, at, ticket, recipients };
   if (opts.supervisionOrder) event.supervisionOrder = opts.supervisionOrder;
   const outbox: OutboxMessage[] = [];
@@ -66,7 +69,7 @@ export async function commitTicket(ctx: CommitContext, ticket: Ticket, type: Tic
     });
   }
   const supervisionOrders = opts.supervisionOrder ? [opts.supervisionOrder] : [];
-  await ctx.tickets.save(ticket, outbox, { timers: timersFor(ticket, index.city.sla), supervisionOrders });
+  await ctx.tickets.save(ticket, outbox, { timers: timersFor(ticket, index.city.sla), supervisionOrders, ...(opts.reportLinks ? { reportLinks: opts.reportLinks } : {}) });
   ctx.metrics.tickets.inc({ event: opts.quiet ? 'quiet' : type });
   if (!opts.quiet) await announce(ctx.bus, event);
   return event;

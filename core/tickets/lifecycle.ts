@@ -5,11 +5,29 @@
  */
 import type { FlappingPolicy, Sla, ZoneRisk } from '../city.js';
 import { swError } from '../errors.js';
-import type { Alert, Ticket, TicketAlert, TicketStatus, TimelineEntry } from '../schemas.js';
+import type { Alert, Ticket, TicketAlert, TicketReportRef, TicketStatus, TimelineEntry } from '../schemas.js';
+import { lapsePendingExtension } from './extensions.js';
 import { gradeRank, gradeTicket, higherGrade } from './grading.js';
+import { pendingCoHandlers } from './joint.js';
 import type { Route } from './routing.js';
-import { addBounded, addDevice, isReplay, recordChange, rememberApplied, toTicketAlert, type ChangeVerdict } from './ticket-alerts.js';
+import { addBounded, addDevice, alertActor, isReplay, recordChange, rememberApplied, toTicketAlert, type ChangeVerdict } from './ticket-alerts.js';
 import { appendTimeline } from './timeline.js';
+
+/** People's reports a ticket lists (the opener first); beyond it they are counted in `reportCount`. */
+export const MAX_TICKET_REPORTS = 50;
+/** Units (and departments) a ticket remembers having held (led) it: far more than any ticket sees. */
+export const MAX_TICKET_HOLDERS = 20;
+
+/** Adds to a short history of ids, once each, bounded. */
+export function remember(list: readonly string[] | undefined, id: string, max = MAX_TICKET_HOLDERS): string[] {
+  const out = [...(list ?? [])];
+  if (!out.includes(id) && out.length < max) out.push(id);
+  return out;
+}
+
+function reportRef(alert: Alert): TicketReportRef {
+  return { id: alert.report!.id, channel: alert.report!.channel, by: alert.report!.by, at: alert.ts };
+}
 
 /** Allowed status changes. `closed` is final: a later firing opens a new ticket. */
 export const TRANSITIONS: Readonly<Record<TicketStatus, readonly TicketStatus[]>> = {
@@ -51,9 +69,9 @@ export interface NewTicketContext extends GradingContext {
 }
 
 export function ticketFromAlert(alert: Alert, ctx: NewTicketContext): Ticket {
-  const { grade, reasons } = gradeTicket({ base: alert.grade, zoneRisk: ctx.zoneRisk, devices: 1, alerts: 1 }, ctx.sla.grading);
+  const { grade, reasons } = gradeTicket({ base: alert.grade, zoneRisk: ctx.zoneRisk, devices: alert.report ? 0 : 1, alerts: 1 }, ctx.sla.grading);
   const deadlines = ctx.sla.grades[grade];
-  const timeline: TimelineEntry[] = [{ at: ctx.now, actor: `sensor:${alert.deviceId}`, action: 'created', note: alert.summary }];
+  const timeline: TimelineEntry[] = [{ at: ctx.now, actor: alertActor(alert), action: 'created', note: alert.summary }];
   if (reasons.length > 0) timeline.push({ at: ctx.now, actor: 'system', action: 'graded', note: `${alert.grade} → ${grade}: ${reasons.join('; ')}` });
   timeline.push({
     at: ctx.now,
@@ -91,7 +109,8 @@ export function ticketFromAlert(alert: Alert, ctx: NewTicketContext): Ticket {
     alertsRolledUp: 0,
     flapping: false,
     appliedAlertIds: [alert.id],
-    devices: [alert.deviceId],
+    // A report is no device: grading by devices counts sensors only.
+    devices: alert.report ? [] : [alert.deviceId],
     firstSeen: alert.startsAt,
     lastSeen: alert.ts,
     reminders: [],
@@ -100,6 +119,10 @@ export function ticketFromAlert(alert: Alert, ctx: NewTicketContext): Ticket {
     supervisionOrderIds: [],
     timeline,
     version: 1,
+    origin: alert.report ? 'report' : 'sensor',
+    holders: [ctx.route.subcenterId],
+    leads: [ctx.department],
+    ...(alert.report ? { reports: [reportRef(alert)], reportCount: 1 } : {}),
   };
 }
 
@@ -142,10 +165,11 @@ export function mergeFiring(ticket: Ticket, alert: Alert, now: number, ctx: Grad
     alertCount += 1;
   }
   const entry = alerts.find((a) => a.fingerprint === alert.fingerprint);
-  const devices = addDevice(ticket.devices, alert.deviceId);
-  const entries: TimelineEntry[] = [{ at: now, actor: `sensor:${alert.deviceId}`, action: 'alert', note: alert.summary }];
+  const devices = alert.report ? [...ticket.devices] : addDevice(ticket.devices, alert.deviceId);
+  const actor = alertActor(alert);
+  const entries: TimelineEntry[] = [{ at: now, actor, action: alert.report ? 'report' : 'alert', note: alert.summary }];
   if (flapping?.started) entries.push(flappingStarted(alert.deviceId, now, ctx.sla.flapping));
-  if (flapping?.stopped) entries.push({ at: now, actor: `sensor:${alert.deviceId}`, action: 'flapping_stopped', note: 'state changes back to normal frequency' });
+  if (flapping?.stopped) entries.push({ at: now, actor, action: 'flapping_stopped', note: 'state changes back to normal frequency' });
   let next: Ticket = {
     ...ticket,
     alerts,
@@ -162,9 +186,15 @@ export function mergeFiring(ticket: Ticket, alert: Alert, now: number, ctx: Grad
     timeline: appendTimeline(ticket.timeline, ...entries),
     version: ticket.version + 1,
   };
+  if (alert.report && existing < 0) {
+    const reports = ticket.reports ?? [];
+    next.reports = reports.length < MAX_TICKET_REPORTS ? [...reports, reportRef(alert)] : [...reports];
+    next.reportCount = (ticket.reportCount ?? reports.length) + 1;
+  }
   next = regrade(next, now, ctx);
   if (next.status === 'resolved') {
-    next = { ...next, status: 'reopened', timeline: appendTimeline(next.timeline, { at: now, actor: `sensor:${alert.deviceId}`, action: 'reopened', note: 'fired again before the closing was confirmed' }) };
+    const why = alert.report ? 'reported again before the closing was confirmed' : 'fired again before the closing was confirmed';
+    next = { ...next, status: 'reopened', timeline: appendTimeline(next.timeline, { at: now, actor, action: 'reopened', note: why }) };
   }
   const quiet = entry?.flapping === true && !flapping?.started && next.status === ticket.status && next.grade === ticket.grade && alertCount === ticket.alertCount;
   return { ticket: next, quiet, ...flappingOf(flapping) };
@@ -230,8 +260,13 @@ export function applyResolved(ticket: Ticket, alert: Alert, now: number, ctx: Pi
  */
 export function transition(ticket: Ticket, to: TicketStatus, actor: string, now: number, note?: string): Ticket {
   if (!TRANSITIONS[ticket.status].includes(to)) throw swError('SW_ERR_TICKET_TRANSITION', ticket.id, ticket.status, to);
+  // Joint handling: the lead's resolution stands for everyone only once every co-handler is done.
+  const pending = to === 'resolved' ? pendingCoHandlers(ticket) : [];
+  if (pending.length > 0) throw swError('SW_ERR_JOINT_PENDING', ticket.id, pending.map((c) => c.department).join(', '));
   const entry: TimelineEntry = note === undefined ? { at: now, actor, action: to } : { at: now, actor, action: to, note };
-  const next: Ticket = { ...ticket, status: to, updatedAt: now, timeline: appendTimeline(ticket.timeline, entry), version: ticket.version + 1 };
+  let next: Ticket = { ...ticket, status: to, updatedAt: now, timeline: appendTimeline(ticket.timeline, entry), version: ticket.version + 1 };
+  // A resolution makes a pending request for more time moot.
+  if (to === 'resolved') next = lapsePendingExtension(next, now, 'the ticket was resolved before a decision');
   if (RESPONSES.includes(to) && next.respondedAt === null) next.respondedAt = now;
   if (to === 'resolved') next.resolvedAt = now;
   if (to === 'closed') {
@@ -268,20 +303,32 @@ export function reassign(ticket: Ticket, change: Reassignment, actor: string, no
   let next: Ticket = { ...ticket, updatedAt: now, version: ticket.version + 1 };
   if (moves) {
     what.push(`${ticket.subcenterId} → ${change.subcenterId}`);
-    next = {
-      ...next,
-      subcenterId: change.subcenterId!,
-      routedToFallback: change.subcenterId === ctx.fallbackId,
-      status: 'dispatched',
-      dispatchedAt: now,
-      respondedAt: null,
-      respondBy: now + ctx.sla.grades[ticket.grade].respondWithin,
-    };
+    next = redispatch(next, change.subcenterId!, now, ctx);
   }
   if (redepartment) {
     what.push(`department ${ticket.department} → ${change.department}`);
     next.department = change.department!;
+    next.leads = remember(ticket.leads, change.department!);
   }
-  next.timeline = appendTimeline(ticket.timeline, { at: now, actor, action: 'reassigned', note: `${what.join(', ')}: ${change.reason}` });
+  next.timeline = appendTimeline(next.timeline, { at: now, actor, action: 'reassigned', note: `${what.join(', ')}: ${change.reason}` });
   return next;
+}
+
+/**
+ * The ticket to a new holder, who must acknowledge it: dispatched again with a fresh response
+ * window. The resolution deadline does not move: the clock started with the whistle. A request
+ * for more time still waiting lapses: the new holder answers to another parent, and asks anew.
+ */
+export function redispatch(ticket: Ticket, holder: string, now: number, ctx: { sla: Sla; fallbackId: string }): Ticket {
+  const base = holder === ticket.subcenterId ? ticket : lapsePendingExtension(ticket, now, `the ticket went to ${holder} before a decision`);
+  return {
+    ...base,
+    subcenterId: holder,
+    routedToFallback: holder === ctx.fallbackId,
+    status: 'dispatched',
+    dispatchedAt: now,
+    respondedAt: null,
+    respondBy: now + ctx.sla.grades[ticket.grade].respondWithin,
+    holders: remember(ticket.holders, holder),
+  };
 }

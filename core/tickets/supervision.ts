@@ -19,9 +19,12 @@ export function supervisionOrderId(ticket: Ticket): string {
   return `${ticket.id}-S${ticket.supervisionOrderIds.length + 1}`;
 }
 
-export function issueSupervisionOrder(ticket: Ticket, reason: SupervisionOrder['reason'], deadline: number, issuedTo: string, now: number): SupervisionOrder {
-  const what = reason === 'response_overdue' ? 'response' : 'resolution';
+/** `department`: the co-handling department that missed its check-in (`checkin_overdue`). */
+export function issueSupervisionOrder(ticket: Ticket, reason: SupervisionOrder['reason'], deadline: number, issuedTo: string, now: number, department?: string): SupervisionOrder {
+  const what = reason === 'response_overdue' ? 'response' : reason === 'resolution_overdue' ? 'resolution' : 'check-in';
+  const who = department ?? ticket.subcenterId;
   return {
+    ...(department === undefined ? {} : { department }),
     id: supervisionOrderId(ticket),
     ticketId: ticket.id,
     subcenterId: ticket.subcenterId,
@@ -31,7 +34,7 @@ export function issueSupervisionOrder(ticket: Ticket, reason: SupervisionOrder['
     status: 'issued',
     createdAt: now,
     updatedAt: now,
-    timeline: [{ at: now, actor: 'system', action: 'issued', note: `${ticket.subcenterId} missed the ${what} deadline ${new Date(deadline).toISOString()} of ${ticket.id}` }],
+    timeline: [{ at: now, actor: 'system', action: 'issued', note: `${who} missed the ${what} deadline ${new Date(deadline).toISOString()} of ${ticket.id}` }],
   };
 }
 

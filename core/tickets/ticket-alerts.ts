@@ -74,20 +74,26 @@ export function toTicketAlert(alert: Alert): TicketAlert {
     firings: alert.status === 'firing' ? 1 : 0,
     changes: [alert.ts],
     flapping: false,
+    ...(alert.report ? { report: true } : {}),
   };
 }
 
+/** Who an alert speaks for in the timeline: the sensor, or the person who reported it. */
+export function alertActor(alert: Pick<Alert, 'deviceId' | 'report'>): string {
+  return alert.report ? alert.report.by : `sensor:${alert.deviceId}`;
+}
+
 /**
- * Adds an entry to a full list: the least recently seen resolved entry rolls out (its
- * resolution is recorded, nothing waits on it). With every entry still firing, the new one is
- * not listed: the older ones keep their place, so their resolutions still find them.
+ * Adds an entry to a full list: the least recently seen resolved entry (or people's report, which
+ * never resolves) rolls out: nothing waits on it. With every entry a sensor's still firing, the
+ * new one is not listed: the older ones keep their place, so their resolutions still find them.
  * Returns the list and how many entries rolled out or were not listed.
  */
 export function addBounded(alerts: readonly TicketAlert[], entry: TicketAlert, max = MAX_TICKET_ALERTS): { alerts: TicketAlert[]; rolledUp: number } {
   if (alerts.length < max) return { alerts: [...alerts, entry], rolledUp: 0 };
   let oldest = -1;
   alerts.forEach((a, i) => {
-    if (a.status === 'resolved' && (oldest < 0 || a.lastSeen < alerts[oldest]!.lastSeen)) oldest = i;
+    if ((a.status === 'resolved' || a.report === true) && (oldest < 0 || a.lastSeen < alerts[oldest]!.lastSeen)) oldest = i;
   });
   if (oldest < 0) return { alerts: [...alerts], rolledUp: 1 };
   return { alerts: [...alerts.slice(0, oldest), ...alerts.slice(oldest + 1), entry], rolledUp: 1 };

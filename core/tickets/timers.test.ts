@@ -13,7 +13,7 @@ const sla = SlaFile.parse({
     D: { respondWithin: '4h', resolveWithin: '72h', remindBefore: '1h' },
   },
 });
-const ctx: FireContext = { sla, parentOf: (id) => (id === 'district' ? 'district' : 'district') };
+const ctx: FireContext = { sla, parentOf: (id) => (id === 'district' ? 'district' : 'district'), districtId: 'district' };
 const T0 = 1_000_000;
 
 const firing: Alert = {

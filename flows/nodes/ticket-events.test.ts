@@ -29,7 +29,7 @@ describe('streetwatch-ticket-events node', () => {
     await wl.publishAsync('v1/devices/wl-t1/telemetry', JSON.stringify({ values: { water_level: 0.8 } }), { qos: 1 });
     const created = await waitFor(() => byNorth[0], 'the created ticket');
     expect(created.topic).toBe('v1/operators/tickets/north');
-    expect(created.payload).toMatchObject({ event: 'ticket.created', recipients: ['north'], ticket: { subcenterId: 'north', category: 'flooding', status: 'dispatched' } });
+    expect(created.payload).toMatchObject({ event: 'ticket.created', recipients: ['north', 'water-affairs'], ticket: { subcenterId: 'north', category: 'flooding', status: 'dispatched' } });
 
     expect((await suite.sw.api('POST', `/api/tickets/${created.payload.ticket.id}/ack`, { note: '已派网格员' })).status).toBe(200);
     const acked = await waitFor(() => byUpdate[0], 'the acknowledgment');

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_OUTBOX_POLICY } from '../../core/config.js';
 import { isStreetWatchError } from '../../core/errors.js';
-import type { ApiTokenRecord, KeyValueStore, OutboxMessage, StateStore } from '../../core/ports.js';
+import type { ApiTokenRecord, KeyValueStore, OutboxMessage, ReportRecord, StateStore } from '../../core/ports.js';
 import { provisionedDevice, type DeviceRecord, type SupervisionOrder, type Ticket, type TicketTimer, type TimerKind } from '../../core/schemas.js';
 
 export function sampleTicket(over: Partial<Ticket> = {}): Ticket {
@@ -428,6 +428,107 @@ export function stateContract(name: string, makeStore: () => Promise<StateStore>
       expect(await s.ingestTokens.findByHash(tok.tokenHash)).toEqual({ ...tok, revokedAt: 9 });
     });
 
+    it('lists a department\'s tickets: those it leads and those it co-handles, not after a release', async () => {
+      const s = await store();
+      const dept = `dp-${randomUUID().slice(0, 6)}`;
+      const other = `dp-${randomUUID().slice(0, 6)}`;
+      const co = (department: string, status: 'summoned' | 'released') => ({
+        department,
+        source: 'plan' as const,
+        status,
+        summonedAt: 1,
+        summonedBy: 'system',
+        checkInBy: 2,
+        checkedInAt: null,
+        finishedAt: null,
+        releasedAt: status === 'released' ? 3 : null,
+        remindedAt: null,
+        missedAt: null,
+      });
+      const led = sampleTicket({ department: dept, createdAt: 3_000 });
+      const joined = sampleTicket({ department: other, createdAt: 2_000, coHandlers: [co(dept, 'summoned')] });
+      const unrelated = sampleTicket({ department: other, createdAt: 1_000 });
+      for (const t of [led, joined, unrelated]) await s.tickets.save(t);
+      expect((await s.tickets.list({ department: dept })).map((t) => t.id)).toEqual([led.id, joined.id]);
+      expect((await s.tickets.list({ department: dept, subcenterId: joined.subcenterId })).map((t) => t.id)).toEqual([joined.id]);
+      expect((await s.tickets.list({ department: dept, status: 'closed' })).map((t) => t.id)).toEqual([]);
+      await s.tickets.save({ ...joined, coHandlers: [co(dept, 'released')], version: 2 });
+      expect((await s.tickets.list({ department: dept })).map((t) => t.id)).toEqual([led.id]);
+      expect((await s.tickets.list({ department: other })).map((t) => t.id)).toEqual([joined.id, unrelated.id]);
+    });
+
+    it('lists the tickets of several holders at once (a sub-center with its communities and grids)', async () => {
+      const s = await store();
+      const [a, b, c] = [0, 1, 2].map(() => `u-${randomUUID().slice(0, 6)}`);
+      const ta = sampleTicket({ subcenterId: a!, createdAt: 1_000 });
+      const tb = sampleTicket({ subcenterId: b!, createdAt: 3_000 });
+      const tc = sampleTicket({ subcenterId: c!, createdAt: 2_000 });
+      for (const t of [ta, tb, tc]) await s.tickets.save(t);
+      expect((await s.tickets.list({ subcenterId: [a!, b!] })).map((t) => t.id)).toEqual([tb.id, ta.id]);
+      expect((await s.tickets.list({ subcenterId: [a!, b!, c!], limit: 2 })).map((t) => t.id)).toEqual([tb.id, tc.id]);
+      expect(await s.tickets.list({ subcenterId: [] })).toEqual([]);
+    });
+
+    it('keeps people\'s reports and photos until their expiry, links a report to the ticket that took it in', async () => {
+      const s = await store();
+      const filer = `unit:${randomUUID().slice(0, 6)}`;
+      const report = (n: number, over: Partial<ReportRecord> = {}): ReportRecord => ({
+        id: `RP-T-${randomUUID().slice(0, 8)}`,
+        channel: 'grid',
+        filedBy: filer,
+        actor: filer,
+        category: 'flooding',
+        grade: 'C',
+        location: { lat: 23.1, lon: 113.3 },
+        note: `第 ${n} 份`,
+        address: null,
+        photoId: null,
+        mediaUrl: null,
+        confirmTokenHash: 'ab'.repeat(32),
+        createdAt: 1_000 + n,
+        expiresAt: 10_000 + n,
+        ticketId: null,
+        ...over,
+      });
+      const [r1, r2] = [report(1), report(2, { channel: 'open311', mediaUrl: 'https://example.test/p.jpg', address: '北隧道口' })];
+      await s.reports.add(r1!);
+      await s.reports.add(r2!);
+      expect(await s.reports.get(r2!.id)).toEqual(r2);
+      expect((await s.reports.list({ filedBy: filer })).map((r) => r.id)).toEqual([r2!.id, r1!.id]);
+      expect(await s.reports.list({ filedBy: 'unit:nobody' })).toEqual([]);
+      // The ticket's save links the report, once: a later ticket does not take it over.
+      const t = sampleTicket();
+      await s.tickets.save(t, [], { reportLinks: [r1!.id, 'RP-no-such-report'] });
+      await s.tickets.save(sampleTicket(), [], { reportLinks: [r1!.id] });
+      expect((await s.reports.get(r1!.id))?.ticketId).toBe(t.id);
+      expect(await s.reports.get('RP-no-such-report')).toBeUndefined();
+      const bytes = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 1, 2, 0xff, 0xd9]);
+      const photo = { id: `PH-${randomUUID()}`, contentType: 'image/jpeg' as const, bytes, filedBy: filer, createdAt: 1_000, expiresAt: 10_001 };
+      await s.reports.addPhoto(photo);
+      expect(await s.reports.photo(photo.id)).toEqual(photo);
+      // Retention: past its expiry a report or photo is gone, with its index entries.
+      expect(await s.reports.prune(10_000, 100)).toBe(0);
+      expect(await s.reports.prune(10_001, 100)).toBeGreaterThanOrEqual(2);
+      expect(await s.reports.get(r1!.id)).toBeUndefined();
+      expect(await s.reports.photo(photo.id)).toBeUndefined();
+      expect((await s.reports.list({ filedBy: filer })).map((r) => r.id)).toEqual([r2!.id]);
+      expect(await s.reports.prune(10_002, 100)).toBeGreaterThanOrEqual(1);
+      expect(await s.reports.list({ filedBy: filer })).toEqual([]);
+    });
+
+    it('prunes at most `limit` expired reports per call', async () => {
+      const s = await store();
+      const filer = `key:${randomUUID().slice(0, 6)}`;
+      const base = { channel: 'open311' as const, filedBy: filer, actor: 'reporter:x', category: 'fire', grade: 'C' as const, location: { lat: 23.1, lon: 113.3 }, note: 'n', address: null, photoId: null, mediaUrl: null, confirmTokenHash: 'cd'.repeat(32), ticketId: null };
+      for (let i = 0; i < 5; i++) await s.reports.add({ ...base, id: `RP-L-${randomUUID().slice(0, 8)}`, createdAt: 20 + i, expiresAt: 30 + i });
+      // Other tests' expired rows may share the store: prune them first, then count ours.
+      while ((await s.reports.prune(29, 1000)) > 0);
+      expect(await s.reports.prune(40, 2)).toBe(2);
+      expect(await s.reports.list({ filedBy: filer })).toHaveLength(3);
+      while ((await s.reports.prune(40, 2)) > 0);
+      expect(await s.reports.list({ filedBy: filer })).toEqual([]);
+    });
+
     it('keeps API tokens by hash and revokes them', async () => {
       const s = await store();
       const unit = `sc-${randomUUID().slice(0, 6)}`;
@@ -439,6 +540,16 @@ export function stateContract(name: string, makeStore: () => Promise<StateStore>
       await s.tokens.add(wall);
       expect(await s.tokens.findByHash(wall.tokenHash)).toEqual(wall);
       expect(await s.tokens.list(unit)).toEqual([tok, wall]);
+      // Department and reporter tokens keep their kind.
+      const dept = `dp-${randomUUID().slice(0, 6)}`;
+      const ofDept: ApiTokenRecord = { ...tok, id: randomUUID(), unitId: dept, kind: 'department', tokenHash: randomUUID().replaceAll('-', ''), label: '水务值班', createdAt: 6 };
+      const reporter: ApiTokenRecord = { ...tok, id: randomUUID(), kind: 'reporter', tokenHash: randomUUID().replaceAll('-', ''), label: '12345', createdAt: 7 };
+      await s.tokens.add(ofDept);
+      await s.tokens.add(reporter);
+      expect(await s.tokens.findByHash(ofDept.tokenHash)).toEqual(ofDept);
+      expect(await s.tokens.findByHash(reporter.tokenHash)).toEqual(reporter);
+      expect(await s.tokens.list(unit)).toEqual([tok, wall, reporter]);
+      expect(await s.tokens.list(dept)).toEqual([ofDept]);
       expect((await s.tokens.list()).some((t) => t.id === tok.id)).toBe(true);
       expect(await s.tokens.revoke(tok.id, 9)).toBe(true);
       expect(await s.tokens.revoke(tok.id, 10)).toBe(false);

@@ -44,6 +44,11 @@ const PUBLIC = [
   'HEAD /cap/alerts.atom',
   'GET /cap/alerts/:id.xml',
   'HEAD /cap/alerts/:id.xml',
+  // A reporter without an account, with its confirmation link's token (reports.test.ts: a wrong
+  // token is 404 and counts as a failed login of the address).
+  'GET /api/reports/:id/status',
+  'HEAD /api/reports/:id/status',
+  'POST /api/reports/:id/confirm',
 ];
 /**
  * Routes unit tokens may call, each scoping its answer to the unit: tickets, supervision orders
@@ -63,6 +68,22 @@ const UNIT_ROUTES = [
   'POST /api/tickets/:id/close',
   'POST /api/tickets/:id/feedback',
   'POST /api/tickets/:id/reassign',
+  'POST /api/tickets/:id/co-handlers',
+  'POST /api/tickets/:id/co-handlers/:department/check-in',
+  'POST /api/tickets/:id/co-handlers/:department/feedback',
+  'POST /api/tickets/:id/co-handlers/:department/finish',
+  'POST /api/tickets/:id/co-handlers/:department/release',
+  'POST /api/tickets/:id/checklist/:step',
+  'POST /api/tickets/:id/return',
+  'POST /api/tickets/:id/return/ruling',
+  'POST /api/tickets/:id/extension',
+  'POST /api/tickets/:id/extension/decision',
+  'GET /api/decisions',
+  'POST /api/reports',
+  'POST /api/reports/photos',
+  'GET /api/reports',
+  'GET /api/reports/:id',
+  'GET /api/reports/:id/photo',
   'GET /api/supervision-orders',
   'GET /api/supervision-orders/:id',
   'POST /api/supervision-orders/:id/ack',
@@ -80,13 +101,49 @@ const UNIT_ROUTES = [
  */
 const DISPLAY_ROUTES = ['GET /api/console/config', 'GET /api/console/device-health', 'GET /api/tickets', 'GET /api/kpis', 'GET /api/stream', 'GET /api/subcenters', 'GET /api/zones'];
 
+/**
+ * Routes department tokens may call, each scoping its answer to the tickets the department leads
+ * or co-handles (checked below; governance.test.ts checks each ticket action).
+ */
+const DEPARTMENT_ROUTES = [
+  'GET /api/console/config',
+  'GET /api/tickets',
+  'GET /api/tickets/:id',
+  'POST /api/tickets/:id/ack',
+  'POST /api/tickets/:id/start',
+  'POST /api/tickets/:id/resolve',
+  'POST /api/tickets/:id/close',
+  'POST /api/tickets/:id/feedback',
+  'POST /api/tickets/:id/co-handlers',
+  'POST /api/tickets/:id/co-handlers/:department/check-in',
+  'POST /api/tickets/:id/co-handlers/:department/feedback',
+  'POST /api/tickets/:id/co-handlers/:department/finish',
+  'POST /api/tickets/:id/co-handlers/:department/release',
+  'POST /api/tickets/:id/checklist/:step',
+  'POST /api/tickets/:id/return',
+  'POST /api/tickets/:id/return/ruling',
+  'POST /api/tickets/:id/extension',
+  'GET /api/reports/:id',
+  'GET /api/reports/:id/photo',
+  // The devices whose alerts are on its tickets (governance.test.ts).
+  'GET /api/devices/:id/readings',
+  'GET /api/supervision-orders/:id',
+  'POST /api/supervision-orders/:id/note',
+  'GET /api/kpis',
+  'GET /api/stream',
+  'GET /api/subcenters',
+  'GET /api/zones',
+];
+/** Routes reporter keys may call besides Open311: the reports they filed. */
+const REPORTER_ROUTES = ['GET /api/reports', 'GET /api/reports/:id', 'GET /api/reports/:id/photo'];
+
 const key = (r: RouteInfo) => `${r.method} ${r.url}`;
 /** A file of the built console (or its placeholder at `/` when it is not built). */
 const isConsoleFile = (r: RouteInfo) => r.url === '/' || (r.url.length > 1 && !r.url.includes(':') && fs.existsSync(path.join(CONSOLE_DIST, r.url)));
 const isPublic = (r: RouteInfo) => PUBLIC.includes(key(r)) || isConsoleFile(r);
 const withoutHead = (keys: string[]) => keys.filter((k) => !k.startsWith('HEAD '));
 /** A concrete URL for a route pattern. */
-const urlOf = (r: RouteInfo, id = 'no-such-id') => r.url.replace(':id', encodeURIComponent(id)).replace(':format', 'json');
+const urlOf = (r: RouteInfo, id = 'no-such-id') => r.url.replace(':id', encodeURIComponent(id)).replace(':format', 'json').replace(':department', 'water-affairs').replace(':step', 'close-road');
 
 describe('HTTP API audit', () => {
   const clock = new ManualClock(T0);
@@ -101,6 +158,9 @@ describe('HTTP API audit', () => {
   /** Display tokens: the district center's wall (the whole city), and south's. */
   let cityWall: string;
   let southWall: string;
+  let northReport: string;
+  let fireDept: string;
+  let reporter: string;
 
   const call = async (method: string, url: string, opts: { token?: string; body?: string; headers?: Record<string, string> } = {}) => {
     const res = await fetch(base + url, {
@@ -132,6 +192,7 @@ describe('HTTP API audit', () => {
       apiWrites: { ratePerSecond: 1, burst: 1_000_000 },
       console: sw.platform.config.console,
       cap: sw.platform.config.cap,
+      reports: sw.platform.config.reports,
     });
     base = `http://127.0.0.1:${audited.port}`;
     [north, south, district] = [await sw.unitToken('north'), await sw.unitToken('south'), await sw.unitToken('test-district')];
@@ -147,6 +208,10 @@ describe('HTTP API audit', () => {
     const orders = (await sw.api('GET', '/api/supervision-orders')).body.supervisionOrders as { id: string; issuedTo: string }[];
     expect(orders).toMatchObject([{ issuedTo: 'test-district' }]);
     orderId = orders[0]!.id;
+    // A grid worker's report of north's flood, and tokens of the other kinds.
+    northReport = (await sw.api('POST', '/api/reports', { category: 'flooding', note: '隧道积水', location: IN_TUNNEL }, north)).body.id;
+    fireDept = await sw.departmentToken('fire-rescue');
+    reporter = await sw.reporterKey('audit hotline');
   });
   afterAll(async () => {
     await audited?.close();
@@ -158,6 +223,8 @@ describe('HTTP API audit', () => {
     expect(routes.filter((r) => PUBLIC.includes(r)).sort()).toEqual([...PUBLIC].sort());
     expect(withoutHead(audited.routes.filter((r) => r.allowUnits).map(key)).sort()).toEqual([...UNIT_ROUTES].sort());
     expect(withoutHead(audited.routes.filter((r) => r.allowDisplay).map(key)).sort()).toEqual([...DISPLAY_ROUTES].sort());
+    expect(withoutHead(audited.routes.filter((r) => r.allowDepartments).map(key)).sort()).toEqual([...DEPARTMENT_ROUTES].sort());
+    expect(withoutHead(audited.routes.filter((r) => r.allowReporters).map(key)).sort()).toEqual([...REPORTER_ROUTES].sort());
   });
 
   it('serves the console\'s files without a token, and no data with them', async () => {
@@ -186,10 +253,17 @@ describe('HTTP API audit', () => {
     for (const url of ['/healthz', '/readyz']) expect((await call('GET', url)).status).toBe(200);
   });
 
-  it('answers a unit token 403 on every route that is not scoped to units', async () => {
-    for (const route of audited.routes.filter((r) => !r.allowUnits && !isPublic(r) && !r.url.startsWith('/open311/'))) {
-      const res = await call(route.method, urlOf(route), { token: north, ...(route.method === 'POST' ? { body: '{}' } : {}) });
-      expect({ route: key(route), status: res.status }).toEqual({ route: key(route), status: 403 });
+  it('answers a unit token 403 on every route that is not scoped to units, a department token or reporter key on every route not scoped to it', async () => {
+    const outside = (allowed: (r: RouteInfo) => boolean) => audited.routes.filter((r) => !allowed(r) && !isPublic(r) && !r.url.startsWith('/open311/'));
+    for (const [token, allowed] of [
+      [north, (r: RouteInfo) => r.allowUnits],
+      [fireDept, (r: RouteInfo) => r.allowDepartments],
+      [reporter, (r: RouteInfo) => r.allowReporters],
+    ] as const) {
+      for (const route of outside(allowed)) {
+        const res = await call(route.method, urlOf(route), { token, ...(route.method === 'POST' ? { body: '{}' } : {}) });
+        expect({ route: key(route), status: res.status }).toEqual({ route: key(route), status: 403 });
+      }
     }
   });
 
@@ -231,12 +305,37 @@ describe('HTTP API audit', () => {
     expect((await call('GET', `/api/tickets/${t}`, { token: district })).status).toBe(200);
     expect((await call('GET', '/api/devices/wl-au/readings', { token: north })).status).toBe(200);
     expect((await call('GET', `/api/supervision-orders/${orderId}`, { token: district })).status).toBe(200);
+    const idFor = (route: RouteInfo) => (route.url.startsWith('/api/supervision-orders') ? orderId : route.url.startsWith('/api/devices/') ? 'wl-au' : route.url.startsWith('/api/reports/') ? northReport : t);
+    // A body each route takes, so that the answer is about the caller, not about the body.
+    const bodyFor = (route: RouteInfo): string | undefined => {
+      if (route.method !== 'POST') return undefined;
+      const u = route.url;
+      if (u.endsWith('reassign')) return JSON.stringify({ subcenter: 'south', reason: 'audit' });
+      if (u.endsWith('/co-handlers')) return JSON.stringify({ department: 'fire-rescue', reason: 'audit' });
+      if (u.endsWith('/release') || u.endsWith('/return')) return JSON.stringify({ reason: 'audit' });
+      if (u.endsWith('/return/ruling')) return JSON.stringify({ decision: 'sent_back', note: 'audit' });
+      if (u.endsWith('/extension')) return JSON.stringify({ resolveBy: T0 + 86_400_000, reason: 'audit' });
+      if (u.endsWith('/extension/decision')) return JSON.stringify({ approved: false });
+      return JSON.stringify({ note: 'audit' });
+    };
     for (const route of audited.routes.filter((r) => r.allowUnits && r.url.includes(':id'))) {
-      const id = route.url.startsWith('/api/supervision-orders') ? orderId : route.url.startsWith('/api/devices/') ? 'wl-au' : t;
-      const body = route.method === 'POST' ? JSON.stringify(route.url.endsWith('reassign') ? { subcenter: 'south', reason: 'audit' } : { note: 'audit' }) : undefined;
-      const res = await call(route.method, urlOf(route, id), { token: south, ...(body ? { body } : {}) });
+      const body = bodyFor(route);
+      const res = await call(route.method, urlOf(route, idFor(route)), { token: south, ...(body ? { body } : {}) });
       expect({ route: key(route), status: res.status }).toEqual({ route: key(route), status: 404 });
     }
+    // A department that neither leads nor co-handles the ticket does not see it either.
+    for (const route of audited.routes.filter((r) => r.allowDepartments && r.url.includes(':id'))) {
+      const body = bodyFor(route);
+      const res = await call(route.method, urlOf(route, idFor(route)), { token: fireDept, ...(body ? { body } : {}) });
+      expect({ route: key(route), status: res.status }).toEqual({ route: key(route), status: 404 });
+    }
+    expect((await call('GET', '/api/tickets', { token: fireDept })).json.tickets).toEqual([]);
+    expect((await call('GET', `/open311/v2/requests.json?api_key=${fireDept}`)).json).toEqual([]);
+    // A reporter key sees only the reports it filed.
+    expect((await call('GET', `/api/reports/${northReport}`, { token: reporter })).status).toBe(404);
+    expect((await call('GET', '/api/reports', { token: reporter })).json.reports).toEqual([]);
+    expect((await call('GET', `/open311/v2/requests.json?api_key=${reporter}`)).json).toEqual([]);
+    expect((await call('GET', `/open311/v2/requests/${northReport}.json?api_key=${reporter}`)).status).toBe(404);
     expect((await call('GET', '/api/tickets', { token: south })).json.tickets).toEqual([]);
     expect((await call('GET', '/api/supervision-orders', { token: south })).json.supervisionOrders).toEqual([]);
     expect((await call('GET', '/api/kpis?subcenter=north', { token: south })).status).toBe(403);
@@ -263,7 +362,8 @@ describe('HTTP API audit', () => {
         const res = await call(route.method, urlOf(route), { token: sw.platform.adminToken, body });
         expect(res.status).toBeGreaterThanOrEqual(400);
         expect(res.status).toBeLessThan(500);
-        expect(res.json.error.code).toMatch(/^SW_ERR_[A-Z_]+$/);
+        // Open311 answers in its own error format, the description starting with the code.
+        expect(route.url.startsWith('/open311/') ? res.json[0].description : res.json.error.code).toMatch(/^SW_ERR_[A-Z_]+/);
       }),
       { numRuns: 300, seed: 10 },
     );

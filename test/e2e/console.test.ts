@@ -99,7 +99,7 @@ describe('web console', () => {
       await admin.getByRole('row', { name: new RegExp(`^${name}`) }).first().waitFor();
     }
     await shot(admin, '02-tokens');
-    expect((await sw.api('GET', '/api/console/config', undefined, tokens.get('north'))).body.principal).toEqual({ role: 'unit', unitId: 'north' });
+    expect((await sw.api('GET', '/api/console/config', undefined, tokens.get('north'))).body.principal).toEqual({ role: 'unit', unitId: 'north', level: 'subcenter' });
   });
 
   it('shows a sub-center its sensor’s ticket the moment it opens, and lets it acknowledge from the keyboard', async () => {

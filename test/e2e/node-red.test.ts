@@ -120,7 +120,9 @@ describe('Node-RED embedded with the example flows', () => {
       baseGrade: 'B',
       grade: 'A',
       category: 'flooding',
-      department: 'water-affairs',
+      // Tianhe's flood plan (预案): the emergency office leads an A flood, water affairs co-handles.
+      department: 'emergency-management',
+      coHandlers: expect.arrayContaining([expect.objectContaining({ department: 'water-affairs', status: 'summoned' })]),
       zoneId: 'tianhe-interchange-underpass',
       devices: ['wl-e1'],
       // The breach counts from the first reading during the rain, not from the dry ones before it.

@@ -54,6 +54,7 @@ describe('OpenAPI document', () => {
       apiWrites: sw.platform.config.apiWrites,
       console: sw.platform.config.console,
       cap: sw.platform.config.cap,
+      reports: sw.platform.config.reports,
     });
     // Data for the calls to reach past 404: a device, its ticket, a unit token.
     const wl = await sw.connect('wl-oa', await sw.provision('wl-oa', IN_TUNNEL, 'water_level'));

@@ -84,7 +84,7 @@ describe('readings API', () => {
     await sw.provision('far-away', { lat: 0.5, lon: 0.5 }, 'smoke');
     expect((await sw.api('GET', '/api/devices/far-away/readings', undefined, district)).status).toBe(200);
     expect((await sw.api('GET', '/api/devices/far-away/readings', undefined, north)).status).toBe(404);
-    expect((await sw.api('GET', '/api/console/config', undefined, south)).body.principal).toEqual({ role: 'unit', unitId: 'south' });
+    expect((await sw.api('GET', '/api/console/config', undefined, south)).body.principal).toEqual({ role: 'unit', unitId: 'south', level: 'subcenter' });
   });
 
   it('tells the console who is signed in, the city and the deadlines', async () => {

@@ -33,7 +33,8 @@ describe('ticket event stream', () => {
     const wl = await sw.connect('wl-s1', await sw.provision('wl-s1', IN_TUNNEL, 'water_level'));
     await wl.publishAsync('v1/devices/wl-s1/telemetry', JSON.stringify({ values: { water_level: 0.7 } }), { qos: 1 });
     const created = await waitFor(() => north.events.find((e) => e.event === 'ticket.created'), 'north\'s ticket.created');
-    expect(created.data).toMatchObject({ event: 'ticket.created', id: created.id, recipients: ['north'], ticket: { subcenterId: 'north', status: 'dispatched' } });
+    // The holder, and its lead department (departments see the tickets they lead).
+    expect(created.data).toMatchObject({ event: 'ticket.created', id: created.id, recipients: ['north', 'water-affairs'], ticket: { subcenterId: 'north', status: 'dispatched' } });
     const ticketId = created.data.ticket.id as string;
 
     const smoke = await sw.connect('sm-s1', await sw.provision('sm-s1', IN_SOUTH, 'smoke'));

@@ -39,8 +39,12 @@ export interface TestPlatform {
   mqttUrl: string;
   api<T = any>(method: string, url: string, body?: unknown, token?: string): Promise<{ status: number; body: T }>;
   provision(id: string, location: { lat: number; lon: number }, kind?: string): Promise<string>;
-  /** Issues an API token for a sub-center or the district center, as the admin would. */
+  /** Issues an API token for a sub-center, community, grid or the district center, as the admin would. */
   unitToken(unitId: string): Promise<string>;
+  /** Issues a department's token. */
+  departmentToken(department: string): Promise<string>;
+  /** Issues a reporter key (a citizens' app, a 12345 system). */
+  reporterKey(label: string): Promise<string>;
   connect(deviceId: string, secret: string, opts?: mqtt.IClientOptions): Promise<MqttClient>;
   /**
    * Resolves once the pipeline has caught up with everything published so far (a PUBACK means
@@ -89,6 +93,16 @@ export async function startTestPlatform(opts: { cityDir?: string; dataDir?: stri
     async unitToken(unitId) {
       const res = await api('POST', '/api/tokens', { unit: unitId });
       if (res.status !== 201) throw new Error(`token for ${unitId} failed: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.token as string;
+    },
+    async departmentToken(department) {
+      const res = await api('POST', '/api/tokens', { kind: 'department', department });
+      if (res.status !== 201) throw new Error(`token for ${department} failed: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.token as string;
+    },
+    async reporterKey(label) {
+      const res = await api('POST', '/api/tokens', { kind: 'reporter', label });
+      if (res.status !== 201) throw new Error(`reporter key ${label} failed: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body.token as string;
     },
     async connect(deviceId, secret, extra = {}) {

@@ -47,6 +47,9 @@ export function ruleCity(rules: unknown[]): CityIndex {
     zones: RULE_CITY_ZONES,
     rules: RulesFile.parse({ rules }).rules,
     sla: SlaFile.parse({ grades: { A: SLA, B: SLA, C: SLA, D: SLA } }),
+    responsePlans: new Map(),
+    communities: [],
+    grids: [],
   };
   return new CityIndex(city);
 }

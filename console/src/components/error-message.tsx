@@ -8,6 +8,13 @@ const FRIENDLY: Record<string, MessageKey> = {
   SW_ERR_NOT_FOUND: 'errorNotFound',
   SW_ERR_BODY_INVALID: 'errorInvalid',
   SW_ERR_DEVICE_EXISTS: 'errorExists',
+  SW_ERR_JOINT_PENDING: 'errorJointPending',
+  SW_ERR_RETURN_REFUSED: 'errorReturn',
+  SW_ERR_RETURN_LIMIT: 'errorReturn',
+  SW_ERR_EXTENSION_REFUSED: 'errorExtension',
+  SW_ERR_RATE_LIMITED: 'errorRateLimited',
+  SW_ERR_PHOTO_INVALID: 'errorPhoto',
+  SW_ERR_CONFIRMATION_REFUSED: 'errorConfirmation',
   [NETWORK_ERROR]: 'errorNetwork',
 };
 

@@ -4,6 +4,7 @@ import type { Grade } from '../../../core/schemas.js';
 import type { KpiReport } from '../api.js';
 import { RateBars } from '../components/charts.js';
 import { ErrorMessage } from '../components/error-message.js';
+import { GovernanceKpiSection } from '../components/governance-kpis.js';
 import { formatPercent } from '../format.js';
 import { useFeed } from '../hooks.js';
 import { useI18n } from '../i18n.js';
@@ -109,6 +110,7 @@ export function KpiPage() {
               <CountTable caption={t('kpiByDepartment')} counts={report.all.byDepartment} label={(k) => term('department', k ?? '')} />
             </div>
           </section>
+          {report.all.governance && <GovernanceKpiSection kpis={report.all.governance} />}
         </>
       )}
     </>

@@ -7,6 +7,10 @@ import { Deadline } from '../components/deadline.js';
 import { CityMap, type AlertPoint } from '../components/city-map.js';
 import { DeviceReadings, metricLabel } from '../components/device-readings.js';
 import { ErrorMessage } from '../components/error-message.js';
+import { JointPanel } from '../components/joint-panel.js';
+import { TicketGovernance } from '../components/ticket-governance.js';
+import { TicketReports } from '../components/ticket-reports.js';
+import { isAbove, offeredActions, standing } from '../governance.js';
 import { formatTime } from '../format.js';
 import { useFeed, useNow } from '../hooks.js';
 import { useI18n } from '../i18n.js';
@@ -57,15 +61,22 @@ export function TicketPage({ id }: { id: string }) {
     );
   }
 
-  const onDone = (updated: Ticket): void => {
+  /** After any change: the ticket as changed, or back to the inbox once the token no longer sees it (reassigned, returned, released). */
+  const changed = (updated: Ticket): boolean => {
     session.feed.upsert(updated);
-    if (session.unitId !== undefined && updated.subcenterId !== session.unitId) {
-      // Reassigned to another unit: this one no longer sees it.
+    const gone = (): void => {
       location.hash = '#/inbox';
-      return;
+    };
+    if (session.unitId !== undefined && !isAbove(session.config.localUnits, session.unitId, updated.subcenterId)) {
+      // It may still see it (a supervision order, a request for more time it decides): ask.
+      session.client.ticket(id).then(setLoaded, gone);
+      return true;
     }
-    session.client.ticket(id).then(setLoaded, () => undefined);
-    setDone(t('actionDone', { action: t(ACTION_LABEL[action!]) }));
+    session.client.ticket(id).then(setLoaded, gone);
+    return true;
+  };
+  const onDone = (updated: Ticket): void => {
+    if (changed(updated)) setDone(t('actionDone', { action: t(ACTION_LABEL[action!]) }));
   };
   const remind = session.config.sla[ticket.grade]?.remindBefore ?? 0;
   const alertPoints: AlertPoint[] = ticket.alerts.flatMap((a) => {
@@ -73,7 +84,9 @@ export function TicketPage({ id }: { id: string }) {
     return loc ? [{ key: a.fingerprint, label: `${a.deviceId} · ${metricLabel(a.metric, i18n)} ${a.value}`, firing: a.status === 'firing', location: loc }] : [];
   });
   const overdue = isOverdue(ticket, now);
-  const actions = availableActions(ticket);
+  const stand = standing(ticket, session.principal, session.config.localUnits);
+  const isDistrict = session.unitId === session.config.city.district.id;
+  const actions = offeredActions(ticket, stand, availableActions(ticket), isDistrict);
 
   return (
     <article class={`ticket-page ${overdue ? 'overdue' : ''}`}>
@@ -139,39 +152,46 @@ export function TicketPage({ id }: { id: string }) {
               <>
                 <dt>{t('ticketClosure')}</dt>
                 <dd>
-                  {ticket.closure.by === 'sensor' ? t('closureSensor') : t('closureOperator')} · {formatTime(ticket.closure.at, i18n.lang)}
+                  {ticket.closure.by === 'sensor' ? t('closureSensor') : ticket.closure.by === 'reporter' ? t('closureReporter') : ticket.closure.by === 'district' ? t('closureDistrict') : t('closureOperator')} · {formatTime(ticket.closure.at, i18n.lang)}
                 </dd>
               </>
             )}
           </dl>
         </section>
 
-        <section class="card" aria-labelledby="actions-h">
-          <h2 id="actions-h">{t('ticketActions')}</h2>
-          {actions.length === 0 ? (
-            <p class="muted">{t('ticketNoActions')}</p>
-          ) : (
-            <div class="action-buttons">
-              {actions.map((a) => (
-                <button
-                  key={a}
-                  type="button"
-                  class={a === 'ack' || a === 'close' ? 'primary' : ''}
-                  onClick={() => {
-                    setDone(undefined);
-                    setAction(a);
-                  }}
-                >
-                  {t(ACTION_LABEL[a])}
-                </button>
-              ))}
-            </div>
-          )}
-          <p class="action-result" role="status">
-            {done}
-          </p>
-        </section>
+        {/* A co-handling department acts in the joint panel below; no empty card above it on a phone. */}
+        {(actions.length > 0 || stand !== 'co-handler') && (
+          <section class="card" aria-labelledby="actions-h">
+            <h2 id="actions-h">{t('ticketActions')}</h2>
+            {actions.length === 0 ? (
+              <p class="muted">{t('ticketNoActions')}</p>
+            ) : (
+              <div class="action-buttons">
+                {actions.map((a) => (
+                  <button
+                    key={a}
+                    type="button"
+                    class={a === 'ack' || a === 'close' ? 'primary' : ''}
+                    onClick={() => {
+                      setDone(undefined);
+                      setAction(a);
+                    }}
+                  >
+                    {t(ACTION_LABEL[a])}
+                  </button>
+                ))}
+              </div>
+            )}
+            <p class="action-result" role="status">
+              {done}
+            </p>
+          </section>
+        )}
       </div>
+
+      <JointPanel ticket={ticket} stand={stand} onChanged={(u) => void changed(u)} />
+      <TicketGovernance ticket={ticket} stand={stand} onChanged={(u) => void changed(u)} />
+      <TicketReports ticket={ticket} />
 
       <section class="card" aria-labelledby="alerts-h">
         <h2 id="alerts-h">{t('ticketAlerts')}</h2>
@@ -261,7 +281,9 @@ export function TicketPage({ id }: { id: string }) {
                 {detail.supervisionOrders.map((o) => (
                   <tr key={o.id}>
                     <td>{o.id}</td>
-                    <td>{o.reason === 'response_overdue' ? t('supervisionResponseOverdue') : t('supervisionResolutionOverdue')}</td>
+                    <td>
+                      {o.reason === 'response_overdue' ? t('supervisionResponseOverdue') : o.reason === 'resolution_overdue' ? t('supervisionResolutionOverdue') : `${t('supervisionCheckInOverdue')} · ${term('department', o.department ?? '')}`}
+                    </td>
                     <td>{session.subcenterName(o.issuedTo)}</td>
                     <td>{term('supervision', o.status)}</td>
                     <td>{formatTime(o.createdAt, i18n.lang)}</td>
@@ -332,5 +354,7 @@ function actorLabel(actor: string, term: (kind: string, id: string) => string, u
   const colon = actor.indexOf(':');
   if (colon < 0) return term('actor', actor);
   const [kind, who] = [actor.slice(0, colon), actor.slice(colon + 1)];
-  return kind === 'unit' ? unitName(who) : `${term('actor', kind)} ${who}`;
+  if (kind === 'unit') return unitName(who);
+  if (kind === 'department') return term('department', who);
+  return `${term('actor', kind)} ${who}`;
 }

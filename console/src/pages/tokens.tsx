@@ -15,9 +15,12 @@ export function wallLink(token: string): string {
 /** The admin issues per-unit and display tokens (shown once) and revokes them. */
 export function TokensPage() {
   const i18n = useI18n();
-  const { t } = i18n;
+  const { t, term } = i18n;
   const { client, subcenters, config, subcenterName } = useSession();
-  const units = [...subcenters.features.map((f) => f.properties.id), config.city.district.id];
+  // Sub-centers, their communities and grids, and the district center.
+  const units = [...subcenters.features.map((f) => f.properties.id), ...config.localUnits.map((u) => u.id), config.city.district.id];
+  const departments = Object.keys(config.departments);
+  const [department, setDepartment] = useState(departments[0] ?? '');
   const [tokens, setTokens] = useState<UnitToken[]>();
   const [error, setError] = useState<unknown>();
   const [unit, setUnit] = useState(units[0] ?? '');
@@ -41,7 +44,7 @@ export function TokensPage() {
     setIssued(undefined);
     setCopied(false);
     try {
-      const res = await client.issueToken(unit, kind, label.trim() || undefined);
+      const res = await client.issueToken(kind === 'department' ? department : unit, kind, label.trim() || undefined);
       setIssued({ unit: res.unit, token: res.token, kind: res.kind });
       setLabel('');
       reload();
@@ -59,29 +62,45 @@ export function TokensPage() {
       <section class="card" aria-labelledby="issue-h">
         <h2 id="issue-h">{t('tokenIssueTitle')}</h2>
         <form class="provision-form" onSubmit={issue}>
-          <div class="field">
-            <label for="t-unit">{t('tokenUnit')}</label>
-            <select id="t-unit" value={unit} onChange={(e) => setUnit(e.currentTarget.value)}>
-              {units.map((id) => (
-                <option key={id} value={id}>
-                  {subcenterName(id)}
-                </option>
-              ))}
-            </select>
-          </div>
+          {(kind === 'unit' || kind === 'display') && (
+            <div class="field">
+              <label for="t-unit">{t('tokenUnit')}</label>
+              <select id="t-unit" value={unit} onChange={(e) => setUnit(e.currentTarget.value)}>
+                {units.map((id) => (
+                  <option key={id} value={id}>
+                    {subcenterName(id)}
+                  </option>
+                ))}
+              </select>
+            </div>
+          )}
+          {kind === 'department' && (
+            <div class="field">
+              <label for="t-department">{t('tokenDepartment')}</label>
+              <select id="t-department" value={department} onChange={(e) => setDepartment(e.currentTarget.value)}>
+                {departments.map((id) => (
+                  <option key={id} value={id}>
+                    {term('department', id)}
+                  </option>
+                ))}
+              </select>
+            </div>
+          )}
           <div class="field">
             <label for="t-kind">{t('tokenKind')}</label>
             <select id="t-kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as TokenKind)} aria-describedby="t-kind-hint">
               <option value="unit">{t('tokenKindUnit')}</option>
               <option value="display">{t('tokenKindDisplay')}</option>
+              <option value="department">{t('tokenKindDepartment')}</option>
+              <option value="reporter">{t('tokenKindReporter')}</option>
             </select>
             <p id="t-kind-hint" class="hint">
-              {kind === 'display' ? t('tokenKindDisplayHint') : t('tokenKindUnitHint')}
+              {kind === 'display' ? t('tokenKindDisplayHint') : kind === 'department' ? t('tokenKindDepartmentHint') : kind === 'reporter' ? t('tokenKindReporterHint') : t('tokenKindUnitHint')}
             </p>
           </div>
           <div class="field">
-            <label for="t-label">{t('tokenLabel')}</label>
-            <input id="t-label" maxLength={128} value={label} onInput={(e) => setLabel(e.currentTarget.value)} />
+            <label for="t-label">{kind === 'reporter' ? t('tokenReporterLabel') : t('tokenLabel')}</label>
+            <input id="t-label" maxLength={128} value={label} required={kind === 'reporter'} onInput={(e) => setLabel(e.currentTarget.value)} />
           </div>
           <div class="field field-submit">
             <button type="submit" class="primary" disabled={busy}>
@@ -92,7 +111,7 @@ export function TokensPage() {
         {error !== undefined && <ErrorMessage error={error} onRetry={reload} />}
         {issued && (
           <div class="secret-once" role="alert">
-            <h3>{t('tokenIssued', { unit: subcenterName(issued.unit) })}</h3>
+            <h3>{t('tokenIssued', { unit: issued.kind === 'department' ? term('department', issued.unit) : issued.kind === 'reporter' ? label || issued.unit : subcenterName(issued.unit) })}</h3>
             <p>
               <strong>{t('tokenOnce')}</strong>
             </p>
@@ -146,8 +165,8 @@ export function TokensPage() {
                 {tokens.map((tk) => (
                   <tr key={tk.id}>
                     <th scope="row">{tk.label}</th>
-                    <td>{subcenterName(tk.unit)}</td>
-                    <td>{tk.kind === 'display' ? t('tokenKindDisplay') : t('tokenKindUnit')}</td>
+                    <td>{tk.kind === 'department' ? term('department', tk.unit) : subcenterName(tk.unit)}</td>
+                    <td>{tk.kind === 'display' ? t('tokenKindDisplay') : tk.kind === 'department' ? t('tokenKindDepartment') : tk.kind === 'reporter' ? t('tokenKindReporter') : t('tokenKindUnit')}</td>
                     <td>{formatTime(tk.createdAt, i18n.lang)}</td>
                     <td>{tk.revokedAt === null ? t('tokenActive') : `${t('tokenRevoked')} · ${formatTime(tk.revokedAt, i18n.lang)}`}</td>
                     <td>

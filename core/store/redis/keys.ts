@@ -22,6 +22,13 @@
  *   obrcv                         zset   units with pending messages, by their earliest next attempt
  *   obl:{ticketId}|{unit}         string the latest outbox id of a ticket to a unit (coalescing)
  *   obt:{ticketId}                zset   a ticket's outbox ids by createdAt
+ *   tidx:dp:{department}          zset   tickets a department leads or co-handles, by createdAt
+ *   tdps:{ticketId}               set    the departments a ticket is indexed under
+ *   rp:{id}                       hash   a people's report: body (JSON), tid (its ticket), by, ca, ea
+ *   rpidx, rpidx:by:{filedBy}     zset   report ids by createdAt
+ *   rpexp                         zset   report ids by expiresAt (retention)
+ *   ph:{id}                       hash   a report's photo: ct, bytes, by, ca, ea
+ *   phexp                         zset   photo ids by expiresAt (retention)
  *   tok:{id}, tokh:{hash}         hash, string   an API token, and its id by hash
  *   toks, toks:u:{unit}           zset   token ids by createdAt
  *   itok:{id}, itokh:{hash}       hash, string   an ingest token, and its id by hash
@@ -69,4 +76,10 @@ export class Keys {
   ingestTokens = (deviceId?: string): string => `${this.prefix}itoks${deviceId === undefined ? '' : `:d:${deviceId}`}`;
   kv = (key: string): string => `${this.prefix}kv:${key}`;
   deviceErrors = (deviceId: string): string => `${this.prefix}deverr:${deviceId}`;
+  departmentIndex = (department: string): string => `${this.prefix}tidx:dp:${department}`;
+  report = (id: string): string => `${this.prefix}rp:${id}`;
+  reportIndex = (filedBy?: string): string => `${this.prefix}rpidx${filedBy === undefined ? '' : `:by:${filedBy}`}`;
+  reportExpiry = (): string => `${this.prefix}rpexp`;
+  photo = (id: string): string => `${this.prefix}ph:${id}`;
+  photoExpiry = (): string => `${this.prefix}phexp`;
 }

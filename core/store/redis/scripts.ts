@@ -21,6 +21,7 @@ export const SCRIPT_NAMES = [
   'addToken',
   'compareAndSet',
   'revokeToken',
+  'pruneReports',
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

@@ -20,7 +20,7 @@ import { Redis, ReplyError } from 'ioredis';
 import { errorMessage, redactUrl, unavailable } from '../../connect-retry.js';
 import { StreetWatchError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { ApiTokenStore, DeviceErrorLog, DeviceRegistry, IngestTokenStore, KeyValueStore, Outbox, OutboxPolicy, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
+import type { ApiTokenStore, DeviceErrorLog, DeviceRegistry, IngestTokenStore, KeyValueStore, Outbox, OutboxPolicy, ReportStore, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
 import { DEFAULT_OUTBOX_POLICY } from '../../config.js';
 import type { Ctx, Script } from './context.js';
 import { RedisDeviceErrors } from './device-errors.js';
@@ -29,6 +29,7 @@ import { RedisIngestTokens } from './ingest-tokens.js';
 import { Keys } from './keys.js';
 import { RedisKv } from './kv.js';
 import { RedisOutbox } from './outbox.js';
+import { RedisReports } from './reports.js';
 import { LUA } from './scripts.js';
 import { RedisSupervision } from './supervision.js';
 import { RedisTickets } from './tickets.js';
@@ -66,6 +67,7 @@ export class RedisStateStore implements StateStore {
   readonly deviceErrors: DeviceErrorLog;
   private readonly ctx: Ctx;
   private outboxIndexed = false;
+  readonly reports: ReportStore;
   /** The URL without credentials, for logs and errors. */
   readonly target: string;
   private readonly redis: Redis;
@@ -112,6 +114,7 @@ export class RedisStateStore implements StateStore {
     this.ingestTokens = new RedisIngestTokens(ctx);
     this.kv = new RedisKv(ctx);
     this.deviceErrors = new RedisDeviceErrors(ctx);
+    this.reports = new RedisReports(ctx);
   }
 
   async connect(): Promise<void> {

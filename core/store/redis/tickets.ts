@@ -1,6 +1,7 @@
 import { StreetWatchError } from '../../errors.js';
 import type { OutboxMessage, OutboxPolicy, TicketFilter, TicketSaveEffects, TicketStore } from '../../ports.js';
 import type { Ticket } from '../../schemas.js';
+import { involvedDepartments } from '../../tickets/joint.js';
 import { CHUNK, DEFAULT_LIST_LIMIT, type Ctx } from './context.js';
 
 export class RedisTickets implements TicketStore {
@@ -33,14 +34,25 @@ export class RedisTickets implements TicketStore {
     const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
     const statuses = filter.status === undefined ? [] : Array.isArray(filter.status) ? filter.status : [filter.status];
     const grades = filter.grade === undefined ? [] : Array.isArray(filter.grade) ? filter.grade : [filter.grade];
+    const holders = filter.subcenterId === undefined ? undefined : Array.isArray(filter.subcenterId) ? filter.subcenterId : [filter.subcenterId];
     // An empty list allows nothing (as SQL's IN ()).
-    if ((Array.isArray(filter.status) && statuses.length === 0) || (Array.isArray(filter.grade) && grades.length === 0) || limit <= 0) return Promise.resolve([]);
+    if ((Array.isArray(filter.status) && statuses.length === 0) || (Array.isArray(filter.grade) && grades.length === 0) || holders?.length === 0 || limit <= 0) return Promise.resolve([]);
+    const status = statuses.length === 1 ? statuses[0] : undefined;
     // The narrowest index that holds every match; the script checks the rest of the filter.
-    const index = this.c.keys.ticketIndex(filter.subcenterId, statuses.length === 1 ? statuses[0] : undefined);
+    // Several holders without a department: one walk per holder's index, merged.
+    const walks: { index: string; holders: readonly string[] }[] =
+      filter.department !== undefined
+        ? [{ index: this.c.keys.departmentIndex(filter.department), holders: holders ?? [] }]
+        : holders === undefined
+          ? [{ index: this.c.keys.ticketIndex(undefined, status), holders: [] }]
+          : [...new Set(holders)].map((h) => ({ index: this.c.keys.ticketIndex(h, status), holders: [] }));
     const max = filter.createdTo === undefined ? '+inf' : `(${filter.createdTo}`;
     const min = filter.createdFrom === undefined ? '-inf' : String(filter.createdFrom);
     return this.c.run(async () => {
-      const ids = (await this.c.script('listTickets')(1, index, this.c.keys.ticket(''), max, min, limit, statuses.length, ...statuses, grades.length, ...grades)) as string[];
+      const ids: string[] = [];
+      for (const w of walks) {
+        ids.push(...((await this.c.script('listTickets')(1, w.index, this.c.keys.ticket(''), max, min, limit, statuses.length, ...statuses, grades.length, ...grades, w.holders.length, ...w.holders)) as string[]));
+      }
       const tickets: Ticket[] = [];
       for (let i = 0; i < ids.length; i += CHUNK) {
         const pipe = this.c.redis.pipeline();
@@ -83,6 +95,10 @@ export class RedisTickets implements TicketStore {
     const orders = effects.supervisionOrders ?? [];
     args.push(orders.length);
     for (const o of orders) args.push(o.id, o.ticketId, o.subcenterId, o.issuedTo, o.status, o.createdAt, JSON.stringify(o));
+    const departments = involvedDepartments(ticket);
+    args.push(departments.length, ...departments);
+    const links = effects.reportLinks ?? [];
+    args.push(links.length, ...links);
     return this.c.run(async () => {
       const result = await this.c.script('saveTicket')(0, ...args);
       if (result === 'CONFLICT') throw new StreetWatchError('SW_ERR_TICKET_CONFLICT', [ticket.id]);

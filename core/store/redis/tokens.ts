@@ -43,7 +43,9 @@ export class RedisTokens implements ApiTokenStore {
       const r = h as Record<string, string>;
       if (r?.hash === undefined) return;
       // Tokens stored before kinds existed are unit tokens.
-      out.push({ id, unitId: r.unit!, kind: r.kind === 'display' ? 'display' : 'unit', tokenHash: r.hash, label: r.label ?? '', createdAt: Number(r.ca), revokedAt: r.ra === undefined ? null : Number(r.ra) });
+      // Tokens stored before kinds existed are unit tokens.
+      const kind = r.kind === 'display' || r.kind === 'department' || r.kind === 'reporter' ? r.kind : 'unit';
+      out.push({ id, unitId: r.unit!, kind, tokenHash: r.hash, label: r.label ?? '', createdAt: Number(r.ca), revokedAt: r.ra === undefined ? null : Number(r.ra) });
     });
     return out;
   }

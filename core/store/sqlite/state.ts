@@ -2,13 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { DEFAULT_OUTBOX_POLICY } from '../../config.js';
-import type { ApiTokenStore, DeviceErrorLog, DeviceRegistry, IngestTokenStore, KeyValueStore, Outbox, OutboxPolicy, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
+import type { ApiTokenStore, DeviceErrorLog, DeviceRegistry, IngestTokenStore, KeyValueStore, Outbox, OutboxPolicy, ReportStore, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
 import { SqliteDeviceErrors } from './device-errors.js';
 import { SqliteDevices } from './devices.js';
 import { SqliteIngestTokens } from './ingest-tokens.js';
 import { SqliteKv } from './kv.js';
 import { openDatabase } from './open.js';
 import { SqliteOutbox } from './outbox.js';
+import { SqliteReports } from './reports.js';
 import { createSchema } from './schema.js';
 import { SqliteSupervision } from './supervision.js';
 import { SqliteTickets } from './tickets.js';
@@ -30,6 +31,7 @@ export class SqliteStateStore implements StateStore {
   readonly ingestTokens: IngestTokenStore;
   readonly kv: KeyValueStore;
   readonly deviceErrors: DeviceErrorLog;
+  readonly reports: ReportStore;
   private readonly db: Database.Database;
 
   constructor(dataDir: string, opts: { outbox?: OutboxPolicy } = {}) {
@@ -45,6 +47,7 @@ export class SqliteStateStore implements StateStore {
     this.ingestTokens = new SqliteIngestTokens(this.db);
     this.kv = new SqliteKv(this.db);
     this.deviceErrors = new SqliteDeviceErrors(this.db);
+    this.reports = new SqliteReports(this.db);
   }
 
   async close(): Promise<void> {

@@ -65,6 +65,25 @@ describe('SQLite stores', () => {
     });
     expect((await store.tickets.findOpenByAlert('r/d1'))?.id).toBe(old.id);
     expect((await store.tickets.list({ grade: 'B' })).map((t) => t.id)).toEqual([old.id]);
+    // Its department sees it, and tokens issued before token kinds are unit tokens.
+    expect((await store.tickets.list({ department: 'water-affairs' })).map((t) => t.id)).toEqual([old.id]);
+    await store.close();
+  });
+
+  it('indexes the departments of tickets saved before departments were indexed, and keeps old tokens as unit tokens', async () => {
+    const dir = tmp();
+    const first = new SqliteStateStore(dir);
+    const t = sampleTicket({ department: 'fire-rescue' });
+    await first.tickets.save(t);
+    await first.close();
+    // A store of the release before: no department index, no token kinds.
+    const db = openDatabase(path.join(dir, 'state.db'));
+    db.exec('DROP TABLE ticket_departments; DROP TABLE api_tokens; CREATE TABLE api_tokens (id TEXT PRIMARY KEY, unit_id TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, label TEXT NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER)');
+    db.prepare('INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, ?)').run('t1', 'north', 'ab'.repeat(32), 'desk', 5, null);
+    db.close();
+    const store = new SqliteStateStore(dir);
+    expect((await store.tickets.list({ department: 'fire-rescue' })).map((x) => x.id)).toEqual([t.id]);
+    expect(await store.tokens.findByHash('ab'.repeat(32))).toEqual({ id: 't1', unitId: 'north', kind: 'unit', tokenHash: 'ab'.repeat(32), label: 'desk', createdAt: 5, revokedAt: null });
     await store.close();
   });
 

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { StreetWatchError } from '../../errors.js';
 import type { OutboxMessage, OutboxPolicy, TicketFilter, TicketSaveEffects, TicketStore } from '../../ports.js';
 import type { Ticket, TicketTimer } from '../../schemas.js';
+import { involvedDepartments } from '../../tickets/joint.js';
 import type { TimerRow } from './timers.js';
 
 /**
@@ -29,6 +30,9 @@ export class SqliteTickets implements TicketStore {
   private readonly upsertTimer;
   private readonly dropTimer;
   private readonly upsertOrder;
+  private readonly dropDepartments;
+  private readonly insertDepartment;
+  private readonly linkReport;
   private readonly saveTx;
 
   constructor(
@@ -73,6 +77,10 @@ export class SqliteTickets implements TicketStore {
     this.upsertOrder = db.prepare(
       'INSERT INTO supervision_orders (id, ticket_id, subcenter_id, issued_to, status, created_at, body) VALUES (@id, @ticketId, @subcenterId, @issuedTo, @status, @createdAt, @body) ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body',
     );
+    this.dropDepartments = db.prepare('DELETE FROM ticket_departments WHERE ticket_id = ?');
+    this.insertDepartment = db.prepare('INSERT OR IGNORE INTO ticket_departments (department, ticket_id) VALUES (?, ?)');
+    // A report joins one ticket: the first link stands.
+    this.linkReport = db.prepare('UPDATE reports SET ticket_id = ? WHERE id = ? AND ticket_id IS NULL');
     this.saveTx = db.transaction((t: Ticket, outbox: readonly OutboxMessage[], effects: TicketSaveEffects) => {
       const row = { id: t.id, mergeKey: t.mergeKey, status: t.status, subcenterId: t.subcenterId, createdAt: t.createdAt, version: t.version, grade: t.grade, body: JSON.stringify(t) };
       if (t.version === 1) {
@@ -84,6 +92,9 @@ export class SqliteTickets implements TicketStore {
       this.dropAlerts.run(t.id);
       if (t.status !== 'closed') for (const a of t.alerts) this.insertAlert.run(a.fingerprint, t.id);
       for (const a of t.alerts) this.markLast.run(a.fingerprint, t.id, t.createdAt);
+      this.dropDepartments.run(t.id);
+      for (const d of involvedDepartments(t)) this.insertDepartment.run(d, t.id);
+      for (const r of effects.reportLinks ?? []) this.linkReport.run(t.id, r);
       if (effects.timers) this.replaceTimers(t.id, effects.timers);
       for (const o of effects.supervisionOrders ?? []) {
         this.upsertOrder.run({ id: o.id, ticketId: o.ticketId, subcenterId: o.subcenterId, issuedTo: o.issuedTo, status: o.status, createdAt: o.createdAt, body: JSON.stringify(o) });
@@ -155,9 +166,10 @@ export class SqliteTickets implements TicketStore {
       where.push(`${column} IN (${list.map(() => '?').join(',') || 'NULL'})`);
       params.push(...list);
     };
-    if (filter.subcenterId !== undefined) {
-      where.push('subcenter_id = ?');
-      params.push(filter.subcenterId);
+    if (filter.subcenterId !== undefined) oneOf('subcenter_id', filter.subcenterId);
+    if (filter.department !== undefined) {
+      where.push('id IN (SELECT ticket_id FROM ticket_departments WHERE department = ?)');
+      params.push(filter.department);
     }
     if (filter.status !== undefined) oneOf('status', filter.status);
     if (filter.grade !== undefined) oneOf('grade', filter.grade);

@@ -3,8 +3,9 @@
 -- alert fingerprints (1 value each); outbox messages (8: id, channel, subcenterId, ticketId,
 -- event, body, createdAt, coalesce '1'/'0'); timers (-1 leaves them as
 -- they are, else 4 each: id, ticketId, kind, dueAt); supervision orders (7: id, ticketId,
--- subcenterId, issuedTo, status, createdAt, body). Every check comes before the first write:
--- a script that stops half-way is not rolled back.
+-- subcenterId, issuedTo, status, createdAt, body); the departments the ticket concerns (1
+-- each); report ids to link to it (1 each). Every check comes before the first write: a
+-- script that stops half-way is not rolled back.
 local P = ARGV[1]
 local id, version, mk, st, sc, ca, gr = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local tkey = P .. 't:' .. id
@@ -139,5 +140,22 @@ for _ = 1, n do
     redis.call('HSET', skey, 'st', ARGV[i + 4], 'body', ARGV[i + 6])
   end
   i = i + 7
+end
+-- The departments that see the ticket: its lead and its co-handlers not released.
+local dpsKey = P .. 'tdps:' .. id
+for _, d in ipairs(redis.call('SMEMBERS', dpsKey)) do redis.call('ZREM', P .. 'tidx:dp:' .. d, id) end
+redis.call('DEL', dpsKey)
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  redis.call('ZADD', P .. 'tidx:dp:' .. ARGV[i], ca, id)
+  redis.call('SADD', dpsKey, ARGV[i])
+  i = i + 1
+end
+-- A report joins one ticket: the first link stands.
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local rkey = P .. 'rp:' .. ARGV[i]
+  if redis.call('EXISTS', rkey) == 1 then redis.call('HSETNX', rkey, 'tid', id) end
+  i = i + 1
 end
 return 'OK'
