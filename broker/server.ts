@@ -18,6 +18,7 @@ import { LoginThrottle } from '../core/rate-limit.js';
 import { deviceErrorsTopic } from '../core/topics.js';
 import { principalOfClientId } from './acl.js';
 import { ClientStream } from './client-stream.js';
+import { CLUSTER_HEARTBEAT_MS, startBrokerCluster } from './cluster/redis-cluster.js';
 import { connectPath } from './connect-path.js';
 import { ClientThrottle, ConnectionGate } from './limits.js';
 import { startListeners } from './listeners.js';
@@ -40,6 +41,11 @@ export interface BrokerOptions extends MqttConfig {
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
+  /**
+   * The Redis of a distributed deployment: with it, every broker process on it is a node of
+   * one broker (sessions, retained messages, wills and routing shared; see cluster/).
+   */
+  cluster?: { url: string; namespace: string };
 }
 
 export interface Broker {
@@ -54,7 +60,9 @@ export interface Broker {
 
 export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const { bus, devices, clock, metrics, logger } = opts;
-  const log = logger.child({ stage: 'broker' });
+  const log = logger.child({ stage: 'broker', node: opts.nodeId });
+  const cluster = opts.cluster && startBrokerCluster({ ...opts.cluster, logger: log });
+  metrics.brokerNode.set({ node: opts.nodeId, mode: cluster ? 'cluster' : 'standalone' }, 1);
   const limits = opts.limits;
   const gate = new ConnectionGate(limits, clock, metrics, log);
   const publishes = new ClientThrottle({ ratePerSecond: limits.publishRate, burst: limits.publishBurst }, clock, () => metrics.limited.inc({ limit: 'mqtt_publish_rate' }));
@@ -96,10 +104,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const subscribe = subscribePath({ clock, metrics, logger: log, refusals: refusedSubscriptions, operators: () => operators });
 
   const aedes = await Aedes.createBroker({
+    id: opts.nodeId,
+    ...(cluster ? { persistence: cluster.persistence, mq: cluster.mq, heartbeatInterval: CLUSTER_HEARTBEAT_MS } : { persistence: retainedIndexedPersistence() }),
     ...connect,
     ...publish,
     authorizeSubscribe: subscribe.authorizeSubscribe,
-    persistence: retainedIndexedPersistence(),
     // Device ids may be up to 64 characters; MQTT 3.1 (not 3.1.1) caps client ids at 23.
     maxClientsIdLength: 64,
     connectTimeout: limits.connectTimeoutMs,
@@ -179,10 +188,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     await errorsOut.close();
     await ticketsOut.close();
     await operators?.close();
+    await cluster?.close();
     throw err;
   });
   const { port, tlsPort, wsPort } = listeners;
-  log.info({ port, tlsPort, wsPort }, 'MQTT broker listening');
+  log.info({ port, tlsPort, wsPort, mode: cluster ? 'cluster' : 'standalone' }, 'MQTT broker listening');
 
   return {
     port,
@@ -196,6 +206,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       await errorsOut.close();
       await ticketsOut.close();
       await operators?.close();
+      await cluster?.close();
     },
   };
 }

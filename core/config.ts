@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { z } from 'zod';
@@ -196,6 +197,7 @@ const EnvSchema = z.object({
   MQTT_KEEPALIVE_MAX: duration(1_000, 65_535_000).default(DEFAULT_MQTT_KEEPALIVE_MAX_MS),
   MQTT_CONNECT_TIMEOUT: duration(100, 300_000).default(DEFAULT_MQTT_CONNECT_TIMEOUT_MS),
   MQTT_DRAIN_TIMEOUT: duration(100, 600_000).default(DEFAULT_MQTT_DRAIN_TIMEOUT_MS),
+  MQTT_NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional(),
   MQTT_CLIENT_INFLIGHT: positiveInt.max(65_535).default(DEFAULT_MQTT_CLIENT_INFLIGHT),
   MQTT_CLIENT_QUEUE_BYTES: positiveInt.min(16 * 1024).max(1024 * 1024 * 1024).default(DEFAULT_MQTT_CLIENT_QUEUE_BYTES),
   MQTT_SUBSCRIBE_REFUSAL_RATE: positiveInt.max(1_000_000).default(DEFAULT_MQTT_SUBSCRIBE_REFUSAL_RATE),
@@ -309,6 +311,8 @@ export interface MqttConfig {
   /** MQTT over WebSocket at `/mqtt`, when a port is configured. */
   wsPort: number | undefined;
   limits: MqttLimits;
+  /** This broker node's name, in its logs, its /metrics and its cluster announcements. */
+  nodeId: string;
 }
 
 /** What ingest accepts of a device (see ingest/trust.ts and docs/DEVICE-PROTOCOL.md). */
@@ -476,6 +480,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxPacketBytes: e.MQTT_MAX_PACKET_SIZE,
       tls: tlsSet ? { port: e.MQTT_TLS_PORT!, certFile: path.resolve(e.MQTT_TLS_CERT!), keyFile: path.resolve(e.MQTT_TLS_KEY!) } : undefined,
       wsPort: e.MQTT_WS_PORT,
+      // Host and process: unique on a machine and across a restart, readable in logs.
+      nodeId: e.MQTT_NODE_ID ?? `${os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 50)}-${process.pid}`,
       limits: {
         maxConnections: e.MQTT_MAX_CONNECTIONS,
         connectRate: e.MQTT_CONNECT_RATE,

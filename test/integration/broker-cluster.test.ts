@@ -1,0 +1,52 @@
+/**
+ * Broker processes on one Redis form one broker: a device takes over its session on another
+ * node [MQTT-3.1.4-2], and a message for a client reaches it on whichever node it sits (a
+ * device's errors, whoever consumed its dead letter). Nodes here are platform instances in this
+ * process, each with its own listener, connected only through Kafka and Redis.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { distributedEnv, dropNamespace, testNamespace, testServices } from '../support/backends.js';
+import { collect, metricValue, startTestPlatform, waitFor, type TestPlatform } from '../support/harness.js';
+
+const services = testServices();
+const SITE = { lat: 23.115, lon: 113.335 };
+
+describe.skipIf(!services)('broker nodes on one Redis', () => {
+  const namespace = testNamespace();
+  const nodes: TestPlatform[] = [];
+  let pipeline: TestPlatform;
+
+  beforeAll(async () => {
+    const env = (stages: string, node: string): Record<string, string> => ({ ...distributedEnv(services!, namespace), STREETWATCH_STAGES: stages, MQTT_NODE_ID: node });
+    pipeline = await startTestPlatform({ env: env('ingest,api', 'pipeline') });
+    for (const node of ['node-a', 'node-b']) nodes.push(await startTestPlatform({ env: env('broker', node) }));
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const n of nodes) await n.stop();
+    await pipeline?.stop();
+    await dropNamespace(services!, namespace);
+  }, 120_000);
+
+  it('lets a device take over its connection on another node, which closes the old one', async () => {
+    const secret = await pipeline.provision('cl-to-1', SITE);
+    const first = await nodes[0]!.connect('cl-to-1', secret);
+    const closed = new Promise<void>((resolve) => first.once('close', () => resolve()));
+    const second = await nodes[1]!.connect('cl-to-1', secret);
+    await closed;
+    await second.publishAsync('v1/devices/cl-to-1/telemetry', JSON.stringify({ values: { noise: 44 } }), { qos: 1 });
+    expect(second.connected).toBe(true);
+    expect(await metricValue(nodes[0]!.platform.metrics.mqttConnections)).toBe(0);
+  });
+
+  it('brings a device its errors on whichever node it is connected', async () => {
+    for (const [i, node] of nodes.entries()) {
+      const id = `cl-err-${i}`;
+      const device = await node.connect(id, await pipeline.provision(id, SITE));
+      const errors = await collect(device, `v1/devices/${id}/errors`);
+      for (let k = 0; k < 4; k++) await device.publishAsync(`v1/devices/${id}/telemetry`, JSON.stringify({ values: { noise: -1e6 } }), { qos: 1 });
+      await waitFor(() => errors.length >= 4 || undefined, `the errors of ${id} on ${node.platform.config.mqtt.nodeId}`, 60_000);
+      expect(errors.every((e) => e.json.code === 'SW_ERR_METRIC_RANGE')).toBe(true);
+    }
+  });
+});
