@@ -130,7 +130,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     subscribe.forget(client.id);
     if (principalOfClientId(client.id).role === 'operator') operators?.operatorDisconnected();
   });
-  trackPresence(aedes, { bus, clock, logger: log, isDevice: (client) => principalOfClientId(client.id).role === 'device' });
+  trackPresence(aedes, { bus, clock, logger: log, nodeId: opts.nodeId, isDevice: (client) => principalOfClientId(client.id).role === 'device', ...(cluster ? { registry: cluster.presence } : {}) });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error'));
 

@@ -13,7 +13,9 @@
  */
 import { createRequire } from 'node:module';
 import type { Logger } from '../../core/logger.js';
+import type { PresenceRegistry } from '../presence.js';
 import { QUARANTINE_TOPIC } from '../publish-path.js';
+import { redisPresence, type PresenceRedis } from './presence-registry.js';
 
 const require = createRequire(import.meta.url);
 
@@ -50,6 +52,8 @@ export interface BrokerCluster {
   /** Aedes' `persistence` and `mq` options. */
   readonly persistence: unknown;
   readonly mq: unknown;
+  /** Which connection speaks for each device, across nodes. */
+  readonly presence: PresenceRegistry;
   close(): Promise<void>;
 }
 
@@ -71,7 +75,8 @@ export function startBrokerCluster(opts: BrokerClusterOptions): BrokerCluster {
   };
 
   const persistenceFactory = require('aedes-persistence-redis') as (o: Record<string, unknown>) => { destroy(cb: () => void): void };
-  const persistence = persistenceFactory({ conn: connect(ioredisOf('aedes-persistence-redis'), 'persistence', { keyPrefix: prefix }) });
+  const state = connect(ioredisOf('aedes-persistence-redis'), 'persistence', { keyPrefix: prefix });
+  const persistence = persistenceFactory({ conn: state });
 
   const { MQEmitterRedisPrefix } = require('mqemitter-redis') as { MQEmitterRedisPrefix: new (prefix: string, o: Record<string, unknown>) => Emitter };
   const EmitterRedis = ioredisOf('mqemitter-redis');
@@ -88,6 +93,7 @@ export function startBrokerCluster(opts: BrokerClusterOptions): BrokerCluster {
   return {
     persistence,
     mq,
+    presence: redisPresence(state as unknown as PresenceRedis),
     async close() {
       // After aedes closed: the persistence leaves the subscription broadcast, then the connections go.
       await new Promise<void>((resolve) => persistence.destroy(() => resolve()));

@@ -6,6 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distributedEnv, dropNamespace, testNamespace, testServices } from '../support/backends.js';
+import { PRESENCE_GRACE_MS } from '../../broker/cluster/presence-registry.js';
+import { KafkaBus } from '../../core/bus/kafka.js';
+import { createLogger } from '../../core/logger.js';
 import { collect, metricValue, startTestPlatform, waitFor, type TestPlatform } from '../support/harness.js';
 
 const services = testServices();
@@ -37,6 +40,35 @@ describe.skipIf(!services)('broker nodes on one Redis', () => {
     await second.publishAsync('v1/devices/cl-to-1/telemetry', JSON.stringify({ values: { noise: 44 } }), { qos: 1 });
     expect(second.connected).toBe(true);
     expect(await metricValue(nodes[0]!.platform.metrics.mqttConnections)).toBe(0);
+  });
+
+  it('keeps a device online when it moves to another node: the old node reports no offline; once it leaves, one does', async () => {
+    // What the nodes report about the device, as the pipeline reads it from sw.raw.
+    const reported: string[] = [];
+    const bus = new KafkaBus({ brokers: services!.KAFKA_BROKERS.split(','), namespace, logger: createLogger('silent') });
+    await bus.connect();
+    const sub = await bus.subscribe('sw.raw', `test-presence-${process.pid}`, async (records) => {
+      for (const { key, value } of records) if (key === 'cl-pr-1') reported.push(value.topic.endsWith('/status') ? value.payload.toString() : 'reading');
+    });
+    try {
+      const secret = await pipeline.provision('cl-pr-1', SITE);
+      const first = await nodes[0]!.connect('cl-pr-1', secret);
+      const closed = new Promise<void>((resolve) => first.once('close', () => resolve()));
+      const second = await nodes[1]!.connect('cl-pr-1', secret);
+      await closed;
+      // Past the grace period, a reading of the device's: the reports before it are on the bus before it (same key).
+      await new Promise((r) => setTimeout(r, PRESENCE_GRACE_MS + 1_000));
+      await second.publishAsync('v1/devices/cl-pr-1/telemetry', JSON.stringify({ values: { noise: 45 } }), { qos: 1 });
+      await waitFor(() => reported.includes('reading') || undefined, 'the reading on sw.raw', 30_000);
+      expect(reported).toEqual(['online', 'online', 'reading']);
+      expect((await pipeline.api('GET', '/api/devices/cl-pr-1')).body.status).toBe('online');
+      await second.endAsync();
+      await waitFor(() => reported.length === 4 || undefined, 'the report of its leaving', 30_000);
+      expect(reported[3]).toBe('offline');
+    } finally {
+      await sub.close();
+      await bus.close();
+    }
   });
 
   it('brings a device its errors on whichever node it is connected', async () => {
