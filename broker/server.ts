@@ -61,7 +61,7 @@ export interface Broker {
 export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const { bus, devices, clock, metrics, logger } = opts;
   const log = logger.child({ stage: 'broker', node: opts.nodeId });
-  const cluster = opts.cluster && startBrokerCluster({ ...opts.cluster, logger: log });
+  const cluster = opts.cluster && startBrokerCluster({ ...opts.cluster, nodeId: opts.nodeId, logger: log });
   metrics.brokerNode.set({ node: opts.nodeId, mode: cluster ? 'cluster' : 'standalone' }, 1);
   const limits = opts.limits;
   const gate = new ConnectionGate(limits, clock, metrics, log);
@@ -151,7 +151,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     { maxBatch: MAX_MQTT_FANOUT },
   );
   const ticketsOut = await startSubcenterFeed(aedes, bus);
-  operators = opts.operator && (await startOperatorBridge({ ...opts.operator, aedes, bus, devices, clock, metrics, logger }));
+  operators = opts.operator && (await startOperatorBridge({ ...opts.operator, aedes, bus, devices, clock, metrics, logger, ...(cluster ? { operatorCount: cluster.operatorCount } : {}) }));
 
   const listeners = await startListeners({
     ...opts,

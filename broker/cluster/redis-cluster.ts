@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import type { Logger } from '../../core/logger.js';
 import type { PresenceRegistry } from '../presence.js';
 import { QUARANTINE_TOPIC } from '../publish-path.js';
+import { clusterOperatorCount, type OperatorCount, type OperatorCountRedis } from './operator-count.js';
 import { redisPresence, type PresenceRedis } from './presence-registry.js';
 
 const require = createRequire(import.meta.url);
@@ -43,6 +44,8 @@ function ioredisOf(pkg: string): RedisConstructor {
 export interface BrokerClusterOptions {
   /** `redis://` or `rediss://` URL. */
   url: string;
+  /** This node's name. */
+  nodeId: string;
   /** Prefix of the keys and channels (the deployment's namespace). */
   namespace: string;
   logger: Logger;
@@ -54,6 +57,8 @@ export interface BrokerCluster {
   readonly mq: unknown;
   /** Which connection speaks for each device, across nodes. */
   readonly presence: PresenceRegistry;
+  /** Whether an operator is connected to any node. */
+  readonly operatorCount: OperatorCount;
   close(): Promise<void>;
 }
 
@@ -90,14 +95,17 @@ export function startBrokerCluster(opts: BrokerClusterOptions): BrokerCluster {
   const throughRedis = mq.emit.bind(mq);
   mq.emit = (message, done) => (isNodeLocalTopic(message.topic) ? mq._emit({ ...message, topic: prefix + message.topic }, done) : throughRedis(message, done));
 
+  const operatorCount = clusterOperatorCount(state as unknown as OperatorCountRedis, opts.nodeId, log);
   return {
     persistence,
     mq,
     presence: redisPresence(state as unknown as PresenceRedis),
+    operatorCount,
     async close() {
-      // After aedes closed: the persistence leaves the subscription broadcast, then the connections go.
-      await new Promise<void>((resolve) => persistence.destroy(() => resolve()));
-      await new Promise<void>((resolve) => mq.close(() => resolve()));
+      await operatorCount.close();
+      // After aedes closed, which closed the emitter (its two connections, and with them the
+      // persistence's subscription broadcast): only the state connection is left. Closing the
+      // emitter or destroying the persistence again would wait for connections already gone.
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
     },
   };

@@ -4,15 +4,19 @@
  * device's errors, whoever consumed its dead letter). Nodes here are platform instances in this
  * process, each with its own listener, connected only through Kafka and Redis.
  */
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distributedEnv, dropNamespace, testNamespace, testServices } from '../support/backends.js';
 import { PRESENCE_GRACE_MS } from '../../broker/cluster/presence-registry.js';
 import { KafkaBus } from '../../core/bus/kafka.js';
 import { createLogger } from '../../core/logger.js';
+import { partitionsOf } from '../support/distributed.js';
 import { collect, metricValue, startTestPlatform, waitFor, type TestPlatform } from '../support/harness.js';
 
 const services = testServices();
 const SITE = { lat: 23.115, lon: 113.335 };
+/** One operator token for every node, as a deployment sets it. */
+const OPERATOR_TOKEN = 'operator-token-for-the-cluster-test';
 
 describe.skipIf(!services)('broker nodes on one Redis', () => {
   const namespace = testNamespace();
@@ -20,7 +24,7 @@ describe.skipIf(!services)('broker nodes on one Redis', () => {
   let pipeline: TestPlatform;
 
   beforeAll(async () => {
-    const env = (stages: string, node: string): Record<string, string> => ({ ...distributedEnv(services!, namespace), STREETWATCH_STAGES: stages, MQTT_NODE_ID: node });
+    const env = (stages: string, node: string): Record<string, string> => ({ ...distributedEnv(services!, namespace), STREETWATCH_STAGES: stages, MQTT_NODE_ID: node, STREETWATCH_OPERATOR_TOKEN: OPERATOR_TOKEN });
     pipeline = await startTestPlatform({ env: env('ingest,api', 'pipeline') });
     for (const node of ['node-a', 'node-b']) nodes.push(await startTestPlatform({ env: env('broker', node) }));
   }, 180_000);
@@ -81,4 +85,28 @@ describe.skipIf(!services)('broker nodes on one Redis', () => {
       expect(errors.every((e) => e.json.code === 'SW_ERR_METRIC_RANGE')).toBe(true);
     }
   });
+
+  it('feeds an operator on one node the readings of devices on another, whichever node consumes them', async () => {
+    // One device per partition of sw.readings: each partition is consumed by one node or the other.
+    const candidates = Array.from({ length: 40 }, (_, i) => `cl-op-${i}`);
+    const partitions = await partitionsOf(services!, `${namespace}sw.readings`, candidates);
+    const ids = [...new Map(candidates.map((id) => [partitions.get(id)!, id])).values()];
+    expect(ids.length).toBeGreaterThan(1);
+    const operator = await mqtt.connectAsync(nodes[1]!.mqttUrl, { clientId: 'operator:flows', username: 'operator:flows', password: OPERATOR_TOKEN, reconnectPeriod: 0 });
+    try {
+      const feed: { deviceId: string }[] = [];
+      operator.on('message', (_topic, payload) => feed.push(JSON.parse(payload.toString())));
+      await operator.subscribeAsync('v1/operators/readings/noise/+', { qos: 0 });
+      const devices = await Promise.all(ids.map(async (id) => ({ id, client: await nodes[0]!.connect(id, await pipeline.provision(id, SITE)) })));
+      const reached = (id: string): boolean => feed.some((m) => m.deviceId === id);
+      // A node learns of an operator on another within a refresh or so: publish until each device's readings arrive.
+      for (let round = 0; !ids.every(reached); round++) {
+        if (round === 60) throw new Error(`no reading of ${ids.filter((id) => !reached(id)).join(', ')} reached the operator`);
+        await Promise.all(devices.filter(({ id }) => !reached(id)).map(({ id, client }) => client.publishAsync(`v1/devices/${id}/telemetry`, JSON.stringify({ values: { noise: 50 + round } }), { qos: 1 })));
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      await operator.endAsync();
+    }
+  }, 90_000);
 });
