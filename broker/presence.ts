@@ -23,6 +23,11 @@ export interface PresenceRegistry {
   claim(deviceId: string, connection: string): Promise<void>;
   /** `connection` ended: true when no other connection spoke for the device by then (it is offline). */
   release(deviceId: string, connection: string): Promise<boolean>;
+  /**
+   * Reports devices whose connections ended without a release (a node that died) as they are
+   * found; returns what stops watching. Absent where nothing can end that way (one process).
+   */
+  watch?(offline: (deviceId: string) => void): () => Promise<void>;
 }
 
 /** The registry of one broker process: its own connections are all there is. */
@@ -50,7 +55,7 @@ export interface PresenceOptions {
   nodeId?: string;
 }
 
-export function trackPresence(aedes: Aedes, opts: PresenceOptions): void {
+export function trackPresence(aedes: Aedes, opts: PresenceOptions): { close(): Promise<void> } {
   const { bus, clock, logger, isDevice = () => true, registry = localPresence() } = opts;
   // When a second connection takes over an id [MQTT-3.1.4-2], only the end of the current one
   // means the device went away.
@@ -90,4 +95,6 @@ export function trackPresence(aedes: Aedes, opts: PresenceOptions): void {
       (err: unknown) => logger.warn({ err, deviceId }, 'could not record the end of a device connection'),
     );
   });
+  const unwatch = registry.watch?.((deviceId) => report(deviceId, 'offline'));
+  return { close: async () => unwatch?.() };
 }

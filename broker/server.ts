@@ -130,7 +130,14 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     subscribe.forget(client.id);
     if (principalOfClientId(client.id).role === 'operator') operators?.operatorDisconnected();
   });
-  trackPresence(aedes, { bus, clock, logger: log, nodeId: opts.nodeId, isDevice: (client) => principalOfClientId(client.id).role === 'device', ...(cluster ? { registry: cluster.presence } : {}) });
+  const presence = trackPresence(aedes, {
+    bus,
+    clock,
+    logger: log,
+    nodeId: cluster ? cluster.presence.node : opts.nodeId,
+    isDevice: (client) => principalOfClientId(client.id).role === 'device',
+    ...(cluster ? { registry: cluster.presence } : {}),
+  });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error'));
 
@@ -188,6 +195,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     await errorsOut.close();
     await ticketsOut.close();
     await operators?.close();
+    await presence.close();
     await cluster?.close();
     throw err;
   });
@@ -206,6 +214,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       await errorsOut.close();
       await ticketsOut.close();
       await operators?.close();
+      await presence.close();
       await cluster?.close();
     },
   };

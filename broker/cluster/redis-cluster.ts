@@ -13,10 +13,9 @@
  */
 import { createRequire } from 'node:module';
 import type { Logger } from '../../core/logger.js';
-import type { PresenceRegistry } from '../presence.js';
 import { QUARANTINE_TOPIC } from '../publish-path.js';
 import { clusterOperatorCount, type OperatorCount, type OperatorCountRedis } from './operator-count.js';
-import { redisPresence, type PresenceRedis } from './presence-registry.js';
+import { redisPresence, type ClusterPresence, type PresenceRedis } from './presence-registry.js';
 
 const require = createRequire(import.meta.url);
 
@@ -56,7 +55,7 @@ export interface BrokerCluster {
   readonly persistence: unknown;
   readonly mq: unknown;
   /** Which connection speaks for each device, across nodes. */
-  readonly presence: PresenceRegistry;
+  readonly presence: ClusterPresence;
   /** Whether an operator is connected to any node. */
   readonly operatorCount: OperatorCount;
   close(): Promise<void>;
@@ -99,7 +98,7 @@ export function startBrokerCluster(opts: BrokerClusterOptions): BrokerCluster {
   return {
     persistence,
     mq,
-    presence: redisPresence(state as unknown as PresenceRedis),
+    presence: redisPresence(state as unknown as PresenceRedis, opts.nodeId, log),
     operatorCount,
     async close() {
       await operatorCount.close();

@@ -11,6 +11,7 @@ import { PRESENCE_GRACE_MS } from '../../broker/cluster/presence-registry.js';
 import { KafkaBus } from '../../core/bus/kafka.js';
 import { createLogger } from '../../core/logger.js';
 import { partitionsOf } from '../support/distributed.js';
+import { startPlatformProcess } from '../support/platform-process.js';
 import { collect, metricValue, startTestPlatform, waitFor, type TestPlatform } from '../support/harness.js';
 
 const services = testServices();
@@ -109,4 +110,35 @@ describe.skipIf(!services)('broker nodes on one Redis', () => {
       await operator.endAsync();
     }
   }, 90_000);
+
+  it('reports offline the devices of a node killed with SIGKILL, once it stops beating, but not a device that moved on', async () => {
+    const reported = new Map<string, string[]>();
+    const bus = new KafkaBus({ brokers: services!.KAFKA_BROKERS.split(','), namespace, logger: createLogger('silent') });
+    await bus.connect();
+    const sub = await bus.subscribe('sw.raw', `test-sweep-${process.pid}`, async (records) => {
+      for (const { key, value } of records) if (value.topic.endsWith('/status')) reported.set(key, [...(reported.get(key) ?? []), value.payload.toString()]);
+    });
+    const doomed = await startPlatformProcess({ stages: 'broker', env: { ...distributedEnv(services!, namespace), MQTT_NODE_ID: 'node-doomed' } });
+    try {
+      const [stays, moves] = ['cl-sw-stays', 'cl-sw-moves'];
+      const secrets = { [stays]: await pipeline.provision(stays, SITE), [moves]: await pipeline.provision(moves, SITE) };
+      const on = `mqtt://127.0.0.1:${doomed.mqttPort}`;
+      const clients = await Promise.all([stays, moves].map((id) => mqtt.connectAsync(on, { clientId: id, username: id, password: secrets[id], reconnectPeriod: 0 })));
+      for (const c of clients) c.on('error', () => undefined);
+      await waitFor(() => (reported.get(stays)?.length && reported.get(moves)?.length) || undefined, 'both devices reported online', 30_000);
+      doomed.proc.child.kill('SIGKILL');
+      await doomed.proc.exited;
+      // The moving device is back through another node long before three beats are missed.
+      await nodes[0]!.connect(moves, secrets[moves]!);
+      await waitFor(() => reported.get(stays)?.includes('offline') || undefined, 'the killed node swept', 60_000);
+      await waitFor(() => (reported.get(moves)?.length ?? 0) >= 2 || undefined, 'the moved device reported online again', 30_000);
+      expect(reported.get(stays)).toEqual(['online', 'offline']);
+      expect(reported.get(moves)).toEqual(['online', 'online']);
+      for (const c of clients) c.end(true);
+    } finally {
+      await doomed.stop();
+      await sub.close();
+      await bus.close();
+    }
+  }, 120_000);
 });
