@@ -61,6 +61,8 @@ export function trackPresence(aedes: Aedes, opts: PresenceOptions): { close(): P
   // means the device went away.
   const names = new WeakMap<Client, string>();
   let connections = 0;
+  /** Releases in progress: one per connection that ended in the last grace period. */
+  const releasing = new Set<Promise<void>>();
 
   const report = (deviceId: string, status: 'online' | 'offline'): void => {
     const raw: RawPublish = {
@@ -90,11 +92,20 @@ export function trackPresence(aedes: Aedes, opts: PresenceOptions): { close(): P
     const name = names.get(client);
     if (name === undefined) return;
     const deviceId = client.id;
-    registry.release(deviceId, name).then(
-      (offline) => offline && report(deviceId, 'offline'),
+    const released = registry.release(deviceId, name).then(
+      (offline) => void (offline && report(deviceId, 'offline')),
       (err: unknown) => logger.warn({ err, deviceId }, 'could not record the end of a device connection'),
     );
+    releasing.add(released);
+    void released.finally(() => releasing.delete(released));
   });
   const unwatch = registry.watch?.((deviceId) => report(deviceId, 'offline'));
-  return { close: async () => unwatch?.() };
+  return {
+    // A stopping node settles the releases of the connections it closed (a grace period at
+    // most) before it stops beating, so a device that moved meanwhile is not swept offline.
+    async close() {
+      await Promise.all([...releasing]);
+      await unwatch?.();
+    },
+  };
 }

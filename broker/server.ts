@@ -208,9 +208,18 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     wsPort,
     aedes,
     async close() {
+      // Drain [issue: SIGTERM moves clients]: accept no more connections and read no more from
+      // the open ones; let the publishes in progress be handed on and their PUBACKs written;
+      // then close every connection, so its client reconnects (through the load balancer, to
+      // another node). What a client sent and was not read gets no PUBACK: it sends it again.
+      const stopped = listeners.close();
+      for (const conn of connections) conn.hold();
+      const settled = await settle(() => [...connections].every((c) => c.publishesInProgress === 0 && c.queuedBytes === 0), limits.shutdownDrainMs);
+      const left = [...connections].reduce((n, c) => n + c.publishesInProgress, 0);
+      log.info({ connections: connections.size, settled, publishesLeft: left }, settled ? 'drained: closing the connections' : 'drain timed out: closing the connections');
       publishes.close();
       refusedSubscriptions.close();
-      await Promise.all([listeners.close(), new Promise<void>((resolve) => aedes.close(() => resolve()))]);
+      await Promise.all([stopped, new Promise<void>((resolve) => aedes.close(() => resolve()))]);
       await errorsOut.close();
       await ticketsOut.close();
       await operators?.close();
@@ -218,4 +227,17 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       await cluster?.close();
     },
   };
+}
+
+/** How often a drain looks whether the connections have settled. */
+const SETTLE_POLL_MS = 20;
+
+/** Resolves true once `done()` holds, false if it did not within `ms`. */
+async function settle(done: () => boolean, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() >= until) return false;
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+  }
+  return true;
 }

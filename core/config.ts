@@ -37,6 +37,8 @@ export const DEFAULT_MQTT_KEEPALIVE_MAX_MS = 20 * 60_000;
 export const DEFAULT_MQTT_CONNECT_TIMEOUT_MS = 10_000;
 /** How long a client that does not read may hold up a write before it is disconnected. */
 export const DEFAULT_MQTT_DRAIN_TIMEOUT_MS = 30_000;
+/** How long a stopping broker waits for its publishes in progress: a hand-off to Kafka takes milliseconds, a leader change seconds. */
+export const DEFAULT_MQTT_SHUTDOWN_DRAIN_MS = 10_000;
 /**
  * Publishes one MQTT connection may have in progress (authorized, waiting for its rate, handed
  * to the pipeline) before the broker stops reading it: enough for a device that pipelines, few
@@ -197,6 +199,7 @@ const EnvSchema = z.object({
   MQTT_KEEPALIVE_MAX: duration(1_000, 65_535_000).default(DEFAULT_MQTT_KEEPALIVE_MAX_MS),
   MQTT_CONNECT_TIMEOUT: duration(100, 300_000).default(DEFAULT_MQTT_CONNECT_TIMEOUT_MS),
   MQTT_DRAIN_TIMEOUT: duration(100, 600_000).default(DEFAULT_MQTT_DRAIN_TIMEOUT_MS),
+  MQTT_SHUTDOWN_DRAIN: duration(0, 600_000).default(DEFAULT_MQTT_SHUTDOWN_DRAIN_MS),
   MQTT_NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional(),
   MQTT_CLIENT_INFLIGHT: positiveInt.max(65_535).default(DEFAULT_MQTT_CLIENT_INFLIGHT),
   MQTT_CLIENT_QUEUE_BYTES: positiveInt.min(16 * 1024).max(1024 * 1024 * 1024).default(DEFAULT_MQTT_CLIENT_QUEUE_BYTES),
@@ -290,6 +293,8 @@ export interface MqttLimits {
   connectTimeoutMs: number;
   /** How long a client that does not read may hold up a write before it is disconnected. */
   drainTimeoutMs: number;
+  /** How long a stopping broker waits for its publishes in progress before it closes the connections. */
+  shutdownDrainMs: number;
   /** Publishes one connection may have in progress before it is no longer read. */
   clientInflight: number;
   /** Bytes one connection may hold in the broker before it is closed; reading stops at a quarter of it. */
@@ -491,6 +496,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         keepaliveMaxSeconds: Math.max(1, Math.floor(e.MQTT_KEEPALIVE_MAX / 1000)),
         connectTimeoutMs: e.MQTT_CONNECT_TIMEOUT,
         drainTimeoutMs: e.MQTT_DRAIN_TIMEOUT,
+        shutdownDrainMs: e.MQTT_SHUTDOWN_DRAIN,
         clientInflight: e.MQTT_CLIENT_INFLIGHT,
         clientQueueBytes: e.MQTT_CLIENT_QUEUE_BYTES,
         subscribeRefusalRate: e.MQTT_SUBSCRIBE_REFUSAL_RATE,

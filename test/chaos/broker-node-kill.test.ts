@@ -70,4 +70,24 @@ describe.skipIf(!chaosRunnable(services) || (!process.env.CI && !fs.existsSync(H
     expect(stream.resent(), 'publishes sent again by the devices of the killed node').toBeGreaterThan(0);
     await checkPipeline({ edge: pipeline, services: services!, namespace, prefix: 'nk-', acked: total, ticketDevices: devices.map((d) => d.id), from: t0 - 1_000, to: t0 + PER_DEVICE * 1_000 + 1_000, ms: PIPELINE_MS });
   });
+
+  it('drains a node on SIGTERM mid-stream: it exits 0, its devices move to the node left, nothing is lost or stored twice', { timeout: PIPELINE_MS * 3 }, async () => {
+    const devices = [];
+    for (const [i, loc] of scatteredPlaces(DEVICES, 'south').entries()) {
+      const id = `nt-${i}`;
+      devices.push({ id, secret: await pipeline.provision(id, loc, 'smoke') });
+    }
+    const t0 = Date.now() - 60_000;
+    const stream = streamReadings({ mqttUrl: cluster.url, devices, metric: 'smoke', value: () => 50, count: PER_DEVICE, t0, stepMs: 1_000, paceMs: 150 });
+    const total = DEVICES * PER_DEVICE;
+    await waitFor(() => stream.ackedTotal() >= total / 3 || undefined, 'a third of the readings acknowledged', PIPELINE_MS);
+    const stopping = cluster.nodes[2]!;
+    expect((await cluster.connections())[2], 'devices on the node to stop').toBeGreaterThan(0);
+    stopping.proc.child.kill('SIGTERM');
+    expect(await stopping.proc.exited).toEqual({ code: 0, signal: null });
+    await cluster.waitUp([0]);
+    await stream.done;
+    expect(stream.ackedTotal()).toBe(total);
+    await checkPipeline({ edge: pipeline, services: services!, namespace, prefix: 'nt-', acked: total, ticketDevices: devices.map((d) => d.id), from: t0 - 1_000, to: t0 + PER_DEVICE * 1_000 + 1_000, ms: PIPELINE_MS });
+  });
 });
