@@ -200,6 +200,7 @@ const EnvSchema = z.object({
   MQTT_CONNECT_TIMEOUT: duration(100, 300_000).default(DEFAULT_MQTT_CONNECT_TIMEOUT_MS),
   MQTT_DRAIN_TIMEOUT: duration(100, 600_000).default(DEFAULT_MQTT_DRAIN_TIMEOUT_MS),
   MQTT_SHUTDOWN_DRAIN: duration(0, 600_000).default(DEFAULT_MQTT_SHUTDOWN_DRAIN_MS),
+  MQTT_PROXY_PROTOCOL: z.enum(['on', 'off']).default('off'),
   MQTT_NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional(),
   MQTT_CLIENT_INFLIGHT: positiveInt.max(65_535).default(DEFAULT_MQTT_CLIENT_INFLIGHT),
   MQTT_CLIENT_QUEUE_BYTES: positiveInt.min(16 * 1024).max(1024 * 1024 * 1024).default(DEFAULT_MQTT_CLIENT_QUEUE_BYTES),
@@ -318,6 +319,8 @@ export interface MqttConfig {
   limits: MqttLimits;
   /** This broker node's name, in its logs, its /metrics and its cluster announcements. */
   nodeId: string;
+  /** The plain MQTT listener reads a PROXY protocol header (v1 or v2) first: behind a balancer that sends one. */
+  proxyProtocol: boolean;
 }
 
 /** What ingest accepts of a device (see ingest/trust.ts and docs/DEVICE-PROTOCOL.md). */
@@ -487,6 +490,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       wsPort: e.MQTT_WS_PORT,
       // Host and process: unique on a machine and across a restart, readable in logs.
       nodeId: e.MQTT_NODE_ID ?? `${os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 50)}-${process.pid}`,
+      proxyProtocol: e.MQTT_PROXY_PROTOCOL === 'on',
       limits: {
         maxConnections: e.MQTT_MAX_CONNECTIONS,
         connectRate: e.MQTT_CONNECT_RATE,
