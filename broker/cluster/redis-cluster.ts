@@ -30,6 +30,7 @@ interface RedisLike {
 type RedisConstructor = new (url: string, options: Record<string, unknown>) => RedisLike;
 
 interface Emitter {
+  readonly state: { on(event: 'error', listener: (err: Error) => void): unknown };
   emit(message: { topic: string }, done?: (err?: Error) => void): void;
   _emit(message: { topic: string }, done?: (err?: Error) => void): void;
   close(done: () => void): void;
@@ -91,6 +92,9 @@ export function startBrokerCluster(opts: BrokerClusterOptions): BrokerCluster {
     concurrency: 0,
     matchEmptyLevels: true,
   });
+  // The emitter re-emits its connections' errors on `state`, an emitter with no listener, where
+  // an error would be thrown: a Redis outage is logged (by `connect` above) and waited out.
+  mq.state.on('error', () => undefined);
   const throughRedis = mq.emit.bind(mq);
   mq.emit = (message, done) => (isNodeLocalTopic(message.topic) ? mq._emit({ ...message, topic: prefix + message.topic }, done) : throughRedis(message, done));
 
