@@ -150,7 +150,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     if (runs('broker')) {
       operator = ensureOperatorToken(config.operatorToken, config.dataDir);
       const operators = { token: operator.token, cityIndex, maxClockSkewMs: config.ingest.maxClockSkewMs };
-      broker = await startBroker({ ...config.mqtt, devices: state.devices, tokens: state.tokens, operator: operators, bus, clock, metrics, logger });
+      const cluster = config.redis && { url: config.redis.url, namespace: config.namespace };
+      broker = await startBroker({ ...config.mqtt, devices: state.devices, tokens: state.tokens, operator: operators, bus, clock, metrics, logger, ...(cluster ? { cluster } : {}) });
       ready.set('broker', true);
     }
     if (runs('api')) {

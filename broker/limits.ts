@@ -40,10 +40,14 @@ export class ConnectionGate {
     return this.open;
   }
 
-  /** Guards a listener: its sockets are admitted here before any of its own handlers runs. */
-  guard(server: Server): void {
+  /**
+   * Guards a listener: its sockets are admitted here before any of its own handlers runs. With
+   * `addressLater` the per-address rate waits for `admitAddress` (the client's address comes in
+   * a PROXY protocol header, after the connection).
+   */
+  guard(server: Server, addressLater = false): void {
     server.prependListener('connection', (socket: Socket) => {
-      if (this.admit(socket.remoteAddress)) {
+      if (addressLater ? this.admitCount(socket.remoteAddress) : this.admit(socket.remoteAddress)) {
         this.open++;
         this.metrics.mqttSockets.inc();
         socket.once('close', () => {
@@ -57,7 +61,15 @@ export class ConnectionGate {
   }
 
   private admit(address: string | undefined): boolean {
-    if (this.open >= this.limits.maxConnections) return this.refuse('mqtt_connections', address);
+    return this.admitCount(address) && this.admitAddress(address);
+  }
+
+  private admitCount(address: string | undefined): boolean {
+    return this.open < this.limits.maxConnections || this.refuse('mqtt_connections', address);
+  }
+
+  /** The per-address connection rate, for a connection whose client address is known only now. */
+  admitAddress(address: string | undefined): boolean {
     const exempt = !this.limits.loginFailures.limitLoopback && isLoopback(address);
     if (!exempt && !this.perAddress.take(addressKey(address))) return this.refuse('mqtt_connect_rate', address);
     return true;

@@ -12,6 +12,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import { StreetWatchError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ConnectionGate } from './limits.js';
+import { parseProxyHeader } from './proxy-protocol.js';
 
 /** The path of the WebSocket listener, the one MQTT clients and brokers use by convention. */
 export const MQTT_WS_PATH = '/mqtt';
@@ -26,7 +27,15 @@ export interface ListenerOptions {
   tls: { port: number; certFile: string; keyFile: string } | undefined;
   wsPort: number | undefined;
   maxPacketBytes: number;
-  /** How long an HTTP upgrade request may take to arrive. */
+  /**
+   * The plain MQTT listener reads a PROXY protocol header (v1 or v2) when a connection starts
+   * with one, and takes the client's address from it (a connection that starts with an MQTT
+   * packet is taken as it is: its first byte tells them apart). For nodes reachable only through
+   * a balancer that sends one (HAProxy `send-proxy-v2`), since anyone who can connect can claim
+   * any address.
+   */
+  proxyProtocol: boolean;
+  /** How long an HTTP upgrade request (or a PROXY header) may take to arrive. */
   requestTimeoutMs: number;
   gate: ConnectionGate;
   /** Hands an admitted connection to the broker. */
@@ -43,8 +52,8 @@ export interface Listeners {
 
 export async function startListeners(opts: ListenerOptions): Promise<Listeners> {
   const servers: net.Server[] = [];
-  const listen = async (server: net.Server, port: number): Promise<number> => {
-    opts.gate.guard(server);
+  const listen = async (server: net.Server, port: number, addressLater = false): Promise<number> => {
+    opts.gate.guard(server, addressLater);
     servers.push(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -60,8 +69,8 @@ export async function startListeners(opts: ListenerOptions): Promise<Listeners> 
   };
 
   try {
-    const plain = net.createServer({ noDelay: true }, (socket) => opts.accept(socket, socket.remoteAddress));
-    const port = await listen(plain, opts.port);
+    const plain = net.createServer({ noDelay: true }, (socket) => (opts.proxyProtocol ? acceptBehindProxy(socket, opts) : opts.accept(socket, socket.remoteAddress)));
+    const port = await listen(plain, opts.port, opts.proxyProtocol);
 
     let tlsPort: number | undefined;
     if (opts.tls) {
@@ -132,4 +141,40 @@ function webSocketServer(opts: ListenerOptions): http.Server {
   wss.on('wsClientError', (err, _socket, req) => opts.logger.debug({ remote: req.socket.remoteAddress, err: err.message }, 'websocket handshake failed'));
   server.on('close', () => wss.close());
   return server;
+}
+
+/**
+ * Reads the PROXY header if the connection starts with one, then admits the connection on the
+ * client's address (the per-address rate) and hands on the bytes after the header. A connection
+ * that sends nothing within the request timeout, or a malformed header, is closed.
+ */
+function acceptBehindProxy(socket: net.Socket, opts: ListenerOptions): void {
+  let seen = Buffer.alloc(0);
+  const timer = setTimeout(() => fail('no PROXY protocol header in time'), opts.requestTimeoutMs);
+  const fail = (reason: string): void => {
+    cleanup();
+    opts.logger.debug({ remote: socket.remoteAddress, reason }, 'connection closed before MQTT: PROXY protocol');
+    socket.destroy();
+  };
+  const cleanup = (): void => {
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.off('close', cleanup);
+  };
+  const onData = (chunk: Buffer): void => {
+    seen = Buffer.concat([seen, chunk]);
+    const header = parseProxyHeader(seen);
+    if (header.kind === 'partial') return;
+    if (header.kind === 'invalid') return fail(header.reason);
+    cleanup();
+    socket.pause();
+    const source = header.kind === 'header' ? (header.source ?? socket.remoteAddress) : socket.remoteAddress;
+    if (!opts.gate.admitAddress(source)) return void socket.destroy();
+    const rest = header.kind === 'header' ? seen.subarray(header.length) : seen;
+    if (rest.length > 0) socket.unshift(rest);
+    opts.accept(socket, source);
+  };
+  socket.on('data', onData);
+  socket.once('close', cleanup);
+  socket.on('error', () => undefined);
 }

@@ -15,6 +15,7 @@ import type { Bus, Clock, DeviceRegistry, Subscription } from '../core/ports.js'
 import { MAX_OPERATOR_ALERT_BYTES, MIN_READING_TS, OperatorAlert, type Alert, type DeviceRecord, type OperatorCity, type OperatorError } from '../core/schemas.js';
 import { OPERATOR_CITY_TOPIC, operatorErrorsTopic, operatorEventsTopic, operatorReadingsTopic, operatorTicketsTopic } from '../core/topics.js';
 import { describeZodError } from '../core/zod-issues.js';
+import { localOperatorCount, type OperatorCount } from './cluster/operator-count.js';
 import { isOperatorAlertsTopic } from './operator.js';
 import { supervisionOrderView, ticketView } from '../core/tickets/view.js';
 
@@ -38,6 +39,8 @@ export interface OperatorBridgeOptions {
   logger: Logger;
   /** How far in the future an alert's timestamps may be (clock skew). */
   maxClockSkewMs: number;
+  /** Whether an operator is connected (to any node of a cluster): the feeds publish nothing while none is. */
+  operatorCount?: OperatorCount;
 }
 
 export interface OperatorBridge {
@@ -49,7 +52,7 @@ export interface OperatorBridge {
   takePublish(operator: string, packet: PublishPacket): Promise<void>;
   /** Republishes the city if it was reloaded since it was last published, before a subscription to it is granted. */
   refreshCity(): Promise<void>;
-  /** Operators connected: the feeds publish nothing while there are none. */
+  /** Operators connected here: the feeds publish nothing while there are none anywhere. */
   operatorConnected(): void;
   operatorDisconnected(): void;
   close(): Promise<void>;
@@ -141,7 +144,7 @@ export function operatorCity(index: CityIndex): OperatorCity {
 export async function startOperatorBridge(opts: OperatorBridgeOptions): Promise<OperatorBridge> {
   const { aedes, bus, devices, clock, metrics } = opts;
   const log = opts.logger.child({ stage: 'broker', role: 'operator' });
-  let connected = 0;
+  const operatorCount = opts.operatorCount ?? localOperatorCount();
   let publishedCity: CityIndex | undefined;
 
   const publish = (topic: string, body: unknown, qos: 0 | 1, retain = false): Promise<void> =>
@@ -207,7 +210,7 @@ export async function startOperatorBridge(opts: OperatorBridgeOptions): Promise<
       'sw.readings',
       'broker-operator-readings',
       async (records) => {
-        if (connected === 0) return;
+        if (!operatorCount.any()) return;
         for (const { value: r } of records) toFeed('readings', operatorReadingsTopic(r.metric, r.deviceId), r, 0);
       },
       { from: 'latest' },
@@ -216,13 +219,13 @@ export async function startOperatorBridge(opts: OperatorBridgeOptions): Promise<
       'sw.events',
       'broker-operator-events',
       async (records) => {
-        if (connected === 0) return;
+        if (!operatorCount.any()) return;
         for (const { value: e } of records) toFeed('events', operatorEventsTopic(TOPIC_LEVEL_RE.test(e.type) ? e.type : 'other', e.deviceId), e, 1);
       },
       { from: 'latest' },
     ),
     await bus.subscribe('sw.tickets', 'broker-operator-tickets', async (records) => {
-      if (connected === 0) return;
+      if (!operatorCount.any()) return;
       await Promise.all(
         records.map(({ value: e }) => {
           // Bounded, as every outgoing ticket message: the flow asks the API for the whole ticket.
@@ -237,9 +240,10 @@ export async function startOperatorBridge(opts: OperatorBridgeOptions): Promise<
   return {
     takePublish,
     refreshCity,
-    operatorConnected: () => void connected++,
-    operatorDisconnected: () => void (connected = Math.max(0, connected - 1)),
+    operatorConnected: () => operatorCount.connected(),
+    operatorDisconnected: () => operatorCount.disconnected(),
     async close() {
+      await operatorCount.close();
       for (const s of subscriptions) await s.close();
     },
   };

@@ -18,6 +18,7 @@ import { LoginThrottle } from '../core/rate-limit.js';
 import { deviceErrorsTopic } from '../core/topics.js';
 import { principalOfClientId } from './acl.js';
 import { ClientStream } from './client-stream.js';
+import { CLUSTER_HEARTBEAT_MS, startBrokerCluster } from './cluster/redis-cluster.js';
 import { connectPath } from './connect-path.js';
 import { ClientThrottle, ConnectionGate } from './limits.js';
 import { startListeners } from './listeners.js';
@@ -40,6 +41,11 @@ export interface BrokerOptions extends MqttConfig {
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
+  /**
+   * The Redis of a distributed deployment: with it, every broker process on it is a node of
+   * one broker (sessions, retained messages, wills and routing shared; see cluster/).
+   */
+  cluster?: { url: string; namespace: string };
 }
 
 export interface Broker {
@@ -54,7 +60,9 @@ export interface Broker {
 
 export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const { bus, devices, clock, metrics, logger } = opts;
-  const log = logger.child({ stage: 'broker' });
+  const log = logger.child({ stage: 'broker', node: opts.nodeId });
+  const cluster = opts.cluster && startBrokerCluster({ ...opts.cluster, nodeId: opts.nodeId, logger: log });
+  metrics.brokerNode.set({ node: opts.nodeId, mode: cluster ? 'cluster' : 'standalone' }, 1);
   const limits = opts.limits;
   const gate = new ConnectionGate(limits, clock, metrics, log);
   const publishes = new ClientThrottle({ ratePerSecond: limits.publishRate, burst: limits.publishBurst }, clock, () => metrics.limited.inc({ limit: 'mqtt_publish_rate' }));
@@ -96,10 +104,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const subscribe = subscribePath({ clock, metrics, logger: log, refusals: refusedSubscriptions, operators: () => operators });
 
   const aedes = await Aedes.createBroker({
+    id: opts.nodeId,
+    ...(cluster ? { persistence: cluster.persistence, mq: cluster.mq, heartbeatInterval: CLUSTER_HEARTBEAT_MS } : { persistence: retainedIndexedPersistence() }),
     ...connect,
     ...publish,
     authorizeSubscribe: subscribe.authorizeSubscribe,
-    persistence: retainedIndexedPersistence(),
     // Device ids may be up to 64 characters; MQTT 3.1 (not 3.1.1) caps client ids at 23.
     maxClientsIdLength: 64,
     connectTimeout: limits.connectTimeoutMs,
@@ -121,7 +130,14 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     subscribe.forget(client.id);
     if (principalOfClientId(client.id).role === 'operator') operators?.operatorDisconnected();
   });
-  trackPresence(aedes, { bus, clock, logger: log, isDevice: (client) => principalOfClientId(client.id).role === 'device' });
+  const presence = trackPresence(aedes, {
+    bus,
+    clock,
+    logger: log,
+    nodeId: cluster ? cluster.presence.node : opts.nodeId,
+    isDevice: (client) => principalOfClientId(client.id).role === 'device',
+    ...(cluster ? { registry: cluster.presence } : {}),
+  });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error'));
 
@@ -142,7 +158,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     { maxBatch: MAX_MQTT_FANOUT },
   );
   const ticketsOut = await startSubcenterFeed(aedes, bus);
-  operators = opts.operator && (await startOperatorBridge({ ...opts.operator, aedes, bus, devices, clock, metrics, logger }));
+  operators = opts.operator && (await startOperatorBridge({ ...opts.operator, aedes, bus, devices, clock, metrics, logger, ...(cluster ? { operatorCount: cluster.operatorCount } : {}) }));
 
   const listeners = await startListeners({
     ...opts,
@@ -179,10 +195,12 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     await errorsOut.close();
     await ticketsOut.close();
     await operators?.close();
+    await presence.close();
+    await cluster?.close();
     throw err;
   });
   const { port, tlsPort, wsPort } = listeners;
-  log.info({ port, tlsPort, wsPort }, 'MQTT broker listening');
+  log.info({ port, tlsPort, wsPort, mode: cluster ? 'cluster' : 'standalone' }, 'MQTT broker listening');
 
   return {
     port,
@@ -190,12 +208,36 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     wsPort,
     aedes,
     async close() {
+      // Drain [issue: SIGTERM moves clients]: accept no more connections and read no more from
+      // the open ones; let the publishes in progress be handed on and their PUBACKs written;
+      // then close every connection, so its client reconnects (through the load balancer, to
+      // another node). What a client sent and was not read gets no PUBACK: it sends it again.
+      const stopped = listeners.close();
+      for (const conn of connections) conn.hold();
+      const settled = await settle(() => [...connections].every((c) => c.publishesInProgress === 0 && c.queuedBytes === 0), limits.shutdownDrainMs);
+      const left = [...connections].reduce((n, c) => n + c.publishesInProgress, 0);
+      log.info({ connections: connections.size, settled, publishesLeft: left }, settled ? 'drained: closing the connections' : 'drain timed out: closing the connections');
       publishes.close();
       refusedSubscriptions.close();
-      await Promise.all([listeners.close(), new Promise<void>((resolve) => aedes.close(() => resolve()))]);
+      await Promise.all([stopped, new Promise<void>((resolve) => aedes.close(() => resolve()))]);
       await errorsOut.close();
       await ticketsOut.close();
       await operators?.close();
+      await presence.close();
+      await cluster?.close();
     },
   };
+}
+
+/** How often a drain looks whether the connections have settled. */
+const SETTLE_POLL_MS = 20;
+
+/** Resolves true once `done()` holds, false if it did not within `ms`. */
+async function settle(done: () => boolean, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() >= until) return false;
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+  }
+  return true;
 }

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { z } from 'zod';
@@ -36,6 +37,8 @@ export const DEFAULT_MQTT_KEEPALIVE_MAX_MS = 20 * 60_000;
 export const DEFAULT_MQTT_CONNECT_TIMEOUT_MS = 10_000;
 /** How long a client that does not read may hold up a write before it is disconnected. */
 export const DEFAULT_MQTT_DRAIN_TIMEOUT_MS = 30_000;
+/** How long a stopping broker waits for its publishes in progress: a hand-off to Kafka takes milliseconds, a leader change seconds. */
+export const DEFAULT_MQTT_SHUTDOWN_DRAIN_MS = 10_000;
 /**
  * Publishes one MQTT connection may have in progress (authorized, waiting for its rate, handed
  * to the pipeline) before the broker stops reading it: enough for a device that pipelines, few
@@ -196,6 +199,9 @@ const EnvSchema = z.object({
   MQTT_KEEPALIVE_MAX: duration(1_000, 65_535_000).default(DEFAULT_MQTT_KEEPALIVE_MAX_MS),
   MQTT_CONNECT_TIMEOUT: duration(100, 300_000).default(DEFAULT_MQTT_CONNECT_TIMEOUT_MS),
   MQTT_DRAIN_TIMEOUT: duration(100, 600_000).default(DEFAULT_MQTT_DRAIN_TIMEOUT_MS),
+  MQTT_SHUTDOWN_DRAIN: duration(0, 600_000).default(DEFAULT_MQTT_SHUTDOWN_DRAIN_MS),
+  MQTT_PROXY_PROTOCOL: z.enum(['on', 'off']).default('off'),
+  MQTT_NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional(),
   MQTT_CLIENT_INFLIGHT: positiveInt.max(65_535).default(DEFAULT_MQTT_CLIENT_INFLIGHT),
   MQTT_CLIENT_QUEUE_BYTES: positiveInt.min(16 * 1024).max(1024 * 1024 * 1024).default(DEFAULT_MQTT_CLIENT_QUEUE_BYTES),
   MQTT_SUBSCRIBE_REFUSAL_RATE: positiveInt.max(1_000_000).default(DEFAULT_MQTT_SUBSCRIBE_REFUSAL_RATE),
@@ -288,6 +294,8 @@ export interface MqttLimits {
   connectTimeoutMs: number;
   /** How long a client that does not read may hold up a write before it is disconnected. */
   drainTimeoutMs: number;
+  /** How long a stopping broker waits for its publishes in progress before it closes the connections. */
+  shutdownDrainMs: number;
   /** Publishes one connection may have in progress before it is no longer read. */
   clientInflight: number;
   /** Bytes one connection may hold in the broker before it is closed; reading stops at a quarter of it. */
@@ -309,6 +317,10 @@ export interface MqttConfig {
   /** MQTT over WebSocket at `/mqtt`, when a port is configured. */
   wsPort: number | undefined;
   limits: MqttLimits;
+  /** This broker node's name, in its logs, its /metrics and its cluster announcements. */
+  nodeId: string;
+  /** The plain MQTT listener reads a PROXY protocol header (v1 or v2) first: behind a balancer that sends one. */
+  proxyProtocol: boolean;
 }
 
 /** What ingest accepts of a device (see ingest/trust.ts and docs/DEVICE-PROTOCOL.md). */
@@ -476,6 +488,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxPacketBytes: e.MQTT_MAX_PACKET_SIZE,
       tls: tlsSet ? { port: e.MQTT_TLS_PORT!, certFile: path.resolve(e.MQTT_TLS_CERT!), keyFile: path.resolve(e.MQTT_TLS_KEY!) } : undefined,
       wsPort: e.MQTT_WS_PORT,
+      // Host and process: unique on a machine and across a restart, readable in logs.
+      nodeId: e.MQTT_NODE_ID ?? `${os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 50)}-${process.pid}`,
+      proxyProtocol: e.MQTT_PROXY_PROTOCOL === 'on',
       limits: {
         maxConnections: e.MQTT_MAX_CONNECTIONS,
         connectRate: e.MQTT_CONNECT_RATE,
@@ -485,6 +500,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         keepaliveMaxSeconds: Math.max(1, Math.floor(e.MQTT_KEEPALIVE_MAX / 1000)),
         connectTimeoutMs: e.MQTT_CONNECT_TIMEOUT,
         drainTimeoutMs: e.MQTT_DRAIN_TIMEOUT,
+        shutdownDrainMs: e.MQTT_SHUTDOWN_DRAIN,
         clientInflight: e.MQTT_CLIENT_INFLIGHT,
         clientQueueBytes: e.MQTT_CLIENT_QUEUE_BYTES,
         subscribeRefusalRate: e.MQTT_SUBSCRIBE_REFUSAL_RATE,

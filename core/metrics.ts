@@ -14,6 +14,7 @@ export class Metrics {
   readonly mqttSockets = new Gauge({ name: 'streetwatch_mqtt_sockets', help: 'Open MQTT network connections (TCP, TLS, WebSocket), authenticated or not', registers: [this.registry] });
   readonly mqttAuthFailures = new Counter({ name: 'streetwatch_mqtt_auth_failures_total', help: 'Rejected MQTT connections by code', labelNames: ['code'], registers: [this.registry] });
   readonly mqttTakeovers = new Counter({ name: 'streetwatch_mqtt_takeovers_total', help: 'MQTT connections closed because a new connection authenticated with the same client id', registers: [this.registry] });
+  readonly brokerNode = new Gauge({ name: 'streetwatch_broker_node_info', help: 'The broker node this process runs (1), by node name and mode (standalone, or cluster: one of the nodes of one broker)', labelNames: ['node', 'mode'], registers: [this.registry] });
   /** What the broker's connections hold now, read at each scrape (the broker sets it). */
   mqttHeld: () => { publishes: number; bytes: number } = () => ({ publishes: 0, bytes: 0 });
   readonly mqttPublishesInProgress: Gauge = new Gauge({

@@ -251,3 +251,143 @@ write_env() {
 }
 
 resolve_ports
+
+# ---- The clustered MQTT tier (up --brokers N): broker nodes and HAProxy in front of them.
+#   $SW_STATE/broker-<i>/{pid,ports,data/,log/}   node i: `--stages broker,api` from this checkout
+#   $SW_STATE/haproxy/{pid,haproxy.cfg,log/}      TCP on MQTT_PUBLIC_PORT, /readyz checks per node
+#   $SW_STATE/brokers.env                         the tokens every node shares (generated once)
+SW_REPO=$(cd "$SW_LOCAL_DIR/../.." && pwd)
+MQTT_PUBLIC_PORT=${MQTT_PUBLIC_PORT:-1883}
+# Node i listens on MQTT <base>+i and HTTP (/readyz, /metrics, the API) <base>+i.
+BROKER_MQTT_PORT_BASE=${BROKER_MQTT_PORT_BASE:-18830}
+BROKER_HTTP_PORT_BASE=${BROKER_HTTP_PORT_BASE:-18080}
+BROKER_READY_TIMEOUT=60
+# More nodes than this on one machine only compete for its cores.
+MAX_BROKERS=16
+
+broker_dirs() { compgen -G "$SW_STATE/broker-*" | sort -t- -k2 -n || true; }
+
+# pid of a node or of HAProxy, if its pid file names a live process of the right kind.
+part_pid() {
+  local file=$SW_STATE/$1/pid pid
+  [[ -s $file ]] || return 1
+  pid=$(<"$file")
+  [[ $pid =~ ^[0-9]+$ ]] && pid_alive "$pid" || return 1
+  [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$2" ]] || return 1
+  echo "$pid"
+}
+
+stop_part() {
+  local part=$1 comm=$2 pid deadline
+  pid=$(part_pid "$part" "$comm") || { rm -f "$SW_STATE/$part/pid"; return 0; }
+  say "$part: stopping pid $pid"
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + STOP_TIMEOUT))
+  while pid_alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
+  if pid_alive "$pid"; then
+    say "$part: still running after ${STOP_TIMEOUT}s, sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$SW_STATE/$part/pid"
+}
+
+brokers_tokens() {
+  local file=$SW_STATE/brokers.env
+  if [[ ! -s $file ]]; then
+    (umask 077 && printf 'STREETWATCH_ADMIN_TOKEN=%s\nSTREETWATCH_OPERATOR_TOKEN=%s\n' \
+      "$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')" "$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')" >"$file")
+  fi
+  echo "$file"
+}
+
+# start_brokers N: nodes 1..N running (extra ones stopped), HAProxy in front of exactly them.
+start_brokers() {
+  local n=$1 i dir mqtt http nodes=() dir_n tokens
+  [[ $n =~ ^[0-9]+$ ]] && ((n >= 1 && n <= MAX_BROKERS)) || die "--brokers takes 1 to $MAX_BROKERS, not '$n'"
+  need haproxy "install HAProxy (apt-get install haproxy)"
+  svc_pid kafka >/dev/null && svc_pid redis >/dev/null || die "broker nodes need Kafka and Redis up: run infra/local/up first"
+  for dir in $(broker_dirs); do
+    dir_n=${dir##*-}
+    ((dir_n > n)) && stop_part "broker-$dir_n" node
+  done
+  tokens=$(brokers_tokens)
+  for ((i = 1; i <= n; i++)); do
+    mqtt=$((BROKER_MQTT_PORT_BASE + i)) http=$((BROKER_HTTP_PORT_BASE + i))
+    nodes+=("node-$i=$mqtt:$http")
+    dir=$SW_STATE/broker-$i
+    if pid=$(part_pid "broker-$i" node); then
+      say "broker-$i: already running (pid $pid)"
+      continue
+    fi
+    port_open "$mqtt" && die "broker-$i: port $mqtt is in use by another process (BROKER_MQTT_PORT_BASE)"
+    port_open "$http" && die "broker-$i: port $http is in use by another process (BROKER_HTTP_PORT_BASE)"
+    mkdir -p "$dir/data" "$dir/log"
+    say "broker-$i: starting node-$i on MQTT $mqtt, HTTP $http"
+    echo "---- $(date -Is) infra/local/up: broker node-$i" >>"$dir/log/broker.log"
+    (
+      set -a
+      . "$SW_STATE/env"
+      . "$tokens"
+      set +a
+      cd "$SW_REPO"
+      MQTT_NODE_ID=node-$i MQTT_PROXY_PROTOCOL=on MQTT_HOST=127.0.0.1 MQTT_PORT=$mqtt HTTP_HOST=127.0.0.1 HTTP_PORT=$http \
+        STREETWATCH_DATA_DIR=$dir/data exec setsid node --import tsx app/main.ts --stages broker,api \
+        </dev/null >>"$dir/log/broker.log" 2>&1 9>&-
+    ) &
+    echo $! >"$dir/pid"
+    printf 'MQTT=%s\nHTTP=%s\n' "$mqtt" "$http" >"$dir/ports"
+  done
+  for ((i = 1; i <= n; i++)); do
+    http=$((BROKER_HTTP_PORT_BASE + i))
+    local deadline=$((SECONDS + BROKER_READY_TIMEOUT))
+    until [[ $(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$http/readyz") == 200 ]]; do
+      part_pid "broker-$i" node >/dev/null || { tail -n 30 "$SW_STATE/broker-$i/log/broker.log" >&2; die "broker-$i: the process exited while starting"; }
+      ((SECONDS < deadline)) || { tail -n 30 "$SW_STATE/broker-$i/log/broker.log" >&2; die "broker-$i: not ready after ${BROKER_READY_TIMEOUT}s"; }
+      sleep 0.5
+    done
+    say "broker-$i: ready"
+  done
+
+  # HAProxy is restarted on the new list of nodes: clients it held reconnect, as after any restart.
+  stop_part haproxy haproxy
+  port_open "$MQTT_PUBLIC_PORT" && die "haproxy: port $MQTT_PUBLIC_PORT is in use by another process (MQTT_PUBLIC_PORT)"
+  mkdir -p "$SW_STATE/haproxy/log"
+  "$SW_LOCAL_DIR/haproxy-cfg" "$MQTT_PUBLIC_PORT" "${nodes[@]}" >"$SW_STATE/haproxy/haproxy.cfg"
+  haproxy -c -q -f "$SW_STATE/haproxy/haproxy.cfg" || die "haproxy: the generated configuration is invalid ($SW_STATE/haproxy/haproxy.cfg)"
+  say "haproxy: MQTT on port $MQTT_PUBLIC_PORT in front of ${#nodes[@]} node(s)"
+  echo "---- $(date -Is) infra/local/up: haproxy" >>"$SW_STATE/haproxy/log/haproxy.log"
+  setsid haproxy -db -f "$SW_STATE/haproxy/haproxy.cfg" </dev/null >>"$SW_STATE/haproxy/log/haproxy.log" 2>&1 9>&- &
+  echo $! >"$SW_STATE/haproxy/pid"
+  echo "MQTT=$MQTT_PUBLIC_PORT" >"$SW_STATE/haproxy/ports"
+  local deadline=$((SECONDS + 10))
+  until port_open "$MQTT_PUBLIC_PORT"; do
+    ((SECONDS < deadline)) || { tail -n 30 "$SW_STATE/haproxy/log/haproxy.log" >&2; die "haproxy: not listening on $MQTT_PUBLIC_PORT after 10s"; }
+    sleep 0.2
+  done
+}
+
+stop_brokers() {
+  local dir
+  stop_part haproxy haproxy
+  for dir in $(broker_dirs); do stop_part "${dir##*/}" node; done
+}
+
+# One line per node and for HAProxy, as `status` prints services; false if one is not up.
+status_brokers() {
+  local dir part pid state ok=0 http
+  for dir in $(broker_dirs); do
+    part=${dir##*/}
+    http=$(sed -n 's/^HTTP=//p' "$dir/ports" 2>/dev/null)
+    if pid=$(part_pid "$part" node); then
+      if [[ $(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$http/readyz") == 200 ]]; then state=up; else state=unhealthy ok=1; fi
+    else
+      pid=- state=down ok=1
+    fi
+    printf '%-9s %-10s pid %-8s port %s\n' "$part" "$state" "$pid" "$(sed -n 's/^MQTT=//p' "$dir/ports" 2>/dev/null),$http"
+  done
+  if [[ -d $SW_STATE/haproxy ]]; then
+    if pid=$(part_pid haproxy haproxy); then state=up; else pid=- state=down ok=1; fi
+    printf '%-9s %-10s pid %-8s port %s\n' haproxy "$state" "$pid" "$(sed -n 's/^MQTT=//p' "$SW_STATE/haproxy/ports" 2>/dev/null)"
+  fi
+  return $ok
+}

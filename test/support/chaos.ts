@@ -145,7 +145,9 @@ export function streamReadings(opts: {
   const connect = async (id: string, secret: string): Promise<MqttClient> => {
     for (;;) {
       try {
-        const c = await mqtt.connectAsync(opts.mqttUrl, { clientId: id, username: id, password: secret, reconnectPeriod: 0, connectTimeout: 5_000 });
+        // No retries: a connection a load balancer accepts and then closes (its node is gone)
+        // must fail the attempt, not leave it waiting for a reconnection that never comes.
+        const c = await mqtt.connectAsync(opts.mqttUrl, { clientId: id, username: id, password: secret, reconnectPeriod: 0, connectTimeout: 5_000 }, false);
         clients.add(c);
         return c;
       } catch (err) {
@@ -164,13 +166,19 @@ export function streamReadings(opts: {
         const puback = client.publishAsync(`v1/devices/${d.id}/telemetry`, payload, { qos: 1 });
         puback.catch(() => undefined);
         let timer: NodeJS.Timeout | undefined;
+        let onClose: (() => void) | undefined;
         const late = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error('no PUBACK')), PUBACK_TIMEOUT_MS);
+          // A connection that ends brings no PUBACK any more (mqtt.js would keep the publish
+          // for a reconnection these clients do not make).
+          onClose = () => reject(new Error('connection closed before the PUBACK'));
+          client.once('close', onClose);
         });
         try {
           await Promise.race([puback, late]);
         } finally {
           clearTimeout(timer);
+          client.off('close', onClose!);
         }
         acked.set(d.id, acked.get(d.id)! + 1);
         i++;
@@ -212,7 +220,8 @@ export function scatteredPlaces(n: number, subcenter: 'north' | 'south', offset 
 /**
  * Waits until every consumer group of the namespace has committed up to the end of each
  * partition it reads: the pipeline has finished with everything published so far, so counts
- * taken now are final (a duplicate would already be there).
+ * taken now are final (a duplicate would already be there). The API's live event streams are
+ * left out: one group per process, for the live feed only, so a killed process's never catches up.
  */
 export async function waitForDrained(services: ServiceEnv, namespace: string, ms: number): Promise<void> {
   const admin = new Kafka({ clientId: 'streetwatch-test', brokers: services.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
@@ -223,7 +232,7 @@ export async function waitForDrained(services: ServiceEnv, namespace: string, ms
     for (;;) {
       behind = '';
       try {
-        const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(namespace));
+        const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(namespace) && !g.startsWith(`${namespace}api-stream-`));
         for (const groupId of groups) {
           // Group names are `${namespace}${group}.${topic}` (core/bus/kafka.ts groupName).
           const topic = namespace + groupId.slice(groupId.indexOf('.sw.') + 1);
