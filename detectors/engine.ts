@@ -22,6 +22,7 @@
  */
 import type { Zone } from '../core/city.js';
 import type { CityIndex } from '../core/city-index.js';
+import { deviceKeyPrefix } from '../core/device-state.js';
 import { StreetWatchError } from '../core/errors.js';
 import { METRICS } from '../core/metric-catalog.js';
 import type { Clock, KeyValueStore } from '../core/ports.js';
@@ -56,16 +57,21 @@ export interface RuleEngineOptions {
   clock: Clock;
 }
 
-/** Threshold state keys predate the other kinds and keep their form. */
+const ZONE_SUBJECT = 'zone:';
+const zoneSubject = (zoneId: string): string => `${ZONE_SUBJECT}${zoneId}`;
+
+/**
+ * A device's state under its key prefix (core/device-state.ts), so it goes with the device;
+ * a zone's under its rule. Threshold state predates the other kinds and names no kind.
+ */
 export function stateKey(rule: Pick<Rule, 'id' | 'kind'>, subject: string): string {
-  return rule.kind === 'threshold' ? `rule:${rule.id}:${subject}` : `rule:${rule.id}:${rule.kind}:${subject}`;
+  if (subject.startsWith(ZONE_SUBJECT)) return `rule:${rule.id}:${rule.kind}:${subject}`;
+  return `${deviceKeyPrefix(subject)}rule:${rule.id}${rule.kind === 'threshold' ? '' : `:${rule.kind}`}`;
 }
 
 export function subjectsKey(ruleId: string): string {
   return `subjects:${ruleId}`;
 }
-
-const zoneSubject = (zoneId: string): string => `zone:${zoneId}`;
 
 /** How shared state is stored: the state (null once gone), alerts not yet emitted and when they were written. */
 interface Envelope<S> {

@@ -12,12 +12,16 @@ const logger = createLogger(process.env.SW_TEST_LOG ?? 'silent');
 
 describe.skipIf(!services)('InfluxSeriesStore', () => {
   const namespace = testNamespace();
+  const used = [namespace];
   const open = (over: Partial<ConstructorParameters<typeof InfluxSeriesStore>[0]> = {}): InfluxSeriesStore =>
     new InfluxSeriesStore({ url: services!.INFLUX_URL, token: services!.INFLUX_TOKEN, org: services!.INFLUX_ORG, bucket: services!.INFLUX_BUCKET, namespace, logger, ...over });
-  afterAll(() => dropNamespace(services!, namespace));
+  afterAll(() => Promise.all(used.map((ns) => dropNamespace(services!, ns))));
 
+  // A namespace per store, as each SQLite store is a file of its own: the fold mark is per namespace.
   seriesContract('influxdb', async () => {
-    const s = open();
+    const ns = testNamespace();
+    used.push(ns);
+    const s = open({ namespace: ns });
     await s.connect();
     return s;
   });

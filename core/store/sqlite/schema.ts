@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+import { movedRuleStateKey } from '../../device-state.js';
+import { migrateDatabase, type Migration } from './migrations.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS devices (
@@ -146,15 +148,6 @@ CREATE INDEX IF NOT EXISTS device_errors_device ON device_errors(device_id, seq)
 `;
 
 /**
- * Creates the tables and indexes the state store needs, and migrates a database written by an
- * earlier release.
- */
-export function createSchema(db: Database.Database): void {
-  db.exec(SCHEMA);
-  migrate(db);
-}
-
-/**
  * Tickets written by the first release lack the fields of the governance loop: fill them in
  * from what the ticket records (json_insert adds only missing keys), and index the alerts of
  * the open ones so their resolutions still find them.
@@ -182,11 +175,10 @@ INSERT OR IGNORE INTO ticket_alerts (fingerprint, ticket_id)
 `;
 
 /**
- * Columns added after the first release of a table: CREATE TABLE IF NOT EXISTS leaves an
- * existing table alone, so they are added here when missing (idempotent, no version number to
- * coordinate between branches).
+ * Columns added after the first release of a table, before the schema had a version: a data
+ * directory of any of those releases (user_version 0) gets them here when missing.
  */
-function migrate(db: Database.Database): void {
+function addLegacyColumns(db: Database.Database): void {
   const has = (table: string, column: string): boolean =>
     db.prepare<[string], { name: string }>('SELECT name FROM pragma_table_info(?)').all(table).some((c) => c.name === column);
   const add = (table: string, column: string, ddl: string, backfill?: string): void => {
@@ -216,4 +208,40 @@ function migrate(db: Database.Database): void {
   db.exec("CREATE INDEX IF NOT EXISTS outbox_unit_due ON outbox(subcenter_id, next_attempt_at) WHERE state = 'pending'");
   db.exec('CREATE INDEX IF NOT EXISTS outbox_pair ON outbox(ticket_id, subcenter_id)');
   db.exec('CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created_at)');
+}
+
+/** Rule state of one device moves under the device's key prefix (core/device-state.ts). */
+function moveDeviceRuleState(db: Database.Database): void {
+  const keys = db.prepare<[], { key: string }>("SELECT key FROM kv WHERE key >= 'rule:' AND key < 'rule;'").all();
+  const rename = db.prepare('UPDATE OR REPLACE kv SET key = ? WHERE key = ?');
+  for (const { key } of keys) {
+    const moved = movedRuleStateKey(key);
+    if (moved !== undefined) rename.run(moved, key);
+  }
+}
+
+/** The state database's layout, version by version (see migrations.ts). */
+export const STATE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'devices, tickets, outbox, timers, supervision orders, tokens and rule state',
+    up: (db) => {
+      db.exec(SCHEMA);
+      addLegacyColumns(db);
+    },
+  },
+  {
+    version: 2,
+    name: 'rule state of each device under its key prefix; settled outbox messages by age',
+    up: (db) => {
+      moveDeviceRuleState(db);
+      // Delivered and given-up messages, oldest first, for the retention job.
+      db.exec("CREATE INDEX IF NOT EXISTS outbox_settled ON outbox(next_attempt_at) WHERE state <> 'pending'");
+    },
+  },
+];
+
+/** Creates the tables and indexes the state store needs, or migrates a database written by an earlier release. */
+export function createSchema(db: Database.Database): { from: number; to: number } {
+  return migrateDatabase(db, 'state.db', STATE_MIGRATIONS);
 }
