@@ -201,10 +201,10 @@ export interface SeriesStore {
   queryRollups(resolution: RollupResolution, q: SeriesQuery): Promise<RollupPoint[]>;
   /**
    * One bounded step of folding stored readings into both roll-up resolutions; resolves with how
-   * many readings it folded (0: caught up). A reading is folded once, late ones included, unless
-   * it was older than `rawHorizon` when it arrived (it is kept raw until pruned, not rolled up).
+   * many readings it folded (0: caught up at `now`). Every reading is folded once, late ones
+   * included, whenever it arrives.
    */
-  rollUp(now: number, rawHorizon: number, maxReadings: number): Promise<number>;
+  rollUp(now: number, maxReadings: number): Promise<number>;
   /**
    * Deletes rows of a resolution older than `before` (readings only once they are rolled up), at
    * most about `maxRows` of them; resolves with how many (0: nothing left to delete).

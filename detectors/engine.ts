@@ -18,7 +18,8 @@
  *   again (same ids again).
  *
  * Rules that need time to pass (deadman, camera) register their subjects in a list per rule,
- * which the tick walks.
+ * which the tick walks (subjects.ts: the lists, their cache and their pruning). The tick reads a
+ * deadman subject's state only once its silence can have reached the rule's wait.
  */
 import type { Zone } from '../core/city.js';
 import type { CityIndex } from '../core/city-index.js';
@@ -35,6 +36,9 @@ import { deadmanData, deadmanTick, type DeadmanState } from './deadman.js';
 import { evaluateRate, type RateState } from './rate.js';
 import { crossedBound, evaluateThreshold, type ThresholdState } from './threshold.js';
 import { placeRule, selectedZones, withOverride, zoneMatches } from '../core/zone-selector.js';
+import { SubjectLists, subjectsKey } from './subjects.js';
+
+export { subjectsKey };
 
 /** Compare-and-set attempts per state and batch before the batch fails (and is retried). */
 const MAX_CAS_ATTEMPTS = 20;
@@ -67,10 +71,6 @@ const zoneSubject = (zoneId: string): string => `${ZONE_SUBJECT}${zoneId}`;
 export function stateKey(rule: Pick<Rule, 'id' | 'kind'>, subject: string): string {
   if (subject.startsWith(ZONE_SUBJECT)) return `rule:${rule.id}:${rule.kind}:${subject}`;
   return `${deviceKeyPrefix(subject)}rule:${rule.id}${rule.kind === 'threshold' ? '' : `:${rule.kind}`}`;
-}
-
-export function subjectsKey(ruleId: string): string {
-  return `subjects:${ruleId}`;
 }
 
 /** How shared state is stored: the state (null once gone), alerts not yet emitted and when they were written. */
@@ -107,10 +107,17 @@ interface OwnedWork {
 
 export class RuleEngine {
   private compiled: CompiledRules | undefined;
-  /** Subjects this engine knows to be in each rule's list (lists only grow). */
-  private readonly registered = new Map<string, Set<string>>();
+  private readonly subjects: SubjectLists;
+  /**
+   * When each deadman state read by a tick can fire at the earliest (by its newest data and its
+   * wait): the tick skips it until then. Data moves that time only later, and is seen here or by
+   * the next reading of the lists, when this is cleared.
+   */
+  private readonly due = new Map<string, number>();
 
-  constructor(private readonly opts: RuleEngineOptions) {}
+  constructor(private readonly opts: RuleEngineOptions) {
+    this.subjects = new SubjectLists(opts.kv);
+  }
 
   /** Evaluates readings in order; resolves with the alerts emitted. */
   async readings(batch: readonly Reading[]): Promise<Alert[]> {
@@ -146,14 +153,22 @@ export class RuleEngine {
           if (at) places.push([reading.deviceId, { ...base, zoneId: at.zone?.id ?? null }]);
         }
         for (const [subject, place] of places) {
+          const key = stateKey(rule, subject);
           shared.register(rule.id, subject);
-          shared.add(stateKey(rule, subject), (prev) => deadmanDataChange(rule, prev as Placed<DeadmanState> | undefined, reading, subject, place));
+          this.due.delete(key);
+          shared.add(key, (prev) => {
+            const before = prev as Placed<DeadmanState> | undefined;
+            // New, or back after it fired: its list entry may have been pruned meanwhile.
+            if (!before || before.phase === 'firing') shared.force(rule.id, subject);
+            return deadmanDataChange(rule, before, reading, subject, place);
+          });
         }
       }
     }
 
-    await this.register(shared.subjects);
+    await this.subjects.add(shared.subjects);
     const sharedAlerts = await this.applyShared(shared.updates, this.opts.clock.now());
+    await this.subjects.add(shared.forced, true);
     const { alerts: ownedAlerts, writes } = await this.evaluateOwned(owned);
     const alerts = [...sharedAlerts.emit, ...ownedAlerts];
     if (alerts.length) await this.opts.emit(alerts);
@@ -176,12 +191,18 @@ export class RuleEngine {
         if (!at) continue;
         const params = withOverride(rule, at.override);
         const place: AlertPlace = { zoneId: at.zone?.id ?? null, subcenterId: event.subcenterId, loc: event.loc };
-        if (qualifies(params, event)) shared.register(rule.id, event.deviceId);
-        shared.add(stateKey(rule, event.deviceId), (prev) => cameraEventChange(params, prev as Placed<CameraState> | undefined, event, place));
+        const ok = qualifies(params, event);
+        if (ok) shared.register(rule.id, event.deviceId);
+        shared.add(stateKey(rule, event.deviceId), (prev) => {
+          // A camera with no state left may have been pruned from the list meanwhile.
+          if (ok && !prev) shared.force(rule.id, event.deviceId);
+          return cameraEventChange(params, prev as Placed<CameraState> | undefined, event, place);
+        });
       }
     }
-    await this.register(shared.subjects);
+    await this.subjects.add(shared.subjects);
     const { emit, flushed } = await this.applyShared(shared.updates, this.opts.clock.now());
+    await this.subjects.add(shared.forced, true);
     if (emit.length) await this.opts.emit(emit);
     await this.clearOutboxes(flushed);
     return emit;
@@ -193,12 +214,19 @@ export class RuleEngine {
     const rules = this.rules(index);
     const timed: (DeadmanRule | CameraRule)[] = [...rules.deadman, ...rules.camera];
     if (timed.length === 0) return [];
-    const lists = await this.opts.kv.getMany<string[]>(timed.map((r) => subjectsKey(r.id)));
+    const { lists, refreshed } = await this.subjects.lists(timed.map((r) => r.id), now);
+    if (refreshed) this.due.clear();
     const shared = new SharedBatch();
     for (const rule of timed) {
-      for (const subject of lists.get(subjectsKey(rule.id)) ?? []) {
+      for (const subject of lists.get(rule.id) ?? []) {
         if (rule.kind === 'deadman') {
-          shared.add(stateKey(rule, subject), (prev) => deadmanTickChange(index, rule, prev as Placed<DeadmanState> | undefined, now, this.opts.startedAt, subject));
+          const key = stateKey(rule, subject);
+          if ((this.due.get(key) ?? -Infinity) > now) continue;
+          shared.add(key, (prev) => {
+            const state = prev as Placed<DeadmanState> | undefined;
+            this.due.set(key, deadmanDue(index, rule, state, this.opts.startedAt));
+            return deadmanTickChange(index, rule, state, now, this.opts.startedAt, subject);
+          });
         } else {
           shared.add(stateKey(rule, subject), (prev) => cameraTickChange(index, rule, prev as Placed<CameraState> | undefined, now, subject));
         }
@@ -208,6 +236,45 @@ export class RuleEngine {
     if (emit.length) await this.opts.emit(emit);
     await this.clearOutboxes(flushed);
     return emit;
+  }
+
+  /**
+   * Prunes the subject lists (subjects.ts): subjects with no state left, deadman subjects whose
+   * alert fired and whose silence passed `silentMs` (or the rule's own wait, if longer), and the
+   * lists of rules no longer in the city. Resolves with how many subjects left their lists.
+   */
+  async pruneSubjects(now: number, silentMs: number): Promise<number> {
+    const index = this.opts.cityIndex();
+    const rules = this.rules(index);
+    const live = new Map<string, { stateKey: (subject: string) => string; droppable: (subject: string, state: unknown) => boolean }>();
+    for (const rule of [...rules.deadman, ...rules.camera]) {
+      live.set(rule.id, {
+        stateKey: (subject) => stateKey(rule, subject),
+        droppable: (_subject, stored) => {
+          const envelope = stored as Envelope<unknown> | undefined;
+          // Alerts not sent yet keep it: the next writer of the state sends them.
+          if (envelope?.o?.length) return false;
+          if (envelope?.s === undefined || envelope.s === null) return true;
+          if (rule.kind !== 'deadman') return false;
+          const d = envelope.s as Placed<DeadmanState>;
+          const after = withOverride(rule, overrideFor(index, rule, d.place.zoneId)).after;
+          return d.phase === 'firing' && now - d.lastSeen >= Math.max(silentMs, after);
+        },
+      });
+    }
+    return this.subjects.prune(live);
+  }
+
+  /** Takes deleted devices out of the timed rules' subject lists (their state goes with their key prefix). */
+  async forgetDevices(deviceIds: readonly string[]): Promise<number> {
+    const rules = this.rules(this.opts.cityIndex());
+    for (const rule of [...rules.deadman, ...rules.camera]) for (const id of deviceIds) this.due.delete(stateKey(rule, id));
+    return this.subjects.remove(new Set(deviceIds), [...rules.deadman, ...rules.camera].map((r) => r.id));
+  }
+
+  /** Devices this engine holds something about in memory (its copies of the subject lists). */
+  knownDevices(): string[] {
+    return [...this.subjects.known()].filter((s) => !s.startsWith(ZONE_SUBJECT));
   }
 
   /** The shortest duration a timed rule waits: ticks need to be finer than this. */
@@ -266,28 +333,6 @@ export class RuleEngine {
     return { alerts, writes };
   }
 
-  /** Adds new subjects to their rules' lists (compare-and-set: other instances add too). */
-  private async register(subjects: ReadonlyMap<string, ReadonlySet<string>>): Promise<void> {
-    for (const [ruleId, wanted] of subjects) {
-      const known = this.registered.get(ruleId) ?? new Set<string>();
-      this.registered.set(ruleId, known);
-      const missing = [...wanted].filter((s) => !known.has(s));
-      if (missing.length === 0) continue;
-      const key = subjectsKey(ruleId);
-      for (let attempt = 1; ; attempt++) {
-        const list = (await this.opts.kv.getMany<string[]>([key])).get(key);
-        const merged = new Set(list ?? []);
-        const before = merged.size;
-        for (const s of missing) merged.add(s);
-        if (merged.size === before || (await this.opts.kv.compareAndSet(key, list, [...merged].sort()))) {
-          for (const s of merged) known.add(s);
-          break;
-        }
-        if (attempt >= MAX_CAS_ATTEMPTS) throw contention(key);
-      }
-    }
-  }
-
   /**
    * Applies each key's updates in order with compare-and-set, re-reading and re-applying the
    * keys whose write lost a race. New alerts ride in the stored outbox; returns the alerts to
@@ -319,6 +364,8 @@ export class RuleEngine {
           state = change.state;
           added.push(...change.alerts);
         }
+        // Alerts waiting in the state's outbox: the tick looks at it again until they are out.
+        if (carried.length > 0 || added.length > 0) this.due.delete(key);
         if (!changed && added.length === 0 && !stale) continue;
         const sending = added.length > 0 || stale ? [...carried, ...added] : [];
         const outbox = [...carried, ...added];
@@ -365,6 +412,14 @@ interface Outgoing {
 class SharedBatch {
   readonly updates = new Map<string, SharedUpdate[]>();
   readonly subjects = new Map<string, Set<string>>();
+  /** Subjects to add to their lists even if the cached copy has them (see SubjectLists.add). */
+  readonly forced = new Map<string, Set<string>>();
+
+  force(ruleId: string, subject: string): void {
+    const set = this.forced.get(ruleId);
+    if (set) set.add(subject);
+    else this.forced.set(ruleId, new Set([subject]));
+  }
 
   add(key: string, update: SharedUpdate): void {
     const list = this.updates.get(key);
@@ -457,6 +512,12 @@ function deadmanTickChange(
   const summary = `${label(rule)}: no data from ${who} for ${humanDuration(params.after)} (last ${prev.metric} at ${new Date(prev.lastSeen).toISOString()})`;
   const alert = makeAlert({ rule: params, subject, status: 'firing', startsAt: state.since, ts: now, deviceId: prev.deviceId, metric: prev.metric, value: prev.value, place: prev.place, summary });
   return { state: next, alerts: [alert] };
+}
+
+/** When a deadman state can fire at the earliest: never while it is firing or absent. */
+function deadmanDue(index: CityIndex, rule: DeadmanRule, prev: Placed<DeadmanState> | undefined, startedAt: number): number {
+  if (!prev || prev.phase === 'firing') return Infinity;
+  return Math.max(prev.lastSeen, startedAt) + withOverride(rule, overrideFor(index, rule, prev.place.zoneId)).after;
 }
 
 function cameraEventChange(rule: CameraParams & CameraRule, prev: Placed<CameraState> | undefined, e: CameraEvent, place: AlertPlace): Change<Placed<CameraState>> {

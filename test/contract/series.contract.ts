@@ -19,7 +19,7 @@ const DAY = 24 * HOUR;
 
 /** Folds everything written so far into the roll-ups (as if each reading had arrived on time). */
 export async function foldAll(s: SeriesStore, now: number): Promise<void> {
-  while ((await s.rollUp(now, 0, 5_000)) > 0);
+  while ((await s.rollUp(now, 5_000)) > 0);
 }
 
 /** Roll-up points compared field by field; sums (and means) up to float rounding. */
@@ -116,6 +116,25 @@ export function seriesContract(name: string, makeStore: () => Promise<SeriesStor
       expectPoints(await s.queryRollups('5m', range), rollUp(all, '5m'));
       expectPoints(await s.queryRollups('1h', range), rollUp(all, '1h'));
       expect((await s.queryRollups('1h', range))[0]).toMatchObject({ count: 31, max: 95, last: 69 });
+    });
+
+    it('merges a reading that arrives after its step was folded and its readings pruned, once', async () => {
+      const s = await store();
+      const dev = `dev-${randomUUID().slice(0, 8)}`;
+      const first = Array.from({ length: 12 }, (_, i) => reading(dev, 'noise', t0 + i * MIN, 40 + i));
+      await s.write(first);
+      const later = t0 + 60 * DAY;
+      await s.write([reading(dev, 'noise', later, 1, { receivedAt: later })]);
+      await foldAll(s, later + HOUR);
+      while ((await s.prune('raw', later - 30 * DAY, 5_000)) > 0);
+      // Buffered for two months by the device, then sent twice.
+      const old = reading(dev, 'noise', t0 + 2 * MIN + 30_000, 99, { receivedAt: later + HOUR });
+      await s.write([old]);
+      await s.write([old]);
+      await foldAll(s, later + 2 * HOUR);
+      const range = { deviceId: dev, from: t0, to: t0 + HOUR };
+      expectPoints(await s.queryRollups('5m', range), rollUp([...first, old], '5m'));
+      expectPoints(await s.queryRollups('1h', range), rollUp([...first, old], '1h'));
     });
 
     it('prunes each resolution by age, and readings only once they are folded', async () => {

@@ -5,13 +5,14 @@
  * its 5-minute steps once it is complete. How far the fold went is kept in a point of the meta
  * measurement, so any process can go on from there. A reading that arrives after its step was
  * folded makes its steps be folded again from the readings (idempotent: a point of a step is
- * rewritten whole), unless it was older than the raw retention when it arrived.
+ * rewritten whole); one older than the raw retention, whose step's readings are partly pruned,
+ * is merged into the step instead, once.
  *
  * Schema: docs/influxdb-schema.md.
  */
 import { Point, flux, fluxDateTime, fluxExpression, fluxInteger, fluxString, type QueryApi } from '@influxdata/influxdb-client';
 import type { RollupPoint, RollupResolution, SeriesQuery } from '../../ports.js';
-import { STEP_MS, coarsen, rollUp, stepStart } from '../../retention/rollup.js';
+import { STEP_MS, coarsen, combine, rollUp, stepStart } from '../../retention/rollup.js';
 import { slices } from '../../retention/series-read.js';
 import type { Reading } from '../../schemas.js';
 
@@ -127,7 +128,7 @@ export class InfluxRollups {
    * with the readings folded (at least 1 when it moved on), 0 when every step complete at `now`
    * (`lagMs` ago) is folded.
    */
-  async foldStep(now: number, rawHorizon: number, maxReadings: number): Promise<number> {
+  async foldStep(now: number, maxReadings: number): Promise<number> {
     const ready = stepStart(now - this.d.lagMs, '5m');
     let from = await this.foldedUntil();
     if (from === undefined) {
@@ -142,7 +143,7 @@ export class InfluxRollups {
     let span = STEP_MS['1h'];
     while (end < ready && readings.length < maxReadings) {
       const next = Math.min(ready, Math.max(end + STEP_MS['5m'], stepStart(end + span, '5m')));
-      const start = Math.max(end, rawHorizon);
+      const start = end;
       const room = Math.max(1, maxReadings - readings.length);
       const page = start < next ? await this.d.readings({ from: start, to: next, limit: room + 1 }) : [];
       if (page.length > room) {
@@ -179,13 +180,35 @@ export class InfluxRollups {
     await this.writeRollups('1h', coarsen(fives, '1h'));
   }
 
-  /** Folds again the steps of readings that arrived after their step was folded. */
-  async late(readings: readonly Reading[]): Promise<void> {
+  /**
+   * The readings of a batch whose steps are already folded, split by what can be done about
+   * them: those within the raw retention fold their steps again from the readings; the older
+   * ones (their steps' readings are partly pruned) are merged into the steps, each once: those
+   * already stored (a redelivery) are left out. Undefined when none is late. Called before the
+   * batch is written.
+   */
+  async lateReadings(readings: readonly Reading[]): Promise<{ refold: Reading[]; merge: Reading[] } | undefined> {
     const until = await this.foldedUntil(false);
-    if (until === undefined) return;
-    const steps = new Map<string, { deviceId: string; metric: string; start: number }>();
+    if (until === undefined) return undefined;
+    const refold: Reading[] = [];
+    const old: Reading[] = [];
     for (const r of readings) {
-      if (r.ts >= until || r.ts < r.receivedAt - this.d.rawRetentionMs) continue;
+      if (r.ts >= until) continue;
+      (r.ts >= r.receivedAt - this.d.rawRetentionMs ? refold : old).push(r);
+    }
+    const merge: Reading[] = [];
+    for (const r of old) {
+      const stored = await this.d.readings({ deviceId: r.deviceId, metric: r.metric, from: r.ts, to: r.ts + 1, limit: 1 });
+      if (stored.length === 0 && !merge.some((m) => m.deviceId === r.deviceId && m.metric === r.metric && m.ts === r.ts)) merge.push(r);
+    }
+    return refold.length > 0 || merge.length > 0 ? { refold, merge } : undefined;
+  }
+
+  /** Folds late readings (see lateReadings), once they are written. */
+  async foldLate(late: { refold: readonly Reading[]; merge: readonly Reading[] }): Promise<void> {
+    const until = (await this.foldedUntil(false)) ?? 0;
+    const steps = new Map<string, { deviceId: string; metric: string; start: number }>();
+    for (const r of late.refold) {
       const start = stepStart(r.ts, '5m');
       steps.set(`${r.deviceId}\u0000${r.metric}\u0000${start}`, { deviceId: r.deviceId, metric: r.metric, start });
     }
@@ -198,6 +221,15 @@ export class InfluxRollups {
       hours.set(`${s.deviceId}\u0000${s.metric}\u0000${hour}`, { ...only, start: hour });
     }
     for (const h of hours.values()) if (h.start + STEP_MS['1h'] <= until) await this.refoldHour(h.start, { deviceId: h.deviceId, metric: h.metric });
+    for (const resolution of ['5m', '1h'] as const) {
+      const added = rollUp(late.merge, resolution);
+      const merged: RollupPoint[] = [];
+      for (const p of added) {
+        const [stored] = await this.query(resolution, { deviceId: p.deviceId, metric: p.metric, from: p.start, to: p.start + 1 }, 1);
+        merged.push(stored ? combine(stored, p) : p);
+      }
+      await this.writeRollups(resolution, merged);
+    }
   }
 
   private async writeRollups(resolution: RollupResolution, points: readonly RollupPoint[]): Promise<void> {

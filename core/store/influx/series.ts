@@ -56,8 +56,8 @@ export interface InfluxSeriesOptions {
   /** Default DEFAULT_INFLUX_TIMEOUT_MS. */
   timeoutMs?: number;
   /**
-   * How long raw readings are kept (STREETWATCH_RETENTION_RAW): a reading that arrives older
-   * than this is not folded into the roll-ups. Default DEFAULT_RAW_RETENTION_MS.
+   * How long raw readings are kept (STREETWATCH_RETENTION_RAW): a late reading within it folds
+   * its steps again from the readings, an older one is merged into them. Default DEFAULT_RAW_RETENTION_MS.
    */
   rawRetentionMs?: number;
   /** How long after a 5-minute step ends it is folded. Default DEFAULT_ROLLUP_LAG_MS. */
@@ -163,9 +163,10 @@ export class InfluxSeriesStore implements SeriesStore {
 
   async write(readings: readonly Reading[]): Promise<void> {
     if (readings.length === 0) return;
-    await this.writePoints(readings.map((r) => this.toPoint(r)));
     // Readings of steps already folded fold them again (rare: a device that buffered offline).
-    await this.rollups.late(readings).catch((err: unknown) => Promise.reject(this.failure(err, 'write')));
+    const late = await this.rollups.lateReadings(readings).catch((err: unknown) => Promise.reject(this.failure(err, 'query')));
+    await this.writePoints(readings.map((r) => this.toPoint(r)));
+    if (late) await this.rollups.foldLate(late).catch((err: unknown) => Promise.reject(this.failure(err, 'write')));
   }
 
   private async writePoints(points: readonly Point[]): Promise<void> {
@@ -204,8 +205,8 @@ export class InfluxSeriesStore implements SeriesStore {
     return this.rollups.query(resolution, q, q.limit ?? DEFAULT_QUERY_LIMIT);
   }
 
-  async rollUp(now: number, rawHorizon: number, maxReadings: number): Promise<number> {
-    return this.rollups.foldStep(now, rawHorizon, maxReadings);
+  async rollUp(now: number, maxReadings: number): Promise<number> {
+    return this.rollups.foldStep(now, maxReadings);
   }
 
   /**

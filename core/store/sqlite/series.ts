@@ -94,7 +94,7 @@ export const SERIES_MIGRATIONS: readonly Migration[] = [
 ];
 
 /**
- * Folds the readings with rowid in (?, ?] and time at or after ? into one roll-up table: the
+ * Folds the readings with rowid in (?, ?] into one roll-up table: the
  * aggregates of core/retention/rollup.ts in SQL (the newest reading of a step gives `last`, its
  * unit and place), merged into a step already there.
  */
@@ -106,7 +106,7 @@ const foldSql = (resolution: RollupResolution): string => {
   SELECT device_id, metric, start, count(*), min(value), max(value), sum(value), ${newest('value')}, max(ts), ${newest('unit')}, ${newest('lat')}, ${newest('lon')}
   FROM (SELECT device_id, metric, ts - ts % ${step} AS start, ts, value, unit, lat, lon,
           row_number() OVER (PARTITION BY device_id, metric, ts - ts % ${step} ORDER BY ts DESC) AS rn
-        FROM readings WHERE id > ? AND id <= ? AND ts >= ?)
+        FROM readings WHERE id > ? AND id <= ?)
   WHERE true
   GROUP BY device_id, metric, start
   ON CONFLICT (device_id, metric, start) DO UPDATE SET
@@ -187,12 +187,12 @@ export class SqliteSeriesStore implements SeriesStore {
     });
     const folds = ROLLUP_RESOLUTIONS.map((res) => this.db.prepare(foldSql(res)));
     const newest = this.db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM readings');
-    this.foldTx = this.db.transaction((rawHorizon: number, maxReadings: number): number => {
+    this.foldTx = this.db.transaction((maxReadings: number): number => {
       const folded = this.mark(FOLDED);
       const last = newest.get()?.id ?? 0;
       const until = Math.min(last, folded + maxReadings);
       if (until <= folded) return 0;
-      for (const fold of folds) fold.run(folded, until, rawHorizon);
+      for (const fold of folds) fold.run(folded, until);
       this.setMark(FOLDED, until);
       return until - folded;
     });
@@ -251,8 +251,8 @@ export class SqliteSeriesStore implements SeriesStore {
       .map(toRollup);
   }
 
-  async rollUp(_now: number, rawHorizon: number, maxReadings: number): Promise<number> {
-    return this.foldTx.immediate(rawHorizon, maxReadings);
+  async rollUp(_now: number, maxReadings: number): Promise<number> {
+    return this.foldTx.immediate(maxReadings);
   }
 
   async prune(resolution: Resolution, before: number, maxRows: number): Promise<number> {
