@@ -17,6 +17,7 @@ import { startBroker, type Broker } from '../broker/server.js';
 import type { CityIndex } from '../core/city-index.js';
 import { watchCity } from '../core/city-watch.js';
 import { connectWithRetry } from '../core/connect-retry.js';
+import { markRunning } from '../core/data-dir-lock.js';
 import type { Config, StageName } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
@@ -88,6 +89,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const { token: adminToken, file: adminTokenFile } = ensureAdminToken(config.adminToken, config.dataDir);
 
   const { bus, state, series, services, usesDataDir } = createBackends(config, { logger, metrics });
+  // A restore refuses the data directory while this process keeps its stores there.
+  const unmark = usesDataDir ? markRunning(config.dataDir, config.stages) : undefined;
   const runs = (s: StageName): boolean => config.stages.includes(s);
   const usesSeries = config.stages.some((s) => STAGE_PORTS[s].includes('series'));
   const subscriptions: Subscription[] = [];
@@ -213,6 +216,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     await bus.close();
     await state.close();
     await series.close();
+    unmark?.();
   }
 
   let stopping: Promise<void> | undefined;
