@@ -18,6 +18,7 @@ import { RedisStateStore } from '../../core/store/redis/state.js';
 import { openDatabase } from '../../core/store/sqlite/open.js';
 import { latestVersion } from '../../core/store/sqlite/migrations.js';
 import { STATE_MIGRATIONS } from '../../core/store/sqlite/schema.js';
+import { MAX_TIMELINE_ENTRIES } from '../../core/tickets/timeline.js';
 import { SERIES_MIGRATIONS, SqliteSeriesStore } from '../../core/store/sqlite/series.js';
 import { SqliteStateStore } from '../../core/store/sqlite/state.js';
 import { dropNamespace, testNamespace, testServices } from '../support/backends.js';
@@ -82,6 +83,31 @@ describe('upgrading the embedded stores', () => {
     } finally {
       await state.close();
       await series.close();
+    }
+  });
+
+  it('bounds the timelines of tickets written before timelines were bounded, keeping what KPIs read', async () => {
+    const dir = previousRelease();
+    const db = openDatabase(path.join(dir, 'state.db'));
+    const { body } = db.prepare<[string], { body: string }>('SELECT body FROM tickets WHERE id = ?').get(workload.ticket)!;
+    const ticket = JSON.parse(body) as Record<string, unknown> & { timeline: { at: number; actor: string; action: string; note?: string }[] };
+    // A runaway ticket of the old release: hundreds of notes, then closed.
+    for (let i = 0; i < 500; i++) ticket.timeline.push({ at: 10_000 + i, actor: 'unit:north', action: 'feedback', note: `round ${i}` });
+    ticket.timeline.push({ at: 20_000, actor: 'admin', action: 'closed' });
+    db.prepare('UPDATE tickets SET body = ?, status = ? WHERE id = ?').run(JSON.stringify({ ...ticket, status: 'closed' }), 'closed', workload.ticket);
+    db.close();
+    const state = new SqliteStateStore(dir);
+    try {
+      const after = (await state.tickets.get(workload.ticket))!;
+      expect(after.timeline.length).toBeLessThanOrEqual(MAX_TIMELINE_ENTRIES);
+      expect(after.timeline.map((e) => e.action)).toContain('summarized');
+      expect(after.timeline.at(-1)).toMatchObject({ action: 'closed', at: 20_000 });
+      expect(after.timeline.slice(0, 2)).toEqual(ticket.timeline.slice(0, 2));
+      const { timeline: _a, ...rest } = after;
+      const { timeline: _b, ...before } = ticket;
+      expect(rest).toEqual({ ...before, status: 'closed' });
+    } finally {
+      await state.close();
     }
   });
 
@@ -163,6 +189,8 @@ describe.skipIf(!services)('upgrading a Redis namespace', () => {
       await redis.set(`${ns}sw:kv:rule:busy:composite:zone:z1`, JSON.stringify({ s: {} }));
       await redis.hset(`${ns}sw:ob:m1`, { tid: 'T1', state: 'delivered', next: '1000', channel: 'webhook', sc: 'north', event: 'e', body: '{}', ca: '1', attempts: '1' });
       await redis.zadd(`${ns}sw:obt:T1`, 1, 'm1');
+      const runaway = { id: 'T9', status: 'closed', timeline: Array.from({ length: 300 }, (_, i) => ({ at: i, actor: 'unit:north', action: 'feedback', note: `round ${i}` })) };
+      await redis.hset(`${ns}sw:t:T9`, { v: '7', st: 'closed', body: JSON.stringify(runaway) });
       const store = new RedisStateStore({ url: services!.REDIS_URL, namespace: ns, logger });
       await store.connect();
       expect(Number(await redis.get(`${ns}sw:schema`))).toBe(REDIS_SCHEMA_VERSION);
@@ -170,6 +198,9 @@ describe.skipIf(!services)('upgrading a Redis namespace', () => {
       expect((await store.kv.getMany(['rule:busy:composite:zone:z1'])).size).toBe(1);
       expect(await store.outbox.pruneSettled(2_000, 10)).toBe(1);
       expect(await store.outbox.forTicket('T1')).toEqual([]);
+      const bounded = JSON.parse((await redis.hget(`${ns}sw:t:T9`, 'body'))!) as { timeline: { action: string }[] };
+      expect(bounded.timeline.length).toBeLessThanOrEqual(MAX_TIMELINE_ENTRIES);
+      expect(bounded.timeline.map((e) => e.action)).toContain('summarized');
       await store.close();
 
       await redis.set(`${ns}sw:schema`, String(REDIS_SCHEMA_VERSION + 1));

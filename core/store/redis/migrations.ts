@@ -8,6 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { movedRuleStateKey } from '../../device-state.js';
 import { StreetWatchError } from '../../errors.js';
+import type { Ticket } from '../../schemas.js';
+import { capTimeline } from '../../tickets/timeline.js';
 import type { Ctx } from './context.js';
 
 export interface RedisMigration {
@@ -35,7 +37,7 @@ export const REDIS_MIGRATIONS: readonly RedisMigration[] = [
   { version: 1, name: 'devices, tickets, outbox, timers, supervision orders, tokens and rule state', up: async () => undefined },
   {
     version: 2,
-    name: 'rule state of each device under its key prefix; settled outbox messages by age',
+    name: 'rule state of each device under its key prefix; settled outbox messages by age; timelines bounded',
     up: async (c) => {
       const kv = c.keys.kv('');
       for await (const keys of scan(c, `${kv}rule:*`)) {
@@ -55,6 +57,20 @@ export const REDIS_MIGRATIONS: readonly RedisMigration[] = [
           if (state === 'delivered' || state === 'failed') settled.push(Number(next ?? 0), key.slice(item.length));
         });
         if (settled.length > 0) await c.redis.zadd(c.keys.outboxSettled, ...settled);
+      }
+      // Timelines written before they were bounded (see the SQLite store's step).
+      const ticket = c.keys.ticket('');
+      for await (const keys of scan(c, `${ticket}*`)) {
+        const pipe = c.redis.pipeline();
+        for (const key of keys) pipe.hget(key, 'body');
+        const bodies = (await pipe.exec()) ?? [];
+        for (const [i, key] of keys.entries()) {
+          const body = bodies[i]?.[1] as string | null | undefined;
+          if (!body) continue;
+          const t = JSON.parse(body) as Ticket;
+          const timeline = capTimeline(t.timeline ?? []);
+          if (timeline.length !== (t.timeline ?? []).length) await c.redis.hset(key, 'body', JSON.stringify({ ...t, timeline }));
+        }
       }
     },
   },

@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
 import { movedRuleStateKey } from '../../device-state.js';
+import type { Ticket } from '../../schemas.js';
+import { MAX_TIMELINE_BYTES, MAX_TIMELINE_ENTRIES, capTimeline } from '../../tickets/timeline.js';
 import { migrateDatabase, type Migration } from './migrations.js';
 
 const SCHEMA = `
@@ -220,6 +222,23 @@ function moveDeviceRuleState(db: Database.Database): void {
   }
 }
 
+/**
+ * Timelines written before they were bounded (a closed ticket is never written again) are held
+ * to the bounds every writer keeps now (core/tickets/timeline.ts); only tickets over a bound are
+ * read. The version stays: nothing happened to the ticket.
+ */
+function boundOldTimelines(db: Database.Database): void {
+  const over = db.prepare<[number, number], { id: string; body: string }>(
+    "SELECT id, body FROM tickets WHERE json_array_length(body, '$.timeline') > ? OR length(body) > ?",
+  );
+  const write = db.prepare('UPDATE tickets SET body = ? WHERE id = ?');
+  for (const { id, body } of over.all(MAX_TIMELINE_ENTRIES, MAX_TIMELINE_BYTES)) {
+    const ticket = JSON.parse(body) as Ticket;
+    const timeline = capTimeline(ticket.timeline);
+    if (timeline.length !== ticket.timeline.length) write.run(JSON.stringify({ ...ticket, timeline }), id);
+  }
+}
+
 /** The state database's layout, version by version (see migrations.ts). */
 export const STATE_MIGRATIONS: readonly Migration[] = [
   {
@@ -232,9 +251,10 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
-    name: 'rule state of each device under its key prefix; settled outbox messages by age',
+    name: 'rule state of each device under its key prefix; settled outbox messages by age; timelines bounded',
     up: (db) => {
       moveDeviceRuleState(db);
+      boundOldTimelines(db);
       // Delivered and given-up messages, oldest first, for the retention job.
       db.exec("CREATE INDEX IF NOT EXISTS outbox_settled ON outbox(next_attempt_at) WHERE state <> 'pending'");
     },
