@@ -59,6 +59,8 @@ describe('loadConfig', () => {
     expect(c.namespace).toBe('city-a.');
     expect(modeOf(c)).toBe('distributed');
     expect(modeOf(loadConfig({ REDIS_URL: 'redis://localhost' }))).toBe('distributed');
+    const influx = { INFLUX_URL: 'http://influxdb:8086', INFLUX_TOKEN: 't', INFLUX_ORG: 'o', INFLUX_BUCKET: 'raw' };
+    expect(loadConfig({ ...influx, INFLUX_ROLLUP_BUCKET: 'rollups' }).influx).toMatchObject({ bucket: 'raw', rollupBucket: 'rollups' });
   });
 
   it('needs the token, org and bucket with INFLUX_URL', () => {

@@ -285,6 +285,7 @@ const EnvSchema = z.object({
   INFLUX_TOKEN: z.string().max(4096).optional(),
   INFLUX_ORG: z.string().max(256).optional(),
   INFLUX_BUCKET: z.string().max(256).optional(),
+  INFLUX_ROLLUP_BUCKET: z.string().max(256).optional(),
   REDIS_URL: z
     .string()
     .max(4096)
@@ -393,6 +394,11 @@ export interface InfluxConfig {
   org: string;
   /** 2.x: the bucket; 1.8: `database/retention-policy`. */
   bucket: string;
+  /**
+   * Where the roll-ups go when not beside the readings (INFLUX_ROLLUP_BUCKET): the readings'
+   * bucket then keeps them for its own retention (docs/OPERATIONS.md).
+   */
+  rollupBucket?: string;
 }
 
 /** The bus, both adapters: retries and parking; the embedded log's bound. */
@@ -614,7 +620,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retentionMs: e.STREETWATCH_REPORT_RETENTION,
     },
     kafka: e.KAFKA_BROKERS && { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
-    influx: e.INFLUX_URL === undefined ? undefined : { url: e.INFLUX_URL, token: e.INFLUX_TOKEN!, org: e.INFLUX_ORG!, bucket: e.INFLUX_BUCKET! },
+    influx:
+      e.INFLUX_URL === undefined
+        ? undefined
+        : { url: e.INFLUX_URL, token: e.INFLUX_TOKEN!, org: e.INFLUX_ORG!, bucket: e.INFLUX_BUCKET!, ...(e.INFLUX_ROLLUP_BUCKET === undefined ? {} : { rollupBucket: e.INFLUX_ROLLUP_BUCKET }) },
     redis: e.REDIS_URL === undefined ? undefined : { url: e.REDIS_URL },
     namespace: e.STREETWATCH_NAMESPACE,
     retention: {

@@ -9,8 +9,6 @@ export interface InfluxDeleteOptions {
   url: string;
   token: string;
   org: string;
-  /** 2.x: the bucket; 1.8: `database/retention-policy` (DELETE applies to the database). */
-  bucket: string;
   timeoutMs: number;
 }
 
@@ -19,19 +17,23 @@ export class InfluxDeleter {
 
   constructor(private readonly o: InfluxDeleteOptions) {}
 
-  /** Deletes the points of `measurement` with time in [from, to). */
-  async delete(measurement: string, from: number, to: number): Promise<void> {
+  /**
+   * Deletes the points of `measurement` with time in [from, to) from a bucket (2.x; 1.8:
+   * `database/retention-policy`, where InfluxQL's DELETE applies to the whole database, which is
+   * why every measurement name carries the namespace).
+   */
+  async delete(measurement: string, from: number, to: number, bucket: string): Promise<void> {
     const major = await (this.major ??= this.version());
     const auth = { authorization: `Token ${this.o.token}` };
     const signal = AbortSignal.timeout(this.o.timeoutMs);
     let res: Response;
     if (major >= 2) {
-      const query = new URLSearchParams({ org: this.o.org, bucket: this.o.bucket });
+      const query = new URLSearchParams({ org: this.o.org, bucket });
       // The endpoint's stop is inclusive.
       const body = { start: new Date(from).toISOString(), stop: new Date(to - 1).toISOString(), predicate: `_measurement=${JSON.stringify(measurement)}` };
       res = await fetch(new URL(`/api/v2/delete?${query}`, this.o.url), { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
     } else {
-      const db = this.o.bucket.split('/')[0]!;
+      const db = bucket.split('/')[0]!;
       const q = `DELETE FROM "${measurement.replaceAll('"', '\\"')}" WHERE time >= '${new Date(from).toISOString()}' AND time < '${new Date(to).toISOString()}'`;
       res = await fetch(new URL(`/query?${new URLSearchParams({ db })}`, this.o.url), { method: 'POST', headers: auth, body: new URLSearchParams({ q }), signal });
     }

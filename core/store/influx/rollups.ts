@@ -45,11 +45,14 @@ interface RollupRow {
 }
 
 export interface InfluxRollupDeps {
+  /** Where the readings are. */
   bucket: string;
+  /** Where the roll-ups and the fold mark are: the readings' bucket, or one of their own. */
+  rollupBucket: string;
   /** Measurement of the readings; roll-ups are `${raw}_5m` and `${raw}_1h`, the mark `${raw}_meta`. */
   raw: string;
   query: QueryApi;
-  /** Writes points, resolving once InfluxDB has them. */
+  /** Writes points to the roll-up bucket, resolving once InfluxDB has them. */
   write(points: Point[]): Promise<void>;
   /** Reads raw readings of [from, to), with filters, oldest first. */
   readings(q: SeriesQuery): Promise<Reading[]>;
@@ -79,7 +82,7 @@ export class InfluxRollups {
     const filters = [flux`r._measurement == ${this.measurements[resolution]}`, flux`r._time < ${fluxTime(to)}`];
     if (q.deviceId !== undefined) filters.push(flux`r.device == ${fluxString(q.deviceId)}`);
     if (q.metric !== undefined) filters.push(flux`r.metric == ${fluxString(q.metric)}`);
-    const rows = await this.d.rows<RollupRow>(flux`from(bucket: ${this.d.bucket})
+    const rows = await this.d.rows<RollupRow>(flux`from(bucket: ${this.d.rollupBucket})
   |> range(start: ${fluxTime(from)}, stop: ${fluxTime(to)})
   |> filter(fn: (r) => ${fluxExpression(filters.map((f) => `(${f.toString()})`).join(' and '))})
   |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
@@ -92,7 +95,7 @@ export class InfluxRollups {
   /** How far the fold went: every step before it is folded. Undefined before the first fold. */
   async foldedUntil(fresh = true): Promise<number | undefined> {
     if (!fresh && this.mark && Date.now() - this.mark.readAt < MARK_TTL_MS) return this.mark.value;
-    const rows = await this.d.rows<{ _value: number }>(flux`from(bucket: ${this.d.bucket})
+    const rows = await this.d.rows<{ _value: number }>(flux`from(bucket: ${this.d.rollupBucket})
   |> range(start: 0)
   |> filter(fn: (r) => r._measurement == ${this.meta} and r._field == "folded_until")
   |> last()`);
@@ -109,10 +112,11 @@ export class InfluxRollups {
     this.mark = { value, readAt: Date.now() };
   }
 
-  /** The oldest time in a measurement at or after `from` and before `to`, if any. */
+  /** The oldest time in a measurement at or after `from` and before `to`, if any (roll-up measurements are looked for in their bucket). */
   async firstTime(measurement: string, field: string, from = 0, to = MAX_FLUX_MS): Promise<number | undefined> {
     if (!(Math.max(0, from) < Math.min(MAX_FLUX_MS, to))) return undefined;
-    const rows = await this.d.rows<{ _time: string }>(flux`from(bucket: ${this.d.bucket})
+    const bucket = measurement === this.d.raw ? this.d.bucket : this.d.rollupBucket;
+    const rows = await this.d.rows<{ _time: string }>(flux`from(bucket: ${bucket})
   |> range(start: ${fluxTime(from)}, stop: ${fluxTime(to)})
   |> filter(fn: (r) => r._measurement == ${measurement} and r._field == ${field} and r._time < ${fluxTime(to)})
   |> first()

@@ -47,6 +47,12 @@ export interface InfluxSeriesOptions {
   org: string;
   /** 2.x: the bucket; 1.8: `database/retention-policy`. */
   bucket: string;
+  /**
+   * Where the roll-ups go, when not beside the readings: then the readings' bucket keeps them
+   * for its own retention (InfluxDB drops whole shards), and StreetWatch prunes only the
+   * roll-ups. Default: `bucket`.
+   */
+  rollupBucket?: string;
   /** Measurement name. Default `${namespace}${DEFAULT_MEASUREMENT}`. */
   measurement?: string;
   /** Prefix of the default measurement. Default ''. */
@@ -114,21 +120,24 @@ export class InfluxSeriesStore implements SeriesStore {
     };
     this.rollups = new InfluxRollups({
       bucket: opts.bucket,
+      rollupBucket: opts.rollupBucket ?? opts.bucket,
       raw: this.measurement,
       query: this.queryApi,
-      write: (points) => this.writePoints(points),
+      write: (points) => this.writePoints(points, opts.rollupBucket ?? opts.bucket),
       readings: (q) => this.query(q),
       rows: (query) => this.rows(query),
       lagMs: opts.rollupLagMs ?? DEFAULT_ROLLUP_LAG_MS,
       rawRetentionMs: opts.rawRetentionMs ?? DEFAULT_RAW_RETENTION_MS,
     });
-    this.deleter = new InfluxDeleter({ url: opts.url, token: opts.token, org: opts.org, bucket: opts.bucket, timeoutMs: opts.timeoutMs ?? DEFAULT_INFLUX_TIMEOUT_MS });
+    this.deleter = new InfluxDeleter({ url: opts.url, token: opts.token, org: opts.org, timeoutMs: opts.timeoutMs ?? DEFAULT_INFLUX_TIMEOUT_MS });
   }
 
   /** Checks that the bucket answers a query with these credentials. */
   async connect(): Promise<void> {
     try {
-      await this.queryApi.collectRows(flux`from(bucket: ${this.opts.bucket}) |> range(start: -1m) |> limit(n: 1)`);
+      for (const bucket of new Set([this.opts.bucket, this.opts.rollupBucket ?? this.opts.bucket])) {
+        await this.queryApi.collectRows(flux`from(bucket: ${bucket}) |> range(start: -1m) |> limit(n: 1)`);
+      }
       this.connected = true;
       this.outcome(true);
     } catch (err) {
@@ -165,16 +174,16 @@ export class InfluxSeriesStore implements SeriesStore {
     if (readings.length === 0) return;
     // Readings of steps already folded fold them again (rare: a device that buffered offline).
     const late = await this.rollups.lateReadings(readings).catch((err: unknown) => Promise.reject(this.failure(err, 'query')));
-    await this.writePoints(readings.map((r) => this.toPoint(r)));
+    await this.writePoints(readings.map((r) => this.toPoint(r)), this.opts.bucket);
     if (late) await this.rollups.foldLate(late).catch((err: unknown) => Promise.reject(this.failure(err, 'write')));
   }
 
-  private async writePoints(points: readonly Point[]): Promise<void> {
+  private async writePoints(points: readonly Point[], bucket: string): Promise<void> {
     if (this.closed) throw new StreetWatchError('SW_ERR_UNAVAILABLE', ['time-series store', 'closed']);
     const batch = this.opts.writeBatch ?? DEFAULT_WRITE_BATCH;
     for (let i = 0; i < points.length; i += batch) {
       // A WriteApi per request: its buffer holds exactly these points, so its outcome is theirs.
-      const api = this.influx.getWriteApi(this.opts.org, this.opts.bucket, 'ms', this.writeOptions);
+      const api = this.influx.getWriteApi(this.opts.org, bucket, 'ms', this.writeOptions);
       api.writePoints(points.slice(i, i + batch));
       try {
         await api.close();
@@ -214,8 +223,12 @@ export class InfluxSeriesStore implements SeriesStore {
    * day): InfluxDB deletes by time, not by count.
    */
   async prune(resolution: Resolution, before: number, maxRows: number): Promise<number> {
+    // Readings in a bucket of their own are kept for that bucket's retention: InfluxDB drops
+    // whole shards, far cheaper than deleting points.
+    if (resolution === 'raw' && this.opts.rollupBucket !== undefined && this.opts.rollupBucket !== this.opts.bucket) return 0;
     const measurement = resolution === 'raw' ? this.measurement : this.rollups.measurements[resolution];
     const field = resolution === 'raw' ? SCHEMA.fields.value : 'count';
+    const bucket = resolution === 'raw' ? this.opts.bucket : (this.opts.rollupBucket ?? this.opts.bucket);
     // Readings only once they are folded.
     const until = resolution === 'raw' ? Math.min(before, (await this.rollups.foldedUntil()) ?? 0) : before;
     const oldest = await this.rollups.firstTime(measurement, field, 0, until);
@@ -223,7 +236,7 @@ export class InfluxSeriesStore implements SeriesStore {
     let to = Math.min(until, oldest + PRUNE_SLICE_MS);
     let count: number;
     for (;;) {
-      const rows = await this.rows<{ _value: number }>(flux`from(bucket: ${this.opts.bucket})
+      const rows = await this.rows<{ _value: number }>(flux`from(bucket: ${bucket})
   |> range(start: ${fluxTime(oldest)}, stop: ${fluxTime(to)})
   |> filter(fn: (r) => r._measurement == ${measurement} and r._field == ${field} and r._time < ${fluxTime(to)})
   |> group()
@@ -233,7 +246,7 @@ export class InfluxSeriesStore implements SeriesStore {
       to = oldest + Math.floor((to - oldest) / 2);
     }
     try {
-      await this.deleter.delete(measurement, oldest, to);
+      await this.deleter.delete(measurement, oldest, to, bucket);
     } catch (err) {
       throw this.failure(err, 'write');
     }
