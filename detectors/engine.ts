@@ -25,17 +25,31 @@ import type { Zone } from '../core/city.js';
 import type { CityIndex } from '../core/city-index.js';
 import { deviceKeyPrefix } from '../core/device-state.js';
 import { StreetWatchError } from '../core/errors.js';
-import { METRICS } from '../core/metric-catalog.js';
 import type { Clock, KeyValueStore } from '../core/ports.js';
 import type { CameraRule, CompositeRule, DeadmanRule, RateRule, Rule, ThresholdRule } from '../core/rules.js';
 import type { Alert, CameraEvent, Reading } from '../core/schemas.js';
-import { humanDuration, makeAlert, type AlertPlace } from './alerts.js';
-import { cameraEvent, cameraTick, isQuiet, qualifies, type CameraParams, type CameraState } from './camera.js';
-import { evaluateComposite, type CompositeState } from './composite.js';
-import { deadmanData, deadmanTick, type DeadmanState } from './deadman.js';
+import { placeRule, selectedZones, withOverride } from '../core/zone-selector.js';
+import type { AlertPlace } from './alerts.js';
+import { qualifies, type CameraState } from './camera.js';
+import {
+  ZONE_SUBJECT,
+  cameraEventChange,
+  cameraTickChange,
+  compositeChange,
+  deadmanDataChange,
+  deadmanDue,
+  deadmanTickChange,
+  overrideFor,
+  rateAlert,
+  thresholdAlert,
+  zoneSubject,
+  type Change,
+  type Placed,
+} from './changes.js';
+import type { CompositeState } from './composite.js';
+import type { DeadmanState } from './deadman.js';
 import { evaluateRate, type RateState } from './rate.js';
-import { crossedBound, evaluateThreshold, type ThresholdState } from './threshold.js';
-import { placeRule, selectedZones, withOverride, zoneMatches } from '../core/zone-selector.js';
+import { evaluateThreshold, type ThresholdState } from './threshold.js';
 import { SubjectLists, subjectsKey } from './subjects.js';
 
 export { subjectsKey };
@@ -61,9 +75,6 @@ export interface RuleEngineOptions {
   clock: Clock;
 }
 
-const ZONE_SUBJECT = 'zone:';
-const zoneSubject = (zoneId: string): string => `${ZONE_SUBJECT}${zoneId}`;
-
 /**
  * A device's state under its key prefix (core/device-state.ts), so it goes with the device;
  * a zone's under its rule. Threshold state predates the other kinds and names no kind.
@@ -80,15 +91,7 @@ interface Envelope<S> {
   t?: number;
 }
 
-interface Change<S> {
-  state: S | undefined;
-  alerts: Alert[];
-}
-
 type SharedUpdate = (prev: unknown) => Change<unknown>;
-
-/** Deadman and camera states remember where their alert belongs: the tick has no reading. */
-type Placed<S> = S & { place: AlertPlace };
 
 interface CompiledRules {
   source: CityIndex;
@@ -445,111 +448,4 @@ function zonesOf(index: CityIndex, ids: readonly string[]): Zone[] {
     if (zone) out.push(zone);
   }
   return out;
-}
-
-const unitOf = (r: { metric: string; unit?: string | undefined }): string => r.unit ?? METRICS.get(r.metric)?.unit ?? '';
-const label = (rule: { id: string; name?: string | undefined }): string => rule.name ?? rule.id;
-
-// ---------------------------------------------------------------------------------------
-// Per kind: the state change and the alert it produces
-
-function thresholdAlert(rule: ThresholdRule, r: Reading, place: AlertPlace, status: 'firing' | 'resolved', startsAt: number): Alert {
-  const threshold = crossedBound(rule, r.value);
-  const unit = unitOf(r);
-  const summary =
-    status === 'firing'
-      ? `${label(rule)}: ${r.metric} ${r.value}${unit} ${threshold !== undefined && r.value > threshold ? '>' : '<'} ${threshold}${unit} at ${r.deviceId}`
-      : `${label(rule)}: ${r.metric} back to ${r.value}${unit} at ${r.deviceId}`;
-  return makeAlert({ rule, subject: r.deviceId, status, startsAt, ts: r.ts, deviceId: r.deviceId, metric: r.metric, value: r.value, threshold, place, summary });
-}
-
-function rateAlert(rule: RateRule, r: Reading, place: AlertPlace, status: 'firing' | 'resolved', startsAt: number, change: number): Alert {
-  const unit = unitOf(r);
-  const amount = Number(Math.abs(change).toPrecision(6));
-  const summary =
-    status === 'firing'
-      ? `${label(rule)}: ${r.metric} ${change < 0 ? 'fell' : 'rose'} ${amount}${unit} within ${humanDuration(rule.within)} (now ${r.value}${unit}) at ${r.deviceId}`
-      : `${label(rule)}: ${r.metric} steady again at ${r.value}${unit} at ${r.deviceId}`;
-  const threshold = change < 0 ? rule.fall : rule.rise;
-  return makeAlert({ rule, subject: r.deviceId, status, startsAt, ts: r.ts, deviceId: r.deviceId, metric: r.metric, value: r.value, threshold, place, summary });
-}
-
-function compositeChange(rule: CompositeRule, prev: CompositeState | undefined, r: Reading, place: AlertPlace): Change<CompositeState> {
-  const { state, transition } = evaluateComposite(rule, prev, r);
-  if (!transition) return { state, alerts: [] };
-  const zone = place.zoneId!;
-  const what = rule.conditions.map((c) => `${c.devices > 1 ? `${c.devices}× ` : ''}${c.metric}`).join(rule.match === 'all' ? ' + ' : ' or ');
-  const summary =
-    transition === 'firing'
-      ? `${label(rule)}: ${what} within ${humanDuration(rule.within)} in ${zone} (last ${r.metric} ${r.value}${unitOf(r)} at ${r.deviceId})`
-      : `${label(rule)}: conditions cleared in ${zone}`;
-  const alert = makeAlert({ rule, subject: zoneSubject(zone), status: transition, startsAt: state.since, ts: r.ts, deviceId: r.deviceId, metric: r.metric, value: r.value, place, summary });
-  return { state, alerts: [alert] };
-}
-
-function deadmanDataChange(rule: DeadmanRule, prev: Placed<DeadmanState> | undefined, r: Reading, subject: string, place: AlertPlace): Change<Placed<DeadmanState>> {
-  const { state, transition } = deadmanData(prev, r);
-  const next = { ...state, place };
-  if (!transition) return { state: next, alerts: [] };
-  const summary = `${label(rule)}: data again from ${r.deviceId} (${r.metric} ${r.value}${unitOf(r)})`;
-  return { state: next, alerts: [makeAlert({ rule, subject, status: transition, startsAt: prev!.since, ts: r.ts, deviceId: r.deviceId, metric: r.metric, value: r.value, place, summary })] };
-}
-
-function deadmanTickChange(
-  index: CityIndex,
-  rule: DeadmanRule,
-  prev: Placed<DeadmanState> | undefined,
-  now: number,
-  startedAt: number,
-  subject: string,
-): Change<Placed<DeadmanState>> {
-  if (!prev || prev.phase === 'firing') return { state: prev, alerts: [] };
-  const params = withOverride(rule, overrideFor(index, rule, prev.place.zoneId));
-  const { state, transition } = deadmanTick(prev, now, params.after, startedAt);
-  if (!transition) return { state: prev, alerts: [] };
-  const next = { ...state, place: prev.place };
-  const who = subject.startsWith('zone:') ? `any device in ${prev.place.zoneId}` : prev.deviceId;
-  const summary = `${label(rule)}: no data from ${who} for ${humanDuration(params.after)} (last ${prev.metric} at ${new Date(prev.lastSeen).toISOString()})`;
-  const alert = makeAlert({ rule: params, subject, status: 'firing', startsAt: state.since, ts: now, deviceId: prev.deviceId, metric: prev.metric, value: prev.value, place: prev.place, summary });
-  return { state: next, alerts: [alert] };
-}
-
-/** When a deadman state can fire at the earliest: never while it is firing or absent. */
-function deadmanDue(index: CityIndex, rule: DeadmanRule, prev: Placed<DeadmanState> | undefined, startedAt: number): number {
-  if (!prev || prev.phase === 'firing') return Infinity;
-  return Math.max(prev.lastSeen, startedAt) + withOverride(rule, overrideFor(index, rule, prev.place.zoneId)).after;
-}
-
-function cameraEventChange(rule: CameraParams & CameraRule, prev: Placed<CameraState> | undefined, e: CameraEvent, place: AlertPlace): Change<Placed<CameraState>> {
-  const { state, transition } = cameraEvent(rule, prev, e);
-  if (state === prev) return { state: prev, alerts: [] };
-  return cameraChange(rule, state && { ...state, place }, transition, e.ts, e.deviceId);
-}
-
-function cameraTickChange(index: CityIndex, rule: CameraRule, prev: Placed<CameraState> | undefined, now: number, deviceId: string): Change<Placed<CameraState>> {
-  if (!prev) return { state: prev, alerts: [] };
-  const params = withOverride(rule, overrideFor(index, rule, prev.place.zoneId));
-  const { state, transition } = cameraTick(params, prev, now);
-  if (state === prev) return { state: prev, alerts: [] };
-  return cameraChange(params, state && { ...state, place: prev.place }, transition, now - prev.skew, deviceId);
-}
-
-function cameraChange(rule: CameraRule, state: Placed<CameraState> | undefined, transition: 'firing' | 'resolved' | undefined, ts: number, deviceId: string): Change<Placed<CameraState>> {
-  const next = state && isQuiet(state) ? undefined : state;
-  if (!transition || !state) return { state: next, alerts: [] };
-  const { type, value } = state.last;
-  const where = state.place.zoneId ? ` in ${state.place.zoneId}` : '';
-  const summary =
-    transition === 'firing'
-      ? `${label(rule)}: ${type} seen by ${deviceId}${where}${rule.for > 0 ? ` for ${humanDuration(ts - state.since)}` : ''}`
-      : `${label(rule)}: ${type} no longer seen by ${deviceId}${where}`;
-  const alert = makeAlert({ rule, subject: deviceId, status: transition, startsAt: state.since, ts, deviceId, metric: type, value, place: state.place, summary });
-  return { state: next, alerts: [alert] };
-}
-
-/** The override a rule has for a zone (deadman and camera look it up again at each tick). */
-function overrideFor<O extends { zones: Rule['zones'] & object }>(index: CityIndex, rule: { overrides?: readonly O[] | undefined }, zoneId: string | null): O | undefined {
-  const zone = zoneId === null ? undefined : index.zoneById.get(zoneId);
-  if (!zone) return undefined;
-  return rule.overrides?.find((o) => zoneMatches(zone, o.zones));
 }
