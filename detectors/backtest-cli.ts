@@ -55,7 +55,7 @@ export function formatReport(r: BacktestResult, rulesFile: string): string {
     `backtest of ${rulesFile}`,
     `${iso(r.from)} → ${iso(r.to)}: ${r.readings} readings replayed`,
     ...(r.byResolution['5m'] || r.byResolution['1h']
-      ? [`  older than the raw retention, from roll-ups: ${(['5m', '1h'] as const).filter((x) => r.byResolution[x]).map((x) => `${r.byResolution[x]} from ${x} steps`).join(', ')} (peaks kept; durations and rates only as fine as a step)`]
+      ? [`  where the raw readings are pruned, from roll-ups: ${(['5m', '1h'] as const).filter((x) => r.byResolution[x]).map((x) => `${r.byResolution[x]} from ${x} steps`).join(', ')} (peaks kept; durations and rates only as fine as a step)`]
       : []),
     '',
     fmt(header),
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   // The history where the deployment keeps it: InfluxDB (Flux queries) when INFLUX_URL is set.
   const series = await openSeriesStore(config, createLogger(config.logLevel));
   try {
-    const result = await backtest({ series, city: new CityIndex({ ...city, rules }), from: opts.from, to: opts.to, holdMs: opts.hold, retention: config.retention });
+    const result = await backtest({ series, city: new CityIndex({ ...city, rules }), from: opts.from, to: opts.to, holdMs: opts.hold });
     process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : formatReport(result, path.relative(process.cwd(), rulesFile) || rulesFile));
   } finally {
     await series.close();

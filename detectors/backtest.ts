@@ -9,7 +9,7 @@
  * - Time passes with the readings, ticking for deadman rules between them; silence after the
  *   last reading runs to `to`.
  * - Camera rules are not replayed: camera events are not kept in the time-series store.
- * - Periods older than the raw retention are replayed from the roll-ups: each step as its
+ * - Periods whose raw readings are pruned are replayed from the roll-ups: each step as its
  *   extremes and its last value (replayReadings), so thresholds see the peaks; durations and
  *   rates there are only as fine as the step. The result counts readings per resolution.
  * - Tickets follow alerting's merge key (`mergeKeyOf`: one kind of problem in one zone, or one
@@ -22,8 +22,7 @@
 import { mergeKeyOf } from '../core/tickets/lifecycle.js';
 import type { CityIndex } from '../core/city-index.js';
 import type { Resolution, SeriesStore } from '../core/ports.js';
-import type { SeriesRetention } from '../core/retention/rollup.js';
-import { historyPages, slices } from '../core/retention/series-read.js';
+import { historyPages } from '../core/retention/series-read.js';
 import type { RuleKind } from '../core/rules.js';
 import type { Alert, Grade, Reading } from '../core/schemas.js';
 import { MemoryKeyValueStore } from '../core/store/memory-kv.js';
@@ -49,13 +48,6 @@ export interface BacktestOptions {
   pageSize?: number;
   /** Called after each page, for progress. */
   onProgress?: (replayedTo: number, readings: number) => void;
-  /**
-   * How long the store keeps each resolution: periods whose raw readings are gone are replayed
-   * from the roll-ups (core/retention/series-read.ts, replayReadings). Without it, raw readings only.
-   */
-  retention?: SeriesRetention;
-  /** The time the retention counts back from. Default: now. */
-  now?: number;
 }
 
 export interface BacktestRow {
@@ -106,10 +98,7 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
 
   let count = 0;
   const byResolution: Partial<Record<Resolution, number>> = {};
-  const history = opts.retention
-    ? historyPages(opts.series, opts.retention, from, to, opts.now ?? Date.now(), pageSize)
-    : rawPages(opts.series, from, to, pageSize);
-  for await (const { resolution, readings: page } of history) {
+  for await (const { resolution, readings: page } of historyPages(opts.series, from, to, pageSize)) {
     byResolution[resolution] = (byResolution[resolution] ?? 0) + page.length;
     // Readings between two ticks go to the engine together: the same verdicts, far fewer
     // state round trips than one reading at a time.
@@ -130,11 +119,6 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
 
   const skipped = city.city.rules.filter((r) => r.kind === 'camera').map((r) => ({ ruleId: r.id, reason: 'camera events are not kept in the time-series store' }));
   return { from, to, readings: count, byResolution, rows: tally.rows(), skipped };
-}
-
-/** Raw readings of [from, to), a page at a time. */
-async function* rawPages(series: SeriesStore, from: number, to: number, pageSize: number): AsyncGenerator<{ resolution: Resolution; readings: Reading[] }> {
-  for await (const readings of slices((f, t, n) => series.query({ from: f, to: t, limit: n }), from, to, pageSize)) yield { resolution: 'raw', readings };
 }
 
 /** The reading as the city being tried would have placed it. */

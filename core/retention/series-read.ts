@@ -107,24 +107,22 @@ export function replayReadings(p: RollupPoint, resolution: RollupResolution): Re
 }
 
 /**
- * Every reading of [from, to) for a replay, oldest first, page by page: raw where the store still
- * keeps readings, and before that each roll-up step replayed as readings (replayReadings).
+ * Every reading of [from, to) for a replay, oldest first, page by page: raw readings from the
+ * oldest one the store still holds (they are pruned oldest first, so from there on they are all
+ * there), and before that each roll-up step replayed as readings (replayReadings): 5-minute steps
+ * while they are kept, hourly ones before. What the store holds decides, not the retention in
+ * force: a store the retention job has not pruned yet is replayed from its readings.
  */
-export async function* historyPages(
-  store: SeriesStore,
-  retention: SeriesRetention,
-  from: number,
-  to: number,
-  now: number,
-  pageSize = DEFAULT_PAGE_ROWS,
-): AsyncGenerator<{ resolution: Resolution; readings: Reading[] }> {
-  // Hourly until the 5-minute roll-ups begin (at an hour), 5-minute until the raw readings begin (at a step), raw after.
-  const hourEnd = Math.min(to, Math.ceil(horizons(retention, now)['5m'] / STEP_MS['1h']) * STEP_MS['1h']);
-  const fiveEnd = Math.min(to, Math.max(hourEnd, rollupSplit('5m', retention, now)));
+export async function* historyPages(store: SeriesStore, from: number, to: number, pageSize = DEFAULT_PAGE_ROWS): AsyncGenerator<{ resolution: Resolution; readings: Reading[] }> {
+  const { oldest } = await store.stats();
+  const ceil = (t: number | null, res: RollupResolution): number => (t === null ? Infinity : Math.ceil(t / STEP_MS[res]) * STEP_MS[res]);
+  // A step that straddles the oldest reading is replayed from the roll-ups, and the readings from the next step on.
+  const rawFrom = Math.max(from, Math.min(to, oldest.raw === null ? to : ceil(oldest.raw, '5m')));
+  const fiveFrom = Math.max(from, Math.min(rawFrom, ceil(oldest['5m'], '1h')));
   const periods: [Resolution, number, number][] = [
-    ['1h', from, hourEnd],
-    ['5m', Math.max(from, hourEnd), fiveEnd],
-    ['raw', Math.max(from, fiveEnd), to],
+    ['1h', from, fiveFrom],
+    ['5m', fiveFrom, rawFrom],
+    ['raw', rawFrom, to],
   ];
   for (const [resolution, start, end] of periods) {
     if (start >= end) continue;
