@@ -25,7 +25,7 @@ describe('loadConfig', () => {
       silentMs: 30 * day,
       intervalMs: 60_000,
       batch: 2_000,
-      diskWarnBytes: 5 * 1024 ** 3,
+      diskWarnBytes: 20 * 1024 ** 3,
     });
     const c = loadConfig({ STREETWATCH_RETENTION_RAW: '7d', STREETWATCH_RETENTION_5M: '30d', STREETWATCH_RETENTION_1H: '3650d', STREETWATCH_DISK_WARN: '500MiB', STREETWATCH_MAINTENANCE_INTERVAL: '5m' });
     expect(c.retention).toMatchObject({ rawMs: 7 * day, fiveMinuteMs: 30 * day, hourMs: 3650 * day, diskWarnBytes: 500 * 1024 ** 2, intervalMs: 300_000 });

@@ -123,8 +123,8 @@ export const DEFAULT_RETENTION_SILENT_MS = 30 * 86_400_000;
 export const DEFAULT_MAINTENANCE_INTERVAL_MS = 60_000;
 /** Rows one step of the retention job handles before it lets other work run (a few ms of SQLite). */
 export const DEFAULT_MAINTENANCE_BATCH = 2_000;
-/** Free disk space under which /readyz warns: days of readings at a district's load (docs/OPERATIONS.md). */
-export const DEFAULT_DISK_WARN_BYTES = 5 * 1024 ** 3;
+/** Free disk space under which /readyz warns: about two days of growth at a district's load (docs/OPERATIONS.md). */
+export const DEFAULT_DISK_WARN_BYTES = 20 * 1024 ** 3;
 export const STAGES = ['broker', 'ingest', 'detectors', 'alerting', 'api'] as const;
 export type StageName = (typeof STAGES)[number];
 /** Kafka client id: how the brokers' logs and quotas name our connections. */
