@@ -9,9 +9,10 @@
  * readings into the roll-ups, as the retention job does, and notes the file sizes. Then:
  * - bytes per row of each resolution (SQLite's dbstat, tables with their indexes), and from them
  *   the store at the default retention (30 days raw, 90 days of 5-minute steps, 5 years hourly);
- * - a prune of the oldest hour of raw readings by the retention job's own loop (2,000 rows a
- *   step, the event loop free between steps) while a writer keeps storing 500 readings/s in
- *   batches every 100 ms: the longest event-loop stall and the slowest write during the prune.
+ * - a prune of the oldest hour of raw readings by the retention job's own loop (the event loop
+ *   free between steps) while a writer keeps storing 500 readings/s in batches every 100 ms: the
+ *   longest event-loop stall and the slowest write during the prune. With `--steps 2000,500` the
+ *   hour is cut into as many slices, each pruned with steps of one size, side by side in one run.
  *
  * Results go to bench/results/<UTC start>-store.{md,json} with the machine and load average.
  */
@@ -22,7 +23,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { Command } from 'commander';
-import { REPO_ROOT } from '../core/config.js';
+import { DEFAULT_MAINTENANCE_BATCH, REPO_ROOT } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import { MemoryKeyValueStore } from '../core/store/memory-kv.js';
@@ -48,9 +49,10 @@ const program = new Command('bench-store')
   .option('--metrics <n>', 'readings per report (1-3)', (v) => Number(v), 3)
   .option('--hours <n>', 'hours of readings to write', (v) => Number(v), 24)
   .option('--batch <n>', 'readings per write transaction (one bus batch)', (v) => Number(v), 3_000)
+  .option('--steps <list>', 'rows per step of the retention job, one prune per size (comma-separated)', (v) => v.split(',').map(Number), [DEFAULT_MAINTENANCE_BATCH])
   .option('--dir <dir>', 'where the store goes (default: a new temporary directory, removed after)')
   .option('--out <dir>', 'where the results go', path.join(REPO_ROOT, 'bench', 'results'));
-const opts = program.parse().opts<{ sensors: number; metrics: number; hours: number; batch: number; dir?: string; out: string }>();
+const opts = program.parse().opts<{ sensors: number; metrics: number; hours: number; batch: number; steps: number[]; dir?: string; out: string }>();
 
 const started = new Date();
 const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sw-bench-store-'));
@@ -101,7 +103,7 @@ for (let h = 0; h < opts.hours; h++) {
   let longest = 0;
   for (;;) {
     const s0 = performance.now();
-    const n = await store.rollUp(t0 + (h + 1) * HOUR, 2_000);
+    const n = await store.rollUp(t0 + (h + 1) * HOUR, opts.steps[0]!);
     longest = Math.max(longest, performance.now() - s0);
     if (n === 0) break;
   }
@@ -127,12 +129,12 @@ const perRow = { raw: tier.raw / rows.raw, '5m': tier['5m'] / rows['5m'], '1h': 
 const perDayMiB = { raw: (tier.raw / MiB) * (24 / opts.hours), '5m': (tier['5m'] / MiB) * (24 / opts.hours), '1h': (tier['1h'] / MiB) * (24 / opts.hours) };
 const steady = { raw: perDayMiB.raw * 30, '5m': perDayMiB['5m'] * 90, '1h': perDayMiB['1h'] * 1825 };
 
-// The prune, against a writer: the oldest hour of raw readings, the way the retention job runs.
+// The prune, against a writer: the oldest hour of raw readings, the way the retention job runs,
+// one slice of the hour per step size.
 const live = new SqliteSeriesStore(dir);
-const delay = monitorEventLoopDelay({ resolution: 1 });
-let writes = 0;
 /** How late a write batch was done against when it was due (what a PUBACK waiting on it sees). */
 let latestWriteMs = 0;
+let writes = 0;
 let writing = true;
 let liveMinute = opts.hours * 60;
 const writer = (async () => {
@@ -146,54 +148,87 @@ const writer = (async () => {
     await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
   }
 })();
-/** Each prune step is one synchronous transaction: its duration is a stall the store causes. */
-const steps: number[] = [];
-const maintenance = new Maintenance({
-  tasks: [
-    {
-      name: 'prune-raw',
-      step: async () => {
-        const s0 = performance.now();
-        const n = await live.prune('raw', t0 + HOUR, 2_000);
-        steps.push(performance.now() - s0);
-        return n;
-      },
-    },
-  ],
-  kv: new MemoryKeyValueStore(),
-  clock: { now: () => t0 + 31 * DAY },
-  logger: createLogger('silent'),
-  metrics: new Metrics({ defaultMetrics: false }),
-  intervalMs: 60_000,
-  taskBudgetMs: 3_600_000,
-});
 await new Promise((r) => setTimeout(r, 500));
-delay.enable();
-const p0 = performance.now();
-const [run] = await maintenance.run();
-const pruneSeconds = (performance.now() - p0) / 1000;
-delay.disable();
+
+interface PruneRun {
+  stepRows: number;
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+  steps: number;
+  meanStepMs: number;
+  longestStepMs: number;
+  p99StepMs: number;
+  longestLoopDelayMs: number;
+  p99LoopDelayMs: number;
+  writesDuring: number;
+  latestWriteMs: number;
+  /** One-minute load average at the end of the prune. */
+  load: number;
+}
+
+/** Prunes the raw readings before `before` by the retention job's loop, `stepRows` rows a step. */
+async function pruneWith(stepRows: number, before: number): Promise<PruneRun> {
+  /** Each prune step is one synchronous transaction: its duration is a stall the store causes. */
+  const steps: number[] = [];
+  const maintenance = new Maintenance({
+    tasks: [
+      {
+        name: 'prune-raw',
+        step: async () => {
+          const s0 = performance.now();
+          const n = await live.prune('raw', before, stepRows);
+          steps.push(performance.now() - s0);
+          return n;
+        },
+      },
+    ],
+    kv: new MemoryKeyValueStore(),
+    clock: { now: () => t0 + 31 * DAY },
+    logger: createLogger('silent'),
+    metrics: new Metrics({ defaultMetrics: false }),
+    intervalMs: 60_000,
+    taskBudgetMs: 3_600_000,
+  });
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  latestWriteMs = 0;
+  const writes0 = writes;
+  delay.enable();
+  const p0 = performance.now();
+  const [run] = await maintenance.run();
+  const seconds = (performance.now() - p0) / 1000;
+  delay.disable();
+  steps.sort((x, y) => x - y);
+  return {
+    stepRows,
+    rows: run!.handled,
+    seconds,
+    rowsPerSecond: run!.handled / seconds,
+    steps: steps.length,
+    meanStepMs: steps.reduce((n, x) => n + x, 0) / Math.max(1, steps.length),
+    longestStepMs: steps.at(-1) ?? 0,
+    p99StepMs: steps[Math.floor((steps.length - 1) * 0.99)] ?? 0,
+    longestLoopDelayMs: delay.max / 1e6,
+    p99LoopDelayMs: delay.percentile(99) / 1e6,
+    writesDuring: writes - writes0,
+    latestWriteMs,
+    load: loadAverage()[0],
+  };
+}
+
+const prunes: PruneRun[] = [];
+for (const [i, stepRows] of opts.steps.entries()) {
+  const p = await pruneWith(stepRows, t0 + Math.round((HOUR * (i + 1)) / opts.steps.length));
+  prunes.push(p);
+  log(`prune of ${p.rows} rows, ${stepRows} a step: ${p.seconds.toFixed(1)} s, ${p.steps} steps (mean ${p.meanStepMs.toFixed(1)} ms, p99 ${p.p99StepMs.toFixed(1)} ms, longest ${p.longestStepMs.toFixed(1)} ms); event-loop delay max ${p.longestLoopDelayMs.toFixed(1)} ms, p99 ${p.p99LoopDelayMs.toFixed(1)} ms; latest of ${p.writesDuring} write batches ${p.latestWriteMs.toFixed(1)} ms after due; load ${p.load}`);
+}
 writing = false;
 await writer;
 await live.close();
-steps.sort((a, b) => a - b);
-const prune = {
-  rows: run!.handled,
-  seconds: pruneSeconds,
-  rowsPerSecond: run!.handled / pruneSeconds,
-  steps: steps.length,
-  longestStepMs: steps.at(-1) ?? 0,
-  p99StepMs: steps[Math.floor((steps.length - 1) * 0.99)] ?? 0,
-  longestLoopDelayMs: delay.max / 1e6,
-  p99LoopDelayMs: delay.percentile(99) / 1e6,
-  writesDuring: writes,
-  latestWriteMs,
-};
-log(`prune of the oldest hour: ${prune.rows} rows in ${pruneSeconds.toFixed(1)} s, ${steps.length} steps (longest ${prune.longestStepMs.toFixed(1)} ms, p99 ${prune.p99StepMs.toFixed(1)} ms); event-loop delay max ${prune.longestLoopDelayMs.toFixed(1)} ms, p99 ${prune.p99LoopDelayMs.toFixed(1)} ms; latest of ${writes} write batches ${latestWriteMs.toFixed(1)} ms after due`);
 if (!opts.dir) fs.rmSync(dir, { recursive: true, force: true });
 
 const machine = describeMachine();
-const result = { started: started.toISOString(), command: `npm run bench:store -- ${process.argv.slice(2).join(' ')}`.trim(), machine, options: opts, written, rows, bytesPerRow: perRow, tierMiB: { raw: tier.raw / MiB, '5m': tier['5m'] / MiB, '1h': tier['1h'] / MiB, other: tier.other / MiB }, fileMiB, perDayMiB, steadyStateMiB: steady, hourly, prune };
+const result = { started: started.toISOString(), command: `npm run bench:store -- ${process.argv.slice(2).join(' ')}`.trim(), machine, options: opts, written, rows, bytesPerRow: perRow, tierMiB: { raw: tier.raw / MiB, '5m': tier['5m'] / MiB, '1h': tier['1h'] / MiB, other: tier.other / MiB }, fileMiB, perDayMiB, steadyStateMiB: steady, hourly, prunes };
 const f2 = (n: number): string => n.toFixed(1);
 const md = [
   `# Store size at the district load (${started.toISOString()})`,
@@ -210,7 +245,11 @@ const md = [
   '',
   `File after a checkpoint: ${f2(fileMiB)} MiB. Writes: ${f2(hourly.reduce((n, h) => n + h.readingsPerSecond, 0) / hourly.length)} readings/s on average; folding an hour: ${f2(hourly.reduce((n, h) => n + h.foldSeconds, 0) / hourly.length)} s, longest step ${f2(Math.max(...hourly.map((h) => h.longestFoldStepMs)))} ms.`,
   '',
-  `Prune of the oldest hour (${prune.rows} rows) while writing ${((opts.sensors * metrics.length) / 60).toFixed(0)} readings/s in batches every 100 ms: ${f2(prune.seconds)} s (${prune.rowsPerSecond.toFixed(0)} rows/s) in ${prune.steps} steps of 2,000 rows; the longest step (the longest the store holds the event loop) ${f2(prune.longestStepMs)} ms, p99 ${f2(prune.p99StepMs)} ms; event-loop delay (monitorEventLoopDelay, the machine's scheduling included) max ${f2(prune.longestLoopDelayMs)} ms, p99 ${f2(prune.p99LoopDelayMs)} ms; the latest of ${writes} write batches finished ${f2(latestWriteMs)} ms after it was due.`,
+  `Pruning the oldest hour of raw readings (${opts.steps.length > 1 ? `a slice of it per step size, ` : ''}while writing ${((opts.sensors * metrics.length) / 60).toFixed(0)} readings/s in batches every 100 ms). A step is one transaction: the time it holds the event loop. The event-loop delay (monitorEventLoopDelay) includes the machine's scheduling; a write batch's lateness is what a PUBACK waiting on it sees.`,
+  '',
+  '| rows a step | rows pruned | seconds | rows/s | steps | mean step ms | p99 step ms | longest step ms | event-loop delay p99 / max ms | latest write batch ms after due | load |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
+  ...prunes.map((p) => `| ${p.stepRows} | ${p.rows} | ${f2(p.seconds)} | ${p.rowsPerSecond.toFixed(0)} | ${p.steps} | ${f2(p.meanStepMs)} | ${f2(p.p99StepMs)} | ${f2(p.longestStepMs)} | ${f2(p.p99LoopDelayMs)} / ${f2(p.longestLoopDelayMs)} | ${f2(p.latestWriteMs)} | ${p.load} |`),
   '',
 ].join('\n');
 fs.mkdirSync(opts.out, { recursive: true });

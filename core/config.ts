@@ -121,7 +121,7 @@ export const DEFAULT_RETENTION_OUTBOX_MS = 7 * 86_400_000;
 export const DEFAULT_RETENTION_SILENT_MS = 30 * 86_400_000;
 /** How often the retention job folds and prunes: often enough that each run is small. */
 export const DEFAULT_MAINTENANCE_INTERVAL_MS = 60_000;
-/** Rows one step of the retention job handles before it lets other work run (a few ms of SQLite). */
+/** Rows one step of the retention job handles before it lets other work run (about 50 ms of SQLite at a district's load, docs/OPERATIONS.md). */
 export const DEFAULT_MAINTENANCE_BATCH = 2_000;
 /** Free disk space under which /readyz warns: about two days of growth at a district's load (docs/OPERATIONS.md). */
 export const DEFAULT_DISK_WARN_BYTES = 20 * 1024 ** 3;
