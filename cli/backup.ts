@@ -17,12 +17,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { BUS_DATABASE_FILE } from '../core/bus/sqlite-log.js';
 import { isRunningMarker, runningProcesses } from '../core/data-dir-lock.js';
 import { StreetWatchError } from '../core/errors.js';
 import { isSqliteDatabase, listDatabases } from '../core/store/sqlite/files.js';
 import { latestVersion } from '../core/store/sqlite/migrations.js';
-import { STATE_MIGRATIONS } from '../core/store/sqlite/schema.js';
-import { SERIES_MIGRATIONS } from '../core/store/sqlite/series.js';
+import { STATE_DATABASE, STATE_MIGRATIONS } from '../core/store/sqlite/schema.js';
+import { DEVICE_INDEX_FILE } from '../core/store/sqlite/device-index.js';
+import { SERIES_DATABASE, SERIES_MIGRATIONS } from '../core/store/sqlite/series.js';
 
 export const MANIFEST = 'manifest.json';
 /** Version of the manifest's format. */
@@ -30,8 +32,8 @@ const FORMAT = 1;
 
 /** The schema versions this code knows, by database file name (others are not checked). */
 const KNOWN_VERSIONS: Readonly<Record<string, number>> = {
-  'state.db': latestVersion(STATE_MIGRATIONS),
-  'readings.db': latestVersion(SERIES_MIGRATIONS),
+  [STATE_DATABASE]: latestVersion(STATE_MIGRATIONS),
+  [SERIES_DATABASE]: latestVersion(SERIES_MIGRATIONS),
 };
 
 export interface BackupManifest {
@@ -69,9 +71,21 @@ function describe(file: string): { schemaVersion: number; rows: Record<string, n
   }
 }
 
+/**
+ * The order databases are copied in, each a moment after the one before. The index by device
+ * before the readings it indexes (it never points past them); the readings' database, which
+ * holds the embedded bus's log and its consumers' positions, before the state the consumers
+ * write (a restore then replays a little of the log into a state that may have seen it, which
+ * every stage absorbs, rather than skip records whose effects the state lacks). Others between.
+ */
+function copyOrder(names: readonly string[]): string[] {
+  const rank = (n: string): number => (n === DEVICE_INDEX_FILE ? 0 : n === SERIES_DATABASE || n === BUS_DATABASE_FILE ? 1 : n === STATE_DATABASE ? 3 : 2);
+  return [...names].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
 /** Takes a backup of `dataDir` into `target` (a new or empty directory); resolves with its manifest. */
 export async function backupDataDir(dataDir: string, target: string, version: string): Promise<BackupManifest> {
-  const databases = listDatabases(dataDir);
+  const databases = copyOrder(listDatabases(dataDir));
   if (databases.length === 0) throw new StreetWatchError('SW_ERR_BACKUP_INVALID', [dataDir, 'holds no StreetWatch database (is STREETWATCH_DATA_DIR right?)']);
   if (fs.existsSync(target) && fs.readdirSync(target).length > 0) throw new StreetWatchError('SW_ERR_BACKUP_INVALID', [target, 'exists and is not empty: back up into a new directory']);
   fs.mkdirSync(target, { recursive: true });

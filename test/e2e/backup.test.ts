@@ -72,8 +72,8 @@ describe('backup and restore', () => {
       cwd: REPO_ROOT,
       env: { ...process.env, STREETWATCH_DATA_DIR: sw.dataDir },
     });
-    expect(backup.stdout).toMatch(/^backed up .+ into .+:\n {2}readings\.db \(schema \d+, [\d.]+ MiB\): .*readings \d+/);
-    expect(backup.stdout).toMatch(/state\.db \(schema \d+, [\d.]+ MiB\): .*devices 9/);
+    // The index by device, then the readings with the bus's log, then the state its consumers write.
+    expect(backup.stdout).toMatch(/^backed up .+ into .+:\n {2}readings-by-device\.db \(schema \d+, [\d.]+ MiB\): .*\n {2}readings\.db \(schema \d+, [\d.]+ MiB\): .*bus_sw_raw \d+.*readings \d+.*\n {2}state\.db \(schema \d+, [\d.]+ MiB\): .*devices 9/);
     const during = acked.length;
     await waitFor(() => (acked.length > during + 50 ? true : undefined), 'readings after the backup');
 

@@ -75,6 +75,13 @@ describe('upgrading the embedded stores', () => {
       expect(await state.tokens.list('north')).toHaveLength(1);
       const stored = await series.query({ from: 0, to: Number.MAX_SAFE_INTEGER });
       expect(stored.map((r) => [r.deviceId, r.metric, r.ts, r.value]).sort()).toEqual([...workload.readings].sort());
+      // One device's readings, from the index by device once the worker built it from the old rows.
+      const wl1 = workload.readings.filter(([d]) => d === 'wl-1').length;
+      await expect.poll(async () => (await series.query({ deviceId: 'wl-1', from: 0, to: Number.MAX_SAFE_INTEGER })).length).toBe(wl1);
+      // The readings' layout of today: unique by time first, the roll-ups, the embedded bus's log.
+      const layout = series.database.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name").all().map((r) => r.name);
+      expect(layout).toEqual(expect.arrayContaining(['readings_time', 'readings_5m', 'readings_1h', 'bus_sw_raw', 'bus_groups', 'bus_parked']));
+      expect(layout).not.toContain('readings_key');
       // Rule state of each device now lives under the device's prefix.
       const moved = await state.kv.scanPrefix('device:wl-1:');
       expect(moved.keys.sort()).toEqual(['device:wl-1:rule:device-silent:deadman', 'device:wl-1:rule:tunnel-flooding']);

@@ -156,6 +156,16 @@ describe('a time-compressed year of a 1,000-device city', () => {
     expect(await platform.series.query({ from: 0, to: now - retention.rawMs, limit: 10 })).toEqual([]);
     const recent = sentAt.filter((t) => t >= now - retention.rawMs).length;
     expect((await platform.series.stats()).rows.raw).toBe(recent);
+    // The index by device holds what the readings hold: its entries of pruned readings are gone.
+    const indexEntries = (): number => {
+      const db = new Database(path.join(sw.dataDir, 'readings-by-device.db'), { readonly: true });
+      try {
+        return db.prepare<[], { n: number }>('SELECT count(*) AS n FROM by_device').get()!.n;
+      } finally {
+        db.close();
+      }
+    };
+    await expect.poll(indexEntries, { timeout: 30_000 }).toBe(recent);
 
     // The hourly roll-ups hold the whole year, each reading once: per month, and per device.
     for (let m = 0; m < 12; m++) {

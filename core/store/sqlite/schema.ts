@@ -261,7 +261,10 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/** The state database's file name in the data directory. */
+export const STATE_DATABASE = 'state.db';
+
 /** Creates the tables and indexes the state store needs, or migrates a database written by an earlier release. */
 export function createSchema(db: Database.Database): { from: number; to: number } {
-  return migrateDatabase(db, 'state.db', STATE_MIGRATIONS);
+  return migrateDatabase(db, STATE_DATABASE, STATE_MIGRATIONS);
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
+import { LOG_SCHEMA } from '../../bus/sqlite-log-store.js';
 import type { BatchContext, Resolution, RollupPoint, RollupResolution, SeriesQuery, SeriesStats, SeriesStore } from '../../ports.js';
 import { ROLLUP_RESOLUTIONS, STEP_MS } from '../../retention/rollup.js';
 import type { Reading } from '../../schemas.js';
@@ -85,10 +86,11 @@ export const SERIES_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
-    name: 'unique key by time first (the index by device moves to readings-by-device.db)',
+    name: 'unique key by time first (the index by device moves to readings-by-device.db); the embedded bus\'s log',
     up: (db) => {
       db.exec('DROP INDEX IF EXISTS readings_key; DROP INDEX IF EXISTS readings_ts;');
       db.exec(READINGS);
+      db.exec(LOG_SCHEMA);
     },
   },
 ];
@@ -161,6 +163,8 @@ export class SqliteSeriesStore implements SeriesStore {
   private readonly foldTx;
   private readonly checkpointer: WalCheckpointer;
   private readonly indexer: DeviceIndexer;
+  /** The oldest reading when the index by device was last pruned (this process). */
+  private indexPrunedBefore: number | undefined;
 
   /** `onError` hears of checkpoints that failed in the background (the store keeps working). */
   constructor(dataDir: string, onError: (message: string) => void = () => undefined) {
@@ -260,10 +264,24 @@ export class SqliteSeriesStore implements SeriesStore {
       // Only readings already folded into the roll-ups; and never the newest row, so rowids (the
       // fold cursor) keep growing even if every reading is old.
       const keep = Math.min(this.mark(FOLDED), (this.db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM readings').get()?.id ?? 0) - 1);
-      return this.db.prepare('DELETE FROM readings WHERE id IN (SELECT id FROM readings WHERE ts < ? AND id <= ? LIMIT ?)').run(before, keep, maxRows).changes;
+      const n = this.db.prepare('DELETE FROM readings WHERE id IN (SELECT id FROM readings WHERE ts < ? AND id <= ? LIMIT ?)').run(before, keep, maxRows).changes;
+      if (n === 0) await this.pruneDeviceIndex();
+      return n;
     }
     const table = ROLLUP_TABLES[resolution];
     return this.db.prepare(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE start < ? LIMIT ?)`).run(before, maxRows).changes;
+  }
+
+  /**
+   * Once the readings are pruned, their entries in the index by device: those older than the
+   * oldest reading left, at most once per INDEX_PRUNE_STEP_MS that the oldest reading moved on
+   * (the worker walks every series).
+   */
+  private async pruneDeviceIndex(): Promise<void> {
+    const oldest = this.db.prepare<[], { ts: number | null }>('SELECT min(ts) AS ts FROM readings').get()?.ts ?? null;
+    if (oldest === null || (this.indexPrunedBefore !== undefined && oldest - this.indexPrunedBefore < INDEX_PRUNE_STEP_MS)) return;
+    this.indexPrunedBefore = oldest;
+    await this.indexer.prune(oldest);
   }
 
   async stats(): Promise<SeriesStats> {
@@ -289,6 +307,8 @@ export class SqliteSeriesStore implements SeriesStore {
 
 /** The readings database's file name in the data directory. */
 export const SERIES_DATABASE = 'readings.db';
+/** The index by device is pruned each time the oldest reading moved on by this much: an hour of a fleet's readings. */
+const INDEX_PRUNE_STEP_MS = 3_600_000;
 /** series_meta: the rowid up to which readings are folded into the roll-ups. */
 const FOLDED = 'folded_id';
 
