@@ -26,7 +26,7 @@ import type { DeviceStateHolder } from '../core/device-state.js';
 import { DeviceCleanup } from '../core/retention/device-cleanup.js';
 import { Maintenance, type RetentionTask } from '../core/retention/maintenance.js';
 import { StorageMonitor } from '../core/retention/storage.js';
-import { outboxTask, seriesTasks } from '../core/retention/tasks.js';
+import { outboxTask, reportsTask, seriesTasks } from '../core/retention/tasks.js';
 import { startDetectors, type Detectors } from '../detectors/stage.js';
 import { startIngest } from '../ingest/stage.js';
 import { STAGE_PORTS, createBackends, type Service } from './backends.js';
@@ -187,6 +187,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const tasks: RetentionTask[] = [];
     if (usesSeries) tasks.push(...seriesTasks(series, config.retention));
     if (runs('alerting')) tasks.push(outboxTask(state.outbox, config.retention));
+    if (runs('api')) tasks.push(reportsTask(state.reports));
     const d = detectors;
     if (d) tasks.push({ name: 'subjects', once: true, step: (now) => d.pruneSubjects(now, config.retention.silentMs) });
     tasks.push(cleanup.task(), storage.task());

@@ -1,9 +1,10 @@
 /**
  * The retention tasks of the stores every process may hold (core/retention/maintenance.ts runs
- * them): the time series folded and pruned per resolution, and settled outbox messages pruned.
+ * them): the time series folded and pruned per resolution, settled outbox messages pruned, and
+ * people's reports and their photos past their expiry.
  */
 import type { RetentionConfig } from '../config.js';
-import type { Outbox, SeriesStore } from '../ports.js';
+import type { Outbox, ReportStore, SeriesStore } from '../ports.js';
 import type { RetentionTask } from './maintenance.js';
 
 /** Folding readings into roll-ups first, then pruning each resolution past its retention. */
@@ -19,4 +20,15 @@ export function seriesTasks(series: SeriesStore, r: RetentionConfig): RetentionT
 /** Delivered and given-up webhook messages past their window (pending ones stay). */
 export function outboxTask(outbox: Outbox, r: RetentionConfig): RetentionTask {
   return { name: 'prune-outbox', step: (now) => outbox.pruneSettled(now - r.outboxMs, r.batch) };
+}
+
+/** Reports and photos one step deletes: a photo is up to 2 MiB, so a step frees some 10,000 pages at most. */
+export const REPORT_PRUNE_STEP = 20;
+
+/**
+ * People's reports and their photos past their expiry (set when filed: STREETWATCH_REPORT_RETENTION,
+ * STREETWATCH_PHOTO_RETENTION).
+ */
+export function reportsTask(reports: ReportStore): RetentionTask {
+  return { name: 'prune-reports', step: (now) => reports.prune(now, REPORT_PRUNE_STEP) };
 }

@@ -71,6 +71,8 @@ describe('upgrading the embedded stores', () => {
       expect((await state.devices.list()).map((d) => d.id)).toEqual(Object.keys(workload.secrets).sort());
       const ticket = await state.tickets.get(workload.ticket);
       expect(ticket).toMatchObject({ status: 'acknowledged', subcenterId: 'north' });
+      // Listed for its department, as tickets saved since are.
+      expect((await state.tickets.list({ department: ticket!.department })).map((t) => t.id)).toEqual([workload.ticket]);
       expect((await state.outbox.forTicket(workload.ticket)).map((m) => m.state)).toEqual(['delivered', 'delivered']);
       expect(await state.tokens.list('north')).toHaveLength(1);
       const stored = await series.query({ from: 0, to: Number.MAX_SAFE_INTEGER });
@@ -198,6 +200,7 @@ describe.skipIf(!services)('upgrading a Redis namespace', () => {
       await redis.zadd(`${ns}sw:obt:T1`, 1, 'm1');
       const runaway = { id: 'T9', status: 'closed', timeline: Array.from({ length: 300 }, (_, i) => ({ at: i, actor: 'unit:north', action: 'feedback', note: `round ${i}` })) };
       await redis.hset(`${ns}sw:t:T9`, { v: '7', st: 'closed', body: JSON.stringify(runaway) });
+      await redis.hset(`${ns}sw:t:T8`, { v: '2', st: 'dispatched', body: JSON.stringify({ id: 'T8', status: 'dispatched', department: 'water-affairs', createdAt: 42, timeline: [] }) });
       const store = new RedisStateStore({ url: services!.REDIS_URL, namespace: ns, logger });
       await store.connect();
       expect(Number(await redis.get(`${ns}sw:schema`))).toBe(REDIS_SCHEMA_VERSION);
@@ -208,6 +211,9 @@ describe.skipIf(!services)('upgrading a Redis namespace', () => {
       const bounded = JSON.parse((await redis.hget(`${ns}sw:t:T9`, 'body'))!) as { timeline: { action: string }[] };
       expect(bounded.timeline.length).toBeLessThanOrEqual(MAX_TIMELINE_ENTRIES);
       expect(bounded.timeline.map((e) => e.action)).toContain('summarized');
+      // Indexed under its department, as save-ticket.lua indexes tickets saved since.
+      expect(await redis.zrange(`${ns}sw:tidx:dp:water-affairs`, '0', '-1', 'WITHSCORES')).toEqual(['T8', '42']);
+      expect(await redis.smembers(`${ns}sw:tdps:T8`)).toEqual(['water-affairs']);
       await store.close();
 
       await redis.set(`${ns}sw:schema`, String(REDIS_SCHEMA_VERSION + 1));

@@ -74,6 +74,30 @@ export const REDIS_MIGRATIONS: readonly RedisMigration[] = [
       }
     },
   },
+  {
+    version: 3,
+    name: 'tickets by department; people\'s reports and their photos, kept until they expire',
+    // Reports and photos are new keys; tickets saved before departments were indexed are indexed
+    // under their lead department (none had co-handlers), as save-ticket.lua indexes them.
+    up: async (c) => {
+      const ticket = c.keys.ticket('');
+      for await (const keys of scan(c, `${ticket}*`)) {
+        const pipe = c.redis.pipeline();
+        for (const key of keys) pipe.hget(key, 'body');
+        const bodies = (await pipe.exec()) ?? [];
+        const index = c.redis.pipeline();
+        for (const [i, key] of keys.entries()) {
+          const body = bodies[i]?.[1] as string | null | undefined;
+          const t = body ? (JSON.parse(body) as Partial<Ticket>) : undefined;
+          if (!t?.department) continue;
+          const id = key.slice(ticket.length);
+          index.zadd(c.keys.departmentIndex(t.department), t.createdAt ?? 0, id);
+          index.sadd(`${c.keys.prefix}tdps:${id}`, t.department);
+        }
+        await index.exec();
+      }
+    },
+  },
 ];
 
 export const REDIS_SCHEMA_VERSION = REDIS_MIGRATIONS.at(-1)!.version;

@@ -100,36 +100,6 @@ CREATE TABLE IF NOT EXISTS ingest_tokens (
   revoked_at INTEGER
 );
 
--- The departments each ticket concerns (its lead, its co-handlers not released): what a
--- department token lists.
-CREATE TABLE IF NOT EXISTS ticket_departments (
-  department TEXT NOT NULL,
-  ticket_id TEXT NOT NULL,
-  PRIMARY KEY (department, ticket_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS ticket_departments_ticket ON ticket_departments(ticket_id);
-
--- People's reports (统一归集) and their photos, each kept until expires_at.
-CREATE TABLE IF NOT EXISTS reports (
-  id TEXT PRIMARY KEY,
-  filed_by TEXT NOT NULL,
-  ticket_id TEXT,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS reports_filed_by ON reports(filed_by, created_at);
-CREATE INDEX IF NOT EXISTS reports_expiry ON reports(expires_at);
-CREATE TABLE IF NOT EXISTS report_photos (
-  id TEXT PRIMARY KEY,
-  content_type TEXT NOT NULL,
-  bytes BLOB NOT NULL,
-  filed_by TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS report_photos_expiry ON report_photos(expires_at);
-
 CREATE TABLE IF NOT EXISTS kv (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -202,15 +172,45 @@ function addLegacyColumns(db: Database.Database): void {
   add('devices', 'position', 'TEXT');
   add('devices', 'metrics', "TEXT NOT NULL DEFAULT '[]'");
   db.exec('CREATE INDEX IF NOT EXISTS devices_gateway ON devices(gateway) WHERE gateway IS NOT NULL');
-
-  // Tickets saved before departments were indexed: their lead department (none had co-handlers).
-  db.exec("INSERT OR IGNORE INTO ticket_departments (department, ticket_id) SELECT json_extract(body, '$.department'), id FROM tickets WHERE NOT EXISTS (SELECT 1 FROM ticket_departments LIMIT 1)");
   db.exec('CREATE INDEX IF NOT EXISTS outbox_ticket ON outbox(ticket_id, created_at)');
   // One delivery queue per unit, and the latest message of a ticket to a unit (coalescing).
   db.exec("CREATE INDEX IF NOT EXISTS outbox_unit_due ON outbox(subcenter_id, next_attempt_at) WHERE state = 'pending'");
   db.exec('CREATE INDEX IF NOT EXISTS outbox_pair ON outbox(ticket_id, subcenter_id)');
   db.exec('CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created_at)');
 }
+
+/** The governance loop's tables: tickets by department, people's reports and their photos. */
+const GOVERNANCE = `
+-- The departments each ticket concerns (its lead, its co-handlers not released): what a
+-- department token lists.
+CREATE TABLE IF NOT EXISTS ticket_departments (
+  department TEXT NOT NULL,
+  ticket_id TEXT NOT NULL,
+  PRIMARY KEY (department, ticket_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ticket_departments_ticket ON ticket_departments(ticket_id);
+
+-- People's reports (统一归集) and their photos, each kept until expires_at.
+CREATE TABLE IF NOT EXISTS reports (
+  id TEXT PRIMARY KEY,
+  filed_by TEXT NOT NULL,
+  ticket_id TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_filed_by ON reports(filed_by, created_at);
+CREATE INDEX IF NOT EXISTS reports_expiry ON reports(expires_at);
+CREATE TABLE IF NOT EXISTS report_photos (
+  id TEXT PRIMARY KEY,
+  content_type TEXT NOT NULL,
+  bytes BLOB NOT NULL,
+  filed_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS report_photos_expiry ON report_photos(expires_at);
+`;
 
 /** Rule state of one device moves under the device's key prefix (core/device-state.ts). */
 function moveDeviceRuleState(db: Database.Database): void {
@@ -257,6 +257,15 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
       boundOldTimelines(db);
       // Delivered and given-up messages, oldest first, for the retention job.
       db.exec("CREATE INDEX IF NOT EXISTS outbox_settled ON outbox(next_attempt_at) WHERE state <> 'pending'");
+    },
+  },
+  {
+    version: 3,
+    name: 'tickets by department; people\'s reports and their photos, kept until they expire',
+    up: (db) => {
+      db.exec(GOVERNANCE);
+      // Tickets saved before departments were indexed: their lead department (none had co-handlers).
+      db.exec("INSERT OR IGNORE INTO ticket_departments (department, ticket_id) SELECT json_extract(body, '$.department'), id FROM tickets WHERE json_extract(body, '$.department') IS NOT NULL");
     },
   },
 ];
