@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Config } from '../core/config.js';
 import type { Bus, Clock, SeriesStore, StateStore } from '../core/ports.js';
+import type { StorageMonitor } from '../core/retention/storage.js';
 import { describeZodError } from '../core/zod-issues.js';
 
 /**
@@ -61,6 +62,14 @@ export interface ApiContext {
   httpIngest?: { ratePerSecond: number; burst: number; maxPayloadBytes: number };
   /** Limits of people's reports: rate per token, photo size, retention. */
   reports: Config['reports'];
+  /** How long readings are kept at each resolution: the readings route answers from the one that holds a period. */
+  retention: Config['retention'];
+  /** Store sizes and the retention job, for `GET /api/storage`. */
+  storage?: StorageMonitor;
+  /** Forgets a deleted device's state (core/device-state.ts); its failures are caught up by the periodic reconciliation. */
+  forgetDevice?: (deviceId: string) => Promise<void>;
+  /** What `/readyz` warns about without failing (free disk running low). */
+  warnings?: () => string[];
 }
 
 /**

@@ -19,11 +19,6 @@ import { commitTicket, withConflictRetry } from '../core/tickets/commit.js';
 import { confirmByReporter, reportAlert, type ReporterAnswer } from '../core/tickets/reports.js';
 import { principalActor, type ApiContext, type ApiPrincipal } from './context.js';
 
-/** How often expired reports and photos are deleted. */
-export const REPORT_PRUNE_INTERVAL_MS = 10 * 60_000;
-/** Reports and photos deleted per round trip to the store. */
-const PRUNE_BATCH = 1_000;
-
 /** What a photo's first bytes must be, per accepted type. SVG and anything else that can carry script is refused. */
 const IMAGE_MAGIC: readonly [ReportPhoto['contentType'], (b: Buffer) => boolean][] = [
   ['image/jpeg', (b) => b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff],
@@ -47,8 +42,6 @@ const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 export class ReportIntake {
   private readonly limiter: KeyedRateLimiter;
-  private readonly pruner: NodeJS.Timeout;
-  private pruning: Promise<void> | undefined;
 
   constructor(
     private readonly ctx: ApiContext,
@@ -56,8 +49,6 @@ export class ReportIntake {
     private readonly log: Logger,
   ) {
     this.limiter = new KeyedRateLimiter({ ratePerSecond: limits.perHour / 3600, burst: limits.burst }, ctx.clock);
-    this.pruner = setInterval(() => void this.prune(), REPORT_PRUNE_INTERVAL_MS);
-    this.pruner.unref();
   }
 
   /** Who files: `unit:<id>`, `key:<token id>` or `admin`; reports are limited per filer. */
@@ -154,26 +145,6 @@ export class ReportIntake {
       await commitTicket({ tickets: state.tickets, bus, cityIndex, metrics }, next, event, now);
       return next;
     });
-  }
-
-  /** Deletes what retention no longer keeps; one pass at a time. */
-  prune(): Promise<void> {
-    this.pruning ??= (async () => {
-      try {
-        let n = 0;
-        do n = await this.ctx.state.reports.prune(this.ctx.clock.now(), PRUNE_BATCH);
-        while (n === PRUNE_BATCH);
-      } catch (err) {
-        this.log.warn({ err }, 'pruning expired reports failed, retried at the next round');
-      } finally {
-        this.pruning = undefined;
-      }
-    })();
-    return this.pruning;
-  }
-
-  close(): void {
-    clearInterval(this.pruner);
   }
 }
 

@@ -199,7 +199,6 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
 
   const document = apiDocument();
   const reportIntake = new ReportIntake(opts, opts.reports, opts.logger.child({ stage: 'api' }));
-  app.addHook('onClose', async () => reportIntake.close());
   const loginFailures = { refusedFor: (a: string) => throttle.refusedFor(a), failed: (a: string) => throttle.failed(a) };
   const ctx: RouteContext = { ...opts, hub, login, ready: opts.ready, document: () => document, reportIntake, loginFailures };
   // Open311 answers in its own error format and takes its key as api_key: a scope of its own.

@@ -66,7 +66,7 @@ export function createBackends(config: Config, deps: { logger: Logger; metrics: 
 
   let series: SeriesStore;
   if (config.influx) {
-    const influx = influxSeries(config.influx, config.namespace, logger);
+    const influx = influxSeries(config.influx, config.namespace, logger, config.retention.rawMs);
     series = influx;
     if (needs.has('series')) services.push({ name: 'influxdb', label: 'InfluxDB', target: influx.target, connect: () => influx.connect(), isConnected: () => influx.isConnected() });
   } else {

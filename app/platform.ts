@@ -17,13 +17,19 @@ import { startBroker, type Broker } from '../broker/server.js';
 import type { CityIndex } from '../core/city-index.js';
 import { watchCity } from '../core/city-watch.js';
 import { connectWithRetry } from '../core/connect-retry.js';
+import { markRunning } from '../core/data-dir-lock.js';
 import type { Config, StageName } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import { systemClock, type Bus, type Clock, type SeriesStore, type StateStore, type Subscription } from '../core/ports.js';
-import { startDetectors } from '../detectors/stage.js';
+import type { DeviceStateHolder } from '../core/device-state.js';
+import { DeviceCleanup } from '../core/retention/device-cleanup.js';
+import { Maintenance, type RetentionTask } from '../core/retention/maintenance.js';
+import { StorageMonitor } from '../core/retention/storage.js';
+import { outboxTask, reportsTask, seriesTasks } from '../core/retention/tasks.js';
+import { startDetectors, type Detectors } from '../detectors/stage.js';
 import { startIngest } from '../ingest/stage.js';
-import { createBackends, type Service } from './backends.js';
+import { STAGE_PORTS, createBackends, type Service } from './backends.js';
 
 export interface PlatformOptions {
   config: Config;
@@ -63,6 +69,12 @@ export interface Platform {
   readonly logger: Logger;
   /** The ticket timer worker, when this process runs alerting (tests drive it with a controllable clock). */
   readonly timers: TimerWorker | undefined;
+  /** The detectors, when this process runs them (tests let time pass with `tick`). */
+  readonly detectors: Detectors | undefined;
+  /** The retention job of this process (tests with a controllable clock run it with `run`). */
+  readonly maintenance: Maintenance;
+  /** Store sizes, rows, free disk and the retention job's last runs. */
+  readonly storage: StorageMonitor;
   stop(): Promise<void>;
 }
 
@@ -77,8 +89,17 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const { token: adminToken, file: adminTokenFile } = ensureAdminToken(config.adminToken, config.dataDir);
 
   const { bus, state, series, services, usesDataDir } = createBackends(config, { logger, metrics });
+  // A restore refuses the data directory while this process keeps its stores there.
+  const unmark = usesDataDir ? markRunning(config.dataDir, config.stages) : undefined;
   const runs = (s: StageName): boolean => config.stages.includes(s);
+  const usesSeries = config.stages.some((s) => STAGE_PORTS[s].includes('series'));
   const subscriptions: Subscription[] = [];
+  /** The in-memory per-device state of this process's stages (core/device-state.ts). */
+  const holders: DeviceStateHolder[] = [];
+  const cleanup = new DeviceCleanup({ devices: state.devices, kv: state.kv, holders, logger });
+  let maintenance: Maintenance | undefined;
+  const storage = new StorageMonitor({ series: usesSeries ? series : undefined, dataDir: config.dataDir, retention: config.retention, metrics, maintenance: () => maintenance });
+  let detectors: Detectors | undefined;
   let delivery: Delivery | undefined;
   let timers: TimerWorker | undefined;
   let broker: Broker | undefined;
@@ -105,6 +126,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     metrics,
     logger,
     ready: readiness,
+    warnings: () => storage.warnings(),
+    storage,
+    retention: config.retention,
+    forgetDevice: (id) => cleanup.forget([id]).then(() => undefined),
   });
 
   try {
@@ -128,23 +153,25 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       ready.set('alerting', true);
     }
     if (runs('detectors')) {
-      subscriptions.push(await startDetectors({ bus, kv: state.kv, cityIndex, clock, metrics, logger }));
+      detectors = await startDetectors({ bus, kv: state.kv, cityIndex, clock, metrics, logger });
+      subscriptions.push(detectors);
+      holders.push(detectors.deviceState);
       ready.set('detectors', true);
     }
     if (runs('ingest')) {
-      subscriptions.push(
-        await startIngest({
-          bus,
-          series,
-          devices: state.devices,
-          kv: state.kv,
-          cityIndex,
-          clock,
-          metrics,
-          logger,
-          ingest: config.ingest,
-        }),
-      );
+      const ingest = await startIngest({
+        bus,
+        series,
+        devices: state.devices,
+        kv: state.kv,
+        cityIndex,
+        clock,
+        metrics,
+        logger,
+        ingest: config.ingest,
+      });
+      subscriptions.push(ingest);
+      holders.push(ingest.deviceState);
       ready.set('ingest', true);
     }
     if (runs('broker')) {
@@ -154,6 +181,19 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       broker = await startBroker({ ...config.mqtt, devices: state.devices, tokens: state.tokens, operator: operators, bus, clock, metrics, logger, ...(cluster ? { cluster } : {}) });
       ready.set('broker', true);
     }
+    // The retention job of what this process holds: the series where it reads or writes them,
+    // the outbox where it delivers, the subject lists where it detects; each shared task runs
+    // in one process of the deployment at a time.
+    const tasks: RetentionTask[] = [];
+    if (usesSeries) tasks.push(...seriesTasks(series, config.retention));
+    if (runs('alerting')) tasks.push(outboxTask(state.outbox, config.retention));
+    if (runs('api')) tasks.push(reportsTask(state.reports));
+    const d = detectors;
+    if (d) tasks.push({ name: 'subjects', once: true, step: (now) => d.pruneSubjects(now, config.retention.silentMs) });
+    tasks.push(cleanup.task(), storage.task());
+    maintenance = new Maintenance({ tasks, kv: state.kv, clock, logger, metrics, intervalMs: config.retention.intervalMs });
+    maintenance.start();
+    await storage.refreshDisk();
     if (runs('api')) {
       // What devices were refused, kept for their vendors to read back through the API.
       subscriptions.push(await recordDeviceErrors({ bus, state }));
@@ -170,12 +210,14 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     cityWatch.close();
     await api?.close();
     await broker?.close();
+    await maintenance?.close();
     for (const sub of subscriptions.reverse()) await sub.close();
     await timers?.close();
     await delivery?.close();
     await bus.close();
     await state.close();
     await series.close();
+    unmark?.();
   }
 
   let stopping: Promise<void> | undefined;
@@ -201,6 +243,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     metrics,
     logger,
     timers,
+    detectors,
+    maintenance: maintenance!,
+    storage,
     stop: () => (stopping ??= shutdown()),
   };
 }

@@ -82,6 +82,8 @@ export interface PlatformUnderTest {
   secret: string;
   stats(): Promise<SutStats>;
   sample(): ProcSample;
+  /** Bytes of the files of its data directory (databases and their logs): the store's size. */
+  storeBytes(): number;
   /** Starts a CPU profile of the platform when the run asked for profiles. */
   profileStart(): Promise<void>;
   /** Writes the profile started last as `<profileDir>/<label>.cpuprofile`. */
@@ -108,6 +110,7 @@ export async function startPlatformUnderTest(ctx: BenchContext, name: string, de
     secret,
     stats: () => child.request<SutStats>({ op: 'stats' }),
     sample: () => sampleProc(child.pid),
+    storeBytes: () => fs.readdirSync(dataDir).reduce((n, f) => n + (fs.statSync(path.join(dataDir, f), { throwIfNoEntry: false })?.size ?? 0), 0),
     async profileStart() {
       if (ctx.profileDir) await child.request({ op: 'profile-start' });
     },

@@ -161,8 +161,25 @@ export function toMarkdown(r: BenchResults): string {
     const s = r.soak;
     lines.push('## 6. Soak', '');
     table(
-      ['minutes', 'offered publishes/s', 'acked/s', 'RSS after warm-up MiB', 'RSS at the end MiB', 'growth', 'RSS max MiB', 'stored p50 / p99 ms', 'webhook p50 / p99 ms', 'missing', 'platform CPU', 'load avg start / max / end'],
-      [[String(+s.minutes.toFixed(2)), n0(s.ratePerSecond), n0(s.ackedPerSecond), s.rssStartMiB.toFixed(1), s.rssEndMiB.toFixed(1), `${s.growthPercent.toFixed(1)}%`, s.rssMaxMiB.toFixed(1), lat(s.stored), lat(s.webhook), n0(s.missing), pct(s.cpu), `${s.loadAverage.start} / ${s.loadAverage.max} / ${s.loadAverage.end}`]],
+      ['minutes', 'offered publishes/s', 'acked/s', 'RSS after warm-up MiB', 'RSS at the end MiB', 'growth', 'RSS max MiB', 'store start / end MiB', 'store MiB/h', 'stored p50 / p99 ms', 'webhook p50 / p99 ms', 'missing', 'platform CPU', 'load avg start / max / end'],
+      [
+        [
+          String(+s.minutes.toFixed(2)),
+          n0(s.ratePerSecond),
+          n0(s.ackedPerSecond),
+          s.rssStartMiB.toFixed(1),
+          s.rssEndMiB.toFixed(1),
+          `${s.growthPercent.toFixed(1)}%`,
+          s.rssMaxMiB.toFixed(1),
+          `${n0(s.storeStartMiB)} / ${n0(s.storeEndMiB)}`,
+          n0(s.storeMiBPerHour),
+          lat(s.stored),
+          lat(s.webhook),
+          n0(s.missing),
+          pct(s.cpu),
+          `${s.loadAverage.start} / ${s.loadAverage.max} / ${s.loadAverage.end}`,
+        ],
+      ],
     );
   }
   if (r.reference.length) {

@@ -3,14 +3,17 @@
  * terminal, through the HTTP API with the admin token (`errors` also with a device's own secret).
  * A secret is printed once, when it is issued. `npx streetwatch parked list|replay`: the bus
  * records set aside with their cause.
+ * `npx streetwatch backup|restore`: the embedded stores of the data directory (cli/backup.ts).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ApiError, StreetWatchClient, resolveAdminToken, type DeviceErrorEntry, type ParkedView } from '../api/client.js';
-import { loadConfig } from '../core/config.js';
+import { REPO_ROOT, loadConfig, modeOf } from '../core/config.js';
 import { StreetWatchError } from '../core/errors.js';
 import { DeviceCreateBody, DeviceUpdateBody, type DeviceView, type SenmlMapEntry } from '../core/schemas.js';
 import { describeZodError } from '../core/zod-issues.js';
+import { backupDataDir, describeBackup, restoreDataDir } from './backup.js';
 import { MAX_DEVICE_CSV_BYTES, parseDeviceCsv } from './devices-csv.js';
 import { formatSenmlMap, parseSenmlMap } from './senml-map.js';
 
@@ -36,7 +39,7 @@ const number = (name: string) => (v: string): number => {
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const config = loadConfig(io.env ?? process.env);
   const program = new Command('streetwatch')
-    .description('StreetWatch command line: provision and manage devices through the HTTP API')
+    .description('StreetWatch command line: provision and manage devices through the HTTP API; back up and restore the embedded stores')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .option('--api <url>', 'StreetWatch HTTP API', `http://127.0.0.1:${config.http.port}`)
@@ -233,6 +236,29 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .action(async (id: string) => {
       const r = await client().replayParked(id);
       io.stdout(`${r.id} replayed on ${r.topic} (parked by ${r.group}: ${r.cause.code})\n`);
+    });
+
+  program
+    .command('backup <dir>')
+    .description('copy the embedded stores of the data directory into <dir> (new or empty), consistently, while StreetWatch runs')
+    .action(async (dir: string) => {
+      const { version } = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+      const manifest = await backupDataDir(config.dataDir, dir, version);
+      io.stdout(`backed up ${config.dataDir} into ${dir}:\n${describeBackup(manifest)}`);
+      if (config.redis || config.influx) {
+        io.stdout(`${modeOf(config)} mode: ${[config.redis && 'Redis', config.influx && 'InfluxDB'].filter(Boolean).join(' and ')} hold the rest; back them up with their own tools (docs/OPERATIONS.md)\n`);
+      }
+    });
+
+  program
+    .command('restore <dir>')
+    .description('bring a backup back into the data directory; refused while StreetWatch runs on it')
+    .option('--data-dir <dir>', 'where to restore (default: STREETWATCH_DATA_DIR)')
+    .option('--force', 'replace the databases the data directory holds')
+    .action((dir: string, o: { dataDir?: string; force?: boolean }) => {
+      const target = path.resolve(o.dataDir ?? config.dataDir);
+      const manifest = restoreDataDir(dir, target, { force: o.force === true });
+      io.stdout(`restored the backup of ${new Date(manifest.takenAt).toISOString()} (StreetWatch ${manifest.version}) into ${target}:\n${describeBackup(manifest)}`);
     });
 
   try {

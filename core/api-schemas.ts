@@ -23,7 +23,12 @@ export const ApiError = z.object({
 export const OpenApiDocument = z.record(z.string(), z.unknown());
 
 export const Health = z.object({ status: z.literal('ok') });
-export const Readiness = z.object({ ready: z.boolean(), checks: z.record(z.string(), z.boolean()) });
+export const Readiness = z.object({
+  ready: z.boolean(),
+  checks: z.record(z.string(), z.boolean()),
+  /** What needs attention without making the process unready (free disk space running low). */
+  warnings: z.array(z.string()).optional(),
+});
 
 // Devices
 
@@ -53,6 +58,8 @@ export const DeviceReadings = z.object({
   location: Location.nullable(),
   from: z.number(),
   to: z.number(),
+  /** What the series are: each reading, or 5-minute or hourly roll-ups (periods past the raw retention). */
+  resolution: z.enum(['raw', '5m', '1h']),
   truncated: z.boolean(),
   series: z.array(ReadingSeries),
   thresholds: z.array(ThresholdView),
@@ -498,3 +505,25 @@ export const Open311Discovery = z.object({
   ),
 });
 export type Open311Discovery = z.infer<typeof Open311Discovery>;
+
+// Storage and retention
+
+const TaskRunView = z.object({ task: z.string(), at: z.number(), handled: z.number(), durationMs: z.number(), error: z.string().optional() });
+const ByResolution = <T extends z.ZodType>(t: T) => z.object({ raw: t, '5m': t, '1h': t });
+
+/** `GET /api/storage`: what the stores hold and how much room is left (core/retention/storage.ts). */
+export const StorageView = z.object({
+  takenAt: z.number(),
+  databases: z.array(z.object({ name: z.string(), bytes: z.number() })),
+  series: z
+    .object({
+      rows: ByResolution(z.number().nullable()),
+      oldest: ByResolution(z.number().nullable()),
+      files: z.array(z.object({ name: z.string(), bytes: z.number() })),
+    })
+    .nullable(),
+  disk: z.object({ path: z.string(), freeBytes: z.number(), totalBytes: z.number(), warnBelowBytes: z.number(), low: z.boolean() }).nullable(),
+  tasks: z.array(TaskRunView),
+  retention: z.object({ rawMs: z.number(), fiveMinuteMs: z.number(), hourMs: z.number(), outboxMs: z.number(), silentMs: z.number() }),
+});
+export type StorageView = z.infer<typeof StorageView>;

@@ -15,6 +15,29 @@ describe('loadConfig', () => {
     expect([c.kafka, c.influx, c.redis, c.namespace, modeOf(c)]).toEqual([undefined, undefined, undefined, '', 'embedded']);
   });
 
+  it('keeps raw readings 30 days, 5-minute roll-ups 90 and hourly ones five years unless told otherwise', () => {
+    const day = 86_400_000;
+    expect(loadConfig({}).retention).toEqual({
+      rawMs: 30 * day,
+      fiveMinuteMs: 90 * day,
+      hourMs: 1825 * day,
+      outboxMs: 7 * day,
+      silentMs: 30 * day,
+      intervalMs: 60_000,
+      batch: 2_000,
+      diskWarnBytes: 20 * 1024 ** 3,
+    });
+    const c = loadConfig({ STREETWATCH_RETENTION_RAW: '7d', STREETWATCH_RETENTION_5M: '30d', STREETWATCH_RETENTION_1H: '3650d', STREETWATCH_DISK_WARN: '500MiB', STREETWATCH_MAINTENANCE_INTERVAL: '5m' });
+    expect(c.retention).toMatchObject({ rawMs: 7 * day, fiveMinuteMs: 30 * day, hourMs: 3650 * day, diskWarnBytes: 500 * 1024 ** 2, intervalMs: 300_000 });
+  });
+
+  it('refuses a coarser resolution kept shorter than a finer one, and sizes it cannot read, naming the variable', () => {
+    expect(() => loadConfig({ STREETWATCH_RETENTION_RAW: '100d' })).toThrow(/STREETWATCH_RETENTION_5M: must be at least STREETWATCH_RETENTION_RAW/);
+    expect(() => loadConfig({ STREETWATCH_RETENTION_5M: '400d', STREETWATCH_RETENTION_1H: '365d' })).toThrow(/STREETWATCH_RETENTION_1H: must be at least STREETWATCH_RETENTION_5M/);
+    expect(() => loadConfig({ STREETWATCH_DISK_WARN: '5 gigs' })).toThrow(/STREETWATCH_DISK_WARN: must be a size like "500MiB" or "5GiB"/);
+    expect(() => loadConfig({ STREETWATCH_RETENTION_RAW: '10m' })).toThrow(/STREETWATCH_RETENTION_RAW/);
+  });
+
   it('takes an optional map tile URL template for the console', () => {
     const c = loadConfig({ STREETWATCH_MAP_TILES: 'https://tiles.example.com/{z}/{x}/{y}.png', STREETWATCH_MAP_ATTRIBUTION: '© Example' });
     expect(c.console).toEqual({ tileUrl: 'https://tiles.example.com/{z}/{x}/{y}.png', tileAttribution: '© Example' });
@@ -36,6 +59,8 @@ describe('loadConfig', () => {
     expect(c.namespace).toBe('city-a.');
     expect(modeOf(c)).toBe('distributed');
     expect(modeOf(loadConfig({ REDIS_URL: 'redis://localhost' }))).toBe('distributed');
+    const influx = { INFLUX_URL: 'http://influxdb:8086', INFLUX_TOKEN: 't', INFLUX_ORG: 'o', INFLUX_BUCKET: 'raw' };
+    expect(loadConfig({ ...influx, INFLUX_ROLLUP_BUCKET: 'rollups' }).influx).toMatchObject({ bucket: 'raw', rollupBucket: 'rollups' });
   });
 
   it('needs the token, org and bucket with INFLUX_URL', () => {

@@ -109,6 +109,22 @@ export const DEFAULT_PHOTO_MAX_BYTES = 2 * 1024 * 1024;
 export const DEFAULT_PHOTO_RETENTION_MS = 90 * 86_400_000;
 /** How long report records are kept: a year of reporter look-ups and audits. */
 export const DEFAULT_REPORT_RETENTION_MS = 365 * 86_400_000;
+/** Raw readings kept: a month of full detail for charts, backtests and incident reviews. */
+export const DEFAULT_RETENTION_RAW_MS = 30 * 86_400_000;
+/** 5-minute roll-ups kept: a quarter at chart resolution, for seasonal comparisons. */
+export const DEFAULT_RETENTION_5M_MS = 90 * 86_400_000;
+/** Hourly roll-ups kept: five years, the span of a district's plans, audits and KPI reviews. */
+export const DEFAULT_RETENTION_1H_MS = 1_825 * 86_400_000;
+/** Delivered (or given-up) webhook messages kept: a week to answer "was it sent, when?". */
+export const DEFAULT_RETENTION_OUTBOX_MS = 7 * 86_400_000;
+/** A device silent this long, its deadman alert sent long ago, leaves the rules' subject lists. */
+export const DEFAULT_RETENTION_SILENT_MS = 30 * 86_400_000;
+/** How often the retention job folds and prunes: often enough that each run is small. */
+export const DEFAULT_MAINTENANCE_INTERVAL_MS = 60_000;
+/** Rows one step of the retention job handles before it lets other work run (about 50 ms of SQLite at a district's load, docs/OPERATIONS.md). */
+export const DEFAULT_MAINTENANCE_BATCH = 2_000;
+/** Free disk space under which /readyz warns: about two days of growth at a district's load (docs/OPERATIONS.md). */
+export const DEFAULT_DISK_WARN_BYTES = 20 * 1024 ** 3;
 export const STAGES = ['broker', 'ingest', 'detectors', 'alerting', 'api'] as const;
 export type StageName = (typeof STAGES)[number];
 /** Kafka client id: how the brokers' logs and quotas name our connections. */
@@ -146,6 +162,21 @@ const duration = (min: number, max: number) =>
       }
       return ms;
     });
+
+const DAY_MS = 86_400_000;
+const UNIT_BYTES = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 } as const;
+/** A size like "500MiB" or "5GiB" (binary units), in bytes. */
+const bytes = z
+  .string()
+  .max(32)
+  .transform((text, ctx) => {
+    const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)?$/.exec(text.trim());
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: 'must be a size like "500MiB" or "5GiB"' });
+      return z.NEVER;
+    }
+    return Math.round(Number(m[1]) * UNIT_BYTES[(m[2] ?? 'B') as keyof typeof UNIT_BYTES]);
+  });
 
 const EnvSchema = z.object({
   MQTT_HOST: z.string().min(1).default('0.0.0.0'),
@@ -254,6 +285,7 @@ const EnvSchema = z.object({
   INFLUX_TOKEN: z.string().max(4096).optional(),
   INFLUX_ORG: z.string().max(256).optional(),
   INFLUX_BUCKET: z.string().max(256).optional(),
+  INFLUX_ROLLUP_BUCKET: z.string().max(256).optional(),
   REDIS_URL: z
     .string()
     .max(4096)
@@ -264,6 +296,14 @@ const EnvSchema = z.object({
   STREETWATCH_BUS_MAX_PENDING: positiveInt.min(100).max(10_000_000).default(DEFAULT_BUS_MAX_PENDING),
   STREETWATCH_BUS_MAX_PENDING_BYTES: positiveInt.min(1024 * 1024).max(4 * 1024 ** 3).default(DEFAULT_BUS_MAX_PENDING_BYTES),
   STREETWATCH_PARKED_RETENTION: duration(60_000, 365 * 86_400_000).default(DEFAULT_PARKED_RETENTION_MS),
+  STREETWATCH_RETENTION_RAW: duration(3_600_000, 100 * 365 * DAY_MS).default(DEFAULT_RETENTION_RAW_MS),
+  STREETWATCH_RETENTION_5M: duration(3_600_000, 100 * 365 * DAY_MS).default(DEFAULT_RETENTION_5M_MS),
+  STREETWATCH_RETENTION_1H: duration(3_600_000, 100 * 365 * DAY_MS).default(DEFAULT_RETENTION_1H_MS),
+  STREETWATCH_RETENTION_OUTBOX: duration(60_000, 100 * 365 * DAY_MS).default(DEFAULT_RETENTION_OUTBOX_MS),
+  STREETWATCH_RETENTION_SILENT: duration(3_600_000, 100 * 365 * DAY_MS).default(DEFAULT_RETENTION_SILENT_MS),
+  STREETWATCH_MAINTENANCE_INTERVAL: duration(1_000, DAY_MS).default(DEFAULT_MAINTENANCE_INTERVAL_MS),
+  STREETWATCH_MAINTENANCE_BATCH: positiveInt.min(10).max(1_000_000).default(DEFAULT_MAINTENANCE_BATCH),
+  STREETWATCH_DISK_WARN: bytes.default(DEFAULT_DISK_WARN_BYTES),
 });
 
 /** Failed logins tolerated per client address before its logins are refused for a while. */
@@ -354,6 +394,11 @@ export interface InfluxConfig {
   org: string;
   /** 2.x: the bucket; 1.8: `database/retention-policy`. */
   bucket: string;
+  /**
+   * Where the roll-ups go when not beside the readings (INFLUX_ROLLUP_BUCKET): the readings'
+   * bucket then keeps them for its own retention (docs/OPERATIONS.md).
+   */
+  rollupBucket?: string;
 }
 
 /** The bus, both adapters: retries and parking; the embedded log's bound. */
@@ -366,6 +411,27 @@ export interface BusConfig {
   maxPendingBytes: number;
   /** How long parked records are kept (embedded log; Kafka: `retention.ms` of `sw.parked` when it is created). */
   parkedRetentionMs: number;
+}
+
+/**
+ * How long what StreetWatch stores is kept (docs/OPERATIONS.md), and how the retention job that
+ * enforces it runs. Every duration is in milliseconds.
+ */
+export interface RetentionConfig {
+  /** Raw readings; then 5-minute roll-ups, then hourly ones (each at least as long as the one before). */
+  rawMs: number;
+  fiveMinuteMs: number;
+  hourMs: number;
+  /** Settled (delivered or given-up) webhook messages. */
+  outboxMs: number;
+  /** A subject silent this long, its deadman alert sent, leaves its rules' subject lists. */
+  silentMs: number;
+  /** How often the job runs. */
+  intervalMs: number;
+  /** Rows per step of the job. */
+  batch: number;
+  /** Free disk space under which /readyz warns. */
+  diskWarnBytes: number;
 }
 
 /** Redis, the distributed state store. */
@@ -410,6 +476,7 @@ export interface Config {
    * that several deployments (or test runs) can share one Kafka, Redis and InfluxDB.
    */
   namespace: string;
+  retention: RetentionConfig;
 }
 
 /** Variables whose value is a credential: a config error names them but never shows the value. */
@@ -476,6 +543,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new StreetWatchError('SW_ERR_CONFIG_ENV', ['MQTT_CLIENT_QUEUE_BYTES', `must be at least twice MQTT_MAX_PACKET_SIZE (${e.MQTT_MAX_PACKET_SIZE}), got ${e.MQTT_CLIENT_QUEUE_BYTES}`]);
   }
   const loginFailures: LoginThrottleConfig = { burst: e.STREETWATCH_LOGIN_FAILURE_BURST, refillMs: e.STREETWATCH_LOGIN_FAILURE_REFILL, limitLoopback: e.STREETWATCH_LIMIT_LOOPBACK };
+  // Each resolution is kept at least as long as the finer one before it, or periods would fall
+  // between them.
+  if (e.STREETWATCH_RETENTION_5M < e.STREETWATCH_RETENTION_RAW) throw new StreetWatchError('SW_ERR_CONFIG_ENV', ['STREETWATCH_RETENTION_5M', 'must be at least STREETWATCH_RETENTION_RAW']);
+  if (e.STREETWATCH_RETENTION_1H < e.STREETWATCH_RETENTION_5M) throw new StreetWatchError('SW_ERR_CONFIG_ENV', ['STREETWATCH_RETENTION_1H', 'must be at least STREETWATCH_RETENTION_5M']);
   if (e.INFLUX_URL !== undefined) {
     for (const variable of ['INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET'] as const) {
       if (e[variable] === undefined) throw new StreetWatchError('SW_ERR_CONFIG_ENV', [variable, 'is required when INFLUX_URL is set']);
@@ -549,8 +620,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retentionMs: e.STREETWATCH_REPORT_RETENTION,
     },
     kafka: e.KAFKA_BROKERS && { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
-    influx: e.INFLUX_URL === undefined ? undefined : { url: e.INFLUX_URL, token: e.INFLUX_TOKEN!, org: e.INFLUX_ORG!, bucket: e.INFLUX_BUCKET! },
+    influx:
+      e.INFLUX_URL === undefined
+        ? undefined
+        : { url: e.INFLUX_URL, token: e.INFLUX_TOKEN!, org: e.INFLUX_ORG!, bucket: e.INFLUX_BUCKET!, ...(e.INFLUX_ROLLUP_BUCKET === undefined ? {} : { rollupBucket: e.INFLUX_ROLLUP_BUCKET }) },
     redis: e.REDIS_URL === undefined ? undefined : { url: e.REDIS_URL },
     namespace: e.STREETWATCH_NAMESPACE,
+    retention: {
+      rawMs: e.STREETWATCH_RETENTION_RAW,
+      fiveMinuteMs: e.STREETWATCH_RETENTION_5M,
+      hourMs: e.STREETWATCH_RETENTION_1H,
+      outboxMs: e.STREETWATCH_RETENTION_OUTBOX,
+      silentMs: e.STREETWATCH_RETENTION_SILENT,
+      intervalMs: e.STREETWATCH_MAINTENANCE_INTERVAL,
+      batch: e.STREETWATCH_MAINTENANCE_BATCH,
+      diskWarnBytes: e.STREETWATCH_DISK_WARN,
+    },
   };
 }

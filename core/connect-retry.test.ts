@@ -16,6 +16,18 @@ function capture(): { logger: pino.Logger; lines: { level: number; msg: string }
 }
 
 describe('connectWithRetry', () => {
+  it('gives up at once on a refusal that waiting cannot change', async () => {
+    const { logger } = capture();
+    let attempts = 0;
+    const refusal = new StreetWatchError('SW_ERR_SCHEMA_NEWER', ['Redis namespace "sw:"', 9, 2]);
+    const outcome = connectWithRetry('Redis', 'redis://127.0.0.1:6379', async () => {
+      attempts++;
+      throw refusal;
+    }, { logger, backoffMs: { min: 1, max: 4 } });
+    await expect(outcome).rejects.toBe(refusal);
+    expect(attempts).toBe(1);
+  });
+
   it('logs each failed attempt naming the service and where it was looked for, then connects', async () => {
     const { logger, lines } = capture();
     let attempts = 0;

@@ -21,7 +21,8 @@ export interface ConnectRetryOptions {
 }
 
 /**
- * Calls `connect` until it resolves. `service` and `target` name what is being reached
+ * Calls `connect` until it resolves, or until it fails with a catalogued error that is not
+ * retriable. `service` and `target` name what is being reached
  * (`Kafka`, `127.0.0.1:9092`); the target must not hold credentials (see redactUrl).
  */
 export async function connectWithRetry(service: string, target: string, connect: () => Promise<void>, opts: ConnectRetryOptions): Promise<void> {
@@ -36,6 +37,8 @@ export async function connectWithRetry(service: string, target: string, connect:
       return;
     } catch (failure) {
       signal?.throwIfAborted();
+      // A refusal that waiting cannot change (a schema newer than this code) ends start-up now.
+      if (failure instanceof StreetWatchError && !failure.canRetry()) throw failure;
       // The client's own words (ECONNREFUSED, a TLS or auth error), not our wrapper's.
       const err = failure instanceof StreetWatchError && failure.cause !== undefined ? failure.cause : failure;
       const exp = Math.min(max, min * 2 ** (attempt - 1));

@@ -99,6 +99,12 @@ const catalogue = {
 
   // Infrastructure
   SW_ERR_UNAVAILABLE: { status: 503, message: '%s is unavailable: %s', retriable: true, mqtt: MqttReason.SERVER_UNAVAILABLE },
+  SW_ERR_SCHEMA_NEWER: {
+    status: 500,
+    message: '%s has schema version %s, and this StreetWatch knows versions up to %s: run the release that wrote it (or a newer one), or restore a backup taken before the upgrade',
+  },
+  SW_ERR_DATA_DIR_IN_USE: { status: 409, message: 'data directory %s is in use by a running StreetWatch (process %s): stop it first' },
+  SW_ERR_BACKUP_INVALID: { status: 400, message: 'backup %s: %s' },
   SW_ERR_INTERNAL: { status: 500, message: 'internal error: %s', mqtt: MqttReason.UNSPECIFIED },
 } as const satisfies Record<string, ErrorSpec>;
 

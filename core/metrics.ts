@@ -70,6 +70,13 @@ export class Metrics {
   readonly busParked = new Counter({ name: 'streetwatch_bus_parked_total', help: 'Bus records a consumer group parked (not retriable, or failed too often), by the code of the cause', labelNames: ['topic', 'group', 'code'], registers: [this.registry] });
   readonly busSkipped = new Counter({ name: 'streetwatch_bus_skipped_total', help: 'Records of the embedded log pruned before a group that was away came back for them', labelNames: ['topic', 'group'], registers: [this.registry] });
   readonly busBacklog = new Gauge({ name: 'streetwatch_bus_backlog_records', help: 'Records of the embedded log not yet taken by every subscribed consumer group (publishes wait beyond its bound)', labelNames: ['topic'], registers: [this.registry] });
+  readonly retentionRows = new Counter({ name: 'streetwatch_retention_rows_total', help: 'Rows folded into roll-ups or pruned by the retention job, by task', labelNames: ['task'], registers: [this.registry] });
+  readonly retentionErrors = new Counter({ name: 'streetwatch_retention_errors_total', help: 'Failed runs of a retention task (retried at the next run), by task', labelNames: ['task'], registers: [this.registry] });
+  readonly retentionLastRun = new Gauge({ name: 'streetwatch_retention_last_run_timestamp_seconds', help: 'When this process last ran a retention task, by task', labelNames: ['task'], registers: [this.registry] });
+  readonly storeBytes = new Gauge({ name: 'streetwatch_store_bytes', help: 'Size on disk of each embedded database file (with its write-ahead log)', labelNames: ['file'], registers: [this.registry] });
+  readonly seriesRows = new Gauge({ name: 'streetwatch_series_rows', help: 'Rows of the time-series store by resolution (raw, 5m, 1h); absent where counting would read everything', labelNames: ['resolution'], registers: [this.registry] });
+  readonly seriesOldest = new Gauge({ name: 'streetwatch_series_oldest_timestamp_seconds', help: 'Time of the oldest row of the time-series store by resolution', labelNames: ['resolution'], registers: [this.registry] });
+  readonly diskFree = new Gauge({ name: 'streetwatch_disk_free_bytes', help: 'Free space on the file system of the data directory', registers: [this.registry] });
   /**
    * How long after its arrival at the broker a device's publish is done with by each stage:
    * `ingest` (stored), `detectors` (rules evaluated), `alerting` (ticket saved; counted from the

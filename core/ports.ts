@@ -149,6 +149,42 @@ export interface SeriesQuery {
   limit?: number;
 }
 
+/**
+ * What the store answers for a period: each reading (`raw`), or per device and metric the
+ * aggregates of each 5-minute or 1-hour step (roll-ups), which are kept far longer.
+ */
+export type Resolution = 'raw' | '5m' | '1h';
+export type RollupResolution = Exclude<Resolution, 'raw'>;
+
+/** The readings of one device and metric in [start, start + step): a roll-up. */
+export interface RollupPoint {
+  deviceId: string;
+  metric: string;
+  /** Start of the step (a multiple of the step since the epoch). */
+  start: number;
+  count: number;
+  min: number;
+  max: number;
+  /** Sum of the values: the mean is sum / count, and steps combine exactly. */
+  sum: number;
+  /** The value with the newest timestamp in the step, and that timestamp. */
+  last: number;
+  lastTs: number;
+  /** Unit and location of that newest reading. */
+  unit?: string;
+  loc?: Location;
+}
+
+/** What the store holds and how far its maintenance went, for /metrics and the console. */
+export interface SeriesStats {
+  /** Rows (points) per resolution; estimated where counting would read everything. */
+  rows: Record<Resolution, number | null>;
+  /** Timestamp of the oldest row per resolution (null: none, or unknown). */
+  oldest: Record<Resolution, number | null>;
+  /** Bytes on disk per database file, when the store is local. */
+  files: { name: string; bytes: number }[];
+}
+
 export interface SeriesStore {
   /**
    * Resolves once every reading is durable. Writing the same (device, metric, ts) twice keeps one.
@@ -158,6 +194,23 @@ export interface SeriesStore {
   write(readings: readonly Reading[], batch?: BatchContext): Promise<void>;
   /** Readings in [from, to), oldest first. */
   query(q: SeriesQuery): Promise<Reading[]>;
+  /**
+   * Stored roll-ups of one resolution with `start` in [from, to), oldest first (by start, device,
+   * metric). core/retention/series-read.ts answers a period at the resolution that covers it.
+   */
+  queryRollups(resolution: RollupResolution, q: SeriesQuery): Promise<RollupPoint[]>;
+  /**
+   * One bounded step of folding stored readings into both roll-up resolutions; resolves with how
+   * many readings it folded (0: caught up at `now`). Every reading is folded once, late ones
+   * included, whenever it arrives.
+   */
+  rollUp(now: number, maxReadings: number): Promise<number>;
+  /**
+   * Deletes rows of a resolution older than `before` (readings only once they are rolled up), at
+   * most about `maxRows` of them; resolves with how many (0: nothing left to delete).
+   */
+  prune(resolution: Resolution, before: number, maxRows: number): Promise<number>;
+  stats(): Promise<SeriesStats>;
   close(): Promise<void>;
 }
 
@@ -304,6 +357,12 @@ export interface Outbox {
   get(id: string): Promise<OutboxItem | undefined>;
   /** Every message about a ticket, oldest first: its delivery state. */
   forTicket(ticketId: string): Promise<OutboxItem[]>;
+  /**
+   * Deletes up to `limit` settled messages (delivered, or given up on) that settled before
+   * `before` (for a given-up one: its last planned attempt); resolves with how many. Pending
+   * messages stay whatever their age.
+   */
+  pruneSettled(before: number, limit: number): Promise<number>;
 }
 
 /** Durable ticket timers. They are written only through TicketStore.save (see TicketSaveEffects). */
@@ -467,6 +526,16 @@ export interface KeyValueStore {
    * order. A batch of rule state changes costs one commit, not one per key.
    */
   compareAndSetMany(changes: readonly { key: string; expected: unknown; next: unknown }[]): Promise<boolean[]>;
+  /**
+   * Deletes every key that starts with `prefix` (all of one device's state: core/device-state.ts);
+   * resolves with how many.
+   */
+  deletePrefix(prefix: string): Promise<number>;
+  /**
+   * Keys that start with `prefix`, a page at a time: start with `cursor` undefined and go on with
+   * the `next` of each page until it is undefined. Keys written meanwhile may or may not appear.
+   */
+  scanPrefix(prefix: string, cursor?: string): Promise<{ keys: string[]; next: string | undefined }>;
 }
 
 /** A refusal a device received on its errors topic, kept so that its vendor can read it back. */

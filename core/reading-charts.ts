@@ -24,7 +24,9 @@ export type ThresholdView = z.infer<typeof ThresholdView>;
 export const ReadingSeries = z.object({
   metric: z.string(),
   unit: z.string().nullable(),
-  /** `[ts, value]`, oldest first. */
+  /** `[ts, value]`, oldest first; from roll-ups, `ts` is a step's start and `value` its mean. */
   points: z.array(z.tuple([z.number(), z.number()])),
+  /** From roll-ups only: `[ts, min, max]` of each step, beside its point. */
+  extremes: z.array(z.tuple([z.number(), z.number(), z.number()])).optional(),
 });
 export type ReadingSeries = z.infer<typeof ReadingSeries>;

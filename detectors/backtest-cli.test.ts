@@ -19,6 +19,7 @@ describe('backtest command line', () => {
         from: now - 3_600_000,
         to: now,
         readings: 42,
+        byResolution: { raw: 42 },
         rows: [
           { ruleId: 'underpass-flooding', kind: 'threshold', zoneId: 'liede-tunnel', alerts: 3, resolved: 2, tickets: 1 },
           { ruleId: 'smoke-detected', kind: 'threshold', zoneId: null, alerts: 0, resolved: 0, tickets: 0 },

@@ -54,6 +54,9 @@ export function formatReport(r: BacktestResult, rulesFile: string): string {
   const lines = [
     `backtest of ${rulesFile}`,
     `${iso(r.from)} → ${iso(r.to)}: ${r.readings} readings replayed`,
+    ...(r.byResolution['5m'] || r.byResolution['1h']
+      ? [`  where the raw readings are pruned, from roll-ups: ${(['5m', '1h'] as const).filter((x) => r.byResolution[x]).map((x) => `${r.byResolution[x]} from ${x} steps`).join(', ')} (peaks kept; durations and rates only as fine as a step)`]
+      : []),
     '',
     fmt(header),
     ...body.map(fmt),

@@ -72,6 +72,21 @@ describe('backtest', () => {
     expect(result.skipped).toEqual([{ ruleId: 'fire-camera', reason: expect.stringContaining('camera events') }]);
   });
 
+  it('replays a period whose raw readings are gone from the roll-ups, peaks included', async () => {
+    const DAY = 86_400_000;
+    const retention = { rawMs: 30 * DAY };
+    // A spike inside one 5-minute step, between calm readings: only the step's max shows it.
+    const spike = [0, 1, 2, 3, 4].map((m) => stored('w1', 'water_level', m === 2 ? 0.8 : 0.1, m, IN.tunnel));
+    const series = await history([...spike, stored('w1', 'water_level', 0.1, 20, IN.tunnel)]);
+    while ((await series.rollUp(T0 + DAY, 1_000)) > 0);
+    while ((await series.prune('raw', T0 + 60 * DAY - retention.rawMs, 1_000)) > 0);
+    expect(await series.query({ from: T0, to: T0 + 10 * MIN })).toEqual([]);
+    const result = await backtest({ series, city: ruleCity(RULES.slice(0, 1)), from: T0, to: T0 + 30 * MIN });
+    // The newest reading is never pruned (it keeps the store's row ids growing): it replays raw.
+    expect(result.byResolution).toEqual({ '5m': 3, raw: 1 });
+    expect(result.rows).toMatchObject([{ ruleId: 'tunnel-flooding', zoneId: 'tunnel', alerts: 1, resolved: 1, tickets: 1 }]);
+  });
+
   it('keeps a ticket open for the hold period after its alerts resolved', async () => {
     const series = await history(readings);
     const result = await backtest({ series, city: ruleCity(RULES.slice(0, 1)), from: T0, to: T0 + 80 * MIN, holdMs: 90 * MIN });

@@ -9,6 +9,9 @@
  * - Time passes with the readings, ticking for deadman rules between them; silence after the
  *   last reading runs to `to`.
  * - Camera rules are not replayed: camera events are not kept in the time-series store.
+ * - Periods whose raw readings are pruned are replayed from the roll-ups: each step as its
+ *   extremes and its last value (replayReadings), so thresholds see the peaks; durations and
+ *   rates there are only as fine as the step. The result counts readings per resolution.
  * - Tickets follow alerting's merge key (`mergeKeyOf`: one kind of problem in one zone, or one
  *   device outside zones): a firing alert opens a ticket unless one with its key is open. A
  *   ticket counts as closed once all its alerts resolved and a hold passed: by default the
@@ -18,7 +21,8 @@
  */
 import { mergeKeyOf } from '../core/tickets/lifecycle.js';
 import type { CityIndex } from '../core/city-index.js';
-import type { SeriesStore } from '../core/ports.js';
+import type { Resolution, SeriesStore } from '../core/ports.js';
+import { historyPages } from '../core/retention/series-read.js';
 import type { RuleKind } from '../core/rules.js';
 import type { Alert, Grade, Reading } from '../core/schemas.js';
 import { MemoryKeyValueStore } from '../core/store/memory-kv.js';
@@ -61,6 +65,8 @@ export interface BacktestResult {
   from: number;
   to: number;
   readings: number;
+  /** Readings replayed per resolution (`5m` and `1h`: replayed from roll-ups, see replayReadings). */
+  byResolution: Partial<Record<Resolution, number>>;
   rows: BacktestRow[];
   /** Rules that could not be replayed, and why. */
   skipped: { ruleId: string; reason: string }[];
@@ -91,7 +97,9 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
   };
 
   let count = 0;
-  for await (const page of pages(opts.series, from, to, pageSize)) {
+  const byResolution: Partial<Record<Resolution, number>> = {};
+  for await (const { resolution, readings: page } of historyPages(opts.series, from, to, pageSize)) {
+    byResolution[resolution] = (byResolution[resolution] ?? 0) + page.length;
     // Readings between two ticks go to the engine together: the same verdicts, far fewer
     // state round trips than one reading at a time.
     let batch: Reading[] = [];
@@ -110,27 +118,7 @@ export async function backtest(opts: BacktestOptions): Promise<BacktestResult> {
   await advance(to);
 
   const skipped = city.city.rules.filter((r) => r.kind === 'camera').map((r) => ({ ruleId: r.id, reason: 'camera events are not kept in the time-series store' }));
-  return { from, to, readings: count, rows: tally.rows(), skipped };
-}
-
-/** [from, to) in slices that each fit in one query, oldest first. */
-async function* pages(series: SeriesStore, from: number, to: number, pageSize: number): AsyncGenerator<Reading[]> {
-  let start = from;
-  let span = Math.max(1, to - from);
-  while (start < to) {
-    const end = Math.min(to, start + span);
-    // One more than a page: a full page alone would not tell whether more were left out.
-    const page = await series.query({ from: start, to: end, limit: pageSize + 1 });
-    if (page.length > pageSize) {
-      if (end - start <= 1) throw new Error(`more than ${pageSize} readings at ${new Date(start).toISOString()}: raise the page size`);
-      span = Math.max(1, Math.floor((end - start) / 2));
-      continue;
-    }
-    yield page;
-    start = end;
-    // A sparse slice: try a longer one next.
-    if (page.length < pageSize / 4) span *= 2;
-  }
+  return { from, to, readings: count, byResolution, rows: tally.rows(), skipped };
 }
 
 /** The reading as the city being tried would have placed it. */

@@ -18,22 +18,41 @@
  *   again (same ids again).
  *
  * Rules that need time to pass (deadman, camera) register their subjects in a list per rule,
- * which the tick walks.
+ * which the tick walks (subjects.ts: the lists, their cache and their pruning). The tick reads a
+ * deadman subject's state only once its silence can have reached the rule's wait.
  */
 import type { Zone } from '../core/city.js';
 import type { CityIndex } from '../core/city-index.js';
+import { deviceKeyPrefix } from '../core/device-state.js';
 import { StreetWatchError } from '../core/errors.js';
-import { METRICS } from '../core/metric-catalog.js';
 import type { Clock, KeyValueStore } from '../core/ports.js';
 import type { CameraRule, CompositeRule, DeadmanRule, RateRule, Rule, ThresholdRule } from '../core/rules.js';
 import type { Alert, CameraEvent, Reading } from '../core/schemas.js';
-import { humanDuration, makeAlert, type AlertPlace } from './alerts.js';
-import { cameraEvent, cameraTick, isQuiet, qualifies, type CameraParams, type CameraState } from './camera.js';
-import { evaluateComposite, type CompositeState } from './composite.js';
-import { deadmanData, deadmanTick, type DeadmanState } from './deadman.js';
+import { placeRule, selectedZones, withOverride } from '../core/zone-selector.js';
+import type { AlertPlace } from './alerts.js';
+import { qualifies, type CameraState } from './camera.js';
+import {
+  ZONE_SUBJECT,
+  cameraEventChange,
+  cameraTickChange,
+  compositeChange,
+  deadmanDataChange,
+  deadmanDue,
+  deadmanTickChange,
+  overrideFor,
+  rateAlert,
+  thresholdAlert,
+  zoneSubject,
+  type Change,
+  type Placed,
+} from './changes.js';
+import type { CompositeState } from './composite.js';
+import type { DeadmanState } from './deadman.js';
 import { evaluateRate, type RateState } from './rate.js';
-import { crossedBound, evaluateThreshold, type ThresholdState } from './threshold.js';
-import { placeRule, selectedZones, withOverride, zoneMatches } from '../core/zone-selector.js';
+import { evaluateThreshold, type ThresholdState } from './threshold.js';
+import { SubjectLists, subjectsKey } from './subjects.js';
+
+export { subjectsKey };
 
 /** Compare-and-set attempts per state and batch before the batch fails (and is retried). */
 const MAX_CAS_ATTEMPTS = 20;
@@ -56,16 +75,14 @@ export interface RuleEngineOptions {
   clock: Clock;
 }
 
-/** Threshold state keys predate the other kinds and keep their form. */
+/**
+ * A device's state under its key prefix (core/device-state.ts), so it goes with the device;
+ * a zone's under its rule. Threshold state predates the other kinds and names no kind.
+ */
 export function stateKey(rule: Pick<Rule, 'id' | 'kind'>, subject: string): string {
-  return rule.kind === 'threshold' ? `rule:${rule.id}:${subject}` : `rule:${rule.id}:${rule.kind}:${subject}`;
+  if (subject.startsWith(ZONE_SUBJECT)) return `rule:${rule.id}:${rule.kind}:${subject}`;
+  return `${deviceKeyPrefix(subject)}rule:${rule.id}${rule.kind === 'threshold' ? '' : `:${rule.kind}`}`;
 }
-
-export function subjectsKey(ruleId: string): string {
-  return `subjects:${ruleId}`;
-}
-
-const zoneSubject = (zoneId: string): string => `zone:${zoneId}`;
 
 /** How shared state is stored: the state (null once gone), alerts not yet emitted and when they were written. */
 interface Envelope<S> {
@@ -74,15 +91,7 @@ interface Envelope<S> {
   t?: number;
 }
 
-interface Change<S> {
-  state: S | undefined;
-  alerts: Alert[];
-}
-
 type SharedUpdate = (prev: unknown) => Change<unknown>;
-
-/** Deadman and camera states remember where their alert belongs: the tick has no reading. */
-type Placed<S> = S & { place: AlertPlace };
 
 interface CompiledRules {
   source: CityIndex;
@@ -101,10 +110,17 @@ interface OwnedWork {
 
 export class RuleEngine {
   private compiled: CompiledRules | undefined;
-  /** Subjects this engine knows to be in each rule's list (lists only grow). */
-  private readonly registered = new Map<string, Set<string>>();
+  private readonly subjects: SubjectLists;
+  /**
+   * When each deadman state read by a tick can fire at the earliest (by its newest data and its
+   * wait): the tick skips it until then. Data moves that time only later, and is seen here or by
+   * the next reading of the lists, when this is cleared.
+   */
+  private readonly due = new Map<string, number>();
 
-  constructor(private readonly opts: RuleEngineOptions) {}
+  constructor(private readonly opts: RuleEngineOptions) {
+    this.subjects = new SubjectLists(opts.kv);
+  }
 
   /** Evaluates readings in order; resolves with the alerts emitted. */
   async readings(batch: readonly Reading[]): Promise<Alert[]> {
@@ -140,14 +156,22 @@ export class RuleEngine {
           if (at) places.push([reading.deviceId, { ...base, zoneId: at.zone?.id ?? null }]);
         }
         for (const [subject, place] of places) {
+          const key = stateKey(rule, subject);
           shared.register(rule.id, subject);
-          shared.add(stateKey(rule, subject), (prev) => deadmanDataChange(rule, prev as Placed<DeadmanState> | undefined, reading, subject, place));
+          this.due.delete(key);
+          shared.add(key, (prev) => {
+            const before = prev as Placed<DeadmanState> | undefined;
+            // New, or back after it fired: its list entry may have been pruned meanwhile.
+            if (!before || before.phase === 'firing') shared.force(rule.id, subject);
+            return deadmanDataChange(rule, before, reading, subject, place);
+          });
         }
       }
     }
 
-    await this.register(shared.subjects);
+    await this.subjects.add(shared.subjects);
     const sharedAlerts = await this.applyShared(shared.updates, this.opts.clock.now());
+    await this.subjects.add(shared.forced, true);
     const { alerts: ownedAlerts, writes } = await this.evaluateOwned(owned);
     const alerts = [...sharedAlerts.emit, ...ownedAlerts];
     if (alerts.length) await this.opts.emit(alerts);
@@ -170,12 +194,18 @@ export class RuleEngine {
         if (!at) continue;
         const params = withOverride(rule, at.override);
         const place: AlertPlace = { zoneId: at.zone?.id ?? null, subcenterId: event.subcenterId, loc: event.loc };
-        if (qualifies(params, event)) shared.register(rule.id, event.deviceId);
-        shared.add(stateKey(rule, event.deviceId), (prev) => cameraEventChange(params, prev as Placed<CameraState> | undefined, event, place));
+        const ok = qualifies(params, event);
+        if (ok) shared.register(rule.id, event.deviceId);
+        shared.add(stateKey(rule, event.deviceId), (prev) => {
+          // A camera with no state left may have been pruned from the list meanwhile.
+          if (ok && !prev) shared.force(rule.id, event.deviceId);
+          return cameraEventChange(params, prev as Placed<CameraState> | undefined, event, place);
+        });
       }
     }
-    await this.register(shared.subjects);
+    await this.subjects.add(shared.subjects);
     const { emit, flushed } = await this.applyShared(shared.updates, this.opts.clock.now());
+    await this.subjects.add(shared.forced, true);
     if (emit.length) await this.opts.emit(emit);
     await this.clearOutboxes(flushed);
     return emit;
@@ -187,12 +217,19 @@ export class RuleEngine {
     const rules = this.rules(index);
     const timed: (DeadmanRule | CameraRule)[] = [...rules.deadman, ...rules.camera];
     if (timed.length === 0) return [];
-    const lists = await this.opts.kv.getMany<string[]>(timed.map((r) => subjectsKey(r.id)));
+    const { lists, refreshed } = await this.subjects.lists(timed.map((r) => r.id), now);
+    if (refreshed) this.due.clear();
     const shared = new SharedBatch();
     for (const rule of timed) {
-      for (const subject of lists.get(subjectsKey(rule.id)) ?? []) {
+      for (const subject of lists.get(rule.id) ?? []) {
         if (rule.kind === 'deadman') {
-          shared.add(stateKey(rule, subject), (prev) => deadmanTickChange(index, rule, prev as Placed<DeadmanState> | undefined, now, this.opts.startedAt, subject));
+          const key = stateKey(rule, subject);
+          if ((this.due.get(key) ?? -Infinity) > now) continue;
+          shared.add(key, (prev) => {
+            const state = prev as Placed<DeadmanState> | undefined;
+            this.due.set(key, deadmanDue(index, rule, state, this.opts.startedAt));
+            return deadmanTickChange(index, rule, state, now, this.opts.startedAt, subject);
+          });
         } else {
           shared.add(stateKey(rule, subject), (prev) => cameraTickChange(index, rule, prev as Placed<CameraState> | undefined, now, subject));
         }
@@ -202,6 +239,45 @@ export class RuleEngine {
     if (emit.length) await this.opts.emit(emit);
     await this.clearOutboxes(flushed);
     return emit;
+  }
+
+  /**
+   * Prunes the subject lists (subjects.ts): subjects with no state left, deadman subjects whose
+   * alert fired and whose silence passed `silentMs` (or the rule's own wait, if longer), and the
+   * lists of rules no longer in the city. Resolves with how many subjects left their lists.
+   */
+  async pruneSubjects(now: number, silentMs: number): Promise<number> {
+    const index = this.opts.cityIndex();
+    const rules = this.rules(index);
+    const live = new Map<string, { stateKey: (subject: string) => string; droppable: (subject: string, state: unknown) => boolean }>();
+    for (const rule of [...rules.deadman, ...rules.camera]) {
+      live.set(rule.id, {
+        stateKey: (subject) => stateKey(rule, subject),
+        droppable: (_subject, stored) => {
+          const envelope = stored as Envelope<unknown> | undefined;
+          // Alerts not sent yet keep it: the next writer of the state sends them.
+          if (envelope?.o?.length) return false;
+          if (envelope?.s === undefined || envelope.s === null) return true;
+          if (rule.kind !== 'deadman') return false;
+          const d = envelope.s as Placed<DeadmanState>;
+          const after = withOverride(rule, overrideFor(index, rule, d.place.zoneId)).after;
+          return d.phase === 'firing' && now - d.lastSeen >= Math.max(silentMs, after);
+        },
+      });
+    }
+    return this.subjects.prune(live);
+  }
+
+  /** Takes deleted devices out of the timed rules' subject lists (their state goes with their key prefix). */
+  async forgetDevices(deviceIds: readonly string[]): Promise<number> {
+    const rules = this.rules(this.opts.cityIndex());
+    for (const rule of [...rules.deadman, ...rules.camera]) for (const id of deviceIds) this.due.delete(stateKey(rule, id));
+    return this.subjects.remove(new Set(deviceIds), [...rules.deadman, ...rules.camera].map((r) => r.id));
+  }
+
+  /** Devices this engine holds something about in memory (its copies of the subject lists). */
+  knownDevices(): string[] {
+    return [...this.subjects.known()].filter((s) => !s.startsWith(ZONE_SUBJECT));
   }
 
   /** The shortest duration a timed rule waits: ticks need to be finer than this. */
@@ -260,28 +336,6 @@ export class RuleEngine {
     return { alerts, writes };
   }
 
-  /** Adds new subjects to their rules' lists (compare-and-set: other instances add too). */
-  private async register(subjects: ReadonlyMap<string, ReadonlySet<string>>): Promise<void> {
-    for (const [ruleId, wanted] of subjects) {
-      const known = this.registered.get(ruleId) ?? new Set<string>();
-      this.registered.set(ruleId, known);
-      const missing = [...wanted].filter((s) => !known.has(s));
-      if (missing.length === 0) continue;
-      const key = subjectsKey(ruleId);
-      for (let attempt = 1; ; attempt++) {
-        const list = (await this.opts.kv.getMany<string[]>([key])).get(key);
-        const merged = new Set(list ?? []);
-        const before = merged.size;
-        for (const s of missing) merged.add(s);
-        if (merged.size === before || (await this.opts.kv.compareAndSet(key, list, [...merged].sort()))) {
-          for (const s of merged) known.add(s);
-          break;
-        }
-        if (attempt >= MAX_CAS_ATTEMPTS) throw contention(key);
-      }
-    }
-  }
-
   /**
    * Applies each key's updates in order with compare-and-set, re-reading and re-applying the
    * keys whose write lost a race. New alerts ride in the stored outbox; returns the alerts to
@@ -313,6 +367,8 @@ export class RuleEngine {
           state = change.state;
           added.push(...change.alerts);
         }
+        // Alerts waiting in the state's outbox: the tick looks at it again until they are out.
+        if (carried.length > 0 || added.length > 0) this.due.delete(key);
         if (!changed && added.length === 0 && !stale) continue;
         const sending = added.length > 0 || stale ? [...carried, ...added] : [];
         const outbox = [...carried, ...added];
@@ -359,6 +415,14 @@ interface Outgoing {
 class SharedBatch {
   readonly updates = new Map<string, SharedUpdate[]>();
   readonly subjects = new Map<string, Set<string>>();
+  /** Subjects to add to their lists even if the cached copy has them (see SubjectLists.add). */
+  readonly forced = new Map<string, Set<string>>();
+
+  force(ruleId: string, subject: string): void {
+    const set = this.forced.get(ruleId);
+    if (set) set.add(subject);
+    else this.forced.set(ruleId, new Set([subject]));
+  }
 
   add(key: string, update: SharedUpdate): void {
     const list = this.updates.get(key);
@@ -384,105 +448,4 @@ function zonesOf(index: CityIndex, ids: readonly string[]): Zone[] {
     if (zone) out.push(zone);
   }
   return out;
-}
-
-const unitOf = (r: { metric: string; unit?: string | undefined }): string => r.unit ?? METRICS.get(r.metric)?.unit ?? '';
-const label = (rule: { id: string; name?: string | undefined }): string => rule.name ?? rule.id;
-
-// ---------------------------------------------------------------------------------------
-// Per kind: the state change and the alert it produces
-
-function thresholdAlert(rule: ThresholdRule, r: Reading, place: AlertPlace, status: 'firing' | 'resolved', startsAt: number): Alert {
-  const threshold = crossedBound(rule, r.value);
-  const unit = unitOf(r);
-  const summary =
-    status === 'firing'
-      ? `${label(rule)}: ${r.metric} ${r.value}${unit} ${threshold !== undefined && r.value > threshold ? '>' : '<'} ${threshold}${unit} at ${r.deviceId}`
-      : `${label(rule)}: ${r.metric} back to ${r.value}${unit} at ${r.deviceId}`;
-  return makeAlert({ rule, subject: r.deviceId, status, startsAt, ts: r.ts, deviceId: r.deviceId, metric: r.metric, value: r.value, threshold, place, summary });
-}
-
-function rateAlert(rule: RateRule, r: Reading, place: AlertPlace, status: 'firing' | 'resolved', startsAt: number, change: number): Alert {
-  const unit = unitOf(r);
-  const amount = Number(Math.abs(change).toPrecision(6));
-  const summary =
-    status === 'firing'
-      ? `${label(rule)}: ${r.metric} ${change < 0 ? 'fell' : 'rose'} ${amount}${unit} within ${humanDuration(rule.within)} (now ${r.value}${unit}) at ${r.deviceId}`
-      : `${label(rule)}: ${r.metric} steady again at ${r.value}${unit} at ${r.deviceId}`;
-  const threshold = change < 0 ? rule.fall : rule.rise;
-  return makeAlert({ rule, subject: r.deviceId, status, startsAt, ts: r.ts, deviceId: r.deviceId, metric: r.metric, value: r.value, threshold, place, summary });
-}
-
-function compositeChange(rule: CompositeRule, prev: CompositeState | undefined, r: Reading, place: AlertPlace): Change<CompositeState> {
-  const { state, transition } = evaluateComposite(rule, prev, r);
-  if (!transition) return { state, alerts: [] };
-  const zone = place.zoneId!;
-  const what = rule.conditions.map((c) => `${c.devices > 1 ? `${c.devices}× ` : ''}${c.metric}`).join(rule.match === 'all' ? ' + ' : ' or ');
-  const summary =
-    transition === 'firing'
-      ? `${label(rule)}: ${what} within ${humanDuration(rule.within)} in ${zone} (last ${r.metric} ${r.value}${unitOf(r)} at ${r.deviceId})`
-      : `${label(rule)}: conditions cleared in ${zone}`;
-  const alert = makeAlert({ rule, subject: zoneSubject(zone), status: transition, startsAt: state.since, ts: r.ts, deviceId: r.deviceId, metric: r.metric, value: r.value, place, summary });
-  return { state, alerts: [alert] };
-}
-
-function deadmanDataChange(rule: DeadmanRule, prev: Placed<DeadmanState> | undefined, r: Reading, subject: string, place: AlertPlace): Change<Placed<DeadmanState>> {
-  const { state, transition } = deadmanData(prev, r);
-  const next = { ...state, place };
-  if (!transition) return { state: next, alerts: [] };
-  const summary = `${label(rule)}: data again from ${r.deviceId} (${r.metric} ${r.value}${unitOf(r)})`;
-  return { state: next, alerts: [makeAlert({ rule, subject, status: transition, startsAt: prev!.since, ts: r.ts, deviceId: r.deviceId, metric: r.metric, value: r.value, place, summary })] };
-}
-
-function deadmanTickChange(
-  index: CityIndex,
-  rule: DeadmanRule,
-  prev: Placed<DeadmanState> | undefined,
-  now: number,
-  startedAt: number,
-  subject: string,
-): Change<Placed<DeadmanState>> {
-  if (!prev || prev.phase === 'firing') return { state: prev, alerts: [] };
-  const params = withOverride(rule, overrideFor(index, rule, prev.place.zoneId));
-  const { state, transition } = deadmanTick(prev, now, params.after, startedAt);
-  if (!transition) return { state: prev, alerts: [] };
-  const next = { ...state, place: prev.place };
-  const who = subject.startsWith('zone:') ? `any device in ${prev.place.zoneId}` : prev.deviceId;
-  const summary = `${label(rule)}: no data from ${who} for ${humanDuration(params.after)} (last ${prev.metric} at ${new Date(prev.lastSeen).toISOString()})`;
-  const alert = makeAlert({ rule: params, subject, status: 'firing', startsAt: state.since, ts: now, deviceId: prev.deviceId, metric: prev.metric, value: prev.value, place: prev.place, summary });
-  return { state: next, alerts: [alert] };
-}
-
-function cameraEventChange(rule: CameraParams & CameraRule, prev: Placed<CameraState> | undefined, e: CameraEvent, place: AlertPlace): Change<Placed<CameraState>> {
-  const { state, transition } = cameraEvent(rule, prev, e);
-  if (state === prev) return { state: prev, alerts: [] };
-  return cameraChange(rule, state && { ...state, place }, transition, e.ts, e.deviceId);
-}
-
-function cameraTickChange(index: CityIndex, rule: CameraRule, prev: Placed<CameraState> | undefined, now: number, deviceId: string): Change<Placed<CameraState>> {
-  if (!prev) return { state: prev, alerts: [] };
-  const params = withOverride(rule, overrideFor(index, rule, prev.place.zoneId));
-  const { state, transition } = cameraTick(params, prev, now);
-  if (state === prev) return { state: prev, alerts: [] };
-  return cameraChange(params, state && { ...state, place: prev.place }, transition, now - prev.skew, deviceId);
-}
-
-function cameraChange(rule: CameraRule, state: Placed<CameraState> | undefined, transition: 'firing' | 'resolved' | undefined, ts: number, deviceId: string): Change<Placed<CameraState>> {
-  const next = state && isQuiet(state) ? undefined : state;
-  if (!transition || !state) return { state: next, alerts: [] };
-  const { type, value } = state.last;
-  const where = state.place.zoneId ? ` in ${state.place.zoneId}` : '';
-  const summary =
-    transition === 'firing'
-      ? `${label(rule)}: ${type} seen by ${deviceId}${where}${rule.for > 0 ? ` for ${humanDuration(ts - state.since)}` : ''}`
-      : `${label(rule)}: ${type} no longer seen by ${deviceId}${where}`;
-  const alert = makeAlert({ rule, subject: deviceId, status: transition, startsAt: state.since, ts, deviceId, metric: type, value, place: state.place, summary });
-  return { state: next, alerts: [alert] };
-}
-
-/** The override a rule has for a zone (deadman and camera look it up again at each tick). */
-function overrideFor<O extends { zones: Rule['zones'] & object }>(index: CityIndex, rule: { overrides?: readonly O[] | undefined }, zoneId: string | null): O | undefined {
-  const zone = zoneId === null ? undefined : index.zoneById.get(zoneId);
-  if (!zone) return undefined;
-  return rule.overrides?.find((o) => zoneMatches(zone, o.zones));
 }

@@ -4,6 +4,7 @@
  * (engine.ts) decides and keeps the state; this file wires it to the bus and the clock.
  */
 import type { CityIndex } from '../core/city-index.js';
+import type { DeviceStateHolder } from '../core/device-state.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { systemClock, type Bus, type BusRecord, type Clock, type KeyValueStore, type Subscription } from '../core/ports.js';
@@ -33,6 +34,10 @@ export interface DetectorsOptions {
 export interface Detectors extends Subscription {
   /** Lets time pass now instead of at the next timer: tests with a controlled clock use it. */
   tick(): Promise<Alert[]>;
+  /** Prunes the timed rules' subject lists (RuleEngine.pruneSubjects); resolves with how many left. */
+  pruneSubjects(now: number, silentMs: number): Promise<number>;
+  /** Its copies of the subject lists, and the lists themselves, forget deleted devices. */
+  readonly deviceState: DeviceStateHolder;
 }
 
 export async function startDetectors(opts: DetectorsOptions): Promise<Detectors> {
@@ -91,6 +96,12 @@ export async function startDetectors(opts: DetectorsOptions): Promise<Detectors>
 
   return {
     tick,
+    pruneSubjects: (now, silentMs) => engine.pruneSubjects(now, silentMs),
+    deviceState: {
+      name: 'rule subject lists',
+      forget: async (ids) => void (await engine.forgetDevices(ids)),
+      known: () => engine.knownDevices(),
+    },
     async close() {
       closed = true;
       clearTimeout(timer);

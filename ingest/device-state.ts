@@ -161,6 +161,22 @@ export class IngestDevices {
     return due.map((e) => update(e.id, e.trust));
   }
 
+  /**
+   * Forgets a deleted device at once (core/device-state.ts), its unsaved trust state with it:
+   * the registry removed that state with the device.
+   */
+  forget(id: string): void {
+    const e = this.entries.get(id);
+    if (e) this.unsaved.delete(e);
+    this.entries.delete(id);
+    for (let i = this.leaving.length - 1; i >= 0; i--) if (this.leaving[i]!.id === id) this.leaving.splice(i, 1);
+  }
+
+  /** The ids of the devices held. */
+  ids(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
   /** Devices held (for tests and metrics). */
   get size(): number {
     return this.entries.size;

@@ -13,6 +13,7 @@ import type { IngestConfig } from '../core/config.js';
 import { deadLetter } from '../core/dead-letter.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
+import type { DeviceStateHolder } from '../core/device-state.js';
 import { ingestReport, type IngestReport } from '../core/ingest-report.js';
 import type { Bus, BusRecord, Clock, DeviceRegistry, KeyValueStore, SeriesStore, Subscription } from '../core/ports.js';
 import { MAX_GATEWAY_DEVICES, type CameraEvent, type DeadLetter, type RawPublish, type Reading } from '../core/schemas.js';
@@ -58,7 +59,12 @@ interface BatchOutput {
   reports: Map<string, IngestReport>;
 }
 
-export async function startIngest(opts: IngestOptions): Promise<Subscription> {
+export interface Ingest extends Subscription {
+  /** Its per-device caches, forgotten when a device is deleted (core/device-state.ts). */
+  readonly deviceState: DeviceStateHolder;
+}
+
+export async function startIngest(opts: IngestOptions): Promise<Ingest> {
   const { bus, series, devices, clock, metrics } = opts;
   const log = opts.logger.child({ stage: 'ingest' });
   const lastTouched = new Map<string, number>();
@@ -115,6 +121,17 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
     return due;
   }
 
+  const deviceState: DeviceStateHolder = {
+    name: 'ingest device caches',
+    forget: (ids) => {
+      for (const id of ids) {
+        known.forget(id);
+        lastTouched.delete(id);
+      }
+    },
+    known: () => new Set([...known.ids(), ...lastTouched.keys()]),
+  };
+
   const subscription = await bus.subscribe('sw.raw', 'ingest', async (records, batch) => {
     const ids = new Set<string>();
     const gateways = new Set<string>();
@@ -163,6 +180,7 @@ export async function startIngest(opts: IngestOptions): Promise<Subscription> {
   });
 
   return {
+    deviceState,
     async close() {
       await subscription.close();
       // What was trusted since the last save is kept for the next start.

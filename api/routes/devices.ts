@@ -225,9 +225,13 @@ export const deviceRoutes: readonly Route[] = [
     params: IdParams,
     responses: { 204: { description: 'Removed' } },
     errors: ['SW_ERR_NOT_FOUND'],
-    handler: async ({ params: { id } }, _req, reply, { state }) => {
+    handler: async ({ params: { id } }, req, reply, { state, forgetDevice }) => {
       if (!(await state.devices.remove(id))) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
       await state.deviceErrors.clear(id);
+      // Its rule state, caches and list entries go too; what fails here the reconciliation of
+      // the retention job finds later (core/retention/device-cleanup.ts).
+      await forgetDevice?.(id).catch((err: unknown) => req.log.warn({ err, deviceId: id }, 'state of a deleted device not forgotten yet; the retention job will'));
+      req.log.info({ deviceId: id }, 'device deleted');
       return reply.status(204).send();
     },
   }),

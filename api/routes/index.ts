@@ -20,6 +20,7 @@ import { metaRoutes } from './meta.js';
 import { open311Routes } from './open311.js';
 import { parkedRoutes } from './parked.js';
 import { readingRoutes } from './readings.js';
+import { storageRoutes } from './storage.js';
 import { streamRoutes } from './stream.js';
 import { supervisionRoutes } from './supervision.js';
 import { ticketRoutes } from './tickets.js';
@@ -52,6 +53,7 @@ export const API_ROUTES: readonly Route[] = [
   ...consoleRoutes,
   ...capRoutes,
   ...parkedRoutes,
+  ...storageRoutes,
 ];
 
 /** Every documented route, Open311's (its own scope and error format) included. */

@@ -43,13 +43,16 @@ export const metaRoutes: readonly Route[] = [
     url: '/readyz',
     operationId: 'ready',
     summary: "Readiness: the process's stages run and its services are reachable",
+    description: 'Also lists `warnings` that need an operator without making the process unready: free disk space under STREETWATCH_DISK_WARN.',
     tag: 'operations',
     access: 'public',
     responses: { 200: { description: 'Ready', schema: Readiness }, 503: { description: 'Not ready: the failing checks are false', schema: Readiness } },
-    handler: async (_input, _req, reply, { ready }) => {
+    handler: async (_input, _req, reply, { ready, warnings }) => {
       const checks = ready();
       const ok = Object.values(checks).every(Boolean);
-      return reply.status(ok ? 200 : 503).send({ ready: ok, checks });
+      // A warning (free disk running low) needs an operator, but the process still works.
+      const notes = warnings?.() ?? [];
+      return reply.status(ok ? 200 : 503).send({ ready: ok, checks, ...(notes.length > 0 ? { warnings: notes } : {}) });
     },
   }),
   route({

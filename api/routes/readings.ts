@@ -3,7 +3,9 @@ import { placeRule, withOverride } from '../../core/zone-selector.js';
 import type { CityIndex } from '../../core/city-index.js';
 import { swError } from '../../core/errors.js';
 import type { ReadingSeries, ThresholdView } from '../../core/reading-charts.js';
-import { MetricName, QueryTime, type Location, type Reading } from '../../core/schemas.js';
+import type { Resolution, RollupPoint } from '../../core/ports.js';
+import { readSeries } from '../../core/retention/series-read.js';
+import { MetricName, QueryTime, type Location } from '../../core/schemas.js';
 import { DeviceReadings } from '../../core/api-schemas.js';
 import type { StateStore } from '../../core/ports.js';
 import { IdParams, type ApiPrincipal } from '../context.js';
@@ -21,6 +23,8 @@ const ReadingsQuery = z
     from: QueryTime.optional(),
     to: QueryTime.optional(),
     limit: z.coerce.number().int().min(1).max(MAX_READINGS).default(5_000),
+    /** Default: the finest resolution that still holds `from` (core/retention/series-read.ts). */
+    resolution: z.enum(['raw', '5m', '1h']).optional(),
   })
   .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { path: ['from'], message: 'must be before "to"' });
 
@@ -37,7 +41,8 @@ export const readingRoutes: readonly Route[] = [
     url: '/api/devices/:id/readings',
     operationId: 'getDeviceReadings',
     summary: "A device's readings for charts, with the thresholds that apply where it is",
-    description: 'One series per metric; `from`/`to` in epoch ms or RFC 3339, the last day by default. A unit reads the devices inside its jurisdiction or those it supervises; a department the devices whose alerts are on a ticket it leads or co-handles.',
+    description:
+      'One series per metric; `from`/`to` in epoch ms or RFC 3339, the last day by default. A period older than the raw retention comes from the roll-ups (`resolution` 5m or 1h: each point a step\'s mean, with its `extremes`); `resolution` forces one. A unit reads the devices inside its jurisdiction or those it supervises; a department the devices whose alerts are on a ticket it leads or co-handles.',
     tag: 'devices',
     access: 'units',
     departments: true,
@@ -45,14 +50,25 @@ export const readingRoutes: readonly Route[] = [
     query: ReadingsQuery,
     responses: { 200: { description: 'Series and thresholds', schema: DeviceReadings } },
     errors: ['SW_ERR_NOT_FOUND'],
-    handler: async ({ params: { id }, query: q }, req, _reply, { state, series, cityIndex, clock }) => {
+    handler: async ({ params: { id }, query: q }, req, _reply, { state, series, cityIndex, clock, retention }) => {
       const device = await state.devices.get(id);
       const allowed = req.principal?.role === 'department' ? await departmentReads(state, req.principal.department, id) : mayRead(req.principal, cityIndex(), device?.location ?? null);
       if (!device || !allowed) throw swError('SW_ERR_NOT_FOUND', `device ${id}`);
-      const to = q.to ?? clock.now();
+      const now = clock.now();
+      const to = q.to ?? now;
       const from = q.from ?? to - DEFAULT_READINGS_WINDOW_MS;
-      const readings = await series.query({ deviceId: id, from, to, limit: q.limit, ...(q.metric === undefined ? {} : { metric: q.metric }) });
-      return { deviceId: id, location: device.location, from, to, truncated: readings.length === q.limit, series: bySeries(readings), thresholds: thresholdsAt(cityIndex(), device.location, q.metric) };
+      // Old periods come from the roll-ups: each point is then a step's mean, with its extremes.
+      const answer = await readSeries(series, retention, { deviceId: id, from, to, limit: q.limit, ...(q.metric === undefined ? {} : { metric: q.metric }) }, now, q.resolution);
+      return {
+        deviceId: id,
+        location: device.location,
+        from,
+        to,
+        resolution: answer.resolution,
+        truncated: answer.truncated,
+        series: bySeries(answer.points, answer.resolution),
+        thresholds: thresholdsAt(cityIndex(), device.location, q.metric),
+      };
     },
   }),
 ];
@@ -100,12 +116,17 @@ function thresholdsAt(city: CityIndex, location: Location | null, metric: string
   return out;
 }
 
-function bySeries(readings: readonly Reading[]): ReadingSeries[] {
+function bySeries(points: readonly RollupPoint[], resolution: Resolution): ReadingSeries[] {
   const out = new Map<string, ReadingSeries>();
-  for (const r of readings) {
-    let s = out.get(r.metric);
-    if (!s) out.set(r.metric, (s = { metric: r.metric, unit: r.unit ?? null, points: [] }));
-    s.points.push([r.ts, r.value]);
+  for (const p of points) {
+    let s = out.get(p.metric);
+    if (!s) out.set(p.metric, (s = { metric: p.metric, unit: p.unit ?? null, points: [], ...(resolution === 'raw' ? {} : { extremes: [] }) }));
+    if (resolution === 'raw') {
+      s.points.push([p.start, p.last]);
+    } else {
+      s.points.push([p.start, p.sum / p.count]);
+      s.extremes!.push([p.start, p.min, p.max]);
+    }
   }
   return [...out.values()];
 }

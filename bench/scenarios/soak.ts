@@ -1,8 +1,10 @@
 /**
  * Scenario 6, soak: half the maximum rate for ten minutes, hazard alarms included, sampling the
- * platform's RSS. Growth compares the median RSS of the last minute with that of the minute
- * after the warm-up (the first minute: JIT, caches and SQLite's page cache filling up), so one
- * garbage collection more or less at either end does not decide it.
+ * platform's RSS and the size of its data directory (the store). Growth compares the median RSS
+ * of the last minute with that of the minute after the warm-up (the first minute: JIT, caches
+ * and SQLite's page cache filling up), so one garbage collection more or less at either end does
+ * not decide it. The store grows with the readings until the raw retention (30 days by default)
+ * starts pruning: over a soak it grows steadily, and its rate per hour is what the soak tells.
  */
 import { noteLoad, sleep, type BenchContext } from '../harness.js';
 import type { RunResult } from '../loadgen.js';
@@ -26,6 +28,12 @@ export interface SoakResult {
   cpu: number;
   /** RSS every sample period: [seconds since start, MiB]. */
   rssSeries: [number, number][];
+  /** Size of the data directory (databases and logs) at the start and the end, MiB, and its growth per hour. */
+  storeStartMiB: number;
+  storeEndMiB: number;
+  storeMiBPerHour: number;
+  /** Store size every sample period: [seconds since start, MiB]. */
+  storeSeries: [number, number][];
   loadAverage: { start: number; end: number; max: number };
 }
 
@@ -66,19 +74,22 @@ export async function soak(ctx: BenchContext, opts: SoakOptions, maxRate: number
     const runP = loadgen.request<RunResult>({ op: 'open', rate, qos: 1, warmupMs: 0, durationMs: opts.durationMs, hazardRate: opts.hazardRate });
     await sut.profileStart();
     const samples: ProcSample[] = [];
+    const stores: { at: number; bytes: number }[] = [];
     const t0 = performance.now();
     let nextMinute = 60_000;
     while (performance.now() - t0 < opts.durationMs - opts.sampleEveryMs / 2) {
       samples.push(sut.sample());
+      stores.push({ at: performance.now(), bytes: sut.storeBytes() });
       const elapsed = performance.now() - t0;
       if (elapsed >= nextMinute) {
         nextMinute += 60_000;
         loadMax = Math.max(loadMax, noteLoad(ctx, `soak minute ${Math.round(elapsed / 60_000)}`));
-        ctx.log(`  ${Math.round(elapsed / 1000)} s: RSS ${(samples.at(-1)!.rss / MiB).toFixed(0)} MiB`);
+        ctx.log(`  ${Math.round(elapsed / 1000)} s: RSS ${(samples.at(-1)!.rss / MiB).toFixed(0)} MiB, store ${(stores.at(-1)!.bytes / MiB).toFixed(0)} MiB`);
       }
       await sleep(opts.sampleEveryMs);
     }
     samples.push(sut.sample());
+    stores.push({ at: performance.now(), bytes: sut.storeBytes() });
     await sut.profileStop('soak');
     const run = await runP;
     const hooks = await webhookLatency(ctx, run.hazards ?? []);
@@ -102,9 +113,13 @@ export async function soak(ctx: BenchContext, opts: SoakOptions, maxRate: number
       missing: hooks.missing,
       cpu: cpuShare(samples[0]!, samples.at(-1)!),
       rssSeries: samples.map((s) => [Math.round(at(s) / 1000), Math.round((s.rss / MiB) * 10) / 10]),
+      storeStartMiB: stores[0]!.bytes / MiB,
+      storeEndMiB: stores.at(-1)!.bytes / MiB,
+      storeMiBPerHour: ((stores.at(-1)!.bytes - stores[0]!.bytes) / MiB / Math.max(1, stores.at(-1)!.at - stores[0]!.at)) * 3_600_000,
+      storeSeries: stores.map((s) => [Math.round((s.at - t0) / 1000), Math.round((s.bytes / MiB) * 10) / 10]),
       loadAverage: { start: loadStart, end: loadEnd, max: Math.max(loadMax, loadEnd) },
     };
-    ctx.log(`  RSS ${result.rssStartMiB.toFixed(1)} → ${result.rssEndMiB.toFixed(1)} MiB (${result.growthPercent.toFixed(1)}%), stored p99 ${run.latency?.p99.toFixed(1)} ms, webhook p99 ${hooks.summary.p99.toFixed(1)} ms`);
+    ctx.log(`  RSS ${result.rssStartMiB.toFixed(1)} → ${result.rssEndMiB.toFixed(1)} MiB (${result.growthPercent.toFixed(1)}%), store ${result.storeStartMiB.toFixed(0)} → ${result.storeEndMiB.toFixed(0)} MiB (${result.storeMiBPerHour.toFixed(0)} MiB/h), stored p99 ${run.latency?.p99.toFixed(1)} ms, webhook p99 ${hooks.summary.p99.toFixed(1)} ms`);
     return result;
   } finally {
     await loadgen.stop({ op: 'exit' });

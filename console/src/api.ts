@@ -3,6 +3,7 @@
  * every failure becomes an ApiError with the catalogued code and message the server sent.
  */
 import type { FeatureCollection, MultiPolygon, Polygon } from 'geojson';
+import type { StorageView } from '../../core/api-schemas.js';
 import type { ResolvedBasemap } from '../../core/basemap.js';
 import type { DeviceHealth } from '../../core/device-health.js';
 import type { ReadingSeries, ThresholdView } from '../../core/reading-charts.js';
@@ -110,6 +111,8 @@ export interface DeviceReadings {
   location: Location | null;
   from: number;
   to: number;
+  /** Each reading, or 5-minute or hourly roll-ups where the period is past the raw retention. */
+  resolution: 'raw' | '5m' | '1h';
   truncated: boolean;
   series: ReadingSeries[];
   /** The threshold rules that apply where the device is, overrides resolved. */
@@ -276,6 +279,11 @@ export class ApiClient {
     const params = new URLSearchParams({ from: String(Math.floor(q.from)), to: String(Math.ceil(q.to)) });
     if (q.metric) params.set('metric', q.metric);
     return this.request('GET', `/api/devices/${encodeURIComponent(deviceId)}/readings?${params}`, undefined, signal);
+  }
+
+  /** What the stores hold, free disk space and the retention job's last runs (admin). */
+  storage(signal?: AbortSignal): Promise<StorageView> {
+    return this.request('GET', '/api/storage', undefined, signal);
   }
 
   /** A device's recent refusals (what it got on its errors topic), newest first. */

@@ -73,7 +73,11 @@ export function decodeValue(topic: BusTopic, value: string, payload: Buffer | nu
   return parsed;
 }
 
-const SCHEMA = `
+/**
+ * The log's tables. In the readings' database (the embedded mode) they are a step of its schema
+ * versions too (core/store/sqlite/series.ts); a change to them is a new step there.
+ */
+export const LOG_SCHEMA = `
 ${BUS_TOPICS.map((t) => `CREATE TABLE IF NOT EXISTS ${tableOf(t)} (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, value TEXT NOT NULL, payload BLOB, appended_at INTEGER NOT NULL);`).join('\n')}
 -- Each consumer group's committed position on a topic: the seq of the next record it takes.
 CREATE TABLE IF NOT EXISTS bus_groups (
@@ -123,7 +127,7 @@ export class LogStore {
   private readonly capParkedStmt: Stmt<[number]>;
 
   constructor(readonly db: Database.Database) {
-    db.exec(SCHEMA);
+    db.exec(LOG_SCHEMA);
     for (const t of BUS_TOPICS) {
       const table = tableOf(t);
       this.topics.set(t, {

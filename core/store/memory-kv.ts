@@ -1,5 +1,8 @@
 import type { KeyValueStore } from '../ports.js';
 
+/** Keys one scanPrefix page holds. */
+const SCAN_PAGE = 1_000;
+
 /**
  * A KeyValueStore in process memory, for what must not touch live state (backtests) and for
  * tests. Values are kept as JSON text, so callers get copies and the same equality as the
@@ -31,6 +34,18 @@ export class MemoryKeyValueStore implements KeyValueStore {
     const out: boolean[] = [];
     for (const c of changes) out.push(await this.compareAndSet(c.key, c.expected, c.next));
     return out;
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    let n = 0;
+    for (const k of [...this.data.keys()]) if (k.startsWith(prefix) && this.data.delete(k)) n++;
+    return n;
+  }
+
+  async scanPrefix(prefix: string, cursor?: string): Promise<{ keys: string[]; next: string | undefined }> {
+    const keys = [...this.data.keys()].filter((k) => k.startsWith(prefix) && (cursor === undefined || k > cursor)).sort();
+    const page = keys.slice(0, SCAN_PAGE);
+    return { keys: page, next: keys.length > SCAN_PAGE ? page.at(-1) : undefined };
   }
 
   /** Keys held, for tests and diagnostics. */

@@ -5,8 +5,8 @@ import { InfluxSeriesStore } from './influx/series.js';
 import { SqliteSeriesStore } from './sqlite/series.js';
 
 /** The InfluxDB series store of a configuration, not yet connected. */
-export function influxSeries(influx: InfluxConfig, namespace: string, logger: Logger): InfluxSeriesStore {
-  return new InfluxSeriesStore({ ...influx, namespace, logger });
+export function influxSeries(influx: InfluxConfig, namespace: string, logger: Logger, rawRetentionMs?: number): InfluxSeriesStore {
+  return new InfluxSeriesStore({ ...influx, namespace, logger, ...(rawRetentionMs === undefined ? {} : { rawRetentionMs }) });
 }
 
 /**
@@ -15,7 +15,7 @@ export function influxSeries(influx: InfluxConfig, namespace: string, logger: Lo
  */
 export async function openSeriesStore(config: Config, logger: Logger): Promise<SeriesStore> {
   if (!config.influx) return new SqliteSeriesStore(config.dataDir);
-  const influx = influxSeries(config.influx, config.namespace, logger);
+  const influx = influxSeries(config.influx, config.namespace, logger, config.retention.rawMs);
   await influx.connect();
   return influx;
 }

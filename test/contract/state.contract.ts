@@ -529,6 +529,26 @@ export function stateContract(name: string, makeStore: () => Promise<StateStore>
       expect(await s.reports.list({ filedBy: filer })).toEqual([]);
     });
 
+    it('prunes settled outbox messages by age, never pending ones, and takes them out of their ticket', async () => {
+      const s = await store();
+      const t0 = eraStart();
+      const t = sampleTicket();
+      const msgs: OutboxMessage[] = [0, 1, 2, 3].map((i) => ({ id: randomUUID(), channel: 'webhook', subcenterId: t.subcenterId, ticketId: t.id, event: 'ticket.updated', body: `{"n":${i}}`, createdAt: t0 + i }));
+      await s.tickets.save(t, msgs);
+      await s.outbox.markDelivered(msgs[0]!.id, t0 + 100);
+      await s.outbox.markFailed(msgs[1]!.id, 3, null, 'expired');
+      await s.outbox.markDelivered(msgs[2]!.id, t0 + 5_000);
+      await s.outbox.markFailed(msgs[3]!.id, 1, t0 + 50, 'HTTP 500');
+      let pruned = 0;
+      for (let n; (n = await s.outbox.pruneSettled(t0 + 1_000, 1)) > 0; ) pruned += n;
+      expect(pruned).toBe(2);
+      expect((await s.outbox.forTicket(t.id)).map((m) => m.id)).toEqual([msgs[2]!.id, msgs[3]!.id]);
+      expect(await s.outbox.get(msgs[0]!.id)).toBeUndefined();
+      // Still pending however old: the delivery worker owns it.
+      expect(await s.outbox.pruneSettled(t0 + 10_000_000, 100)).toBe(1);
+      expect((await s.outbox.forTicket(t.id)).map((m) => [m.id, m.state])).toEqual([[msgs[3]!.id, 'pending']]);
+    });
+
     it('keeps API tokens by hash and revokes them', async () => {
       const s = await store();
       const unit = `sc-${randomUUID().slice(0, 6)}`;
@@ -619,6 +639,34 @@ export function keyValueContract(name: string, makeKv: () => Promise<{ kv: KeyVa
       expect(await kv.getMany([a, b, c])).toEqual(new Map([[a, { n: 2 }], [b, { n: 1 }], [c, { n: 1 }]]));
       expect(await kv.compareAndSetMany([{ key: a, expected: { n: 2 }, next: undefined }])).toEqual([true]);
       expect((await kv.getMany([a])).has(a)).toBe(false);
+    });
+
+    it('deletes every key under a prefix, and only those', async () => {
+      const kv = await kvStore();
+      const base = k('dev');
+      const mine = [`${base}:a`, `${base}:rule:x`, `${base}:rule:x:deadman`];
+      const others = [`${base}x:a`, `${base.slice(0, -1)}:a`, k('other')];
+      await kv.setMany(new Map([...mine, ...others].map((key) => [key, 1])));
+      expect(await kv.deletePrefix(`${base}:`)).toBe(3);
+      expect([...(await kv.getMany([...mine, ...others])).keys()].sort()).toEqual([...others].sort());
+      expect(await kv.deletePrefix(`${base}:`)).toBe(0);
+    });
+
+    it('lists keys by prefix page by page, each once', async () => {
+      const kv = await kvStore();
+      const base = k('scan');
+      const keys = Array.from({ length: 2_500 }, (_, i) => `${base}:${String(i).padStart(4, '0')}`);
+      for (let i = 0; i < keys.length; i += 500) await kv.setMany(new Map(keys.slice(i, i + 500).map((key) => [key, i])));
+      await kv.setMany(new Map([[`${base}x`, 1]]));
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await kv.scanPrefix(`${base}:`, cursor);
+        seen.push(...page.keys);
+        cursor = page.next;
+      } while (cursor !== undefined);
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen.sort()).toEqual(keys);
     });
 
     it('lets exactly one of many concurrent writers win a compare-and-set', async () => {

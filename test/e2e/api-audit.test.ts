@@ -193,6 +193,8 @@ describe('HTTP API audit', () => {
       console: sw.platform.config.console,
       cap: sw.platform.config.cap,
       reports: sw.platform.config.reports,
+      retention: sw.platform.config.retention,
+      storage: sw.platform.storage,
     });
     base = `http://127.0.0.1:${audited.port}`;
     [north, south, district] = [await sw.unitToken('north'), await sw.unitToken('south'), await sw.unitToken('test-district')];

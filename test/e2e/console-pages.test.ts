@@ -71,7 +71,11 @@ describe('the console’s pages, checked like real pages', () => {
       await page.goto(`${base}/#/kpis`);
       await check('05-kpis', lang, () => page.locator('#by-subcenter-h ~ table tr').nth(1).waitFor());
       await page.goto(`${base}/#/devices`);
-      await check('06-devices', lang, () => page.locator('tr[data-device-id="wl-pages-1"]').waitFor());
+      await check('06-devices', lang, async () => {
+        await page.locator('tr[data-device-id="wl-pages-1"]').waitFor();
+        // The administrator's storage figures: the embedded databases, by name.
+        await page.locator('section.storage th', { hasText: 'readings.db' }).waitFor();
+      });
       await page.goto(`${base}/#/tokens`);
       await check('07-tokens', lang, () => page.locator('#t-kind').waitFor());
 

@@ -55,6 +55,8 @@ describe('OpenAPI document', () => {
       console: sw.platform.config.console,
       cap: sw.platform.config.cap,
       reports: sw.platform.config.reports,
+      retention: sw.platform.config.retention,
+      storage: sw.platform.storage,
     });
     // Data for the calls to reach past 404: a device, its ticket, a unit token.
     const wl = await sw.connect('wl-oa', await sw.provision('wl-oa', IN_TUNNEL, 'water_level'));

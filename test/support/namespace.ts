@@ -23,10 +23,15 @@ export function measurementOf(namespace: string): string {
   return `${namespace}reading`;
 }
 
-/** Deletes the namespace's Kafka topics, Redis keys and InfluxDB measurement. */
+/** The namespace's InfluxDB measurements: readings, their roll-ups and the fold mark. */
+export function measurementsOf(namespace: string): string[] {
+  return ['', '_5m', '_1h', '_meta'].map((suffix) => `${measurementOf(namespace)}${suffix}`);
+}
+
+/** Deletes the namespace's Kafka topics, Redis keys and InfluxDB measurements. */
 export async function dropNamespace(services: ServiceEnv, namespace: string): Promise<void> {
   if (!/^sw(test|bench)-/.test(namespace)) throw new Error(`refusing to drop "${namespace}": not a test namespace`);
-  await Promise.all([dropTopics(services, namespace), dropKeys(services, namespace), dropMeasurement(services, measurementOf(namespace))]);
+  await Promise.all([dropTopics(services, namespace), dropKeys(services, namespace), ...measurementsOf(namespace).map((m) => dropMeasurement(services, m))]);
 }
 
 async function dropTopics(services: ServiceEnv, namespace: string): Promise<void> {

@@ -60,12 +60,14 @@ export function DeviceReadings(p: DeviceReadingsProps) {
         const rule = data.thresholds.find((r) => r.metric === s.metric && (p.ruleId === undefined || r.ruleId === p.ruleId));
         const threshold = rule ? (rule.above ?? rule.below) : null;
         const clear = rule ? (rule.above !== null ? rule.clearBelow : rule.clearAbove) : null;
-        const max = Math.max(...s.points.map(([, v]) => v));
+        // From roll-ups each point is a step's mean: the peak is the steps' largest max.
+        const max = s.extremes ? Math.max(...s.extremes.map(([, , hi]) => hi)) : Math.max(...s.points.map(([, v]) => v));
         return (
           <figure class="readings" key={s.metric}>
             <figcaption>
               {t('chartSummary', { device: p.deviceId, metric: label, n: s.points.length, max, threshold: threshold ?? '—' })}
               {data.truncated && <span class="muted"> {t('chartTruncated', { n: s.points.length })}</span>}
+              {data.resolution !== 'raw' && <span class="muted"> {t(data.resolution === '5m' ? 'chartRollup5m' : 'chartRollup1h')}</span>}
               {p.firing && p.firing.length > 0 && <span class="chart-key-firing"> {t('chartFiringPeriod')}</span>}
             </figcaption>
             <SeriesChart label={label} points={s.points} threshold={threshold} clear={clear} from={data.from} to={data.to} {...(p.alertAt !== undefined ? { alertAt: p.alertAt } : {})} {...(p.firing ? { firing: p.firing } : {})} />

@@ -5,6 +5,7 @@ import { DeviceStatus } from '../components/badges.js';
 import { DeviceErrors } from '../components/device-errors.js';
 import { DeviceReadings, metricLabel } from '../components/device-readings.js';
 import { ErrorMessage } from '../components/error-message.js';
+import { StoragePanel } from '../components/storage-panel.js';
 import { formatAgo, formatTime } from '../format.js';
 import { useDevices, useNow } from '../hooks.js';
 import { useI18n } from '../i18n.js';
@@ -26,6 +27,7 @@ export function DevicesPage() {
     <>
       <PageHeading title={t('devicesTitle')} />
       {session.isAdmin ? <ProvisionForm onProvisioned={reload} /> : <p class="muted">{t('adminOnly')}</p>}
+      {session.isAdmin && <StoragePanel />}
       {error !== undefined && <ErrorMessage error={error} onRetry={reload} />}
       {!devices ? (
         <p>{t('loading')}</p>

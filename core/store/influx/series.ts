@@ -9,12 +9,14 @@
  * was told the write failed, and it lives in memory only. A failed write rejects with a
  * retriable error and the bus hands the batch again; a point written twice is the same point.
  */
-import { HttpError, InfluxDB, Point, flux, fluxDateTime, fluxExpression, fluxInteger, fluxString, setLogger, type QueryApi, type WriteOptions } from '@influxdata/influxdb-client';
+import { HttpError, InfluxDB, Point, flux, fluxExpression, fluxInteger, fluxString, setLogger, type QueryApi, type WriteOptions } from '@influxdata/influxdb-client';
 import { errorMessage, unavailable } from '../../connect-retry.js';
 import { StreetWatchError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { SeriesQuery, SeriesStore } from '../../ports.js';
+import type { Resolution, RollupPoint, RollupResolution, SeriesQuery, SeriesStats, SeriesStore } from '../../ports.js';
 import type { Reading } from '../../schemas.js';
+import { InfluxDeleter } from './delete.js';
+import { DEFAULT_ROLLUP_LAG_MS, InfluxRollups, MAX_FLUX_MS, fluxTime } from './rollups.js';
 
 /** The measurement readings are written to (after the namespace). */
 export const DEFAULT_MEASUREMENT = 'reading';
@@ -26,8 +28,10 @@ export const DEFAULT_INFLUX_TIMEOUT_MS = 10_000;
 export const DEFAULT_INFLUX_HEALTH_MS = 5_000;
 /** Rows a query returns when it asks for no limit (as the embedded store). */
 export const DEFAULT_QUERY_LIMIT = 100_000;
-/** Flux times end in 2262 (int64 nanoseconds); ranges are clamped into what it can represent. */
-const MAX_FLUX_MS = Date.UTC(2262, 0, 1);
+/** Raw readings kept when the options give no retention (as the configuration's default). */
+export const DEFAULT_RAW_RETENTION_MS = 30 * 86_400_000;
+/** The longest period one prune step deletes (then halved until it holds few enough points). */
+export const PRUNE_SLICE_MS = 86_400_000;
 
 /** Tag and field names of a reading point. */
 export const SCHEMA = {
@@ -43,6 +47,12 @@ export interface InfluxSeriesOptions {
   org: string;
   /** 2.x: the bucket; 1.8: `database/retention-policy`. */
   bucket: string;
+  /**
+   * Where the roll-ups go, when not beside the readings: then the readings' bucket keeps them
+   * for its own retention (InfluxDB drops whole shards), and StreetWatch prunes only the
+   * roll-ups. Default: `bucket`.
+   */
+  rollupBucket?: string;
   /** Measurement name. Default `${namespace}${DEFAULT_MEASUREMENT}`. */
   measurement?: string;
   /** Prefix of the default measurement. Default ''. */
@@ -51,6 +61,13 @@ export interface InfluxSeriesOptions {
   writeBatch?: number;
   /** Default DEFAULT_INFLUX_TIMEOUT_MS. */
   timeoutMs?: number;
+  /**
+   * How long raw readings are kept (STREETWATCH_RETENTION_RAW): a late reading within it folds
+   * its steps again from the readings, an older one is merged into them. Default DEFAULT_RAW_RETENTION_MS.
+   */
+  rawRetentionMs?: number;
+  /** How long after a 5-minute step ends it is folded. Default DEFAULT_ROLLUP_LAG_MS. */
+  rollupLagMs?: number;
   logger: Logger;
 }
 
@@ -82,6 +99,8 @@ export class InfluxSeriesStore implements SeriesStore {
   private answering = false;
   private lastOutcomeAt = 0;
   private health: NodeJS.Timeout | undefined;
+  private readonly rollups: InfluxRollups;
+  private readonly deleter: InfluxDeleter;
 
   constructor(private readonly opts: InfluxSeriesOptions) {
     this.target = `${opts.url} (bucket ${opts.bucket})`;
@@ -99,12 +118,26 @@ export class InfluxSeriesStore implements SeriesStore {
       maxRetries: 0,
       maxBufferLines: batch + 1,
     };
+    this.rollups = new InfluxRollups({
+      bucket: opts.bucket,
+      rollupBucket: opts.rollupBucket ?? opts.bucket,
+      raw: this.measurement,
+      query: this.queryApi,
+      write: (points) => this.writePoints(points, opts.rollupBucket ?? opts.bucket),
+      readings: (q) => this.query(q),
+      rows: (query) => this.rows(query),
+      lagMs: opts.rollupLagMs ?? DEFAULT_ROLLUP_LAG_MS,
+      rawRetentionMs: opts.rawRetentionMs ?? DEFAULT_RAW_RETENTION_MS,
+    });
+    this.deleter = new InfluxDeleter({ url: opts.url, token: opts.token, org: opts.org, timeoutMs: opts.timeoutMs ?? DEFAULT_INFLUX_TIMEOUT_MS });
   }
 
   /** Checks that the bucket answers a query with these credentials. */
   async connect(): Promise<void> {
     try {
-      await this.queryApi.collectRows(flux`from(bucket: ${this.opts.bucket}) |> range(start: -1m) |> limit(n: 1)`);
+      for (const bucket of new Set([this.opts.bucket, this.opts.rollupBucket ?? this.opts.bucket])) {
+        await this.queryApi.collectRows(flux`from(bucket: ${bucket}) |> range(start: -1m) |> limit(n: 1)`);
+      }
       this.connected = true;
       this.outcome(true);
     } catch (err) {
@@ -139,12 +172,19 @@ export class InfluxSeriesStore implements SeriesStore {
 
   async write(readings: readonly Reading[]): Promise<void> {
     if (readings.length === 0) return;
+    // Readings of steps already folded fold them again (rare: a device that buffered offline).
+    const late = await this.rollups.lateReadings(readings).catch((err: unknown) => Promise.reject(this.failure(err, 'query')));
+    await this.writePoints(readings.map((r) => this.toPoint(r)), this.opts.bucket);
+    if (late) await this.rollups.foldLate(late).catch((err: unknown) => Promise.reject(this.failure(err, 'write')));
+  }
+
+  private async writePoints(points: readonly Point[], bucket: string): Promise<void> {
     if (this.closed) throw new StreetWatchError('SW_ERR_UNAVAILABLE', ['time-series store', 'closed']);
     const batch = this.opts.writeBatch ?? DEFAULT_WRITE_BATCH;
-    for (let i = 0; i < readings.length; i += batch) {
+    for (let i = 0; i < points.length; i += batch) {
       // A WriteApi per request: its buffer holds exactly these points, so its outcome is theirs.
-      const api = this.influx.getWriteApi(this.opts.org, this.opts.bucket, 'ms', this.writeOptions);
-      api.writePoints(readings.slice(i, i + batch).map((r) => this.toPoint(r)));
+      const api = this.influx.getWriteApi(this.opts.org, bucket, 'ms', this.writeOptions);
+      api.writePoints(points.slice(i, i + batch));
       try {
         await api.close();
         this.outcome(true);
@@ -160,28 +200,86 @@ export class InfluxSeriesStore implements SeriesStore {
     }
   }
 
+  private async rows<T>(query: ReturnType<typeof flux>): Promise<T[]> {
+    try {
+      const rows = await this.queryApi.collectRows<T>(query);
+      this.outcome(true);
+      return rows;
+    } catch (err) {
+      throw this.failure(err, 'query');
+    }
+  }
+
+  async queryRollups(resolution: RollupResolution, q: SeriesQuery): Promise<RollupPoint[]> {
+    return this.rollups.query(resolution, q, q.limit ?? DEFAULT_QUERY_LIMIT);
+  }
+
+  async rollUp(now: number, maxReadings: number): Promise<number> {
+    return this.rollups.foldStep(now, maxReadings);
+  }
+
+  /**
+   * From the oldest point on, a period holding at most about `maxRows` points (found by halving a
+   * day): InfluxDB deletes by time, not by count.
+   */
+  async prune(resolution: Resolution, before: number, maxRows: number): Promise<number> {
+    // Readings in a bucket of their own are kept for that bucket's retention: InfluxDB drops
+    // whole shards, far cheaper than deleting points.
+    if (resolution === 'raw' && this.opts.rollupBucket !== undefined && this.opts.rollupBucket !== this.opts.bucket) return 0;
+    const measurement = resolution === 'raw' ? this.measurement : this.rollups.measurements[resolution];
+    const field = resolution === 'raw' ? SCHEMA.fields.value : 'count';
+    const bucket = resolution === 'raw' ? this.opts.bucket : (this.opts.rollupBucket ?? this.opts.bucket);
+    // Readings only once they are folded.
+    const until = resolution === 'raw' ? Math.min(before, (await this.rollups.foldedUntil()) ?? 0) : before;
+    const oldest = await this.rollups.firstTime(measurement, field, 0, until);
+    if (oldest === undefined) return 0;
+    let to = Math.min(until, oldest + PRUNE_SLICE_MS);
+    let count: number;
+    for (;;) {
+      const rows = await this.rows<{ _value: number }>(flux`from(bucket: ${bucket})
+  |> range(start: ${fluxTime(oldest)}, stop: ${fluxTime(to)})
+  |> filter(fn: (r) => r._measurement == ${measurement} and r._field == ${field} and r._time < ${fluxTime(to)})
+  |> group()
+  |> count()`);
+      count = rows[0]?._value ?? 0;
+      if (count <= maxRows || to - oldest <= 1_000) break;
+      to = oldest + Math.floor((to - oldest) / 2);
+    }
+    try {
+      await this.deleter.delete(measurement, oldest, to, bucket);
+    } catch (err) {
+      throw this.failure(err, 'write');
+    }
+    return Math.max(1, count);
+  }
+
+  /** Row counts would read every point: only the oldest time of each resolution. */
+  async stats(): Promise<SeriesStats> {
+    const oldest = {
+      raw: (await this.rollups.firstTime(this.measurement, SCHEMA.fields.value)) ?? null,
+      '5m': (await this.rollups.firstTime(this.rollups.measurements['5m'], 'count')) ?? null,
+      '1h': (await this.rollups.firstTime(this.rollups.measurements['1h'], 'count')) ?? null,
+    };
+    return { rows: { raw: null, '5m': null, '1h': null }, oldest, files: [] };
+  }
+
   async query(q: SeriesQuery): Promise<Reading[]> {
     const from = Math.max(0, q.from);
     const to = Math.min(MAX_FLUX_MS, q.to);
     if (!(from < to)) return [];
     const limit = q.limit ?? DEFAULT_QUERY_LIMIT;
-    const filters = [flux`r._measurement == ${this.measurement}`];
+    // InfluxDB 1.8's Flux lets a point at `stop` through: [from, to) is enforced here too.
+    const filters = [flux`r._measurement == ${this.measurement}`, flux`r._time < ${fluxTime(to)}`];
     if (q.deviceId !== undefined) filters.push(flux`r.device == ${fluxString(q.deviceId)}`);
     if (q.metric !== undefined) filters.push(flux`r.metric == ${fluxString(q.metric)}`);
     const query = flux`from(bucket: ${this.opts.bucket})
-  |> range(start: ${fluxDateTime(new Date(from).toISOString())}, stop: ${fluxDateTime(new Date(to).toISOString())})
+  |> range(start: ${fluxTime(from)}, stop: ${fluxTime(to)})
   |> filter(fn: (r) => ${fluxExpression(filters.map((f) => `(${f.toString()})`).join(' and '))})
   |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
   |> group()
   |> sort(columns: ["_time", "device", "metric"])
   |> limit(n: ${fluxInteger(limit)})`;
-    let rows: Row[];
-    try {
-      rows = await this.queryApi.collectRows<Row>(query);
-      this.outcome(true);
-    } catch (err) {
-      throw this.failure(err, 'query');
-    }
+    const rows = await this.rows<Row>(query);
     const out: Reading[] = [];
     let prev: Reading | undefined;
     for (const row of rows) {

@@ -22,6 +22,7 @@
  *   obrcv                         zset   units with pending messages, by their earliest next attempt
  *   obl:{ticketId}|{unit}         string the latest outbox id of a ticket to a unit (coalescing)
  *   obt:{ticketId}                zset   a ticket's outbox ids by createdAt
+ *   obdone                        zset   delivered and given-up outbox ids by when they settled
  *   tidx:dp:{department}          zset   tickets a department leads or co-handles, by createdAt
  *   tdps:{ticketId}               set    the departments a ticket is indexed under
  *   rp:{id}                       hash   a people's report: body (JSON), tid (its ticket), by, ca, ea
@@ -33,7 +34,9 @@
  *   toks, toks:u:{unit}           zset   token ids by createdAt
  *   itok:{id}, itokh:{hash}       hash, string   an ingest token, and its id by hash
  *   itoks, itoks:d:{deviceId}     zset   ingest token ids by createdAt
- *   kv:{key}                      string rule state and dedup keys (JSON)
+ *   kv:{key}                      string rule state and dedup keys (JSON); a device's under
+ *                                        kv:device:{id}:... (core/device-state.ts)
+ *   schema                        string the layout version (migrations.ts); schema:lock while migrating
  *   deverr:{device}               zset   a device's recent refusals by arrival (DEVICE_ERROR_LOG_SIZE)
  *
  * A Keys holds the names of one namespace.
@@ -44,11 +47,17 @@ export class Keys {
   readonly outboxUnits: string;
   /** The prefix of the gateways' device sets (scripts add the gateway id). */
   readonly gatewayDevicesPrefix: string;
+  readonly outboxSettled: string;
+  readonly schema: string;
+  readonly schemaLock: string;
   constructor(readonly prefix: string) {
     this.devices = `${prefix}devs`;
     this.gatewayDevicesPrefix = `${prefix}gwd:`;
     this.outboxDue = `${prefix}obdue`;
     this.outboxUnits = `${prefix}obrcv`;
+    this.outboxSettled = `${prefix}obdone`;
+    this.schema = `${prefix}schema`;
+    this.schemaLock = `${prefix}schema:lock`;
     this.timersDue = `${prefix}tmdue`;
   }
   device = (id: string): string => `${this.prefix}dev:${id}`;

@@ -35,6 +35,32 @@ export class RedisKv implements KeyValueStore {
     });
   }
 
+  deletePrefix(prefix: string): Promise<number> {
+    return this.c.run(async () => {
+      let deleted = 0;
+      let cursor: string | undefined;
+      do {
+        const page = await this.scan(prefix, cursor);
+        if (page.keys.length > 0) deleted += await this.c.redis.unlink(...page.keys.map((k) => this.c.keys.kv(k)));
+        cursor = page.next;
+      } while (cursor !== undefined);
+      return deleted;
+    });
+  }
+
+  scanPrefix(prefix: string, cursor?: string): Promise<{ keys: string[]; next: string | undefined }> {
+    return this.c.run(() => this.scan(prefix, cursor));
+  }
+
+  /** SCAN over the namespace's keyspace: pages may come back empty before the end. */
+  private async scan(prefix: string, cursor: string | undefined): Promise<{ keys: string[]; next: string | undefined }> {
+    const base = this.c.keys.kv('');
+    // MATCH is a glob: the prefix's own glob characters are escaped.
+    const pattern = `${base}${prefix}`.replace(/[*?[\]\\]/g, '\\$&') + '*';
+    const [next, keys] = await this.c.redis.scan(cursor ?? '0', 'MATCH', pattern, 'COUNT', 1000);
+    return { keys: keys.map((k) => k.slice(base.length)), next: next === '0' ? undefined : next };
+  }
+
   compareAndSet(key: string, expected: unknown, next: unknown): Promise<boolean> {
     return this.c.run(async () => (await this.c.script('compareAndSet')(1, this.c.keys.kv(key), ...json(expected), ...json(next))) === 1);
   }

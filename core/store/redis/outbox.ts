@@ -39,6 +39,10 @@ export class RedisOutbox implements Outbox {
     );
   }
 
+  pruneSettled(before: number, limit: number): Promise<number> {
+    return this.c.run(async () => Number(await this.c.script('pruneSettled')(0, this.c.keys.prefix, before, limit)));
+  }
+
   get(id: string): Promise<OutboxItem | undefined> {
     return this.c.run(async () => (await this.read([id]))[0]);
   }

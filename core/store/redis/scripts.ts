@@ -16,6 +16,7 @@ export const SCRIPT_NAMES = [
   'markDelivered',
   'markFailed',
   'indexOutboxUnits',
+  'pruneSettled',
   'claim',
   'completeTimer',
   'addToken',

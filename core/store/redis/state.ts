@@ -30,6 +30,7 @@ import { Keys } from './keys.js';
 import { RedisKv } from './kv.js';
 import { RedisOutbox } from './outbox.js';
 import { RedisReports } from './reports.js';
+import { migrateRedis } from './migrations.js';
 import { LUA } from './scripts.js';
 import { RedisSupervision } from './supervision.js';
 import { RedisTickets } from './tickets.js';
@@ -131,6 +132,8 @@ export class RedisStateStore implements StateStore {
       await this.ctx.run(() => this.ctx.script('indexOutboxUnits')(0, this.ctx.keys.prefix));
       this.outboxIndexed = true;
     }
+    const { from, to } = await this.ctx.run(() => migrateRedis(this.ctx, `Redis namespace "${this.ctx.keys.prefix}" at ${this.target}`));
+    if (from !== to) this.log.info({ from, to }, `Redis keys migrated from schema version ${from} to ${to}`);
   }
 
   isConnected(): boolean {

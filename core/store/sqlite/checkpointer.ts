@@ -52,6 +52,9 @@ export class WalCheckpointer {
 
   async close(): Promise<void> {
     const exited = once(this.worker, 'exit');
+    // Held again while it closes: a process with nothing else to do (a CLI, a script) would
+    // otherwise exit before the close resolves.
+    this.worker.ref();
     this.worker.postMessage('close');
     await exited;
   }

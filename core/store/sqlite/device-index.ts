@@ -6,6 +6,8 @@ import { Worker } from 'node:worker_threads';
 export const DEFAULT_DEVICE_INDEX_INTERVAL_MS = 500;
 /** Readings indexed in one transaction of the index database, sorted by device first. */
 export const DEVICE_INDEX_CHUNK = 50_000;
+/** Series (device and metric) whose old entries one transaction of a prune removes. */
+export const DEVICE_INDEX_PRUNE_SERIES = 500;
 /** The index's file beside `readings.db`. */
 export const DEVICE_INDEX_FILE = 'readings-by-device.db';
 
@@ -57,8 +59,33 @@ function pass() {
     parentPort.postMessage({ error: String((err && err.message) || err) });
   }
 }
+// Pruning: each series' entries older than the oldest reading left point at nothing. A series
+// is a range of the key, found from the one before it; a transaction per PRUNE_SERIES series.
+const firstSeries = idx.prepare('SELECT device_id, metric FROM by_device ORDER BY device_id, metric LIMIT 1').raw();
+const nextSeries = idx.prepare('SELECT device_id, metric FROM by_device WHERE (device_id, metric) > (?, ?) ORDER BY device_id, metric LIMIT 1').raw();
+const dropOld = idx.prepare('DELETE FROM by_device WHERE device_id = ? AND metric = ? AND ts < ?');
+function prune(before) {
+  let n = 0;
+  let series = firstSeries.get();
+  const some = idx.transaction(() => {
+    for (let k = 0; series && k < workerData.pruneSeries; k++) {
+      n += dropOld.run(series[0], series[1], before).changes;
+      series = nextSeries.get(series[0], series[1]);
+    }
+  });
+  while (series && !closing) some();
+  return n;
+}
 const timer = setInterval(pass, workerData.intervalMs);
-parentPort.on('message', () => {
+parentPort.on('message', (m) => {
+  if (m && m.prune !== undefined) {
+    try {
+      parentPort.postMessage({ pruned: prune(m.prune), id: m.id });
+    } catch (err) {
+      parentPort.postMessage({ pruned: 0, id: m.id, error: String((err && err.message) || err) });
+    }
+    return;
+  }
   closing = true;
   clearInterval(timer);
   readings.close();
@@ -78,19 +105,43 @@ parentPort.on('message', () => {
  */
 export class DeviceIndexer {
   private readonly worker: Worker;
+  private readonly pruning = new Map<number, (n: number) => void>();
+  private nextId = 0;
 
   constructor(readingsFile: string, indexFile: string, onError: (message: string) => void, intervalMs = DEFAULT_DEVICE_INDEX_INTERVAL_MS) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { readings: readingsFile, index: indexFile, driver, intervalMs, chunk: DEVICE_INDEX_CHUNK } });
-    this.worker.on('message', (m: { error: string }) => onError(m.error));
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { readings: readingsFile, index: indexFile, driver, intervalMs, chunk: DEVICE_INDEX_CHUNK, pruneSeries: DEVICE_INDEX_PRUNE_SERIES } });
+    this.worker.on('message', (m: { error?: string; pruned?: number; id?: number }) => {
+      if (m.error !== undefined) onError(m.error);
+      if (m.id !== undefined) {
+        this.pruning.get(m.id)?.(m.pruned ?? 0);
+        this.pruning.delete(m.id);
+      }
+    });
     this.worker.on('error', (err) => onError(err.message));
     // A process that ends without closing the store (a CLI) leaves the rest for the next pass.
     this.worker.unref();
+  }
+
+  /**
+   * Removes the entries of readings older than `before` (the oldest reading left: the retention
+   * job pruned the rest), in the worker, off the event loop and outside the readings' write lock;
+   * resolves with how many. An entry the worker indexed just as its reading was pruned is older
+   * than the oldest reading left by the next prune, and goes then.
+   */
+  prune(before: number): Promise<number> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pruning.set(id, resolve);
+      this.worker.postMessage({ prune: before, id });
+    });
   }
 
   async close(): Promise<void> {
     const exited = once(this.worker, 'exit');
     this.worker.postMessage('close');
     await exited;
+    for (const resolve of this.pruning.values()) resolve(0);
+    this.pruning.clear();
   }
 }

@@ -24,6 +24,8 @@ export class SqliteKv implements KeyValueStore {
   private readonly casManyTx;
   /** Key → its JSON text, or null when it is known to be absent. */
   private readonly cache = new Map<string, string | null>();
+  private readonly delRange;
+  private readonly range;
 
   constructor(db: Database.Database) {
     this.getStmt = db.prepare<[string], { value: string }>('SELECT value FROM kv WHERE key = ?');
@@ -35,6 +37,9 @@ export class SqliteKv implements KeyValueStore {
         else this.setStmt.run(k, v);
       }
     });
+    // A prefix is the key range [prefix, prefix + U+FFFF): the primary key's order finds it.
+    this.delRange = db.prepare("DELETE FROM kv WHERE key >= ? AND key < ? || char(65535)");
+    this.range = db.prepare<[string, string, string, number], { key: string }>("SELECT key FROM kv WHERE key >= ? AND key > ? AND key < ? || char(65535) ORDER BY key LIMIT ?");
     this.casTx = db.transaction((key: string, expected: string | undefined, next: string | undefined): boolean => this.cas(key, expected, next));
     this.casManyTx = db.transaction((changes: readonly [string, string | undefined, string | undefined][]): boolean[] => changes.map(([k, e, n]) => this.cas(k, e, n)));
   }
@@ -95,7 +100,21 @@ export class SqliteKv implements KeyValueStore {
     if (won) this.remember(key, next ?? null);
     else this.cache.delete(key);
   }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const n = this.delRange.run(prefix, prefix).changes;
+    for (const k of [...this.cache.keys()]) if (k.startsWith(prefix)) this.cache.delete(k);
+    return n;
+  }
+
+  async scanPrefix(prefix: string, cursor?: string): Promise<{ keys: string[]; next: string | undefined }> {
+    const keys = this.range.all(prefix, cursor ?? '', prefix, KV_SCAN_PAGE + 1).map((r) => r.key);
+    const page = keys.slice(0, KV_SCAN_PAGE);
+    return { keys: page, next: keys.length > KV_SCAN_PAGE ? page.at(-1) : undefined };
+  }
 }
+
+export const KV_SCAN_PAGE = 1_000;
 
 function jsonOrUndefined(v: unknown): string | undefined {
   return v === undefined ? undefined : JSON.stringify(v);

@@ -23,6 +23,7 @@ export class SqliteOutbox implements Outbox {
   private readonly failed;
   private readonly byId;
   private readonly ofTicket;
+  private readonly prune;
 
   constructor(db: Database.Database) {
     this.dueStmt = db.prepare<[number, number], OutboxRow>(
@@ -46,6 +47,7 @@ export class SqliteOutbox implements Outbox {
     );
     this.byId = db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE id = ?');
     this.ofTicket = db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE ticket_id = ? ORDER BY created_at, id');
+    this.prune = db.prepare("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state <> 'pending' AND next_attempt_at < ? LIMIT ?)");
   }
 
   async due(now: number, limit: number): Promise<OutboxItem[]> {
@@ -75,6 +77,10 @@ export class SqliteOutbox implements Outbox {
 
   async forTicket(ticketId: string): Promise<OutboxItem[]> {
     return this.ofTicket.all(ticketId).map(toOutboxItem);
+  }
+
+  async pruneSettled(before: number, limit: number): Promise<number> {
+    return this.prune.run(before, limit).changes;
   }
 }
 

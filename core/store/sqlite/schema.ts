@@ -1,4 +1,8 @@
 import type Database from 'better-sqlite3';
+import { movedRuleStateKey } from '../../device-state.js';
+import type { Ticket } from '../../schemas.js';
+import { MAX_TIMELINE_BYTES, MAX_TIMELINE_ENTRIES, capTimeline } from '../../tickets/timeline.js';
+import { migrateDatabase, type Migration } from './migrations.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS devices (
@@ -96,36 +100,6 @@ CREATE TABLE IF NOT EXISTS ingest_tokens (
   revoked_at INTEGER
 );
 
--- The departments each ticket concerns (its lead, its co-handlers not released): what a
--- department token lists.
-CREATE TABLE IF NOT EXISTS ticket_departments (
-  department TEXT NOT NULL,
-  ticket_id TEXT NOT NULL,
-  PRIMARY KEY (department, ticket_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS ticket_departments_ticket ON ticket_departments(ticket_id);
-
--- People's reports (统一归集) and their photos, each kept until expires_at.
-CREATE TABLE IF NOT EXISTS reports (
-  id TEXT PRIMARY KEY,
-  filed_by TEXT NOT NULL,
-  ticket_id TEXT,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS reports_filed_by ON reports(filed_by, created_at);
-CREATE INDEX IF NOT EXISTS reports_expiry ON reports(expires_at);
-CREATE TABLE IF NOT EXISTS report_photos (
-  id TEXT PRIMARY KEY,
-  content_type TEXT NOT NULL,
-  bytes BLOB NOT NULL,
-  filed_by TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS report_photos_expiry ON report_photos(expires_at);
-
 CREATE TABLE IF NOT EXISTS kv (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -144,15 +118,6 @@ CREATE TABLE IF NOT EXISTS device_errors (
 );
 CREATE INDEX IF NOT EXISTS device_errors_device ON device_errors(device_id, seq);
 `;
-
-/**
- * Creates the tables and indexes the state store needs, and migrates a database written by an
- * earlier release.
- */
-export function createSchema(db: Database.Database): void {
-  db.exec(SCHEMA);
-  migrate(db);
-}
 
 /**
  * Tickets written by the first release lack the fields of the governance loop: fill them in
@@ -182,11 +147,10 @@ INSERT OR IGNORE INTO ticket_alerts (fingerprint, ticket_id)
 `;
 
 /**
- * Columns added after the first release of a table: CREATE TABLE IF NOT EXISTS leaves an
- * existing table alone, so they are added here when missing (idempotent, no version number to
- * coordinate between branches).
+ * Columns added after the first release of a table, before the schema had a version: a data
+ * directory of any of those releases (user_version 0) gets them here when missing.
  */
-function migrate(db: Database.Database): void {
+function addLegacyColumns(db: Database.Database): void {
   const has = (table: string, column: string): boolean =>
     db.prepare<[string], { name: string }>('SELECT name FROM pragma_table_info(?)').all(table).some((c) => c.name === column);
   const add = (table: string, column: string, ddl: string, backfill?: string): void => {
@@ -208,12 +172,108 @@ function migrate(db: Database.Database): void {
   add('devices', 'position', 'TEXT');
   add('devices', 'metrics', "TEXT NOT NULL DEFAULT '[]'");
   db.exec('CREATE INDEX IF NOT EXISTS devices_gateway ON devices(gateway) WHERE gateway IS NOT NULL');
-
-  // Tickets saved before departments were indexed: their lead department (none had co-handlers).
-  db.exec("INSERT OR IGNORE INTO ticket_departments (department, ticket_id) SELECT json_extract(body, '$.department'), id FROM tickets WHERE NOT EXISTS (SELECT 1 FROM ticket_departments LIMIT 1)");
   db.exec('CREATE INDEX IF NOT EXISTS outbox_ticket ON outbox(ticket_id, created_at)');
   // One delivery queue per unit, and the latest message of a ticket to a unit (coalescing).
   db.exec("CREATE INDEX IF NOT EXISTS outbox_unit_due ON outbox(subcenter_id, next_attempt_at) WHERE state = 'pending'");
   db.exec('CREATE INDEX IF NOT EXISTS outbox_pair ON outbox(ticket_id, subcenter_id)');
   db.exec('CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created_at)');
+}
+
+/** The governance loop's tables: tickets by department, people's reports and their photos. */
+const GOVERNANCE = `
+-- The departments each ticket concerns (its lead, its co-handlers not released): what a
+-- department token lists.
+CREATE TABLE IF NOT EXISTS ticket_departments (
+  department TEXT NOT NULL,
+  ticket_id TEXT NOT NULL,
+  PRIMARY KEY (department, ticket_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ticket_departments_ticket ON ticket_departments(ticket_id);
+
+-- People's reports (统一归集) and their photos, each kept until expires_at.
+CREATE TABLE IF NOT EXISTS reports (
+  id TEXT PRIMARY KEY,
+  filed_by TEXT NOT NULL,
+  ticket_id TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_filed_by ON reports(filed_by, created_at);
+CREATE INDEX IF NOT EXISTS reports_expiry ON reports(expires_at);
+CREATE TABLE IF NOT EXISTS report_photos (
+  id TEXT PRIMARY KEY,
+  content_type TEXT NOT NULL,
+  bytes BLOB NOT NULL,
+  filed_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS report_photos_expiry ON report_photos(expires_at);
+`;
+
+/** Rule state of one device moves under the device's key prefix (core/device-state.ts). */
+function moveDeviceRuleState(db: Database.Database): void {
+  const keys = db.prepare<[], { key: string }>("SELECT key FROM kv WHERE key >= 'rule:' AND key < 'rule;'").all();
+  const rename = db.prepare('UPDATE OR REPLACE kv SET key = ? WHERE key = ?');
+  for (const { key } of keys) {
+    const moved = movedRuleStateKey(key);
+    if (moved !== undefined) rename.run(moved, key);
+  }
+}
+
+/**
+ * Timelines written before they were bounded (a closed ticket is never written again) are held
+ * to the bounds every writer keeps now (core/tickets/timeline.ts); only tickets over a bound are
+ * read. The version stays: nothing happened to the ticket.
+ */
+function boundOldTimelines(db: Database.Database): void {
+  const over = db.prepare<[number, number], { id: string; body: string }>(
+    "SELECT id, body FROM tickets WHERE json_array_length(body, '$.timeline') > ? OR length(body) > ?",
+  );
+  const write = db.prepare('UPDATE tickets SET body = ? WHERE id = ?');
+  for (const { id, body } of over.all(MAX_TIMELINE_ENTRIES, MAX_TIMELINE_BYTES)) {
+    const ticket = JSON.parse(body) as Ticket;
+    const timeline = capTimeline(ticket.timeline);
+    if (timeline.length !== ticket.timeline.length) write.run(JSON.stringify({ ...ticket, timeline }), id);
+  }
+}
+
+/** The state database's layout, version by version (see migrations.ts). */
+export const STATE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'devices, tickets, outbox, timers, supervision orders, tokens and rule state',
+    up: (db) => {
+      db.exec(SCHEMA);
+      addLegacyColumns(db);
+    },
+  },
+  {
+    version: 2,
+    name: 'rule state of each device under its key prefix; settled outbox messages by age; timelines bounded',
+    up: (db) => {
+      moveDeviceRuleState(db);
+      boundOldTimelines(db);
+      // Delivered and given-up messages, oldest first, for the retention job.
+      db.exec("CREATE INDEX IF NOT EXISTS outbox_settled ON outbox(next_attempt_at) WHERE state <> 'pending'");
+    },
+  },
+  {
+    version: 3,
+    name: 'tickets by department; people\'s reports and their photos, kept until they expire',
+    up: (db) => {
+      db.exec(GOVERNANCE);
+      // Tickets saved before departments were indexed: their lead department (none had co-handlers).
+      db.exec("INSERT OR IGNORE INTO ticket_departments (department, ticket_id) SELECT json_extract(body, '$.department'), id FROM tickets WHERE json_extract(body, '$.department') IS NOT NULL");
+    },
+  },
+];
+
+/** The state database's file name in the data directory. */
+export const STATE_DATABASE = 'state.db';
+
+/** Creates the tables and indexes the state store needs, or migrates a database written by an earlier release. */
+export function createSchema(db: Database.Database): { from: number; to: number } {
+  return migrateDatabase(db, STATE_DATABASE, STATE_MIGRATIONS);
 }

@@ -1,10 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import type { BatchContext, SeriesQuery, SeriesStore } from '../../ports.js';
+import { LOG_SCHEMA } from '../../bus/sqlite-log-store.js';
+import type { BatchContext, Resolution, RollupPoint, RollupResolution, SeriesQuery, SeriesStats, SeriesStore } from '../../ports.js';
+import { ROLLUP_RESOLUTIONS, STEP_MS } from '../../retention/rollup.js';
 import type { Reading } from '../../schemas.js';
 import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer.js';
 import { DEVICE_INDEX_FILE, DEVICE_INDEX_SCHEMA, DeviceIndexer } from './device-index.js';
+import { migrateDatabase, type Migration } from './migrations.js';
 import { openDatabase } from './open.js';
 
 /**
@@ -14,7 +17,7 @@ import { openDatabase } from './open.js';
  * a thousand devices rewrote about as many whole pages into the WAL on every commit. Queries by
  * device use the index by device a worker keeps beside it (device-index.ts).
  */
-const SCHEMA = `
+const READINGS = `
 CREATE TABLE IF NOT EXISTS readings (
   id INTEGER PRIMARY KEY,
   device_id TEXT NOT NULL,
@@ -33,21 +36,103 @@ CREATE UNIQUE INDEX IF NOT EXISTS readings_time ON readings(ts, device_id, metri
 
 const COLUMNS = 'device_id, metric, ts, value, unit, lat, lon, zone_ids, subcenter_id, received_at, ref';
 
-/**
- * Moves a data directory written with an earlier layout to the current one: the first kept rows
- * WITHOUT ROWID keyed by device; the second had the unique key by device and an index by time.
- */
-function migrate(db: Database.Database): void {
+/** Moves the rows of a data directory written with the first layout (WITHOUT ROWID) to the current one. */
+function rowidLayout(db: Database.Database): void {
   const table = db.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'readings'").get();
-  if (!table) return;
-  db.transaction(() => {
-    if (/WITHOUT ROWID/i.test(table.sql)) {
-      db.exec('DROP INDEX IF EXISTS readings_ts; ALTER TABLE readings RENAME TO readings_v1;');
-      db.exec(SCHEMA);
-      db.exec(`INSERT OR IGNORE INTO readings (${COLUMNS}) SELECT ${COLUMNS} FROM readings_v1 ORDER BY received_at; DROP TABLE readings_v1;`);
-    }
-    db.exec('DROP INDEX IF EXISTS readings_key; DROP INDEX IF EXISTS readings_ts;');
-  })();
+  if (table && /WITHOUT ROWID/i.test(table.sql)) {
+    db.exec('DROP INDEX IF EXISTS readings_ts; ALTER TABLE readings RENAME TO readings_v1;');
+    db.exec(READINGS);
+    db.exec(`INSERT OR IGNORE INTO readings (${COLUMNS}) SELECT ${COLUMNS} FROM readings_v1 ORDER BY received_at; DROP TABLE readings_v1;`);
+  }
+  db.exec(READINGS);
+}
+
+/**
+ * A roll-up table per resolution (core/retention/rollup.ts), in the order steps are folded in
+ * (rowid), with (device, metric, start) as its key.
+ */
+const rollupTable = (table: string): string => `
+CREATE TABLE IF NOT EXISTS ${table} (
+  id INTEGER PRIMARY KEY,
+  device_id TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  start INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  min_value REAL NOT NULL,
+  max_value REAL NOT NULL,
+  sum_value REAL NOT NULL,
+  last_value REAL NOT NULL,
+  last_ts INTEGER NOT NULL,
+  unit TEXT,
+  lat REAL, lon REAL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ${table}_key ON ${table}(device_id, metric, start);
+CREATE INDEX IF NOT EXISTS ${table}_start ON ${table}(start);
+`;
+
+const ROLLUP_TABLES: Readonly<Record<RollupResolution, string>> = { '5m': 'readings_5m', '1h': 'readings_1h' };
+const TABLES: Readonly<Record<Resolution, string>> = { raw: 'readings', ...ROLLUP_TABLES };
+
+/** The readings database's layout, version by version (see migrations.ts). */
+export const SERIES_MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'readings in arrival order, unique by device, metric and time', up: rowidLayout },
+  {
+    version: 2,
+    name: 'roll-ups per 5 minutes and per hour; how far readings are folded into them',
+    up: (db) => {
+      db.exec(rollupTable(ROLLUP_TABLES['5m']) + rollupTable(ROLLUP_TABLES['1h']));
+      db.exec('CREATE TABLE IF NOT EXISTS series_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID');
+    },
+  },
+  {
+    version: 3,
+    name: 'unique key by time first (the index by device moves to readings-by-device.db); the embedded bus\'s log',
+    up: (db) => {
+      db.exec('DROP INDEX IF EXISTS readings_key; DROP INDEX IF EXISTS readings_ts;');
+      db.exec(READINGS);
+      db.exec(LOG_SCHEMA);
+    },
+  },
+];
+
+/**
+ * Folds the readings with rowid in (?, ?] into one roll-up table: the
+ * aggregates of core/retention/rollup.ts in SQL (the newest reading of a step gives `last`, its
+ * unit and place), merged into a step already there.
+ */
+const foldSql = (resolution: RollupResolution): string => {
+  const step = STEP_MS[resolution];
+  const newest = (column: string): string => `max(CASE WHEN rn = 1 THEN ${column} END)`;
+  const newer = (column: string): string => `${column} = CASE WHEN excluded.last_ts >= last_ts THEN excluded.${column} ELSE ${column} END`;
+  return `INSERT INTO ${ROLLUP_TABLES[resolution]} (device_id, metric, start, count, min_value, max_value, sum_value, last_value, last_ts, unit, lat, lon)
+  SELECT device_id, metric, start, count(*), min(value), max(value), sum(value), ${newest('value')}, max(ts), ${newest('unit')}, ${newest('lat')}, ${newest('lon')}
+  FROM (SELECT device_id, metric, ts - ts % ${step} AS start, ts, value, unit, lat, lon,
+          row_number() OVER (PARTITION BY device_id, metric, ts - ts % ${step} ORDER BY ts DESC) AS rn
+        FROM readings WHERE id > ? AND id <= ?)
+  WHERE true
+  GROUP BY device_id, metric, start
+  ON CONFLICT (device_id, metric, start) DO UPDATE SET
+    count = count + excluded.count,
+    min_value = min(min_value, excluded.min_value),
+    max_value = max(max_value, excluded.max_value),
+    sum_value = sum_value + excluded.sum_value,
+    ${newer('last_value')}, ${newer('unit')}, ${newer('lat')}, ${newer('lon')},
+    last_ts = max(last_ts, excluded.last_ts)`;
+};
+
+interface RollupRow {
+  device_id: string;
+  metric: string;
+  start: number;
+  count: number;
+  min_value: number;
+  max_value: number;
+  sum_value: number;
+  last_value: number;
+  last_ts: number;
+  unit: string | null;
+  lat: number | null;
+  lon: number | null;
 }
 
 interface ReadingRow {
@@ -67,31 +152,35 @@ interface ReadingRow {
 /**
  * The embedded time-series store: one SQLite table unique on (device, metric, ts), so a
  * redelivered reading is stored once (the first write wins, as a duplicate carries the same
- * measurement).
+ * measurement), and a roll-up table per resolution. Readings are folded into the roll-ups in
+ * arrival order (a cursor on their rowid), so a late reading is folded once whenever it comes.
  */
 export class SqliteSeriesStore implements SeriesStore {
+  readonly file: string;
   private readonly db: Database.Database;
   private readonly insert;
   private readonly writeTx;
+  private readonly foldTx;
   private readonly checkpointer: WalCheckpointer;
   private readonly indexer: DeviceIndexer;
+  /** The oldest reading when the index by device was last pruned (this process). */
+  private indexPrunedBefore: number | undefined;
 
   /** `onError` hears of checkpoints that failed in the background (the store keeps working). */
   constructor(dataDir: string, onError: (message: string) => void = () => undefined) {
     fs.mkdirSync(dataDir, { recursive: true });
-    const file = path.join(dataDir, 'readings.db');
-    this.db = openDatabase(file);
-    migrate(this.db);
-    this.db.exec(SCHEMA);
+    this.file = path.join(dataDir, SERIES_DATABASE);
+    this.db = openDatabase(this.file);
+    migrateDatabase(this.db, SERIES_DATABASE, SERIES_MIGRATIONS);
     // Readings are the bulk of what is written: their checkpoints run off the event loop.
     this.db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
-    this.checkpointer = new WalCheckpointer(file, onError);
+    this.checkpointer = new WalCheckpointer(this.file, onError);
     const indexFile = path.join(dataDir, DEVICE_INDEX_FILE);
     this.db.prepare('ATTACH DATABASE ? AS idx').run(indexFile);
     this.db.pragma('idx.journal_mode = WAL');
     this.db.pragma('idx.synchronous = NORMAL');
     this.db.exec(DEVICE_INDEX_SCHEMA);
-    this.indexer = new DeviceIndexer(file, indexFile, onError);
+    this.indexer = new DeviceIndexer(this.file, indexFile, onError);
     this.insert = this.db.prepare(
       `INSERT OR IGNORE INTO readings (${COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
     );
@@ -100,6 +189,25 @@ export class SqliteSeriesStore implements SeriesStore {
         this.insert.run(r.deviceId, r.metric, r.ts, r.value, r.unit ?? null, r.loc?.lat ?? null, r.loc?.lon ?? null, r.zoneIds.join(','), r.subcenterId ?? null, r.receivedAt, r.ref);
       }
     });
+    const folds = ROLLUP_RESOLUTIONS.map((res) => this.db.prepare(foldSql(res)));
+    const newest = this.db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM readings');
+    this.foldTx = this.db.transaction((maxReadings: number): number => {
+      const folded = this.mark(FOLDED);
+      const last = newest.get()?.id ?? 0;
+      const until = Math.min(last, folded + maxReadings);
+      if (until <= folded) return 0;
+      for (const fold of folds) fold.run(folded, until);
+      this.setMark(FOLDED, until);
+      return until - folded;
+    });
+  }
+
+  private mark(key: string): number {
+    return this.db.prepare<[string], { value: number }>('SELECT value FROM series_meta WHERE key = ?').get(key)?.value ?? 0;
+  }
+
+  private setMark(key: string, value: number): void {
+    this.db.prepare('INSERT INTO series_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   /** The connection: the embedded bus keeps its log in the same database (see write). */
@@ -139,11 +247,101 @@ export class SqliteSeriesStore implements SeriesStore {
       .map(toReading);
   }
 
+  async queryRollups(resolution: RollupResolution, q: SeriesQuery): Promise<RollupPoint[]> {
+    const { where, params } = filters(q, 'start');
+    return this.db
+      .prepare<unknown[], RollupRow>(`SELECT * FROM ${ROLLUP_TABLES[resolution]} WHERE ${where} ORDER BY start, device_id, metric LIMIT ?`)
+      .all(...params, q.limit ?? 100_000)
+      .map(toRollup);
+  }
+
+  async rollUp(_now: number, maxReadings: number): Promise<number> {
+    return this.foldTx.immediate(maxReadings);
+  }
+
+  async prune(resolution: Resolution, before: number, maxRows: number): Promise<number> {
+    if (resolution === 'raw') {
+      // Only readings already folded into the roll-ups; and never the newest row, so rowids (the
+      // fold cursor) keep growing even if every reading is old.
+      const keep = Math.min(this.mark(FOLDED), (this.db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM readings').get()?.id ?? 0) - 1);
+      const n = this.db.prepare('DELETE FROM readings WHERE id IN (SELECT id FROM readings WHERE ts < ? AND id <= ? LIMIT ?)').run(before, keep, maxRows).changes;
+      if (n === 0) await this.pruneDeviceIndex();
+      return n;
+    }
+    const table = ROLLUP_TABLES[resolution];
+    return this.db.prepare(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE start < ? LIMIT ?)`).run(before, maxRows).changes;
+  }
+
+  /**
+   * Once the readings are pruned, their entries in the index by device: those older than the
+   * oldest reading left, at most once per INDEX_PRUNE_STEP_MS that the oldest reading moved on
+   * (the worker walks every series).
+   */
+  private async pruneDeviceIndex(): Promise<void> {
+    const oldest = this.db.prepare<[], { ts: number | null }>('SELECT min(ts) AS ts FROM readings').get()?.ts ?? null;
+    if (oldest === null || (this.indexPrunedBefore !== undefined && oldest - this.indexPrunedBefore < INDEX_PRUNE_STEP_MS)) return;
+    this.indexPrunedBefore = oldest;
+    await this.indexer.prune(oldest);
+  }
+
+  async stats(): Promise<SeriesStats> {
+    const rows = {} as SeriesStats['rows'];
+    const oldest = {} as SeriesStats['oldest'];
+    for (const [res, table] of Object.entries(TABLES) as [Resolution, string][]) {
+      const time = res === 'raw' ? 'ts' : 'start';
+      // Rows are appended in rowid order and deleted oldest first: the span of rowids counts them
+      // without reading the table (a little high while late steps sit between pruned ones).
+      const r = this.db.prepare<[], { n: number | null; t: number | null }>(`SELECT max(id) - min(id) + 1 AS n, (SELECT min(${time}) FROM ${table}) AS t FROM ${table}`).get();
+      rows[res] = r?.n ?? 0;
+      oldest[res] = r?.t ?? null;
+    }
+    return { rows, oldest, files: databaseFiles(this.file) };
+  }
+
   async close(): Promise<void> {
     await this.indexer.close();
     await this.checkpointer.close();
     if (this.db.open) this.db.close();
   }
+}
+
+/** The readings database's file name in the data directory. */
+export const SERIES_DATABASE = 'readings.db';
+/** The index by device is pruned each time the oldest reading moved on by this much: an hour of a fleet's readings. */
+const INDEX_PRUNE_STEP_MS = 3_600_000;
+/** series_meta: the rowid up to which readings are folded into the roll-ups. */
+const FOLDED = 'folded_id';
+
+function filters(q: SeriesQuery, time: string): { where: string; params: unknown[] } {
+  const where = [`${time} >= ?`, `${time} < ?`];
+  const params: unknown[] = [q.from, q.to];
+  if (q.deviceId !== undefined) {
+    where.push('device_id = ?');
+    params.push(q.deviceId);
+  }
+  if (q.metric !== undefined) {
+    where.push('metric = ?');
+    params.push(q.metric);
+  }
+  return { where: where.join(' AND '), params };
+}
+
+/** A database file and its write-ahead log, as they take space on disk. */
+export function databaseFiles(file: string): { name: string; bytes: number }[] {
+  return [file, `${file}-wal`].flatMap((f) => {
+    try {
+      return [{ name: path.basename(f), bytes: fs.statSync(f).size }];
+    } catch {
+      return [];
+    }
+  });
+}
+
+function toRollup(r: RollupRow): RollupPoint {
+  const p: RollupPoint = { deviceId: r.device_id, metric: r.metric, start: r.start, count: r.count, min: r.min_value, max: r.max_value, sum: r.sum_value, last: r.last_value, lastTs: r.last_ts };
+  if (r.unit !== null) p.unit = r.unit;
+  if (r.lat !== null && r.lon !== null) p.loc = { lat: r.lat, lon: r.lon };
+  return p;
 }
 
 function toReading(r: ReadingRow): Reading {

@@ -10,7 +10,7 @@ import { SqliteKv } from './kv.js';
 import { openDatabase } from './open.js';
 import { SqliteOutbox } from './outbox.js';
 import { SqliteReports } from './reports.js';
-import { createSchema } from './schema.js';
+import { STATE_DATABASE, createSchema } from './schema.js';
 import { SqliteSupervision } from './supervision.js';
 import { SqliteTickets } from './tickets.js';
 import { SqliteTimers } from './timers.js';
@@ -36,7 +36,7 @@ export class SqliteStateStore implements StateStore {
 
   constructor(dataDir: string, opts: { outbox?: OutboxPolicy } = {}) {
     fs.mkdirSync(dataDir, { recursive: true });
-    this.db = openDatabase(path.join(dataDir, 'state.db'));
+    this.db = openDatabase(path.join(dataDir, STATE_DATABASE));
     createSchema(this.db);
     this.devices = new SqliteDevices(this.db);
     this.tickets = new SqliteTickets(this.db, opts.outbox ?? DEFAULT_OUTBOX_POLICY);

@@ -76,8 +76,9 @@ describe('SQLite stores', () => {
     const t = sampleTicket({ department: 'fire-rescue' });
     await first.tickets.save(t);
     await first.close();
-    // A store of the release before: no department index, no token kinds.
+    // A store of a release before schema versions: no department index, no token kinds.
     const db = openDatabase(path.join(dir, 'state.db'));
+    db.pragma('user_version = 0');
     db.exec('DROP TABLE ticket_departments; DROP TABLE api_tokens; CREATE TABLE api_tokens (id TEXT PRIMARY KEY, unit_id TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, label TEXT NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER)');
     db.prepare('INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, ?)').run('t1', 'north', 'ab'.repeat(32), 'desk', 5, null);
     db.close();

@@ -9,6 +9,8 @@ if ARGV[4] == '' then
   redis.call('HSET', key, 'state', 'failed')
   redis.call('ZREM', P .. 'obdue', id)
   redis.call('ZREM', P .. 'obdue:u:' .. sc, id)
+  -- Settled, at its last planned attempt (as in SQLite): the retention job prunes it in time.
+  redis.call('ZADD', P .. 'obdone', redis.call('HGET', key, 'next') or 0, id)
 else
   redis.call('HSET', key, 'state', 'pending', 'next', ARGV[4])
   redis.call('ZADD', P .. 'obdue', ARGV[4], id)

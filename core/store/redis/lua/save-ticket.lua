@@ -95,6 +95,8 @@ for _ = 1, n do
       redis.call('HDEL', P .. 'ob:' .. oldest, 'lo', 'lu')
       redis.call('ZREM', P .. 'obdue', oldest)
       redis.call('ZREM', P .. 'obdue:u:' .. sc, oldest)
+      -- Given up: settled at its planned attempt, for the retention job to prune in time.
+      redis.call('ZADD', P .. 'obdone', redis.call('HGET', P .. 'ob:' .. oldest, 'next') or 0, oldest)
     end
     redis.call('SET', pairKey, mid)
     unitDueChanged(sc)

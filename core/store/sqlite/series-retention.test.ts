@@ -1,0 +1,60 @@
+/**
+ * The embedded series store's retention reaches the index by device a worker keeps beside the
+ * readings (readings-by-device.db): pruning the readings prunes their entries, so the index
+ * holds what the readings hold and no more.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import type { Reading } from '../../schemas.js';
+import { openDatabase } from './open.js';
+import { SqliteSeriesStore } from './series.js';
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 0, 1);
+const reading = (device: number, minute: number, metric = 'water_level'): Reading => ({ deviceId: `d${device}`, metric, value: minute / 100, ts: T0 + minute * 60_000, receivedAt: T0 + minute * 60_000, zoneIds: [], ref: `r${device}-${minute}-${metric}` });
+
+function index(dir: string): { entries: number; upto: number } {
+  const db = openDatabase(path.join(dir, 'readings-by-device.db'));
+  try {
+    const entries = (db.prepare('SELECT count(*) AS n FROM by_device').get() as { n: number }).n;
+    const upto = (db.prepare('SELECT upto FROM indexed WHERE k = 0').get() as { upto: number } | undefined)?.upto ?? 0;
+    return { entries, upto };
+  } finally {
+    db.close();
+  }
+}
+
+it('prunes the index by device with the readings, and answers a device query the same way after', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-series-retention-'));
+  const store = new SqliteSeriesStore(dir);
+  // Six hours of 20 devices, two metrics each, once a minute.
+  const all: Reading[] = [];
+  for (let m = 0; m < 6 * 60; m++) for (let d = 0; d < 20; d++) all.push(reading(d, m), reading(d, m, 'battery_v'));
+  for (let i = 0; i < all.length; i += 1_000) await store.write(all.slice(i, i + 1_000));
+  await expect.poll(() => index(dir).upto, { timeout: 20_000 }).toBe(all.length);
+  expect(index(dir).entries).toBe(all.length);
+  while ((await store.rollUp(T0 + 7 * HOUR, 5_000)) > 0);
+
+  // The retention job's loop: steps until one prunes nothing; the last one prunes the index.
+  const before = T0 + 4 * HOUR;
+  let pruned = 0;
+  for (let n; (n = await store.prune('raw', before, 1_000)) > 0; ) pruned += n;
+  const left = all.filter((r) => r.ts >= before);
+  expect(pruned).toBe(all.length - left.length);
+  expect(index(dir).entries).toBe(left.length);
+  const d7 = left.filter((r) => r.deviceId === 'd7').sort((a, b) => a.ts - b.ts || a.metric.localeCompare(b.metric));
+  expect(await store.query({ deviceId: 'd7', from: 0, to: T0 + 7 * HOUR })).toEqual(d7);
+
+  // Readings stored since: indexed on, and pruned in their turn an hour later.
+  const more: Reading[] = [];
+  for (let m = 6 * 60; m < 7 * 60; m++) for (let d = 0; d < 20; d++) more.push(reading(d, m));
+  await store.write(more);
+  await expect.poll(() => index(dir).entries, { timeout: 20_000 }).toBe(left.length + more.length);
+  while ((await store.rollUp(T0 + 8 * HOUR, 5_000)) > 0);
+  while ((await store.prune('raw', T0 + 5 * HOUR, 1_000)) > 0);
+  expect(index(dir).entries).toBe(left.length + more.length - 20 * 60 * 2);
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+}, 60_000);
