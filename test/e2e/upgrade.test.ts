@@ -204,7 +204,7 @@ describe.skipIf(!services)('upgrading a Redis namespace', () => {
       const store = new RedisStateStore({ url: services!.REDIS_URL, namespace: ns, logger });
       await store.connect();
       expect(Number(await redis.get(`${ns}sw:schema`))).toBe(REDIS_SCHEMA_VERSION);
-      expect((await store.kv.scanPrefix('device:wl-1:')).keys.sort()).toEqual(['device:wl-1:rule:silent:deadman', 'device:wl-1:rule:tunnel-flooding']);
+      expect((await scanAll(store, 'device:wl-1:')).sort()).toEqual(['device:wl-1:rule:silent:deadman', 'device:wl-1:rule:tunnel-flooding']);
       expect((await store.kv.getMany(['rule:busy:composite:zone:z1'])).size).toBe(1);
       expect(await store.outbox.pruneSettled(2_000, 10)).toBe(1);
       expect(await store.outbox.forTicket('T1')).toEqual([]);
@@ -227,3 +227,15 @@ describe.skipIf(!services)('upgrading a Redis namespace', () => {
     }
   });
 });
+
+/** Every key under a prefix: SCAN pages may come back empty before the end on a shared Redis. */
+async function scanAll(store: RedisStateStore, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.kv.scanPrefix(prefix, cursor);
+    keys.push(...page.keys);
+    cursor = page.next;
+  } while (cursor !== undefined);
+  return keys;
+}
