@@ -24,15 +24,18 @@ const MAX_RECHECK_MS = 1_000;
  */
 export class ConnectionGate {
   private open = 0;
-  private readonly perAddress: KeyedRateLimiter;
+  private readonly perAddress: (address: string | undefined) => boolean | Promise<boolean>;
 
   constructor(
     private readonly limits: Pick<MqttLimits, 'maxConnections' | 'connectRate' | 'connectBurst' | 'loginFailures'>,
     clock: Clock,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** The per-address rate counted elsewhere (in Redis, across a cluster's nodes); by default in this process. */
+    shared?: (address: string | undefined) => Promise<boolean>,
   ) {
-    this.perAddress = new KeyedRateLimiter({ ratePerSecond: limits.connectRate, burst: limits.connectBurst }, clock);
+    const local = new KeyedRateLimiter({ ratePerSecond: limits.connectRate, burst: limits.connectBurst }, clock);
+    this.perAddress = shared ?? ((address) => local.take(addressKey(address)));
   }
 
   /** Connections open now, across the listeners this gate guards. */
@@ -47,7 +50,12 @@ export class ConnectionGate {
    */
   guard(server: Server, addressLater = false): void {
     server.prependListener('connection', (socket: Socket) => {
-      if (addressLater ? this.admitCount(socket.remoteAddress) : this.admit(socket.remoteAddress)) {
+      const admitted = addressLater ? this.admitCount(socket.remoteAddress) : this.admit(socket.remoteAddress);
+      // A shared rate answers later: the connection is closed once it says no. What the client
+      // sent meanwhile is read, but a CONNECT waits for its own Redis round trip (the login
+      // lockout) as long as this one, so it is not answered before the refusal in practice.
+      if (admitted instanceof Promise) void admitted.then((ok) => ok || socket.destroy());
+      if (admitted !== false) {
         this.open++;
         this.metrics.mqttSockets.inc();
         socket.once('close', () => {
@@ -60,7 +68,7 @@ export class ConnectionGate {
     });
   }
 
-  private admit(address: string | undefined): boolean {
+  private admit(address: string | undefined): boolean | Promise<boolean> {
     return this.admitCount(address) && this.admitAddress(address);
   }
 
@@ -69,10 +77,12 @@ export class ConnectionGate {
   }
 
   /** The per-address connection rate, for a connection whose client address is known only now. */
-  admitAddress(address: string | undefined): boolean {
+  admitAddress(address: string | undefined): boolean | Promise<boolean> {
     const exempt = !this.limits.loginFailures.limitLoopback && isLoopback(address);
-    if (!exempt && !this.perAddress.take(addressKey(address))) return this.refuse('mqtt_connect_rate', address);
-    return true;
+    if (exempt) return true;
+    const ok = this.perAddress(address);
+    if (ok instanceof Promise) return ok.then((yes) => yes || this.refuse('mqtt_connect_rate', address));
+    return ok || this.refuse('mqtt_connect_rate', address);
   }
 
   private refuse(limit: string, address: string | undefined): false {
