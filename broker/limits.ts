@@ -6,6 +6,8 @@
  *   per second per client, enforced by not reading that client's connection while one of its
  *   actions waits (backpressure), never by dropping.
  * Failed logins are limited by `LoginThrottle` (core/rate-limit.ts), shared with the HTTP API.
+ * A clustered broker counts the per-address rate and failed logins in Redis instead
+ * (cluster/shared-limits.ts).
  */
 import type { Server, Socket } from 'node:net';
 import type { MqttLimits } from '../core/config.js';
