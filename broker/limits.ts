@@ -103,6 +103,9 @@ export interface ThrottledConnection {
   off(event: 'close', listener: () => void): unknown;
 }
 
+/** Buckets a throttle spends; `refused` false says a missing token is on its way rather than spent (a lease). */
+export type ThrottleLimiter = Pick<KeyedRateLimiter, 'take' | 'waitMs'> & { refused?(key: string): boolean };
+
 interface Turns {
   waiting: ((go: boolean) => void)[];
   timer: NodeJS.Timeout | undefined;
@@ -120,7 +123,7 @@ interface Turns {
  * read of one connection: the connection is not read while anything of it waits.
  */
 export class ClientThrottle {
-  private readonly limiter: KeyedRateLimiter;
+  private readonly limiter: ThrottleLimiter;
   private readonly turns = new Map<ThrottledConnection, Turns>();
   private closed = false;
 
@@ -129,8 +132,10 @@ export class ClientThrottle {
     clock: Clock,
     /** Called for each action that has to wait. */
     private readonly onLimited: () => void,
+    /** The buckets counted elsewhere (leased from Redis across a cluster); by default in this process. */
+    limiter?: ThrottleLimiter,
   ) {
-    this.limiter = new KeyedRateLimiter(opts, clock);
+    this.limiter = limiter ?? new KeyedRateLimiter(opts, clock);
   }
 
   /**
@@ -141,7 +146,7 @@ export class ClientThrottle {
     const turns = this.turns.get(conn);
     if (!turns && this.limiter.take(clientId)) return undefined;
     if (this.closed || conn.closed) return Promise.resolve(false);
-    this.onLimited();
+    if (this.limiter.refused?.(clientId) ?? true) this.onLimited();
     return new Promise<boolean>((resolve) => {
       if (turns) return void turns.waiting.push(resolve);
       const fresh: Turns = { waiting: [resolve], timer: undefined, release: conn.hold(), onClose: () => this.drop(conn) };

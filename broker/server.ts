@@ -19,7 +19,7 @@ import { deviceErrorsTopic } from '../core/topics.js';
 import { principalOfClientId } from './acl.js';
 import { ClientStream } from './client-stream.js';
 import { CLUSTER_HEARTBEAT_MS, startBrokerCluster } from './cluster/redis-cluster.js';
-import { SharedBuckets, sharedConnectRate, sharedLoginThrottle } from './cluster/shared-limits.js';
+import { LeasedRateLimiter, SharedBuckets, sharedConnectRate, sharedLoginThrottle } from './cluster/shared-limits.js';
 import { connectPath } from './connect-path.js';
 import { ClientThrottle, ConnectionGate } from './limits.js';
 import { startListeners } from './listeners.js';
@@ -70,7 +70,9 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const shared = opts.cluster && new SharedBuckets({ url: opts.cluster.url, prefix: `${opts.cluster.namespace}sw:mqtt:`, metrics, logger: log });
   const connectRate = { ratePerSecond: limits.connectRate, burst: limits.connectBurst };
   const gate = new ConnectionGate(limits, clock, metrics, log, shared && sharedConnectRate(shared, connectRate, clock));
-  const publishes = new ClientThrottle({ ratePerSecond: limits.publishRate, burst: limits.publishBurst }, clock, () => metrics.limited.inc({ limit: 'mqtt_publish_rate' }));
+  const publishRate = { ratePerSecond: limits.publishRate, burst: limits.publishBurst };
+  const publishLimited = (): void => metrics.limited.inc({ limit: 'mqtt_publish_rate' });
+  const publishes = new ClientThrottle(publishRate, clock, publishLimited, shared && new LeasedRateLimiter(shared, publishRate, clock, publishLimited));
   const refusedSubscriptions = new ClientThrottle({ ratePerSecond: limits.subscribeRefusalRate, burst: limits.subscribeRefusalBurst }, clock, () =>
     metrics.limited.inc({ limit: 'mqtt_subscribe_refusals' }),
   );

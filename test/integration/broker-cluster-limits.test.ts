@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distributedEnv, dropNamespace, testNamespace, testServices } from '../support/backends.js';
@@ -14,6 +15,8 @@ import { HAPROXY, startClusterBehindHaproxy, type ClusterBehindHaproxy } from '.
 
 const services = testServices();
 const CONNECT_BURST = 4;
+const PUBLISH_BURST = 5;
+const PUBLISH_LIMITED = 'streetwatch_limited_total{limit="mqtt_publish_rate"}';
 
 /** The CONNACK return code a connection from `localAddress` got, or 'closed' when it was refused at the door. */
 function probe(port: number, localAddress: string, clientId = 'cl-probe'): Promise<number | 'closed'> {
@@ -45,6 +48,8 @@ describe.skipIf(!services || (!process.env.CI && !fs.existsSync(HAPROXY)))('addr
       MQTT_CONNECT_BURST: String(CONNECT_BURST),
       STREETWATCH_LOGIN_FAILURE_BURST: '2',
       STREETWATCH_LOGIN_FAILURE_REFILL: '1h',
+      MQTT_PUBLISH_RATE: '1',
+      MQTT_PUBLISH_BURST: String(PUBLISH_BURST),
     });
   }, 240_000);
 
@@ -71,5 +76,28 @@ describe.skipIf(!services || (!process.env.CI && !fs.existsSync(HAPROXY)))('addr
     // Refused before its credentials are looked at: 3, server unavailable (retry later).
     expect(await probe(cluster.nodes[1]!.mqttPort, '127.0.0.23')).toBe(3);
     expect(await probe(cluster.nodes[1]!.mqttPort, '127.0.0.24')).toBe(4);
+  });
+
+  it('holds a device to its publish rate when it moves to another node', { timeout: 90_000 }, async () => {
+    const id = 'cl-pub-1';
+    const secret = await cluster.nodes[0]!.provision(id, { lat: 23.115, lon: 113.335 });
+    const on = (i: number) => mqtt.connectAsync(cluster.nodeUrl(i), { clientId: id, username: id, password: secret, reconnectPeriod: 0, connectTimeout: 10_000 });
+    const publish = (c: mqtt.MqttClient, k: number) => c.publishAsync(`v1/devices/${id}/telemetry`, JSON.stringify({ values: { noise: 40 + k } }), { qos: 1 });
+    const first = await on(0);
+    first.on('error', () => undefined);
+    // Its whole burst on node 0: none of it waits.
+    for (let k = 0; k < PUBLISH_BURST; k++) await publish(first, k);
+    expect(await cluster.nodes[0]!.metric(PUBLISH_LIMITED)).toBe(0);
+    await first.endAsync();
+    // On node 1 the bucket is the one it emptied (1 token a second since): each node counting
+    // its own would let these through at once.
+    const second = await on(1);
+    second.on('error', () => undefined);
+    try {
+      for (let k = 0; k < 3; k++) await publish(second, k);
+      expect(await cluster.nodes[1]!.metric(PUBLISH_LIMITED)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await second.endAsync();
+    }
   });
 });
