@@ -10,9 +10,9 @@ import { StreetWatchError, swError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { ApiTokenStore, DeviceRegistry } from '../core/ports.js';
-import type { LoginThrottle } from '../core/rate-limit.js';
 import { isValidClientId, principalOfClientId } from './acl.js';
 import { applyConnectPolicy } from './connect-policy.js';
+import type { LoginLimiter } from './cluster/shared-limits.js';
 import { checkOperatorCredentials } from './operator.js';
 import { quoteWire } from './sampled-log.js';
 import { verifySecret } from '../core/secret-hash.js';
@@ -27,7 +27,8 @@ export interface ConnectPathOptions {
   tokens: ApiTokenStore | undefined;
   /** The operator token; without it no operator can connect. */
   operatorToken: string | undefined;
-  loginThrottle: LoginThrottle;
+  /** Failed logins per address: this process's, or the cluster's in Redis. */
+  loginThrottle: LoginLimiter;
   /** Where a client's connection comes from. */
   addressOf: (client: Client) => string | undefined;
   /** Whether another connection holds the client id now (a takeover follows). */
@@ -52,15 +53,15 @@ export function connectPath(opts: ConnectPathOptions): Required<Pick<AedesOption
 
   const authenticate: AedesOptions['authenticate'] = (client, username, password, done) => {
     const address = opts.addressOf(client);
-    const check = (): Promise<void> => {
+    const check = async (): Promise<void> => {
       // Refused before anything is looked up: a throttled address costs no hashing or store reads.
-      const wait = loginThrottle.refusedFor(address);
+      const wait = await loginThrottle.refusedFor(address);
       if (wait > 0) {
         metrics.limited.inc({ limit: 'mqtt_auth_failures' });
-        return Promise.reject(swError('SW_ERR_RATE_LIMITED', `too many failed logins from this address, retry in ${Math.ceil(wait / 1000)} s`));
+        throw swError('SW_ERR_RATE_LIMITED', `too many failed logins from this address, retry in ${Math.ceil(wait / 1000)} s`);
       }
       const refusal = refusals.get(client);
-      if (refusal) return Promise.reject(refusal);
+      if (refusal) throw refusal;
       const role = principalOfClientId(client.id).role;
       if (role === 'subcenter') return checkSubcenterCredentials(opts.tokens, client.id, username, password);
       if (role === 'operator') return checkOperatorCredentials(opts.operatorToken, client.id, username, password);
@@ -77,12 +78,14 @@ export function connectPath(opts: ConnectPathOptions): Required<Pick<AedesOption
       },
       (err: unknown) => {
         const code: ErrorCode = err instanceof StreetWatchError ? err.code : 'SW_ERR_INTERNAL';
-        if (code === 'SW_ERR_BAD_CREDENTIALS') loginThrottle.failed(address);
+        // Counted before the CONNACK, so the next attempt, on whichever node, sees it.
+        const counted = code === 'SW_ERR_BAD_CREDENTIALS' ? loginThrottle.failed(address) : undefined;
         metrics.mqttAuthFailures.inc({ code });
         log.info({ clientId: quoteWire(client.id), remote: address, code }, 'connection refused');
         const refusal = new Error(err instanceof Error ? err.message : String(err)) as AuthenticateError;
         refusal.returnCode = connackReturnCode(code);
-        done(refusal, false);
+        if (counted instanceof Promise) void counted.then(() => done(refusal, false));
+        else done(refusal, false);
       },
     );
   };

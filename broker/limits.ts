@@ -6,6 +6,8 @@
  *   per second per client, enforced by not reading that client's connection while one of its
  *   actions waits (backpressure), never by dropping.
  * Failed logins are limited by `LoginThrottle` (core/rate-limit.ts), shared with the HTTP API.
+ * A clustered broker counts the per-address rate and failed logins in Redis instead
+ * (cluster/shared-limits.ts).
  */
 import type { Server, Socket } from 'node:net';
 import type { MqttLimits } from '../core/config.js';
@@ -24,15 +26,18 @@ const MAX_RECHECK_MS = 1_000;
  */
 export class ConnectionGate {
   private open = 0;
-  private readonly perAddress: KeyedRateLimiter;
+  private readonly perAddress: (address: string | undefined) => boolean | Promise<boolean>;
 
   constructor(
     private readonly limits: Pick<MqttLimits, 'maxConnections' | 'connectRate' | 'connectBurst' | 'loginFailures'>,
     clock: Clock,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** The per-address rate counted elsewhere (in Redis, across a cluster's nodes); by default in this process. */
+    shared?: (address: string | undefined) => Promise<boolean>,
   ) {
-    this.perAddress = new KeyedRateLimiter({ ratePerSecond: limits.connectRate, burst: limits.connectBurst }, clock);
+    const local = new KeyedRateLimiter({ ratePerSecond: limits.connectRate, burst: limits.connectBurst }, clock);
+    this.perAddress = shared ?? ((address) => local.take(addressKey(address)));
   }
 
   /** Connections open now, across the listeners this gate guards. */
@@ -47,7 +52,12 @@ export class ConnectionGate {
    */
   guard(server: Server, addressLater = false): void {
     server.prependListener('connection', (socket: Socket) => {
-      if (addressLater ? this.admitCount(socket.remoteAddress) : this.admit(socket.remoteAddress)) {
+      const admitted = addressLater ? this.admitCount(socket.remoteAddress) : this.admit(socket.remoteAddress);
+      // A shared rate answers later: the connection is closed once it says no. What the client
+      // sent meanwhile is read, but a CONNECT waits for its own Redis round trip (the login
+      // lockout) as long as this one, so it is not answered before the refusal in practice.
+      if (admitted instanceof Promise) void admitted.then((ok) => ok || socket.destroy());
+      if (admitted !== false) {
         this.open++;
         this.metrics.mqttSockets.inc();
         socket.once('close', () => {
@@ -60,7 +70,7 @@ export class ConnectionGate {
     });
   }
 
-  private admit(address: string | undefined): boolean {
+  private admit(address: string | undefined): boolean | Promise<boolean> {
     return this.admitCount(address) && this.admitAddress(address);
   }
 
@@ -69,10 +79,12 @@ export class ConnectionGate {
   }
 
   /** The per-address connection rate, for a connection whose client address is known only now. */
-  admitAddress(address: string | undefined): boolean {
+  admitAddress(address: string | undefined): boolean | Promise<boolean> {
     const exempt = !this.limits.loginFailures.limitLoopback && isLoopback(address);
-    if (!exempt && !this.perAddress.take(addressKey(address))) return this.refuse('mqtt_connect_rate', address);
-    return true;
+    if (exempt) return true;
+    const ok = this.perAddress(address);
+    if (ok instanceof Promise) return ok.then((yes) => yes || this.refuse('mqtt_connect_rate', address));
+    return ok || this.refuse('mqtt_connect_rate', address);
   }
 
   private refuse(limit: string, address: string | undefined): false {
@@ -91,6 +103,9 @@ export interface ThrottledConnection {
   off(event: 'close', listener: () => void): unknown;
 }
 
+/** Buckets a throttle spends; `refused` false says a missing token is on its way rather than spent (a lease). */
+export type ThrottleLimiter = Pick<KeyedRateLimiter, 'take' | 'waitMs'> & { refused?(key: string): boolean };
+
 interface Turns {
   waiting: ((go: boolean) => void)[];
   timer: NodeJS.Timeout | undefined;
@@ -108,7 +123,7 @@ interface Turns {
  * read of one connection: the connection is not read while anything of it waits.
  */
 export class ClientThrottle {
-  private readonly limiter: KeyedRateLimiter;
+  private readonly limiter: ThrottleLimiter;
   private readonly turns = new Map<ThrottledConnection, Turns>();
   private closed = false;
 
@@ -117,8 +132,10 @@ export class ClientThrottle {
     clock: Clock,
     /** Called for each action that has to wait. */
     private readonly onLimited: () => void,
+    /** The buckets counted elsewhere (leased from Redis across a cluster); by default in this process. */
+    limiter?: ThrottleLimiter,
   ) {
-    this.limiter = new KeyedRateLimiter(opts, clock);
+    this.limiter = limiter ?? new KeyedRateLimiter(opts, clock);
   }
 
   /**
@@ -129,7 +146,7 @@ export class ClientThrottle {
     const turns = this.turns.get(conn);
     if (!turns && this.limiter.take(clientId)) return undefined;
     if (this.closed || conn.closed) return Promise.resolve(false);
-    this.onLimited();
+    if (this.limiter.refused?.(clientId) ?? true) this.onLimited();
     return new Promise<boolean>((resolve) => {
       if (turns) return void turns.waiting.push(resolve);
       const fresh: Turns = { waiting: [resolve], timer: undefined, release: conn.hold(), onClose: () => this.drop(conn) };

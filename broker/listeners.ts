@@ -169,10 +169,16 @@ function acceptBehindProxy(socket: net.Socket, opts: ListenerOptions): void {
     cleanup();
     socket.pause();
     const source = header.kind === 'header' ? (header.source ?? socket.remoteAddress) : socket.remoteAddress;
-    if (!opts.gate.admitAddress(source)) return void socket.destroy();
     const rest = header.kind === 'header' ? seen.subarray(header.length) : seen;
-    if (rest.length > 0) socket.unshift(rest);
-    opts.accept(socket, source);
+    const go = (admitted: boolean): void => {
+      if (!admitted || socket.destroyed) return void socket.destroy();
+      if (rest.length > 0) socket.unshift(rest);
+      opts.accept(socket, source);
+    };
+    // Paused meanwhile: nothing of the client is read before its address is admitted.
+    const admitted = opts.gate.admitAddress(source);
+    if (admitted instanceof Promise) void admitted.then(go);
+    else go(admitted);
   };
   socket.on('data', onData);
   socket.once('close', cleanup);

@@ -19,6 +19,7 @@ import { deviceErrorsTopic } from '../core/topics.js';
 import { principalOfClientId } from './acl.js';
 import { ClientStream } from './client-stream.js';
 import { CLUSTER_HEARTBEAT_MS, startBrokerCluster } from './cluster/redis-cluster.js';
+import { LeasedRateLimiter, SharedBuckets, sharedConnectRate, sharedLoginThrottle } from './cluster/shared-limits.js';
 import { connectPath } from './connect-path.js';
 import { ClientThrottle, ConnectionGate } from './limits.js';
 import { startListeners } from './listeners.js';
@@ -64,8 +65,14 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const cluster = opts.cluster && startBrokerCluster({ ...opts.cluster, nodeId: opts.nodeId, logger: log });
   metrics.brokerNode.set({ node: opts.nodeId, mode: cluster ? 'cluster' : 'standalone' }, 1);
   const limits = opts.limits;
-  const gate = new ConnectionGate(limits, clock, metrics, log);
-  const publishes = new ClientThrottle({ ratePerSecond: limits.publishRate, burst: limits.publishBurst }, clock, () => metrics.limited.inc({ limit: 'mqtt_publish_rate' }));
+  // Clustered, the address limits are one bucket per address in Redis for every node (see
+  // cluster/shared-limits.ts); each node's own bucket is what it falls back on.
+  const shared = opts.cluster && new SharedBuckets({ url: opts.cluster.url, prefix: `${opts.cluster.namespace}sw:mqtt:`, metrics, logger: log });
+  const connectRate = { ratePerSecond: limits.connectRate, burst: limits.connectBurst };
+  const gate = new ConnectionGate(limits, clock, metrics, log, shared && sharedConnectRate(shared, connectRate, clock));
+  const publishRate = { ratePerSecond: limits.publishRate, burst: limits.publishBurst };
+  const publishLimited = (): void => metrics.limited.inc({ limit: 'mqtt_publish_rate' });
+  const publishes = new ClientThrottle(publishRate, clock, publishLimited, shared && new LeasedRateLimiter(shared, publishRate, clock, publishLimited));
   const refusedSubscriptions = new ClientThrottle({ ratePerSecond: limits.subscribeRefusalRate, burst: limits.subscribeRefusalBurst }, clock, () =>
     metrics.limited.inc({ limit: 'mqtt_subscribe_refusals' }),
   );
@@ -91,7 +98,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     devices,
     tokens: opts.tokens,
     operatorToken: opts.operator?.token,
-    loginThrottle: new LoginThrottle(limits.loginFailures, clock),
+    loginThrottle: shared ? sharedLoginThrottle(shared, limits.loginFailures, clock) : new LoginThrottle(limits.loginFailures, clock),
     addressOf: (client) => remotes.get(client.conn),
     isConnected: (clientId) => {
       const previous = live.get(clientId);
@@ -197,6 +204,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     await operators?.close();
     await presence.close();
     await cluster?.close();
+    await shared?.close();
     throw err;
   });
   const { port, tlsPort, wsPort } = listeners;
@@ -225,6 +233,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       await operators?.close();
       await presence.close();
       await cluster?.close();
+      await shared?.close();
     },
   };
 }

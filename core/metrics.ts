@@ -41,6 +41,12 @@ export class Metrics {
     labelNames: ['limit'],
     registers: [this.registry],
   });
+  readonly limitFallbacks = new Counter({
+    name: 'streetwatch_limit_fallbacks_total',
+    help: 'Limit decisions a clustered broker node took alone because Redis did not answer, by limit',
+    labelNames: ['limit'],
+    registers: [this.registry],
+  });
   readonly feedDropped = new Counter({ name: 'streetwatch_feed_dropped_total', help: 'Readings and events not sent to the operators\' live feeds because too many were on their way, by feed', labelNames: ['feed'], registers: [this.registry] });
   readonly mqttPublishes = new Counter({ name: 'streetwatch_mqtt_publishes_total', help: 'Accepted device publishes by topic kind', labelNames: ['kind'], registers: [this.registry] });
   readonly rejected = new Counter({ name: 'streetwatch_rejected_total', help: 'Rejected device input by error code', labelNames: ['code'], registers: [this.registry] });
