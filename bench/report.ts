@@ -218,6 +218,8 @@ export function toMarkdown(r: BenchResults): string {
         `${c.loadAverage.toFixed(2)} (${c.procLoadavg})`,
       ]),
     );
+    const f = r.cluster[0]!.nofile;
+    lines.push(`Open-file limits: HAProxy ${n0(f.haproxy)} (two per connection through it), each node ${n0(f.node)}, each load generator ${n0(f.loadgen)}.`, '');
     const direct = r.cluster.find((c) => c.directPublishesPerSecond !== undefined);
     if (direct) lines.push(`One node without HAProxy, same run: ${n0(direct.directPublishesPerSecond!)} QoS 1 publishes/s acknowledged (p50 / p99 ${lat(direct.directLatency)} ms).`, '');
     const kills = r.cluster.filter((c) => c.kill);
