@@ -106,6 +106,21 @@ function pin(pid: number, cpus: string | undefined): void {
   if (cpus) spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }
 
+/**
+ * A broker node on free ports. A port found free can be taken before the node listens on it (the
+ * previous fleet's thousands of connections have just left the ephemeral range busy): then
+ * another pair is tried.
+ */
+async function startNode(env: Record<string, string>): Promise<PlatformProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startPlatformProcess({ stages: 'broker,api', env });
+    } catch (err) {
+      if (attempt === 5 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
 interface Proxy {
   port: number;
   pid: number;
@@ -221,7 +236,7 @@ async function oneCount(
   process.once('exit', killAll);
   try {
     for (let i = 0; i < n; i++) {
-      const node = await startPlatformProcess({ stages: 'broker,api', env: { ...env, MQTT_NODE_ID: `node-${i}` } });
+      const node = await startNode({ ...env, MQTT_NODE_ID: `node-${i}` });
       nodes.push(node);
       raiseNofile(node.pid);
       pin(node.pid, ctx.cpus.sut);
