@@ -38,6 +38,39 @@ export interface ConnectCommand {
   /** Hazard sensors, connected the same way and used only by `open` runs. */
   hazards?: string[];
   keepaliveSeconds?: number;
+  /** The loopback address the fleet connects from (default: the kernel's choice, 127.0.0.1). */
+  localAddress?: string;
+}
+
+/**
+ * From now on, a device whose connection drops connects again at once (retrying every 200 ms
+ * while refused), at most `concurrency` handshakes at a time, as the devices of a killed broker
+ * node do; `reconnects` says when they are all back.
+ */
+export interface WatchCommand {
+  op: 'watch';
+  host: string;
+  port: number;
+  secret: string | undefined;
+  concurrency: number;
+}
+
+/** Waits for the dropped devices to connect again: returns once none is still down and nothing dropped for `quietMs`. */
+export interface ReconnectsCommand {
+  op: 'reconnects';
+  /** Wall time (ms) the reconnect times count from: the kill. */
+  since: number;
+  quietMs: number;
+  timeoutMs: number;
+}
+
+export interface ReconnectsResult {
+  dropped: number;
+  reconnected: number;
+  /** Each reconnected device: ms from `since` to its subscription acknowledged on the new connection. */
+  ms: number[];
+  /** Connection attempts refused or failed on the way. */
+  failedAttempts: number;
 }
 
 export interface SubscribeCommand {
@@ -86,7 +119,7 @@ export interface OpenCommand {
   hazardMode?: 'once' | 'alternate';
 }
 
-export type LoadCommand = ConnectCommand | SubscribeCommand | ClosedCommand | FloodCommand | OpenCommand | { op: 'disconnect' } | { op: 'exit' };
+export type LoadCommand = ConnectCommand | WatchCommand | ReconnectsCommand | SubscribeCommand | ClosedCommand | FloodCommand | OpenCommand | { op: 'disconnect' } | { op: 'exit' };
 
 export interface ConnectResult {
   connected: number;
@@ -144,6 +177,7 @@ async function connectOne(cmd: ConnectCommand, id: string): Promise<WireClient> 
   const client = await WireClient.connect({
     host: cmd.host,
     port: cmd.port,
+    ...(cmd.localAddress ? { localAddress: cmd.localAddress } : {}),
     clientId: id,
     ...(cmd.secret === undefined ? {} : { username: id, password: cmd.secret }),
     keepaliveSeconds: cmd.keepaliveSeconds ?? 60,
@@ -401,7 +435,64 @@ async function open(cmd: OpenCommand): Promise<RunResult> {
   return w.result(lost, { hazards: [...hazards] });
 }
 
+let watching: WatchCommand | undefined;
+let dropped = 0;
+let failedAttempts = 0;
+let lastDropAt = 0;
+let reconnectedAt: number[] = [];
+const reconnectQueue: number[] = [];
+let reconnecting = 0;
+let connectLocal: string | undefined;
+
+function watchClient(i: number): void {
+  clients[i]!.onClose = () => {
+    if (!watching) return;
+    dropped++;
+    lastDropAt = wallNow();
+    reconnectQueue.push(i);
+    pumpReconnects();
+  };
+}
+
+function pumpReconnects(): void {
+  while (watching && reconnecting < watching.concurrency && reconnectQueue.length > 0) {
+    const i = reconnectQueue.shift()!;
+    reconnecting++;
+    void reconnectOne(watching, i).finally(() => {
+      reconnecting--;
+      pumpReconnects();
+    });
+  }
+}
+
+async function reconnectOne(cmd: WatchCommand, i: number): Promise<void> {
+  const connectCmd = { op: 'connect', host: cmd.host, port: cmd.port, devices: [], secret: cmd.secret, concurrency: 1, ...(connectLocal ? { localAddress: connectLocal } : {}) } satisfies ConnectCommand;
+  while (watching === cmd) {
+    try {
+      clients[i] = await connectOne(connectCmd, devices[i]!.id);
+      reconnectedAt.push(wallNow());
+      watchClient(i);
+      return;
+    } catch {
+      failedAttempts++;
+      await sleep(200);
+    }
+  }
+}
+
+async function reconnects(cmd: ReconnectsCommand): Promise<ReconnectsResult> {
+  const end = Date.now() + cmd.timeoutMs;
+  await sleep(cmd.quietMs);
+  while (Date.now() < end && (reconnectedAt.length < dropped || wallNow() - lastDropAt < cmd.quietMs)) await sleep(100);
+  const result = { dropped, reconnected: reconnectedAt.length, ms: reconnectedAt.map((t) => t - cmd.since), failedAttempts };
+  dropped = failedAttempts = 0;
+  reconnectedAt = [];
+  return result;
+}
+
 async function disconnect(): Promise<void> {
+  watching = undefined;
+  reconnectQueue.length = 0;
   await mapLimit([...clients, ...hazardClients, ...(subscriber ? [subscriber] : [])], 500, (c) => c.end());
   clients.length = 0;
   hazardClients.length = 0;
@@ -415,7 +506,14 @@ function sleep(ms: number): Promise<void> {
 async function run(cmd: LoadCommand): Promise<unknown> {
   switch (cmd.op) {
     case 'connect':
+      connectLocal = cmd.localAddress;
       return connect(cmd);
+    case 'watch':
+      watching = cmd;
+      clients.forEach((_, i) => watchClient(i));
+      return undefined;
+    case 'reconnects':
+      return reconnects(cmd);
     case 'subscribe':
       return subscribe(cmd);
     case 'closed':

@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: throughput, latency, connections, geofence, soak and the reference broker in
- * one run, written to `bench/results/` as JSON and Markdown with the machine's description.
+ * `npm run bench`: throughput, latency, connections, geofence, soak, the reference broker and the
+ * clustered broker in one run, written to `bench/results/` as JSON and Markdown with the machine's description.
  * `npm run bench -- --quick` is a smoke run of every scenario in under a minute (small fleets,
  * short windows, no timing assertions). docs/BENCHMARKS.md explains each scenario.
  *
@@ -9,6 +9,7 @@
  *   npm run bench -- --only throughput,reference
  *   npm run bench -- --only distributed        (also: npm run bench:distributed)
  *   npm run bench -- --only latency,soak --max-rate 9000 --quiet-below 0.5
+ *   npm run bench -- --only cluster --cluster-connections 20000
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,13 +23,14 @@ import { describeMachine, loadAverage } from './machine.js';
 import { findMosquitto, mosquittoVersion } from './mosquitto.js';
 import { planCpus } from './processes.js';
 import { evaluateTargets, toMarkdown, type BenchResults } from './report.js';
+import { cluster, clusterOptions, DEFAULT_CLUSTER_CONNECTIONS } from './scenarios/cluster.js';
 import { connections, connectionsOptions } from './scenarios/connections.js';
 import { distributedOptions, distributedThroughput } from './scenarios/distributed.js';
 import { alertLatency, latencyOptions } from './scenarios/latency.js';
 import { soak, soakOptions } from './scenarios/soak.js';
 import { fmt, mosquittoThroughput, streetwatchThroughput, throughputOptions } from './scenarios/throughput.js';
 
-const SCENARIOS = ['throughput', 'distributed', 'latency', 'connections', 'geofence', 'soak', 'reference'] as const;
+const SCENARIOS = ['throughput', 'distributed', 'latency', 'connections', 'geofence', 'soak', 'reference', 'cluster'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Options {
@@ -38,6 +40,7 @@ interface Options {
   maxRate?: number;
   soakMinutes?: number;
   connections?: number;
+  clusterConnections?: number;
   fleets?: number[];
   quietBelow?: number;
   keep?: boolean;
@@ -47,9 +50,9 @@ interface Options {
 function scenarioList(v: string): Scenario[] {
   return v.split(',').map((s) => {
     const name = s.trim();
-    const byNumber = /^[1-7]$/.test(name) ? SCENARIOS[Number(name) - 1] : undefined;
+    const byNumber = /^[1-8]$/.test(name) ? SCENARIOS[Number(name) - 1] : undefined;
     const hit = byNumber ?? SCENARIOS.find((x) => x === name);
-    if (!hit) throw new InvalidArgumentError(`unknown scenario "${name}": ${SCENARIOS.join(', ')} or 1-7`);
+    if (!hit) throw new InvalidArgumentError(`unknown scenario "${name}": ${SCENARIOS.join(', ')} or 1-8`);
     return hit;
   });
 }
@@ -71,11 +74,12 @@ function positive(v: string): number {
 const program = new Command('bench')
   .description('StreetWatch benchmarks: throughput, latency, scale and memory, side by side with Mosquitto')
   .option('--quick', 'a smoke run of every scenario: small fleets, short windows, under a minute')
-  .option('--only <scenarios>', `comma-separated: ${SCENARIOS.join(', ')} (or their numbers 1-7)`, scenarioList)
+  .option('--only <scenarios>', `comma-separated: ${SCENARIOS.join(', ')} (or their numbers 1-8)`, scenarioList)
   .option('--out <dir>', 'where the JSON and Markdown results go', path.join(REPO_ROOT, 'bench', 'results'))
   .option('--max-rate <n>', 'QoS 1 publishes/s the latency and soak shares are taken of (default: measured by the throughput scenario)', positive)
   .option('--fleets <list>', 'comma-separated fleet sizes of the throughput scenarios, embedded and Mosquitto (default 100,1000,10000; quick: 50)', fleetList)
   .option('--connections <n>', 'devices of the connections scenario (default 10000; quick: 200)', positive)
+  .option('--cluster-connections <n>', `devices of the cluster scenario, across its nodes (default ${DEFAULT_CLUSTER_CONNECTIONS}; quick: 300)`, positive)
   .option('--soak-minutes <n>', 'length of the soak (default 10; quick: 0.25)', positive)
   .option('--quiet-below <load>', 'before each scenario, wait (up to 30 min) for the 1-minute load average to fall below this', positive)
   .option('--keep', "keep the processes' logs (in the system's temp directory)")
@@ -123,6 +127,7 @@ async function main(): Promise<void> {
     geofence: [],
     soak: undefined,
     reference: [],
+    cluster: [],
     skipped: [],
   };
   const step = async (scenario: Scenario, title: string, fn: () => Promise<void>): Promise<void> => {
@@ -180,6 +185,15 @@ async function main(): Promise<void> {
       const o = soakOptions(quick);
       if (opts.soakMinutes !== undefined) o.durationMs = opts.soakMinutes * 60_000;
       results.soak = await soak(ctx, o, maxRate());
+    });
+    await step('cluster', '8. Broker cluster behind HAProxy', async () => {
+      const o = clusterOptions(quick);
+      if (opts.clusterConnections !== undefined) o.devices = Math.round(opts.clusterConnections);
+      const out = await cluster(ctx, o);
+      if (typeof out === 'string') {
+        results.skipped.push({ scenario: '8. cluster', reason: out });
+        log(`  not run: ${out}`);
+      } else results.cluster = out;
     });
   } catch (err) {
     failed = true;

@@ -11,6 +11,8 @@ import mqttPacket, { type IConnectPacket, type Packet } from 'mqtt-packet';
 export interface WireConnectOptions {
   host: string;
   port: number;
+  /** The loopback address to connect from: one source address reaches ~28 000 ports per destination. */
+  localAddress?: string;
   clientId: string;
   username?: string;
   password?: string;
@@ -44,7 +46,7 @@ export class WireClient {
 
   static connect(opts: WireConnectOptions): Promise<WireClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: opts.host, port: opts.port });
+      const socket = net.connect({ host: opts.host, port: opts.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
       socket.setNoDelay(true);
       const client = new WireClient(socket);
       const parser = mqttPacket.parser({ protocolVersion: 4 });

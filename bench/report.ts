@@ -5,6 +5,7 @@
 import type { GeofenceBenchResult } from './geofence.js';
 import type { Machine } from './machine.js';
 import type { LatencySummary } from './stats.js';
+import type { ClusterRow } from './scenarios/cluster.js';
 import type { ConnectionsResult } from './scenarios/connections.js';
 import type { DistributedRow } from './scenarios/distributed.js';
 import type { LatencyRow } from './scenarios/latency.js';
@@ -28,6 +29,7 @@ export interface BenchResults {
   geofence: GeofenceBenchResult[];
   soak: SoakResult | undefined;
   reference: ThroughputRow[];
+  cluster: ClusterRow[];
   /** Scenarios asked for and not run, with the reason. */
   skipped: { scenario: string; reason: string }[];
   targets: Target[];
@@ -194,6 +196,38 @@ export function toMarkdown(r: BenchResults): string {
       table(
         ['devices', 'QoS', 'StreetWatch / Mosquitto', 'per CPU-second', 'StreetWatch CPU-µs per reading', 'Mosquitto CPU-µs per reading'],
         ratios.map((x) => [n0(x.devices), String(x.qos), `${x.ratio.toFixed(2)}×`, `${x.perCpu.toFixed(2)}×`, us(x.swMicros), us(x.mosquittoMicros)]),
+      );
+    }
+  }
+  if (r.cluster?.length) {
+    const s = (v: number): string => (Number.isNaN(v) ? '–' : (v / 1000).toFixed(1));
+    lines.push('## 8. Broker cluster behind HAProxy', '');
+    lines.push('Broker nodes (`--stages broker,api`, one process each, on Redis and Kafka) behind HAProxy in TCP mode with send-proxy-v2; the fleet connects through HAProxy; QoS 1 throughput by 100 further devices, closed loop.', '');
+    table(
+      ['nodes', 'connections held', 'per node', 'connect time s', 'RSS per node MiB', 'HAProxy RSS MiB', 'RSS per 10k connections MiB (added by them)', 'QoS 1 acknowledged/s through HAProxy', 'p50 / p99 ms', 'load avg (/proc/loadavg)'],
+      r.cluster.map((c) => [
+        String(c.nodes),
+        n0(c.connected),
+        c.perNode.map(n0).join(' / '),
+        c.connectSeconds.toFixed(1),
+        c.rssNodesMiB.map(n0).join(' / '),
+        n0(c.rssHaproxyMiB),
+        `${n0(c.rssPer10kMiB)} (${n0(c.rssAddedPer10kMiB)})`,
+        n0(c.publishesPerSecond),
+        lat(c.latency),
+        `${c.loadAverage.toFixed(2)} (${c.procLoadavg})`,
+      ]),
+    );
+    const f = r.cluster[0]!.nofile;
+    lines.push(`Open-file limits: HAProxy ${n0(f.haproxy)} (two per connection through it), each node ${n0(f.node)}, each load generator ${n0(f.loadgen)}.`, '');
+    const direct = r.cluster.find((c) => c.directPublishesPerSecond !== undefined);
+    if (direct) lines.push(`One node without HAProxy, same run: ${n0(direct.directPublishesPerSecond!)} QoS 1 publishes/s acknowledged (p50 / p99 ${lat(direct.directLatency)} ms).`, '');
+    const kills = r.cluster.filter((c) => c.kill);
+    if (kills.length) {
+      lines.push('SIGKILL of one node: time from the kill until each of its devices is connected and subscribed again through HAProxy (200 handshakes at a time per load generator).', '');
+      table(
+        ['nodes', "victim's devices", 'dropped', 'back', 'failed attempts', 'p50 s', 'p99 s', 'max s', 'connections on the nodes left'],
+        kills.map((c) => [String(c.nodes), n0(c.kill!.victimConnections), n0(c.kill!.dropped), n0(c.kill!.reconnected), n0(c.kill!.failedAttempts), s(c.kill!.ms.p50), s(c.kill!.ms.p99), s(c.kill!.ms.max), n0(c.kill!.connectedAfter)]),
       );
     }
   }

@@ -95,7 +95,8 @@ export async function distributedThroughput(ctx: BenchContext, opts: Distributed
   return rows;
 }
 
-async function provision(svc: ServiceEnv, namespace: string, fleet: readonly BenchDevice[]): Promise<string> {
+/** Adds the fleet to the namespace's Redis state store, all with one secret (hashed once); returns it. */
+export async function provisionFleet(svc: ServiceEnv, namespace: string, fleet: readonly BenchDevice[]): Promise<string> {
   const state = new RedisStateStore({ url: svc.REDIS_URL, namespace, logger: createLogger('warn') });
   await state.connect();
   try {
@@ -116,7 +117,7 @@ async function oneRun(ctx: BenchContext, svc: ServiceEnv, run: DistributedOption
   const processes: StageProcess[] = [];
   const loadgen = await startLoadgen(ctx, `distributed-${run.devices}-${run.ingest}`);
   try {
-    const secret = await provision(svc, namespace, fleet);
+    const secret = await provisionFleet(svc, namespace, fleet);
     const mqttPort = await freePort();
     processes.push(spawnStages('broker', { ...env, MQTT_HOST: '127.0.0.1', MQTT_PORT: String(mqttPort) }));
     for (let i = 0; i < run.ingest; i++) processes.push(spawnStages('ingest', env));

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateTargets, toMarkdown, type BenchResults } from './report.js';
+import type { ClusterRow } from './scenarios/cluster.js';
+import { summarize } from './stats.js';
+
+const row = (nodes: number, extra: Partial<ClusterRow> = {}): ClusterRow => ({
+  nodes,
+  devices: 9_500,
+  connected: 9_500,
+  perNode: Array.from({ length: nodes }, () => 9_500 / nodes),
+  connectSeconds: 120,
+  rssNodesMiB: Array.from({ length: nodes }, () => 300),
+  rssHaproxyMiB: 40,
+  rssPer10kMiB: 100,
+  rssAddedPer10kMiB: 50,
+  publishesPerSecond: 3_000,
+  latency: summarize([10, 20, 30]),
+  nofile: { haproxy: 20_000, node: 20_000, loadgen: 20_000 },
+  loadAverage: 4.5,
+  procLoadavg: '4.50 4.00 3.50 3/300 1234',
+  ...extra,
+});
+
+function results(cluster: ClusterRow[]): BenchResults {
+  const r: Omit<BenchResults, 'targets'> = {
+    kind: 'full',
+    command: 'npm run bench -- --only cluster',
+    startedAt: '2026-12-02T18:00:00.000Z',
+    finishedAt: '2026-12-02T18:10:00.000Z',
+    machine: { cpu: 'cpu', cores: 2, memoryGiB: 23.5, os: 'Debian', node: 'v20', loadAverage: [4.5, 4, 3.5], commit: 'abc1234' },
+    cpuPlan: 'plan',
+    loads: [{ what: 'cluster 1 nodes', load: 4.5 }],
+    mosquitto: undefined,
+    throughput: [],
+    distributed: [],
+    latency: [],
+    connections: undefined,
+    geofence: [],
+    soak: undefined,
+    reference: [],
+    cluster,
+    skipped: [],
+  };
+  return { ...r, targets: evaluateTargets(r) };
+}
+
+describe('the report of the cluster scenario', () => {
+  it('gives each node count, the single node without HAProxy, the kill and the load average', () => {
+    const md = toMarkdown(
+      results([
+        row(1, { directPublishesPerSecond: 4_321, directLatency: summarize([5, 6, 7]) }),
+        row(2, { kill: { victimConnections: 4_750, dropped: 4_750, reconnected: 4_750, failedAttempts: 3, ms: summarize([1_000, 2_000, 61_500]), connectedAfter: 9_500 } }),
+      ]),
+    );
+    expect(md).toContain('## 8. Broker cluster behind HAProxy');
+    expect(md).toContain('| 2 | 9,500 | 4,750 / 4,750 | 120.0 | 300 / 300 | 40 | 100 (50) | 3,000 | 20.0 / 30.0 | 4.50 (4.50 4.00 3.50 3/300 1234) |');
+    expect(md).toContain('Open-file limits: HAProxy 20,000 (two per connection through it), each node 20,000, each load generator 20,000.');
+    expect(md).toContain('One node without HAProxy, same run: 4,321 QoS 1 publishes/s acknowledged');
+    expect(md).toContain('| 2 | 4,750 | 4,750 | 4,750 | 3 | 2.0 | 61.5 | 61.5 | 9,500 |');
+  });
+
+  it('leaves the section out when the scenario did not run', () => {
+    expect(toMarkdown(results([]))).not.toContain('Broker cluster');
+  });
+});
