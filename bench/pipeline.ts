@@ -6,12 +6,16 @@
  * seconds, so two versions can be compared side by side:
  *
  *   node --import tsx bench/pipeline.ts --devices 1000 --seconds 10 [--inflight 1000]
- *   node --cpu-prof --import tsx bench/pipeline.ts --devices 10000
+ *   node --import tsx bench/pipeline.ts --devices 10000 --cpu-prof /tmp/p10k.cpuprofile
+ *
+ * `--cpu-prof` profiles the measured window only, without the provisioning and warm-up that
+ * `node --cpu-prof` would mix in.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Session } from 'node:inspector/promises';
 import { Command } from 'commander';
 import { startPlatform } from '../app/platform.js';
 import { loadConfig } from '../core/config.js';
@@ -22,8 +26,9 @@ const opts = new Command('pipeline')
   .option('--devices <n>', 'fleet size', (v) => Number(v), 1_000)
   .option('--seconds <n>', 'measured window, after 3 s of warm-up', (v) => Number(v), 10)
   .option('--inflight <n>', 'publishes kept unanswered', (v) => Number(v), 1_000)
+  .option('--cpu-prof <file>', 'write a V8 CPU profile of the measured window to this file')
   .parse()
-  .opts<{ devices: number; seconds: number; inflight: number }>();
+  .opts<{ devices: number; seconds: number; inflight: number; cpuProf?: string }>();
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-pipeline-'));
 const fleet = sensorFleet(benchCity(), opts.devices);
@@ -50,6 +55,12 @@ const send = (): void => {
 };
 for (let k = 0; k < opts.inflight; k++) send();
 await new Promise((r) => setTimeout(r, 3_000));
+const profiler = opts.cpuProf === undefined ? undefined : new Session();
+if (profiler) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
 const s0 = await stored();
 const c0 = process.cpuUsage();
 const t0 = performance.now();
@@ -58,6 +69,11 @@ const s1 = await stored();
 const cpu = process.cpuUsage(c0);
 const wall = (performance.now() - t0) / 1_000;
 running = false;
+if (profiler) {
+  const { profile } = await profiler.post('Profiler.stop');
+  profiler.disconnect();
+  fs.writeFileSync(opts.cpuProf!, JSON.stringify(profile));
+}
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 process.stdout.write(
   `${JSON.stringify({

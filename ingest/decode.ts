@@ -16,6 +16,7 @@ import {
 } from '../core/schemas.js';
 import { describeZodError, formatPath } from '../core/zod-issues.js';
 import type { SenmlDirectory } from './senml.js';
+import { validTelemetryObject } from './telemetry-check.js';
 
 export interface DecodeContext {
   /** The device of the topic. */
@@ -113,13 +114,17 @@ function decodeTelemetryObject(item: unknown, index: number, path: (string | num
     out.rejections.push(recordError(index, 'SW_ERR_PAYLOAD_SCHEMA', `${formatPath([...path, 'values', '__proto__'])}: must match ^[a-z][a-z0-9_]{0,63}$`));
     return;
   }
-  const parsed = TelemetryObject.safeParse(item);
-  if (!parsed.success) {
-    out.rejections.push(recordError(index, 'SW_ERR_PAYLOAD_SCHEMA', describeZodError(parsed.error, path)));
-    return;
+  let data = validTelemetryObject(item);
+  if (!data) {
+    const parsed = TelemetryObject.safeParse(item);
+    if (!parsed.success) {
+      out.rejections.push(recordError(index, 'SW_ERR_PAYLOAD_SCHEMA', describeZodError(parsed.error, path)));
+      return;
+    }
+    data = parsed.data;
   }
-  const { values, loc } = parsed.data;
-  const ts = parsed.data.ts ?? ctx.receivedAt;
+  const { values, loc } = data;
+  const ts = data.ts ?? ctx.receivedAt;
   const tsError = checkTimestamp(ts, ctx, index);
   if (tsError) {
     out.rejections.push(tsError);

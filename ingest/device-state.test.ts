@@ -84,4 +84,34 @@ describe('IngestDevices', () => {
     await devices.load(['a']);
     expect(devices.trust('a')).toEqual({ lastReadingAt: null, position: null, metrics: new Set() });
   });
+
+  it('saves a device whose interval ran out among many that are not due, and one that changes again after a long silence at once', async () => {
+    const { clock, devices } = await setup();
+    await devices.load(['a', 'b', 'c']);
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => devices.device(id)!);
+    const saveAll = (batch: Map<string, JudgedDevice>): string[] => {
+      const due = devices.due(batch);
+      devices.commit(batch, due);
+      return due.map((u) => u.id).sort();
+    };
+    // All three saved at T0 with their names; b and c saved again 6 s later.
+    expect(saveAll(new Map([...judged(a!, T0, ['co'], { metrics: true }), ...judged(b!, T0, ['co'], { metrics: true }), ...judged(c!, T0, ['co'], { metrics: true })]))).toEqual(['a', 'b', 'c']);
+    clock.advance(6_000);
+    expect(saveAll(new Map([...judged(b!, T0 + 6_000, ['co', 'no2'], { metrics: true }), ...judged(c!, T0 + 6_000, ['co', 'no2'], { metrics: true })]))).toEqual(['b', 'c']);
+    // Progress on all three: none due yet.
+    expect(saveAll(new Map([...judged(a!, T0 + 7_000, ['co'], { lastReadingAt: true }), ...judged(b!, T0 + 7_000, ['co', 'no2'], { lastReadingAt: true }), ...judged(c!, T0 + 7_000, ['co', 'no2'], { lastReadingAt: true })]))).toEqual([]);
+    // a's interval runs out first, while silent: saved alone.
+    clock.advance(4_000);
+    expect(saveAll(new Map())).toEqual(['a']);
+    // b and c later.
+    clock.advance(6_000);
+    expect(saveAll(new Map())).toEqual(['b', 'c']);
+    // Long silence, nothing unsaved: nothing due; then a changes and is saved with its batch.
+    clock.advance(60_000);
+    expect(saveAll(new Map())).toEqual([]);
+    expect(devices.due(judged(a!, T0 + 80_000, ['co'], { lastReadingAt: true }))).toEqual([{ id: 'a', lastReadingAt: T0 + 80_000, position: null, metrics: ['co'] }]);
+    // Committed without saving (a failed save), it stays due.
+    devices.commit(judged(a!, T0 + 80_000, ['co'], { lastReadingAt: true }), []);
+    expect(devices.due(new Map())).toEqual([{ id: 'a', lastReadingAt: T0 + 80_000, position: null, metrics: ['co'] }]);
+  });
 });

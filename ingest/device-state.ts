@@ -62,6 +62,17 @@ export class IngestDevices {
   private readonly leaving: Entry[] = [];
   /** Entries in memory with unsaved state. */
   private readonly unsaved = new Set<Entry>();
+  /**
+   * Entries in memory, least recently saved first (a Set keeps insertion order): `due` reads only
+   * the front whose interval has run out, instead of every unsaved entry, so its cost follows the
+   * batch and not the fleet.
+   */
+  private readonly bySavedAt = new Set<Entry>();
+  /**
+   * Unsaved entries `due` must read wherever they stand: new metric names, or progress of an
+   * entry out of `bySavedAt`. Both are saved with their batch, so this is normally empty.
+   */
+  private readonly overdue = new Set<Entry>();
 
   constructor(
     private readonly registry: TrustRegistry,
@@ -122,7 +133,16 @@ export class IngestDevices {
     const now = this.clock.now();
     const out = new Map<string, DeviceTrustUpdate>();
     for (const e of this.leaving) out.set(e.id, update(e.id, e.trust));
-    for (const e of new Set([...this.unsaved, ...[...batch.keys()].flatMap((id) => this.entries.get(id) ?? [])])) {
+    const candidates = new Set<Entry>(this.overdue);
+    for (const e of this.bySavedAt) {
+      if (now - e.savedAt < this.opts.saveIntervalMs) break;
+      if (this.unsaved.has(e)) candidates.add(e);
+    }
+    for (const id of batch.keys()) {
+      const e = this.entries.get(id);
+      if (e) candidates.add(e);
+    }
+    for (const e of candidates) {
       const judged = batch.get(e.id);
       const metrics = e.unsaved.metrics || judged?.changed.metrics === true;
       const progress = e.unsaved.progress || judged?.changed.lastReadingAt === true || judged?.changed.position === true;
@@ -141,6 +161,7 @@ export class IngestDevices {
       if (changed.metrics) e.unsaved.metrics = true;
       if (changed.lastReadingAt || changed.position) e.unsaved.progress = true;
       if (e.unsaved.metrics || e.unsaved.progress) this.unsaved.add(e);
+      if (e.unsaved.metrics || (e.unsaved.progress && !this.bySavedAt.has(e))) this.overdue.add(e);
     }
     const ids = new Set(saved.map((u) => u.id));
     for (let i = this.leaving.length - 1; i >= 0; i--) if (ids.has(this.leaving[i]!.id)) this.leaving.splice(i, 1);
@@ -150,6 +171,15 @@ export class IngestDevices {
       e.unsaved = { metrics: false, progress: false };
       e.savedAt = now;
       this.unsaved.delete(e);
+      this.overdue.delete(e);
+      this.bySavedAt.delete(e);
+      this.bySavedAt.add(e);
+    }
+    // Entries saved long ago with nothing unsaved leave the order; one that changes again is
+    // then due at once and saved with its batch, which puts it back at the end.
+    for (const e of this.bySavedAt) {
+      if (now - e.savedAt < this.opts.saveIntervalMs) break;
+      if (!this.unsaved.has(e)) this.bySavedAt.delete(e);
     }
   }
 
@@ -157,6 +187,7 @@ export class IngestDevices {
   takeAll(): DeviceTrustUpdate[] {
     const due = [...this.leaving.splice(0), ...this.unsaved];
     this.unsaved.clear();
+    this.overdue.clear();
     for (const e of due) e.unsaved = { metrics: false, progress: false };
     return due.map((e) => update(e.id, e.trust));
   }
@@ -167,7 +198,7 @@ export class IngestDevices {
    */
   forget(id: string): void {
     const e = this.entries.get(id);
-    if (e) this.unsaved.delete(e);
+    if (e) this.drop(e);
     this.entries.delete(id);
     for (let i = this.leaving.length - 1; i >= 0; i--) if (this.leaving[i]!.id === id) this.leaving.splice(i, 1);
   }
@@ -192,8 +223,9 @@ export class IngestDevices {
       Object.assign(entry, { record, fetchedAt: now, trust: mergeTrust(old.trust, saved) });
     } else {
       // New, or removed and provisioned again: what was trusted of an old device does not carry over.
-      if (old) this.unsaved.delete(old);
+      if (old) this.drop(old);
       entry = { id, record, fetchedAt: now, trust: saved, children: undefined, unsaved: { metrics: false, progress: false }, savedAt: now };
+      this.bySavedAt.add(entry);
     }
     // Re-inserted so that the Map's order is least recently refreshed first.
     this.entries.delete(id);
@@ -201,9 +233,16 @@ export class IngestDevices {
     while (this.entries.size > this.opts.maxDevices) {
       const [oldestId, oldest] = this.entries.entries().next().value as [string, Entry];
       this.entries.delete(oldestId);
-      if (this.unsaved.delete(oldest) && oldest.record) this.leaving.push(oldest);
+      if (this.drop(oldest) && oldest.record) this.leaving.push(oldest);
     }
     return entry;
+  }
+
+  /** Drops an entry leaving memory from the bookkeeping; true when it had unsaved state. */
+  private drop(e: Entry): boolean {
+    this.bySavedAt.delete(e);
+    this.overdue.delete(e);
+    return this.unsaved.delete(e);
   }
 }
 

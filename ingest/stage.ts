@@ -76,13 +76,16 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
   });
   const limits: PublishLimits = { ...opts.ingest, positionSlackMetres: POSITION_SLACK_METRES };
 
-  function handleOne(raw: RawPublish, out: BatchOutput): void {
-    // Devices judged earlier in this batch are judged on, from the state this batch gave them.
-    const view: KnownDevices = {
+  /** Devices judged earlier in the batch are judged on, from the state the batch gave them. */
+  function batchView(out: BatchOutput): KnownDevices {
+    return {
       device: (id) => known.device(id),
       trust: (id) => out.settled.get(id)?.state ?? known.trust(id),
       senmlDirectory: (id) => known.senmlDirectory(id),
     };
+  }
+
+  function handleOne(raw: RawPublish, view: KnownDevices, out: BatchOutput): void {
     const result = processPublish(raw, view, limits);
     for (const e of result.rejections) metrics.rejected.inc({ code: e.code });
     for (const d of rejectionLetters(result.rejections)) out.dead.push(deadLetter(raw, result.deviceId, d));
@@ -144,9 +147,10 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     }
     await known.load(ids, gateways);
     const out: BatchOutput = { readings: [], events: [], dead: [], statuses: new Map(), seen: new Set(), settled: new Map(), reports: new Map() };
+    const view = batchView(out);
     for (const { value: raw } of records) {
       try {
-        handleOne(raw, out);
+        handleOne(raw, view, out);
       } catch (err) {
         // A bug must cost one message, not the pipeline: it is dead-lettered and counted.
         log.error({ err, ref: raw.id }, 'unexpected error decoding a publish');
