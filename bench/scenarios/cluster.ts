@@ -78,7 +78,17 @@ export interface ClusterOptions {
   reconnectTimeoutMs: number;
 }
 
-export const DEFAULT_CLUSTER_CONNECTIONS = 20_000;
+/**
+ * The fleet of a full run: 20 000 devices, fewer where the open-file limit HAProxy can be given
+ * (two descriptors a connection; it sizes its own connection limit from that) would cap it lower.
+ */
+export const DEFAULT_CLUSTER_CONNECTIONS = Math.min(20_000, Math.floor((reachableNofile() - 64) / 2 / 500) * 500);
+
+/** The open-file limit a shell can raise itself to here: NOFILE as root with the capability, else the hard limit. */
+function reachableNofile(): number {
+  const out = spawnSync('/bin/sh', ['-c', `ulimit -n ${NOFILE} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ulimit -n`], { encoding: 'utf8' }).stdout.trim();
+  return out === 'unlimited' ? Infinity : Number(out) || 0;
+}
 
 export function clusterOptions(quick: boolean): ClusterOptions {
   return quick
