@@ -112,9 +112,10 @@ export function evaluateComposite(
   // only a zone time that moved can leave some behind.
   if (now > base.now) {
     const from = now - rule.within;
-    standings.forEach((list, i) => {
+    for (let i = 0; i < rule.conditions.length; i++) {
+      const list = standings[i] ?? [];
       if (list.some((s) => s[1] < from)) put(i, list.filter((s) => s[1] >= from));
-    });
+    }
   }
   if (now === base.now && standings === base.standings) return { state: base, transition: undefined };
 
