@@ -82,61 +82,67 @@ export function evaluateComposite(
 ): CompositeOutcome {
   const base: CompositeState = prev ?? { phase: 'ok', since: reading.ts, now: reading.ts, standings: rule.conditions.map(() => []) };
   if (reading.ts < base.now - rule.within) return { state: base, transition: undefined };
+  const { conditions } = rule;
   let counted = false;
   // Copied on the first change only: most readings change no list.
-  let standings = base.standings;
-  const put = (i: number, list: Standing[]): void => {
-    if (standings === base.standings) standings = rule.conditions.map((_, k) => base.standings[k] ?? []);
-    standings[i] = list;
-  };
-  rule.conditions.forEach((c, i) => {
-    if (c.metric !== reading.metric) return;
+  let standings: Standing[][] | undefined;
+  for (let i = 0; i < conditions.length; i++) {
+    const c = conditions[i]!;
+    if (c.metric !== reading.metric) continue;
     const max = c.devices + COMPOSITE_STANDINGS_MARGIN;
     const stored = base.standings[i] ?? [];
     const list = stored.length > max ? bounded(stored, max) : stored;
-    const j = list.findIndex((s) => s[0] === reading.deviceId);
-    const before = list[j];
-    if (before && reading.ts <= before[1]) {
-      if (list !== stored) put(i, list);
-      return;
+    const j = indexOf(list, reading.deviceId);
+    const before = j < 0 ? undefined : list[j]!;
+    let next = list;
+    if (!before || reading.ts > before[1]) {
+      counted = true;
+      const breaching = before?.[2] === 1 ? !isClear(c, reading.value) : isBreach(c, reading.value);
+      next = remember(list, j, breaching ? 1 : 0, reading, max);
     }
-    counted = true;
-    const breaching = before?.[2] === 1 ? !isClear(c, reading.value) : isBreach(c, reading.value);
-    const next = remember(list, j, breaching ? 1 : 0, reading, max);
-    if (next !== stored) put(i, next);
-  });
-  if (!counted) return { state: standings === base.standings ? base : { ...base, standings }, transition: undefined };
+    if (next !== stored) (standings ??= copy(rule, base))[i] = next;
+  }
+  if (!counted) return { state: standings ? { ...base, standings } : base, transition: undefined };
 
   const now = Math.max(base.now, reading.ts);
   // Standings were all inside the window at `base.now`, and a new one is inside it at `now`:
   // only a zone time that moved can leave some behind.
   if (now > base.now) {
     const from = now - rule.within;
-    for (let i = 0; i < rule.conditions.length; i++) {
-      const list = standings[i] ?? [];
-      if (list.some((s) => s[1] < from)) put(i, list.filter((s) => s[1] >= from));
+    for (let i = 0; i < conditions.length; i++) {
+      const list = (standings ?? base.standings)[i] ?? [];
+      if (list.some((s) => s[1] < from)) (standings ??= copy(rule, base))[i] = list.filter((s) => s[1] >= from);
     }
   }
-  if (now === base.now && standings === base.standings) return { state: base, transition: undefined };
+  if (now === base.now && !standings) return { state: base, transition: undefined };
 
-  const holds = rule.conditions.map((c, i) => breachingCount(standings[i] ?? []) >= c.devices);
+  const lists = standings ?? base.standings;
+  const holds = conditions.map((c, i) => breachingCount(lists[i] ?? []) >= c.devices);
   const met = rule.match === 'all' ? holds.every(Boolean) : holds.some(Boolean);
-  const state: CompositeState = { phase: base.phase, since: base.since, now, standings };
+  const state: CompositeState = { phase: base.phase, since: base.since, now, standings: lists };
 
   if (base.phase === 'ok' && met) return { state: { ...state, phase: 'firing', since: reading.ts }, transition: 'firing' };
   if (base.phase === 'firing' && !met) return { state: { ...state, phase: 'ok' }, transition: 'resolved' };
   return { state, transition: undefined };
 }
 
+/** One list per condition of the rule, those of `state` shared. */
+function copy(rule: CompositeParams, state: CompositeState): Standing[][] {
+  return rule.conditions.map((_, i) => state.standings[i] ?? []);
+}
+
+function indexOf(list: readonly Standing[], deviceId: string): number {
+  for (let k = 0; k < list.length; k++) if (list[k]![0] === deviceId) return k;
+  return -1;
+}
+
 /** The list after a counted reading of the device at `j` (-1: not in the list); the same list when nothing changes. */
 function remember(list: Standing[], j: number, breaching: 0 | 1, reading: { deviceId: string; ts: number }, max: number): Standing[] {
+  // Quiet and not kept, or cleared and still quiet (the clearing reading's time stays: see the
+  // corners above): nothing to remember.
+  if (breaching === 0 && (j < 0 || list[j]![2] === 0)) return list;
   const next: Standing = [reading.deviceId, reading.ts, breaching];
-  if (j >= 0) {
-    // Cleared and still quiet: the clearing reading's time stays (see the corners above).
-    if (list[j]![2] === 0 && breaching === 0) return list;
-    return list.map((s, k) => (k === j ? next : s));
-  }
-  if (breaching === 0) return list;
+  if (j >= 0) return list.map((s, k) => (k === j ? next : s));
   if (list.length < max) return [...list, next];
   let oldest = -1;
   list.forEach((s, k) => {
