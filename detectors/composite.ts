@@ -19,7 +19,8 @@
  * inside the window; a device that has not breached within the window is not in it (it would
  * only ever say "not breaching", which is what no standing says). A reading that changes
  * nothing (a quiet device staying quiet at or before the zone's time, a duplicate) returns the
- * state it was given, and the engine then writes nothing.
+ * state it was given, and the engine then writes nothing; one that only moves the zone's time
+ * changes `now` (the engine writes a key once per batch, whatever its readings).
  *
  * Two corners follow, both about readings that arrive out of order, not duplicates:
  * - A device remembered as cleared keeps the time of its clearing reading while its later
@@ -64,7 +65,8 @@ export interface CompositeState {
 
 /**
  * Standings kept per condition beyond the `devices` it needs: a storm that makes thousands of
- * devices of one zone breach keeps the state (written on every change) a few KiB.
+ * devices of one zone breach keeps the state (written on every change) at some 30 bytes a
+ * standing, 2 KiB for a condition of 3 devices.
  */
 export const COMPOSITE_STANDINGS_MARGIN = 64;
 
