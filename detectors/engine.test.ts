@@ -124,3 +124,53 @@ describe('rule engine', () => {
     expect(setup([rule({ id: 'c', kind: 'camera', types: ['fire'], for: '10s' })]).engine.shortestWait()).toBe(10_000);
   });
 });
+
+/** The real in-memory store, counting the values written to it. */
+class CountingKv extends MemoryKeyValueStore {
+  written = 0;
+  override async setMany(entries: ReadonlyMap<string, unknown>): Promise<void> {
+    this.written += entries.size;
+    return super.setMany(entries);
+  }
+  override async compareAndSetMany(changes: readonly { key: string; expected: unknown; next: unknown }[]): Promise<boolean[]> {
+    this.written += changes.length;
+    return super.compareAndSetMany(changes);
+  }
+}
+
+describe('composite rule state in a large zone', () => {
+  const flood = rule({ id: 'three-high', kind: 'composite', within: '5m', grade: 'A', conditions: [{ metric: 'water_level', above: 0.3, clearBelow: 0.2, devices: 3 }] });
+  const key = 'rule:three-high:composite:zone:tunnel';
+
+  it('writes nothing for a quiet reading at or before the zone’s time, and stays small with 10,000 devices', async () => {
+    const kv = new CountingKv();
+    const { engine, alerts, r } = setup([flood], kv);
+    for (let b = 0; b < 10; b++) await engine.readings(Array.from({ length: 1_000 }, (_, i) => r(`w${b * 1_000 + i}`, 'water_level', 0.1, 1_000 + i, 'tunnel')));
+    const stored = (await kv.getMany<{ s: unknown }>([key])).get(key)!;
+    expect(stored.s).toMatchObject({ phase: 'ok', now: 1_999, standings: [[]] });
+    expect(JSON.stringify(stored).length).toBeLessThan(200);
+
+    kv.written = 0;
+    await engine.readings([r('w42', 'water_level', 0.1, 1_500, 'tunnel'), r('w43', 'water_level', 0.15, 1_999, 'tunnel'), r('w42', 'water_level', 0.1, 1_500, 'tunnel')]);
+    expect(kv.written).toBe(0);
+
+    // Three devices high: it fires, and the state holds those three only.
+    await engine.readings([r('w1', 'water_level', 0.4, 2_000, 'tunnel'), r('w2', 'water_level', 0.4, 2_001, 'tunnel'), r('w3', 'water_level', 0.4, 2_002, 'tunnel')]);
+    expect(alerts).toMatchObject([{ status: 'firing', zoneId: 'tunnel', deviceId: 'w3' }]);
+    const firing = (await kv.getMany<{ s: { standings: unknown[][] } }>([key])).get(key)!;
+    expect(firing.s.standings[0]).toHaveLength(3);
+  });
+
+  it('goes on from state stored with every device of the zone in it', async () => {
+    const kv = new MemoryKeyValueStore();
+    const standings = [...Array.from({ length: 10_000 }, (_, i) => [`w${i}`, 1_000 + (i % 1_000), 0]), ['a', 1_500, 1], ['b', 1_600, 1], ['c', 1_700, 1]];
+    await kv.setMany(new Map([[key, { s: { phase: 'firing', since: 1_700, now: 1_999, standings: [standings] } }]]));
+    const { engine, alerts, r } = setup([flood], kv);
+    await engine.readings([r('b', 'water_level', 0.25, 2_000, 'tunnel')]);
+    expect(alerts).toEqual([]);
+    await engine.readings([r('b', 'water_level', 0.1, 2_001, 'tunnel')]);
+    expect(alerts).toMatchObject([{ status: 'resolved', zoneId: 'tunnel', deviceId: 'b', startsAt: 1_700 }]);
+    const stored = (await kv.getMany<{ s: { standings: unknown[][] } }>([key])).get(key)!;
+    expect(stored.s.standings[0]!.length).toBeLessThanOrEqual(3 + 64);
+  });
+});
