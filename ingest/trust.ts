@@ -107,8 +107,9 @@ export function applyTrust(device: TrustDevice, state: DeviceTrustState, input: 
     });
   }
 
+  // A single reading cannot repeat another: most publishes skip the keyed pass.
   const seen = new Map<string, number>();
-  readings = readings.filter((r) => {
+  if (readings.length > 1) readings = readings.filter((r) => {
     const key = `${r.metric}\u0000${r.ts}`;
     const first = seen.get(key);
     if (first === undefined) {
@@ -180,9 +181,16 @@ function implausibleJump(from: TrustedPosition, to: PositionClaim, limits: Trust
   return { km: (metres / 1000).toFixed(1), seconds: Math.round(seconds) };
 }
 
+/**
+ * `x` placed at `loc` (without a place for null). A copy only where the place changes: a plain
+ * spread, which V8 clones by shape, where removing a key would copy property by property, and
+ * this runs for every reading.
+ */
 function withLoc<T extends { loc?: Location }>(x: T, loc: Location | null): T {
+  if (loc) return { ...x, loc };
+  if (x.loc === undefined) return x;
   const { loc: _claimed, ...rest } = x;
-  return (loc ? { ...rest, loc } : rest) as T;
+  return rest as T;
 }
 
 function recordOf(e: StreetWatchError): number {
