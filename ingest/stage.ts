@@ -16,7 +16,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { DeviceStateHolder } from '../core/device-state.js';
 import { ingestReport, type IngestReport } from '../core/ingest-report.js';
 import type { Bus, BusRecord, Clock, DeviceRegistry, KeyValueStore, SeriesStore, Subscription } from '../core/ports.js';
-import { MAX_GATEWAY_DEVICES, type CameraEvent, type DeadLetter, type RawPublish, type Reading } from '../core/schemas.js';
+import { MAX_GATEWAY_DEVICES, type CameraEvent, type DeadLetter, type Location, type RawPublish, type Reading } from '../core/schemas.js';
 import { classifyDeviceTopic, parseDeviceTopic } from '../core/topics.js';
 import type { DecodedReading } from './decode.js';
 import { IngestDevices, type JudgedDevice } from './device-state.js';
@@ -99,12 +99,28 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     };
   }
 
+  /**
+   * Where a location falls, by the location object, for the city index in use: a fixed device's
+   * readings all carry its provisioned location object (trust.ts), so each is placed once per
+   * city and per record refresh instead of once per reading. Weakly held: an entry lives as long
+   * as its location does (the device records ingest holds, at most `maxDevices`, or a reading
+   * still in hand), and a new city index starts a new map.
+   */
+  let placements = { index: undefined as CityIndex | undefined, byLoc: new WeakMap<Location, Placement>() };
+  function place(index: CityIndex, loc: Location | undefined): Placement {
+    if (!loc) return index.place(loc);
+    if (placements.index !== index) placements = { index, byLoc: new WeakMap() };
+    let placement = placements.byLoc.get(loc);
+    if (!placement) placements.byLoc.set(loc, (placement = index.place(loc)));
+    return placement;
+  }
+
   function handleOne(raw: RawPublish, view: KnownDevices, out: BatchOutput): void {
     const result = processPublish(raw, view, limits);
     for (const e of result.rejections) metrics.rejected.inc({ code: e.code });
     for (const d of rejectionLetters(result.rejections)) out.dead.push(deadLetter(raw, result.deviceId, d));
     const index = opts.cityIndex();
-    for (const r of result.readings) out.readings.push(placedReading(r, index.place(r.loc)));
+    for (const r of result.readings) out.readings.push(placedReading(r, place(index, r.loc)));
     for (const { index: _index, ...e } of result.events) {
       const place = index.place(e.loc);
       const event: CameraEvent = { ...e, zoneIds: place.zoneIds };
