@@ -7,9 +7,12 @@
  *
  *   node --import tsx bench/pipeline.ts --devices 1000 --seconds 10 [--inflight 1000]
  *   node --import tsx bench/pipeline.ts --devices 10000 --cpu-prof /tmp/p10k.cpuprofile
+ *   node --import tsx bench/pipeline.ts --devices 10000 --heap-prof /tmp/p10k.heapprofile
  *
  * `--cpu-prof` profiles the measured window only, without the provisioning and warm-up that
- * `node --cpu-prof` would mix in.
+ * `node --cpu-prof` would mix in. `--heap-prof` samples where the measured window allocates (what
+ * the garbage collector's share comes from), collected objects included; both open in Chrome's
+ * DevTools.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -27,8 +30,9 @@ const opts = new Command('pipeline')
   .option('--seconds <n>', 'measured window, after 3 s of warm-up', (v) => Number(v), 10)
   .option('--inflight <n>', 'publishes kept unanswered', (v) => Number(v), 1_000)
   .option('--cpu-prof <file>', 'write a V8 CPU profile of the measured window to this file')
+  .option('--heap-prof <file>', 'write a V8 sampling heap profile of what the measured window allocates to this file')
   .parse()
-  .opts<{ devices: number; seconds: number; inflight: number; cpuProf?: string }>();
+  .opts<{ devices: number; seconds: number; inflight: number; cpuProf?: string; heapProf?: string }>();
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-pipeline-'));
 const fleet = sensorFleet(benchCity(), opts.devices);
@@ -55,11 +59,18 @@ const send = (): void => {
 };
 for (let k = 0; k < opts.inflight; k++) send();
 await new Promise((r) => setTimeout(r, 3_000));
-const profiler = opts.cpuProf === undefined ? undefined : new Session();
+const profiler = opts.cpuProf === undefined && opts.heapProf === undefined ? undefined : new Session();
 if (profiler) {
   profiler.connect();
-  await profiler.post('Profiler.enable');
-  await profiler.post('Profiler.start');
+  if (opts.cpuProf !== undefined) {
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
+  if (opts.heapProf !== undefined) {
+    await profiler.post('HeapProfiler.enable');
+    // Objects the collector has already freed stay in the profile: they are the churn.
+    await profiler.post('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }
 }
 const s0 = await stored();
 const c0 = process.cpuUsage();
@@ -70,9 +81,15 @@ const cpu = process.cpuUsage(c0);
 const wall = (performance.now() - t0) / 1_000;
 running = false;
 if (profiler) {
-  const { profile } = await profiler.post('Profiler.stop');
+  if (opts.cpuProf !== undefined) {
+    const { profile } = await profiler.post('Profiler.stop');
+    fs.writeFileSync(opts.cpuProf, JSON.stringify(profile));
+  }
+  if (opts.heapProf !== undefined) {
+    const { profile } = await profiler.post('HeapProfiler.stopSampling');
+    fs.writeFileSync(opts.heapProf, JSON.stringify(profile));
+  }
   profiler.disconnect();
-  fs.writeFileSync(opts.cpuProf!, JSON.stringify(profile));
 }
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 process.stdout.write(

@@ -7,7 +7,7 @@ import { swError, type StreetWatchError } from '../core/errors.js';
 import type { DeviceRecord, RawPublish } from '../core/schemas.js';
 import { classifyDeviceTopic, parseDeviceTopic } from '../core/topics.js';
 import type { DecodedEvent, DecodedReading, PositionClaim } from './decode.js';
-import { decodePublish } from './decoders.js';
+import { decodePublish, type DecodedPublish } from './decoders.js';
 import type { SenmlDirectory } from './senml.js';
 import { applyTrust, type DeviceTrustState, type TrustLimits, type TrustOutcome } from './trust.js';
 
@@ -58,20 +58,14 @@ export function processPublish(raw: RawPublish, known: KnownDevices, limits: Pub
   if (decoded.status) out.status = decoded.status;
   out.rejections.push(...decoded.rejections);
 
-  // A gateway's pack may speak for several devices: each is judged on its own state.
-  const byDevice = new Map<string, { readings: DecodedReading[]; events: DecodedEvent[]; positions: PositionClaim[] }>();
-  const part = (id: string) => byDevice.get(id) ?? byDevice.set(id, { readings: [], events: [], positions: [] }).get(id)!;
-  for (const r of decoded.readings) part(r.deviceId).readings.push(r);
-  for (const e of decoded.events) part(e.deviceId).events.push(e);
-  for (const p of decoded.positions) part(p.deviceId).positions.push(p);
-  for (const [id, input] of byDevice) {
+  for (const [id, input] of byDevice(decoded)) {
     const subject = known.device(id);
     if (!subject) {
       // The directory only names provisioned devices; a device removed meanwhile is unknown.
       out.rejections.push(swError('SW_ERR_DEVICE_UNKNOWN', id));
       continue;
     }
-    const outcome = applyTrust(subject, known.trust(id), { receivedAt: raw.receivedAt, ...input }, limits);
+    const outcome = applyTrust(subject, known.trust(id), { receivedAt: raw.receivedAt, readings: input.readings, events: input.events, positions: input.positions }, limits);
     out.readings.push(...outcome.readings);
     out.events.push(...outcome.events);
     out.rejections.push(...outcome.rejections);
@@ -79,6 +73,27 @@ export function processPublish(raw: RawPublish, known: KnownDevices, limits: Pub
   }
   out.rejections.sort((a, b) => recordOf(a) - recordOf(b));
   return out;
+}
+
+type DeviceInput = Pick<DecodedPublish, 'readings' | 'events' | 'positions'>;
+
+/**
+ * A gateway's pack may speak for several devices: each is judged on its own state, in the order
+ * the publish first names them. Nearly every publish speaks for one device only, and is taken
+ * whole, without sorting its items.
+ */
+function byDevice(decoded: DecodedPublish): Iterable<[string, DeviceInput]> {
+  const { readings, events, positions } = decoded;
+  const first = readings[0]?.deviceId ?? events[0]?.deviceId ?? positions[0]?.deviceId;
+  if (first === undefined) return [];
+  const one = (x: { deviceId: string }) => x.deviceId === first;
+  if (readings.every(one) && events.every(one) && positions.every(one)) return [[first, decoded]];
+  const parts = new Map<string, { readings: DecodedReading[]; events: DecodedEvent[]; positions: PositionClaim[] }>();
+  const part = (id: string) => parts.get(id) ?? parts.set(id, { readings: [], events: [], positions: [] }).get(id)!;
+  for (const r of readings) part(r.deviceId).readings.push(r);
+  for (const e of events) part(e.deviceId).events.push(e);
+  for (const p of positions) part(p.deviceId).positions.push(p);
+  return parts;
 }
 
 function recordOf(e: StreetWatchError): number {

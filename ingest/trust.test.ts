@@ -118,3 +118,18 @@ describe('trust: place', () => {
     expect(codes(out)).toEqual(['SW_ERR_LOC_FIXED']);
   });
 });
+
+describe('trust: inputs', () => {
+  it('returns lists of its own and leaves the input as it was, whether or not a pass drops anything', () => {
+    for (const state of [fresh, { ...fresh, lastReadingAt: now - 10_000, metrics: new Set(['water_level']) }]) {
+      const readings = [reading(now - 1_000, 'water_level', 0), reading(now - 900_000, 'water_level', 1)];
+      const events: DecodedEvent[] = [];
+      const copy = structuredClone(readings);
+      const out = applyTrust(fixed, state, { receivedAt: now, readings, events, positions: [] }, limits);
+      expect(out.readings).not.toBe(readings);
+      expect(out.events).not.toBe(events);
+      expect(readings).toEqual(copy);
+      expect(out.readings.every((r) => r.loc === LIEDE)).toBe(true);
+    }
+  });
+});

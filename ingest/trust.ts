@@ -86,16 +86,20 @@ export function applyTrust(device: TrustDevice, state: DeviceTrustState, input: 
   const rejections: StreetWatchError[] = [];
 
   let latest = -Infinity;
-  for (const x of [input.readings, input.events, input.positions]) for (const { ts } of x) if (ts > latest) latest = ts;
+  for (const { ts } of input.readings) if (ts > latest) latest = ts;
+  for (const { ts } of input.events) if (ts > latest) latest = ts;
+  for (const { ts } of input.positions) if (ts > latest) latest = ts;
   const shiftedMs = latest > input.receivedAt ? latest - input.receivedAt : 0;
-  const shift = <T extends { ts: number }>(x: T): T => (shiftedMs === 0 ? x : { ...x, ts: x.ts - shiftedMs });
-  const positions = input.positions.map(shift);
-  let events = input.events.map(shift);
-  let readings = input.readings.map(shift);
+  // This runs once per publish: a pass that would keep every item is skipped rather than run to
+  // copy the list, and the input lists are never changed (each pass that drops makes its own).
+  const shift = <T extends { ts: number }>(x: T): T => ({ ...x, ts: x.ts - shiftedMs });
+  const positions = shiftedMs === 0 ? input.positions : input.positions.map(shift);
+  let events = shiftedMs === 0 ? input.events : input.events.map(shift);
+  let readings = shiftedMs === 0 ? input.readings : input.readings.map(shift);
 
   // Readings move forward; one refusal per object or record, however many metrics it held.
-  if (state.lastReadingAt !== null) {
-    const floor = state.lastReadingAt - limits.reorderToleranceMs;
+  const floor = state.lastReadingAt === null ? -Infinity : state.lastReadingAt - limits.reorderToleranceMs;
+  if (readings.some((r) => r.ts < floor)) {
     const refused = new Set<number>();
     readings = readings.filter((r) => {
       if (r.ts >= floor) return true;
@@ -107,8 +111,9 @@ export function applyTrust(device: TrustDevice, state: DeviceTrustState, input: 
     });
   }
 
+  // A single reading cannot repeat another: most publishes skip the keyed pass.
   const seen = new Map<string, number>();
-  readings = readings.filter((r) => {
+  if (readings.length > 1) readings = readings.filter((r) => {
     const key = `${r.metric}\u0000${r.ts}`;
     const first = seen.get(key);
     if (first === undefined) {
@@ -121,7 +126,7 @@ export function applyTrust(device: TrustDevice, state: DeviceTrustState, input: 
 
   let metrics = state.metrics;
   const overLimit = new Set<string>();
-  readings = readings.filter((r) => {
+  if (readings.some((r) => !metrics.has(r.metric))) readings = readings.filter((r) => {
     if (metrics.has(r.metric)) return true;
     if (metrics.size < limits.maxMetricsPerDevice) {
       metrics = new Set([...metrics, r.metric]);
@@ -135,6 +140,9 @@ export function applyTrust(device: TrustDevice, state: DeviceTrustState, input: 
   });
 
   let position = state.position;
+  // Fresh lists either way: the outcome never shares a list with the input.
+  let placedReadings: DecodedReading[];
+  let placedEvents: DecodedEvent[];
   if (device.mobile) {
     // Trusted claims, by identity: a reading or event carries the very location object of its claim.
     const trusted = new Set<Location>();
@@ -151,21 +159,21 @@ export function applyTrust(device: TrustDevice, state: DeviceTrustState, input: 
     }
     const fallback = position ? { lat: position.lat, lon: position.lon } : device.location;
     const place = <T extends { loc?: Location }>(x: T): T => (x.loc && trusted.has(x.loc) ? x : withLoc(x, fallback));
-    readings = readings.map(place);
-    events = events.map(place);
+    placedReadings = readings.map(place);
+    placedEvents = events.map(place);
   } else {
     for (const claim of positions) {
       for (const i of claim.records) rejections.push(recordError(i, 'SW_ERR_LOC_FIXED', device.id, `${claim.loc.lat},${claim.loc.lon}`));
     }
-    readings = readings.map((r) => withLoc(r, device.location));
-    events = events.map((e) => withLoc(e, device.location));
+    placedReadings = readings.map((r) => withLoc(r, device.location));
+    placedEvents = events.map((e) => withLoc(e, device.location));
   }
 
-  const newest = readings.reduce<number | null>((m, r) => (m === null || r.ts > m ? r.ts : m), null);
+  const newest = placedReadings.reduce<number | null>((m, r) => (m === null || r.ts > m ? r.ts : m), null);
   const lastReadingAt = newest !== null && (state.lastReadingAt === null || newest > state.lastReadingAt) ? newest : state.lastReadingAt;
   return {
-    readings,
-    events,
+    readings: placedReadings,
+    events: placedEvents,
     rejections: rejections.sort((a, b) => recordOf(a) - recordOf(b)),
     state: { lastReadingAt, position, metrics },
     changed: { metrics: metrics !== state.metrics, lastReadingAt: lastReadingAt !== state.lastReadingAt, position: position !== state.position },
@@ -180,9 +188,16 @@ function implausibleJump(from: TrustedPosition, to: PositionClaim, limits: Trust
   return { km: (metres / 1000).toFixed(1), seconds: Math.round(seconds) };
 }
 
+/**
+ * `x` placed at `loc` (without a place for null). A copy only where the place changes: a plain
+ * spread, which V8 clones by shape, where removing a key would copy property by property, and
+ * this runs for every reading.
+ */
 function withLoc<T extends { loc?: Location }>(x: T, loc: Location | null): T {
+  if (loc) return { ...x, loc };
+  if (x.loc === undefined) return x;
   const { loc: _claimed, ...rest } = x;
-  return (loc ? { ...rest, loc } : rest) as T;
+  return rest as T;
 }
 
 function recordOf(e: StreetWatchError): number {

@@ -148,6 +148,14 @@ export function stateContract(name: string, makeStore: () => Promise<StateStore>
       await s.devices.saveTrust([{ id, lastReadingAt: 1_764_000_000_123, position: null, metrics: [] }]);
       expect(await s.devices.get(id)).toMatchObject({ lastReadingAt: 1_764_000_000_123, position: { lat: 23.1, lon: 113.3, ts: 2000 } });
       expect(await s.devices.get(`${id}-none`)).toBeUndefined();
+      // A save that knows nothing newer leaves every part as it was; one that knows a new name or
+      // a later position moves that part alone.
+      await s.devices.saveTrust([{ id, lastReadingAt: 5, position: { lat: 2, lon: 2, ts: 5 }, metrics: ['rainfall'] }]);
+      expect(await s.devices.get(id)).toMatchObject({ lastReadingAt: 1_764_000_000_123, position: { lat: 23.1, lon: 113.3, ts: 2000 }, metrics: ['water_level', 'battery_v', 'rainfall'] });
+      await s.devices.saveTrust([{ id, lastReadingAt: null, position: null, metrics: ['noise_db'] }]);
+      expect(await s.devices.get(id)).toMatchObject({ lastReadingAt: 1_764_000_000_123, position: { lat: 23.1, lon: 113.3, ts: 2000 }, metrics: ['water_level', 'battery_v', 'rainfall', 'noise_db'] });
+      await s.devices.saveTrust([{ id, lastReadingAt: null, position: { lat: 23.2, lon: 113.4, ts: 3000 }, metrics: [] }]);
+      expect(await s.devices.get(id)).toMatchObject({ lastReadingAt: 1_764_000_000_123, position: { lat: 23.2, lon: 113.4, ts: 3000 }, metrics: ['water_level', 'battery_v', 'rainfall', 'noise_db'] });
     });
 
     it('saves tickets with optimistic concurrency', async () => {

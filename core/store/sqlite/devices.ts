@@ -27,6 +27,7 @@ interface DeviceRow {
 export class SqliteDevices implements DeviceRegistry {
   private readonly insert;
   private readonly byId;
+  private readonly trustById;
   private readonly all;
   private readonly byGateway;
   private readonly updateSecret;
@@ -45,6 +46,7 @@ export class SqliteDevices implements DeviceRegistry {
        VALUES (@id, @kind, @lat, @lon, @secret_hash, @created_at, @status, @last_seen, @mobile, @gateway, @senml, @last_reading_at, @position, @metrics)`,
     );
     this.byId = db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?');
+    this.trustById = db.prepare<[string], Pick<DeviceRow, 'last_reading_at' | 'position' | 'metrics'>>('SELECT last_reading_at, position, metrics FROM devices WHERE id = ?');
     this.all = db.prepare<[], DeviceRow>('SELECT * FROM devices ORDER BY id');
     this.byGateway = db.prepare<[string, number], DeviceRow>('SELECT * FROM devices WHERE gateway = ? ORDER BY id LIMIT ?');
     this.updateSecret = db.prepare('UPDATE devices SET secret_hash = ? WHERE id = ?');
@@ -56,13 +58,25 @@ export class SqliteDevices implements DeviceRegistry {
     this.touchMany = db.transaction((ids: readonly string[], at: number) => {
       for (const id of ids) this.updateSeen.run(at, id);
     });
-    // Read, merged, written in one transaction: a concurrent save cannot be lost between.
+    // Read, merged, written in one transaction: a concurrent save cannot be lost between. Ingest
+    // saves every device heard about once per interval, so only the trust columns are read and
+    // parsed, a text that did not change is written back as it was, and a row the merge leaves
+    // as it was is not written at all.
     this.saveTrustMany = db.transaction((updates: readonly DeviceTrustUpdate[]) => {
       for (const u of updates) {
-        const row = this.byId.get(u.id);
+        const row = this.trustById.get(u.id);
         if (!row) continue;
-        const merged = mergeDeviceTrust(toDevice(row), u);
-        this.updateTrust.run({ id: u.id, last_reading_at: merged.lastReadingAt, position: json(merged.position), metrics: JSON.stringify(merged.metrics) });
+        const stored = { lastReadingAt: row.last_reading_at, position: row.position === null ? null : (JSON.parse(row.position) as TrustedPosition), metrics: JSON.parse(row.metrics) as string[] };
+        const merged = mergeDeviceTrust(stored, u);
+        const samePosition = merged.position === stored.position;
+        const sameMetrics = merged.metrics.length === stored.metrics.length;
+        if (merged.lastReadingAt === stored.lastReadingAt && samePosition && sameMetrics) continue;
+        this.updateTrust.run({
+          id: u.id,
+          last_reading_at: merged.lastReadingAt,
+          position: samePosition ? row.position : json(merged.position),
+          metrics: sameMetrics ? row.metrics : JSON.stringify(merged.metrics),
+        });
       }
     });
     this.patchOne = db.transaction((id: string, patch: DevicePatch): DeviceRecord | undefined => {
