@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { CompositeRule } from '../core/rules.js';
 import { COMPOSITE_STANDINGS_MARGIN, evaluateComposite, type CompositeParams, type CompositeState } from './composite.js';
 import { isBreach, isClear } from './threshold.js';
+import { seededRandom } from '../core/seeded-random.js';
 
 type Standing = [string, number, 0 | 1];
 interface ReferenceState {
@@ -53,17 +54,6 @@ function reference(rule: CompositeParams, prev: ReferenceState | undefined, read
 
 const MIN = 60_000;
 
-/** mulberry32, as device-sim/random.ts (a stage of its own, which detectors/ may not import). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const cond = (c: Partial<CompositeRule['conditions'][number]> & { metric: string }): CompositeRule['conditions'][number] => ({ devices: 1, ...c });
 
 /** Each metric's range: the values drawn span the thresholds and the hysteresis bands. */

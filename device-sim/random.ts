@@ -3,17 +3,7 @@
  * so a scenario replays exactly.
  */
 
-/** mulberry32: a small, fast, seedable PRNG (deterministic simulations, not cryptography). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../core/seeded-random.js';
 
 /**
  * A seed for one device: each device draws from its own stream, so what one device does never

@@ -1,0 +1,15 @@
+/**
+ * Seeded randomness for deterministic simulations and tests, shared by every stage.
+ */
+
+/** mulberry32: a small, fast, seedable PRNG (deterministic simulations, not cryptography). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
