@@ -11,6 +11,13 @@
  * - `open`: a fixed rate whatever the answers, latency counted from each publish's scheduled
  *   time (so a stall shows as the latency of everything scheduled during it); optional hazard
  *   publishes at their own rate, whose send times are returned for matching with webhooks.
+ *
+ * Each reading is stamped with the wall clock (`Date.now()`, the clock ingest judges arrival by)
+ * at the moment it is sent, never later, and a device never stamps two publishes in the same
+ * millisecond: a publish whose device already sent one this millisecond waits for the next
+ * (`waitTurn`). A faster stamp would run ahead of its own arrival, which ingest moves back onto
+ * an earlier reading's time (ingest/trust.ts), and the stores keep one reading per device,
+ * metric and time: the readings counted here would exceed what any store can hold.
  */
 import os from 'node:os';
 import { deviceErrorsTopic, deviceStatusTopic } from '../core/topics.js';
@@ -144,6 +151,11 @@ export interface RunResult {
   lost: number;
   /** Readings sent since the generator started, measured or not. */
   readingsTotal: number;
+  /**
+   * Readings in QoS 1 publishes the broker acknowledged, since the generator started: what the
+   * platform took charge of (a publish never acknowledged may never have reached it).
+   */
+  readingsAcked: number;
   /** Hazard publishes: `deviceId|ts` → scheduled send time (wall ms). */
   hazards?: [string, number][];
 }
@@ -160,17 +172,39 @@ let lastTs = new Float64Array(0);
 let subscriber: WireClient | undefined;
 let rejected = 0;
 let readingsTotal = 0;
+let readingsAcked = 0;
+/** Each device's QoS 1 publishes awaiting their PUBACK: the readings of each, in send order. */
+let unacked: number[][] = [];
+/**
+ * Publishes waiting for their device's next millisecond: per device, the time each one's
+ * latency counts from (NaN: from when it is actually sent). Bounded by what the loops keep in
+ * flight (a closed loop's window; an open loop refuses a rate over 1 000/s per device).
+ */
+let waiting: number[][] = [];
+let waitingCount = 0;
+let waitingQos: 0 | 1 = 1;
+let waitingWindow: Window | undefined;
+let waitTimer: NodeJS.Timeout | undefined;
 /** The topic of each device's telemetry → its index, for the relay subscriber. */
 const topicIndex = new Map<string, number>();
 /** Relay runs: send times of each device's publishes not yet received. */
 let relayQueues: number[][] = [];
 
-/** A timestamp for a device's next reading: now, and never one it used before. */
-function stamp(i: number, at: number): number {
-  const ts = Math.max(Math.floor(at), lastTs[i]! + 1);
+/**
+ * A timestamp for a device's next reading, or undefined when the device already stamped one
+ * this millisecond (it must wait): the scheduled time, never after now nor one used before.
+ */
+function stamp(i: number, at: number): number | undefined {
+  const now = Date.now();
+  const last = lastTs[i]!;
+  if (last >= now) return undefined;
+  const ts = Math.max(Math.min(Math.floor(at), now), last + 1);
   lastTs[i] = ts;
   return ts;
 }
+
+/** Whether device i may send now (no reading of it stamped in this millisecond yet). */
+const ready = (i: number): boolean => lastTs[i]! < Date.now();
 
 async function connectOne(cmd: ConnectCommand, id: string): Promise<WireClient> {
   const status = deviceStatusTopic(id);
@@ -215,11 +249,48 @@ async function connect(cmd: ConnectCommand): Promise<ConnectResult> {
 async function settle(list: readonly WireClient[], ms: number): Promise<number> {
   const end = performance.now() + ms;
   for (;;) {
-    let pending = 0;
+    let pending = waitingCount;
     for (const c of list) pending += c.pending;
     if (pending === 0 || performance.now() > end) return pending;
     await sleep(10);
   }
+}
+
+/** Sends the publishes whose device reached a new millisecond, one per device; rearms while any wait. */
+function flushWaiting(): void {
+  waitTimer = undefined;
+  for (let i = 0; i < waiting.length && waitingCount > 0; i++) {
+    const q = waiting[i]!;
+    if (q.length === 0 || !ready(i)) continue;
+    waitingCount--;
+    const at = q.shift()!;
+    sendTelemetry(i, waitingQos, Number.isNaN(at) ? wallNow() : at, waitingWindow!);
+  }
+  if (waitingCount > 0) waitTimer = setTimeout(flushWaiting, 1);
+}
+
+/** Queues device i's publish for its next millisecond (`at` NaN: its latency counts from the actual send). */
+function waitTurn(i: number, qos: 0 | 1, at: number, w: Window): void {
+  if (waiting.length !== clients.length) waiting = clients.map(() => []);
+  waitingQos = qos;
+  waitingWindow = w;
+  waiting[i]!.push(at);
+  waitingCount++;
+  waitTimer ??= setTimeout(flushWaiting, 1);
+}
+
+/** A run starts from no publish waiting and no acknowledgement owed from an earlier one. */
+function resetRun(): void {
+  if (waitTimer) clearTimeout(waitTimer);
+  waitTimer = undefined;
+  waiting = clients.map(() => []);
+  waitingCount = 0;
+  unacked = clients.map(() => []);
+}
+
+/** Counts the readings of device i's oldest unacknowledged publish as acknowledged. */
+function acked(i: number): void {
+  readingsAcked += unacked[i]?.shift() ?? 0;
 }
 
 async function subscribe(cmd: SubscribeCommand): Promise<void> {
@@ -269,15 +340,27 @@ class Window {
       rejected,
       lost,
       readingsTotal,
+      readingsAcked,
       ...extra,
     };
   }
 }
 
-function sendTelemetry(i: number, qos: 0 | 1, scheduledAt: number, w: Window): boolean {
-  const { payload, readings } = source!.next(i, stamp(i, scheduledAt));
+/**
+ * Sends device i's next telemetry, or queues it for the device's next millisecond. `scheduledAt`
+ * is what its latency counts from: open loops pass the schedule; closed loops pass `fromSend`,
+ * so that a publish that waited counts from when it actually went out.
+ */
+function sendTelemetry(i: number, qos: 0 | 1, scheduledAt: number, w: Window, fromSend = false): boolean {
+  const ts = stamp(i, scheduledAt);
+  if (ts === undefined) {
+    waitTurn(i, qos, fromSend ? NaN : scheduledAt, w);
+    return true;
+  }
+  const { payload, readings } = source!.next(i, ts);
   const ok = clients[i]!.publish(topics[i]!, payload, qos, scheduledAt);
   readingsTotal += readings;
+  if (qos === 1) unacked[i]?.push(readings);
   if (w.measuring) {
     w.sent++;
     w.readings += readings;
@@ -290,6 +373,7 @@ async function closed(cmd: ClosedCommand): Promise<RunResult> {
   const w = new Window();
   let running = true;
   rejected = 0;
+  resetRun();
   // With a fleet-wide number in flight, an answer from device i frees a slot for the next device in turn.
   const shared = cmd.inflight !== undefined && cmd.inflight < clients.length;
   let turn = shared ? cmd.inflight! : 0;
@@ -310,25 +394,27 @@ async function closed(cmd: ClosedCommand): Promise<RunResult> {
         w.done++;
         w.latency.record(wallNow() - sentAt);
       }
-      if (running) sendTelemetry(nextOf(i), cmd.qos, wallNow(), w);
+      if (running) sendTelemetry(nextOf(i), cmd.qos, wallNow(), w, true);
     };
     clients.forEach((c) => {
       c.onAck = () => undefined;
     });
+    unacked = [];
   } else {
     if (cmd.qos !== 1) throw new Error('a closed loop on acknowledgements needs QoS 1');
     clients.forEach((c, i) => {
       c.onAck = (startedAt) => {
+        acked(i);
         if (w.measuring) {
           w.done++;
           w.latency.record(wallNow() - startedAt);
         }
-        if (running) sendTelemetry(nextOf(i), 1, wallNow(), w);
+        if (running) sendTelemetry(nextOf(i), 1, wallNow(), w, true);
       };
     });
   }
-  if (shared) for (let i = 0; i < cmd.inflight!; i++) sendTelemetry(i, cmd.qos, wallNow(), w);
-  else for (let k = 0; k < cmd.window; k++) for (let i = 0; i < clients.length; i++) sendTelemetry(i, cmd.qos, wallNow(), w);
+  if (shared) for (let i = 0; i < cmd.inflight!; i++) sendTelemetry(i, cmd.qos, wallNow(), w, true);
+  else for (let k = 0; k < cmd.window; k++) for (let i = 0; i < clients.length; i++) sendTelemetry(i, cmd.qos, wallNow(), w, true);
   await sleep(cmd.warmupMs);
   w.open();
   await sleep(cmd.durationMs);
@@ -342,7 +428,7 @@ async function closed(cmd: ClosedCommand): Promise<RunResult> {
 async function settleRelay(ms: number): Promise<number> {
   const end = performance.now() + ms;
   for (;;) {
-    const pending = relayQueues.reduce((n, q) => n + q.length, 0);
+    const pending = relayQueues.reduce((n, q) => n + q.length, waitingCount);
     if (pending === 0 || performance.now() > end) return pending;
     await sleep(10);
   }
@@ -351,6 +437,7 @@ async function settleRelay(ms: number): Promise<number> {
 async function flood(cmd: FloodCommand): Promise<RunResult> {
   const w = new Window();
   rejected = 0;
+  resetRun();
   let running = true;
   const stopAt = performance.now() + cmd.warmupMs + cmd.durationMs;
   setTimeout(() => w.open(), cmd.warmupMs);
@@ -358,7 +445,8 @@ async function flood(cmd: FloodCommand): Promise<RunResult> {
     let wrote = 0;
     for (let i = 0; i < clients.length; i++) {
       // A few per device per turn, then let the sockets flush.
-      for (let k = 0; k < 4 && clients[i]!.writable; k++) {
+      // A device sends at most one publish per millisecond (see `stamp`).
+      for (let k = 0; k < 4 && clients[i]!.writable && ready(i); k++) {
         sendTelemetry(i, 0, wallNow(), w);
         wrote++;
       }
@@ -371,14 +459,17 @@ async function flood(cmd: FloodCommand): Promise<RunResult> {
 }
 
 async function open(cmd: OpenCommand): Promise<RunResult> {
+  if (cmd.rate > clients.length * 1000) throw new Error(`${cmd.rate} publishes/s is over 1 000 per device per second for ${clients.length} devices: a device stamps one reading per millisecond`);
   const w = new Window();
   rejected = 0;
+  resetRun();
   const t0 = wallNow();
   const measureFrom = t0 + cmd.warmupMs;
   const stopAt = measureFrom + cmd.durationMs;
   // What was scheduled in the window counts, whenever its answer comes.
-  clients.forEach((c) => {
+  clients.forEach((c, i) => {
     c.onAck = (startedAt) => {
+      acked(i);
       if (startedAt >= measureFrom && startedAt < stopAt) {
         w.done++;
         w.latency.record(wallNow() - startedAt);

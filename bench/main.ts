@@ -129,15 +129,23 @@ async function main(): Promise<void> {
     reference: [],
     cluster: [],
     skipped: [],
+    failed: [],
   };
+  // A scenario that throws is reported as failed and the run goes on to the next one.
   const step = async (scenario: Scenario, title: string, fn: () => Promise<void>): Promise<void> => {
     if (!wanted.has(scenario)) return;
     await waitForQuiet(ctx, opts.quietBelow);
     log(`\n${title}`);
-    await fn();
+    try {
+      await fn();
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      results.failed!.push({ scenario: `${SCENARIOS.indexOf(scenario) + 1}. ${scenario}`, error });
+      log(`  failed: ${err instanceof Error ? (err.stack ?? error) : error}`);
+    }
   };
 
-  let failed = false;
+  let crashed = false;
   try {
     const throughput = throughputOptions(quick);
     if (opts.fleets) throughput.deviceCounts = opts.fleets;
@@ -196,13 +204,15 @@ async function main(): Promise<void> {
       } else results.cluster = out;
     });
   } catch (err) {
-    failed = true;
+    crashed = true;
     log(`\nbench: ${(err as Error).stack ?? err}`);
   } finally {
     await sink.stop();
   }
 
   results.finishedAt = new Date().toISOString();
+  const failed = crashed || results.failed!.length > 0;
+  if (results.failed!.length) log(`\nbench: ${results.failed!.length} scenario(s) failed: ${results.failed!.map((f) => f.scenario).join(', ')}`);
   const full: BenchResults = { ...results, targets: evaluateTargets(results) };
   fs.mkdirSync(opts.out, { recursive: true });
   const stamp = `${startedAt.toISOString().slice(0, 16).replace(':', '')}-${full.kind}`;

@@ -63,3 +63,40 @@ describe('the report of the cluster scenario', () => {
     expect(toMarkdown(results([]))).not.toContain('Broker cluster');
   });
 });
+
+describe('the report of a failed scenario', () => {
+  const failed = (): BenchResults => {
+    const r = results([]);
+    const withFailures: Omit<BenchResults, 'targets'> = {
+      ...r,
+      failed: [
+        { scenario: '2. distributed', error: 'stalled: 884659 of 951578 readings in InfluxDB, none more for 60 s' },
+        { scenario: '4. connections', error: 'connect ECONNREFUSED 127.0.0.1:1883' },
+      ],
+    };
+    return { ...withFailures, targets: evaluateTargets(withFailures) };
+  };
+
+  it('says failed with the message in the targets table', () => {
+    const md = toMarkdown(failed());
+    expect(md).toContain('| 10k connections under 1 GiB RSS | failed: connect ECONNREFUSED 127.0.0.1:1883 | – |');
+    expect(md).toContain('| 2. distributed runs to the end | failed: stalled: 884659 of 951578 readings in InfluxDB, none more for 60 s | no |');
+    expect(md).toContain('| p99 publish → webhook < 50 ms at half the maximum rate | not measured | – |');
+  });
+
+  it("says failed with the message in the scenario's section", () => {
+    const md = toMarkdown(failed());
+    expect(md).toContain('## 2. Ingest throughput, distributed\n\nfailed: stalled: 884659 of 951578 readings in InfluxDB, none more for 60 s\n');
+    expect(md).toContain('## 4. Connections\n\nfailed: connect ECONNREFUSED 127.0.0.1:1883\n');
+    expect(md).not.toContain('## 3. End-to-end alert latency');
+  });
+
+  it('keeps the failures in the JSON document', () => {
+    const json = JSON.parse(JSON.stringify(failed())) as BenchResults;
+    expect(json.failed).toEqual([
+      { scenario: '2. distributed', error: 'stalled: 884659 of 951578 readings in InfluxDB, none more for 60 s' },
+      { scenario: '4. connections', error: 'connect ECONNREFUSED 127.0.0.1:1883' },
+    ]);
+    expect(json.targets.find((t) => t.target === '2. distributed runs to the end')?.met).toBe(false);
+  });
+});

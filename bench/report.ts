@@ -32,6 +32,8 @@ export interface BenchResults {
   cluster: ClusterRow[];
   /** Scenarios asked for and not run, with the reason. */
   skipped: { scenario: string; reason: string }[];
+  /** Scenarios that threw, with the error's message; the run went on to the next one. */
+  failed?: { scenario: string; error: string }[];
   targets: Target[];
 }
 
@@ -65,7 +67,27 @@ export function referenceRatios(r: Pick<BenchResults, 'throughput' | 'reference'
   return out;
 }
 
+/** Which scenario each target is measured by, for saying "failed" when that scenario threw. */
+const TARGET_SCENARIOS: readonly (readonly string[])[] = [['1. throughput', '7. reference'], ['3. latency'], ['4. connections'], ['5. geofence'], ['6. soak']];
+
+/** The error of the first of `scenarios` that failed. */
+function failureOf(r: Pick<BenchResults, 'failed'>, scenarios: readonly string[]): string | undefined {
+  return r.failed?.find((f) => scenarios.includes(f.scenario))?.error;
+}
+
 export function evaluateTargets(r: Omit<BenchResults, 'targets'>): Target[] {
+  const targets = measuredTargets(r).map((t, k) => {
+    const error = t.met === undefined ? failureOf(r, TARGET_SCENARIOS[k]!) : undefined;
+    return error === undefined ? t : { ...t, measured: `failed: ${error}` };
+  });
+  // A failed scenario no target is measured by still gets its row: the run did not complete.
+  for (const f of r.failed ?? []) {
+    if (!TARGET_SCENARIOS.some((s) => s.includes(f.scenario))) targets.push({ target: `${f.scenario} runs to the end`, measured: `failed: ${f.error}`, met: false });
+  }
+  return targets;
+}
+
+function measuredTargets(r: Omit<BenchResults, 'targets'>): Target[] {
   const targets: Target[] = [];
   const ratios = referenceRatios(r).filter((x) => x.qos === 1);
   targets.push({
@@ -107,6 +129,11 @@ export function toMarkdown(r: BenchResults): string {
   const table = (head: string[], rows: string[][]): void => {
     lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((x) => `| ${x.join(' | ')} |`), '');
   };
+  // A scenario that threw has its section still, saying so.
+  const failedSection = (scenario: string, heading: string): void => {
+    const error = failureOf(r, [scenario]);
+    if (error !== undefined) lines.push(heading, '', `failed: ${error}`, '');
+  };
   lines.push(`# StreetWatch benchmark (${r.kind})`, '');
   lines.push(`\`${r.command}\`, ${r.startedAt} → ${r.finishedAt}, commit ${m.commit}.`, '');
   lines.push(`- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.os}, Node ${m.node}`);
@@ -122,6 +149,7 @@ export function toMarkdown(r: BenchResults): string {
     r.targets.map((t) => [t.target, t.measured, t.met === undefined ? '–' : t.met ? 'yes' : 'no']),
   );
 
+  failedSection('1. throughput', '## 1. Ingest throughput, embedded');
   if (r.throughput.length) {
     lines.push('## 1. Ingest throughput, embedded', '');
     table(
@@ -129,6 +157,7 @@ export function toMarkdown(r: BenchResults): string {
       r.throughput.map((t) => [n0(t.devices), String(t.qos), t.load, n0(t.publishesPerSecond), t.ackedPerSecond === undefined ? '–' : n0(t.ackedPerSecond), n0(t.readingsPerSecond), lat(t.latency), t.latencyOf, pct(t.cpu), us(t.cpuMicrosPerReading), n0(t.rssMiB), pct(t.generatorCpu), t.loadAverage.toFixed(2)]),
     );
   }
+  failedSection('2. distributed', '## 2. Ingest throughput, distributed');
   if (r.distributed.length) {
     lines.push('## 2. Ingest throughput, distributed', '');
     lines.push('Stages as separate processes (not pinned) on Kafka, InfluxDB and Redis running on the same machine; QoS 1, closed loop.', '');
@@ -137,6 +166,7 @@ export function toMarkdown(r: BenchResults): string {
       r.distributed.map((t) => [n0(t.devices), `${t.ingestProcesses} / ${t.detectorProcesses}`, `${n0(t.inflight)} in flight`, n0(t.publishesPerSecond), n0(t.storedReadingsPerSecond), lat(t.latency), pct(t.stagesCpu), pct(t.generatorCpu), t.loadAverage.toFixed(2)]),
     );
   }
+  failedSection('3. latency', '## 3. End-to-end alert latency (open loop)');
   if (r.latency.length) {
     lines.push('## 3. End-to-end alert latency (open loop)', '');
     table(
@@ -144,6 +174,7 @@ export function toMarkdown(r: BenchResults): string {
       r.latency.map((l) => [pct(l.share), n0(l.offeredPerSecond), n0(l.ackedPerSecond), lat(l.stored), lat(l.webhook), ms(l.webhook.max), n0(l.webhook.count), n0(l.missing), pct(l.cpu), l.loadAverage.toFixed(2)]),
     );
   }
+  failedSection('4. connections', '## 4. Connections');
   if (r.connections) {
     const c = r.connections;
     lines.push('## 4. Connections', '');
@@ -152,6 +183,7 @@ export function toMarkdown(r: BenchResults): string {
       [[n0(c.connected), c.connectSeconds.toFixed(1), c.reconnectSeconds?.toFixed(1) ?? '–', pct(c.connectCpu), n0(c.rssBeforeMiB), n0(c.rssMiB), n0(c.publishesPerSecond), pct(c.cpu), lat(c.stored), c.loadAverage.toFixed(2)]],
     );
   }
+  failedSection('5. geofence', '## 5. Geofence lookups');
   if (r.geofence.length) {
     lines.push('## 5. Geofence lookups', '');
     table(
@@ -159,6 +191,7 @@ export function toMarkdown(r: BenchResults): string {
       r.geofence.map((g) => [n0(g.zones), g.method, n0(g.lookupsPerSecond), n0(g.lookupsPerCpuSecond), g.hitsPerLookup.toFixed(3)]),
     );
   }
+  failedSection('6. soak', '## 6. Soak');
   if (r.soak) {
     const s = r.soak;
     lines.push('## 6. Soak', '');
@@ -184,6 +217,7 @@ export function toMarkdown(r: BenchResults): string {
       ],
     );
   }
+  failedSection('7. reference', '## 7. Reference: Mosquitto relaying to one subscriber');
   if (r.reference.length) {
     lines.push('## 7. Reference: Mosquitto relaying to one subscriber', '');
     table(
@@ -199,6 +233,7 @@ export function toMarkdown(r: BenchResults): string {
       );
     }
   }
+  failedSection('8. cluster', '## 8. Broker cluster behind HAProxy');
   if (r.cluster?.length) {
     const s = (v: number): string => (Number.isNaN(v) ? '–' : (v / 1000).toFixed(1));
     lines.push('## 8. Broker cluster behind HAProxy', '');
