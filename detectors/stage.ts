@@ -60,17 +60,19 @@ export async function startDetectors(opts: DetectorsOptions): Promise<Detectors>
     },
   });
 
-  const observeLag = (receivedAt: readonly number[]): void => {
+  // Observed for every reading: the series' child is looked up once, not by its labels each time.
+  const lag = metrics.stageLag.labels({ stage: 'detectors' });
+  const observeLag = (records: readonly { value: { receivedAt: number } }[]): void => {
     const now = clock.now();
-    for (const at of receivedAt) metrics.stageLag.observe({ stage: 'detectors' }, Math.max(0, now - at) / 1000);
+    for (const r of records) lag.observe(Math.max(0, now - r.value.receivedAt) / 1000);
   };
   const readings = await bus.subscribe('sw.readings', 'detectors', async (records) => {
     await engine.readings(records.map((r) => r.value));
-    observeLag(records.map((r) => r.value.receivedAt));
+    observeLag(records);
   });
   const events = await bus.subscribe('sw.events', 'detectors', async (records) => {
     await engine.events(records.map((r) => r.value));
-    observeLag(records.map((r) => r.value.receivedAt));
+    observeLag(records);
   });
 
   let running: Promise<Alert[]> | undefined;

@@ -2,28 +2,43 @@
  * The tables of the embedded log and the statements on them; no policy (core/bus/sqlite-log.ts
  * decides what to append, read, commit and prune, and when).
  *
- * One table per topic, `bus_sw_raw` ...: `seq` is the record's offset, the table's rowid, so an
- * append lands on the B-tree's last page and pruning takes a prefix. Values are JSON, except a
- * raw publish's payload bytes, which keep a column of their own (binary, up to the payload limit:
- * base64 inside JSON would cost a third more and a copy each way).
+ * One table per topic, `bus_sw_raw` ...; a row holds records appended together (the plain
+ * publishes of one turn, or what one consumer batch published), as Kafka stores a record batch:
+ * `seq` is the offset of its first record, the table's rowid, and `n` how many follow it, so an
+ * append lands on the B-tree's last page, one insert for hundreds of records, and pruning takes a
+ * prefix of rows. Keys and values are JSON arrays; a raw publish's payload bytes are kept end to
+ * end in a column of their own (binary, up to the payload limit each: base64 inside JSON would
+ * cost a third more and a copy each way), with their sizes.
  */
 import type Database from 'better-sqlite3';
 import { BUS_TOPICS, type BusRecord, type BusTopic, type ParkedFilter, type ParkedRecord } from '../ports.js';
 import type { RawPublish } from '../schemas.js';
 
-/** A record as the log stores it, and what it counts toward the log's bound in bytes. */
+/** One record as the parked table stores it. */
 export interface EncodedRecord {
   key: string;
   value: string;
   payload: Buffer | null;
+}
+
+/** Records appended together as the log stores them, and what they count toward its bound in bytes. */
+export interface EncodedRecords {
+  count: number;
+  /** JSON arrays of the keys and of the values (a raw publish's without its payload). */
+  keys: string;
+  values: string;
+  /** sw.raw: each record's payload bytes, in order. */
+  payloads: Buffer[] | null;
   bytes: number;
 }
 
-interface RecordRow {
+interface RowOfRecords {
   seq: number;
-  key: string;
-  value: string;
-  payload: Buffer | null;
+  n: number;
+  keys_json: string;
+  values_json: string;
+  payloads: Buffer | null;
+  payload_sizes: string | null;
 }
 
 interface GroupRow {
@@ -47,24 +62,48 @@ interface ParkedRow {
   replayed_at: number | null;
 }
 
-/** Framing a stored record costs beyond its key and value: the row header, seq and time. */
-const ROW_OVERHEAD_BYTES = 24;
+/** What a record counts toward the bound beyond its key, value and payload: its share of a row and its entry in memory. */
+const RECORD_OVERHEAD_BYTES = 24;
+/** A row takes the appends of a turn until it holds this many records ... */
+export const ROW_MAX_RECORDS = 1_000;
+/** ... or this many bytes (an append larger than either is a row of its own). */
+export const ROW_MAX_BYTES = 1024 * 1024;
 
 export function tableOf(topic: BusTopic): string {
   return `bus_${topic.replace('.', '_')}`;
 }
 
+/** A record on its own, for the parked table. */
 export function encodeRecord(topic: BusTopic, record: BusRecord<unknown>): EncodedRecord {
-  let value: string;
-  let payload: Buffer | null = null;
+  if (topic !== 'sw.raw') return { key: record.key, value: JSON.stringify(record.value), payload: null };
+  const { payload, ...rest } = record.value as RawPublish;
+  return { key: record.key, value: JSON.stringify(rest), payload };
+}
+
+/** Records published together: two JSON arrays (one stringify each) and, for sw.raw, the payloads as they are. */
+export function encodeRecords(topic: BusTopic, records: readonly BusRecord<unknown>[]): EncodedRecords {
+  const keys = new Array<string>(records.length);
+  for (let i = 0; i < records.length; i++) keys[i] = records[i]!.key;
+  let values: string;
+  let payloads: Buffer[] | null = null;
+  let payloadBytes = 0;
   if (topic === 'sw.raw') {
-    const { payload: bytes, ...rest } = record.value as RawPublish;
-    value = JSON.stringify(rest);
-    payload = bytes;
+    payloads = new Array<Buffer>(records.length);
+    const rest = new Array<Omit<RawPublish, 'payload'>>(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const { payload, ...fields } = records[i]!.value as RawPublish;
+      payloads[i] = payload;
+      payloadBytes += payload.length;
+      rest[i] = fields;
+    }
+    values = JSON.stringify(rest);
   } else {
-    value = JSON.stringify(record.value);
+    const vs = new Array<unknown>(records.length);
+    for (let i = 0; i < records.length; i++) vs[i] = records[i]!.value;
+    values = JSON.stringify(vs);
   }
-  return { key: record.key, value, payload, bytes: record.key.length + value.length + (payload?.length ?? 0) + ROW_OVERHEAD_BYTES };
+  const keysJson = JSON.stringify(keys);
+  return { count: records.length, keys: keysJson, values, payloads, bytes: keysJson.length + values.length + payloadBytes + records.length * RECORD_OVERHEAD_BYTES };
 }
 
 export function decodeValue(topic: BusTopic, value: string, payload: Buffer | null): unknown {
@@ -73,12 +112,16 @@ export function decodeValue(topic: BusTopic, value: string, payload: Buffer | nu
   return parsed;
 }
 
-/**
- * The log's tables. In the readings' database (the embedded mode) they are a step of its schema
- * versions too (core/store/sqlite/series.ts); a change to them is a new step there.
- */
-export const LOG_SCHEMA = `
-${BUS_TOPICS.map((t) => `CREATE TABLE IF NOT EXISTS ${tableOf(t)} (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, value TEXT NOT NULL, payload BLOB, appended_at INTEGER NOT NULL);`).join('\n')}
+/** JSON arrays joined into one: `[a]` and `[b,c]` make `[a,b,c]` (none is empty). */
+function joinArrays(arrays: readonly string[]): string {
+  if (arrays.length === 1) return arrays[0]!;
+  return `[${arrays.map((a) => a.slice(1, -1)).join(',')}]`;
+}
+
+const LOG_TABLE = (table: string): string =>
+  `CREATE TABLE IF NOT EXISTS ${table} (seq INTEGER PRIMARY KEY, n INTEGER NOT NULL, keys_json TEXT NOT NULL, values_json TEXT NOT NULL, payloads BLOB, payload_sizes TEXT, appended_at INTEGER NOT NULL);`;
+
+const GROUPS_AND_PARKED = `
 -- Each consumer group's committed position on a topic: the seq of the next record it takes.
 CREATE TABLE IF NOT EXISTS bus_groups (
   topic TEXT NOT NULL,
@@ -104,14 +147,49 @@ CREATE TABLE IF NOT EXISTS bus_parked (
 CREATE INDEX IF NOT EXISTS bus_parked_at ON bus_parked(parked_at);
 `;
 
+/**
+ * The log's first layout, a row per record: step 3 of the readings database's versions
+ * (core/store/sqlite/series.ts), which a released database may be at. Never edited.
+ */
+export const LOG_SCHEMA_V1 = `
+${BUS_TOPICS.map((t) => `CREATE TABLE IF NOT EXISTS ${tableOf(t)} (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, value TEXT NOT NULL, payload BLOB, appended_at INTEGER NOT NULL);`).join('\n')}
+${GROUPS_AND_PARKED}`;
+
+/**
+ * Brings the log's tables to rows of records appended together: creates what is missing and
+ * turns each record of a table in the first layout into a row of one, in place. In the readings'
+ * database (the embedded mode) it is a step of its versions too (core/store/sqlite/series.ts); a
+ * later change to the tables is a new step there. Idempotent.
+ */
+export function upgradeLog(db: Database.Database): void {
+  for (const topic of BUS_TOPICS) {
+    const table = tableOf(topic);
+    const columns = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}')`).all();
+    if (columns.some((c) => c.name === 'key')) {
+      db.exec(`ALTER TABLE ${table} RENAME TO ${table}_v1;
+${LOG_TABLE(table)}
+INSERT INTO ${table} (seq, n, keys_json, values_json, payloads, payload_sizes, appended_at)
+  SELECT seq, 1, json_array(key), '[' || value || ']', payload, CASE WHEN payload IS NULL THEN NULL ELSE json_array(length(payload)) END, appended_at
+  FROM ${table}_v1 ORDER BY seq;
+DROP TABLE ${table}_v1;`);
+    } else {
+      db.exec(LOG_TABLE(table));
+    }
+  }
+  db.exec(GROUPS_AND_PARKED);
+}
+
 type Stmt<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
 interface TopicStatements {
-  append: Stmt<[number, string, string, Buffer | null, number]>;
-  read: Stmt<[number, number, number], RecordRow>;
+  append: Stmt<[number, number, string, string, Buffer | null, string | null, number]>;
+  /** The row that holds a seq (the last one starting at or before it). */
+  rowOf: Stmt<[number], { seq: number }>;
+  read: Stmt<[number, number], RowOfRecords>;
   first: Stmt<[], { seq: number | null }>;
-  last: Stmt<[], { seq: number | null }>;
-  prune: Stmt<[number]>;
+  last: Stmt<[], { seq: number }>;
+  held: Stmt<[], { n: number | null }>;
+  prune: Stmt<[number, number]>;
 }
 
 export class LogStore {
@@ -127,15 +205,17 @@ export class LogStore {
   private readonly capParkedStmt: Stmt<[number]>;
 
   constructor(readonly db: Database.Database) {
-    db.exec(LOG_SCHEMA);
+    db.transaction(() => upgradeLog(db)).immediate();
     for (const t of BUS_TOPICS) {
       const table = tableOf(t);
       this.topics.set(t, {
-        append: db.prepare(`INSERT INTO ${table} (seq, key, value, payload, appended_at) VALUES (?, ?, ?, ?, ?)`),
-        read: db.prepare(`SELECT seq, key, value, payload FROM ${table} WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?`),
+        append: db.prepare(`INSERT INTO ${table} (seq, n, keys_json, values_json, payloads, payload_sizes, appended_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+        rowOf: db.prepare(`SELECT seq FROM ${table} WHERE seq <= ? ORDER BY seq DESC LIMIT 1`),
+        read: db.prepare(`SELECT seq, n, keys_json, values_json, payloads, payload_sizes FROM ${table} WHERE seq >= ? AND seq < ? ORDER BY seq`),
         first: db.prepare(`SELECT min(seq) AS seq FROM ${table}`),
-        last: db.prepare(`SELECT max(seq) AS seq FROM ${table}`),
-        prune: db.prepare(`DELETE FROM ${table} WHERE seq < ?`),
+        last: db.prepare(`SELECT seq + n - 1 AS seq FROM ${table} ORDER BY seq DESC LIMIT 1`),
+        held: db.prepare(`SELECT sum(n) AS n FROM ${table}`),
+        prune: db.prepare(`DELETE FROM ${table} WHERE seq < ? AND seq + n <= ?`),
       });
     }
     this.setPositionStmt = db.prepare(
@@ -157,19 +237,51 @@ export class LogStore {
     return this.topics.get(topic)!;
   }
 
-  append(topic: BusTopic, seq: number, r: EncodedRecord, at: number): void {
-    this.stmts(topic).append.run(seq, r.key, r.value, r.payload, at);
+  /** One row of the records `parts` hold, in order, the first of them at `seq`. */
+  append(topic: BusTopic, seq: number, parts: readonly EncodedRecords[], at: number): void {
+    let count = 0;
+    let payloads: Buffer[] | null = null;
+    for (const p of parts) {
+      count += p.count;
+      if (p.payloads) (payloads ??= []).push(...p.payloads);
+    }
+    this.stmts(topic).append.run(
+      seq,
+      count,
+      joinArrays(parts.map((p) => p.keys)),
+      joinArrays(parts.map((p) => p.values)),
+      payloads && Buffer.concat(payloads),
+      payloads && JSON.stringify(payloads.map((b) => b.length)),
+      at,
+    );
   }
 
   /** Records with seq in [from, to), oldest first, at most `limit`. */
   read(topic: BusTopic, from: number, to: number, limit: number): { seq: number; record: BusRecord<unknown>; bytes: number }[] {
-    return this.stmts(topic)
-      .read.all(from, to, limit)
-      .map((row) => ({
-        seq: row.seq,
-        record: { key: row.key, value: decodeValue(topic, row.value, row.payload) },
-        bytes: row.key.length + row.value.length + (row.payload?.length ?? 0) + ROW_OVERHEAD_BYTES,
-      }));
+    const stmts = this.stmts(topic);
+    const out: { seq: number; record: BusRecord<unknown>; bytes: number }[] = [];
+    if (limit <= 0 || from >= to) return out;
+    const start = stmts.rowOf.get(from)?.seq ?? from;
+    for (const row of stmts.read.iterate(start, to)) {
+      const keys = JSON.parse(row.keys_json) as string[];
+      const values = JSON.parse(row.values_json) as Record<string, unknown>[];
+      const sizes = row.payload_sizes === null ? null : (JSON.parse(row.payload_sizes) as number[]);
+      const bytes = Math.ceil((row.keys_json.length + row.values_json.length + (row.payloads?.length ?? 0)) / row.n) + RECORD_OVERHEAD_BYTES;
+      let offset = 0;
+      for (let i = 0; i < row.n; i++) {
+        const seq = row.seq + i;
+        const size = sizes?.[i] ?? 0;
+        if (seq >= from && seq < to) {
+          const value = values[i]!;
+          // Its own bytes: a view would keep the whole row's payloads alive.
+          if (topic === 'sw.raw') value.payload = row.payloads ? Buffer.from(row.payloads.subarray(offset, offset + size)) : Buffer.alloc(0);
+          out.push({ seq, record: { key: keys[i]!, value }, bytes });
+          if (out.length === limit) return out;
+        }
+        offset += size;
+      }
+    }
+    return out;
   }
 
   /** The oldest seq held, or undefined when the topic's table is empty. */
@@ -178,12 +290,17 @@ export class LogStore {
   }
 
   last(topic: BusTopic): number | undefined {
-    return this.stmts(topic).last.get()?.seq ?? undefined;
+    return this.stmts(topic).last.get()?.seq;
   }
 
-  /** Deletes the records with seq below `below` (a prefix: seqs are appended in order); returns how many. */
+  /** Records the table holds, pruned or not yet. */
+  held(topic: BusTopic): number {
+    return this.stmts(topic).held.get()?.n ?? 0;
+  }
+
+  /** Deletes the rows whose records all have seq below `below` (a prefix: seqs are appended in order); returns how many rows. */
   prune(topic: BusTopic, below: number): number {
-    return this.stmts(topic).prune.run(below).changes;
+    return this.stmts(topic).prune.run(below, below).changes;
   }
 
   setPosition(topic: BusTopic, group: string, position: number, at: number): void {

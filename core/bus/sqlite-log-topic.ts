@@ -4,7 +4,7 @@
  */
 import type { BatchContext, BatchHandler, BusRecord, BusTopic, BusTopics } from '../ports.js';
 import type { RawPublish } from '../schemas.js';
-import { encodeRecord, type EncodedRecord } from './sqlite-log-store.js';
+import { encodeRecords, type EncodedRecord, type EncodedRecords } from './sqlite-log-store.js';
 
 export interface Entry {
   seq: number;
@@ -33,7 +33,7 @@ export interface TopicLog {
 
 export interface Append {
   topic: BusTopic;
-  encoded: EncodedRecord[];
+  encoded: EncodedRecords;
   records: BusRecord<unknown>[];
   /** What the encoded records count toward the bound. */
   bytes: number;
@@ -150,14 +150,9 @@ export class LogBatch implements BatchContext {
 }
 
 export function encodeAppend(topic: BusTopic, records: BusRecord<unknown>[]): Append {
-  const encoded = new Array<EncodedRecord>(records.length);
-  let bytes = 0;
-  for (let i = 0; i < records.length; i++) {
-    const r = encodeRecord(topic, records[i]!);
-    encoded[i] = r;
-    bytes += r.bytes;
-  }
-  return { topic, encoded, records: topic === 'sw.raw' ? records.map(ownPayload) : records, bytes };
+  const owned = topic === 'sw.raw' ? records.map(ownPayload) : records;
+  const encoded = encodeRecords(topic, owned);
+  return { topic, encoded, records: owned, bytes: encoded.bytes };
 }
 
 /**

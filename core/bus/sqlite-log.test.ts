@@ -5,7 +5,9 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { busContract } from '../../test/contract/bus.contract.js';
 import { swError } from '../errors.js';
 import type { DeadLetter, RawPublish } from '../schemas.js';
-import { SqliteLogBus, type SqliteLogBusOptions } from './sqlite-log.js';
+import Database from 'better-sqlite3';
+import { LOG_SCHEMA_V1 } from './sqlite-log-store.js';
+import { BUS_DATABASE_FILE, SqliteLogBus, type SqliteLogBusOptions } from './sqlite-log.js';
 
 describe('SqliteLogBus', () => {
   const dirs: string[] = [];
@@ -41,7 +43,7 @@ describe('SqliteLogBus, embedded specifics', () => {
   afterAll(() => {
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
-  const held = (b: SqliteLogBus, topic = 'sw_deadletter'): number => (b.database.prepare(`SELECT count(*) AS n FROM bus_${topic}`).get() as { n: number }).n;
+  const held = (b: SqliteLogBus, topic = 'sw_deadletter'): number => (b.database.prepare(topic === 'parked' ? 'SELECT count(*) AS n FROM bus_parked' : `SELECT coalesce(sum(n), 0) AS n FROM bus_${topic}`).get() as { n: number }).n;
 
   it('makes a publish wait while a group has the bound not yet taken, and lets it through as the group catches up', async () => {
     const b = logBus(dataDir(), { maxPendingRecords: 100 });
@@ -210,6 +212,53 @@ describe('SqliteLogBus, embedded specifics', () => {
     now += 61_000;
     await until(() => held(b) === 0);
     expect(b.database.prepare("SELECT count(*) AS n FROM bus_groups WHERE grp = 'gone'").get()).toEqual({ n: 0 });
+  });
+
+  it('stores the publishes of one turn as one row, and a group behind reads it from any record in it', async () => {
+    const b = logBus(dataDir());
+    await (await b.subscribe('sw.raw', 'behind', async () => undefined)).close();
+    const raw = (n: number): RawPublish => ({ id: `r${n}`, clientId: 'd1', topic: 'v1/devices/d1/telemetry', payload: Buffer.from([n % 256, 0, 0xff, n >> 8]), qos: 1, receivedAt: n });
+    // Three hundred devices' publishes in one turn, as the broker makes them.
+    await Promise.all(range(1, 300).map((n) => b.publish('sw.raw', [{ key: `d${n % 7}`, value: raw(n) }])));
+    expect(b.database.prepare('SELECT count(*) AS rows, sum(n) AS records FROM bus_sw_raw').get()).toEqual({ rows: 1, records: 300 });
+    const got: { key: string; value: RawPublish }[] = [];
+    const batches: number[] = [];
+    await b.subscribe(
+      'sw.raw',
+      'behind',
+      async (rs) => {
+        batches.push(rs.length);
+        got.push(...rs);
+      },
+      { maxBatch: 120 },
+    );
+    await until(() => got.length === 300);
+    // The second and third batches start inside the row.
+    expect(batches).toEqual([120, 120, 60]);
+    expect(got.map((r) => r.key)).toEqual(range(1, 300).map((n) => `d${n % 7}`));
+    expect(got.map((r) => r.value)).toEqual(range(1, 300).map(raw));
+  });
+
+  it('reads a log written in the first layout, a row per record, from where each group stood', async () => {
+    const dir = dataDir();
+    const old = new Database(path.join(dir, BUS_DATABASE_FILE));
+    old.exec(LOG_SCHEMA_V1);
+    const append = (table: string) => old.prepare(`INSERT INTO ${table} (seq, key, value, payload, appended_at) VALUES (?, ?, ?, ?, 0)`);
+    [1, 2, 3].forEach((n) => append('bus_sw_deadletter').run(n, 'k', JSON.stringify(letter('k', n)), null));
+    append('bus_sw_raw').run(7, 'd"1', JSON.stringify({ id: 'r7', clientId: 'd"1', topic: 'v1/devices/d"1/telemetry', qos: 1, receivedAt: 7 }), Buffer.from([0, 1, 2]));
+    old.prepare("INSERT INTO bus_groups (topic, grp, position, seen_at) VALUES ('sw.deadletter', 'g', 2, ?), ('sw.raw', 'g', 7, ?)").run(Date.now(), Date.now());
+    old.close();
+
+    const b = logBus(dir);
+    const letters: number[] = [];
+    const raws: { key: string; value: RawPublish }[] = [];
+    await b.subscribe('sw.deadletter', 'g', async (rs) => void letters.push(...rs.map((r) => r.value.receivedAt)));
+    await b.subscribe('sw.raw', 'g', async (rs) => void raws.push(...rs));
+    await b.publish('sw.deadletter', [{ key: 'k', value: letter('k', 4) }]);
+    await until(() => letters.length === 3 && raws.length === 1);
+    expect(letters).toEqual([2, 3, 4]);
+    expect(raws).toEqual([{ key: 'd"1', value: { id: 'r7', clientId: 'd"1', topic: 'v1/devices/d"1/telemetry', qos: 1, receivedAt: 7, payload: Buffer.from([0, 1, 2]) } }]);
+    expect(b.database.prepare("SELECT name FROM pragma_table_info('bus_sw_raw')").all().map((c) => (c as { name: string }).name)).toContain('payload_sizes');
   });
 
   it('keeps parked records for their retention and at most the newest maxParked of them', async () => {

@@ -45,7 +45,7 @@ import {
 } from '../ports.js';
 import { openDatabase } from '../store/sqlite/open.js';
 import { deliver, failurePolicy, parkedCause, type FailureKind, type FailurePolicy } from './failure-policy.js';
-import { LogStore, encodeRecord } from './sqlite-log-store.js';
+import { LogStore, ROW_MAX_BYTES, ROW_MAX_RECORDS, encodeRecord, type EncodedRecords } from './sqlite-log-store.js';
 import { LogBatch, LogConsumer, encodeAppend, pending, tailStart, trim, type Append, type Entry, type TopicLog, type WriteItem } from './sqlite-log-topic.js';
 
 /** Records handed to a handler at once unless the subscriber asks otherwise (as on Kafka). */
@@ -453,13 +453,16 @@ export class SqliteLogBus implements Bus {
   /** The body of a turn's transaction. */
   private writeTurn(ready: WriteItem[], positions: LogConsumer[], now: number, prunes: [TopicLog, number][]): void {
     for (const c of positions) this.store.setPosition(c.topic.name, c.group, c.position, now);
+    const rows = new TurnRows(this.store, now);
     for (const item of ready) {
-      // Publishes fail only with the whole transaction; an item with writes of its own or a
-      // park may fail alone (a constraint), in a savepoint, without taking the turn with it.
+      // Publishes fail only with the whole transaction, and share rows; an item with writes of
+      // its own or a park may fail alone (a constraint), in a savepoint, without taking the turn
+      // with it, so its records are rows of their own inside it.
       if (item.joined.length === 0 && !item.park) {
-        this.apply(item, now);
+        this.apply(item, now, rows);
         continue;
       }
+      rows.flush();
       const staged = item.appends.map((a) => this.topics.get(a.topic)!.staged);
       try {
         this.itemTx(item, now);
@@ -469,6 +472,7 @@ export class SqliteLogBus implements Bus {
         item.failed = err;
       }
     }
+    rows.flush();
     // Pruning rides along: a little with each commit, as much as was appended and more.
     for (const t of this.topics.values()) {
       const to = Math.min(this.prunePoint(t, positions), t.first + Math.max(2 * (t.staged - t.next), 1_000));
@@ -507,11 +511,11 @@ export class SqliteLogBus implements Bus {
     const fits = (a: Append): boolean => {
       if (this.closed) return true;
       const h = load(a.topic);
-      return h.records === 0 || (h.records + a.encoded.length <= this.maxPendingRecords && h.bytes + a.bytes <= this.maxPendingBytes);
+      return h.records === 0 || (h.records + a.records.length <= this.maxPendingRecords && h.bytes + a.bytes <= this.maxPendingBytes);
     };
     const take = (a: Append): void => {
       const h = load(a.topic);
-      h.records += a.encoded.length;
+      h.records += a.records.length;
       h.bytes += a.bytes;
     };
     for (const item of this.queue) {
@@ -546,17 +550,19 @@ export class SqliteLogBus implements Bus {
     return ready;
   }
 
-  private apply(item: WriteItem, now: number): void {
+  /** An item's writes; its records go to `rows` when given, else each append is a row now. */
+  private apply(item: WriteItem, now: number, rows?: TurnRows): void {
     for (const write of item.joined) write();
     const entries: Entry[][] = [];
     for (const a of item.appends) {
       const t = this.topics.get(a.topic)!;
-      const out: Entry[] = new Array(a.encoded.length);
-      for (let i = 0; i < a.encoded.length; i++) {
-        const r = a.encoded[i]!;
-        this.store.append(a.topic, t.staged, r, now);
-        out[i] = { seq: t.staged++, record: a.records[i]!, bytes: r.bytes };
-      }
+      const n = a.records.length;
+      if (rows) rows.add(a.topic, t.staged, a.encoded);
+      else this.store.append(a.topic, t.staged, [a.encoded], now);
+      // The append's bytes shared among its records, to the byte (the bound counts them back as they go).
+      const each = Math.floor(a.bytes / n);
+      const out: Entry[] = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = { seq: t.staged++, record: a.records[i]!, bytes: i === n - 1 ? a.bytes - each * (n - 1) : each };
       entries.push(out);
     }
     if (item.position) {
@@ -612,3 +618,35 @@ export class SqliteLogBus implements Bus {
   }
 }
 
+
+/** The rows of a turn: consecutive appends to a topic share one until it is full. */
+class TurnRows {
+  private readonly open = new Map<BusTopic, { seq: number; parts: EncodedRecords[]; count: number; bytes: number }>();
+
+  constructor(
+    private readonly store: LogStore,
+    private readonly at: number,
+  ) {}
+
+  add(topic: BusTopic, seq: number, records: EncodedRecords): void {
+    let row = this.open.get(topic);
+    if (row && row.seq + row.count !== seq) {
+      this.write(topic, row);
+      row = undefined;
+    }
+    if (!row) this.open.set(topic, (row = { seq, parts: [], count: 0, bytes: 0 }));
+    row.parts.push(records);
+    row.count += records.count;
+    row.bytes += records.bytes;
+    if (row.count >= ROW_MAX_RECORDS || row.bytes >= ROW_MAX_BYTES) this.write(topic, row);
+  }
+
+  flush(): void {
+    for (const [topic, row] of this.open) this.write(topic, row);
+  }
+
+  private write(topic: BusTopic, row: { seq: number; parts: EncodedRecords[] }): void {
+    this.open.delete(topic);
+    this.store.append(topic, row.seq, row.parts, this.at);
+  }
+}

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { InfluxDB, flux } from '@influxdata/influxdb-client';
 import { AssignerProtocol, Kafka, Partitioners, logLevel } from 'kafkajs';
+import { PLATFORM_NODE_FLAGS } from '../../app/node-flags.js';
 import { REPO_ROOT } from '../../core/config.js';
 import type { ServiceEnv } from './services.js';
 
@@ -23,7 +24,7 @@ export interface StageProcess {
 export function spawnStages(stages: string, env: Record<string, string>): StageProcess {
   // node --import tsx, not the tsx CLI: the CLI runs the program in a child of its own, which a
   // SIGKILL of the CLI would leave running.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts', '--stages', stages], {
+  const child = spawn(process.execPath, [...PLATFORM_NODE_FLAGS, '--import', 'tsx', 'app/main.ts', '--stages', stages], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', HTTP_PORT: '0', MQTT_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

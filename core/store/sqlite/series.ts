@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { LOG_SCHEMA } from '../../bus/sqlite-log-store.js';
+import { LOG_SCHEMA_V1, upgradeLog } from '../../bus/sqlite-log-store.js';
 import type { BatchContext, Resolution, RollupPoint, RollupResolution, SeriesQuery, SeriesStats, SeriesStore } from '../../ports.js';
 import { ROLLUP_RESOLUTIONS, STEP_MS } from '../../retention/rollup.js';
 import type { Reading } from '../../schemas.js';
@@ -90,9 +90,10 @@ export const SERIES_MIGRATIONS: readonly Migration[] = [
     up: (db) => {
       db.exec('DROP INDEX IF EXISTS readings_key; DROP INDEX IF EXISTS readings_ts;');
       db.exec(READINGS);
-      db.exec(LOG_SCHEMA);
+      db.exec(LOG_SCHEMA_V1);
     },
   },
+  { version: 4, name: "the embedded bus's log in rows of records appended together", up: upgradeLog },
 ];
 
 /**
