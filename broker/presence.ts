@@ -9,9 +9,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Aedes, Client } from 'aedes';
 import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
 import type { Bus, Clock } from '../core/ports.js';
 import type { RawPublish } from '../core/schemas.js';
 import { deviceStatusTopic } from '../core/topics.js';
+import { SampledFailures } from './sampled-log.js';
+
+/** Failed presence reports logged per error code at most once per interval: a fleet disconnects at once. */
+export const PRESENCE_FAILURE_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Which connection speaks for each device. With several broker nodes a device that reconnects
@@ -47,6 +52,8 @@ export interface PresenceOptions {
   bus: Bus;
   clock: Clock;
   logger: Logger;
+  /** Counts failed reports; absent, they are only logged. */
+  metrics?: Metrics;
   /** Which connections are devices (default: all); other principals have no device status. */
   isDevice?: (client: Client) => boolean;
   /** Default: this process's connections only. */
@@ -57,6 +64,7 @@ export interface PresenceOptions {
 
 export function trackPresence(aedes: Aedes, opts: PresenceOptions): { close(): Promise<void> } {
   const { bus, clock, logger, isDevice = () => true, registry = localPresence() } = opts;
+  const failures = new SampledFailures(logger, 'could not report a device connection change', PRESENCE_FAILURE_LOG_INTERVAL_MS, clock);
   // When a second connection takes over an id [MQTT-3.1.4-2], only the end of the current one
   // means the device went away.
   const names = new WeakMap<Client, string>();
@@ -74,7 +82,8 @@ export function trackPresence(aedes: Aedes, opts: PresenceOptions): { close(): P
       receivedAt: clock.now(),
     };
     bus.publish('sw.raw', [{ key: deviceId, value: raw }]).catch((err: unknown) => {
-      logger.warn({ err, deviceId, status }, 'could not report a device connection change');
+      const code = failures.record(err, { deviceId, status });
+      opts.metrics?.mqttHandOffFailures.inc({ path: 'presence', code });
     });
   };
 
@@ -106,6 +115,7 @@ export function trackPresence(aedes: Aedes, opts: PresenceOptions): { close(): P
     async close() {
       await Promise.all([...releasing]);
       await unwatch?.();
+      failures.flush();
     },
   };
 }

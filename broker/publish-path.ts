@@ -20,6 +20,7 @@ import { authorizePublish, isValidClientId, principalOfClientId, type Principal 
 import { ClientStream } from './client-stream.js';
 import type { ClientThrottle } from './limits.js';
 import type { OperatorBridge } from './operator-bridge.js';
+import { SampledFailures } from './sampled-log.js';
 
 /** Where denied publishes go: no client may subscribe to `$`-topics here, so they vanish. */
 export const QUARANTINE_TOPIC = '$SW/quarantine';
@@ -29,6 +30,8 @@ export const QUARANTINE_TOPIC = '$SW/quarantine';
  * would only hold memory, as many as a device has topics to invent [MQTT-3.3.1-5].
  */
 const MAX_RETAINED_STATUS_BYTES = 64;
+/** Failed hand-offs logged per path and error code at most once per interval: a full log refuses a whole fleet's publishes at once. */
+export const HAND_OFF_FAILURE_LOG_INTERVAL_MS = 10_000;
 
 type Done = (err?: Error | null) => void;
 
@@ -43,8 +46,22 @@ export interface PublishPathOptions {
   operators: () => OperatorBridge | undefined;
 }
 
-export function publishPath(opts: PublishPathOptions): Required<Pick<AedesOptions, 'authorizePublish' | 'published'>> {
+export type PublishPath = Required<Pick<AedesOptions, 'authorizePublish' | 'published'>> & {
+  /** Logs the failures still suppressed (the broker stops). */
+  flushLog(): void;
+};
+
+export function publishPath(opts: PublishPathOptions): PublishPath {
   const { bus, clock, metrics, logger: log, throttle } = opts;
+  const failures = {
+    publish: new SampledFailures(log, 'could not hand a publish to the pipeline', HAND_OFF_FAILURE_LOG_INTERVAL_MS, clock),
+    deadletter: new SampledFailures(log, 'could not dead-letter a rejected publish', HAND_OFF_FAILURE_LOG_INTERVAL_MS, clock),
+    alert: new SampledFailures(log, 'could not hand an operator alert to the pipeline', HAND_OFF_FAILURE_LOG_INTERVAL_MS, clock),
+  };
+  /** Counts a failed hand-off by its path and code, and logs it sampled. */
+  const failed = (path: keyof typeof failures, err: unknown, about: Record<string, string>): void => {
+    metrics.mqttHandOffFailures.inc({ path, code: failures[path].record(err, about) });
+  };
   /** QoS 2 publishes authorized, waiting for aedes to take them as new. */
   const exactlyOnce = new WeakMap<object, { kind: string; raw: RawPublish }>();
 
@@ -121,7 +138,7 @@ export function publishPath(opts: PublishPathOptions): Required<Pick<AedesOption
     taken.then(
       () => done(null),
       (err: unknown) => {
-        log.warn({ err, operator }, 'could not hand an operator alert to the pipeline');
+        failed('alert', err, { operator });
         done(err as Error);
       },
     );
@@ -132,7 +149,7 @@ export function publishPath(opts: PublishPathOptions): Required<Pick<AedesOption
     metrics.mqttPublishes.inc({ kind });
     return bus.publish('sw.raw', [{ key: raw.clientId, value: raw }]).catch((err: unknown) => {
       // Not durable, so not acknowledged: the connection closes and the device resends.
-      log.warn({ err, deviceId: raw.clientId }, 'could not hand a publish to the pipeline');
+      failed('publish', err, { deviceId: raw.clientId });
       throw err;
     });
   }
@@ -142,7 +159,7 @@ export function publishPath(opts: PublishPathOptions): Required<Pick<AedesOption
     metrics.rejected.inc({ code: error.code });
     const raw: RawPublish = { id: randomUUID(), clientId: deviceId, topic: packet.topic, payload: packet.payload as Buffer, qos: packet.qos, receivedAt: clock.now() };
     return bus.publish('sw.deadletter', [{ key: deviceId, value: deadLetter(raw, deviceId, error) }]).catch((err: unknown) => {
-      log.warn({ err, deviceId }, 'could not dead-letter a rejected publish');
+      failed('deadletter', err, { deviceId });
     });
   }
 
@@ -163,7 +180,8 @@ export function publishPath(opts: PublishPathOptions): Required<Pick<AedesOption
     );
   };
 
-  return { authorizePublish: authorize, published };
+  const flushLog = (): void => Object.values(failures).forEach((f) => f.flush());
+  return { authorizePublish: authorize, published, flushLog };
 }
 
 /** Sends a publish nowhere: to a topic no client may subscribe to, never retained. */

@@ -5,6 +5,7 @@
  * it writes at most one line per interval, each of bounded size: 50,000 refused filters of up
  * to 60 KB each once wrote 7.2 MB of logs in 1.2 s.
  */
+import { isStreetWatchError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Clock } from '../core/ports.js';
 
@@ -77,4 +78,78 @@ export class SampledLog {
   private write(clientId: string, wire: string, suppressed: number): void {
     this.log.info({ clientId: quoteWire(clientId), [this.field]: wire, ...(suppressed > 0 ? { suppressed } : {}) }, this.message);
   }
+}
+
+/** Characters of an unexpected error's stack a line keeps. */
+const LOGGED_STACK_CHARS = 2_000;
+
+interface FailureSample {
+  at: number;
+  suppressed: number;
+  latest: Record<string, string>;
+}
+
+/**
+ * Failures of one step of the broker (handing a publish or a presence report to the pipeline),
+ * logged sampled per process by error code: a full log refuses every publish of a fleet at once,
+ * so per client would still be a line per device. The first failure of a code is logged at once,
+ * the ones that follow within the interval only counted, and the count goes out with the next
+ * line of that code after the interval (or at `flush`). At most one line per code per interval,
+ * each of bounded size: an expected (coded) error is logged by its code and message, without a
+ * stack; an unexpected one keeps a bounded stack. 406,353 refused publishes of a 10,000 device
+ * flood once wrote 474 MB of logs in two minutes, one line with its stack each.
+ */
+export class SampledFailures {
+  /** By error code: the catalogue's codes and `unexpected`, a bounded set. */
+  private readonly codes = new Map<string, FailureSample>();
+
+  constructor(
+    private readonly log: Logger,
+    /** The message of every line. */
+    private readonly message: string,
+    private readonly intervalMs: number,
+    private readonly clock: Clock,
+  ) {}
+
+  /** One failure, with what it was about (a device id, a status), returns its code. */
+  record(err: unknown, about: Record<string, string>): string {
+    const code = failureCode(err);
+    const now = this.clock.now();
+    const latest = Object.fromEntries(Object.entries(about).map(([k, v]) => [k, quoteWire(v)]));
+    const sample = this.codes.get(code);
+    if (sample && now - sample.at < this.intervalMs) {
+      sample.suppressed++;
+      sample.latest = latest;
+      return code;
+    }
+    this.write(code, err, latest, sample?.suppressed ?? 0);
+    this.codes.set(code, { at: now, suppressed: 0, latest });
+    return code;
+  }
+
+  /** Writes what is still suppressed (the step stops). */
+  flush(): void {
+    for (const [code, sample] of this.codes) {
+      if (sample.suppressed > 0) this.write(code, undefined, sample.latest, sample.suppressed - 1);
+    }
+    this.codes.clear();
+  }
+
+  private write(code: string, err: unknown, about: Record<string, string>, suppressed: number): void {
+    const error = err === undefined ? {} : code === 'unexpected' ? { err: boundedError(err) } : { error: quoteWire((err as Error).message) };
+    this.log.warn({ code, ...about, ...error, ...(suppressed > 0 ? { suppressed } : {}) }, this.message);
+  }
+}
+
+/** The catalogue code of a failure, or `unexpected`. */
+export function failureCode(err: unknown): string {
+  return isStreetWatchError(err) ? err.code : 'unexpected';
+}
+
+function boundedError(err: unknown): { message: string; stack?: string } {
+  if (!(err instanceof Error)) return { message: quoteWire(String(err)) };
+  // The stack opens with the message, already quoted (cut) above: only its frames are kept.
+  const head = `${err.name}: ${err.message}`;
+  const frames = err.stack?.startsWith(head) ? err.stack.slice(head.length).trimStart() : err.stack;
+  return { message: quoteWire(err.message), ...(frames ? { stack: frames.slice(0, LOGGED_STACK_CHARS) } : {}) };
 }

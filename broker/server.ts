@@ -114,7 +114,8 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     id: opts.nodeId,
     ...(cluster ? { persistence: cluster.persistence, mq: cluster.mq, heartbeatInterval: CLUSTER_HEARTBEAT_MS } : { persistence: retainedIndexedPersistence() }),
     ...connect,
-    ...publish,
+    authorizePublish: publish.authorizePublish,
+    published: publish.published,
     authorizeSubscribe: subscribe.authorizeSubscribe,
     // Device ids may be up to 64 characters; MQTT 3.1 (not 3.1.1) caps client ids at 23.
     maxClientsIdLength: 64,
@@ -141,6 +142,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     bus,
     clock,
     logger: log,
+    metrics,
     nodeId: cluster ? cluster.presence.node : opts.nodeId,
     isDevice: (client) => principalOfClientId(client.id).role === 'device',
     ...(cluster ? { registry: cluster.presence } : {}),
@@ -232,6 +234,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       await ticketsOut.close();
       await operators?.close();
       await presence.close();
+      publish.flushLog();
       await cluster?.close();
       await shared?.close();
     },

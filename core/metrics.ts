@@ -49,6 +49,12 @@ export class Metrics {
   });
   readonly feedDropped = new Counter({ name: 'streetwatch_feed_dropped_total', help: 'Readings and events not sent to the operators\' live feeds because too many were on their way, by feed', labelNames: ['feed'], registers: [this.registry] });
   readonly mqttPublishes = new Counter({ name: 'streetwatch_mqtt_publishes_total', help: 'Accepted device publishes by topic kind', labelNames: ['kind'], registers: [this.registry] });
+  readonly mqttHandOffFailures = new Counter({
+    name: 'streetwatch_mqtt_handoff_failures_total',
+    help: 'What the broker could not hand to the pipeline (the bus refused or failed), by path (publish, deadletter, alert, presence) and error code',
+    labelNames: ['path', 'code'],
+    registers: [this.registry],
+  });
   readonly rejected = new Counter({ name: 'streetwatch_rejected_total', help: 'Rejected device input by error code', labelNames: ['code'], registers: [this.registry] });
   /** Refused HTTP API requests: a series of their own, so that a client's mistakes never read as a device fault. */
   readonly apiErrors = new Counter({ name: 'streetwatch_http_errors_total', help: 'HTTP API requests answered with a coded error, by code and status', labelNames: ['code', 'status'], registers: [this.registry] });
