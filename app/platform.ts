@@ -191,7 +191,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const d = detectors;
     if (d) tasks.push({ name: 'subjects', once: true, step: (now) => d.pruneSubjects(now, config.retention.silentMs) });
     tasks.push(cleanup.task(), storage.task());
-    maintenance = new Maintenance({ tasks, kv: state.kv, clock, logger, metrics, intervalMs: config.retention.intervalMs });
+    maintenance = new Maintenance({ tasks, kv: state.kv, clock, logger, metrics, intervalMs: config.retention.intervalMs, maxStepRows: config.retention.batch });
     maintenance.start();
     await storage.refreshDisk();
     if (runs('api')) {

@@ -109,4 +109,38 @@ describe('the retention job', () => {
     await m.run();
     expect(task.steps).toBe(2);
   });
+
+  it('sizes the steps of a sized task to the target by how fast its rows went, within the configured maximum', async () => {
+    // A clock the steps move: each row costs the task its time, nothing else does.
+    let ms = 0;
+    const sized = (name: string, msPerRow: number, total: number): RetentionTask & { asked: number[] } => {
+      let left = total;
+      const task = {
+        name,
+        sized: true,
+        asked: [] as number[],
+        async step(_now: number, rows: number) {
+          task.asked.push(rows);
+          const n = Math.min(left, rows);
+          left -= n;
+          ms += n * msPerRow;
+          return n;
+        },
+      };
+      return task;
+    };
+    const slow = sized('rollup', 0.05, 1_000);
+    const fast = sized('prune-raw', 0.001, 20_000);
+    const crawling = sized('prune-5m', 2, 200);
+    const m = new Maintenance({ tasks: [slow, fast, crawling], kv: new MemoryKeyValueStore(), clock: { now: () => 1_000 }, logger, metrics: new Metrics({ defaultMetrics: false }), intervalMs: 60_000, maxStepRows: 2_000, stepTargetMs: 8, elapsed: () => ms });
+    await m.run();
+    // 0.05 ms a row: 160 rows make 8 ms. The rest of the run, and the next one, stay there.
+    expect(slow.asked.slice(0, 4)).toEqual([100, 160, 160, 160]);
+    // Fast rows: twice as many each step, up to the maximum.
+    expect(fast.asked.slice(0, 7)).toEqual([100, 200, 400, 800, 1_600, 2_000, 2_000]);
+    // Slower than the target a row: the fewest a step takes.
+    expect(crawling.asked.slice(0, 3)).toEqual([100, 10, 10]);
+    await m.run();
+    expect(slow.asked.at(-1)).toBe(160);
+  });
 });

@@ -20,6 +20,16 @@ import type { Clock, KeyValueStore } from '../ports.js';
 export const TASK_LEASE_MS = 10 * 60_000;
 /** Longest one task works in one run before it leaves the rest to the next run. */
 export const DEFAULT_TASK_BUDGET_MS = 60_000;
+/**
+ * What one step of a sized task should take: a step is one synchronous transaction, so it holds
+ * every PUBACK, API answer and delivery of the process for its length, and a p99 under 50 ms
+ * leaves room for a few milliseconds only.
+ */
+export const DEFAULT_STEP_TARGET_MS = 8;
+/** Rows of a sized task's first step, before its speed is known. */
+const FIRST_STEP_ROWS = 100;
+/** Fewest rows a step takes, however slow the rows are. */
+const MIN_STEP_ROWS = 10;
 
 export interface RetentionTask {
   /** Name in logs, metrics and the lease: `rollup`, `prune-raw`, `prune-outbox`... */
@@ -30,8 +40,14 @@ export interface RetentionTask {
   readonly once?: boolean;
   /** Runs at most this often (the default: every run). */
   readonly everyMs?: number;
-  /** One bounded step at `now`; resolves with the rows (or items) it handled, 0 when it is done for this run. */
-  step(now: number): Promise<number>;
+  /**
+   * One bounded step at `now`; resolves with the rows (or items) it handled, 0 when it is done
+   * for this run. A sized task is told how many rows to take at most (`rows`): the runner sizes
+   * its steps to DEFAULT_STEP_TARGET_MS by how fast its last ones went.
+   */
+  step(now: number, rows: number): Promise<number>;
+  /** Takes `rows` from the runner. Default false: the task bounds its own steps. */
+  readonly sized?: boolean;
 }
 
 export interface TaskRun {
@@ -55,6 +71,12 @@ export interface MaintenanceOptions {
   intervalMs: number;
   /** Longest one task works per run. Default DEFAULT_TASK_BUDGET_MS. */
   taskBudgetMs?: number;
+  /** Most rows one step of a sized task takes (STREETWATCH_MAINTENANCE_BATCH). Default 2,000. */
+  maxStepRows?: number;
+  /** Default DEFAULT_STEP_TARGET_MS. */
+  stepTargetMs?: number;
+  /** Milliseconds, for budgets and step durations. Default performance.now. */
+  elapsed?: () => number;
 }
 
 const leaseKey = (task: string): string => `maintenance:lease:${task}`;
@@ -73,6 +95,8 @@ export class Maintenance {
   private closed = false;
   /** When this process last ran each task (for `everyMs`). */
   private readonly ranAt = new Map<string, number>();
+  /** The rows of each sized task's next step, as its last steps' speed says. */
+  private readonly stepRows = new Map<string, number>();
 
   constructor(private readonly o: MaintenanceOptions) {
     this.log = o.logger.child({ component: 'retention' });
@@ -116,14 +140,18 @@ export class Maintenance {
     if (task.everyMs !== undefined && previous !== undefined && at - previous < task.everyMs && at >= previous) return undefined;
     if (shared && !(await this.acquire(task.name, at))) return undefined;
     this.ranAt.set(task.name, at);
-    const started = performance.now();
+    const elapsed = this.o.elapsed ?? (() => performance.now());
+    const started = elapsed();
     const budget = this.o.taskBudgetMs ?? DEFAULT_TASK_BUDGET_MS;
     const run: TaskRun = { task: task.name, at, handled: 0, durationMs: 0 };
     try {
       for (;;) {
-        const n = await task.step(this.o.clock.now());
+        const rows = this.stepRows.get(task.name) ?? Math.min(FIRST_STEP_ROWS, this.maxStepRows());
+        const s0 = elapsed();
+        const n = await task.step(this.o.clock.now(), rows);
+        if (task.sized && n > 0) this.stepRows.set(task.name, this.nextStepRows(rows, n, elapsed() - s0));
         run.handled += n;
-        if (n === 0 || task.once || this.closed || performance.now() - started > budget) break;
+        if (n === 0 || task.once || this.closed || elapsed() - started > budget) break;
         // The event loop runs whatever waits (a PUBACK, a request) between two steps.
         await yieldToLoop();
         if (shared) await this.acquire(task.name, this.o.clock.now());
@@ -133,7 +161,7 @@ export class Maintenance {
       this.o.metrics.retentionErrors.inc({ task: task.name });
       this.log.warn({ err, task: task.name }, `retention task ${task.name} failed; it runs again in ${Math.round(this.o.intervalMs / 1000)} s`);
     } finally {
-      run.durationMs = Math.round(performance.now() - started);
+      run.durationMs = Math.round(elapsed() - started);
       if (shared) await this.release(task.name).catch(() => undefined);
     }
     this.o.metrics.retentionRows.inc({ task: task.name }, run.handled);
@@ -141,6 +169,21 @@ export class Maintenance {
     if (run.handled > 0) this.log.info({ task: task.name, handled: run.handled, durationMs: run.durationMs }, `retention: ${task.name} handled ${run.handled}`);
     await this.o.kv.setMany(new Map([[lastRunKey(task.name), run]])).catch((err: unknown) => this.log.warn({ err }, 'could not record a retention run'));
     return run;
+  }
+
+  private maxStepRows(): number {
+    return this.o.maxStepRows ?? 2_000;
+  }
+
+  /**
+   * The rows of the next step after `handled` of `asked` took `ms`: as many as the target
+   * allows at that speed, at most twice as many as before (one fast step may be luck), between
+   * MIN_STEP_ROWS and the configured maximum.
+   */
+  private nextStepRows(asked: number, handled: number, ms: number): number {
+    const target = this.o.stepTargetMs ?? DEFAULT_STEP_TARGET_MS;
+    const atSpeed = ms > 0 ? Math.floor((handled / ms) * target) : Number.POSITIVE_INFINITY;
+    return Math.max(MIN_STEP_ROWS, Math.min(atSpeed, asked * 2, this.maxStepRows()));
   }
 
   /** Takes or renews a task's lease; false while another process holds it. */

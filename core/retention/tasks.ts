@@ -10,16 +10,16 @@ import type { RetentionTask } from './maintenance.js';
 /** Folding readings into roll-ups first, then pruning each resolution past its retention. */
 export function seriesTasks(series: SeriesStore, r: RetentionConfig): RetentionTask[] {
   return [
-    { name: 'rollup', step: (now) => series.rollUp(now, r.batch) },
-    { name: 'prune-raw', step: (now) => series.prune('raw', now - r.rawMs, r.batch) },
-    { name: 'prune-5m', step: (now) => series.prune('5m', now - r.fiveMinuteMs, r.batch) },
-    { name: 'prune-1h', step: (now) => series.prune('1h', now - r.hourMs, r.batch) },
+    { name: 'rollup', sized: true, step: (now, rows) => series.rollUp(now, rows) },
+    { name: 'prune-raw', sized: true, step: (now, rows) => series.prune('raw', now - r.rawMs, rows) },
+    { name: 'prune-5m', sized: true, step: (now, rows) => series.prune('5m', now - r.fiveMinuteMs, rows) },
+    { name: 'prune-1h', sized: true, step: (now, rows) => series.prune('1h', now - r.hourMs, rows) },
   ];
 }
 
 /** Delivered and given-up webhook messages past their window (pending ones stay). */
 export function outboxTask(outbox: Outbox, r: RetentionConfig): RetentionTask {
-  return { name: 'prune-outbox', step: (now) => outbox.pruneSettled(now - r.outboxMs, r.batch) };
+  return { name: 'prune-outbox', sized: true, step: (now, rows) => outbox.pruneSettled(now - r.outboxMs, rows) };
 }
 
 /** Reports and photos one step deletes: a photo is up to 2 MiB, so a step frees some 10,000 pages at most. */
