@@ -188,7 +188,6 @@ interface TopicStatements {
   read: Stmt<[number, number], RowOfRecords>;
   first: Stmt<[], { seq: number | null }>;
   last: Stmt<[], { seq: number }>;
-  held: Stmt<[], { n: number | null }>;
   prune: Stmt<[number, number]>;
 }
 
@@ -214,7 +213,6 @@ export class LogStore {
         read: db.prepare(`SELECT seq, n, keys_json, values_json, payloads, payload_sizes FROM ${table} WHERE seq >= ? AND seq < ? ORDER BY seq`),
         first: db.prepare(`SELECT min(seq) AS seq FROM ${table}`),
         last: db.prepare(`SELECT seq + n - 1 AS seq FROM ${table} ORDER BY seq DESC LIMIT 1`),
-        held: db.prepare(`SELECT sum(n) AS n FROM ${table}`),
         prune: db.prepare(`DELETE FROM ${table} WHERE seq < ? AND seq + n <= ?`),
       });
     }
@@ -291,11 +289,6 @@ export class LogStore {
 
   last(topic: BusTopic): number | undefined {
     return this.stmts(topic).last.get()?.seq;
-  }
-
-  /** Records the table holds, pruned or not yet. */
-  held(topic: BusTopic): number {
-    return this.stmts(topic).held.get()?.n ?? 0;
   }
 
   /** Deletes the rows whose records all have seq below `below` (a prefix: seqs are appended in order); returns how many rows. */

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { busContract } from '../../test/contract/bus.contract.js';
 import { swError } from '../errors.js';
 import type { DeadLetter, RawPublish } from '../schemas.js';
-import Database from 'better-sqlite3';
 import { LOG_SCHEMA_V1 } from './sqlite-log-store.js';
 import { BUS_DATABASE_FILE, SqliteLogBus, type SqliteLogBusOptions } from './sqlite-log.js';
 

@@ -618,7 +618,6 @@ export class SqliteLogBus implements Bus {
   }
 }
 
-
 /** The rows of a turn: consecutive appends to a topic share one until it is full. */
 class TurnRows {
   private readonly open = new Map<BusTopic, { seq: number; parts: EncodedRecords[]; count: number; bytes: number }>();

@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { DEFAULT_MAINTENANCE_BATCH } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Clock, KeyValueStore } from '../ports.js';
@@ -71,7 +72,7 @@ export interface MaintenanceOptions {
   intervalMs: number;
   /** Longest one task works per run. Default DEFAULT_TASK_BUDGET_MS. */
   taskBudgetMs?: number;
-  /** Most rows one step of a sized task takes (STREETWATCH_MAINTENANCE_BATCH). Default 2,000. */
+  /** Most rows one step of a sized task takes (STREETWATCH_MAINTENANCE_BATCH). Default DEFAULT_MAINTENANCE_BATCH. */
   maxStepRows?: number;
   /** Default DEFAULT_STEP_TARGET_MS. */
   stepTargetMs?: number;
@@ -95,11 +96,13 @@ export class Maintenance {
   private closed = false;
   /** When this process last ran each task (for `everyMs`). */
   private readonly ranAt = new Map<string, number>();
-  /** The rows of each sized task's next step, as its last steps' speed says. */
+  /** The rows of each sized task's next step, as its last steps' speed says (one entry per task). */
   private readonly stepRows = new Map<string, number>();
+  private readonly maxStepRows: number;
 
   constructor(private readonly o: MaintenanceOptions) {
     this.log = o.logger.child({ component: 'retention' });
+    this.maxStepRows = o.maxStepRows ?? DEFAULT_MAINTENANCE_BATCH;
   }
 
   get tasks(): readonly RetentionTask[] {
@@ -146,7 +149,7 @@ export class Maintenance {
     const run: TaskRun = { task: task.name, at, handled: 0, durationMs: 0 };
     try {
       for (;;) {
-        const rows = this.stepRows.get(task.name) ?? Math.min(FIRST_STEP_ROWS, this.maxStepRows());
+        const rows = this.stepRows.get(task.name) ?? Math.min(FIRST_STEP_ROWS, this.maxStepRows);
         const s0 = elapsed();
         const n = await task.step(this.o.clock.now(), rows);
         if (task.sized && n > 0) this.stepRows.set(task.name, this.nextStepRows(rows, n, elapsed() - s0));
@@ -171,10 +174,6 @@ export class Maintenance {
     return run;
   }
 
-  private maxStepRows(): number {
-    return this.o.maxStepRows ?? 2_000;
-  }
-
   /**
    * The rows of the next step after `handled` of `asked` took `ms`: as many as the target
    * allows at that speed, at most twice as many as before (one fast step may be luck), between
@@ -183,7 +182,7 @@ export class Maintenance {
   private nextStepRows(asked: number, handled: number, ms: number): number {
     const target = this.o.stepTargetMs ?? DEFAULT_STEP_TARGET_MS;
     const atSpeed = ms > 0 ? Math.floor((handled / ms) * target) : Number.POSITIVE_INFINITY;
-    return Math.max(MIN_STEP_ROWS, Math.min(atSpeed, asked * 2, this.maxStepRows()));
+    return Math.max(MIN_STEP_ROWS, Math.min(atSpeed, asked * 2, this.maxStepRows));
   }
 
   /** Takes or renews a task's lease; false while another process holds it. */
