@@ -181,6 +181,8 @@ let unacked: number[][] = [];
  * flight (a closed loop's window; an open loop refuses a rate over 1 000/s per device).
  */
 let waiting: number[][] = [];
+/** The devices with a publish in `waiting`, each once. */
+let waitingDevices: number[] = [];
 let waitingCount = 0;
 let waitingQos: 0 | 1 = 1;
 let waitingWindow: Window | undefined;
@@ -259,12 +261,17 @@ async function settle(list: readonly WireClient[], ms: number): Promise<number> 
 /** Sends the publishes whose device reached a new millisecond, one per device; rearms while any wait. */
 function flushWaiting(): void {
   waitTimer = undefined;
-  for (let i = 0; i < waiting.length && waitingCount > 0; i++) {
+  // Only the devices that have a publish waiting: a fleet of 10,000 is not walked every millisecond.
+  const devicesWaiting = waitingDevices;
+  waitingDevices = [];
+  for (const i of devicesWaiting) {
     const q = waiting[i]!;
-    if (q.length === 0 || !ready(i)) continue;
-    waitingCount--;
-    const at = q.shift()!;
-    sendTelemetry(i, waitingQos, Number.isNaN(at) ? wallNow() : at, waitingWindow!);
+    if (ready(i)) {
+      waitingCount--;
+      const at = q.shift()!;
+      sendTelemetry(i, waitingQos, Number.isNaN(at) ? wallNow() : at, waitingWindow!);
+    }
+    if (q.length > 0 && waitingDevices.at(-1) !== i) waitingDevices.push(i);
   }
   if (waitingCount > 0) waitTimer = setTimeout(flushWaiting, 1);
 }
@@ -274,6 +281,7 @@ function waitTurn(i: number, qos: 0 | 1, at: number, w: Window): void {
   if (waiting.length !== clients.length) waiting = clients.map(() => []);
   waitingQos = qos;
   waitingWindow = w;
+  if (waiting[i]!.length === 0) waitingDevices.push(i);
   waiting[i]!.push(at);
   waitingCount++;
   waitTimer ??= setTimeout(flushWaiting, 1);
@@ -284,6 +292,7 @@ function resetRun(): void {
   if (waitTimer) clearTimeout(waitTimer);
   waitTimer = undefined;
   waiting = clients.map(() => []);
+  waitingDevices = [];
   waitingCount = 0;
   unacked = clients.map(() => []);
 }
