@@ -342,9 +342,7 @@ export class SqliteSeriesStore implements SeriesStore {
     const oldest = {} as SeriesStats['oldest'];
     for (const [res, table] of Object.entries(TABLES) as [Resolution, string][]) {
       const time = res === 'raw' ? 'ts' : 'start';
-      // Rows are appended in rowid order and deleted oldest first: the span of rowids counts them
-      // without reading the table (a little high while late steps sit between pruned ones).
-      const r = this.db.prepare<[], { n: number | null; t: number | null }>(`SELECT max(id) - min(id) + 1 AS n, (SELECT min(${time}) FROM ${table}) AS t FROM ${table}`).get();
+      const r = this.db.prepare<[], { n: number | null; t: number | null }>(statsSql(table, time)).get();
       rows[res] = r?.n ?? 0;
       oldest[res] = r?.t ?? null;
     }
@@ -357,6 +355,16 @@ export class SqliteSeriesStore implements SeriesStore {
     if (this.db.open) this.db.close();
   }
 }
+
+/**
+ * A table's rows and its oldest time, from the ends of its indexes. Rows are appended in rowid
+ * order and deleted oldest first: the span of rowids counts them (a little high while late steps
+ * sit between pruned ones). Each end is a subquery of its own: `max(id) - min(id)` in one query
+ * is not a lookup but a scan of the whole table, which grows for the raw retention (a month of a
+ * fleet's readings) and was read once a minute by the storage figures, and by every readings query.
+ */
+export const statsSql = (table: string, time: string): string =>
+  `SELECT (SELECT max(id) FROM ${table}) - (SELECT min(id) FROM ${table}) + 1 AS n, (SELECT min(${time}) FROM ${table}) AS t`;
 
 /** The readings database's file name in the data directory. */
 export const SERIES_DATABASE = 'readings.db';
