@@ -9,7 +9,7 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import type { Reading } from '../../schemas.js';
 import { openDatabase } from './open.js';
-import { SqliteSeriesStore } from './series.js';
+import { SqliteSeriesStore, statsSql } from './series.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -58,3 +58,23 @@ it('prunes the index by device with the readings, and answers a device query the
   await store.close();
   fs.rmSync(dir, { recursive: true, force: true });
 }, 60_000);
+
+it('counts rows and finds the oldest from the ends of the indexes, without scanning a table', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-series-stats-'));
+  const store = new SqliteSeriesStore(dir);
+  try {
+    await store.write([reading(1, 0), reading(1, 1), reading(2, 0)]);
+    // Read once a minute (the storage figures) and by every readings query, over tables that hold
+    // a month of a fleet's readings: a scan there stalls everything for seconds.
+    for (const [table, time] of [['readings', 'ts'], ['readings_5m', 'start'], ['readings_1h', 'start']] as const) {
+      const plan = (store.database.prepare(`EXPLAIN QUERY PLAN ${statsSql(table, time)}`).all() as { detail: string }[]).map((r) => r.detail);
+      expect(plan.filter((d) => /^SCAN/.test(d) && d !== 'SCAN CONSTANT ROW'), table).toEqual([]);
+    }
+    const stats = await store.stats();
+    expect(stats.rows.raw).toBe(3);
+    expect(stats.oldest.raw).toBe(T0);
+  } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
