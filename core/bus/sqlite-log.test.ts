@@ -239,6 +239,29 @@ describe('SqliteLogBus, embedded specifics', () => {
     expect(got.map((r) => r.value)).toEqual(range(1, 300).map(raw));
   });
 
+  it('commits what turns of the event loop make within the commit gap together', async () => {
+    const rows = (b: SqliteLogBus): number => (b.database.prepare('SELECT count(*) AS n FROM bus_sw_deadletter').get() as { n: number }).n;
+    const publishInTurns = async (b: SqliteLogBus): Promise<void> => {
+      // A group away: the log keeps what it has not taken.
+      await (await b.subscribe('sw.deadletter', 'away', async () => undefined)).close();
+      const done: Promise<void>[] = [];
+      // Twenty devices' publishes, each read on a turn of its own.
+      for (const n of range(1, 20)) {
+        done.push(b.publish('sw.deadletter', [{ key: 'k', value: letter('k', n) }]));
+        await new Promise((r) => setImmediate(r));
+      }
+      await Promise.all(done);
+    };
+    const eager = logBus(dataDir(), { commitGapMs: 0 });
+    await publishInTurns(eager);
+    expect(rows(eager)).toBe(20);
+    // The first publish commits at once; the rest wait out the gap and share one commit.
+    const grouped = logBus(dataDir(), { commitGapMs: 200 });
+    await publishInTurns(grouped);
+    expect(rows(grouped)).toBe(2);
+    expect(held(grouped)).toBe(20);
+  });
+
   it('reads a log written in the first layout, a row per record, from where each group stood', async () => {
     const dir = dataDir();
     const old = new Database(path.join(dir, BUS_DATABASE_FILE));

@@ -2,8 +2,9 @@
  * The embedded bus: a durable, bounded log in SQLite with the semantics of the Kafka adapter.
  *
  * - `publish` resolves once its records are committed to the log (synchronous=NORMAL in WAL
- *   mode: they survive a killed process). Publishes made in one turn of the event loop share one
- *   transaction, as Kafka's producer shares a request.
+ *   mode: they survive a killed process). Publishes made since the last commit share the next
+ *   transaction, as Kafka's producer shares a request (linger.ms): commits are at least
+ *   `commitGapMs` apart.
  * - Each consumer group keeps a committed position per topic and runs at its own pace. A handler
  *   may publish and write as part of its batch (BatchContext): those land in the transaction that
  *   moves its position, so a store that shares this database (the readings) is written exactly
@@ -56,6 +57,13 @@ export const DEFAULT_MAX_PENDING_RECORDS = 50_000;
 export const DEFAULT_MAX_PENDING_BYTES = 32 * 1024 * 1024;
 /** Positions of groups that only read are committed at least this often (a crash replays at most this much). */
 export const DEFAULT_COMMIT_INTERVAL_MS = 200;
+/**
+ * Commits at least this far apart: what becomes ready in between shares the next commit (a group
+ * commit). Each commit rewrites the last page of every table and index it appends to; one per
+ * turn of the event loop, at a thousand turns a second, wrote several times the bytes of the
+ * records themselves.
+ */
+export const DEFAULT_COMMIT_GAP_MS = 2;
 /** How often the log is pruned and its gauges reported while nothing is published. */
 export const DEFAULT_MAINTENANCE_INTERVAL_MS = 1_000;
 /**
@@ -90,6 +98,8 @@ export interface SqliteLogBusOptions {
   maxPendingBytes?: number;
   /** Default DEFAULT_COMMIT_INTERVAL_MS. */
   commitIntervalMs?: number;
+  /** Default DEFAULT_COMMIT_GAP_MS; 0 commits on every turn with something to commit. */
+  commitGapMs?: number;
   /** Default DEFAULT_MAINTENANCE_INTERVAL_MS. */
   maintenanceIntervalMs?: number;
   /** Default DEFAULT_GROUP_RETENTION_MS. */
@@ -134,7 +144,10 @@ export class SqliteLogBus implements Bus {
   private waitingPublishes = 0;
   /** Consumers whose position moved since it was last written. */
   private readonly dirty = new Set<LogConsumer>();
-  private soon: NodeJS.Immediate | undefined;
+  /** The next turn, soon: on the next check phase, or once the commit gap has passed. */
+  private soon: { cancel(): void } | undefined;
+  /** When the last turn with something to commit began (performance.now()). */
+  private lastCommitAt = Number.NEGATIVE_INFINITY;
   private later: NodeJS.Timeout | undefined;
   private readonly maintenance: NodeJS.Timeout;
   private closed = false;
@@ -245,7 +258,7 @@ export class SqliteLogBus implements Bus {
     clearInterval(this.maintenance);
     const consumers = [...this.topics.values()].flatMap((t) => [...t.consumers.values()]);
     await Promise.all(consumers.map((c) => this.unsubscribe(c)));
-    clearImmediate(this.soon);
+    this.soon?.cancel();
     clearTimeout(this.later);
     // With no consumer left nothing waits for room: the last turn commits everything queued.
     this.turn();
@@ -377,10 +390,19 @@ export class SqliteLogBus implements Bus {
   private schedule(soon: boolean): void {
     if (this.closed && !this.database.open) return;
     if (soon) {
-      this.soon ??= setImmediate(() => {
+      if (this.soon) return;
+      const run = (): void => {
         this.soon = undefined;
         this.turn();
-      });
+      };
+      const wait = this.lastCommitAt + (this.opts.commitGapMs ?? DEFAULT_COMMIT_GAP_MS) - performance.now();
+      if (wait > 0) {
+        const timer = setTimeout(run, wait);
+        this.soon = { cancel: () => clearTimeout(timer) };
+      } else {
+        const immediate = setImmediate(run);
+        this.soon = { cancel: () => clearImmediate(immediate) };
+      }
     } else {
       this.later ??= setTimeout(() => {
         this.later = undefined;
@@ -403,6 +425,7 @@ export class SqliteLogBus implements Bus {
     for (const c of this.dirty) if (c.position > c.persisted) positions.push(c);
     this.dirty.clear();
     if (ready.length === 0 && positions.length === 0 && !this.prunable(positions)) return;
+    this.lastCommitAt = performance.now();
     const now = this.now();
     const prunes: [TopicLog, number][] = [];
     for (const t of this.topics.values()) t.staged = t.next;
