@@ -158,6 +158,12 @@ export interface RunResult {
   readingsAcked: number;
   /** Hazard publishes: `deviceId|ts` → scheduled send time (wall ms). */
   hazards?: [string, number][];
+  /**
+   * Open runs: devices whose connection was closed (by the platform, refusing a publish) at the
+   * end. An open loop does not reconnect them, so nothing they were scheduled to send after it
+   * is sent: the acknowledged rate falls short of the offered one by their share.
+   */
+  closed?: number;
 }
 
 type Reply = { ok: true; result: unknown } | { ok: false; error: string };
@@ -532,7 +538,7 @@ async function open(cmd: OpenCommand): Promise<RunResult> {
     hazardClients[h]!.publish(`v1/devices/${hazardIds[h]}/telemetry`, `{"ts":${ts},"values":{"smoke":${HAZARD_SMOKE.clear}}}`, 1);
   }
   await settle(hazardClients, 30_000);
-  return w.result(lost, { hazards: [...hazards] });
+  return w.result(lost, { hazards: [...hazards], closed: clients.filter((c) => c.isClosed).length });
 }
 
 let watching: WatchCommand | undefined;

@@ -92,6 +92,11 @@ export class WireClient {
     return this.inflight.size;
   }
 
+  /** Closed, by either end. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   get writable(): boolean {
     return !this.closed && !this.socket.writableNeedDrain;
   }

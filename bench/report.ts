@@ -196,7 +196,7 @@ export function toMarkdown(r: BenchResults): string {
     const s = r.soak;
     lines.push('## 6. Soak', '');
     table(
-      ['minutes', 'offered publishes/s', 'acked/s', 'RSS after warm-up MiB', 'RSS at the end MiB', 'growth', 'RSS max MiB', 'store start / end MiB', 'store MiB/h', 'stored p50 / p99 ms', 'webhook p50 / p99 ms', 'missing', 'platform CPU', 'load avg start / max / end'],
+      ['minutes', 'offered publishes/s', 'acked/s', 'RSS after warm-up MiB', 'RSS at the end MiB', 'growth', 'RSS max MiB', 'store start / end MiB', 'store MiB/h', 'stored p50 / p99 ms', 'webhook p50 / p99 ms', 'missing', 'devices closed', 'platform CPU', 'load avg start / max / end'],
       [
         [
           String(+s.minutes.toFixed(2)),
@@ -211,6 +211,7 @@ export function toMarkdown(r: BenchResults): string {
           lat(s.stored),
           lat(s.webhook),
           n0(s.missing),
+          n0(s.closed ?? 0),
           pct(s.cpu),
           `${s.loadAverage.start} / ${s.loadAverage.max} / ${s.loadAverage.end}`,
         ],

@@ -25,6 +25,8 @@ export interface SoakResult {
   stored: LatencySummary | undefined;
   webhook: LatencySummary;
   missing: number;
+  /** Devices whose connection the platform closed during the soak (not reconnected). */
+  closed: number;
   cpu: number;
   /** RSS every sample period: [seconds since start, MiB]. */
   rssSeries: [number, number][];
@@ -111,6 +113,7 @@ export async function soak(ctx: BenchContext, opts: SoakOptions, maxRate: number
       stored: run.latency,
       webhook: hooks.summary,
       missing: hooks.missing,
+      closed: run.closed ?? 0,
       cpu: cpuShare(samples[0]!, samples.at(-1)!),
       rssSeries: samples.map((s) => [Math.round(at(s) / 1000), Math.round((s.rss / MiB) * 10) / 10]),
       storeStartMiB: stores[0]!.bytes / MiB,
@@ -119,7 +122,7 @@ export async function soak(ctx: BenchContext, opts: SoakOptions, maxRate: number
       storeSeries: stores.map((s) => [Math.round((s.at - t0) / 1000), Math.round((s.bytes / MiB) * 10) / 10]),
       loadAverage: { start: loadStart, end: loadEnd, max: Math.max(loadMax, loadEnd) },
     };
-    ctx.log(`  RSS ${result.rssStartMiB.toFixed(1)} → ${result.rssEndMiB.toFixed(1)} MiB (${result.growthPercent.toFixed(1)}%), store ${result.storeStartMiB.toFixed(0)} → ${result.storeEndMiB.toFixed(0)} MiB (${result.storeMiBPerHour.toFixed(0)} MiB/h), stored p99 ${run.latency?.p99.toFixed(1)} ms, webhook p99 ${hooks.summary.p99.toFixed(1)} ms`);
+    ctx.log(`  RSS ${result.rssStartMiB.toFixed(1)} → ${result.rssEndMiB.toFixed(1)} MiB (${result.growthPercent.toFixed(1)}%), store ${result.storeStartMiB.toFixed(0)} → ${result.storeEndMiB.toFixed(0)} MiB (${result.storeMiBPerHour.toFixed(0)} MiB/h), stored p99 ${run.latency?.p99.toFixed(1)} ms, webhook p99 ${hooks.summary.p99.toFixed(1)} ms, ${result.closed} devices closed`);
     return result;
   } finally {
     await loadgen.stop({ op: 'exit' });
