@@ -85,7 +85,7 @@ const program = new Command('bench')
   .option('--quiet-below <load>', 'before each scenario, wait (up to 30 min) for the 1-minute load average to fall below this', positive)
   .option('--keep', "keep the processes' logs (in the system's temp directory)")
   .option('--cpu-prof <dir>', "write a V8 CPU profile of the platform's measured windows to this directory")
-  .option('--heap-prof <dir>', "write a sampling heap profile of the platform's measured windows (what they allocated that is still live at their end) to this directory");
+  .option('--heap-prof <dir>', "write a sampling heap profile of the platform's measured windows (what they allocated that outlived the young generation: still live at their end, or freed by a full collection) to this directory");
 
 async function waitForQuiet(ctx: BenchContext, below: number | undefined): Promise<void> {
   if (below === undefined) return;

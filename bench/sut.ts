@@ -8,8 +8,8 @@
  * delivery on the bus, which follows the store commit: the publish → stored latency of QoS 0
  * publishes, which have no PUBACK to time. It is off unless asked for. `profile-start` and
  * `profile-stop` take a V8 CPU profile of a measured window (`npm run bench -- --cpu-prof <dir>`)
- * and a sampling heap profile of what the window allocated and is still live at its end (`--heap-prof
- * <dir>`): what a heap that grew holds, and who allocated it.
+ * and a sampling heap profile of what the window allocated that outlived the young generation: still
+ * live at its end, or freed by a full collection (`--heap-prof <dir>`).
  */
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -80,8 +80,10 @@ async function run(cmd: SutCommand): Promise<unknown> {
       }
       if (cmd.heap) {
         await profiler.post('HeapProfiler.enable');
-        // One sample per 256 KiB allocated on average: a long window stays cheap to record.
-        await profiler.post('HeapProfiler.startSampling', { samplingInterval: 256 * 1024 });
+        // One sample per 256 KiB allocated on average: a long window stays cheap to record. What a
+        // full collection freed is kept: what lived long enough to be promoted is what the old
+        // generation, its collections and the process's size are made of.
+        await profiler.post('HeapProfiler.startSampling', { samplingInterval: 256 * 1024, includeObjectsCollectedByMajorGC: true });
       }
       return undefined;
     case 'profile-stop': {
