@@ -24,6 +24,8 @@ export interface BenchContext {
   log(line: string): void;
   /** Where the platform writes a V8 CPU profile of each measured window, if anywhere. */
   profileDir?: string | undefined;
+  /** Where the platform writes a sampling heap profile of each measured window, if anywhere. */
+  heapProfileDir?: string | undefined;
   /** The 1-minute load average at the start and end of each measurement. */
   loads: { what: string; load: number }[];
 }
@@ -85,9 +87,9 @@ export interface PlatformUnderTest {
   sample(): ProcSample;
   /** Bytes of the files of its data directory (databases and their logs): the store's size. */
   storeBytes(): number;
-  /** Starts a CPU profile of the platform when the run asked for profiles. */
+  /** Starts a CPU and/or heap profile of the platform when the run asked for profiles. */
   profileStart(): Promise<void>;
-  /** Writes the profile started last as `<profileDir>/<label>.cpuprofile`. */
+  /** Writes the profiles started last as `<profileDir>/<label>.cpuprofile` and `<heapProfileDir>/<label>.heapprofile`. */
   profileStop(label: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -114,13 +116,17 @@ export async function startPlatformUnderTest(ctx: BenchContext, name: string, de
     sample: () => sampleProc(child.pid),
     storeBytes: () => fs.readdirSync(dataDir).reduce((n, f) => n + (fs.statSync(path.join(dataDir, f), { throwIfNoEntry: false })?.size ?? 0), 0),
     async profileStart() {
-      if (ctx.profileDir) await child.request({ op: 'profile-start' });
+      if (ctx.profileDir || ctx.heapProfileDir) await child.request({ op: 'profile-start', cpu: !!ctx.profileDir, heap: !!ctx.heapProfileDir });
     },
     async profileStop(label) {
-      if (!ctx.profileDir) return;
-      fs.mkdirSync(ctx.profileDir, { recursive: true });
-      const file = await child.request<string>({ op: 'profile-stop', file: path.join(ctx.profileDir, `${label}.cpuprofile`) });
-      ctx.log(`  CPU profile: ${file}`);
+      if (!ctx.profileDir && !ctx.heapProfileDir) return;
+      const fileIn = (dir: string | undefined, ext: string): string | undefined => {
+        if (!dir) return undefined;
+        fs.mkdirSync(dir, { recursive: true });
+        return path.join(dir, `${label}.${ext}`);
+      };
+      const files = await child.request<string[]>({ op: 'profile-stop', cpuFile: fileIn(ctx.profileDir, 'cpuprofile'), heapFile: fileIn(ctx.heapProfileDir, 'heapprofile') });
+      for (const file of files) ctx.log(`  profile: ${file}`);
     },
     async stop() {
       await child.stop({ op: 'stop' }, 60_000);

@@ -45,6 +45,7 @@ interface Options {
   quietBelow?: number;
   keep?: boolean;
   cpuProf?: string;
+  heapProf?: string;
 }
 
 function scenarioList(v: string): Scenario[] {
@@ -83,7 +84,8 @@ const program = new Command('bench')
   .option('--soak-minutes <n>', 'length of the soak (default 10; quick: 0.25)', positive)
   .option('--quiet-below <load>', 'before each scenario, wait (up to 30 min) for the 1-minute load average to fall below this', positive)
   .option('--keep', "keep the processes' logs (in the system's temp directory)")
-  .option('--cpu-prof <dir>', "write a V8 CPU profile of the platform's measured windows to this directory");
+  .option('--cpu-prof <dir>', "write a V8 CPU profile of the platform's measured windows to this directory")
+  .option('--heap-prof <dir>', "write a sampling heap profile of the platform's measured windows (what they allocated that outlived the young generation: still live at their end, or freed by a full collection) to this directory");
 
 async function waitForQuiet(ctx: BenchContext, below: number | undefined): Promise<void> {
   if (below === undefined) return;
@@ -109,7 +111,7 @@ async function main(): Promise<void> {
   log(`${cpus.note}; logs in ${workDir}`);
 
   const sink = await startSink(cpus, workDir);
-  const ctx: BenchContext = { quick, cpus, workDir, city: benchCity(), sink, log, loads: [], profileDir: opts.cpuProf && path.resolve(opts.cpuProf) };
+  const ctx: BenchContext = { quick, cpus, workDir, city: benchCity(), sink, log, loads: [], profileDir: opts.cpuProf && path.resolve(opts.cpuProf), heapProfileDir: opts.heapProf && path.resolve(opts.heapProf) };
   const mosquitto = findMosquitto();
   const results: Omit<BenchResults, 'targets'> = {
     kind: quick ? 'quick' : 'full',

@@ -196,7 +196,7 @@ export function toMarkdown(r: BenchResults): string {
     const s = r.soak;
     lines.push('## 6. Soak', '');
     table(
-      ['minutes', 'offered publishes/s', 'acked/s', 'RSS after warm-up MiB', 'RSS at the end MiB', 'growth', 'RSS max MiB', 'store start / end MiB', 'store MiB/h', 'stored p50 / p99 ms', 'webhook p50 / p99 ms', 'missing', 'devices closed', 'platform CPU', 'load avg start / max / end'],
+      ['minutes', 'offered publishes/s', 'acked/s', 'RSS after warm-up MiB', 'RSS at the end MiB', 'growth', 'trend after warm-up', 'RSS max MiB', 'store start / end MiB', 'store MiB/h', 'stored p50 / p99 ms', 'webhook p50 / p99 ms', 'missing', 'devices closed', 'platform CPU', 'load avg start / max / end'],
       [
         [
           String(+s.minutes.toFixed(2)),
@@ -205,6 +205,7 @@ export function toMarkdown(r: BenchResults): string {
           s.rssStartMiB.toFixed(1),
           s.rssEndMiB.toFixed(1),
           `${s.growthPercent.toFixed(1)}%`,
+          s.trendPercent === undefined ? '–' : `${s.trendPercent.toFixed(1)}%`,
           s.rssMaxMiB.toFixed(1),
           `${n0(s.storeStartMiB)} / ${n0(s.storeEndMiB)}`,
           n0(s.storeMiBPerHour),

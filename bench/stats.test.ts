@@ -22,3 +22,17 @@ describe('latency percentiles', () => {
     expect(summarize([]).p99).toBeNaN();
   });
 });
+
+describe('soak RSS trend', () => {
+  it('sees through a sawtooth to the line under it', async () => {
+    const { trendPercent } = await import('./scenarios/soak.js');
+    // A 0-100 MiB sawtooth (70 s period) over a flat 500 MiB, sampled every 5 s for an hour: the
+    // line under it sits at about 550 MiB.
+    const flat = Array.from({ length: 720 }, (_, i): [number, number] => [i * 5, 500 + ((i * 5) % 70) * (100 / 70)]);
+    expect(Math.abs(trendPercent(flat))).toBeLessThan(0.5);
+    // The same, rising by 55 MiB over the hour: about 10% of where the line starts.
+    const rising = flat.map(([t, v]): [number, number] => [t, v + (55 * t) / 3595]);
+    expect(trendPercent(rising)).toBeGreaterThan(9.5);
+    expect(trendPercent(rising)).toBeLessThan(10.5);
+  });
+});

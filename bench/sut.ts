@@ -7,7 +7,9 @@
  * timestamp (set by the load generator when it sent the publish, in whole milliseconds) to its
  * delivery on the bus, which follows the store commit: the publish → stored latency of QoS 0
  * publishes, which have no PUBACK to time. It is off unless asked for. `profile-start` and
- * `profile-stop` take a V8 CPU profile of a measured window (`npm run bench -- --cpu-prof <dir>`).
+ * `profile-stop` take a V8 CPU profile of a measured window (`npm run bench -- --cpu-prof <dir>`)
+ * and a sampling heap profile of what the window allocated that outlived the young generation: still
+ * live at its end, or freed by a full collection (`--heap-prof <dir>`).
  */
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -17,7 +19,7 @@ import type { Subscription } from '../core/ports.js';
 import { wallNow } from './mqtt-wire.js';
 import { LatencyRecorder, type LatencySummary } from './stats.js';
 
-export type SutCommand = { op: 'stats' } | { op: 'probe-start'; from: number } | { op: 'probe-stop' } | { op: 'profile-start' } | { op: 'profile-stop'; file: string } | { op: 'stop' };
+export type SutCommand = { op: 'stats' } | { op: 'probe-start'; from: number } | { op: 'probe-stop' } | { op: 'profile-start'; cpu: boolean; heap: boolean } | { op: 'profile-stop'; cpuFile?: string; heapFile?: string } | { op: 'stop' };
 
 export interface SutStats {
   readingsStored: number;
@@ -72,16 +74,34 @@ async function run(cmd: SutCommand): Promise<unknown> {
     case 'profile-start':
       profiler = new Session();
       profiler.connect();
-      await profiler.post('Profiler.enable');
-      await profiler.post('Profiler.start');
+      if (cmd.cpu) {
+        await profiler.post('Profiler.enable');
+        await profiler.post('Profiler.start');
+      }
+      if (cmd.heap) {
+        await profiler.post('HeapProfiler.enable');
+        // One sample per 256 KiB allocated on average: a long window stays cheap to record. What a
+        // full collection freed is kept: what lived long enough to be promoted is what the old
+        // generation, its collections and the process's size are made of.
+        await profiler.post('HeapProfiler.startSampling', { samplingInterval: 256 * 1024, includeObjectsCollectedByMajorGC: true });
+      }
       return undefined;
     case 'profile-stop': {
-      if (!profiler) return undefined;
-      const { profile } = await profiler.post('Profiler.stop');
+      if (!profiler) return [];
+      const written: string[] = [];
+      if (cmd.cpuFile !== undefined) {
+        const { profile } = await profiler.post('Profiler.stop');
+        fs.writeFileSync(cmd.cpuFile, JSON.stringify(profile));
+        written.push(cmd.cpuFile);
+      }
+      if (cmd.heapFile !== undefined) {
+        const { profile } = await profiler.post('HeapProfiler.stopSampling');
+        fs.writeFileSync(cmd.heapFile, JSON.stringify(profile));
+        written.push(cmd.heapFile);
+      }
       profiler.disconnect();
       profiler = undefined;
-      fs.writeFileSync(cmd.file, JSON.stringify(profile));
-      return cmd.file;
+      return written;
     }
     case 'stop':
       await platform.stop();

@@ -22,6 +22,12 @@ export interface SoakResult {
   rssEndMiB: number;
   rssMaxMiB: number;
   growthPercent: number;
+  /**
+   * The least-squares line through every RSS sample after the warm-up, as its rise over that
+   * time in percent of its value at the warm-up's end: the trend under the heap's sawtooth, which
+   * the two windows' medians may catch at different phases.
+   */
+  trendPercent: number;
   stored: LatencySummary | undefined;
   webhook: LatencySummary;
   missing: number;
@@ -60,6 +66,22 @@ export function soakOptions(quick: boolean): SoakOptions {
 }
 
 const MiB = 2 ** 20;
+
+/** Rise of the least-squares line through the points over their span, in percent of its value at the first. */
+export function trendPercent(points: readonly [number, number][]): number {
+  const n = points.length;
+  if (n < 2) return NaN;
+  const mx = points.reduce((a, p) => a + p[0], 0) / n;
+  const my = points.reduce((a, p) => a + p[1], 0) / n;
+  const sxy = points.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0);
+  const sxx = points.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
+  if (sxx === 0) return NaN;
+  const slope = sxy / sxx;
+  const x0 = points[0]![0];
+  const x1 = points[n - 1]![0];
+  const start = my + slope * (x0 - mx);
+  return ((slope * (x1 - x0)) / start) * 100;
+}
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -110,6 +132,7 @@ export async function soak(ctx: BenchContext, opts: SoakOptions, maxRate: number
       rssEndMiB: rssEnd / MiB,
       rssMaxMiB: Math.max(...samples.map((s) => s.rss)) / MiB,
       growthPercent: ((rssEnd - rssStart) / rssStart) * 100,
+      trendPercent: trendPercent(samples.filter((s) => at(s) >= opts.warmupMs).map((s) => [at(s), s.rss])),
       stored: run.latency,
       webhook: hooks.summary,
       missing: hooks.missing,
@@ -122,7 +145,7 @@ export async function soak(ctx: BenchContext, opts: SoakOptions, maxRate: number
       storeSeries: stores.map((s) => [Math.round((s.at - t0) / 1000), Math.round((s.bytes / MiB) * 10) / 10]),
       loadAverage: { start: loadStart, end: loadEnd, max: Math.max(loadMax, loadEnd) },
     };
-    ctx.log(`  RSS ${result.rssStartMiB.toFixed(1)} → ${result.rssEndMiB.toFixed(1)} MiB (${result.growthPercent.toFixed(1)}%), store ${result.storeStartMiB.toFixed(0)} → ${result.storeEndMiB.toFixed(0)} MiB (${result.storeMiBPerHour.toFixed(0)} MiB/h), stored p99 ${run.latency?.p99.toFixed(1)} ms, webhook p99 ${hooks.summary.p99.toFixed(1)} ms, ${result.closed} devices closed`);
+    ctx.log(`  RSS ${result.rssStartMiB.toFixed(1)} → ${result.rssEndMiB.toFixed(1)} MiB (${result.growthPercent.toFixed(1)}%, trend ${result.trendPercent.toFixed(1)}%), store ${result.storeStartMiB.toFixed(0)} → ${result.storeEndMiB.toFixed(0)} MiB (${result.storeMiBPerHour.toFixed(0)} MiB/h), stored p99 ${run.latency?.p99.toFixed(1)} ms, webhook p99 ${hooks.summary.p99.toFixed(1)} ms, ${result.closed} devices closed`);
     return result;
   } finally {
     await loadgen.stop({ op: 'exit' });

@@ -110,11 +110,16 @@ export function tailStart(t: TopicLog): number {
   return t.head < t.entries.length ? t.entries[t.head]!.seq : t.next;
 }
 
-/** Drops from memory what every subscribed group has taken. */
+/**
+ * Drops from memory what every subscribed group has taken. A taken slot is cleared at once: under
+ * a steady load the tail is rarely empty, and slots kept until the list is cut held a second of
+ * records past their use, long enough to be promoted to the old generation and collected there.
+ */
 export function trim(t: TopicLog): void {
   const to = minPosition(t) ?? t.next;
   while (t.head < t.entries.length && t.entries[t.head]!.seq < to) {
     t.tailBytes -= t.entries[t.head]!.bytes;
+    (t.entries as (Entry | undefined)[])[t.head] = undefined;
     t.head++;
   }
   if (t.head === t.entries.length) {

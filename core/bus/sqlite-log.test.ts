@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { busContract } from '../../test/contract/bus.contract.js';
@@ -237,6 +239,36 @@ describe('SqliteLogBus, embedded specifics', () => {
     expect(batches).toEqual([120, 120, 60]);
     expect(got.map((r) => r.key)).toEqual(range(1, 300).map((n) => `d${n % 7}`));
     expect(got.map((r) => r.value)).toEqual(range(1, 300).map(raw));
+  });
+
+  it('lets go of a record every group has taken while the tail in memory still holds later ones', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const b = logBus(dataDir());
+    const gates = [deferred(), deferred()];
+    const handled: number[] = [];
+    await b.subscribe('sw.deadletter', 'g', async (rs) => {
+      for (const r of rs) {
+        handled.push(r.value.receivedAt);
+        await gates[r.value.receivedAt - 1]!.promise;
+      }
+    });
+    // Published from a scope of its own: the log holds the only reference to the record.
+    const first = await (async () => {
+      const value = letter('k', 1);
+      await b.publish('sw.deadletter', [{ key: 'k', value }]);
+      return new WeakRef(value);
+    })();
+    await until(() => handled.length === 1);
+    // The second joins the tail while the group is inside the first one's batch...
+    await b.publish('sw.deadletter', [{ key: 'k', value: letter('k', 2) }]);
+    gates[0]!.resolve();
+    // ...and the group takes it next: the tail holds the second, and no longer the first.
+    await until(() => handled.length === 2);
+    await settleTurns();
+    gc();
+    expect(first.deref()).toBeUndefined();
+    gates[1]!.resolve();
   });
 
   it('commits what turns of the event loop make within the commit gap together', async () => {

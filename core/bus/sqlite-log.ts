@@ -558,6 +558,7 @@ export class SqliteLogBus implements Bus {
         if (!fits(item.appends[0]!)) break;
         take(item.appends[0]!);
         ready.push(item);
+        (q.items as (WriteItem | undefined)[])[q.head] = undefined;
         q.head++;
         q.bytes -= item.appends[0]!.bytes;
         this.waitingPublishes--;

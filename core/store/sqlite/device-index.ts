@@ -34,32 +34,31 @@ CREATE TABLE IF NOT EXISTS idx.indexed (k INTEGER PRIMARY KEY CHECK (k = 0), upt
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const readings = new Database(workerData.readings, { fileMustExist: true });
-readings.pragma('busy_timeout = 5000');
-const idx = new Database(workerData.index, { fileMustExist: true });
-idx.pragma('busy_timeout = 5000');
-idx.pragma('synchronous = NORMAL');
-const next = readings.prepare('SELECT id, device_id, metric, ts FROM readings WHERE id > ? ORDER BY id LIMIT ?').raw();
-const insert = idx.prepare('INSERT OR IGNORE INTO by_device (device_id, metric, ts, id) VALUES (?, ?, ?, ?)');
-const setUpto = idx.prepare('INSERT INTO indexed (k, upto) VALUES (0, ?) ON CONFLICT (k) DO UPDATE SET upto = excluded.upto');
-const getUpto = idx.prepare('SELECT upto FROM indexed WHERE k = 0');
-const store = idx.transaction((rows, upto) => {
-  for (const r of rows) insert.run(r[1], r[2], r[3], r[0]);
+const db = new Database(workerData.readings, { fileMustExist: true });
+db.pragma('busy_timeout = 5000');
+db.prepare('ATTACH DATABASE ? AS idx').run(workerData.index);
+db.pragma('idx.synchronous = NORMAL');
+// A pass is SQL from end to end: the rows never become JavaScript objects, and SQLite sorts them
+// by device first before they go into the index.
+const chunkEnd = db.prepare('SELECT max(id) FROM (SELECT id FROM main.readings WHERE id > ? ORDER BY id LIMIT ?)').pluck();
+const insert = db.prepare('INSERT OR IGNORE INTO idx.by_device (device_id, metric, ts, id) SELECT device_id, metric, ts, id FROM main.readings WHERE id > ? AND id <= ? ORDER BY device_id, metric, ts, id');
+const setUpto = db.prepare('INSERT INTO idx.indexed (k, upto) VALUES (0, ?) ON CONFLICT (k) DO UPDATE SET upto = excluded.upto');
+const getUpto = db.prepare('SELECT upto FROM idx.indexed WHERE k = 0').pluck();
+const store = db.transaction((from, upto) => {
+  insert.run(from, upto);
   setUpto.run(upto);
 });
-const byDevice = (a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : a[3] - b[3]);
 let closing = false;
 function pass() {
   try {
-    let upto = (getUpto.get() || { upto: 0 }).upto;
+    let upto = getUpto.get() || 0;
     while (!closing) {
-      const rows = next.all(upto, workerData.chunk);
-      if (rows.length === 0) return;
-      const last = rows[rows.length - 1][0];
-      rows.sort(byDevice);
-      store(rows, last);
+      const last = chunkEnd.get(upto, workerData.chunk);
+      if (last === null) return;
+      store(upto, last);
+      // A chunk shorter than the limit was the end of the table.
+      if (last - upto < workerData.chunk) return;
       upto = last;
-      if (rows.length < workerData.chunk) return;
     }
   } catch (err) {
     parentPort.postMessage({ error: String((err && err.message) || err) });
@@ -67,13 +66,13 @@ function pass() {
 }
 // Pruning: each series' entries older than the oldest reading left point at nothing. A series
 // is a range of the key, found from the one before it; a transaction per PRUNE_SERIES series.
-const firstSeries = idx.prepare('SELECT device_id, metric FROM by_device ORDER BY device_id, metric LIMIT 1').raw();
-const nextSeries = idx.prepare('SELECT device_id, metric FROM by_device WHERE (device_id, metric) > (?, ?) ORDER BY device_id, metric LIMIT 1').raw();
-const dropOld = idx.prepare('DELETE FROM by_device WHERE device_id = ? AND metric = ? AND ts < ?');
+const firstSeries = db.prepare('SELECT device_id, metric FROM idx.by_device ORDER BY device_id, metric LIMIT 1').raw();
+const nextSeries = db.prepare('SELECT device_id, metric FROM idx.by_device WHERE (device_id, metric) > (?, ?) ORDER BY device_id, metric LIMIT 1').raw();
+const dropOld = db.prepare('DELETE FROM idx.by_device WHERE device_id = ? AND metric = ? AND ts < ?');
 function prune(before) {
   let n = 0;
   let series = firstSeries.get();
-  const some = idx.transaction(() => {
+  const some = db.transaction(() => {
     for (let k = 0; series && k < workerData.pruneSeries; k++) {
       n += dropOld.run(series[0], series[1], before).changes;
       series = nextSeries.get(series[0], series[1]);
@@ -94,8 +93,7 @@ parentPort.on('message', (m) => {
   }
   closing = true;
   clearInterval(timer);
-  readings.close();
-  idx.close();
+  db.close();
   parentPort.close();
 });
 `;
