@@ -205,7 +205,7 @@ export function toMarkdown(r: BenchResults): string {
           s.rssStartMiB.toFixed(1),
           s.rssEndMiB.toFixed(1),
           `${s.growthPercent.toFixed(1)}%`,
-          s.trendPercent === undefined ? '–' : `${s.trendPercent.toFixed(1)}%`,
+          `${s.trendPercent.toFixed(1)}%`,
           s.rssMaxMiB.toFixed(1),
           `${n0(s.storeStartMiB)} / ${n0(s.storeEndMiB)}`,
           n0(s.storeMiBPerHour),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LatencyRecorder, summarize } from './stats.js';
+import { LatencyRecorder, summarize, trendPercent } from './stats.js';
 
 describe('latency percentiles', () => {
   it('are nearest-rank over every sample', () => {
@@ -24,8 +24,7 @@ describe('latency percentiles', () => {
 });
 
 describe('soak RSS trend', () => {
-  it('sees through a sawtooth to the line under it', async () => {
-    const { trendPercent } = await import('./scenarios/soak.js');
+  it('sees through a sawtooth to the line under it', () => {
     // A 0-100 MiB sawtooth (70 s period) over a flat 500 MiB, sampled every 5 s for an hour: the
     // line under it sits at about 550 MiB.
     const flat = Array.from({ length: 720 }, (_, i): [number, number] => [i * 5, 500 + ((i * 5) % 70) * (100 / 70)]);

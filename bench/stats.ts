@@ -52,3 +52,19 @@ export function summarize(values: ArrayLike<number>): LatencySummary {
   for (let i = 0; i < n; i++) sum += sorted[i]!;
   return { count: n, min: sorted[0]!, p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: sorted[n - 1]!, mean: sum / n };
 }
+
+/** Rise of the least-squares line through the points over their span, in percent of its value at the first. */
+export function trendPercent(points: readonly [number, number][]): number {
+  const n = points.length;
+  if (n < 2) return NaN;
+  const mx = points.reduce((a, p) => a + p[0], 0) / n;
+  const my = points.reduce((a, p) => a + p[1], 0) / n;
+  const sxy = points.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0);
+  const sxx = points.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
+  if (sxx === 0) return NaN;
+  const slope = sxy / sxx;
+  const x0 = points[0]![0];
+  const x1 = points[n - 1]![0];
+  const start = my + slope * (x0 - mx);
+  return ((slope * (x1 - x0)) / start) * 100;
+}

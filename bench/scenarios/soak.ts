@@ -9,7 +9,7 @@
 import { noteLoad, sleep, type BenchContext } from '../harness.js';
 import type { RunResult } from '../loadgen.js';
 import { cpuShare, type ProcSample } from '../processes.js';
-import type { LatencySummary } from '../stats.js';
+import { trendPercent, type LatencySummary } from '../stats.js';
 import { startAlertBench, webhookLatency } from './latency.js';
 
 export interface SoakResult {
@@ -66,22 +66,6 @@ export function soakOptions(quick: boolean): SoakOptions {
 }
 
 const MiB = 2 ** 20;
-
-/** Rise of the least-squares line through the points over their span, in percent of its value at the first. */
-export function trendPercent(points: readonly [number, number][]): number {
-  const n = points.length;
-  if (n < 2) return NaN;
-  const mx = points.reduce((a, p) => a + p[0], 0) / n;
-  const my = points.reduce((a, p) => a + p[1], 0) / n;
-  const sxy = points.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0);
-  const sxx = points.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
-  if (sxx === 0) return NaN;
-  const slope = sxy / sxx;
-  const x0 = points[0]![0];
-  const x1 = points[n - 1]![0];
-  const start = my + slope * (x0 - mx);
-  return ((slope * (x1 - x0)) / start) * 100;
-}
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);

@@ -56,7 +56,8 @@ function pass() {
       const last = chunkEnd.get(upto, workerData.chunk);
       if (last === null) return;
       store(upto, last);
-      // A chunk shorter than the limit was the end of the table.
+      // A range narrower than a chunk reached the end of the table (rowids come in arrival order;
+      // where a gap makes one look full, the next query finds nothing).
       if (last - upto < workerData.chunk) return;
       upto = last;
     }
