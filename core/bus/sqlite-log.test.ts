@@ -271,6 +271,42 @@ describe('SqliteLogBus, embedded specifics', () => {
     gates[1]!.resolve();
   });
 
+  it('lets go of a publish that waited for room once it is taken, while later ones still wait', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    // Room for one record: each publish waits until the group has taken the one before.
+    const b = logBus(dataDir(), { maxPendingRecords: 1 });
+    const gates = [1, 2, 3, 4].map(() => deferred());
+    const handled: number[] = [];
+    await b.subscribe('sw.deadletter', 'g', async (rs) => {
+      for (const r of rs) {
+        handled.push(r.value.receivedAt);
+        await gates[r.value.receivedAt - 1]!.promise;
+      }
+    });
+    await b.publish('sw.deadletter', [{ key: 'k', value: letter('k', 1) }]);
+    await until(() => handled.length === 1);
+    // Three wait behind the first; the second is published from a scope of its own.
+    const second = (() => {
+      const value = letter('k', 2);
+      void b.publish('sw.deadletter', [{ key: 'k', value }]);
+      return new WeakRef(value);
+    })();
+    void b.publish('sw.deadletter', [{ key: 'k', value: letter('k', 3) }]);
+    void b.publish('sw.deadletter', [{ key: 'k', value: letter('k', 4) }]);
+    gates[0]!.resolve();
+    await until(() => handled.length === 2);
+    gates[1]!.resolve();
+    // The group has taken the second and holds the third; the fourth still waits for room.
+    await until(() => handled.length === 3);
+    await settleTurns();
+    gc();
+    expect(second.deref()).toBeUndefined();
+    gates[2]!.resolve();
+    gates[3]!.resolve();
+    await until(() => handled.length === 4);
+  });
+
   it('commits what turns of the event loop make within the commit gap together', async () => {
     const rows = (b: SqliteLogBus): number => (b.database.prepare('SELECT count(*) AS n FROM bus_sw_deadletter').get() as { n: number }).n;
     const publishInTurns = async (b: SqliteLogBus): Promise<void> => {
