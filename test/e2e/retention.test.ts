@@ -74,7 +74,14 @@ describe('retention on the running platform', () => {
       clock.advance(DAY);
       await sw.platform.maintenance.run();
     }
+    // A PUBACK says the publish is in the log; ingest stores it a moment later. The prune keeps
+    // the newest stored reading (the fold's cursor), so the late one must be stored first.
+    const lateAt = clock.now();
     await publish('wl-late', [0.1]);
+    await waitFor(async () => {
+      const late = await sw.api('GET', `/api/devices/wl-late/readings?from=${lateAt}&to=${lateAt + HOUR}&resolution=raw`);
+      return late.body.series?.length > 0 ? true : undefined;
+    }, 'the late reading stored');
     await sw.platform.maintenance.run();
     const raw = await sw.api('GET', `/api/devices/wl-old/readings?from=${T0}&to=${T0 + HOUR}&resolution=raw`);
     expect(raw.body.series).toEqual([]);
@@ -96,8 +103,10 @@ describe('retention on the running platform', () => {
     await publish('wl-keep', [0.1]);
     await publish('wl-gone', [0.1]);
     const kv = sw.platform.state.kv;
-    expect((await kv.scanPrefix('device:wl-gone:')).keys.length).toBeGreaterThan(0);
-    expect((await kv.getMany<string[]>([subjectsKey('sensor-silent')])).get(subjectsKey('sensor-silent'))).toContain('wl-gone');
+    // A PUBACK says the publish is in the log; the detectors record the device's state after it.
+    const seen = async (): Promise<boolean> =>
+      (await kv.scanPrefix('device:wl-gone:')).keys.length > 0 && ((await kv.getMany<string[]>([subjectsKey('sensor-silent')])).get(subjectsKey('sensor-silent'))?.includes('wl-gone') ?? false);
+    await waitFor(async () => ((await seen()) ? true : undefined), "the detectors' state of wl-gone");
 
     expect((await sw.api('DELETE', '/api/devices/wl-gone')).status).toBe(204);
     expect((await kv.scanPrefix('device:wl-gone:')).keys).toEqual([]);
