@@ -8,7 +8,7 @@ import type { Reading } from '../../schemas.js';
 import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer.js';
 import { DEVICE_INDEX_FILE, DEVICE_INDEX_SCHEMA, DeviceIndexer } from './device-index.js';
 import { migrateDatabase, type Migration } from './migrations.js';
-import { openDatabase } from './open.js';
+import { openDatabase, PAGE_CACHE_KIB, WRITER_PAGE_CACHE_KIB } from './open.js';
 import { PendingFold } from './pending-fold.js';
 
 /**
@@ -193,7 +193,7 @@ export class SqliteSeriesStore implements SeriesStore {
   constructor(dataDir: string, onError: (message: string) => void = () => undefined) {
     fs.mkdirSync(dataDir, { recursive: true });
     this.file = path.join(dataDir, SERIES_DATABASE);
-    this.db = openDatabase(this.file);
+    this.db = openDatabase(this.file, WRITER_PAGE_CACHE_KIB);
     migrateDatabase(this.db, SERIES_DATABASE, SERIES_MIGRATIONS);
     // Readings are the bulk of what is written: their checkpoints run off the event loop.
     this.db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
@@ -202,6 +202,7 @@ export class SqliteSeriesStore implements SeriesStore {
     this.db.prepare('ATTACH DATABASE ? AS idx').run(indexFile);
     this.db.pragma('idx.journal_mode = WAL');
     this.db.pragma('idx.synchronous = NORMAL');
+    this.db.pragma(`idx.cache_size = ${-PAGE_CACHE_KIB}`);
     this.db.exec(DEVICE_INDEX_SCHEMA);
     this.indexer = new DeviceIndexer(this.file, indexFile, onError);
     this.insert = this.db.prepare(
