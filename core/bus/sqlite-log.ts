@@ -44,7 +44,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '../ports.js';
-import { openDatabase } from '../store/sqlite/open.js';
+import { openDatabase, WRITER_PAGE_CACHE_KIB } from '../store/sqlite/open.js';
 import { deliver, failurePolicy, parkedCause, type FailureKind, type FailurePolicy } from './failure-policy.js';
 import { LogStore, ROW_MAX_BYTES, ROW_MAX_RECORDS, encodeRecord, type EncodedRecords } from './sqlite-log-store.js';
 import { LogBatch, LogConsumer, encodeAppend, pending, tailStart, trim, type Append, type Entry, type TopicLog, type WriteItem } from './sqlite-log-topic.js';
@@ -158,7 +158,7 @@ export class SqliteLogBus implements Bus {
 
   /** A log in its own file (`bus.db` of the data directory when the readings are elsewhere). */
   static open(dataDir: string, opts: Omit<SqliteLogBusOptions, 'database' | 'ownsDatabase'> = {}): SqliteLogBus {
-    return new SqliteLogBus({ ...opts, database: openDatabase(path.join(dataDir, BUS_DATABASE_FILE)), ownsDatabase: true });
+    return new SqliteLogBus({ ...opts, database: openDatabase(path.join(dataDir, BUS_DATABASE_FILE), WRITER_PAGE_CACHE_KIB), ownsDatabase: true });
   }
 
   constructor(private readonly opts: SqliteLogBusOptions) {

@@ -3,12 +3,13 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { LOG_SCHEMA_V1, upgradeLog } from '../../bus/sqlite-log-store.js';
 import type { BatchContext, Resolution, RollupPoint, RollupResolution, SeriesQuery, SeriesStats, SeriesStore } from '../../ports.js';
-import { ROLLUP_RESOLUTIONS, STEP_MS } from '../../retention/rollup.js';
+import { coarsen, ROLLUP_RESOLUTIONS, STEP_MS } from '../../retention/rollup.js';
 import type { Reading } from '../../schemas.js';
 import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer.js';
 import { DEVICE_INDEX_FILE, DEVICE_INDEX_SCHEMA, DeviceIndexer } from './device-index.js';
 import { migrateDatabase, type Migration } from './migrations.js';
-import { openDatabase } from './open.js';
+import { openDatabase, PAGE_CACHE_KIB, WRITER_PAGE_CACHE_KIB } from './open.js';
+import { PendingFold } from './pending-fold.js';
 
 /**
  * Rows in arrival order (rowid), so a batch appends to the table's last pages whatever devices it
@@ -96,6 +97,20 @@ export const SERIES_MIGRATIONS: readonly Migration[] = [
   { version: 4, name: "the embedded bus's log in rows of records appended together", up: upgradeLog },
 ];
 
+/** Merges a step into the one already there (core/retention/rollup.ts combine()). */
+const MERGE_STEP = (() => {
+  const newer = (column: string): string => `${column} = CASE WHEN excluded.last_ts >= last_ts THEN excluded.${column} ELSE ${column} END`;
+  return `ON CONFLICT (device_id, metric, start) DO UPDATE SET
+    count = count + excluded.count,
+    min_value = min(min_value, excluded.min_value),
+    max_value = max(max_value, excluded.max_value),
+    sum_value = sum_value + excluded.sum_value,
+    ${newer('last_value')}, ${newer('unit')}, ${newer('lat')}, ${newer('lon')},
+    last_ts = max(last_ts, excluded.last_ts)`;
+})();
+
+const ROLLUP_COLUMNS = 'device_id, metric, start, count, min_value, max_value, sum_value, last_value, last_ts, unit, lat, lon';
+
 /**
  * Folds the readings with rowid in (?, ?] into one roll-up table: the
  * aggregates of core/retention/rollup.ts in SQL (the newest reading of a step gives `last`, its
@@ -104,22 +119,25 @@ export const SERIES_MIGRATIONS: readonly Migration[] = [
 const foldSql = (resolution: RollupResolution): string => {
   const step = STEP_MS[resolution];
   const newest = (column: string): string => `max(CASE WHEN rn = 1 THEN ${column} END)`;
-  const newer = (column: string): string => `${column} = CASE WHEN excluded.last_ts >= last_ts THEN excluded.${column} ELSE ${column} END`;
-  return `INSERT INTO ${ROLLUP_TABLES[resolution]} (device_id, metric, start, count, min_value, max_value, sum_value, last_value, last_ts, unit, lat, lon)
+  return `INSERT INTO ${ROLLUP_TABLES[resolution]} (${ROLLUP_COLUMNS})
   SELECT device_id, metric, start, count(*), min(value), max(value), sum(value), ${newest('value')}, max(ts), ${newest('unit')}, ${newest('lat')}, ${newest('lon')}
   FROM (SELECT device_id, metric, ts - ts % ${step} AS start, ts, value, unit, lat, lon,
           row_number() OVER (PARTITION BY device_id, metric, ts - ts % ${step} ORDER BY ts DESC) AS rn
         FROM readings WHERE id > ? AND id <= ?)
   WHERE true
   GROUP BY device_id, metric, start
-  ON CONFLICT (device_id, metric, start) DO UPDATE SET
-    count = count + excluded.count,
-    min_value = min(min_value, excluded.min_value),
-    max_value = max(max_value, excluded.max_value),
-    sum_value = sum_value + excluded.sum_value,
-    ${newer('last_value')}, ${newer('unit')}, ${newer('lat')}, ${newer('lon')},
-    last_ts = max(last_ts, excluded.last_ts)`;
+  ${MERGE_STEP}`;
 };
+
+/** Merges one step folded in memory (PendingFold) into a roll-up table. */
+const mergeSql = (resolution: RollupResolution): string =>
+  `INSERT INTO ${ROLLUP_TABLES[resolution]} (${ROLLUP_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ${MERGE_STEP}`;
+
+/** Readings a write stored, with their rowids. */
+interface Stored {
+  ids: number[];
+  readings: Reading[];
+}
 
 interface RollupRow {
   device_id: string;
@@ -155,6 +173,8 @@ interface ReadingRow {
  * redelivered reading is stored once (the first write wins, as a duplicate carries the same
  * measurement), and a roll-up table per resolution. Readings are folded into the roll-ups in
  * arrival order (a cursor on their rowid), so a late reading is folded once whenever it comes.
+ * They are folded in memory as they are written (PendingFold), and read back from the table only
+ * when that is not known to hold all of them (after a restart, or past its bound).
  */
 export class SqliteSeriesStore implements SeriesStore {
   readonly file: string;
@@ -162,6 +182,8 @@ export class SqliteSeriesStore implements SeriesStore {
   private readonly insert;
   private readonly writeTx;
   private readonly foldTx;
+  /** What was stored since the fold mark, folded in memory. */
+  private readonly pending: PendingFold;
   private readonly checkpointer: WalCheckpointer;
   private readonly indexer: DeviceIndexer;
   /** The oldest reading when the index by device was last pruned (this process). */
@@ -171,7 +193,7 @@ export class SqliteSeriesStore implements SeriesStore {
   constructor(dataDir: string, onError: (message: string) => void = () => undefined) {
     fs.mkdirSync(dataDir, { recursive: true });
     this.file = path.join(dataDir, SERIES_DATABASE);
-    this.db = openDatabase(this.file);
+    this.db = openDatabase(this.file, WRITER_PAGE_CACHE_KIB);
     migrateDatabase(this.db, SERIES_DATABASE, SERIES_MIGRATIONS);
     // Readings are the bulk of what is written: their checkpoints run off the event loop.
     this.db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
@@ -180,23 +202,45 @@ export class SqliteSeriesStore implements SeriesStore {
     this.db.prepare('ATTACH DATABASE ? AS idx').run(indexFile);
     this.db.pragma('idx.journal_mode = WAL');
     this.db.pragma('idx.synchronous = NORMAL');
+    this.db.pragma(`idx.cache_size = ${-PAGE_CACHE_KIB}`);
     this.db.exec(DEVICE_INDEX_SCHEMA);
     this.indexer = new DeviceIndexer(this.file, indexFile, onError);
     this.insert = this.db.prepare(
       `INSERT OR IGNORE INTO readings (${COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
     );
-    this.writeTx = this.db.transaction((readings: readonly Reading[]) => {
+    // The rowids of the readings stored (a duplicate is not), for the fold in memory.
+    this.writeTx = this.db.transaction((readings: readonly Reading[]): Stored => {
+      const stored: Stored = { ids: [], readings: [] };
       for (const r of readings) {
-        this.insert.run(r.deviceId, r.metric, r.ts, r.value, r.unit ?? null, r.loc?.lat ?? null, r.loc?.lon ?? null, r.zoneIds.join(','), r.subcenterId ?? null, r.receivedAt, r.ref);
+        const info = this.insert.run(r.deviceId, r.metric, r.ts, r.value, r.unit ?? null, r.loc?.lat ?? null, r.loc?.lon ?? null, r.zoneIds.join(','), r.subcenterId ?? null, r.receivedAt, r.ref);
+        if (info.changes === 0) continue;
+        stored.ids.push(Number(info.lastInsertRowid));
+        stored.readings.push(r);
       }
+      return stored;
     });
     const folds = ROLLUP_RESOLUTIONS.map((res) => this.db.prepare(foldSql(res)));
+    const merges = ROLLUP_RESOLUTIONS.map((res) => [res, this.db.prepare(mergeSql(res))] as const);
     const newest = this.db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM readings');
+    this.pending = new PendingFold(this.mark(FOLDED));
     this.foldTx = this.db.transaction((maxReadings: number): number => {
       const folded = this.mark(FOLDED);
       const last = newest.get()?.id ?? 0;
+      if (last <= folded) return 0;
+      // Every reading since the mark is folded in memory already: its steps are merged whatever
+      // their number (about one per busy series), in one transaction with the new mark.
+      const steps = this.pending.complete(folded, last);
+      if (steps) {
+        for (const [res, merge] of merges) {
+          for (const p of res === '5m' ? steps : coarsen(steps, res)) {
+            merge.run(p.deviceId, p.metric, p.start, p.count, p.min, p.max, p.sum, p.last, p.lastTs, p.unit ?? null, p.loc?.lat ?? null, p.loc?.lon ?? null);
+          }
+        }
+        this.setMark(FOLDED, last);
+        return last - folded;
+      }
+      // Else read back from the table, at most maxReadings of them.
       const until = Math.min(last, folded + maxReadings);
-      if (until <= folded) return 0;
       for (const fold of folds) fold.run(folded, until);
       this.setMark(FOLDED, until);
       return until - folded;
@@ -220,8 +264,14 @@ export class SqliteSeriesStore implements SeriesStore {
     if (readings.length === 0) return;
     // In the transaction that commits the bus batch when the log shares this database: the
     // readings, what the batch publishes and its consumer position are then stored together.
-    if (batch?.joinCommit(this.db, () => this.writeTx(readings))) return;
-    this.writeTx(readings);
+    let stored: Stored | undefined;
+    const write = (): void => void (stored = this.writeTx(readings));
+    if (batch?.joinCommit(this.db, write)) {
+      batch.afterCommit(() => this.pending.add(stored!.ids, stored!.readings));
+      return;
+    }
+    write();
+    this.pending.add(stored!.ids, stored!.readings);
   }
 
   async query(q: SeriesQuery): Promise<Reading[]> {
@@ -257,7 +307,10 @@ export class SqliteSeriesStore implements SeriesStore {
   }
 
   async rollUp(_now: number, maxReadings: number): Promise<number> {
-    return this.foldTx.immediate(maxReadings);
+    const n = this.foldTx.immediate(maxReadings);
+    // Committed: what is held from here on is what came after the new mark.
+    if (n > 0) this.pending.reset(this.mark(FOLDED));
+    return n;
   }
 
   async prune(resolution: Resolution, before: number, maxRows: number): Promise<number> {

@@ -8,7 +8,7 @@ import { sampleTicket, stateContract } from '../../../test/contract/state.contra
 import { provisionedDevice } from '../../schemas.js';
 import { SqliteSeriesStore } from './series.js';
 import { SqliteStateStore } from './state.js';
-import { openDatabase } from './open.js';
+import { openDatabase, PAGE_CACHE_KIB, WRITER_PAGE_CACHE_KIB } from './open.js';
 import type { StateStore } from '../../ports.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'sw-sqlite-'));
@@ -29,6 +29,20 @@ seriesContract('sqlite', async () => new SqliteSeriesStore(tmp()));
 deviceErrorLogContract('sqlite', async () => new SqliteStateStore(tmp()));
 
 describe('SQLite stores', () => {
+  it('bound the page cache of every connection: the readings with the log at 16 MiB, the rest at 2 MiB', async () => {
+    const dir = tmp();
+    const state = openDatabase(path.join(dir, 'state.db'));
+    const series = new SqliteSeriesStore(dir);
+    // SQLite's default here is 16 MiB for each database, the attached index included.
+    expect(state.pragma('cache_size', { simple: true })).toBe(-PAGE_CACHE_KIB);
+    expect(series.database.pragma('main.cache_size', { simple: true })).toBe(-WRITER_PAGE_CACHE_KIB);
+    expect(series.database.pragma('idx.cache_size', { simple: true })).toBe(-PAGE_CACHE_KIB);
+    expect(PAGE_CACHE_KIB).toBe(2048);
+    expect(WRITER_PAGE_CACHE_KIB).toBe(16_384);
+    state.close();
+    await series.close();
+  });
+
   it('keep tickets and devices across a reopen of the same data dir', async () => {
     const dir = tmp();
     const first = new SqliteStateStore(dir);
