@@ -241,11 +241,18 @@ describe('SqliteLogBus, embedded specifics', () => {
     expect(got.map((r) => r.value)).toEqual(range(1, 300).map(raw));
   });
 
-  it('lets go of a record every group has taken while the tail in memory still holds later ones', async () => {
+  /** A full collection, so a WeakRef tells whether anything still holds its target. */
+  const forceGc = (): void => {
     v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as () => void;
-    const b = logBus(dataDir());
-    const gates = [deferred(), deferred()];
+    (vm.runInNewContext('gc') as () => void)();
+  };
+
+  /**
+   * Group `g` on the dead letters, holding record n (its `receivedAt`) until `gates[n - 1]` is
+   * resolved; `handled` lists the records it has started on.
+   */
+  const gatedGroup = async (b: SqliteLogBus, n: number): Promise<{ gates: ReturnType<typeof deferred>[]; handled: number[] }> => {
+    const gates = Array.from({ length: n }, () => deferred());
     const handled: number[] = [];
     await b.subscribe('sw.deadletter', 'g', async (rs) => {
       for (const r of rs) {
@@ -253,6 +260,12 @@ describe('SqliteLogBus, embedded specifics', () => {
         await gates[r.value.receivedAt - 1]!.promise;
       }
     });
+    return { gates, handled };
+  };
+
+  it('lets go of a record every group has taken while the tail in memory still holds later ones', async () => {
+    const b = logBus(dataDir());
+    const { gates, handled } = await gatedGroup(b, 2);
     // Published from a scope of its own: the log holds the only reference to the record.
     const first = await (async () => {
       const value = letter('k', 1);
@@ -266,24 +279,15 @@ describe('SqliteLogBus, embedded specifics', () => {
     // ...and the group takes it next: the tail holds the second, and no longer the first.
     await until(() => handled.length === 2);
     await settleTurns();
-    gc();
+    forceGc();
     expect(first.deref()).toBeUndefined();
     gates[1]!.resolve();
   });
 
   it('lets go of a publish that waited for room once it is taken, while later ones still wait', async () => {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as () => void;
     // Room for one record: each publish waits until the group has taken the one before.
     const b = logBus(dataDir(), { maxPendingRecords: 1 });
-    const gates = [1, 2, 3, 4].map(() => deferred());
-    const handled: number[] = [];
-    await b.subscribe('sw.deadletter', 'g', async (rs) => {
-      for (const r of rs) {
-        handled.push(r.value.receivedAt);
-        await gates[r.value.receivedAt - 1]!.promise;
-      }
-    });
+    const { gates, handled } = await gatedGroup(b, 4);
     await b.publish('sw.deadletter', [{ key: 'k', value: letter('k', 1) }]);
     await until(() => handled.length === 1);
     // Three wait behind the first; the second is published from a scope of its own.
@@ -300,7 +304,7 @@ describe('SqliteLogBus, embedded specifics', () => {
     // The group has taken the second and holds the third; the fourth still waits for room.
     await until(() => handled.length === 3);
     await settleTurns();
-    gc();
+    forceGc();
     expect(second.deref()).toBeUndefined();
     gates[2]!.resolve();
     gates[3]!.resolve();
