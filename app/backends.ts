@@ -102,7 +102,10 @@ export function createBackends(config: Config, deps: { logger: Logger; metrics: 
       onSkipped: (topic, group, count) => metrics.busSkipped.inc({ topic, group }, count),
       onBacklog: (topic, records) => metrics.busBacklog.set({ topic }, records),
     };
-    bus = series instanceof SqliteSeriesStore ? new SqliteLogBus({ ...opts, database: series.database }) : SqliteLogBus.open(config.dataDir, opts);
+    bus =
+      series instanceof SqliteSeriesStore
+        ? new SqliteLogBus({ ...opts, database: series.database, stored: { 'sw.readings': series.storedReadings } })
+        : SqliteLogBus.open(config.dataDir, opts);
     usesDataDir ||= needs.has('bus');
   }
 

@@ -134,3 +134,17 @@ export class Metrics {
     }
   }
 }
+
+/**
+ * Observes how long ago each publish among `items` reached the broker, once per publish: the
+ * readings (or events) of one publish come one after another and share its `ref` and arrival
+ * time, so a run of them is one observation (the stage lag is per publish, not per reading).
+ */
+export function observePublishLag(lag: { observe(seconds: number): void }, now: number, items: Iterable<{ ref: string; receivedAt: number }>): void {
+  let last: string | undefined;
+  for (const { ref, receivedAt } of items) {
+    if (ref === last) continue;
+    last = ref;
+    lag.observe(Math.max(0, now - receivedAt) / 1000);
+  }
+}

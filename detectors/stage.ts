@@ -6,7 +6,7 @@
 import type { CityIndex } from '../core/city-index.js';
 import type { DeviceStateHolder } from '../core/device-state.js';
 import type { Logger } from '../core/logger.js';
-import type { Metrics } from '../core/metrics.js';
+import { observePublishLag, type Metrics } from '../core/metrics.js';
 import { systemClock, type Bus, type BusRecord, type Clock, type KeyValueStore, type Subscription } from '../core/ports.js';
 import type { Alert } from '../core/schemas.js';
 import { RuleEngine } from './engine.js';
@@ -60,12 +60,10 @@ export async function startDetectors(opts: DetectorsOptions): Promise<Detectors>
     },
   });
 
-  // Observed for every reading: the series' child is looked up once, not by its labels each time.
+  // Observed for every publish: the series' child is looked up once, not by its labels each time.
   const lag = metrics.stageLag.labels({ stage: 'detectors' });
-  const observeLag = (records: readonly { value: { receivedAt: number } }[]): void => {
-    const now = clock.now();
-    for (const r of records) lag.observe(Math.max(0, now - r.value.receivedAt) / 1000);
-  };
+  const observeLag = (records: readonly { value: { ref: string; receivedAt: number } }[]): void =>
+    observePublishLag(lag, clock.now(), records.map((r) => r.value));
   const readings = await bus.subscribe('sw.readings', 'detectors', async (records) => {
     await engine.readings(records.map((r) => r.value));
     observeLag(records);

@@ -12,7 +12,7 @@ import type { CityIndex, Placement } from '../core/city-index.js';
 import type { IngestConfig } from '../core/config.js';
 import { deadLetter } from '../core/dead-letter.js';
 import type { Logger } from '../core/logger.js';
-import type { Metrics } from '../core/metrics.js';
+import { observePublishLag, type Metrics } from '../core/metrics.js';
 import type { DeviceStateHolder } from '../core/device-state.js';
 import { ingestReport, type IngestReport } from '../core/ingest-report.js';
 import type { Bus, BusRecord, Clock, DeviceRegistry, KeyValueStore, SeriesStore, Subscription } from '../core/ports.js';
@@ -160,7 +160,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     known: () => new Set([...known.ids(), ...lastTouched.keys()]),
   };
 
-  // Observed for every reading: the series' child is looked up once, not by its labels each time.
+  // Observed for every publish that brought readings: the series' child is looked up once, not by its labels each time.
   const lag = metrics.stageLag.labels({ stage: 'ingest' });
   const subscription = await bus.subscribe('sw.raw', 'ingest', async (records, batch) => {
     const ids = new Set<string>();
@@ -194,7 +194,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     batch.publish('sw.deadletter', out.dead.map((d): BusRecord<DeadLetter> => ({ key: d.deviceId, value: d })));
     metrics.readingsStored.inc(out.readings.length);
     const now = clock.now();
-    for (const r of out.readings) lag.observe((now - r.receivedAt) / 1000);
+    observePublishLag(lag, now, out.readings);
     // Device status, last-seen time and saved trust state: idempotent or merged forward, so a
     // replayed batch writes them again harmlessly.
     await Promise.all([

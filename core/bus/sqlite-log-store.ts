@@ -9,10 +9,29 @@
  * prefix of rows. Keys and values are JSON arrays; a raw publish's payload bytes are kept end to
  * end in a column of their own (binary, up to the payload limit each: base64 inside JSON would
  * cost a third more and a copy each way), with their sizes.
+ *
+ * A record that a store sharing the database wrote in the same transaction (the readings ingest
+ * publishes on `sw.readings`: a transactional outbox) is kept as the row id it was stored under,
+ * a number in the values array, instead of a second copy of its JSON; reading the log back loads
+ * it from that store (StoredRecords).
  */
 import type Database from 'better-sqlite3';
 import { BUS_TOPICS, type BusRecord, type BusTopic, type ParkedFilter, type ParkedRecord } from '../ports.js';
 import type { RawPublish } from '../schemas.js';
+
+/**
+ * Where the records of a topic are stored besides the log, in the same database and transaction:
+ * the log keeps their row ids. Only a value `idOf` answers for is kept so; any other record of the
+ * topic is kept whole.
+ */
+export interface StoredRecords {
+  /** The row id `value` was stored under by a write of the transaction being committed, if it was. */
+  idOf(value: unknown): number | undefined;
+  /** The values stored under `ids`, in their order; undefined for a row that is gone (retention, a deleted device). */
+  load(ids: readonly number[]): (unknown | undefined)[];
+  /** About the length of `value` as JSON: what it counts toward the log's bound in bytes. */
+  estimateBytes(value: unknown): number;
+}
 
 /** One record as the parked table stores it. */
 export interface EncodedRecord {
@@ -63,7 +82,7 @@ interface ParkedRow {
 }
 
 /** What a record counts toward the bound beyond its key, value and payload: its share of a row and its entry in memory. */
-const RECORD_OVERHEAD_BYTES = 24;
+export const RECORD_OVERHEAD_BYTES = 24;
 /** A row takes the appends of a turn until it holds this many records ... */
 export const ROW_MAX_RECORDS = 1_000;
 /** ... or this many bytes (an append larger than either is a row of its own). */
@@ -80,8 +99,11 @@ export function encodeRecord(topic: BusTopic, record: BusRecord<unknown>): Encod
   return { key: record.key, value: JSON.stringify(rest), payload };
 }
 
-/** Records published together: two JSON arrays (one stringify each) and, for sw.raw, the payloads as they are. */
-export function encodeRecords(topic: BusTopic, records: readonly BusRecord<unknown>[]): EncodedRecords {
+/**
+ * Records published together: two JSON arrays (one stringify each) and, for sw.raw, the payloads
+ * as they are. With `stored`, a value stored in this transaction is its row id in the array.
+ */
+export function encodeRecords(topic: BusTopic, records: readonly BusRecord<unknown>[], stored?: StoredRecords): EncodedRecords {
   const keys = new Array<string>(records.length);
   for (let i = 0; i < records.length; i++) keys[i] = records[i]!.key;
   let values: string;
@@ -97,6 +119,13 @@ export function encodeRecords(topic: BusTopic, records: readonly BusRecord<unkno
       rest[i] = fields;
     }
     values = JSON.stringify(rest);
+  } else if (stored) {
+    const vs = new Array<unknown>(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const value = records[i]!.value;
+      vs[i] = stored.idOf(value) ?? value;
+    }
+    values = JSON.stringify(vs);
   } else {
     const vs = new Array<unknown>(records.length);
     for (let i = 0; i < records.length; i++) vs[i] = records[i]!.value;
@@ -203,7 +232,10 @@ export class LogStore {
   private readonly pruneParkedStmt: Stmt<[number]>;
   private readonly capParkedStmt: Stmt<[number]>;
 
-  constructor(readonly db: Database.Database) {
+  constructor(
+    readonly db: Database.Database,
+    private readonly stored: Partial<Record<BusTopic, StoredRecords>> = {},
+  ) {
     db.transaction(() => upgradeLog(db)).immediate();
     for (const t of BUS_TOPICS) {
       const table = tableOf(t);
@@ -254,15 +286,21 @@ export class LogStore {
     );
   }
 
-  /** Records with seq in [from, to), oldest first, at most `limit`. */
-  read(topic: BusTopic, from: number, to: number, limit: number): { seq: number; record: BusRecord<unknown>; bytes: number }[] {
+  /**
+   * Records with seq in [from, to), oldest first, at most `limit`. A record kept as a row id whose
+   * row is gone is left out: `missing` counts those before the last record returned, or all of
+   * them up to `to` when none is returned (then the caller moves on to `to`).
+   */
+  read(topic: BusTopic, from: number, to: number, limit: number): { entries: { seq: number; record: BusRecord<unknown>; bytes: number }[]; missing: number } {
     const stmts = this.stmts(topic);
     const out: { seq: number; record: BusRecord<unknown>; bytes: number }[] = [];
-    if (limit <= 0 || from >= to) return out;
+    let missing = 0;
+    let gone = 0;
+    if (limit <= 0 || from >= to) return { entries: out, missing };
     const start = stmts.rowOf.get(from)?.seq ?? from;
     for (const row of stmts.read.iterate(start, to)) {
       const keys = JSON.parse(row.keys_json) as string[];
-      const values = JSON.parse(row.values_json) as Record<string, unknown>[];
+      const values = this.resolve(topic, JSON.parse(row.values_json) as unknown[]);
       const sizes = row.payload_sizes === null ? null : (JSON.parse(row.payload_sizes) as number[]);
       const bytes = Math.ceil((row.keys_json.length + row.values_json.length + (row.payloads?.length ?? 0)) / row.n) + RECORD_OVERHEAD_BYTES;
       let offset = 0;
@@ -270,16 +308,34 @@ export class LogStore {
         const seq = row.seq + i;
         const size = sizes?.[i] ?? 0;
         if (seq >= from && seq < to) {
-          const value = values[i]!;
-          // Its own bytes: a view would keep the whole row's payloads alive.
-          if (topic === 'sw.raw') value.payload = row.payloads ? Buffer.from(row.payloads.subarray(offset, offset + size)) : Buffer.alloc(0);
-          out.push({ seq, record: { key: keys[i]!, value }, bytes });
-          if (out.length === limit) return out;
+          const value = values[i] as Record<string, unknown> | undefined;
+          if (value === undefined) {
+            gone++;
+          } else {
+            // Its own bytes: a view would keep the whole row's payloads alive.
+            if (topic === 'sw.raw') value.payload = row.payloads ? Buffer.from(row.payloads.subarray(offset, offset + size)) : Buffer.alloc(0);
+            out.push({ seq, record: { key: keys[i]!, value }, bytes });
+            missing += gone;
+            gone = 0;
+            if (out.length === limit) return { entries: out, missing };
+          }
         }
         offset += size;
       }
     }
-    return out;
+    return { entries: out, missing: out.length === 0 ? gone : missing };
+  }
+
+  /** A row's values with each row id replaced by the record stored under it (undefined if gone). */
+  private resolve(topic: BusTopic, values: unknown[]): unknown[] {
+    const ids: number[] = [];
+    for (const v of values) if (typeof v === 'number') ids.push(v);
+    if (ids.length === 0) return values;
+    const stored = this.stored[topic];
+    if (!stored) throw new Error(`the log of ${topic} holds row ids, and no store to read them from was given`);
+    const loaded = stored.load(ids);
+    let k = 0;
+    return values.map((v) => (typeof v === 'number' ? loaded[k++] : v));
   }
 
   /** The oldest seq held, or undefined when the topic's table is empty. */

@@ -4,7 +4,7 @@
  */
 import type { BatchContext, BatchHandler, BusRecord, BusTopic, BusTopics } from '../ports.js';
 import type { RawPublish } from '../schemas.js';
-import { encodeRecords, type EncodedRecord, type EncodedRecords } from './sqlite-log-store.js';
+import { RECORD_OVERHEAD_BYTES, encodeRecords, type EncodedRecord, type EncodedRecords, type StoredRecords } from './sqlite-log-store.js';
 
 export interface Entry {
   seq: number;
@@ -33,9 +33,13 @@ export interface TopicLog {
 
 export interface Append {
   topic: BusTopic;
-  encoded: EncodedRecords;
+  /**
+   * The records as the table keeps them. Undefined until the commit for records a store may
+   * write in it (StoredRecords): they are encoded after the batch's own writes, as row ids.
+   */
+  encoded: EncodedRecords | undefined;
   records: BusRecord<unknown>[];
-  /** What the encoded records count toward the bound. */
+  /** What the records count toward the bound: their encoded bytes, or an estimate until encoded. */
   bytes: number;
 }
 
@@ -137,10 +141,15 @@ export class LogBatch implements BatchContext {
   readonly joined: (() => void)[] = [];
   readonly after: (() => void | Promise<void>)[] = [];
 
-  constructor(private readonly database: object) {}
+  constructor(
+    private readonly database: object,
+    private readonly stored: Partial<Record<BusTopic, StoredRecords>>,
+  ) {}
 
   publish<K extends BusTopic>(topic: K, records: BusRecord<BusTopics[K]>[]): void {
-    if (records.length > 0) this.appends.push(encodeAppend(topic, records));
+    if (records.length === 0) return;
+    const stored = this.stored[topic];
+    this.appends.push(stored ? deferredAppend(topic, records, stored) : encodeAppend(topic, records));
   }
 
   joinCommit(database: object, write: () => void): boolean {
@@ -158,6 +167,18 @@ export function encodeAppend(topic: BusTopic, records: BusRecord<unknown>[]): Ap
   const owned = topic === 'sw.raw' ? records.map(ownPayload) : records;
   const encoded = encodeRecords(topic, owned);
   return { topic, encoded, records: owned, bytes: encoded.bytes };
+}
+
+/** A batch's append of records a store may write in the batch's commit: encoded then (encodedAppend). */
+function deferredAppend(topic: BusTopic, records: BusRecord<unknown>[], stored: StoredRecords): Append {
+  let bytes = 0;
+  for (const r of records) bytes += r.key.length + stored.estimateBytes(r.value) + RECORD_OVERHEAD_BYTES;
+  return { topic, encoded: undefined, records, bytes };
+}
+
+/** The append as the table keeps it, encoding it now if it was deferred (inside the commit, after the batch's writes). */
+export function encodedAppend(a: Append, stored: StoredRecords | undefined): EncodedRecords {
+  return (a.encoded ??= encodeRecords(a.topic, a.records, stored));
 }
 
 /**

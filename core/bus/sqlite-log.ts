@@ -22,6 +22,9 @@
  * - Records not yet taken by every subscribed group are also held in memory (the bound applies):
  *   consumers that keep up get them by reference, never decoded; one behind (after a restart)
  *   reads the table.
+ * - Records a store writes in the same commit (`stored`: the readings, when they share this
+ *   database) are kept in the log as the row ids they were stored under, not a second copy; one
+ *   whose row is gone by the time a group behind reads it is counted as skipped.
  * - Failures follow core/bus/failure-policy.ts; a parked record goes to `bus_parked`, with its
  *   cause, for `parkedRetentionMs` and at most `maxParked` of them.
  *
@@ -46,8 +49,8 @@ import {
 } from '../ports.js';
 import { openDatabase, WRITER_PAGE_CACHE_KIB } from '../store/sqlite/open.js';
 import { deliver, failurePolicy, parkedCause, type FailureKind, type FailurePolicy } from './failure-policy.js';
-import { LogStore, ROW_MAX_BYTES, ROW_MAX_RECORDS, encodeRecord, type EncodedRecords } from './sqlite-log-store.js';
-import { LogBatch, LogConsumer, encodeAppend, pending, tailStart, trim, type Append, type Entry, type TopicLog, type WriteItem } from './sqlite-log-topic.js';
+import { LogStore, ROW_MAX_BYTES, ROW_MAX_RECORDS, encodeRecord, type EncodedRecords, type StoredRecords } from './sqlite-log-store.js';
+import { LogBatch, LogConsumer, encodeAppend, encodedAppend, pending, tailStart, trim, type Append, type Entry, type TopicLog, type WriteItem } from './sqlite-log-topic.js';
 
 /** Records handed to a handler at once unless the subscriber asks otherwise (as on Kafka). */
 export const DEFAULT_MAX_BATCH = 1000;
@@ -90,6 +93,8 @@ export interface SqliteLogBusOptions {
   database: Database.Database;
   /** Close the database when the bus closes. Default false (its owner closes it). */
   ownsDatabase?: boolean;
+  /** Stores in `database` whose writes, joined to a batch's commit, hold the records that batch publishes to a topic. */
+  stored?: Partial<Record<BusTopic, StoredRecords>>;
   /** Default DEFAULT_MAX_BATCH. */
   maxBatch?: number;
   /** Default DEFAULT_MAX_PENDING_RECORDS. */
@@ -128,6 +133,7 @@ export interface SqliteLogBusOptions {
 export class SqliteLogBus implements Bus {
   readonly database: Database.Database;
   private readonly store: LogStore;
+  private readonly stored: Partial<Record<BusTopic, StoredRecords>>;
   private readonly topics = new Map<BusTopic, TopicLog>();
   private readonly policy: FailurePolicy;
   private readonly now: () => number;
@@ -163,7 +169,8 @@ export class SqliteLogBus implements Bus {
 
   constructor(private readonly opts: SqliteLogBusOptions) {
     this.database = opts.database;
-    this.store = new LogStore(opts.database);
+    this.stored = opts.stored ?? {};
+    this.store = new LogStore(opts.database, this.stored);
     this.policy = failurePolicy(opts.failure);
     this.now = opts.now ?? Date.now;
     this.maxPendingRecords = opts.maxPendingRecords ?? DEFAULT_MAX_PENDING_RECORDS;
@@ -271,7 +278,7 @@ export class SqliteLogBus implements Bus {
   private async consume(c: LogConsumer): Promise<void> {
     const { name } = c.topic;
     while (!c.closing) {
-      const batch = this.fetch(c.topic, c.position, c.maxBatch);
+      const batch = this.fetch(c, c.maxBatch);
       if (batch.length === 0) {
         await new Promise<void>((resolve) => {
           c.wake = resolve;
@@ -290,19 +297,29 @@ export class SqliteLogBus implements Bus {
     }
   }
 
-  /** Up to `max` records from `from` on: from memory when it still holds them, else from the table. */
-  private fetch(t: TopicLog, from: number, max: number): Entry[] {
+  /** Up to `max` records from the consumer's position on: from memory when it still holds them, else from the table. */
+  private fetch(c: LogConsumer, max: number): Entry[] {
+    const t = c.topic;
+    const from = c.position;
     if (from >= t.next) return [];
     const inMemory = tailStart(t);
     if (from >= inMemory) {
       const i = t.head + (from - inMemory);
       return t.entries.slice(i, i + max);
     }
-    return this.store.read(t.name, from, inMemory, max);
+    const { entries, missing } = this.store.read(t.name, from, inMemory, max);
+    if (missing > 0) {
+      this.opts.onSkipped?.(t.name, c.group, missing);
+      this.opts.logger?.warn({ topic: t.name, group: c.group, skipped: missing }, 'records kept as row ids of a store whose rows are gone were skipped');
+    }
+    if (entries.length > 0) return entries;
+    // Every record up to the tail in memory was gone: the group moves past them.
+    this.advance(c, inMemory);
+    return this.fetch(c, max);
   }
 
   private async process(c: LogConsumer, entries: Entry[]): Promise<void> {
-    const batch = new LogBatch(this.database);
+    const batch = new LogBatch(this.database, this.stored);
     await c.handler(
       entries.map((e) => e.record),
       batch,
@@ -581,8 +598,10 @@ export class SqliteLogBus implements Bus {
     for (const a of item.appends) {
       const t = this.topics.get(a.topic)!;
       const n = a.records.length;
-      if (rows) rows.add(a.topic, t.staged, a.encoded);
-      else this.store.append(a.topic, t.staged, [a.encoded], now);
+      // After the item's own writes: records they stored are kept as their row ids.
+      const encoded = encodedAppend(a, this.stored[a.topic]);
+      if (rows) rows.add(a.topic, t.staged, encoded);
+      else this.store.append(a.topic, t.staged, [encoded], now);
       // The append's bytes shared among its records, to the byte (the bound counts them back as they go).
       const each = Math.floor(a.bytes / n);
       const out: Entry[] = new Array(n);

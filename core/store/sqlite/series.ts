@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { LOG_SCHEMA_V1, upgradeLog } from '../../bus/sqlite-log-store.js';
+import { LOG_SCHEMA_V1, upgradeLog, type StoredRecords } from '../../bus/sqlite-log-store.js';
 import type { BatchContext, Resolution, RollupPoint, RollupResolution, SeriesQuery, SeriesStats, SeriesStore } from '../../ports.js';
 import { coarsen, ROLLUP_RESOLUTIONS, STEP_MS } from '../../retention/rollup.js';
 import type { Reading } from '../../schemas.js';
@@ -155,6 +155,7 @@ interface RollupRow {
 }
 
 interface ReadingRow {
+  id: number;
   device_id: string;
   metric: string;
   ts: number;
@@ -188,6 +189,13 @@ export class SqliteSeriesStore implements SeriesStore {
   private readonly indexer: DeviceIndexer;
   /** The oldest reading when the index by device was last pruned (this process). */
   private indexPrunedBefore: number | undefined;
+  /** The readings the last write stored, by the rowid each got, until its commit. */
+  private justStored: Map<Reading, number> | undefined;
+  /**
+   * The readings as the embedded bus's log keeps what ingest publishes on `sw.readings` in the
+   * commit that stores them: their rowids here (see core/bus/sqlite-log-store.ts).
+   */
+  readonly storedReadings: StoredRecords;
 
   /** `onError` hears of checkpoints that failed in the background (the store keeps working). */
   constructor(dataDir: string, onError: (message: string) => void = () => undefined) {
@@ -208,17 +216,31 @@ export class SqliteSeriesStore implements SeriesStore {
     this.insert = this.db.prepare(
       `INSERT OR IGNORE INTO readings (${COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
     );
-    // The rowids of the readings stored (a duplicate is not), for the fold in memory.
+    // The rowids of the readings stored (a duplicate is not), for the fold in memory and the log.
     this.writeTx = this.db.transaction((readings: readonly Reading[]): Stored => {
       const stored: Stored = { ids: [], readings: [] };
+      const byReading = new Map<Reading, number>();
       for (const r of readings) {
         const info = this.insert.run(r.deviceId, r.metric, r.ts, r.value, r.unit ?? null, r.loc?.lat ?? null, r.loc?.lon ?? null, r.zoneIds.join(','), r.subcenterId ?? null, r.receivedAt, r.ref);
         if (info.changes === 0) continue;
-        stored.ids.push(Number(info.lastInsertRowid));
+        const id = Number(info.lastInsertRowid);
+        stored.ids.push(id);
         stored.readings.push(r);
+        byReading.set(r, id);
       }
+      this.justStored = byReading;
       return stored;
     });
+    const byIds = this.db.prepare<[string], ReadingRow>('SELECT r.* FROM json_each(?) AS j JOIN readings AS r ON r.id = j.value');
+    this.storedReadings = {
+      idOf: (value) => this.justStored?.get(value as Reading),
+      load: (ids) => {
+        const found = new Map<number, Reading>();
+        for (const row of byIds.iterate(JSON.stringify(ids))) found.set(row.id, toReading(row));
+        return ids.map((id) => found.get(id));
+      },
+      estimateBytes: (value) => estimateReadingBytes(value as Reading),
+    };
     const folds = ROLLUP_RESOLUTIONS.map((res) => this.db.prepare(foldSql(res)));
     const merges = ROLLUP_RESOLUTIONS.map((res) => [res, this.db.prepare(mergeSql(res))] as const);
     const newest = this.db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM readings');
@@ -267,10 +289,14 @@ export class SqliteSeriesStore implements SeriesStore {
     let stored: Stored | undefined;
     const write = (): void => void (stored = this.writeTx(readings));
     if (batch?.joinCommit(this.db, write)) {
-      batch.afterCommit(() => this.pending.add(stored!.ids, stored!.readings));
+      batch.afterCommit(() => {
+        this.justStored = undefined;
+        this.pending.add(stored!.ids, stored!.readings);
+      });
       return;
     }
     write();
+    this.justStored = undefined;
     this.pending.add(stored!.ids, stored!.readings);
   }
 
@@ -404,6 +430,15 @@ function toRollup(r: RollupRow): RollupPoint {
   if (r.unit !== null) p.unit = r.unit;
   if (r.lat !== null && r.lon !== null) p.loc = { lat: r.lat, lon: r.lon };
   return p;
+}
+
+/** About the length of a reading as JSON, without encoding it (what it counts toward the log's bound). */
+function estimateReadingBytes(r: Reading): number {
+  let n = 120 + r.deviceId.length + r.metric.length + r.ref.length + 16 * r.zoneIds.length;
+  if (r.unit !== undefined) n += 10 + r.unit.length;
+  if (r.loc !== undefined) n += 48;
+  if (r.subcenterId !== undefined) n += 16 + r.subcenterId.length;
+  return n;
 }
 
 function toReading(r: ReadingRow): Reading {
