@@ -53,6 +53,13 @@ export function connectPath(opts: ConnectPathOptions): Required<Pick<AedesOption
 
   const authenticate: AedesOptions['authenticate'] = (client, username, password, done) => {
     const address = opts.addressOf(client);
+    // The CONNECT packet, password included, stays in the connection's parser for the life of the
+    // connection: once judged, its bytes are overwritten, so a secret does not sit in memory (or a
+    // heap snapshot) for days.
+    const answer = (err: AuthenticateError | null, ok: boolean): void => {
+      password?.fill(0);
+      done(err, ok);
+    };
     const check = async (): Promise<void> => {
       // Refused before anything is looked up: a throttled address costs no hashing or store reads.
       const wait = await loginThrottle.refusedFor(address);
@@ -74,7 +81,7 @@ export function connectPath(opts: ConnectPathOptions): Required<Pick<AedesOption
           metrics.mqttTakeovers.inc();
           log.info({ clientId: quoteWire(client.id), remote: address }, 'connection takes over an open connection of the same client id');
         }
-        done(null, true);
+        answer(null, true);
       },
       (err: unknown) => {
         const code: ErrorCode = err instanceof StreetWatchError ? err.code : 'SW_ERR_INTERNAL';
@@ -84,8 +91,8 @@ export function connectPath(opts: ConnectPathOptions): Required<Pick<AedesOption
         log.info({ clientId: quoteWire(client.id), remote: address, code }, 'connection refused');
         const refusal = new Error(err instanceof Error ? err.message : String(err)) as AuthenticateError;
         refusal.returnCode = connackReturnCode(code);
-        if (counted instanceof Promise) void counted.then(() => done(refusal, false));
-        else done(refusal, false);
+        if (counted instanceof Promise) void counted.then(() => answer(refusal, false));
+        else answer(refusal, false);
       },
     );
   };
