@@ -119,16 +119,12 @@ export function encodeRecords(topic: BusTopic, records: readonly BusRecord<unkno
       rest[i] = fields;
     }
     values = JSON.stringify(rest);
-  } else if (stored) {
+  } else {
     const vs = new Array<unknown>(records.length);
     for (let i = 0; i < records.length; i++) {
       const value = records[i]!.value;
-      vs[i] = stored.idOf(value) ?? value;
+      vs[i] = stored?.idOf(value) ?? value;
     }
-    values = JSON.stringify(vs);
-  } else {
-    const vs = new Array<unknown>(records.length);
-    for (let i = 0; i < records.length; i++) vs[i] = records[i]!.value;
     values = JSON.stringify(vs);
   }
   const keysJson = JSON.stringify(keys);

@@ -4,9 +4,8 @@
  * each as JSON, and a group reading the log back loads them from the readings table.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir, waitFor } from '../../../test/support/harness.js';
 import { SqliteLogBus, type SqliteLogBusOptions } from '../../bus/sqlite-log.js';
 import type { BusRecord } from '../../ports.js';
 import type { DeadLetter, Reading } from '../../schemas.js';
@@ -70,7 +69,8 @@ describe('readings kept in the log as their rowids', () => {
   }
 
   it('keeps each reading a batch stored as its rowid, and one it did not store (a duplicate) whole', async () => {
-    const dir = tempDir(dirs);
+    const dir = tempDir('outbox');
+    dirs.push(dir);
     const first = [reading(1, 0), reading(2, 0, { unit: 'cm', loc: { lat: 23.1, lon: 113.2 }, subcenterId: 'sc-1' }), reading(3, 0)];
     const second = [reading(1, 1), { ...reading(2, 0), value: 99 }, reading(3, 1)];
     const { series } = await ingest(dir, [first, second]);
@@ -83,7 +83,8 @@ describe('readings kept in the log as their rowids', () => {
   });
 
   it('gives a group that reads the log back the readings as they were published', async () => {
-    const dir = tempDir(dirs);
+    const dir = tempDir('outbox');
+    dirs.push(dir);
     const batches = [
       [reading(1, 0), reading(2, 0, { unit: 'cm', loc: { lat: 23.1, lon: 113.2 }, subcenterId: 'sc-1' }), reading(3, 0, { value: -0.5 })],
       [reading(1, 1), { ...reading(2, 0), value: 99 }, reading(3, 1, { zoneIds: ['z-9'] })],
@@ -101,7 +102,8 @@ describe('readings kept in the log as their rowids', () => {
   });
 
   it('skips, counts and moves past records whose readings are gone when a group reads them back', async () => {
-    const dir = tempDir(dirs);
+    const dir = tempDir('outbox');
+    dirs.push(dir);
     const { series, bus } = await ingest(dir, [[reading(1, 0), reading(2, 0), reading(3, 0)], [reading(1, 1), reading(2, 1)]]);
     await bus.close();
     // Gone as retention or a deleted device would take them: one in the middle, then all of the second batch.
@@ -124,16 +126,5 @@ describe('readings kept in the log as their rowids', () => {
   });
 });
 
-function tempDir(dirs: string[]): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-outbox-'));
-  dirs.push(d);
-  return d;
-}
-
-async function until(ok: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Waits until `ok` holds. */
+const until = async (ok: () => boolean, what = 'the log'): Promise<void> => void (await waitFor(() => ok() || undefined, what));
