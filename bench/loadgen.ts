@@ -121,10 +121,16 @@ export interface OpenCommand {
   hazardRate?: number;
   /**
    * `once`: each hazard sensor raises its alarm once, in turn (a ticket each; none sent when every
-   * sensor has). `alternate` (default): alarm, then all-clear, then alarm again, per sensor.
+   * sensor has). The sensors the window does not need (up to WARMUP_ALARMS) raise theirs during
+   * the warm-up, uncounted, so that the window does not include the first alarm after a start
+   * (the alerting path's first run: its code compiled, the webhook client loaded).
+   * `alternate` (default): alarm, then all-clear, then alarm again, per sensor.
    */
   hazardMode?: 'once' | 'alternate';
 }
+
+/** Most uncounted alarms of a `once` run's warm-up. */
+const WARMUP_ALARMS = 10;
 
 export type LoadCommand = ConnectCommand | WatchCommand | ReconnectsCommand | SubscribeCommand | ClosedCommand | FloodCommand | OpenCommand | { op: 'disconnect' } | { op: 'exit' };
 
@@ -496,6 +502,10 @@ async function open(cmd: OpenCommand): Promise<RunResult> {
   const hazardTs = new Float64Array(hazardIds.length);
   let hazardSent = 0;
   const hazardRate = hazardIds.length > 0 ? (cmd.hazardRate ?? 0) : 0;
+  // In `once` mode, the last sensors the window leaves unused alarm during the warm-up.
+  const counted = cmd.hazardMode === 'once' ? Math.min(hazardIds.length, Math.ceil((hazardRate * cmd.durationMs) / 1000)) : hazardIds.length;
+  const warmAlarms = cmd.hazardMode === 'once' && hazardRate > 0 ? Math.min(WARMUP_ALARMS, hazardIds.length - counted) : 0;
+  let warmSent = 0;
   hazardClients.forEach((c) => {
     c.onAck = () => undefined;
   });
@@ -512,11 +522,17 @@ async function open(cmd: OpenCommand): Promise<RunResult> {
       sendTelemetry(i, cmd.qos, at, w);
       i = i + 1 === clients.length ? 0 : i + 1;
     }
+    for (let at = t0 + (warmSent + 1) * (cmd.warmupMs / (warmAlarms + 1)); warmSent < warmAlarms && at <= now; at = t0 + (++warmSent + 1) * (cmd.warmupMs / (warmAlarms + 1))) {
+      const h = hazardIds.length - 1 - warmSent;
+      hazardTs[h] = Math.floor(at);
+      alarmed[h] = 1;
+      hazardClients[h]!.publish(`v1/devices/${hazardIds[h]}/telemetry`, `{"ts":${hazardTs[h]},"values":{"smoke":${HAZARD_SMOKE.alarm}}}`, 1, at);
+    }
     // Alarms raised once are spread over the measured window, after the warm-up.
     const h0 = cmd.hazardMode === 'once' ? measureFrom : t0;
     if (hazardRate > 0) {
       for (let at = h0 + hazardSent * (1000 / hazardRate); at <= now; at = h0 + ++hazardSent * (1000 / hazardRate)) {
-        if (cmd.hazardMode === 'once' && hazardSent >= hazardIds.length) break;
+        if (cmd.hazardMode === 'once' && hazardSent >= counted) break;
         const h = hazardSent % hazardIds.length;
         const ts = Math.max(Math.floor(at), hazardTs[h]! + 1);
         hazardTs[h] = ts;

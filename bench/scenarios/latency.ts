@@ -6,7 +6,8 @@
  * arrival at the receiver. Each share runs on a platform of its own, so that every alarm opens a
  * new ticket (an alarm on an open ticket is an update, which the outbox may coalesce, and a
  * sensor that keeps going off and on is flagged flapping and announced no more: neither is the
- * latency of a new hazard).
+ * latency of a new hazard). Spare hazard sensors alarm during the warm-up, uncounted, so that
+ * the first alarm after a start (the alerting path run for the first time) is not measured.
  */
 import { connectFleet, noteLoad, sleep, startLoadgen, startPlatformUnderTest, type BenchContext, type PlatformUnderTest } from '../harness.js';
 import type { Child } from '../processes.js';
