@@ -112,32 +112,36 @@ export function applyTrust(device: TrustDevice, state: DeviceTrustState, input: 
   }
 
   // A single reading cannot repeat another: most publishes skip the keyed pass.
-  const seen = new Map<string, number>();
-  if (readings.length > 1) readings = readings.filter((r) => {
-    const key = `${r.metric}\u0000${r.ts}`;
-    const first = seen.get(key);
-    if (first === undefined) {
-      seen.set(key, r.index);
-      return true;
-    }
-    rejections.push(recordError(r.index, 'SW_ERR_READING_DUPLICATE', device.id, r.metric, iso(r.ts), `[${first}]`));
-    return false;
-  });
+  if (readings.length > 1) {
+    const seen = new Map<string, number>();
+    readings = readings.filter((r) => {
+      const key = `${r.metric}\u0000${r.ts}`;
+      const first = seen.get(key);
+      if (first === undefined) {
+        seen.set(key, r.index);
+        return true;
+      }
+      rejections.push(recordError(r.index, 'SW_ERR_READING_DUPLICATE', device.id, r.metric, iso(r.ts), `[${first}]`));
+      return false;
+    });
+  }
 
   let metrics = state.metrics;
-  const overLimit = new Set<string>();
-  if (readings.some((r) => !metrics.has(r.metric))) readings = readings.filter((r) => {
-    if (metrics.has(r.metric)) return true;
-    if (metrics.size < limits.maxMetricsPerDevice) {
-      metrics = new Set([...metrics, r.metric]);
-      return true;
-    }
-    if (!overLimit.has(r.metric)) {
-      overLimit.add(r.metric);
-      rejections.push(recordError(r.index, 'SW_ERR_METRIC_LIMIT', device.id, limits.maxMetricsPerDevice, r.metric));
-    }
-    return false;
-  });
+  if (readings.some((r) => !metrics.has(r.metric))) {
+    const overLimit = new Set<string>();
+    readings = readings.filter((r) => {
+      if (metrics.has(r.metric)) return true;
+      if (metrics.size < limits.maxMetricsPerDevice) {
+        metrics = new Set([...metrics, r.metric]);
+        return true;
+      }
+      if (!overLimit.has(r.metric)) {
+        overLimit.add(r.metric);
+        rejections.push(recordError(r.index, 'SW_ERR_METRIC_LIMIT', device.id, limits.maxMetricsPerDevice, r.metric));
+      }
+      return false;
+    });
+  }
 
   let position = state.position;
   // Fresh lists either way: the outcome never shares a list with the input.

@@ -334,6 +334,27 @@ describe('SqliteLogBus, embedded specifics', () => {
     expect(held(grouped)).toBe(20);
   });
 
+  it('commits the position of a group that only reads within the commit interval, not with every turn', async () => {
+    const b = logBus(dataDir(), { commitGapMs: 0, commitIntervalMs: 1_000 });
+    b.database.exec(`CREATE TEMP TABLE moves (n INTEGER);
+      CREATE TEMP TRIGGER counted AFTER UPDATE OF position ON bus_groups WHEN new.grp = 'g' AND new.position <> old.position BEGIN INSERT INTO moves VALUES (new.position); END;`);
+    const taken: number[] = [];
+    await b.subscribe('sw.deadletter', 'g', async (rs) => void taken.push(...rs.map((r) => r.value.receivedAt)));
+    const committed = (): number => (b.database.prepare("SELECT position FROM bus_groups WHERE topic = 'sw.deadletter' AND grp = 'g'").get() as { position: number }).position;
+    const start = committed();
+    const at = performance.now();
+    // Twenty publishes, each committed on a turn of its own and taken in a batch of its own.
+    for (const n of range(1, 20)) {
+      await b.publish('sw.deadletter', [{ key: 'k', value: letter('k', n) }]);
+      await until(() => taken.length === n);
+    }
+    await until(() => committed() === start + 20);
+    // Once, or twice when the publishes took longer than half the interval: not twenty times.
+    const moves = (b.database.prepare('SELECT count(*) AS n FROM moves').get() as { n: number }).n;
+    expect(moves).toBeLessThanOrEqual(Math.ceil((performance.now() - at) / 500) + 1);
+    expect(moves).toBeLessThan(5);
+  });
+
   it('reads a log written in the first layout, a row per record, from where each group stood', async () => {
     const dir = dataDir();
     const old = new Database(path.join(dir, BUS_DATABASE_FILE));

@@ -140,6 +140,7 @@ export class SqliteLogBus implements Bus {
   private readonly maxPendingRecords: number;
   private readonly maxPendingBytes: number;
   private readonly maxWaitingPublishes: number;
+  private readonly commitIntervalMs: number;
   /** Writes waiting for their turn: consumers' commits, parks and replays, in order. */
   private queue: WriteItem[] = [];
   /**
@@ -148,8 +149,8 @@ export class SqliteLogBus implements Bus {
    */
   private readonly publishes = new Map<BusTopic, { items: WriteItem[]; head: number; bytes: number }>();
   private waitingPublishes = 0;
-  /** Consumers whose position moved since it was last written. */
-  private readonly dirty = new Set<LogConsumer>();
+  /** Consumers whose position moved since it was last written, and since when (performance.now()). */
+  private readonly dirty = new Map<LogConsumer, number>();
   /** The next turn, soon: on the next check phase, or once the commit gap has passed. */
   private soon: { cancel(): void } | undefined;
   /** When the last turn with something to commit began (performance.now()). */
@@ -173,6 +174,7 @@ export class SqliteLogBus implements Bus {
     this.store = new LogStore(opts.database, this.stored);
     this.policy = failurePolicy(opts.failure);
     this.now = opts.now ?? Date.now;
+    this.commitIntervalMs = opts.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS;
     this.maxPendingRecords = opts.maxPendingRecords ?? DEFAULT_MAX_PENDING_RECORDS;
     this.maxPendingBytes = opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
     this.maxWaitingPublishes = Math.max(WAITING_PUBLISHES_MIN, Math.floor(this.maxPendingRecords / 10));
@@ -354,10 +356,10 @@ export class SqliteLogBus implements Bus {
     this.opts.logger?.warn({ topic: c.topic.name, group: c.group, key: entry.record.key, parkedId: id, code, attempts }, 'record parked: the group moves on without it');
   }
 
-  /** A position moved without a write of its own: committed with the next turn, or after the interval. */
+  /** A position moved without a write of its own: committed with a turn once half the interval old, or by the interval's timer. */
   private advance(c: LogConsumer, position: number): void {
     c.position = position;
-    this.dirty.add(c);
+    if (!this.dirty.has(c)) this.dirty.set(c, performance.now());
     this.moved(c.topic);
   }
 
@@ -423,12 +425,13 @@ export class SqliteLogBus implements Bus {
     } else {
       this.later ??= setTimeout(() => {
         this.later = undefined;
-        this.turn();
-      }, this.opts.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS);
+        this.turn(true);
+      }, this.commitIntervalMs);
     }
   }
 
-  private turn(): void {
+  /** `allPositions`: every moved position is committed, however recently it moved. */
+  private turn(allPositions = false): void {
     if (!this.database.open) {
       const closed = new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']);
       for (const item of this.queue.splice(0)) item.reject(closed);
@@ -438,9 +441,18 @@ export class SqliteLogBus implements Bus {
       return;
     }
     const ready = this.admit();
+    // A position moved without a write of its own waits for a later turn while it is recent:
+    // written with every turn, a few groups' positions cost a row each, hundreds of times a second.
     const positions: LogConsumer[] = [];
-    for (const c of this.dirty) if (c.position > c.persisted) positions.push(c);
-    this.dirty.clear();
+    const due = performance.now() - this.commitIntervalMs / 2;
+    for (const [c, since] of this.dirty) {
+      if (c.position <= c.persisted) this.dirty.delete(c);
+      else if (allPositions || this.closed || since <= due) {
+        positions.push(c);
+        this.dirty.delete(c);
+      }
+    }
+    if (this.dirty.size > 0) this.schedule(false);
     if (ready.length === 0 && positions.length === 0 && !this.prunable(positions)) return;
     this.lastCommitAt = performance.now();
     const now = this.now();
@@ -450,7 +462,7 @@ export class SqliteLogBus implements Bus {
       this.turnTx(ready, positions, now, prunes);
     } catch (err) {
       // The commit failed: nothing of this turn happened. Positions are tried again next turn.
-      for (const c of positions) this.dirty.add(c);
+      for (const c of positions) this.dirty.set(c, Number.NEGATIVE_INFINITY);
       for (const item of ready) item.reject(err);
       this.schedule(false);
       return;
