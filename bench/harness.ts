@@ -5,7 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PLATFORM_NODE_FLAGS } from '../app/node-flags.js';
 import type { City } from '../core/city.js';
 import { cityWithWebhook, provisionDevices, type BenchDevice } from './fleet.js';
 import type { ConnectResult, LoadCommand, LoadDevice } from './loadgen.js';
@@ -102,7 +101,7 @@ export async function startPlatformUnderTest(ctx: BenchContext, name: string, de
   const cityDir = cityWithWebhook(ctx.sink.url, ctx.sink.secret, fs.mkdtempSync(path.join(ctx.workDir, 'city-')));
   const child = await Child.start<SutCommand>('streetwatch', 'bench/sut.ts', {
     cpus: ctx.cpus.sut,
-    nodeArgs: [...PLATFORM_NODE_FLAGS],
+    platform: true,
     env: platformEnv(ctx, dataDir, cityDir),
     log: path.join(ctx.workDir, `streetwatch-${++runs}-${name}.log`),
   });

@@ -5,9 +5,9 @@
  * stored reading. It isolates the pipeline's cost from the broker's and the sockets', and runs in
  * seconds, so two versions can be compared side by side:
  *
- *   node --import tsx bench/pipeline.ts --devices 1000 --seconds 10 [--inflight 1000]
- *   node --import tsx bench/pipeline.ts --devices 10000 --cpu-prof /tmp/p10k.cpuprofile
- *   node --import tsx bench/pipeline.ts --devices 10000 --heap-prof /tmp/p10k.heapprofile
+ *   node --import ./app/ts-loader.mjs bench/pipeline.ts --devices 1000 --seconds 10 [--inflight 1000]
+ *   node --import ./app/ts-loader.mjs bench/pipeline.ts --devices 10000 --cpu-prof /tmp/p10k.cpuprofile
+ *   node --import ./app/ts-loader.mjs bench/pipeline.ts --devices 10000 --heap-prof /tmp/p10k.heapprofile
  *
  * `--cpu-prof` profiles the measured window only, without the provisioning and warm-up that
  * `node --cpu-prof` would mix in. `--heap-prof` samples where the measured window allocates (what

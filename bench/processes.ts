@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { platformNodeArgs } from '../app/node-flags.js';
 import { REPO_ROOT } from '../core/config.js';
 
 const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((p) => fs.existsSync(p));
@@ -67,14 +68,18 @@ export class Child<C extends { op: string }> {
     return this.proc.pid!;
   }
 
-  /** Starts `node --import tsx <script>` pinned to `cpus`; resolves with the child's first message. */
+  /**
+   * Starts `node --import tsx <script>` pinned to `cpus`, or with `platform` as a platform process
+   * starts (app/node-flags.ts); resolves with the child's first message.
+   */
   static async start<C extends { op: string }>(
     name: string,
     script: string,
-    opts: { cpus?: string | undefined; env?: NodeJS.ProcessEnv; log?: string; nodeArgs?: string[] } = {},
+    opts: { cpus?: string | undefined; env?: NodeJS.ProcessEnv; log?: string; platform?: boolean } = {},
   ): Promise<Child<C>> {
     const out = opts.log ? fs.openSync(opts.log, 'a') : 'ignore';
-    const [cmd, args] = pinned(opts.cpus, process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', path.join(REPO_ROOT, script)]);
+    const file = path.join(REPO_ROOT, script);
+    const [cmd, args] = pinned(opts.cpus, process.execPath, opts.platform ? platformNodeArgs(file) : ['--import', 'tsx', file]);
     const proc = spawn(cmd, args, { cwd: REPO_ROOT, env: opts.env ?? process.env, stdio: ['ignore', out, out, 'ipc'] });
     if (typeof out === 'number') fs.closeSync(out);
     const child = new Child<C>(name, proc);

@@ -331,7 +331,7 @@ start_brokers() {
       set +a
       cd "$SW_REPO"
       MQTT_NODE_ID=node-$i MQTT_PROXY_PROTOCOL=on MQTT_HOST=127.0.0.1 MQTT_PORT=$mqtt HTTP_HOST=127.0.0.1 HTTP_PORT=$http \
-        STREETWATCH_DATA_DIR=$dir/data exec setsid node --import tsx app/main.ts --stages broker,api \
+        STREETWATCH_DATA_DIR=$dir/data exec setsid node --import ./app/ts-loader.mjs app/main.ts --stages broker,api \
         </dev/null >>"$dir/log/broker.log" 2>&1 9>&-
     ) &
     echo $! >"$dir/pid"

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { platformNodeArgs } from '../../app/node-flags.js';
 import { REPO_ROOT } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
 import { openEventStream } from '../support/sse.js';
@@ -79,7 +80,7 @@ describe('secrets in logs', () => {
 
 describe('secrets in configuration errors', () => {
   const start = (env: Record<string, string>) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'app', 'main.ts')], {
+    promisify(execFile)(process.execPath, platformNodeArgs(path.join(REPO_ROOT, 'app', 'main.ts')), {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '', MQTT_PORT: '0', HTTP_PORT: '0', STREETWATCH_DATA_DIR: tempDir('config-error'), ...env },
     }).then(

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { platformNodeArgs } from '../../app/node-flags.js';
 import { REPO_ROOT } from '../../core/config.js';
 import { isStreetWatchError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
@@ -169,7 +170,7 @@ describe('upgrading the embedded stores', () => {
     const db = openDatabase(path.join(dir, 'state.db'));
     db.pragma(`user_version = ${latestVersion(STATE_MIGRATIONS) + 1}`);
     db.close();
-    const run = promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'app', 'main.ts')], {
+    const run = promisify(execFile)(process.execPath, platformNodeArgs(path.join(REPO_ROOT, 'app', 'main.ts')), {
       cwd: REPO_ROOT,
       env: { ...process.env, STREETWATCH_DATA_DIR: dir, MQTT_PORT: '0', HTTP_PORT: '0', MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent' },
       timeout: 60_000,

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { InfluxDB, flux } from '@influxdata/influxdb-client';
 import { AssignerProtocol, Kafka, Partitioners, logLevel } from 'kafkajs';
-import { PLATFORM_NODE_FLAGS } from '../../app/node-flags.js';
+import { platformNodeArgs } from '../../app/node-flags.js';
 import { REPO_ROOT } from '../../core/config.js';
 import type { ServiceEnv } from './services.js';
 
@@ -22,9 +22,9 @@ export interface StageProcess {
 
 /** Starts `app/main.ts --stages <stages>` as its own Node process. */
 export function spawnStages(stages: string, env: Record<string, string>): StageProcess {
-  // node --import tsx, not the tsx CLI: the CLI runs the program in a child of its own, which a
-  // SIGKILL of the CLI would leave running.
-  const child = spawn(process.execPath, [...PLATFORM_NODE_FLAGS, '--import', 'tsx', 'app/main.ts', '--stages', stages], {
+  // As `npm start` runs it (node itself, not a CLI that runs the program in a child of its own,
+  // which a SIGKILL of the CLI would leave running).
+  const child = spawn(process.execPath, [...platformNodeArgs('app/main.ts'), '--stages', stages], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', HTTP_PORT: '0', MQTT_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
