@@ -19,7 +19,7 @@ export const PLATFORM_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64
 
 /**
  * How a platform process runs its TypeScript: `node --import ./app/ts-loader.mjs` (see
- * app/ts-hooks.mjs; tsx, which the tools use, costs the platform some 5% of its CPU).
+ * app/ts-hooks.mjs; tsx, which the tools use, compiles with `keepNames`, a cost per closure).
  */
 export const PLATFORM_LOADER = './app/ts-loader.mjs';
 
