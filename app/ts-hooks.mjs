@@ -11,12 +11,13 @@
  * Imports are written as the compiled JavaScript's (`./bus.js`); where no such file exists, the
  * TypeScript source beside it (`./bus.ts`) is loaded.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { transform } from 'esbuild';
 
-/** The compiler options esbuild reads (as tsx passes them): class fields by [[Define]], ES2022. */
-const TSCONFIG = { compilerOptions: { target: 'ES2022', verbatimModuleSyntax: true, useDefineForClassFields: true } };
+/** The project's compiler options, as tsx passes them: esbuild takes what concerns one file (target, class fields, imports). */
+const TSCONFIG = { compilerOptions: JSON.parse(readFileSync(new URL('../tsconfig.json', import.meta.url), 'utf8')).compilerOptions };
 
 export async function resolve(specifier, context, next) {
   try {

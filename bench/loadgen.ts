@@ -522,11 +522,12 @@ async function open(cmd: OpenCommand): Promise<RunResult> {
       sendTelemetry(i, cmd.qos, at, w);
       i = i + 1 === clients.length ? 0 : i + 1;
     }
-    for (let at = t0 + (warmSent + 1) * (cmd.warmupMs / (warmAlarms + 1)); warmSent < warmAlarms && at <= now; at = t0 + (++warmSent + 1) * (cmd.warmupMs / (warmAlarms + 1))) {
-      const h = hazardIds.length - 1 - warmSent;
-      hazardTs[h] = Math.floor(at);
+    // The warm-up's alarms, evenly spread over it.
+    while (warmSent < warmAlarms && t0 + ((warmSent + 1) * cmd.warmupMs) / (warmAlarms + 1) <= now) {
+      const h = hazardIds.length - 1 - warmSent++;
+      hazardTs[h] = Math.floor(now);
       alarmed[h] = 1;
-      hazardClients[h]!.publish(`v1/devices/${hazardIds[h]}/telemetry`, `{"ts":${hazardTs[h]},"values":{"smoke":${HAZARD_SMOKE.alarm}}}`, 1, at);
+      hazardClients[h]!.publish(`v1/devices/${hazardIds[h]}/telemetry`, `{"ts":${hazardTs[h]},"values":{"smoke":${HAZARD_SMOKE.alarm}}}`, 1);
     }
     // Alarms raised once are spread over the measured window, after the warm-up.
     const h0 = cmd.hazardMode === 'once' ? measureFrom : t0;
