@@ -2,12 +2,12 @@
  * Copies of plain objects on the hot path.
  *
  * A spread that adds a key its source lacks (`{ ...x, loc }`, or `{ ...x }` and then `copy.loc =`)
- * gives the copy a hidden class of its own in V8 (Node 20): the clone's shape is not linked into
- * the tree of shapes that adding a key would follow, so each copy allocates a new map and its
- * descriptors. Those live in the old generation whatever the copy's own lifetime, and on a
+ * gives each copy a hidden class of its own in V8 (Node 20, as %HaveSameMap shows): a new map
+ * and its descriptors are made for every copy instead of being reused. Those live in the old generation whatever the copy's own lifetime, and on a
  * per-reading path they were most of what the full collections had to sweep (docs/BENCHMARKS.md,
- * "old-generation garbage"), besides costing about six times a copy by `Object.assign`. A spread
- * that only overwrites keys the source has keeps the source's shape and stays cheap.
+ * "Profiles", "Old-generation garbage"), besides costing about six times a copy by
+ * `Object.assign`. A spread that only overwrites keys the source has keeps the source's shape and
+ * stays cheap.
  */
 
 /** `x` with `key` set to `value`, as `{ ...x, [key]: value }`, on shapes V8 can share. */
