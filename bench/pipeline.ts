@@ -8,11 +8,15 @@
  *   node --import ./app/ts-loader.mjs bench/pipeline.ts --devices 1000 --seconds 10 [--inflight 1000]
  *   node --import ./app/ts-loader.mjs bench/pipeline.ts --devices 10000 --cpu-prof /tmp/p10k.cpuprofile
  *   node --import ./app/ts-loader.mjs bench/pipeline.ts --devices 10000 --heap-prof /tmp/p10k.heapprofile
+ *   node --trace-gc --import ./app/ts-loader.mjs bench/pipeline.ts --rate 4400 --seconds 20 [--heap-prof f --promoted]
  *
  * `--cpu-prof` profiles the measured window only, without the provisioning and warm-up that
  * `node --cpu-prof` would mix in. `--heap-prof` samples where the measured window allocates (what
  * the garbage collector's share comes from), collected objects included; both open in Chrome's
- * DevTools.
+ * DevTools. `--rate` sends a fixed number of publishes a second instead of keeping a number in
+ * flight, as the latency scenario does; with `--trace-gc` it shows what reaches the old
+ * generation at that rate, and `--promoted` keeps only that in the heap profile (what survived the
+ * young generation: still live at the end, or freed by a full collection).
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -29,10 +33,12 @@ const opts = new Command('pipeline')
   .option('--devices <n>', 'fleet size', (v) => Number(v), 1_000)
   .option('--seconds <n>', 'measured window, after 3 s of warm-up', (v) => Number(v), 10)
   .option('--inflight <n>', 'publishes kept unanswered', (v) => Number(v), 1_000)
+  .option('--rate <n>', 'publishes per second, instead of a number in flight', (v) => Number(v))
   .option('--cpu-prof <file>', 'write a V8 CPU profile of the measured window to this file')
   .option('--heap-prof <file>', 'write a V8 sampling heap profile of what the measured window allocates to this file')
+  .option('--promoted', 'the heap profile keeps only what outlived the young generation')
   .parse()
-  .opts<{ devices: number; seconds: number; inflight: number; cpuProf?: string; heapProf?: string }>();
+  .opts<{ devices: number; seconds: number; inflight: number; rate?: number; cpuProf?: string; heapProf?: string; promoted?: boolean }>();
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-pipeline-'));
 const fleet = sensorFleet(benchCity(), opts.devices);
@@ -54,10 +60,22 @@ const send = (): void => {
   void platform.bus
     .publish('sw.raw', [{ key: fleet[i]!.id, value: { id: randomUUID(), clientId: fleet[i]!.id, topic: topics[i]!, payload: Buffer.from(payload), qos: 1, receivedAt: now } }])
     .then(() => {
-      if (running) send();
+      if (running && opts.rate === undefined) send();
     });
 };
-for (let k = 0; k < opts.inflight; k++) send();
+if (opts.rate === undefined) {
+  for (let k = 0; k < opts.inflight; k++) send();
+} else {
+  // On schedule, every 5 ms: what a pause delayed is sent at once after it, as devices would.
+  const interval = 1_000 / opts.rate;
+  let due = performance.now();
+  const tick = (): void => {
+    if (!running) return;
+    for (const now = performance.now(); due <= now; due += interval) send();
+    setTimeout(tick, 5);
+  };
+  tick();
+}
 await new Promise((r) => setTimeout(r, 3_000));
 const profiler = opts.cpuProf === undefined && opts.heapProf === undefined ? undefined : new Session();
 if (profiler) {
@@ -68,8 +86,9 @@ if (profiler) {
   }
   if (opts.heapProf !== undefined) {
     await profiler.post('HeapProfiler.enable');
-    // Objects the collector has already freed stay in the profile: they are the churn.
-    await profiler.post('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    // Objects the collector has already freed stay in the profile: they are the churn (with
+    // `--promoted`, only what a full collection freed).
+    await profiler.post('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: opts.promoted !== true });
   }
 }
 const s0 = await stored();
@@ -95,7 +114,7 @@ const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 process.stdout.write(
   `${JSON.stringify({
     devices: opts.devices,
-    inflight: opts.inflight,
+    ...(opts.rate === undefined ? { inflight: opts.inflight } : { rate: opts.rate }),
     readingsPerSecond: Math.round((s1 - s0) / wall),
     cpuShare: +(cpuSeconds / wall).toFixed(2),
     cpuMicrosPerReading: +((cpuSeconds * 1e6) / Math.max(1, s1 - s0)).toFixed(1),

@@ -6,6 +6,7 @@
  */
 import type { CityIndex } from '../core/city-index.js';
 import { METRICS } from '../core/metric-catalog.js';
+import { extended } from '../core/objects.js';
 import type { CameraRule, CompositeRule, DeadmanRule, RateRule, Rule, ThresholdRule } from '../core/rules.js';
 import type { Alert, CameraEvent, Reading } from '../core/schemas.js';
 import { withOverride, zoneMatches } from '../core/zone-selector.js';
@@ -66,7 +67,7 @@ export function compositeChange(rule: CompositeRule, prev: CompositeState | unde
 
 export function deadmanDataChange(rule: DeadmanRule, prev: Placed<DeadmanState> | undefined, r: Reading, subject: string, place: AlertPlace): Change<Placed<DeadmanState>> {
   const { state, transition } = deadmanData(prev, r);
-  const next = { ...state, place };
+  const next = extended(state, 'place', place);
   if (!transition) return { state: next, alerts: [] };
   const summary = `${label(rule)}: data again from ${r.deviceId} (${r.metric} ${r.value}${unitOf(r)})`;
   return { state: next, alerts: [makeAlert({ rule, subject, status: transition, startsAt: prev!.since, ts: r.ts, deviceId: r.deviceId, metric: r.metric, value: r.value, place, summary })] };
@@ -84,7 +85,7 @@ export function deadmanTickChange(
   const params = withOverride(rule, overrideFor(index, rule, prev.place.zoneId));
   const { state, transition } = deadmanTick(prev, now, params.after, startedAt);
   if (!transition) return { state: prev, alerts: [] };
-  const next = { ...state, place: prev.place };
+  const next = extended(state, 'place', prev.place);
   const who = subject.startsWith('zone:') ? `any device in ${prev.place.zoneId}` : prev.deviceId;
   const summary = `${label(rule)}: no data from ${who} for ${humanDuration(params.after)} (last ${prev.metric} at ${new Date(prev.lastSeen).toISOString()})`;
   const alert = makeAlert({ rule: params, subject, status: 'firing', startsAt: state.since, ts: now, deviceId: prev.deviceId, metric: prev.metric, value: prev.value, place: prev.place, summary });
@@ -100,7 +101,7 @@ export function deadmanDue(index: CityIndex, rule: DeadmanRule, prev: Placed<Dea
 export function cameraEventChange(rule: CameraParams & CameraRule, prev: Placed<CameraState> | undefined, e: CameraEvent, place: AlertPlace): Change<Placed<CameraState>> {
   const { state, transition } = cameraEvent(rule, prev, e);
   if (state === prev) return { state: prev, alerts: [] };
-  return cameraChange(rule, state && { ...state, place }, transition, e.ts, e.deviceId);
+  return cameraChange(rule, state && extended(state, 'place', place), transition, e.ts, e.deviceId);
 }
 
 export function cameraTickChange(index: CityIndex, rule: CameraRule, prev: Placed<CameraState> | undefined, now: number, deviceId: string): Change<Placed<CameraState>> {
@@ -108,7 +109,7 @@ export function cameraTickChange(index: CityIndex, rule: CameraRule, prev: Place
   const params = withOverride(rule, overrideFor(index, rule, prev.place.zoneId));
   const { state, transition } = cameraTick(params, prev, now);
   if (state === prev) return { state: prev, alerts: [] };
-  return cameraChange(params, state && { ...state, place: prev.place }, transition, now - prev.skew, deviceId);
+  return cameraChange(params, state && extended(state, 'place', prev.place), transition, now - prev.skew, deviceId);
 }
 
 function cameraChange(rule: CameraRule, state: Placed<CameraState> | undefined, transition: 'firing' | 'resolved' | undefined, ts: number, deviceId: string): Change<Placed<CameraState>> {

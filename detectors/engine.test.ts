@@ -7,6 +7,7 @@ import type { Alert, CameraEvent, Reading } from '../core/schemas.js';
 import { MemoryKeyValueStore } from '../core/store/memory-kv.js';
 import { SqliteStateStore } from '../core/store/sqlite/state.js';
 import { ruleStateContract } from '../test/contract/rule-state.contract.js';
+import { shareOneShape } from '../test/support/hidden-class.js';
 import { IN, placedReading, ruleCity } from '../test/support/rule-city.js';
 import { RuleEngine } from './engine.js';
 
@@ -172,5 +173,28 @@ describe('composite rule state in a large zone', () => {
     expect(alerts).toMatchObject([{ status: 'resolved', zoneId: 'tunnel', deviceId: 'b', startsAt: 1_700 }]);
     const stored = (await kv.getMany<{ s: { standings: unknown[][] } }>([key])).get(key)!;
     expect(stored.s.standings[0]!.length).toBeLessThanOrEqual(3 + 64);
+  });
+});
+
+describe('rule engine: the states it writes', () => {
+  it('builds every device\'s state and place on one hidden class', async () => {
+    // A class per object is garbage for the old generation on every reading (core/objects.ts).
+    const written: unknown[] = [];
+    class Watched extends MemoryKeyValueStore {
+      override async setMany(entries: ReadonlyMap<string, unknown>): Promise<void> {
+        written.push(...entries.values());
+        return super.setMany(entries);
+      }
+      override async compareAndSet(key: string, expected: unknown, next: unknown): Promise<boolean> {
+        written.push(next);
+        return super.compareAndSet(key, expected, next);
+      }
+    }
+    const { engine, r } = setup([rule({ id: 'quiet', kind: 'deadman', metric: 'water_level', after: '10m' })], new Watched());
+    for (let i = 0; i < 20; i++) await engine.readings([r(`w${i}`, 'water_level', 0.1, i, 'tunnel')]);
+    const states = written.map((v) => (v as { s?: unknown } | undefined)?.s).filter((s): s is { place: object } => typeof s === 'object' && s !== null && 'place' in s);
+    expect(states).toHaveLength(20);
+    expect(shareOneShape(states)).toBe(true);
+    expect(shareOneShape(states.map((s) => s.place))).toBe(true);
   });
 });

@@ -131,11 +131,10 @@ export class RuleEngine {
 
     for (const reading of batch) {
       const zones = zonesOf(index, reading.zoneIds);
-      const base = { subcenterId: reading.subcenterId, loc: reading.loc };
       for (const rule of rules.byMetric.get(reading.metric) ?? []) {
         if (rule.kind === 'composite') {
           for (const zone of selectedZones(zones, rule.zones)) {
-            const place = { ...base, zoneId: zone.id };
+            const place = placeIn(reading, zone.id);
             shared.add(stateKey(rule, zoneSubject(zone.id)), (prev) => compositeChange(rule, prev as CompositeState | undefined, reading, place));
           }
           continue;
@@ -143,17 +142,17 @@ export class RuleEngine {
         const at = placeRule<NonNullable<typeof rule.overrides>[number]>(zones, rule);
         if (!at) continue;
         const effective = withOverride(rule, at.override) as typeof rule;
-        owned.push({ key: stateKey(rule, reading.deviceId), rule: effective, reading, place: { ...base, zoneId: at.zone?.id ?? null } });
+        owned.push({ key: stateKey(rule, reading.deviceId), rule: effective, reading, place: placeIn(reading, at.zone?.id ?? null) });
       }
       for (const rule of rules.deadman) {
         if (rule.metric !== undefined && rule.metric !== reading.metric) continue;
         const places: [string, AlertPlace][] = [];
         if (rule.per === 'zone') {
-          for (const zone of selectedZones(zones, rule.zones)) places.push([zoneSubject(zone.id), { ...base, zoneId: zone.id }]);
+          for (const zone of selectedZones(zones, rule.zones)) places.push([zoneSubject(zone.id), placeIn(reading, zone.id)]);
         } else {
           // Placed like any rule, so the tick finds the same override for the stored zone.
           const at = placeRule<NonNullable<DeadmanRule['overrides']>[number]>(zones, rule);
-          if (at) places.push([reading.deviceId, { ...base, zoneId: at.zone?.id ?? null }]);
+          if (at) places.push([reading.deviceId, placeIn(reading, at.zone?.id ?? null)]);
         }
         for (const [subject, place] of places) {
           const key = stateKey(rule, subject);
@@ -448,4 +447,9 @@ function zonesOf(index: CityIndex, ids: readonly string[]): Zone[] {
     if (zone) out.push(zone);
   }
   return out;
+}
+
+/** Where a reading puts an alert of `zoneId`: built whole, not spread from a shared base (core/objects.ts). */
+function placeIn(reading: Reading, zoneId: string | null): AlertPlace {
+  return { subcenterId: reading.subcenterId, loc: reading.loc, zoneId };
 }

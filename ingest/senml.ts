@@ -19,6 +19,7 @@
  */
 import { StreetWatchError } from '../core/errors.js';
 import { checkMetric } from '../core/metric-catalog.js';
+import { extended } from '../core/objects.js';
 import type { Location } from '../core/schemas.js';
 import { checkTimestamp, jsonPayload, NOT_JSON, recordError, type DecodeContext, type Decoded, type DecodedReading, type PositionClaim } from './decode.js';
 import { resolveSenmlPack, type ResolvedSenmlRecord } from './senml-resolve.js';
@@ -99,7 +100,7 @@ export function decodeSenml(payload: Buffer, ctx: DecodeContext): Decoded<Decode
 
   for (const { reading } of pending) {
     const loc = positionAt(tracks.get(reading.deviceId), reading.ts);
-    out.items.push(loc ? { ...reading, loc } : reading);
+    out.items.push(loc ? extended(reading, 'loc', loc) : reading);
   }
   // In pack order, so a vendor reads them against the records they sent (pack-level ones first).
   out.rejections.sort((a, b) => recordOf(a) - recordOf(b));

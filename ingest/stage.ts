@@ -123,7 +123,8 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     for (const r of result.readings) out.readings.push(placedReading(r, place(index, r.loc)));
     for (const { index: _index, ...e } of result.events) {
       const place = index.place(e.loc);
-      const event: CameraEvent = { ...e, zoneIds: place.zoneIds };
+      // The rest is this loop's own copy: keys are added to it, not spread into another (core/objects.ts).
+      const event: CameraEvent = Object.assign(e, { zoneIds: place.zoneIds });
       if (place.subcenterId !== undefined) event.subcenterId = place.subcenterId;
       out.events.push(event);
     }

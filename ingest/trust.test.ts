@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DecodedEvent, DecodedReading, PositionClaim } from './decode.js';
+import { shareOneShape } from '../test/support/hidden-class.js';
 import { applyTrust, type DeviceTrustState, type TrustDevice, type TrustLimits } from './trust.js';
 
 const now = Date.UTC(2026, 10, 21, 8, 0, 0);
@@ -131,5 +132,15 @@ describe('trust: inputs', () => {
       expect(readings).toEqual(copy);
       expect(out.readings.every((r) => r.loc === LIEDE)).toBe(true);
     }
+  });
+});
+
+describe('trust: the copies it makes', () => {
+  it('places the readings of every publish on one hidden class, for a fixed and a mobile device', () => {
+    // A class per copy is garbage for the old generation on every reading (core/objects.ts).
+    const fixedReadings = Array.from({ length: 20 }, (_, i) => run(fixed, fresh, [reading(now - i * 1_000)]).readings[0]!);
+    expect(shareOneShape(fixedReadings)).toBe(true);
+    const mobileReadings = Array.from({ length: 20 }, (_, i) => run(mobile, fresh, [reading(now - i * 1_000)]).readings[0]!);
+    expect(shareOneShape(mobileReadings)).toBe(true);
   });
 });

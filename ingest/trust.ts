@@ -32,6 +32,7 @@
  */
 import { StreetWatchError } from '../core/errors.js';
 import { distanceMetres } from '../core/geo-distance.js';
+import { extended } from '../core/objects.js';
 import type { Location, TrustedPosition } from '../core/schemas.js';
 import { recordError, type DecodedEvent, type DecodedReading, type PositionClaim } from './decode.js';
 
@@ -193,12 +194,11 @@ function implausibleJump(from: TrustedPosition, to: PositionClaim, limits: Trust
 }
 
 /**
- * `x` placed at `loc` (without a place for null). A copy only where the place changes: a plain
- * spread, which V8 clones by shape, where removing a key would copy property by property, and
- * this runs for every reading.
+ * `x` placed at `loc` (without a place for null). A copy only where the place changes, and this
+ * runs for every reading: see `extended` (core/objects.ts) for why it is not a spread.
  */
 function withLoc<T extends { loc?: Location }>(x: T, loc: Location | null): T {
-  if (loc) return { ...x, loc };
+  if (loc) return extended(x, 'loc', loc);
   if (x.loc === undefined) return x;
   const { loc: _claimed, ...rest } = x;
   return rest as T;

@@ -383,7 +383,10 @@ export class SqliteLogBus implements Bus {
   private write(item: Omit<WriteItem, 'resolve' | 'reject'>): Promise<void> {
     if (!this.database.open) return Promise.reject(new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']));
     return new Promise<void>((resolve, reject) => {
-      const queued: WriteItem = { ...item, resolve, reject };
+      // Built key by key: a spread adding the callbacks would give every write a shape of its own (core/objects.ts).
+      const queued: WriteItem = { appends: item.appends, joined: item.joined, resolve, reject };
+      if (item.position) queued.position = item.position;
+      if (item.park) queued.park = item.park;
       if (item.appends.length === 1 && item.joined.length === 0 && !item.position) {
         const append = item.appends[0]!;
         let q = this.publishes.get(append.topic);
