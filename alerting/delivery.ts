@@ -271,6 +271,8 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
       .catch((err: unknown) => log.error({ err }, 'delivery scan failed'))
       .finally(() => {
         scanning = undefined;
+        // Woken after the scan's last look: it looks again.
+        if (again) kick();
       });
   }
 
@@ -285,7 +287,9 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
     }
   }
 
-  // The handler only wakes the worker: a slow receiver must never hold up the pipeline.
+  // The handlers only wake the worker: a slow receiver must never hold up the pipeline. A save of
+  // this process wakes it as it commits; one of another process, its announcement on the bus.
+  const stopWatching = outbox.onWritten(kick);
   const sub = await opts.bus.subscribe('sw.tickets', 'delivery', async () => kick());
   const timer = setInterval(kick, opts.pollMs ?? DEFAULT_POLL_MS);
   timer.unref();
@@ -297,6 +301,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
     async close() {
       closed = true;
       clearInterval(timer);
+      stopWatching();
       await sub.close();
       await scanning;
       await Promise.all([...lanes.values()].map((l) => l.running?.catch(() => undefined)));
