@@ -13,6 +13,7 @@ import { DEFAULT_WEBHOOK_BACKOFF_MS, DEFAULT_WEBHOOK_BREAKER_FAILURES, DEFAULT_W
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, Clock, Outbox, OutboxItem } from '../core/ports.js';
+import { postJson, PostTimeoutError } from './post.js';
 import { SIGNATURE_HEADER, signBody } from './signature.js';
 import { unitById } from '../core/tickets/units.js';
 
@@ -126,12 +127,11 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
     }
     let error: string;
     try {
-      const res = await fetch(target.webhook, {
-        method: 'POST',
-        body: item.body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-        headers: {
+      // A redirect is an answer like any other that is not 2xx: it is not followed.
+      const status = await postJson(
+        target.webhook,
+        item.body,
+        {
           'content-type': 'application/json',
           'user-agent': 'StreetWatch-Webhook/1',
           'idempotency-key': item.id,
@@ -139,17 +139,17 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
           'x-streetwatch-attempt': String(attempts),
           [SIGNATURE_HEADER]: signBody(item.body, target.secret),
         },
-      });
-      await res.body?.cancel();
-      if (res.status >= 200 && res.status < 300) {
+        timeoutMs,
+      );
+      if (status >= 200 && status < 300) {
         await outbox.markDelivered(item.id, clock.now());
         metrics.deliveries.inc({ outcome: 'delivered' });
         return 'delivered';
       }
-      error = `HTTP ${res.status}`;
+      error = `HTTP ${status}`;
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      error = e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : `${e.message}${e.cause?.code ? ` (${e.cause.code})` : ''}`;
+      const e = err as Error & { code?: string };
+      error = e instanceof PostTimeoutError || !e.code || e.message.includes(e.code) ? e.message : `${e.message} (${e.code})`;
     }
     const now = clock.now();
     const giveUp = now - item.createdAt >= maxAge;
