@@ -11,7 +11,7 @@
  */
 import { connectFleet, noteLoad, sleep, startLoadgen, startPlatformUnderTest, type BenchContext, type PlatformUnderTest } from '../harness.js';
 import type { Child } from '../processes.js';
-import { cpuShare } from '../processes.js';
+import { cpuShare, loopShare } from '../processes.js';
 import type { LoadCommand, RunResult } from '../loadgen.js';
 import { summarize, type LatencySummary } from '../stats.js';
 import { hazardFleet, sensorFleet } from '../fleet.js';
@@ -31,6 +31,8 @@ export interface LatencyRow {
   /** Hazard publishes whose webhook never came. */
   missing: number;
   cpu: number;
+  /** The part of it the platform's main thread (its event loop) used. */
+  loopCpu?: number;
   rssMiB: number;
   generatorCpu: number;
   seconds: number;
@@ -118,6 +120,7 @@ export async function alertLatency(ctx: BenchContext, opts: LatencyOptions, maxR
         hazardsSent: run.hazards?.length ?? 0,
         missing: hooks.missing,
         cpu: cpuShare(a, b),
+        loopCpu: loopShare(a, b),
         rssMiB: b.rss / 2 ** 20,
         generatorCpu: run.cpu,
         seconds: run.seconds,
