@@ -172,8 +172,8 @@ export function toMarkdown(r: BenchResults): string {
   if (r.latency.length) {
     lines.push('## 3. End-to-end alert latency (open loop)', '');
     table(
-      ['share of max', 'offered publishes/s', 'acked/s', 'stored p50 / p99 ms', 'webhook p50 / p99 ms', 'webhook max ms', 'alerts', 'missing', 'platform CPU (event loop)', 'load avg'],
-      r.latency.map((l) => [pct(l.share), n0(l.offeredPerSecond), n0(l.ackedPerSecond), lat(l.stored), lat(l.webhook), ms(l.webhook.max), n0(l.webhook.count), n0(l.missing), cpuOf(l), l.loadAverage.toFixed(2)]),
+      ['share of max', 'offered publishes/s', 'acked/s', 'stored p50 / p99 ms', 'webhook p50 / p99 ms', 'webhook max ms', 'alerts', 'missing', 'devices closed', 'platform CPU (event loop)', 'load avg'],
+      r.latency.map((l) => [pct(l.share), n0(l.offeredPerSecond), n0(l.ackedPerSecond), lat(l.stored), lat(l.webhook), ms(l.webhook.max), n0(l.webhook.count), n0(l.missing), l.closed === undefined ? '–' : n0(l.closed), cpuOf(l), l.loadAverage.toFixed(2)]),
     );
   }
   failedSection('4. connections', '## 4. Connections');

@@ -30,6 +30,8 @@ export interface LatencyRow {
   hazardsSent: number;
   /** Hazard publishes whose webhook never came. */
   missing: number;
+  /** Devices whose connection the platform closed, refusing a publish it had no room for. */
+  closed?: number;
   cpu: number;
   /** The part of it the platform's main thread (its event loop) used. */
   loopCpu?: number;
@@ -119,6 +121,7 @@ export async function alertLatency(ctx: BenchContext, opts: LatencyOptions, maxR
         webhook: hooks.summary,
         hazardsSent: run.hazards?.length ?? 0,
         missing: hooks.missing,
+        closed: run.closed ?? 0,
         cpu: cpuShare(a, b),
         loopCpu: loopShare(a, b),
         rssMiB: b.rss / 2 ** 20,
