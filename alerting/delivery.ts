@@ -3,7 +3,8 @@
  * exponential backoff with jitter, and a maximum age after which a message is given up (and
  * stays visible as failed). One queue per unit: each unit's messages are claimed and sent by a
  * lane of their own, with its own circuit breaker, so a unit whose receiver hangs or fails
- * delays only itself. Woken by every ticket event and by a timer for retries. Several
+ * delays only itself. Woken by every ticket save of this process that writes messages, by every
+ * ticket event (the saves of other processes) and by a timer for retries. Several
  * instances may deliver from one outbox: messages are claimed per unit with a lease first.
  */
 import { randomUUID } from 'node:crypto';
