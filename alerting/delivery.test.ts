@@ -105,6 +105,21 @@ describe('webhook delivery', () => {
     expect(JSON.parse(receiver.requests.find((r) => r.key === a.key)!.body)).toMatchObject({ event: 'ticket.created', id: `${a.ticket.id}/v1`, to: 'north', ticket: { id: a.ticket.id } });
   });
 
+  it('starts sending when a save of this process commits, before its announcement and without a poll', async () => {
+    const { receiver, store, start, change } = await setup();
+    // The worker hears no announcement (a bus of its own) and polls once an hour.
+    const delivery = await start();
+    const a = await change();
+    await waitFor(() => receiver.processed.get(a.key), 'the webhook of the save');
+    expect((await store.outbox.get(a.key))!.state).toBe('delivered');
+    // A save that writes no message (a quiet change) wakes nobody, and a closed worker hears no more.
+    await delivery.close();
+    const b = await change();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(receiver.processed.has(b.key)).toBe(false);
+    expect((await store.outbox.get(b.key))!.state).toBe('pending');
+  });
+
   it('gives up at the maximum age, and never sends a message that is already too old', async () => {
     const { receiver, store, clock, start, change } = await setup();
     await receiver.down();

@@ -3,7 +3,8 @@
  * exponential backoff with jitter, and a maximum age after which a message is given up (and
  * stays visible as failed). One queue per unit: each unit's messages are claimed and sent by a
  * lane of their own, with its own circuit breaker, so a unit whose receiver hangs or fails
- * delays only itself. Woken by every ticket event and by a timer for retries. Several
+ * delays only itself. Woken by every ticket save of this process that writes messages, by every
+ * ticket event (the saves of other processes) and by a timer for retries. Several
  * instances may deliver from one outbox: messages are claimed per unit with a lease first.
  */
 import { randomUUID } from 'node:crypto';
@@ -13,6 +14,7 @@ import { DEFAULT_WEBHOOK_BACKOFF_MS, DEFAULT_WEBHOOK_BREAKER_FAILURES, DEFAULT_W
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Bus, Clock, Outbox, OutboxItem } from '../core/ports.js';
+import { postJson, PostTimeoutError } from './post.js';
 import { SIGNATURE_HEADER, signBody } from './signature.js';
 import { unitById } from '../core/tickets/units.js';
 
@@ -126,12 +128,11 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
     }
     let error: string;
     try {
-      const res = await fetch(target.webhook, {
-        method: 'POST',
-        body: item.body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-        headers: {
+      // A redirect is an answer like any other that is not 2xx: it is not followed.
+      const status = await postJson(
+        target.webhook,
+        item.body,
+        {
           'content-type': 'application/json',
           'user-agent': 'StreetWatch-Webhook/1',
           'idempotency-key': item.id,
@@ -139,17 +140,17 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
           'x-streetwatch-attempt': String(attempts),
           [SIGNATURE_HEADER]: signBody(item.body, target.secret),
         },
-      });
-      await res.body?.cancel();
-      if (res.status >= 200 && res.status < 300) {
+        timeoutMs,
+      );
+      if (status >= 200 && status < 300) {
         await outbox.markDelivered(item.id, clock.now());
         metrics.deliveries.inc({ outcome: 'delivered' });
         return 'delivered';
       }
-      error = `HTTP ${res.status}`;
+      error = `HTTP ${status}`;
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      error = e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : `${e.message}${e.cause?.code ? ` (${e.cause.code})` : ''}`;
+      const e = err as Error & { code?: string };
+      error = e instanceof PostTimeoutError || !e.code || e.message.includes(e.code) ? e.message : `${e.message} (${e.code})`;
     }
     const now = clock.now();
     const giveUp = now - item.createdAt >= maxAge;
@@ -271,6 +272,8 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
       .catch((err: unknown) => log.error({ err }, 'delivery scan failed'))
       .finally(() => {
         scanning = undefined;
+        // Woken after the scan's last look: it looks again.
+        if (again) kick();
       });
   }
 
@@ -285,7 +288,9 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
     }
   }
 
-  // The handler only wakes the worker: a slow receiver must never hold up the pipeline.
+  // The handlers only wake the worker: a slow receiver must never hold up the pipeline. A save of
+  // this process wakes it as it commits; one of another process, its announcement on the bus.
+  const stopWatching = outbox.onWritten(kick);
   const sub = await opts.bus.subscribe('sw.tickets', 'delivery', async () => kick());
   const timer = setInterval(kick, opts.pollMs ?? DEFAULT_POLL_MS);
   timer.unref();
@@ -297,6 +302,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<Delivery> {
     async close() {
       closed = true;
       clearInterval(timer);
+      stopWatching();
       await sub.close();
       await scanning;
       await Promise.all([...lanes.values()].map((l) => l.running?.catch(() => undefined)));

@@ -9,7 +9,7 @@ import type { City } from '../core/city.js';
 import { cityWithWebhook, provisionDevices, type BenchDevice } from './fleet.js';
 import type { ConnectResult, LoadCommand, LoadDevice } from './loadgen.js';
 import { loadAverage } from './machine.js';
-import { Child, sampleProc, type CpuPlan, type ProcSample } from './processes.js';
+import { Child, pinHelperThreads, sampleProc, type CpuPlan, type ProcSample } from './processes.js';
 import type { SinkCommand, SinkReport } from './webhook-sink.js';
 import type { SutCommand, SutStats } from './sut.js';
 
@@ -106,13 +106,18 @@ export async function startPlatformUnderTest(ctx: BenchContext, name: string, de
     log: path.join(ctx.workDir, `streetwatch-${++runs}-${name}.log`),
   });
   const { mqttPort } = child.ready as { mqttPort: number };
+  const helpers = new Set<string>();
   return {
     child,
     pid: child.pid,
     mqttPort,
     secret,
     stats: () => child.request<SutStats>({ op: 'stats' }),
-    sample: () => sampleProc(child.pid),
+    sample: () => {
+      // At each window's edge: a thread started since (libuv's pool, a worker) goes too.
+      pinHelperThreads(child.pid, ctx.cpus.helpers, helpers);
+      return sampleProc(child.pid);
+    },
     storeBytes: () => fs.readdirSync(dataDir).reduce((n, f) => n + (fs.statSync(path.join(dataDir, f), { throwIfNoEntry: false })?.size ?? 0), 0),
     async profileStart() {
       if (ctx.profileDir || ctx.heapProfileDir) await child.request({ op: 'profile-start', cpu: !!ctx.profileDir, heap: !!ctx.heapProfileDir });

@@ -46,6 +46,7 @@ interface Options {
   keep?: boolean;
   cpuProf?: string;
   heapProf?: string;
+  helperCore: boolean;
 }
 
 function scenarioList(v: string): Scenario[] {
@@ -84,6 +85,7 @@ const program = new Command('bench')
   .option('--soak-minutes <n>', 'length of the soak (default 10; quick: 0.25)', positive)
   .option('--quiet-below <load>', 'before each scenario, wait (up to 30 min) for the 1-minute load average to fall below this', positive)
   .option('--keep', "keep the processes' logs (in the system's temp directory)")
+  .option('--no-helper-core', "keep the platform's helper threads on its own core, as runs before 2026-12-04 did (by default they run on the load generator's core)")
   .option('--cpu-prof <dir>', "write a V8 CPU profile of the platform's measured windows to this directory")
   .option('--heap-prof <dir>', "write a sampling heap profile of the platform's measured windows (what they allocated that outlived the young generation: still live at their end, or freed by a full collection) to this directory");
 
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
   const quick = opts.quick ?? false;
   const wanted = new Set<Scenario>(opts.only ?? SCENARIOS);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-bench-'));
-  const cpus = planCpus();
+  const cpus = planCpus(opts.helperCore);
   const startedAt = new Date();
   const machine = describeMachine();
   const log = (line: string): void => void process.stdout.write(`${line}\n`);

@@ -19,17 +19,40 @@ export interface CpuPlan {
   sut: string | undefined;
   /** Cores of the load generator and the webhook receiver. */
   load: string | undefined;
+  /** Cores of the platform's threads other than its event loop (pinHelperThreads), if they have cores of their own. */
+  helpers: string | undefined;
   /** How the cores were split, for the report. */
   note: string;
 }
 
-/** The last core for the load, the others for the system under test; nothing pinned on one core. */
-export function planCpus(): CpuPlan {
+/**
+ * The last core for the load, the others for the system under test; nothing pinned on one core.
+ * With `helperCore`, the platform's helper threads go to the load's core (pinHelperThreads).
+ */
+export function planCpus(helperCore = true): CpuPlan {
   const cores = os.availableParallelism();
-  if (!TASKSET || cores < 2) return { sut: undefined, load: undefined, note: TASKSET ? 'one core: not pinned' : 'taskset not found: not pinned' };
+  if (!TASKSET || cores < 2) return { sut: undefined, load: undefined, helpers: undefined, note: TASKSET ? 'one core: not pinned' : 'taskset not found: not pinned' };
   const last = cores - 1;
   const sut = last === 1 ? '0' : `0-${last - 1}`;
-  return { sut, load: String(last), note: `system under test on core ${sut}, load generator and webhook receiver on core ${last} (taskset)` };
+  const load = String(last);
+  return helperCore
+    ? { sut, load, helpers: load, note: `system under test on core ${sut}, its helper threads (SQLite checkpoints and indexing, the garbage collector's helpers) with the load generator and webhook receiver on core ${last} (taskset)` }
+    : { sut, load, helpers: undefined, note: `system under test on core ${sut}, load generator and webhook receiver on core ${last} (taskset)` };
+}
+
+/**
+ * Moves every thread of process `pid` but its main thread to `cpus`: the platform's helper
+ * threads (the SQLite checkpointers and the device indexer, V8's garbage-collection helpers,
+ * libuv's pool) run beside the load generator, and the event loop has its cores to itself. A
+ * thread started later inherits the main thread's cores, so this is done again at each measured
+ * window; `moved` holds the threads moved before, which are left alone.
+ */
+export function pinHelperThreads(pid: number, cpus: string | undefined, moved: Set<string>): void {
+  if (!cpus || !TASKSET) return;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    if (tid === String(pid) || moved.has(tid)) continue;
+    if (spawnSync(TASKSET, ['-p', '-c', cpus, tid], { stdio: 'ignore' }).status === 0) moved.add(tid);
+  }
 }
 
 /**
@@ -116,8 +139,10 @@ export class Child<C extends { op: string }> {
 export interface ProcSample {
   /** Resident set size, bytes. */
   rss: number;
-  /** User + system CPU time so far, seconds. */
+  /** User + system CPU time so far, seconds, all threads. */
   cpuSeconds: number;
+  /** The same for the main thread alone (a Node process's event loop). */
+  loopCpuSeconds: number;
   at: number;
 }
 
@@ -125,14 +150,22 @@ export interface ProcSample {
 export function sampleProc(pid: number): ProcSample {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return { rss: rssKb * 1024, cpuSeconds: cpuTicks(`/proc/${pid}/stat`) / CLK_TCK, loopCpuSeconds: cpuTicks(`/proc/${pid}/task/${pid}/stat`) / CLK_TCK, at: performance.now() };
+}
+
+function cpuTicks(statFile: string): number {
+  const stat = fs.readFileSync(statFile, 'utf8');
   // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return { rss: rssKb * 1024, cpuSeconds: ticks / CLK_TCK, at: performance.now() };
+  return Number(fields[11]) + Number(fields[12]);
 }
 
 /** CPU used between two samples, as a share of one core. */
 export function cpuShare(a: ProcSample, b: ProcSample): number {
   return (b.cpuSeconds - a.cpuSeconds) / ((b.at - a.at) / 1000);
+}
+
+/** The main thread's CPU between two samples, as a share of one core. */
+export function loopShare(a: ProcSample, b: ProcSample): number {
+  return (b.loopCpuSeconds - a.loopCpuSeconds) / ((b.at - a.at) / 1000);
 }

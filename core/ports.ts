@@ -363,6 +363,13 @@ export interface Outbox {
    * messages stay whatever their age.
    */
   pruneSettled(before: number, limit: number): Promise<number>;
+  /**
+   * Calls `listener` once a ticket save of this process has committed messages
+   * (TicketStore.save), so that delivery starts then rather than when `sw.tickets` announces the
+   * change. Saves of other processes are known from `sw.tickets` only. Returns the function that
+   * stops the calls.
+   */
+  onWritten(listener: () => void): () => void;
 }
 
 /** Durable ticket timers. They are written only through TicketStore.save (see TicketSaveEffects). */

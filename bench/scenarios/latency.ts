@@ -11,7 +11,7 @@
  */
 import { connectFleet, noteLoad, sleep, startLoadgen, startPlatformUnderTest, type BenchContext, type PlatformUnderTest } from '../harness.js';
 import type { Child } from '../processes.js';
-import { cpuShare } from '../processes.js';
+import { cpuShare, loopShare } from '../processes.js';
 import type { LoadCommand, RunResult } from '../loadgen.js';
 import { summarize, type LatencySummary } from '../stats.js';
 import { hazardFleet, sensorFleet } from '../fleet.js';
@@ -30,7 +30,11 @@ export interface LatencyRow {
   hazardsSent: number;
   /** Hazard publishes whose webhook never came. */
   missing: number;
+  /** Devices whose connection the platform closed, refusing a publish it had no room for. */
+  closed?: number;
   cpu: number;
+  /** The part of it the platform's main thread (its event loop) used. */
+  loopCpu?: number;
   rssMiB: number;
   generatorCpu: number;
   seconds: number;
@@ -117,7 +121,9 @@ export async function alertLatency(ctx: BenchContext, opts: LatencyOptions, maxR
         webhook: hooks.summary,
         hazardsSent: run.hazards?.length ?? 0,
         missing: hooks.missing,
+        closed: run.closed ?? 0,
         cpu: cpuShare(a, b),
+        loopCpu: loopShare(a, b),
         rssMiB: b.rss / 2 ** 20,
         generatorCpu: run.cpu,
         seconds: run.seconds,

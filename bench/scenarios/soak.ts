@@ -8,7 +8,7 @@
  */
 import { noteLoad, sleep, type BenchContext } from '../harness.js';
 import type { RunResult } from '../loadgen.js';
-import { cpuShare, type ProcSample } from '../processes.js';
+import { cpuShare, loopShare, type ProcSample } from '../processes.js';
 import { trendPercent, type LatencySummary } from '../stats.js';
 import { startAlertBench, webhookLatency } from './latency.js';
 
@@ -34,6 +34,8 @@ export interface SoakResult {
   /** Devices whose connection the platform closed during the soak (not reconnected). */
   closed: number;
   cpu: number;
+  /** The part of it the platform's main thread (its event loop) used. */
+  loopCpu?: number;
   /** RSS every sample period: [seconds since start, MiB]. */
   rssSeries: [number, number][];
   /** Size of the data directory (databases and logs) at the start and the end, MiB, and its growth per hour. */
@@ -122,6 +124,7 @@ export async function soak(ctx: BenchContext, opts: SoakOptions, maxRate: number
       missing: hooks.missing,
       closed: run.closed ?? 0,
       cpu: cpuShare(samples[0]!, samples.at(-1)!),
+      loopCpu: loopShare(samples[0]!, samples.at(-1)!),
       rssSeries: samples.map((s) => [Math.round(at(s) / 1000), Math.round((s.rss / MiB) * 10) / 10]),
       storeStartMiB: stores[0]!.bytes / MiB,
       storeEndMiB: stores.at(-1)!.bytes / MiB,

@@ -12,7 +12,7 @@
 import { connectFleet, noteLoad, sleep, startLoadgen, startPlatformUnderTest, type BenchContext } from '../harness.js';
 import type { RunResult } from '../loadgen.js';
 import { startMosquitto } from '../mosquitto.js';
-import { cpuShare, sampleProc, type ProcSample } from '../processes.js';
+import { cpuShare, loopShare, sampleProc, type ProcSample } from '../processes.js';
 import type { LatencySummary } from '../stats.js';
 import { sensorFleet } from '../fleet.js';
 import { wallNow } from '../mqtt-wire.js';
@@ -32,6 +32,8 @@ export interface ThroughputRow {
   latencyOf: string;
   /** CPU of the system under test, in cores. */
   cpu: number;
+  /** The part of it its main thread (the event loop) used; absent in runs before it was measured. */
+  loopCpu?: number;
   /** CPU time of the system under test per reading, in microseconds: what each reading costs it. */
   cpuMicrosPerReading: number;
   rssMiB: number;
@@ -139,6 +141,7 @@ export async function streetwatchThroughput(ctx: BenchContext, opts: ThroughputO
         latency,
         latencyOf: `publish → stored, open loop at half the QoS 1 rate (${fmt(q1.result.rate / 2)}/s); reading timestamp in whole ms`,
         cpu: cpuShare(a, b),
+        loopCpu: loopShare(a, b),
         cpuMicrosPerReading: (cpuShare(a, b) * 1e6) / Math.max(1, readingsPerSecond),
         rssMiB: b.rss / MiB,
         generatorCpu: flood.cpu,
@@ -230,6 +233,7 @@ function row(system: string, devices: number, qos: 0 | 1, load: string, r: RunRe
     latency: r.latency,
     latencyOf,
     cpu: cpuShare(a, b),
+    loopCpu: loopShare(a, b),
     cpuMicrosPerReading: (cpuShare(a, b) * 1e6) / Math.max(1, readingsPerSecond),
     rssMiB: b.rss / MiB,
     generatorCpu: r.cpu,

@@ -215,6 +215,29 @@ export function stateContract(name: string, makeStore: () => Promise<StateStore>
       expect(await s.outbox.get(gone.id)).toMatchObject({ state: 'failed', attempts: 7, lastError: 'expired' });
     });
 
+    it('tells the outbox\'s listeners of a committed save that wrote messages, and of no other', async () => {
+      const s = await store();
+      const t = sampleTicket();
+      const seen: number[] = [];
+      // What a listener sees when it is called: the message is already there to claim.
+      const stop = s.outbox.onWritten(() => seen.push(Date.now()));
+      let found: boolean | undefined;
+      const check = s.outbox.onWritten(() => void s.outbox.get(msg.id).then((m) => (found = m !== undefined)));
+      const msg: OutboxMessage = { id: randomUUID(), channel: 'webhook', subcenterId: t.subcenterId, ticketId: t.id, event: 'ticket.created', body: '{}', createdAt: 100 };
+      await s.tickets.save(t, [msg]);
+      expect(seen).toHaveLength(1);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(found).toBe(true);
+      check();
+      // A change with no message (a quiet one), and a save that lost its race: nothing to send.
+      await s.tickets.save({ ...t, version: 2 }, []);
+      await expect(s.tickets.save({ ...t, version: 2 }, [{ ...msg, id: randomUUID() }])).rejects.toMatchObject({ code: 'SW_ERR_TICKET_CONFLICT' });
+      expect(seen).toHaveLength(1);
+      stop();
+      await s.tickets.save({ ...t, version: 3 }, [{ ...msg, id: randomUUID() }]);
+      expect(seen).toHaveLength(1);
+    });
+
     it('finds the open ticket holding an alert, by fingerprint', async () => {
       const s = await store();
       const fp = `rule/dev-${randomUUID()}`;

@@ -1,8 +1,16 @@
 import type { Outbox, OutboxItem } from '../../ports.js';
+import type { Signal } from '../../signal.js';
 import type { Ctx } from './context.js';
 
 export class RedisOutbox implements Outbox {
-  constructor(private readonly c: Ctx) {}
+  constructor(
+    private readonly c: Ctx,
+    private readonly written: Signal,
+  ) {}
+
+  onWritten(listener: () => void): () => void {
+    return this.written.on(listener);
+  }
 
   due(now: number, limit: number): Promise<OutboxItem[]> {
     return this.c.run(async () => {

@@ -22,6 +22,7 @@ import { StreetWatchError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { ApiTokenStore, DeviceErrorLog, DeviceRegistry, IngestTokenStore, KeyValueStore, Outbox, OutboxPolicy, ReportStore, StateStore, SupervisionStore, TicketStore, TimerStore } from '../../ports.js';
 import { DEFAULT_OUTBOX_POLICY } from '../../config.js';
+import { Signal } from '../../signal.js';
 import type { Ctx, Script } from './context.js';
 import { RedisDeviceErrors } from './device-errors.js';
 import { RedisDevices } from './devices.js';
@@ -107,8 +108,9 @@ export class RedisStateStore implements StateStore {
       run: (op) => op().catch((err: unknown) => Promise.reject(this.failure(err))),
     });
     this.devices = new RedisDevices(ctx);
-    this.tickets = new RedisTickets(ctx, opts.outbox ?? DEFAULT_OUTBOX_POLICY);
-    this.outbox = new RedisOutbox(ctx);
+    const written = new Signal();
+    this.tickets = new RedisTickets(ctx, opts.outbox ?? DEFAULT_OUTBOX_POLICY, written);
+    this.outbox = new RedisOutbox(ctx, written);
     this.timers = new RedisTimers(ctx);
     this.supervision = new RedisSupervision(ctx);
     this.tokens = new RedisTokens(ctx);

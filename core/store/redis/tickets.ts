@@ -1,6 +1,7 @@
 import { StreetWatchError } from '../../errors.js';
 import type { OutboxMessage, OutboxPolicy, TicketFilter, TicketSaveEffects, TicketStore } from '../../ports.js';
 import type { Ticket } from '../../schemas.js';
+import type { Signal } from '../../signal.js';
 import { involvedDepartments } from '../../tickets/joint.js';
 import { CHUNK, DEFAULT_LIST_LIMIT, type Ctx } from './context.js';
 
@@ -8,6 +9,8 @@ export class RedisTickets implements TicketStore {
   constructor(
     private readonly c: Ctx,
     private readonly policy: OutboxPolicy,
+    /** Told of every save that wrote messages (Outbox.onWritten). */
+    private readonly written: Signal,
   ) {}
 
   get(id: string): Promise<Ticket | undefined> {
@@ -102,6 +105,7 @@ export class RedisTickets implements TicketStore {
     return this.c.run(async () => {
       const result = await this.c.script('saveTicket')(0, ...args);
       if (result === 'CONFLICT') throw new StreetWatchError('SW_ERR_TICKET_CONFLICT', [ticket.id]);
+      if (outbox.length > 0) this.written.notify();
     });
   }
 }

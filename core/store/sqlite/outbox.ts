@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Outbox, OutboxItem } from '../../ports.js';
+import type { Signal } from '../../signal.js';
 
 interface OutboxRow {
   id: string;
@@ -25,7 +26,10 @@ export class SqliteOutbox implements Outbox {
   private readonly ofTicket;
   private readonly prune;
 
-  constructor(db: Database.Database) {
+  constructor(
+    db: Database.Database,
+    private readonly written: Signal,
+  ) {
     this.dueStmt = db.prepare<[number, number], OutboxRow>(
       "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?",
     );
@@ -81,6 +85,10 @@ export class SqliteOutbox implements Outbox {
 
   async pruneSettled(before: number, limit: number): Promise<number> {
     return this.prune.run(before, limit).changes;
+  }
+
+  onWritten(listener: () => void): () => void {
+    return this.written.on(listener);
   }
 }
 

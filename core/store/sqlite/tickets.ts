@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { StreetWatchError } from '../../errors.js';
 import type { OutboxMessage, OutboxPolicy, TicketFilter, TicketSaveEffects, TicketStore } from '../../ports.js';
 import type { Ticket, TicketTimer } from '../../schemas.js';
+import type { Signal } from '../../signal.js';
 import { involvedDepartments } from '../../tickets/joint.js';
 import type { TimerRow } from './timers.js';
 
@@ -38,6 +39,8 @@ export class SqliteTickets implements TicketStore {
   constructor(
     private readonly db: Database.Database,
     private readonly policy: OutboxPolicy,
+    /** Told of every committed save that wrote messages (Outbox.onWritten). */
+    private readonly written: Signal,
   ) {
     this.byId = db.prepare<[string], { body: string }>('SELECT body FROM tickets WHERE id = ?');
     this.openByKey = db.prepare<[string], { body: string }>("SELECT body FROM tickets WHERE merge_key = ? AND status <> 'closed'");
@@ -192,6 +195,7 @@ export class SqliteTickets implements TicketStore {
   async save(ticket: Ticket, outbox: readonly OutboxMessage[] = [], effects: TicketSaveEffects = {}): Promise<void> {
     try {
       this.saveTx(ticket, outbox, effects);
+      if (outbox.length > 0) this.written.notify();
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
