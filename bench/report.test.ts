@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateTargets, toMarkdown, type BenchResults } from './report.js';
 import type { ClusterRow } from './scenarios/cluster.js';
+import type { SoakResult } from './scenarios/soak.js';
 import { summarize } from './stats.js';
 
 const row = (nodes: number, extra: Partial<ClusterRow> = {}): ClusterRow => ({
@@ -98,5 +99,55 @@ describe('the report of a failed scenario', () => {
       { scenario: '4. connections', error: 'connect ECONNREFUSED 127.0.0.1:1883' },
     ]);
     expect(json.targets.find((t) => t.target === '2. distributed runs to the end')?.met).toBe(false);
+  });
+});
+
+describe('the report of what the log refused', () => {
+  const soak = (log: SoakResult['log']): BenchResults => {
+    const r = results([]);
+    const s: SoakResult = {
+      devices: 1_200,
+      ratePerSecond: 10_000,
+      minutes: 60,
+      ackedPerSecond: 9_900,
+      rssStartMiB: 400,
+      rssEndMiB: 404,
+      rssMaxMiB: 500,
+      growthPercent: 1,
+      trendPercent: 0.5,
+      stored: summarize([1, 2, 3]),
+      webhook: summarize([5, 6, 7]),
+      missing: 0,
+      closed: 2,
+      cpu: 0.8,
+      rssSeries: [],
+      storeStartMiB: 1,
+      storeEndMiB: 100,
+      storeMiBPerHour: 99,
+      storeSeries: [],
+      loadAverage: { start: 1, end: 1, max: 1.5 },
+      ...(log ? { log } : {}),
+    };
+    const withSoak = { ...r, soak: s };
+    return { ...withSoak, targets: evaluateTargets(withSoak) };
+  };
+
+  it('says when publishes were refused and what each topic of the log held then', () => {
+    const md = toMarkdown(
+      soak({
+        refusedPublishes: 1_234,
+        refusals: [
+          { at: 605, count: 1_200, backlog: { 'sw.raw': 12, 'sw.readings': 50_000, 'sw.alerts': 0 } },
+          { at: 1_810, count: 34, backlog: { 'sw.raw': 3 } },
+        ],
+        backlogMax: { 'sw.raw': 2_000, 'sw.readings': 50_000, 'sw.tickets': 0 },
+      }),
+    );
+    expect(md).toContain('Publishes refused: 1,234; 1,200 by 605 s (backlog sw.raw 12, sw.readings 50,000); 34 by 1,810 s (backlog sw.raw 3). Largest log backlog in a sample: sw.raw 2,000, sw.readings 50,000.');
+  });
+
+  it('says none was refused, and leaves the line out of a run that did not watch', () => {
+    expect(toMarkdown(soak({ refusedPublishes: 0, refusals: [], backlogMax: { 'sw.raw': 40 } }))).toContain('No publish refused. Largest log backlog in a sample: sw.raw 40.');
+    expect(toMarkdown(soak(undefined))).not.toContain('refused');
   });
 });

@@ -9,6 +9,7 @@ import type { ClusterRow } from './scenarios/cluster.js';
 import type { ConnectionsResult } from './scenarios/connections.js';
 import type { DistributedRow } from './scenarios/distributed.js';
 import type { LatencyRow } from './scenarios/latency.js';
+import type { LogWatchResult } from './log-watch.js';
 import type { SoakResult } from './scenarios/soak.js';
 import type { ThroughputRow } from './scenarios/throughput.js';
 
@@ -175,6 +176,7 @@ export function toMarkdown(r: BenchResults): string {
       ['share of max', 'offered publishes/s', 'acked/s', 'stored p50 / p99 ms', 'webhook p50 / p99 ms', 'webhook max ms', 'alerts', 'missing', 'devices closed', 'platform CPU (event loop)', 'load avg'],
       r.latency.map((l) => [pct(l.share), n0(l.offeredPerSecond), n0(l.ackedPerSecond), lat(l.stored), lat(l.webhook), ms(l.webhook.max), n0(l.webhook.count), n0(l.missing), l.closed === undefined ? '–' : n0(l.closed), cpuOf(l), l.loadAverage.toFixed(2)]),
     );
+    for (const l of r.latency) if (l.log) lines.push(`At ${pct(l.share)}: ${logWatchLine(l.log)}`, '');
   }
   failedSection('4. connections', '## 4. Connections');
   if (r.connections) {
@@ -220,6 +222,7 @@ export function toMarkdown(r: BenchResults): string {
         ],
       ],
     );
+    if (s.log) lines.push(logWatchLine(s.log), '');
   }
   failedSection('7. reference', '## 7. Reference: Mosquitto relaying to one subscriber');
   if (r.reference.length) {
@@ -276,4 +279,18 @@ export function toMarkdown(r: BenchResults): string {
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/** When publishes were refused, and what the log held then; the largest backlog of each topic. */
+function logWatchLine(w: LogWatchResult): string {
+  const backlog = (b: Record<string, number>): string =>
+    Object.entries(b)
+      .filter(([, n]) => n > 0)
+      .map(([topic, n]) => `${topic} ${n0(n)}`)
+      .join(', ') || 'none';
+  const largest = `Largest log backlog in a sample: ${backlog(w.backlogMax)}.`;
+  if (w.refusedPublishes === 0) return `No publish refused. ${largest}`;
+  const shown = w.refusals.slice(0, 10).map((r) => `${n0(r.count)} by ${n0(r.at)} s (backlog ${backlog(r.backlog)})`);
+  const more = w.refusals.length > shown.length ? `, and more in ${w.refusals.length - shown.length} later samples` : '';
+  return `Publishes refused: ${n0(w.refusedPublishes)}; ${shown.join('; ')}${more}. ${largest}`;
 }

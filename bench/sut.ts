@@ -28,6 +28,10 @@ export interface SutStats {
   delivered: number;
   rejected: number;
   connections: number;
+  /** Publishes the broker could not hand to the pipeline (the log refused them): their connections were closed. */
+  refusedPublishes: number;
+  /** What each topic of the log holds that its groups have not taken, as of the log's last maintenance (every second). */
+  backlog: Record<string, number>;
   rss: number;
   heapUsed: number;
 }
@@ -47,6 +51,9 @@ async function run(cmd: SutCommand): Promise<unknown> {
     case 'stats': {
       const mem = process.memoryUsage();
       const delivered = (await metrics.deliveries.get()).values.filter((v) => v.labels.outcome === 'delivered').reduce((n, v) => n + v.value, 0);
+      const refusedPublishes = (await metrics.mqttHandOffFailures.get()).values.filter((v) => v.labels.path === 'publish').reduce((n, v) => n + v.value, 0);
+      const backlog: Record<string, number> = {};
+      for (const v of (await metrics.busBacklog.get()).values) backlog[String(v.labels.topic)] = v.value;
       return {
         readingsStored: await counter(metrics.readingsStored),
         alerts: await counter(metrics.alerts),
@@ -54,6 +61,8 @@ async function run(cmd: SutCommand): Promise<unknown> {
         delivered,
         rejected: await counter(metrics.rejected),
         connections: await counter(metrics.mqttConnections),
+        refusedPublishes,
+        backlog,
         rss: mem.rss,
         heapUsed: mem.heapUsed,
       } satisfies SutStats;

@@ -10,6 +10,7 @@
  * the first alarm after a start (the alerting path run for the first time) is not measured.
  */
 import { connectFleet, noteLoad, sleep, startLoadgen, startPlatformUnderTest, type BenchContext, type PlatformUnderTest } from '../harness.js';
+import { LogWatch, type LogWatchResult } from '../log-watch.js';
 import type { Child } from '../processes.js';
 import { cpuShare, loopShare } from '../processes.js';
 import type { LoadCommand, RunResult } from '../loadgen.js';
@@ -32,6 +33,8 @@ export interface LatencyRow {
   missing: number;
   /** Devices whose connection the platform closed, refusing a publish it had no room for. */
   closed?: number;
+  /** Publishes refused and the log's backlogs, sampled every second of the window. */
+  log?: LogWatchResult;
   cpu: number;
   /** The part of it the platform's main thread (its event loop) used. */
   loopCpu?: number;
@@ -106,9 +109,14 @@ export async function alertLatency(ctx: BenchContext, opts: LatencyOptions, maxR
       const runP = loadgen.request<RunResult>({ op: 'open', rate, qos: 1, warmupMs: opts.warmupMs, durationMs: opts.durationMs, hazardRate: opts.hazardRate, hazardMode: 'once' });
       await sleep(opts.warmupMs);
       await sut.profileStart();
+      const watch = new LogWatch(() => sut.stats());
+      await watch.sample();
+      const watching = setInterval(() => void watch.sample(), 1_000);
       const a = sut.sample();
       await sleep(opts.durationMs);
       const b = sut.sample();
+      clearInterval(watching);
+      await watch.sample();
       await sut.profileStop(`latency-${Math.round(share * 100)}`);
       const run = await runP;
       const hooks = await webhookLatency(ctx, run.hazards ?? []);
@@ -122,6 +130,7 @@ export async function alertLatency(ctx: BenchContext, opts: LatencyOptions, maxR
         hazardsSent: run.hazards?.length ?? 0,
         missing: hooks.missing,
         closed: run.closed ?? 0,
+        log: watch.result(),
         cpu: cpuShare(a, b),
         loopCpu: loopShare(a, b),
         rssMiB: b.rss / 2 ** 20,

@@ -7,6 +7,7 @@
  * starts pruning: over a soak it grows steadily, and its rate per hour is what the soak tells.
  */
 import { noteLoad, sleep, type BenchContext } from '../harness.js';
+import { LogWatch, type LogWatchResult } from '../log-watch.js';
 import type { RunResult } from '../loadgen.js';
 import { cpuShare, loopShare, type ProcSample } from '../processes.js';
 import { trendPercent, type LatencySummary } from '../stats.js';
@@ -44,6 +45,8 @@ export interface SoakResult {
   storeMiBPerHour: number;
   /** Store size every sample period: [seconds since start, MiB]. */
   storeSeries: [number, number][];
+  /** Publishes the platform refused (closing their connections), and the log's backlogs, over the soak. */
+  log?: LogWatchResult;
   loadAverage: { start: number; end: number; max: number };
 }
 
@@ -85,21 +88,25 @@ export async function soak(ctx: BenchContext, opts: SoakOptions, maxRate: number
     await sut.profileStart();
     const samples: ProcSample[] = [];
     const stores: { at: number; bytes: number }[] = [];
+    const watch = new LogWatch(() => sut.stats());
+    await watch.sample();
     const t0 = performance.now();
     let nextMinute = 60_000;
     while (performance.now() - t0 < opts.durationMs - opts.sampleEveryMs / 2) {
       samples.push(sut.sample());
       stores.push({ at: performance.now(), bytes: sut.storeBytes() });
+      await watch.sample();
       const elapsed = performance.now() - t0;
       if (elapsed >= nextMinute) {
         nextMinute += 60_000;
         loadMax = Math.max(loadMax, noteLoad(ctx, `soak minute ${Math.round(elapsed / 60_000)}`));
-        ctx.log(`  ${Math.round(elapsed / 1000)} s: RSS ${(samples.at(-1)!.rss / MiB).toFixed(0)} MiB, store ${(stores.at(-1)!.bytes / MiB).toFixed(0)} MiB`);
+        ctx.log(`  ${Math.round(elapsed / 1000)} s: RSS ${(samples.at(-1)!.rss / MiB).toFixed(0)} MiB, store ${(stores.at(-1)!.bytes / MiB).toFixed(0)} MiB, ${watch.refusedSoFar} publishes refused`);
       }
       await sleep(opts.sampleEveryMs);
     }
     samples.push(sut.sample());
     stores.push({ at: performance.now(), bytes: sut.storeBytes() });
+    await watch.sample();
     await sut.profileStop('soak');
     const run = await runP;
     const hooks = await webhookLatency(ctx, run.hazards ?? []);
@@ -130,6 +137,7 @@ export async function soak(ctx: BenchContext, opts: SoakOptions, maxRate: number
       storeEndMiB: stores.at(-1)!.bytes / MiB,
       storeMiBPerHour: ((stores.at(-1)!.bytes - stores[0]!.bytes) / MiB / Math.max(1, stores.at(-1)!.at - stores[0]!.at)) * 3_600_000,
       storeSeries: stores.map((s) => [Math.round((s.at - t0) / 1000), Math.round((s.bytes / MiB) * 10) / 10]),
+      log: watch.result(),
       loadAverage: { start: loadStart, end: loadEnd, max: Math.max(loadMax, loadEnd) },
     };
     ctx.log(`  RSS ${result.rssStartMiB.toFixed(1)} → ${result.rssEndMiB.toFixed(1)} MiB (${result.growthPercent.toFixed(1)}%, trend ${result.trendPercent.toFixed(1)}%), store ${result.storeStartMiB.toFixed(0)} → ${result.storeEndMiB.toFixed(0)} MiB (${result.storeMiBPerHour.toFixed(0)} MiB/h), stored p99 ${run.latency?.p99.toFixed(1)} ms, webhook p99 ${hooks.summary.p99.toFixed(1)} ms, ${result.closed} devices closed`);

@@ -1,0 +1,52 @@
+/**
+ * What the platform's log did during a window: publishes it refused (their connections then
+ * closed) and the backlog of each topic, sampled. A refusal with a topic's backlog at its bound
+ * means a stage fell behind; with small backlogs, a burst of publishes arrived at once (after a
+ * stall of the event loop) beyond what may wait for room.
+ */
+import type { SutStats } from './sut.js';
+
+export interface Refusals {
+  /** When the sample ended (seconds since the window began), how many, and the backlog per topic then. */
+  at: number;
+  count: number;
+  backlog: Record<string, number>;
+}
+
+export interface LogWatchResult {
+  refusedPublishes: number;
+  refusals: Refusals[];
+  /** The largest backlog each topic had in a sample. */
+  backlogMax: Record<string, number>;
+}
+
+/** At most this many sample periods with refusals are kept (the first ones); the total counts them all. */
+const MAX_REFUSALS_KEPT = 100;
+
+export class LogWatch {
+  private readonly t0 = performance.now();
+  private refused: number | undefined;
+  private first = 0;
+  private readonly refusals: Refusals[] = [];
+  private readonly backlogMax: Record<string, number> = {};
+
+  constructor(private readonly stats: () => Promise<SutStats>) {}
+
+  /** Takes a sample; the first one sets where counting starts. */
+  async sample(): Promise<void> {
+    const stats = await this.stats();
+    for (const [topic, n] of Object.entries(stats.backlog)) this.backlogMax[topic] = Math.max(this.backlogMax[topic] ?? 0, n);
+    if (this.refused === undefined) this.first = this.refused = stats.refusedPublishes;
+    if (stats.refusedPublishes === this.refused) return;
+    if (this.refusals.length < MAX_REFUSALS_KEPT) this.refusals.push({ at: Math.round((performance.now() - this.t0) / 1000), count: stats.refusedPublishes - this.refused, backlog: stats.backlog });
+    this.refused = stats.refusedPublishes;
+  }
+
+  get refusedSoFar(): number {
+    return (this.refused ?? this.first) - this.first;
+  }
+
+  result(): LogWatchResult {
+    return { refusedPublishes: this.refusedSoFar, refusals: this.refusals, backlogMax: this.backlogMax };
+  }
+}
