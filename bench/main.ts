@@ -39,6 +39,7 @@ interface Options {
   out: string;
   maxRate?: number;
   soakMinutes?: number;
+  shares?: number[];
   connections?: number;
   clusterConnections?: number;
   fleets?: number[];
@@ -67,6 +68,14 @@ function fleetList(v: string): number[] {
   });
 }
 
+function shareList(v: string): number[] {
+  return v.split(',').map((x) => {
+    const n = Number(x);
+    if (!(n > 0 && n <= 1)) throw new InvalidArgumentError(`"${x}" is not a share of the maximum rate (0 to 1)`);
+    return n;
+  });
+}
+
 function positive(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
@@ -82,6 +91,7 @@ const program = new Command('bench')
   .option('--fleets <list>', 'comma-separated fleet sizes of the throughput scenarios, embedded and Mosquitto (default 100,1000,10000; quick: 50)', fleetList)
   .option('--connections <n>', 'devices of the connections scenario (default 10000; quick: 200)', positive)
   .option('--cluster-connections <n>', `devices of the cluster scenario, across its nodes (default ${DEFAULT_CLUSTER_CONNECTIONS}; quick: 300)`, positive)
+  .option('--shares <list>', 'comma-separated shares of the maximum rate the latency scenario offers (default 0.1,0.5,0.9; quick: 0.5)', shareList)
   .option('--soak-minutes <n>', 'length of the soak (default 10; quick: 0.25)', positive)
   .option('--quiet-below <load>', 'before each scenario, wait (up to 30 min) for the 1-minute load average to fall below this', positive)
   .option('--keep', "keep the processes' logs (in the system's temp directory)")
@@ -174,6 +184,7 @@ async function main(): Promise<void> {
     });
     // The shares of scenarios 3 and 6 are of the embedded QoS 1 maximum at their fleet size.
     const latency = latencyOptions(quick);
+    if (opts.shares) latency.shares = opts.shares;
     const maxRate = (): number => {
       if (opts.maxRate !== undefined) return opts.maxRate;
       const measured = results.throughput.filter((t) => t.qos === 1).sort((a, b) => Math.abs(a.devices - latency.devices) - Math.abs(b.devices - latency.devices))[0];
