@@ -14,8 +14,11 @@
  *
  * What one connection may hold in the broker at all (publishes in progress and bytes written
  * to it but not yet taken by the network) is capped; past the cap the connection is closed.
+ * Every connection is also held while the broker as a whole has too many publishes waiting to
+ * be handed on (the gate of hand-offs.ts).
  */
 import { Duplex } from 'node:stream';
+import type { ReadGate } from './hand-offs.js';
 
 /** Bytes handed to the MQTT parser at a time: bounds the packets of one read however small they are. */
 const READ_SLICE_BYTES = 4 * 1024;
@@ -39,12 +42,16 @@ export class ClientStream extends Duplex {
   private wanted = false;
   private sourceEnded = false;
   private overflowed = false;
+  /** Reads again once the gate opens. */
+  private readonly wake = (): void => this.pump();
 
   constructor(
     readonly transport: Duplex,
     private readonly limits: ClientFlowLimits,
     /** Called once, when the connection is closed for holding more than its cap. */
     private readonly onOverflow: (queuedBytes: number) => void,
+    /** Shut while the broker as a whole holds too much: no connection is read. */
+    private readonly gate?: ReadGate,
   ) {
     super({ readableHighWaterMark: READ_SLICE_BYTES, allowHalfOpen: false });
     transport.on('readable', () => this.pump());
@@ -70,7 +77,7 @@ export class ClientStream extends Duplex {
 
   /** Whether the network is being read for this connection now. */
   get reading(): boolean {
-    return this.holds === 0 && this.inflight < this.limits.inflight && this.inflightBytes * INFLIGHT_SHARE_OF_QUEUE < this.limits.maxQueuedBytes && !this.writableNeedDrain;
+    return this.holds === 0 && this.inflight < this.limits.inflight && this.inflightBytes * INFLIGHT_SHARE_OF_QUEUE < this.limits.maxQueuedBytes && !this.writableNeedDrain && (this.gate?.open ?? true);
   }
 
   /** A publish of `bytes` starts being handled; the function returned says it is done (once). */
@@ -144,6 +151,7 @@ export class ClientStream extends Duplex {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.rest = undefined;
+    this.gate?.forget(this.wake);
     this.transport.destroy(err ?? undefined);
     cb(err);
   }
@@ -165,6 +173,7 @@ export class ClientStream extends Duplex {
       }
       this.wanted = this.push(chunk);
     }
+    if (this.wanted && this.gate && !this.gate.open && !this.destroyed) this.gate.whenOpen(this.wake);
   }
 
   private checkQueued(): void {

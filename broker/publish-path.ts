@@ -18,6 +18,7 @@ import type { Bus, Clock } from '../core/ports.js';
 import type { RawPublish } from '../core/schemas.js';
 import { authorizePublish, isValidClientId, principalOfClientId, type Principal } from './acl.js';
 import { ClientStream } from './client-stream.js';
+import type { HandOffs } from './hand-offs.js';
 import type { ClientThrottle } from './limits.js';
 import type { OperatorBridge } from './operator-bridge.js';
 import { SampledFailures } from './sampled-log.js';
@@ -42,6 +43,8 @@ export interface PublishPathOptions {
   logger: Logger;
   /** Publishes per second per client. */
   throttle: ClientThrottle;
+  /** Hand-offs to the bus, a bounded number at once across connections. */
+  handOffs: HandOffs;
   /** The operator role, once it is running. */
   operators: () => OperatorBridge | undefined;
 }
@@ -52,7 +55,7 @@ export type PublishPath = Required<Pick<AedesOptions, 'authorizePublish' | 'publ
 };
 
 export function publishPath(opts: PublishPathOptions): PublishPath {
-  const { bus, clock, metrics, logger: log, throttle } = opts;
+  const { bus, clock, metrics, logger: log, throttle, handOffs } = opts;
   const failures = {
     publish: new SampledFailures(log, 'could not hand a publish to the pipeline', HAND_OFF_FAILURE_LOG_INTERVAL_MS, clock),
     deadletter: new SampledFailures(log, 'could not dead-letter a rejected publish', HAND_OFF_FAILURE_LOG_INTERVAL_MS, clock),
@@ -147,7 +150,7 @@ export function publishPath(opts: PublishPathOptions): PublishPath {
   /** Hands an accepted publish to the pipeline; the caller acknowledges it once that is durable. */
   function handOff(kind: string, raw: RawPublish): Promise<void> {
     metrics.mqttPublishes.inc({ kind });
-    return bus.publish('sw.raw', [{ key: raw.clientId, value: raw }]).catch((err: unknown) => {
+    return handOffs.run(() => bus.publish('sw.raw', [{ key: raw.clientId, value: raw }])).catch((err: unknown) => {
       // Not durable, so not acknowledged: the connection closes and the device resends.
       failed('publish', err, { deviceId: raw.clientId });
       throw err;
@@ -158,7 +161,7 @@ export function publishPath(opts: PublishPathOptions): PublishPath {
   function refuse(deviceId: string, packet: PublishPacket, error: StreetWatchError): Promise<void> {
     metrics.rejected.inc({ code: error.code });
     const raw: RawPublish = { id: randomUUID(), clientId: deviceId, topic: packet.topic, payload: packet.payload as Buffer, qos: packet.qos, receivedAt: clock.now() };
-    return bus.publish('sw.deadletter', [{ key: deviceId, value: deadLetter(raw, deviceId, error) }]).catch((err: unknown) => {
+    return handOffs.run(() => bus.publish('sw.deadletter', [{ key: deviceId, value: deadLetter(raw, deviceId, error) }])).catch((err: unknown) => {
       failed('deadletter', err, { deviceId });
     });
   }

@@ -18,6 +18,7 @@ import { LoginThrottle } from '../core/rate-limit.js';
 import { deviceErrorsTopic } from '../core/topics.js';
 import { principalOfClientId } from './acl.js';
 import { ClientStream } from './client-stream.js';
+import { HandOffs } from './hand-offs.js';
 import { CLUSTER_HEARTBEAT_MS, startBrokerCluster } from './cluster/redis-cluster.js';
 import { LeasedRateLimiter, SharedBuckets, sharedConnectRate, sharedLoginThrottle } from './cluster/shared-limits.js';
 import { connectPath } from './connect-path.js';
@@ -107,7 +108,9 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     metrics,
     logger: log,
   });
-  const publish = publishPath({ bus, clock, metrics, logger: log, throttle: publishes, operators: () => operators });
+  const handOffs = new HandOffs({ concurrency: limits.handOffConcurrency, maxWaiting: limits.handOffMaxWaiting });
+  metrics.mqttHandOffsWaiting = () => handOffs.queued;
+  const publish = publishPath({ bus, clock, metrics, logger: log, throttle: publishes, handOffs, operators: () => operators });
   const subscribe = subscribePath({ clock, metrics, logger: log, refusals: refusedSubscriptions, operators: () => operators });
 
   const aedes = await Aedes.createBroker({
@@ -175,12 +178,17 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     gate,
     logger: log,
     accept(transport, remote, req) {
-      const conn = new ClientStream(transport, { inflight: limits.clientInflight, maxQueuedBytes: limits.clientQueueBytes }, (queued) => {
-        const client = (conn as ClientStream & { client?: Client }).client;
-        const error = swError('SW_ERR_CLIENT_QUEUE_FULL', quoteWire(client?.id ?? 'before CONNECT'), queued, limits.clientQueueBytes);
-        metrics.mqttDisconnects.inc({ code: error.code });
-        log.info({ clientId: client?.id === undefined ? undefined : quoteWire(client.id), remote, code: error.code, queued }, error.message);
-      });
+      const conn = new ClientStream(
+        transport,
+        { inflight: limits.clientInflight, maxQueuedBytes: limits.clientQueueBytes },
+        (queued) => {
+          const client = (conn as ClientStream & { client?: Client }).client;
+          const error = swError('SW_ERR_CLIENT_QUEUE_FULL', quoteWire(client?.id ?? 'before CONNECT'), queued, limits.clientQueueBytes);
+          metrics.mqttDisconnects.inc({ code: error.code });
+          log.info({ clientId: client?.id === undefined ? undefined : quoteWire(client.id), remote, code: error.code, queued }, error.message);
+        },
+        handOffs,
+      );
       remotes.set(conn, remote);
       connections.add(conn);
       conn.once('close', () => connections.delete(conn));

@@ -107,6 +107,8 @@ describe('loadConfig', () => {
     ['STREETWATCH_NAMESPACE', 'a/b'],
     ['MQTT_CLIENT_INFLIGHT', '0'],
     ['MQTT_CLIENT_QUEUE_BYTES', '1000'],
+    ['MQTT_HANDOFF_CONCURRENCY', '1001'],
+    ['MQTT_HANDOFF_MAX_WAITING', '0'],
     ['MQTT_SUBSCRIBE_REFUSAL_RATE', '-1'],
   ])('names the variable when %s=%s is bad', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(expect.objectContaining({ code: 'SW_ERR_CONFIG_ENV', message: expect.stringContaining(`environment variable ${variable}:`) }));
@@ -157,6 +159,8 @@ describe('loadConfig', () => {
         drainTimeoutMs: 30_000,
         clientInflight: 64,
         clientQueueBytes: 1024 * 1024,
+        handOffConcurrency: 500,
+        handOffMaxWaiting: 10_000,
         subscribeRefusalRate: 1,
         subscribeRefusalBurst: 10,
         loginFailures: { burst: 10, refillMs: 10_000, limitLoopback: false },

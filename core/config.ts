@@ -46,6 +46,14 @@ export const DEFAULT_MQTT_SHUTDOWN_DRAIN_MS = 10_000;
  */
 export const DEFAULT_MQTT_CLIENT_INFLIGHT = 64;
 /**
+ * Publishes the broker hands to the pipeline at once, across its connections; the others wait
+ * their turn in the broker. Under the least the embedded log lets wait for room (1,000), which
+ * refuses beyond: a publish refused closes its connection.
+ */
+export const DEFAULT_MQTT_HANDOFF_CONCURRENCY = 500;
+/** Publishes waiting for their hand-off at which the broker reads no connection (again at half). */
+export const DEFAULT_MQTT_HANDOFF_MAX_WAITING = 10_000;
+/**
  * Bytes one MQTT connection may hold in the broker (publishes in progress, messages written to
  * it and not yet sent); beyond it the connection is closed. Reading stops at a quarter of it.
  */
@@ -234,6 +242,9 @@ const EnvSchema = z.object({
   MQTT_PROXY_PROTOCOL: z.enum(['on', 'off']).default('off'),
   MQTT_NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional(),
   MQTT_CLIENT_INFLIGHT: positiveInt.max(65_535).default(DEFAULT_MQTT_CLIENT_INFLIGHT),
+  // The embedded log refuses beyond 1,000 publishes waiting for room at its smallest bound.
+  MQTT_HANDOFF_CONCURRENCY: positiveInt.max(1_000).default(DEFAULT_MQTT_HANDOFF_CONCURRENCY),
+  MQTT_HANDOFF_MAX_WAITING: positiveInt.max(1_000_000).default(DEFAULT_MQTT_HANDOFF_MAX_WAITING),
   MQTT_CLIENT_QUEUE_BYTES: positiveInt.min(16 * 1024).max(1024 * 1024 * 1024).default(DEFAULT_MQTT_CLIENT_QUEUE_BYTES),
   MQTT_SUBSCRIBE_REFUSAL_RATE: positiveInt.max(1_000_000).default(DEFAULT_MQTT_SUBSCRIBE_REFUSAL_RATE),
   MQTT_SUBSCRIBE_REFUSAL_BURST: positiveInt.max(1_000_000).default(DEFAULT_MQTT_SUBSCRIBE_REFUSAL_BURST),
@@ -340,6 +351,10 @@ export interface MqttLimits {
   clientInflight: number;
   /** Bytes one connection may hold in the broker before it is closed; reading stops at a quarter of it. */
   clientQueueBytes: number;
+  /** Publishes handed to the pipeline at once, across connections; the others wait their turn. */
+  handOffConcurrency: number;
+  /** Publishes waiting for their hand-off at which no connection is read (again at half). */
+  handOffMaxWaiting: number;
   /** Refused subscriptions answered per second per client, once its burst is spent; the others wait. */
   subscribeRefusalRate: number;
   /** Refused subscriptions one client gets answered back to back. */
@@ -574,6 +589,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         shutdownDrainMs: e.MQTT_SHUTDOWN_DRAIN,
         clientInflight: e.MQTT_CLIENT_INFLIGHT,
         clientQueueBytes: e.MQTT_CLIENT_QUEUE_BYTES,
+        handOffConcurrency: e.MQTT_HANDOFF_CONCURRENCY,
+        handOffMaxWaiting: e.MQTT_HANDOFF_MAX_WAITING,
         subscribeRefusalRate: e.MQTT_SUBSCRIBE_REFUSAL_RATE,
         subscribeRefusalBurst: e.MQTT_SUBSCRIBE_REFUSAL_BURST,
         loginFailures,

@@ -29,6 +29,14 @@ export class Metrics {
     registers: [this.registry],
     collect: (): void => this.mqttHeldBytes.set(this.mqttHeld().bytes),
   });
+  /** Publishes waiting for their hand-off to the pipeline, read at each scrape (the broker sets it). */
+  mqttHandOffsWaiting: () => number = () => 0;
+  readonly mqttHandOffsWaitingGauge: Gauge = new Gauge({
+    name: 'streetwatch_mqtt_handoffs_waiting',
+    help: 'Accepted publishes waiting in the broker for their turn to be handed to the pipeline (at MQTT_HANDOFF_MAX_WAITING no connection is read)',
+    registers: [this.registry],
+    collect: (): void => this.mqttHandOffsWaitingGauge.set(this.mqttHandOffsWaiting()),
+  });
   readonly mqttDisconnects = new Counter({
     name: 'streetwatch_mqtt_disconnects_total',
     help: 'MQTT connections the broker closed on its own account, by error code',

@@ -1,0 +1,116 @@
+/**
+ * The broker's hand-offs to the pipeline, across all its connections: at most `concurrency` at
+ * once on the bus, the rest waiting their turn here in arrival order; while `maxWaiting` wait, no
+ * connection is read (each finds the gate shut and is woken once half of them have gone on).
+ *
+ * Why: the bus bounds what may wait for room in it and refuses beyond (the embedded log: a tenth
+ * of its bound), and a refused publish closes its connection unacknowledged. A whole fleet's
+ * publishes can arrive at once (the network's buffers read after a pause of the event loop, a
+ * stage fallen behind), each connection well within its own window, so the bus's refusal fell on
+ * whichever devices came last. Held here, under the bus's bound, they are acknowledged late
+ * instead, and while too many wait the kernel's buffers fill and TCP slows the devices.
+ *
+ * Bounds: hand-offs on the bus ≤ `concurrency`. Waiting here: `maxWaiting`, plus what the
+ * connections had read when the gate shut (each at most its window of publishes in progress,
+ * MQTT_CLIENT_INFLIGHT).
+ */
+
+/** A connection's reading, as the gate sees it. */
+export interface ReadGate {
+  /** Whether connections may be read now. */
+  readonly open: boolean;
+  /** Calls `wake` once when the gate opens again (again only if asked again). */
+  whenOpen(wake: () => void): void;
+  /** Forgets a connection that closed while it waited. */
+  forget(wake: () => void): void;
+}
+
+export interface HandOffLimits {
+  /** Hand-offs on the bus at once. */
+  concurrency: number;
+  /** Hand-offs waiting for their turn at which no connection is read. */
+  maxWaiting: number;
+}
+
+export class HandOffs implements ReadGate {
+  private active = 0;
+  /** Hand-offs waiting for their turn, in order (a FIFO with a moving head). */
+  private waiting: (() => void)[] = [];
+  private head = 0;
+  /** Connections that found the gate shut, in the order they did (a Set keeps it). */
+  private readonly shut = new Set<() => void>();
+  private gateOpen = true;
+
+  constructor(private readonly limits: HandOffLimits) {}
+
+  get open(): boolean {
+    return this.gateOpen;
+  }
+
+  /** Hand-offs on the bus now. */
+  get inProgress(): number {
+    return this.active;
+  }
+
+  /** Hand-offs waiting for their turn now. */
+  get queued(): number {
+    return this.waiting.length - this.head;
+  }
+
+  whenOpen(wake: () => void): void {
+    if (this.gateOpen) wake();
+    else this.shut.add(wake);
+  }
+
+  forget(wake: () => void): void {
+    this.shut.delete(wake);
+  }
+
+  /** Runs `task` when its turn comes; settles as it does. */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active < this.limits.concurrency) return this.start(task);
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push(() => this.start(task).then(resolve, reject));
+      if (this.gateOpen && this.queued >= this.limits.maxWaiting) this.gateOpen = false;
+    });
+  }
+
+  private start<T>(task: () => Promise<T>): Promise<T> {
+    this.active++;
+    let running: Promise<T>;
+    try {
+      running = task();
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    return running.finally(() => {
+      this.active--;
+      this.next();
+    });
+  }
+
+  private next(): void {
+    if (this.head < this.waiting.length && this.active < this.limits.concurrency) {
+      const go = this.waiting[this.head]!;
+      (this.waiting as (unknown | undefined)[])[this.head] = undefined;
+      this.head++;
+      if (this.head === this.waiting.length) {
+        this.waiting = [];
+        this.head = 0;
+      } else if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+        this.waiting = this.waiting.slice(this.head);
+        this.head = 0;
+      }
+      go();
+    }
+    if (!this.gateOpen && this.queued * 2 <= this.limits.maxWaiting) {
+      this.gateOpen = true;
+      const woken = [...this.shut];
+      this.shut.clear();
+      // Each reads at most a slice before its publishes are counted (client-stream.ts): the
+      // overshoot is bounded by the connections waiting, and one that finds the gate shut again
+      // goes to the back of the line.
+      for (const wake of woken) wake();
+    }
+  }
+}
