@@ -33,7 +33,7 @@ export interface LatencyRow {
   missing: number;
   /** Devices whose connection the platform closed, refusing a publish it had no room for. */
   closed?: number;
-  /** Publishes refused and the log's backlogs, sampled every second of the window. */
+  /** Publishes refused and the log's backlogs, sampled every second from the warm-up's start. */
   log?: LogWatchResult;
   cpu: number;
   /** The part of it the platform's main thread (its event loop) used. */
@@ -105,13 +105,14 @@ export async function alertLatency(ctx: BenchContext, opts: LatencyOptions, maxR
       await ctx.sink.take();
       const rate = share * maxRate;
       noteLoad(ctx, `latency ${share}`);
+      // Watched from the start: the warm-up's refusals close devices the window then misses.
+      const watch = new LogWatch(() => sut.stats());
+      await watch.sample();
+      const watching = setInterval(() => void watch.sample(), 1_000);
       // The alarms start after the warm-up, so that they all fall in the measured window.
       const runP = loadgen.request<RunResult>({ op: 'open', rate, qos: 1, warmupMs: opts.warmupMs, durationMs: opts.durationMs, hazardRate: opts.hazardRate, hazardMode: 'once' });
       await sleep(opts.warmupMs);
       await sut.profileStart();
-      const watch = new LogWatch(() => sut.stats());
-      await watch.sample();
-      const watching = setInterval(() => void watch.sample(), 1_000);
       const a = sut.sample();
       await sleep(opts.durationMs);
       const b = sut.sample();
