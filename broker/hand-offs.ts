@@ -16,6 +16,8 @@
  */
 
 /** A connection's reading, as the gate sees it. */
+import { Fifo } from '../core/fifo.js';
+
 export interface ReadGate {
   /** Whether connections may be read now. */
   readonly open: boolean;
@@ -34,9 +36,8 @@ export interface HandOffLimits {
 
 export class HandOffs implements ReadGate {
   private active = 0;
-  /** Hand-offs waiting for their turn, in order (a FIFO with a moving head). */
-  private waiting: (() => void)[] = [];
-  private head = 0;
+  /** Hand-offs waiting for their turn, in order. */
+  private readonly waiting = new Fifo<() => void>();
   /** Connections that found the gate shut, in the order they did (a Set keeps it). */
   private readonly shut = new Set<() => void>();
   private gateOpen = true;
@@ -54,7 +55,7 @@ export class HandOffs implements ReadGate {
 
   /** Hand-offs waiting for their turn now. */
   get queued(): number {
-    return this.waiting.length - this.head;
+    return this.waiting.length;
   }
 
   whenOpen(wake: () => void): void {
@@ -90,19 +91,7 @@ export class HandOffs implements ReadGate {
   }
 
   private next(): void {
-    if (this.head < this.waiting.length && this.active < this.limits.concurrency) {
-      const go = this.waiting[this.head]!;
-      (this.waiting as (unknown | undefined)[])[this.head] = undefined;
-      this.head++;
-      if (this.head === this.waiting.length) {
-        this.waiting = [];
-        this.head = 0;
-      } else if (this.head > 1024 && this.head * 2 > this.waiting.length) {
-        this.waiting = this.waiting.slice(this.head);
-        this.head = 0;
-      }
-      go();
-    }
+    if (this.active < this.limits.concurrency) this.waiting.shift()?.();
     if (!this.gateOpen && this.queued * 2 <= this.limits.maxWaiting) {
       this.gateOpen = true;
       const woken = [...this.shut];

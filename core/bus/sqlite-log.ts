@@ -34,6 +34,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { StreetWatchError } from '../errors.js';
+import { Fifo } from '../fifo.js';
 import type { Logger } from '../logger.js';
 import {
   BUS_TOPICS,
@@ -144,10 +145,10 @@ export class SqliteLogBus implements Bus {
   /** Writes waiting for their turn: consumers' commits, parks and replays, in order. */
   private queue: WriteItem[] = [];
   /**
-   * Plain publishes to one topic, per topic, in order (a FIFO with a moving head): at the bound
+   * Plain publishes to one topic, per topic, in order (core/fifo.ts): at the bound
    * thousands of them wait, and a turn looks only at the head of each.
    */
-  private readonly publishes = new Map<BusTopic, { items: WriteItem[]; head: number; bytes: number }>();
+  private readonly publishes = new Map<BusTopic, { items: Fifo<WriteItem>; bytes: number }>();
   private waitingPublishes = 0;
   /** Consumers whose position moved since it was last written, and since when (performance.now()). */
   private readonly dirty = new Map<LogConsumer, number>();
@@ -390,13 +391,13 @@ export class SqliteLogBus implements Bus {
       if (item.appends.length === 1 && item.joined.length === 0 && !item.position) {
         const append = item.appends[0]!;
         let q = this.publishes.get(append.topic);
-        if (!q) this.publishes.set(append.topic, (q = { items: [], head: 0, bytes: 0 }));
+        if (!q) this.publishes.set(append.topic, (q = { items: new Fifo(), bytes: 0 }));
         // Waiting is bounded too: past a tenth of the bound's records, or its bytes, a publish is
         // refused (the broker then closes the connection unacknowledged, and the device sends it
         // again later). Held in memory as objects, a waiting publish costs several times its bytes.
-        const waiting = q.items.length - q.head;
+        const waiting = q.items.length;
         if (waiting > 0 && (waiting >= this.maxWaitingPublishes || q.bytes + append.bytes > this.maxPendingBytes)) {
-          reject(new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', `${q.items.length - q.head} publishes to ${append.topic} already wait for room in the log`]));
+          reject(new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', `${waiting} publishes to ${append.topic} already wait for room in the log`]));
           return;
         }
         q.items.push(queued);
@@ -438,7 +439,7 @@ export class SqliteLogBus implements Bus {
     if (!this.database.open) {
       const closed = new StreetWatchError('SW_ERR_UNAVAILABLE', ['bus', 'closed']);
       for (const item of this.queue.splice(0)) item.reject(closed);
-      for (const q of this.publishes.values()) for (const item of q.items.slice(q.head)) item.reject(closed);
+      for (const q of this.publishes.values()) for (const item of q.items.drain()) item.reject(closed);
       this.publishes.clear();
       this.waitingPublishes = 0;
       return;
@@ -585,22 +586,12 @@ export class SqliteLogBus implements Bus {
     this.queue = waiting;
     for (const [topic, q] of this.publishes) {
       if (blocked?.has(topic)) continue;
-      while (q.head < q.items.length) {
-        const item = q.items[q.head]!;
-        if (!fits(item.appends[0]!)) break;
+      for (let item = q.items.peek(); item && fits(item.appends[0]!); item = q.items.peek()) {
+        q.items.shift();
         take(item.appends[0]!);
         ready.push(item);
-        (q.items as (WriteItem | undefined)[])[q.head] = undefined;
-        q.head++;
         q.bytes -= item.appends[0]!.bytes;
         this.waitingPublishes--;
-      }
-      if (q.head === q.items.length) {
-        q.items = [];
-        q.head = 0;
-      } else if (q.head > 1024 && q.head * 2 > q.items.length) {
-        q.items = q.items.slice(q.head);
-        q.head = 0;
       }
     }
     return ready;
