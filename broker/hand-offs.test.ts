@@ -91,6 +91,47 @@ describe('HandOffs', () => {
     await Promise.all(runs);
   });
 
+  it('wakes only as many connections as the room holds at their window each, the rest in order on later turns', async () => {
+    // 20 waiting shut the gate; it opens at 10, leaving room for 10 more: two windows of 5.
+    const handOffs = new HandOffs({ concurrency: 1, maxWaiting: 20, perConnection: 5 });
+    const tasks = Array.from({ length: 21 }, () => pending());
+    const runs = tasks.map((t) => handOffs.run(() => t.promise));
+    expect(handOffs.open).toBe(false);
+    const woken: number[] = [];
+    for (let i = 0; i < 8; i++) handOffs.whenOpen(() => woken.push(i));
+    for (let i = 0; i < 10; i++) tasks[i]!.resolve();
+    await Promise.resolve();
+    await Promise.resolve();
+    while (handOffs.queued > 10) await Promise.resolve();
+    expect(handOffs.open).toBe(true);
+    expect(woken).toEqual([0, 1]);
+    // The woken brought nothing this turn: the next check phase wakes the next two, and so on.
+    await flush();
+    expect(woken).toEqual([0, 1, 2, 3]);
+    await flush();
+    await flush();
+    expect(woken).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    for (const t of tasks) t.resolve();
+    await Promise.all(runs);
+  });
+
+  it('wakes one connection at a time when its window is larger than the room', async () => {
+    const handOffs = new HandOffs({ concurrency: 1, maxWaiting: 2, perConnection: 64 });
+    const tasks = Array.from({ length: 3 }, () => pending());
+    const runs = tasks.map((t) => handOffs.run(() => t.promise));
+    const woken: number[] = [];
+    for (let i = 0; i < 3; i++) handOffs.whenOpen(() => woken.push(i));
+    tasks[0]!.resolve();
+    await flush();
+    expect(woken).toEqual([0]);
+    await flush();
+    expect(woken).toEqual([0, 1]);
+    for (const t of tasks) t.resolve();
+    await Promise.all(runs);
+    await flush();
+    expect(woken).toEqual([0, 1, 2]);
+  });
+
   it('holds every connection while the gate is shut and lets each read on when it opens', async () => {
     const handOffs = new HandOffs({ concurrency: 1, maxWaiting: 2 });
     const limits = { inflight: 64, maxQueuedBytes: 1024 * 1024 };

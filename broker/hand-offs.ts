@@ -10,9 +10,14 @@
  * whichever devices came last. Held here, under the bus's bound, they are acknowledged late
  * instead, and while too many wait the kernel's buffers fill and TCP slows the devices.
  *
+ * When the gate opens, the connections that found it shut are woken in the order they did, only
+ * as many at once as the room below `maxWaiting` holds at `perConnection` publishes each (a woken
+ * connection may bring its whole window of publishes in progress, MQTT_CLIENT_INFLIGHT); the
+ * others on later turns, as room is made. Waking all of them at once let a fleet of 10,000 bring
+ * ten times the line's bound at every opening.
+ *
  * Bounds: hand-offs on the bus ≤ `concurrency`. Waiting here: `maxWaiting`, plus what the
- * connections had read when the gate shut (each at most its window of publishes in progress,
- * MQTT_CLIENT_INFLIGHT).
+ * connections reading when the gate shut had read of their last slice (client-stream.ts).
  */
 
 /** A connection's reading, as the gate sees it. */
@@ -32,6 +37,8 @@ export interface HandOffLimits {
   concurrency: number;
   /** Hand-offs waiting for their turn at which no connection is read. */
   maxWaiting: number;
+  /** Publishes a woken connection may bring before its own window stops it. Default 1. */
+  perConnection?: number;
 }
 
 export class HandOffs implements ReadGate {
@@ -41,6 +48,9 @@ export class HandOffs implements ReadGate {
   /** Connections that found the gate shut, in the order they did (a Set keeps it). */
   private readonly shut = new Set<() => void>();
   private gateOpen = true;
+  /** Publishes the connections woken this turn may still bring: room kept for them until the next check phase. */
+  private promised = 0;
+  private release: NodeJS.Immediate | undefined;
 
   constructor(private readonly limits: HandOffLimits) {}
 
@@ -92,14 +102,34 @@ export class HandOffs implements ReadGate {
 
   private next(): void {
     if (this.active < this.limits.concurrency) this.waiting.shift()?.();
-    if (!this.gateOpen && this.queued * 2 <= this.limits.maxWaiting) {
-      this.gateOpen = true;
-      const woken = [...this.shut];
-      this.shut.clear();
-      // Each reads at most a slice before its publishes are counted (client-stream.ts): the
-      // overshoot is bounded by the connections waiting, and one that finds the gate shut again
-      // goes to the back of the line.
-      for (const wake of woken) wake();
+    if (!this.gateOpen && this.queued * 2 <= this.limits.maxWaiting) this.gateOpen = true;
+    if (this.gateOpen && this.shut.size > 0) this.wakeSome();
+  }
+
+  /**
+   * Wakes the connections first in line, as many as the room holds. Their publishes reach `run`
+   * within the turn (a woken connection's read is parsed on the next tick), so the room is kept
+   * for them until the next check phase, which wakes the next ones. One that finds the gate shut
+   * again goes to the back of the line.
+   */
+  private wakeSome(): void {
+    const per = this.limits.perConnection ?? 1;
+    let n = Math.floor((this.limits.maxWaiting - this.queued - this.promised) / per);
+    // However large a window, a line with nobody promised wakes someone: it cannot stall.
+    if (n < 1 && this.promised === 0) n = 1;
+    if (n < 1) return;
+    const woken: (() => void)[] = [];
+    for (const wake of this.shut) {
+      woken.push(wake);
+      if (woken.length >= n) break;
     }
+    for (const wake of woken) this.shut.delete(wake);
+    this.promised += woken.length * per;
+    this.release ??= setImmediate(() => {
+      this.release = undefined;
+      this.promised = 0;
+      if (this.gateOpen && this.shut.size > 0) this.wakeSome();
+    });
+    for (const wake of woken) wake();
   }
 }

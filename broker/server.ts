@@ -108,7 +108,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     metrics,
     logger: log,
   });
-  const handOffs = new HandOffs({ concurrency: limits.handOffConcurrency, maxWaiting: limits.handOffMaxWaiting });
+  const handOffs = new HandOffs({ concurrency: limits.handOffConcurrency, maxWaiting: limits.handOffMaxWaiting, perConnection: limits.clientInflight });
   metrics.mqttHandOffsWaiting = () => handOffs.queued;
   const publish = publishPath({ bus, clock, metrics, logger: log, throttle: publishes, handOffs, operators: () => operators });
   const subscribe = subscribePath({ clock, metrics, logger: log, refusals: refusedSubscriptions, operators: () => operators });
