@@ -100,8 +100,6 @@ describe('HandOffs', () => {
     const woken: number[] = [];
     for (let i = 0; i < 8; i++) handOffs.whenOpen(() => woken.push(i));
     for (let i = 0; i < 10; i++) tasks[i]!.resolve();
-    await Promise.resolve();
-    await Promise.resolve();
     while (handOffs.queued > 10) await Promise.resolve();
     expect(handOffs.open).toBe(true);
     expect(woken).toEqual([0, 1]);
