@@ -58,7 +58,10 @@ export function createBackends(config: Config, deps: { logger: Logger; metrics: 
     metrics.busHandlerErrors.inc({ topic, group });
     logger.error({ err, topic, group }, kind === 'unavailable' ? 'batch failed, a service it needs is unavailable: waiting for it' : 'batch failed, retrying');
   };
-  const onHandled = (topic: string, group: string, count: number): void => metrics.busRecords.inc({ topic, group }, count);
+  const onHandled = (topic: string, group: string, count: number, seconds: number): void => {
+    metrics.busRecords.inc({ topic, group }, count);
+    metrics.busBatchSeconds.observe({ topic, group }, seconds);
+  };
   const onParked = (topic: string, group: string, code: string): void => metrics.busParked.inc({ topic, group, code });
   const failure = { maxAttempts: config.bus.maxAttempts };
   const services: Service[] = [];

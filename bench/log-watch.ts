@@ -2,7 +2,8 @@
  * What the platform's log did during a window: publishes it refused (their connections then
  * closed) and the backlog of each topic, sampled. A refusal with a topic's backlog at its bound
  * means a stage fell behind; with small backlogs, a burst of publishes arrived at once (after a
- * stall of the event loop) beyond what may wait for room.
+ * stall of the event loop) beyond what may wait for room. Batches and retention steps longer than
+ * 50 ms in the window say what held the event loop.
  */
 import type { SutStats } from './sut.js';
 
@@ -18,6 +19,8 @@ export interface LogWatchResult {
   refusals: Refusals[];
   /** The largest backlog each topic had in a sample. */
   backlogMax: Record<string, number>;
+  /** Batches and retention steps longer than 50 ms during the window, by what took them (SutStats.longSteps). */
+  longSteps?: Record<string, number>;
 }
 
 /** At most this many sample periods with refusals are kept (the first ones); the total counts them all. */
@@ -29,6 +32,8 @@ export class LogWatch {
   private first = 0;
   private readonly refusals: Refusals[] = [];
   private readonly backlogMax: Record<string, number> = {};
+  private longAtStart: Record<string, number> | undefined;
+  private longNow: Record<string, number> = {};
 
   constructor(private readonly stats: () => Promise<SutStats>) {}
 
@@ -36,6 +41,8 @@ export class LogWatch {
   async sample(): Promise<void> {
     const stats = await this.stats();
     for (const [topic, n] of Object.entries(stats.backlog)) this.backlogMax[topic] = Math.max(this.backlogMax[topic] ?? 0, n);
+    this.longAtStart ??= stats.longSteps;
+    this.longNow = stats.longSteps;
     if (this.refused === undefined) this.first = this.refused = stats.refusedPublishes;
     if (stats.refusedPublishes === this.refused) return;
     if (this.refusals.length < MAX_REFUSALS_KEPT) this.refusals.push({ at: Math.round((performance.now() - this.t0) / 1000), count: stats.refusedPublishes - this.refused, backlog: stats.backlog });
@@ -47,6 +54,11 @@ export class LogWatch {
   }
 
   result(): LogWatchResult {
-    return { refusedPublishes: this.refusedSoFar, refusals: this.refusals, backlogMax: this.backlogMax };
+    const longSteps: Record<string, number> = {};
+    for (const [name, n] of Object.entries(this.longNow)) {
+      const during = n - (this.longAtStart?.[name] ?? 0);
+      if (during > 0) longSteps[name] = during;
+    }
+    return { refusedPublishes: this.refusedSoFar, refusals: this.refusals, backlogMax: this.backlogMax, longSteps };
   }
 }

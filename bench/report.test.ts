@@ -146,6 +146,12 @@ describe('the report of what the log refused', () => {
     expect(md).toContain('Publishes refused: 1,234; 1,200 by 605 s (backlog sw.raw 12, sw.readings 50,000); 34 by 1,810 s (backlog sw.raw 3). Largest log backlog in a sample: sw.raw 2,000, sw.readings 50,000.');
   });
 
+  it('names what held the event loop over 50 ms, most first, or says nothing did', () => {
+    const md = toMarkdown(soak({ refusedPublishes: 0, refusals: [], backlogMax: {}, longSteps: { 'retention rollup': 3, 'ingest on sw.raw': 41 } }));
+    expect(md).toContain('Batches and retention steps over 50 ms: ingest on sw.raw 41, retention rollup 3.');
+    expect(toMarkdown(soak({ refusedPublishes: 0, refusals: [], backlogMax: {}, longSteps: {} }))).toContain('Batches and retention steps over 50 ms: none.');
+  });
+
   it('says none was refused, and leaves the line out of a run that did not watch', () => {
     expect(toMarkdown(soak({ refusedPublishes: 0, refusals: [], backlogMax: { 'sw.raw': 40 } }))).toContain('No publish refused. Largest log backlog in a sample: sw.raw 40.');
     expect(toMarkdown(soak(undefined))).not.toContain('refused');

@@ -288,7 +288,9 @@ function logWatchLine(w: LogWatchResult): string {
       .filter(([, n]) => n > 0)
       .map(([topic, n]) => `${topic} ${n0(n)}`)
       .join(', ') || 'none';
-  const largest = `Largest log backlog in a sample: ${backlog(w.backlogMax)}.`;
+  const steps = Object.entries(w.longSteps ?? {}).sort(([, a], [, b]) => b - a);
+  const long = w.longSteps === undefined ? '' : ` Batches and retention steps over 50 ms: ${steps.map(([name, n]) => `${name} ${n0(n)}`).join(', ') || 'none'}.`;
+  const largest = `Largest log backlog in a sample: ${backlog(w.backlogMax)}.${long}`;
   if (w.refusedPublishes === 0) return `No publish refused. ${largest}`;
   const shown = w.refusals.slice(0, 10).map((r) => `${n0(r.count)} by ${n0(r.at)} s (backlog ${backlog(r.backlog)})`);
   const more = w.refusals.length > shown.length ? `, and more in ${w.refusals.length - shown.length} later samples` : '';

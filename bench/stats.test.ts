@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LatencyRecorder, summarize, trendPercent } from './stats.js';
+import { Histogram, Registry } from 'prom-client';
+import { countAbove, LatencyRecorder, summarize, trendPercent } from './stats.js';
 
 describe('latency percentiles', () => {
   it('are nearest-rank over every sample', () => {
@@ -33,5 +34,16 @@ describe('soak RSS trend', () => {
     const rising = flat.map(([t, v]): [number, number] => [t, v + (55 * t) / 3595]);
     expect(trendPercent(rising)).toBeGreaterThan(9.5);
     expect(trendPercent(rising)).toBeLessThan(10.5);
+  });
+});
+
+describe('observations above a bucket bound', () => {
+  it('are counted per name from a histogram, leaving out names with none above', async () => {
+    const h = new Histogram({ name: 'steps_seconds', help: 'steps', labelNames: ['task'], buckets: [0.01, 0.05, 0.1], registers: [new Registry()] });
+    for (const s of [0.001, 0.05, 0.07, 0.2]) h.observe({ task: 'rollup' }, s);
+    h.observe({ task: 'prune' }, 0.02);
+    const into: Record<string, number> = { 'retention rollup': 1 };
+    countAbove((await h.get()).values, 0.05, (l) => `retention ${String(l.task)}`, into);
+    expect(into).toEqual({ 'retention rollup': 3 });
   });
 });

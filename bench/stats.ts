@@ -68,3 +68,27 @@ export function trendPercent(points: readonly [number, number][]): number {
   const start = my + slope * (x0 - mx);
   return ((slope * (x1 - x0)) / start) * 100;
 }
+
+/** One value of a prom-client histogram, as `Histogram.get()` lists them. */
+export interface HistogramValue {
+  value: number;
+  labels: Record<string, string | number | undefined>;
+  metricName?: string;
+}
+
+/**
+ * How many observations of a histogram were above `bound` (which must be one of its buckets'
+ * bounds), added into `into` under the name `name` gives each label set; names with none above
+ * are left out.
+ */
+export function countAbove(values: readonly HistogramValue[], bound: number, name: (labels: HistogramValue['labels']) => string, into: Record<string, number>): void {
+  const counts = new Map<string, { count: number; within: number }>();
+  for (const v of values) {
+    const key = name(v.labels);
+    const c = counts.get(key) ?? { count: 0, within: 0 };
+    if (v.metricName?.endsWith('_count')) c.count += v.value;
+    else if (v.metricName?.endsWith('_bucket') && Number(v.labels.le) === bound) c.within += v.value;
+    counts.set(key, c);
+  }
+  for (const [key, c] of counts) if (c.count > c.within) into[key] = (into[key] ?? 0) + c.count - c.within;
+}

@@ -17,9 +17,12 @@ import { startPlatform } from '../app/platform.js';
 import { loadConfig } from '../core/config.js';
 import type { Subscription } from '../core/ports.js';
 import { wallNow } from './mqtt-wire.js';
-import { LatencyRecorder, type LatencySummary } from './stats.js';
+import { countAbove, LatencyRecorder, type LatencySummary } from './stats.js';
 
 export type SutCommand = { op: 'stats' } | { op: 'probe-start'; from: number } | { op: 'probe-stop' } | { op: 'profile-start'; cpu: boolean; heap: boolean } | { op: 'profile-stop'; cpuFile?: string; heapFile?: string } | { op: 'stop' };
+
+/** A batch or retention step longer than this counts as long (a bucket bound of both histograms). */
+const LONG_STEP_SECONDS = 0.05;
 
 export interface SutStats {
   readingsStored: number;
@@ -32,6 +35,12 @@ export interface SutStats {
   refusedPublishes: number;
   /** What each topic of the log holds that its groups have not taken, as of the log's last maintenance (every second). */
   backlog: Record<string, number>;
+  /**
+   * Batches of each consumer group (`group on topic`) and steps of each retention task
+   * (`retention task`) that took longer than LONG_STEP_SECONDS since the platform started: what
+   * held the event loop long enough to show in a p99.
+   */
+  longSteps: Record<string, number>;
   rss: number;
   heapUsed: number;
 }
@@ -54,6 +63,9 @@ async function run(cmd: SutCommand): Promise<unknown> {
       const refusedPublishes = (await metrics.mqttHandOffFailures.get()).values.filter((v) => v.labels.path === 'publish').reduce((n, v) => n + v.value, 0);
       const backlog: Record<string, number> = {};
       for (const v of (await metrics.busBacklog.get()).values) backlog[String(v.labels.topic)] = v.value;
+      const longSteps: Record<string, number> = {};
+      countAbove((await metrics.busBatchSeconds.get()).values, LONG_STEP_SECONDS, (l) => `${String(l.group)} on ${String(l.topic)}`, longSteps);
+      countAbove((await metrics.retentionStepSeconds.get()).values, LONG_STEP_SECONDS, (l) => `retention ${String(l.task)}`, longSteps);
       return {
         readingsStored: await counter(metrics.readingsStored),
         alerts: await counter(metrics.alerts),
@@ -63,6 +75,7 @@ async function run(cmd: SutCommand): Promise<unknown> {
         connections: await counter(metrics.mqttConnections),
         refusedPublishes,
         backlog,
+        longSteps,
         rss: mem.rss,
         heapUsed: mem.heapUsed,
       } satisfies SutStats;

@@ -89,9 +89,27 @@ export class Metrics {
   readonly busHandlerErrors = new Counter({ name: 'streetwatch_bus_handler_errors_total', help: 'Failed batch handlers (retried, or their record parked)', labelNames: ['topic', 'group'], registers: [this.registry] });
   readonly busParked = new Counter({ name: 'streetwatch_bus_parked_total', help: 'Bus records a consumer group parked (not retriable, or failed too often), by the code of the cause', labelNames: ['topic', 'group', 'code'], registers: [this.registry] });
   readonly busSkipped = new Counter({ name: 'streetwatch_bus_skipped_total', help: 'Records of the embedded log pruned before a group that was away came back for them', labelNames: ['topic', 'group'], registers: [this.registry] });
+  /**
+   * How long each batch took, from its handler's start to its commit, in wall time: embedded, the
+   * stages share one event loop, so a batch is long when it held the loop or waited behind what did.
+   */
+  readonly busBatchSeconds = new Histogram({
+    name: 'streetwatch_bus_batch_seconds',
+    help: "Time a consumer group took over one batch of bus records, from its handler's start to its commit, by topic and group",
+    labelNames: ['topic', 'group'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
   readonly busBacklog = new Gauge({ name: 'streetwatch_bus_backlog_records', help: 'Records of the embedded log not yet taken by every subscribed consumer group (publishes wait beyond its bound)', labelNames: ['topic'], registers: [this.registry] });
   readonly retentionRows = new Counter({ name: 'streetwatch_retention_rows_total', help: 'Rows folded into roll-ups or pruned by the retention job, by task', labelNames: ['task'], registers: [this.registry] });
   readonly retentionErrors = new Counter({ name: 'streetwatch_retention_errors_total', help: 'Failed runs of a retention task (retried at the next run), by task', labelNames: ['task'], registers: [this.registry] });
+  readonly retentionStepSeconds = new Histogram({
+    name: 'streetwatch_retention_step_seconds',
+    help: 'Time one step of a retention task took (a step holds the event loop), by task',
+    labelNames: ['task'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
   readonly retentionLastRun = new Gauge({ name: 'streetwatch_retention_last_run_timestamp_seconds', help: 'When this process last ran a retention task, by task', labelNames: ['task'], registers: [this.registry] });
   readonly storeBytes = new Gauge({ name: 'streetwatch_store_bytes', help: 'Size on disk of each embedded database file (with its write-ahead log)', labelNames: ['file'], registers: [this.registry] });
   readonly seriesRows = new Gauge({ name: 'streetwatch_series_rows', help: 'Rows of the time-series store by resolution (raw, 5m, 1h); absent where counting would read everything', labelNames: ['resolution'], registers: [this.registry] });

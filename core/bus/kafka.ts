@@ -89,8 +89,8 @@ export interface KafkaBusOptions {
   logger: Logger;
   /** Called when a handler (or a publish of its batch) fails; the batch is then retried or its record parked. */
   onHandlerError?: (topic: BusTopic, group: string, err: unknown, kind: FailureKind) => void;
-  /** Called after a handler succeeded, with the number of records it handled. */
-  onHandled?: (topic: BusTopic, group: string, count: number) => void;
+  /** Called after a handler succeeded, with the number of records it handled and the seconds from its start to its records published. */
+  onHandled?: (topic: BusTopic, group: string, count: number, seconds: number) => void;
   /** Called when a record is parked on `sw.parked`. */
   onParked?: (topic: BusTopic, group: string, code: string) => void;
   /** Retries and parking (core/bus/failure-policy.ts). */
@@ -644,6 +644,7 @@ class KafkaSubscription {
           if (readable.length > 0) {
             // A slow handler (a store catching up) must not cost the member its partitions.
             const ticker = setInterval(() => void heartbeat().catch(() => undefined), interval);
+            const started = performance.now();
             try {
               const context = new KafkaBatch();
               await spec.handler(
@@ -655,7 +656,7 @@ class KafkaSubscription {
             } finally {
               clearInterval(ticker);
             }
-            spec.bus.onHandled?.(spec.topic, spec.group, readable.length);
+            spec.bus.onHandled?.(spec.topic, spec.group, readable.length, (performance.now() - started) / 1000);
           }
           resolveOffset(items[items.length - 1]!.offset);
         },

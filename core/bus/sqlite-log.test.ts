@@ -311,6 +311,22 @@ describe('SqliteLogBus, embedded specifics', () => {
     await until(() => handled.length === 4);
   });
 
+  it('reports each batch handled: its records, and the time from its handler\'s start to its commit', async () => {
+    let report!: (r: { topic: string; group: string; count: number; seconds: number }) => void;
+    const reported = new Promise<{ topic: string; group: string; count: number; seconds: number }>((r) => (report = r));
+    const b = logBus(dataDir(), { commitGapMs: 0, onHandled: (topic, group, count, seconds) => report({ topic, group, count, seconds }) });
+    await b.subscribe('sw.deadletter', 'slow', async () => {
+      // A handler that holds the event loop for 30 ms.
+      const until = performance.now() + 30;
+      while (performance.now() < until);
+    });
+    await b.publish('sw.deadletter', range(1, 3).map((n) => ({ key: 'k', value: letter('k', n) })));
+    const first = await reported;
+    expect(first).toMatchObject({ topic: 'sw.deadletter', group: 'slow', count: 3 });
+    expect(first.seconds).toBeGreaterThanOrEqual(0.03);
+    expect(first.seconds).toBeLessThan(5);
+  });
+
   it('commits what turns of the event loop make within the commit gap together', async () => {
     const rows = (b: SqliteLogBus): number => (b.database.prepare('SELECT count(*) AS n FROM bus_sw_deadletter').get() as { n: number }).n;
     const publishInTurns = async (b: SqliteLogBus): Promise<void> => {

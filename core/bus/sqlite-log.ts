@@ -122,7 +122,7 @@ export interface SqliteLogBusOptions {
   /** Called when a handler (or its batch's commit) fails; the batch is then retried or its record parked. */
   onHandlerError?: (topic: BusTopic, group: string, err: unknown, kind: FailureKind) => void;
   /** Called after a handler succeeded, with the number of records it handled. */
-  onHandled?: (topic: BusTopic, group: string, count: number) => void;
+  onHandled?: (topic: BusTopic, group: string, count: number, seconds: number) => void;
   /** Called when a record is parked. */
   onParked?: (topic: BusTopic, group: string, code: string) => void;
   /** Called when a group that was away finds records it had not taken pruned (see the class comment). */
@@ -323,6 +323,7 @@ export class SqliteLogBus implements Bus {
 
   private async process(c: LogConsumer, entries: Entry[]): Promise<void> {
     const batch = new LogBatch(this.database, this.stored);
+    const started = performance.now();
     await c.handler(
       entries.map((e) => e.record),
       batch,
@@ -333,7 +334,7 @@ export class SqliteLogBus implements Bus {
     } else {
       this.advance(c, position);
     }
-    this.opts.onHandled?.(c.topic.name, c.group, entries.length);
+    this.opts.onHandled?.(c.topic.name, c.group, entries.length, (performance.now() - started) / 1000);
     // Committed: a failure from here on must not hand the batch over again.
     for (const then of batch.after) {
       try {

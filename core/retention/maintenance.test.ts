@@ -45,6 +45,9 @@ describe('the retention job', () => {
     expect(interleaved).toBeGreaterThanOrEqual(10);
     expect((await kv.getMany([lastRunKey('prune-raw')])).get(lastRunKey('prune-raw'))).toMatchObject({ handled: 10_500 });
     expect((await metrics.retentionRows.get()).values[0]?.value).toBe(10_500);
+    // Every step's time, the last (that found nothing) too.
+    const steps = (await metrics.retentionStepSeconds.get()).values.find((v) => v.metricName === 'streetwatch_retention_step_seconds_count');
+    expect(steps).toMatchObject({ labels: { task: 'prune-raw' }, value: 12 });
   });
 
   it('runs a shared task in one process at a time, and takes it over once the holder lease has expired', async () => {

@@ -152,7 +152,9 @@ export class Maintenance {
         const rows = this.stepRows.get(task.name) ?? Math.min(FIRST_STEP_ROWS, this.maxStepRows);
         const s0 = elapsed();
         const n = await task.step(this.o.clock.now(), rows);
-        if (task.sized && n > 0) this.stepRows.set(task.name, this.nextStepRows(rows, n, elapsed() - s0));
+        const stepMs = elapsed() - s0;
+        this.o.metrics.retentionStepSeconds.observe({ task: task.name }, stepMs / 1000);
+        if (task.sized && n > 0) this.stepRows.set(task.name, this.nextStepRows(rows, n, stepMs));
         run.handled += n;
         if (n === 0 || task.once || this.closed || elapsed() - started > budget) break;
         // The event loop runs whatever waits (a PUBACK, a request) between two steps.
