@@ -103,7 +103,7 @@ describe('the report of a failed scenario', () => {
 });
 
 describe('the report of what the log refused', () => {
-  const soak = (log: SoakResult['log']): BenchResults => {
+  const soak = (log: SoakResult['log'], more: Partial<SoakResult> = {}): BenchResults => {
     const r = results([]);
     const s: SoakResult = {
       devices: 1_200,
@@ -127,6 +127,7 @@ describe('the report of what the log refused', () => {
       storeSeries: [],
       loadAverage: { start: 1, end: 1, max: 1.5 },
       ...(log ? { log } : {}),
+      ...more,
     };
     const withSoak = { ...r, soak: s };
     return { ...withSoak, targets: evaluateTargets(withSoak) };
@@ -150,6 +151,14 @@ describe('the report of what the log refused', () => {
     const md = toMarkdown(soak({ refusedPublishes: 0, refusals: [], backlogMax: {}, longSteps: { 'retention rollup': 3, 'ingest on sw.raw': 41 } }));
     expect(md).toContain('Batches and retention steps over 50 ms: ingest on sw.raw 41, retention rollup 3.');
     expect(toMarkdown(soak({ refusedPublishes: 0, refusals: [], backlogMax: {}, longSteps: {} }))).toContain('Batches and retention steps over 50 ms: none.');
+  });
+
+  it('lists the webhook p99 and max of each window of the soak', () => {
+    const webhookWindows: SoakResult['webhookWindows'] = [
+      [0, 300, 31.2, 40],
+      [5, 300, 88.6, 140.2],
+    ];
+    expect(toMarkdown(soak(undefined, { webhookWindows }))).toContain('Webhook p99 / max ms of the alarms sent in each window (minutes from the start): 0: 31 / 40, 5: 89 / 140.');
   });
 
   it('says none was refused, and leaves the line out of a run that did not watch', () => {

@@ -223,6 +223,7 @@ export function toMarkdown(r: BenchResults): string {
       ],
     );
     if (s.log) lines.push(logWatchLine(s.log), '');
+    if (s.webhookWindows?.length) lines.push(`Webhook p99 / max ms of the alarms sent in each window (minutes from the start): ${s.webhookWindows.map(([m, , p99, max]) => `${+m.toFixed(1)}: ${p99.toFixed(0)} / ${max.toFixed(0)}`).join(', ')}.`, '');
   }
   failedSection('7. reference', '## 7. Reference: Mosquitto relaying to one subscriber');
   if (r.reference.length) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Histogram, Registry } from 'prom-client';
-import { countAbove, LatencyRecorder, summarize, trendPercent } from './stats.js';
+import { countAbove, LatencyRecorder, percentilesByWindow, summarize, trendPercent } from './stats.js';
 
 describe('latency percentiles', () => {
   it('are nearest-rank over every sample', () => {
@@ -45,5 +45,22 @@ describe('observations above a bucket bound', () => {
     const into: Record<string, number> = { 'retention rollup': 1 };
     countAbove((await h.get()).values, 0.05, (l) => `retention ${String(l.task)}`, into);
     expect(into).toEqual({ 'retention rollup': 3 });
+  });
+});
+
+describe('latencies by window', () => {
+  it('group samples by the window they were taken in, earlier ones in the first, empty windows left out', () => {
+    const start = 1_000_000;
+    const samples: [number, number][] = [
+      [start - 10, 7],
+      [start + 1_000, 5],
+      [start + 59_999, 9],
+      [start + 180_000, 120],
+      [start + 190_000, 30],
+    ];
+    expect(percentilesByWindow(samples, start, 60_000)).toEqual([
+      [0, 3, 9, 9],
+      [3, 2, 120, 120],
+    ]);
   });
 });

@@ -92,3 +92,23 @@ export function countAbove(values: readonly HistogramValue[], bound: number, nam
   }
   for (const [key, c] of counts) if (c.count > c.within) into[key] = (into[key] ?? 0) + c.count - c.within;
 }
+
+/**
+ * Latency samples ([when, ms]) grouped by window of `windowMs` from `start` (earlier ones fall in
+ * the first): [minutes from start to the window, samples, p99, max] for each window that has any.
+ */
+export function percentilesByWindow(samples: readonly [number, number][], start: number, windowMs: number): [number, number, number, number][] {
+  const by = new Map<number, number[]>();
+  for (const [at, ms] of samples) {
+    const w = Math.max(0, Math.floor((at - start) / windowMs));
+    const window = by.get(w) ?? [];
+    window.push(ms);
+    by.set(w, window);
+  }
+  return [...by.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([w, ms]) => {
+      const s = summarize(ms);
+      return [+((w * windowMs) / 60_000).toFixed(2), s.count, s.p99, s.max];
+    });
+}

@@ -79,7 +79,7 @@ export async function startAlertBench(ctx: BenchContext, name: string, devices: 
 }
 
 /** Webhook latencies of the hazard publishes of a run, and how many never arrived. */
-export async function webhookLatency(ctx: BenchContext, hazards: [string, number][], settleMs = 5_000): Promise<{ summary: LatencySummary; missing: number }> {
+export async function webhookLatency(ctx: BenchContext, hazards: [string, number][], settleMs = 5_000): Promise<{ summary: LatencySummary; missing: number; samples: [number, number][] }> {
   const arrivals = new Map<string, number>();
   const end = Date.now() + settleMs;
   for (;;) {
@@ -87,14 +87,14 @@ export async function webhookLatency(ctx: BenchContext, hazards: [string, number
     if (hazards.every(([k]) => arrivals.has(k)) || Date.now() > end) break;
     await sleep(200);
   }
-  const latencies: number[] = [];
+  const samples: [number, number][] = [];
   let missing = 0;
   for (const [key, sentAt] of hazards) {
     const at = arrivals.get(key);
     if (at === undefined) missing++;
-    else latencies.push(at - sentAt);
+    else samples.push([sentAt, at - sentAt]);
   }
-  return { summary: summarize(latencies), missing };
+  return { summary: summarize(samples.map(([, ms]) => ms)), missing, samples };
 }
 
 export async function alertLatency(ctx: BenchContext, opts: LatencyOptions, maxRate: number): Promise<LatencyRow[]> {

@@ -10,7 +10,7 @@ import { noteLoad, sleep, type BenchContext } from '../harness.js';
 import { LogWatch, type LogWatchResult } from '../log-watch.js';
 import type { RunResult } from '../loadgen.js';
 import { cpuShare, loopShare, type ProcSample } from '../processes.js';
-import { trendPercent, type LatencySummary } from '../stats.js';
+import { percentilesByWindow, trendPercent, type LatencySummary } from '../stats.js';
 import { startAlertBench, webhookLatency } from './latency.js';
 
 export interface SoakResult {
@@ -31,6 +31,12 @@ export interface SoakResult {
   trendPercent: number;
   stored: LatencySummary | undefined;
   webhook: LatencySummary;
+  /**
+   * The webhook latency of the alarms sent in each twelfth of the soak (at least a minute):
+   * [minutes since the start of the window, alarms, p99 ms, max ms]. A tail that grows with the
+   * store shows as rising windows; a periodic task as a few high ones.
+   */
+  webhookWindows?: [number, number, number, number][];
   missing: number;
   /** Devices whose connection the platform closed during the soak (not reconnected). */
   closed: number;
@@ -91,6 +97,7 @@ export async function soak(ctx: BenchContext, opts: SoakOptions, maxRate: number
     const watch = new LogWatch(() => sut.stats());
     await watch.sample();
     const t0 = performance.now();
+    const wall0 = performance.timeOrigin + t0;
     let nextMinute = 60_000;
     while (performance.now() - t0 < opts.durationMs - opts.sampleEveryMs / 2) {
       samples.push(sut.sample());
@@ -128,6 +135,7 @@ export async function soak(ctx: BenchContext, opts: SoakOptions, maxRate: number
       trendPercent: trendPercent(samples.filter((s) => at(s) >= opts.warmupMs).map((s) => [at(s), s.rss])),
       stored: run.latency,
       webhook: hooks.summary,
+      webhookWindows: percentilesByWindow(hooks.samples, wall0, Math.max(60_000, opts.durationMs / 12)),
       missing: hooks.missing,
       closed: run.closed ?? 0,
       cpu: cpuShare(samples[0]!, samples.at(-1)!),
