@@ -5,6 +5,7 @@
  * stall of the event loop) beyond what may wait for room. Batches and retention steps longer than
  * 50 ms in the window say what held the event loop.
  */
+import { quantileBetween, type Buckets } from './stats.js';
 import type { SutStats } from './sut.js';
 
 export interface Refusals {
@@ -21,6 +22,12 @@ export interface LogWatchResult {
   backlogMax: Record<string, number>;
   /** Batches and retention steps longer than 50 ms during the window, by what took them (SutStats.longSteps). */
   longSteps?: Record<string, number>;
+  /**
+   * The p99 of each stage's lag (`streetwatch_stage_lag_seconds`, from a publish reaching the
+   * broker to the stage being done with it) over the window, as the upper bound of its bucket, in
+   * milliseconds: which hop a long webhook tail gathered its time in.
+   */
+  stageLagP99Ms?: Record<string, number>;
 }
 
 /** At most this many sample periods with refusals are kept (the first ones); the total counts them all. */
@@ -34,6 +41,8 @@ export class LogWatch {
   private readonly backlogMax: Record<string, number> = {};
   private longAtStart: Record<string, number> | undefined;
   private longNow: Record<string, number> = {};
+  private lagAtStart: Buckets | undefined;
+  private lagNow: Buckets = {};
 
   constructor(private readonly stats: () => Promise<SutStats>) {}
 
@@ -43,6 +52,8 @@ export class LogWatch {
     for (const [topic, n] of Object.entries(stats.backlog)) this.backlogMax[topic] = Math.max(this.backlogMax[topic] ?? 0, n);
     this.longAtStart ??= stats.longSteps;
     this.longNow = stats.longSteps;
+    this.lagAtStart ??= stats.stageLag;
+    this.lagNow = stats.stageLag;
     if (this.refused === undefined) this.first = this.refused = stats.refusedPublishes;
     if (stats.refusedPublishes === this.refused) return;
     if (this.refusals.length < MAX_REFUSALS_KEPT) this.refusals.push({ at: Math.round((performance.now() - this.t0) / 1000), count: stats.refusedPublishes - this.refused, backlog: stats.backlog });
@@ -59,6 +70,7 @@ export class LogWatch {
       const during = n - (this.longAtStart?.[name] ?? 0);
       if (during > 0) longSteps[name] = during;
     }
-    return { refusedPublishes: this.refusedSoFar, refusals: this.refusals, backlogMax: this.backlogMax, longSteps };
+    const stageLagP99Ms = Object.fromEntries(Object.entries(quantileBetween(this.lagAtStart ?? {}, this.lagNow, 0.99)).map(([stage, s]) => [stage, s * 1000]));
+    return { refusedPublishes: this.refusedSoFar, refusals: this.refusals, backlogMax: this.backlogMax, longSteps, stageLagP99Ms };
   }
 }

@@ -153,6 +153,11 @@ describe('the report of what the log refused', () => {
     expect(toMarkdown(soak({ refusedPublishes: 0, refusals: [], backlogMax: {}, longSteps: {} }))).toContain('Batches and retention steps over 50 ms: none.');
   });
 
+  it('gives the p99 of each stage\'s lag over the soak, by its bucket', () => {
+    const md = toMarkdown(soak({ refusedPublishes: 0, refusals: [], backlogMax: {}, stageLagP99Ms: { ingest: 10, detectors: 25, alerting: Infinity } }));
+    expect(md).toContain('Stage lag p99 from the broker (upper bound of its bucket): ingest ≤ 10 ms, detectors ≤ 25 ms, alerting past the last bucket.');
+  });
+
   it('lists the webhook p99 and max of each window of the soak', () => {
     const webhookWindows: SoakResult['webhookWindows'] = [
       [0, 300, 31.2, 40],

@@ -291,7 +291,9 @@ function logWatchLine(w: LogWatchResult): string {
       .join(', ') || 'none';
   const steps = Object.entries(w.longSteps ?? {}).sort(([, a], [, b]) => b - a);
   const long = w.longSteps === undefined ? '' : ` Batches and retention steps over 50 ms: ${steps.map(([name, n]) => `${name} ${n0(n)}`).join(', ') || 'none'}.`;
-  const largest = `Largest log backlog in a sample: ${backlog(w.backlogMax)}.${long}`;
+  const stages = Object.entries(w.stageLagP99Ms ?? {});
+  const lag = stages.length === 0 ? '' : ` Stage lag p99 from the broker (upper bound of its bucket): ${stages.map(([stage, ms]) => `${stage} ${Number.isFinite(ms) ? `≤ ${+ms.toFixed(1)} ms` : 'past the last bucket'}`).join(', ')}.`;
+  const largest = `Largest log backlog in a sample: ${backlog(w.backlogMax)}.${long}${lag}`;
   if (w.refusedPublishes === 0) return `No publish refused. ${largest}`;
   const shown = w.refusals.slice(0, 10).map((r) => `${n0(r.count)} by ${n0(r.at)} s (backlog ${backlog(r.backlog)})`);
   const more = w.refusals.length > shown.length ? `, and more in ${w.refusals.length - shown.length} later samples` : '';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Histogram, Registry } from 'prom-client';
-import { countAbove, LatencyRecorder, percentilesByWindow, summarize, trendPercent } from './stats.js';
+import { bucketsOf, countAbove, LatencyRecorder, percentilesByWindow, quantileBetween, summarize, trendPercent } from './stats.js';
 
 describe('latency percentiles', () => {
   it('are nearest-rank over every sample', () => {
@@ -62,5 +62,22 @@ describe('latencies by window', () => {
       [0, 3, 9, 9],
       [3, 2, 120, 120],
     ]);
+  });
+});
+
+describe('a quantile between two reads of a histogram', () => {
+  it('is the upper bound of the bucket holding it among what was observed in between, by name', async () => {
+    const h = new Histogram({ name: 'lag_seconds', help: 'lag', labelNames: ['stage'], buckets: [0.01, 0.05, 0.1], registers: [new Registry()] });
+    // Before the window: slow ingest and nothing of the detectors.
+    for (let i = 0; i < 50; i++) h.observe({ stage: 'ingest' }, 0.09);
+    h.observe({ stage: 'alerting' }, 0.005);
+    const before = bucketsOf((await h.get()).values, (l) => String(l.stage));
+    for (let i = 0; i < 99; i++) h.observe({ stage: 'ingest' }, 0.004);
+    h.observe({ stage: 'ingest' }, 0.07);
+    for (let i = 0; i < 98; i++) h.observe({ stage: 'detectors' }, 0.02);
+    for (let i = 0; i < 2; i++) h.observe({ stage: 'detectors' }, 3);
+    const after = JSON.parse(JSON.stringify(bucketsOf((await h.get()).values, (l) => String(l.stage)))) as typeof before;
+    expect(quantileBetween(before, after, 0.99)).toEqual({ ingest: 0.01, detectors: Infinity });
+    expect(quantileBetween(before, after, 0.5)).toEqual({ ingest: 0.01, detectors: 0.05 });
   });
 });

@@ -112,3 +112,38 @@ export function percentilesByWindow(samples: readonly [number, number][], start:
       return [+((w * windowMs) / 60_000).toFixed(2), s.count, s.p99, s.max];
     });
 }
+
+/**
+ * A histogram's finite buckets per name, as plain numbers (they cross the benchmark's IPC as JSON):
+ * [upper bound, observations at or under it] in ascending bounds, and the count of all.
+ */
+export type Buckets = Record<string, { bounds: [number, number][]; count: number }>;
+
+/** The buckets of a histogram, by the name `name` gives each label set. */
+export function bucketsOf(values: readonly HistogramValue[], name: (labels: HistogramValue['labels']) => string): Buckets {
+  const out: Buckets = {};
+  for (const v of values) {
+    const b = (out[name(v.labels)] ??= { bounds: [], count: 0 });
+    if (v.metricName?.endsWith('_count')) b.count = v.value;
+    else if (v.metricName?.endsWith('_bucket') && v.labels.le !== '+Inf') b.bounds.push([Number(v.labels.le), v.value]);
+  }
+  for (const b of Object.values(out)) b.bounds.sort(([x], [y]) => x - y);
+  return out;
+}
+
+/**
+ * The upper bound of the bucket that holds quantile `q` of what was observed between two reads
+ * of a histogram's buckets (`before` may lack a name: nothing observed then), by name; names with
+ * nothing observed in between are left out. Infinity when it lies past the last finite bound.
+ */
+export function quantileBetween(before: Buckets, after: Buckets, q: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, b] of Object.entries(after)) {
+    const earlier = before[name];
+    const total = b.count - (earlier?.count ?? 0);
+    if (total <= 0) continue;
+    const at = new Map(earlier?.bounds ?? []);
+    out[name] = b.bounds.find(([le, n]) => n - (at.get(le) ?? 0) >= q * total)?.[0] ?? Infinity;
+  }
+  return out;
+}

@@ -17,7 +17,7 @@ import { startPlatform } from '../app/platform.js';
 import { loadConfig } from '../core/config.js';
 import type { Subscription } from '../core/ports.js';
 import { wallNow } from './mqtt-wire.js';
-import { countAbove, LatencyRecorder, type LatencySummary } from './stats.js';
+import { bucketsOf, countAbove, LatencyRecorder, type Buckets, type LatencySummary } from './stats.js';
 
 export type SutCommand = { op: 'stats' } | { op: 'probe-start'; from: number } | { op: 'probe-stop' } | { op: 'profile-start'; cpu: boolean; heap: boolean } | { op: 'profile-stop'; cpuFile?: string; heapFile?: string } | { op: 'stop' };
 
@@ -41,6 +41,8 @@ export interface SutStats {
    * held the event loop long enough to show in a p99.
    */
   longSteps: Record<string, number>;
+  /** The cumulative buckets of `streetwatch_stage_lag_seconds` by stage, since the platform started. */
+  stageLag: Buckets;
   rss: number;
   heapUsed: number;
 }
@@ -76,6 +78,7 @@ async function run(cmd: SutCommand): Promise<unknown> {
         refusedPublishes,
         backlog,
         longSteps,
+        stageLag: bucketsOf((await metrics.stageLag.get()).values, (l) => String(l.stage)),
         rss: mem.rss,
         heapUsed: mem.heapUsed,
       } satisfies SutStats;
