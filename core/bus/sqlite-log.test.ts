@@ -350,6 +350,26 @@ describe('SqliteLogBus, embedded specifics', () => {
     expect(held(grouped)).toBe(20);
   });
 
+  it('commits writes to the alert path on the next turn, within the commit gap, taking what waits along', async () => {
+    const rows = (b: SqliteLogBus, table: string): number => (b.database.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const b = logBus(dataDir(), { commitGapMs: 60_000 });
+    for (const topic of ['sw.deadletter', 'sw.alerts'] as const) await (await b.subscribe(topic, 'away', async () => undefined)).close();
+    // The first publish commits at once; the next waits out the gap (a minute here).
+    await b.publish('sw.deadletter', [{ key: 'k', value: letter('k', 1) }]);
+    let waited = false;
+    const waiting = b.publish('sw.deadletter', [{ key: 'k', value: letter('k', 2) }]).then(() => (waited = true));
+    await new Promise((r) => setImmediate(r));
+    expect(waited).toBe(false);
+    // Alerts, each read on a turn of its own, commit one by one; the waiting publish rides along.
+    for (const n of range(1, 3)) {
+      await b.publish('sw.alerts', [{ key: `a${n}`, value: { fingerprint: `a${n}` } as never }]);
+      await waiting;
+    }
+    expect(waited).toBe(true);
+    expect(rows(b, 'bus_sw_alerts')).toBe(3);
+    expect(rows(b, 'bus_sw_deadletter')).toBe(2);
+  });
+
   it('commits the position of a group that only reads within the commit interval, not with every turn', async () => {
     const b = logBus(dataDir(), { commitGapMs: 0, commitIntervalMs: 1_000 });
     b.database.exec(`CREATE TEMP TABLE moves (n INTEGER);

@@ -68,6 +68,11 @@ export const DEFAULT_COMMIT_INTERVAL_MS = 200;
  * records themselves.
  */
 export const DEFAULT_COMMIT_GAP_MS = 2;
+/**
+ * Topics whose writes commit on the next check phase, without waiting out the commit gap: the
+ * alerts and tickets on their way to a sub-center's webhook pass three commits, and are few.
+ */
+export const DEFAULT_IMMEDIATE_TOPICS: readonly BusTopic[] = ['sw.alerts', 'sw.tickets'];
 /** How often the log is pruned and its gauges reported while nothing is published. */
 export const DEFAULT_MAINTENANCE_INTERVAL_MS = 1_000;
 /**
@@ -106,6 +111,8 @@ export interface SqliteLogBusOptions {
   commitIntervalMs?: number;
   /** Default DEFAULT_COMMIT_GAP_MS; 0 commits on every turn with something to commit. */
   commitGapMs?: number;
+  /** Default DEFAULT_IMMEDIATE_TOPICS. */
+  immediateTopics?: readonly BusTopic[];
   /** Default DEFAULT_MAINTENANCE_INTERVAL_MS. */
   maintenanceIntervalMs?: number;
   /** Default DEFAULT_GROUP_RETENTION_MS. */
@@ -152,8 +159,9 @@ export class SqliteLogBus implements Bus {
   private waitingPublishes = 0;
   /** Consumers whose position moved since it was last written, and since when (performance.now()). */
   private readonly dirty = new Map<LogConsumer, number>();
-  /** The next turn, soon: on the next check phase, or once the commit gap has passed. */
-  private soon: { cancel(): void } | undefined;
+  /** The next turn, soon: on the next check phase (`immediate`), or once the commit gap has passed. */
+  private soon: { cancel(): void; immediate: boolean } | undefined;
+  private readonly immediateTopics: ReadonlySet<BusTopic>;
   /** When the last turn with something to commit began (performance.now()). */
   private lastCommitAt = Number.NEGATIVE_INFINITY;
   private later: NodeJS.Timeout | undefined;
@@ -179,6 +187,7 @@ export class SqliteLogBus implements Bus {
     this.maxPendingRecords = opts.maxPendingRecords ?? DEFAULT_MAX_PENDING_RECORDS;
     this.maxPendingBytes = opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
     this.maxWaitingPublishes = Math.max(WAITING_PUBLISHES_MIN, Math.floor(this.maxPendingRecords / 10));
+    this.immediateTopics = new Set(opts.immediateTopics ?? DEFAULT_IMMEDIATE_TOPICS);
     for (const name of BUS_TOPICS) {
       const last = this.store.last(name);
       const groups = this.store.groups(name);
@@ -407,25 +416,27 @@ export class SqliteLogBus implements Bus {
       } else {
         this.queue.push(queued);
       }
-      this.schedule(true);
+      this.schedule(true, item.appends.some((a) => this.immediateTopics.has(a.topic)));
     });
   }
 
-  private schedule(soon: boolean): void {
+  /** `now`: the turn runs on the next check phase even within the commit gap (immediateTopics). */
+  private schedule(soon: boolean, now = false): void {
     if (this.closed && !this.database.open) return;
     if (soon) {
-      if (this.soon) return;
+      if (this.soon && (this.soon.immediate || !now)) return;
+      this.soon?.cancel();
       const run = (): void => {
         this.soon = undefined;
         this.turn();
       };
-      const wait = this.lastCommitAt + (this.opts.commitGapMs ?? DEFAULT_COMMIT_GAP_MS) - performance.now();
+      const wait = now ? 0 : this.lastCommitAt + (this.opts.commitGapMs ?? DEFAULT_COMMIT_GAP_MS) - performance.now();
       if (wait > 0) {
         const timer = setTimeout(run, wait);
-        this.soon = { cancel: () => clearTimeout(timer) };
+        this.soon = { cancel: () => clearTimeout(timer), immediate: false };
       } else {
         const immediate = setImmediate(run);
-        this.soon = { cancel: () => clearImmediate(immediate) };
+        this.soon = { cancel: () => clearImmediate(immediate), immediate: true };
       }
     } else {
       this.later ??= setTimeout(() => {
