@@ -60,6 +60,16 @@ export class LogWatch {
     this.refused = stats.refusedPublishes;
   }
 
+  /**
+   * Takes a sample and counts long steps and stage lags from it on (refusals still count from the
+   * first sample): the measured window after a warm-up whose transient it should not report.
+   */
+  async measureFromHere(): Promise<void> {
+    await this.sample();
+    this.longAtStart = this.longNow;
+    this.lagAtStart = this.lagNow;
+  }
+
   get refusedSoFar(): number {
     return (this.refused ?? this.first) - this.first;
   }

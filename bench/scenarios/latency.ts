@@ -112,6 +112,7 @@ export async function alertLatency(ctx: BenchContext, opts: LatencyOptions, maxR
       // The alarms start after the warm-up, so that they all fall in the measured window.
       const runP = loadgen.request<RunResult>({ op: 'open', rate, qos: 1, warmupMs: opts.warmupMs, durationMs: opts.durationMs, hazardRate: opts.hazardRate, hazardMode: 'once' });
       await sleep(opts.warmupMs);
+      await watch.measureFromHere();
       await sut.profileStart();
       const a = sut.sample();
       await sleep(opts.durationMs);
