@@ -42,9 +42,9 @@ describe('observations above a bucket bound', () => {
     const h = new Histogram({ name: 'steps_seconds', help: 'steps', labelNames: ['task'], buckets: [0.01, 0.05, 0.1], registers: [new Registry()] });
     for (const s of [0.001, 0.05, 0.07, 0.2]) h.observe({ task: 'rollup' }, s);
     h.observe({ task: 'prune' }, 0.02);
-    const into: Record<string, number> = { 'retention rollup': 1 };
-    countAbove((await h.get()).values, 0.05, (l) => `retention ${String(l.task)}`, into);
-    expect(into).toEqual({ 'retention rollup': 3 });
+    const buckets = bucketsOf((await h.get()).values, (l) => `retention ${String(l.task)}`);
+    expect(countAbove(buckets, 0.05)).toEqual({ 'retention rollup': 2 });
+    expect(() => countAbove(buckets, 0.06)).toThrow('0.06 is not a bucket bound');
   });
 });
 

@@ -77,23 +77,6 @@ export interface HistogramValue {
 }
 
 /**
- * How many observations of a histogram were above `bound` (which must be one of its buckets'
- * bounds), added into `into` under the name `name` gives each label set; names with none above
- * are left out.
- */
-export function countAbove(values: readonly HistogramValue[], bound: number, name: (labels: HistogramValue['labels']) => string, into: Record<string, number>): void {
-  const counts = new Map<string, { count: number; within: number }>();
-  for (const v of values) {
-    const key = name(v.labels);
-    const c = counts.get(key) ?? { count: 0, within: 0 };
-    if (v.metricName?.endsWith('_count')) c.count += v.value;
-    else if (v.metricName?.endsWith('_bucket') && Number(v.labels.le) === bound) c.within += v.value;
-    counts.set(key, c);
-  }
-  for (const [key, c] of counts) if (c.count > c.within) into[key] = (into[key] ?? 0) + c.count - c.within;
-}
-
-/**
  * Latency samples ([when, ms]) grouped by window of `windowMs` from `start` (earlier ones fall in
  * the first): [minutes from start to the window, samples, p99, max] for each window that has any.
  */
@@ -144,6 +127,20 @@ export function quantileBetween(before: Buckets, after: Buckets, q: number): Rec
     if (total <= 0) continue;
     const at = new Map(earlier?.bounds ?? []);
     out[name] = b.bounds.find(([le, n]) => n - (at.get(le) ?? 0) >= q * total)?.[0] ?? Infinity;
+  }
+  return out;
+}
+
+/**
+ * How many observations of each name were above `bound`, which must be one of the histogram's
+ * bucket bounds; names with none above are left out.
+ */
+export function countAbove(buckets: Buckets, bound: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, b] of Object.entries(buckets)) {
+    const within = b.bounds.find(([le]) => le === bound);
+    if (!within) throw new Error(`${bound} is not a bucket bound of the histogram`);
+    if (b.count > within[1]) out[name] = b.count - within[1];
   }
   return out;
 }

@@ -65,9 +65,10 @@ async function run(cmd: SutCommand): Promise<unknown> {
       const refusedPublishes = (await metrics.mqttHandOffFailures.get()).values.filter((v) => v.labels.path === 'publish').reduce((n, v) => n + v.value, 0);
       const backlog: Record<string, number> = {};
       for (const v of (await metrics.busBacklog.get()).values) backlog[String(v.labels.topic)] = v.value;
-      const longSteps: Record<string, number> = {};
-      countAbove((await metrics.busBatchSeconds.get()).values, LONG_STEP_SECONDS, (l) => `${String(l.group)} on ${String(l.topic)}`, longSteps);
-      countAbove((await metrics.retentionStepSeconds.get()).values, LONG_STEP_SECONDS, (l) => `retention ${String(l.task)}`, longSteps);
+      const longSteps = {
+        ...countAbove(bucketsOf((await metrics.busBatchSeconds.get()).values, (l) => `${String(l.group)} on ${String(l.topic)}`), LONG_STEP_SECONDS),
+        ...countAbove(bucketsOf((await metrics.retentionStepSeconds.get()).values, (l) => `retention ${String(l.task)}`), LONG_STEP_SECONDS),
+      };
       return {
         readingsStored: await counter(metrics.readingsStored),
         alerts: await counter(metrics.alerts),

@@ -70,7 +70,7 @@ export const DEFAULT_COMMIT_INTERVAL_MS = 200;
 export const DEFAULT_COMMIT_GAP_MS = 2;
 /**
  * Topics whose writes commit on the next check phase, without waiting out the commit gap: the
- * alerts and tickets on their way to a sub-center's webhook pass three commits, and are few.
+ * alerts and tickets on their way to a sub-center's webhook pass several commits, and are few.
  */
 export const DEFAULT_IMMEDIATE_TOPICS: readonly BusTopic[] = ['sw.alerts', 'sw.tickets'];
 /** How often the log is pruned and its gauges reported while nothing is published. */
