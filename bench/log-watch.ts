@@ -2,8 +2,10 @@
  * What the platform's log did during a window: publishes it refused (their connections then
  * closed) and the backlog of each topic, sampled. A refusal with a topic's backlog at its bound
  * means a stage fell behind; with small backlogs, a burst of publishes arrived at once (after a
- * stall of the event loop) beyond what may wait for room. Batches and retention steps longer than
- * 50 ms in the window say what held the event loop.
+ * stall of the event loop) beyond what may wait for room. Batches, retention steps and collector
+ * pauses longer than 50 ms in the window say what held the event loop; each sample period in which
+ * the loop was held for 100 ms or more is kept with those that grew during it, so a stall in an
+ * hour's tail is seen with what was running then.
  */
 import { quantileBetween, type Buckets } from './stats.js';
 import type { SutStats } from './sut.js';
@@ -13,6 +15,16 @@ export interface Refusals {
   at: number;
   count: number;
   backlog: Record<string, number>;
+}
+
+/** A sample period in which the event loop was held for STALL_MS or more. */
+export interface Stall {
+  /** When the sample ended, in seconds since the window began. */
+  at: number;
+  /** The longest delay of the event loop in the period, ms. */
+  loopDelayMs: number;
+  /** The long steps (SutStats.longSteps) that grew in the period, by name. */
+  steps: Record<string, number>;
 }
 
 export interface LogWatchResult {
@@ -28,7 +40,17 @@ export interface LogWatchResult {
    * milliseconds: which hop a long webhook tail gathered its time in.
    */
   stageLagP99Ms?: Record<string, number>;
+  /** The longest delay of the event loop in the window, ms. */
+  loopDelayMaxMs?: number;
+  /** How many sample periods held the event loop for STALL_MS or more, and the longest of them (longest first). */
+  stallCount?: number;
+  stalls?: Stall[];
 }
+
+/** A delay of the event loop this long (ms) is a stall: twice the p99 the latency target allows. */
+export const STALL_MS = 100;
+/** At most this many stalls are kept (the longest); the count has them all. */
+const MAX_STALLS_KEPT = 20;
 
 /** At most this many sample periods with refusals are kept (the first ones); the total counts them all. */
 const MAX_REFUSALS_KEPT = 100;
@@ -43,6 +65,9 @@ export class LogWatch {
   private longNow: Record<string, number> = {};
   private lagAtStart: Buckets | undefined;
   private lagNow: Buckets = {};
+  private loopDelayMaxMs = 0;
+  private stallCount = 0;
+  private stalls: Stall[] = [];
 
   constructor(private readonly stats: () => Promise<SutStats>) {}
 
@@ -50,6 +75,11 @@ export class LogWatch {
   async sample(): Promise<void> {
     const stats = await this.stats();
     for (const [topic, n] of Object.entries(stats.backlog)) this.backlogMax[topic] = Math.max(this.backlogMax[topic] ?? 0, n);
+    // The first sample's delay is from before the window (the platform's start): it only sets where counting starts.
+    if (this.longAtStart !== undefined) {
+      if (stats.loopDelayMaxMs >= STALL_MS) this.stalled(stats);
+      this.loopDelayMaxMs = Math.max(this.loopDelayMaxMs, stats.loopDelayMaxMs);
+    }
     this.longAtStart ??= stats.longSteps;
     this.longNow = stats.longSteps;
     this.lagAtStart ??= stats.stageLag;
@@ -60,6 +90,18 @@ export class LogWatch {
     this.refused = stats.refusedPublishes;
   }
 
+  private stalled(stats: SutStats): void {
+    const steps: Record<string, number> = {};
+    for (const [name, n] of Object.entries(stats.longSteps)) {
+      const grew = n - (this.longNow[name] ?? 0);
+      if (grew > 0) steps[name] = grew;
+    }
+    this.stallCount++;
+    this.stalls.push({ at: Math.round((performance.now() - this.t0) / 1000), loopDelayMs: Math.round(stats.loopDelayMaxMs), steps });
+    this.stalls.sort((a, b) => b.loopDelayMs - a.loopDelayMs);
+    this.stalls.length = Math.min(this.stalls.length, MAX_STALLS_KEPT);
+  }
+
   /**
    * Takes a sample and counts long steps and stage lags from it on (refusals still count from the
    * first sample): the measured window after a warm-up whose transient it should not report.
@@ -68,6 +110,9 @@ export class LogWatch {
     await this.sample();
     this.longAtStart = this.longNow;
     this.lagAtStart = this.lagNow;
+    this.loopDelayMaxMs = 0;
+    this.stallCount = 0;
+    this.stalls = [];
   }
 
   get refusedSoFar(): number {
@@ -81,6 +126,6 @@ export class LogWatch {
       if (during > 0) longSteps[name] = during;
     }
     const stageLagP99Ms = Object.fromEntries(Object.entries(quantileBetween(this.lagAtStart ?? {}, this.lagNow, 0.99)).map(([stage, s]) => [stage, s * 1000]));
-    return { refusedPublishes: this.refusedSoFar, refusals: this.refusals, backlogMax: this.backlogMax, longSteps, stageLagP99Ms };
+    return { refusedPublishes: this.refusedSoFar, refusals: this.refusals, backlogMax: this.backlogMax, longSteps, stageLagP99Ms, loopDelayMaxMs: this.loopDelayMaxMs, stallCount: this.stallCount, stalls: this.stalls };
   }
 }

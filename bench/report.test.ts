@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateTargets, toMarkdown, type BenchResults } from './report.js';
+import type { Stall } from './log-watch.js';
 import type { ClusterRow } from './scenarios/cluster.js';
 import type { SoakResult } from './scenarios/soak.js';
 import { summarize } from './stats.js';
@@ -149,8 +150,18 @@ describe('the report of what the log refused', () => {
 
   it('names what held the event loop over 50 ms, most first, or says nothing did', () => {
     const md = toMarkdown(soak({ refusedPublishes: 0, refusals: [], backlogMax: {}, longSteps: { 'retention rollup': 3, 'ingest on sw.raw': 41 } }));
-    expect(md).toContain('Batches and retention steps over 50 ms: ingest on sw.raw 41, retention rollup 3.');
-    expect(toMarkdown(soak({ refusedPublishes: 0, refusals: [], backlogMax: {}, longSteps: {} }))).toContain('Batches and retention steps over 50 ms: none.');
+    expect(md).toContain('Batches, retention steps and collector pauses over 50 ms: ingest on sw.raw 41, retention rollup 3.');
+    expect(toMarkdown(soak({ refusedPublishes: 0, refusals: [], backlogMax: {}, longSteps: {} }))).toContain('Batches, retention steps and collector pauses over 50 ms: none.');
+  });
+
+  it('gives the longest stalls of the event loop with what grew while each held it', () => {
+    const stalls: Stall[] = [
+      { at: 2_431, loopDelayMs: 970, steps: { 'gc major': 1 } },
+      { at: 3_300, loopDelayMs: 260, steps: {} },
+    ];
+    const md = toMarkdown(soak({ refusedPublishes: 0, refusals: [], backlogMax: {}, loopDelayMaxMs: 970, stallCount: 7, stalls }));
+    expect(md).toContain('Longest event-loop delay: 970 ms; sample periods with a delay of 100 ms or more: 7, the longest 970 ms by 2,431 s (gc major 1); 260 ms by 3,300 s (no long step).');
+    expect(toMarkdown(soak({ refusedPublishes: 0, refusals: [], backlogMax: {}, loopDelayMaxMs: 42, stallCount: 0, stalls: [] }))).toContain('Longest event-loop delay: 42 ms; no sample period with a delay of 100 ms or more.');
   });
 
   it('gives the p99 of each stage\'s lag over the soak, by its bucket', () => {

@@ -9,7 +9,7 @@ import type { ClusterRow } from './scenarios/cluster.js';
 import type { ConnectionsResult } from './scenarios/connections.js';
 import type { DistributedRow } from './scenarios/distributed.js';
 import type { LatencyRow } from './scenarios/latency.js';
-import type { LogWatchResult } from './log-watch.js';
+import { STALL_MS, type LogWatchResult } from './log-watch.js';
 import type { SoakResult } from './scenarios/soak.js';
 import type { ThroughputRow } from './scenarios/throughput.js';
 
@@ -282,6 +282,18 @@ export function toMarkdown(r: BenchResults): string {
   return lines.join('\n');
 }
 
+/** The event loop's longest delay and the sample periods that held it STALL_MS or more, with what grew in each. */
+function stallsText(w: LogWatchResult): string {
+  if (w.loopDelayMaxMs === undefined) return '';
+  const longest = ` Longest event-loop delay: ${n0(w.loopDelayMaxMs)} ms`;
+  if (!w.stallCount) return `${longest}; no sample period with a delay of ${STALL_MS} ms or more.`;
+  const shown = (w.stalls ?? []).slice(0, 5).map((s) => {
+    const steps = Object.entries(s.steps).map(([name, n]) => `${name} ${n0(n)}`).join(', ');
+    return `${n0(s.loopDelayMs)} ms by ${n0(s.at)} s (${steps || 'no long step'})`;
+  });
+  return `${longest}; sample periods with a delay of ${STALL_MS} ms or more: ${n0(w.stallCount)}, the longest ${shown.join('; ')}.`;
+}
+
 /** When publishes were refused, and what the log held then; the largest backlog of each topic. */
 function logWatchLine(w: LogWatchResult): string {
   const backlog = (b: Record<string, number>): string =>
@@ -290,10 +302,10 @@ function logWatchLine(w: LogWatchResult): string {
       .map(([topic, n]) => `${topic} ${n0(n)}`)
       .join(', ') || 'none';
   const steps = Object.entries(w.longSteps ?? {}).sort(([, a], [, b]) => b - a);
-  const long = w.longSteps === undefined ? '' : ` Batches and retention steps over 50 ms: ${steps.map(([name, n]) => `${name} ${n0(n)}`).join(', ') || 'none'}.`;
+  const long = w.longSteps === undefined ? '' : ` Batches, retention steps and collector pauses over 50 ms: ${steps.map(([name, n]) => `${name} ${n0(n)}`).join(', ') || 'none'}.`;
   const stages = Object.entries(w.stageLagP99Ms ?? {});
   const lag = stages.length === 0 ? '' : ` Stage lag p99 from the broker (upper bound of its bucket): ${stages.map(([stage, ms]) => `${stage} ${Number.isFinite(ms) ? `≤ ${+ms.toFixed(1)} ms` : 'past the last bucket'}`).join(', ')}.`;
-  const largest = `Largest log backlog in a sample: ${backlog(w.backlogMax)}.${long}${lag}`;
+  const largest = `Largest log backlog in a sample: ${backlog(w.backlogMax)}.${long}${lag}${stallsText(w)}`;
   if (w.refusedPublishes === 0) return `No publish refused. ${largest}`;
   const shown = w.refusals.slice(0, 10).map((r) => `${n0(r.count)} by ${n0(r.at)} s (backlog ${backlog(r.backlog)})`);
   const more = w.refusals.length > shown.length ? `, and more in ${w.refusals.length - shown.length} later samples` : '';

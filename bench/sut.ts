@@ -13,6 +13,7 @@
  */
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startPlatform } from '../app/platform.js';
 import { loadConfig } from '../core/config.js';
 import type { Subscription } from '../core/ports.js';
@@ -21,7 +22,7 @@ import { bucketsOf, countAbove, LatencyRecorder, type Buckets, type LatencySumma
 
 export type SutCommand = { op: 'stats' } | { op: 'probe-start'; from: number } | { op: 'probe-stop' } | { op: 'profile-start'; cpu: boolean; heap: boolean } | { op: 'profile-stop'; cpuFile?: string; heapFile?: string } | { op: 'stop' };
 
-/** A batch or retention step longer than this counts as long (a bucket bound of both histograms). */
+/** A batch, retention step or collection longer than this counts as long (a bucket bound of the three histograms). */
 const LONG_STEP_SECONDS = 0.05;
 
 export interface SutStats {
@@ -38,9 +39,12 @@ export interface SutStats {
   /**
    * Batches of each consumer group (`group on topic`) and steps of each retention task
    * (`retention task`) that took longer than LONG_STEP_SECONDS since the platform started: what
-   * held the event loop long enough to show in a p99.
+   * held the event loop long enough to show in a p99. The garbage collector's pauses count too,
+   * by kind (`gc major`, `gc minor`, `gc incremental`, `gc weakcb`).
    */
   longSteps: Record<string, number>;
+  /** The longest delay of the event loop since the previous request for these stats, in ms (10 ms resolution). */
+  loopDelayMaxMs: number;
   /** The cumulative buckets of `streetwatch_stage_lag_seconds` by stage, since the platform started. */
   stageLag: Buckets;
   rss: number;
@@ -56,6 +60,8 @@ const { metrics } = platform;
 let probe: Subscription | undefined;
 let profiler: Session | undefined;
 const probed = new LatencyRecorder();
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
 async function run(cmd: SutCommand): Promise<unknown> {
   switch (cmd.op) {
@@ -68,7 +74,10 @@ async function run(cmd: SutCommand): Promise<unknown> {
       const longSteps = {
         ...countAbove(bucketsOf((await metrics.busBatchSeconds.get()).values, (l) => `${String(l.group)} on ${String(l.topic)}`), LONG_STEP_SECONDS),
         ...countAbove(bucketsOf((await metrics.retentionStepSeconds.get()).values, (l) => `retention ${String(l.task)}`), LONG_STEP_SECONDS),
+        ...countAbove(bucketsOf((await metrics.registry.getSingleMetric('streetwatch_nodejs_gc_duration_seconds')!.get()).values, (l) => `gc ${String(l.kind)}`), LONG_STEP_SECONDS),
       };
+      const loopDelayMaxMs = loopDelay.max / 1e6;
+      loopDelay.reset();
       return {
         readingsStored: await counter(metrics.readingsStored),
         alerts: await counter(metrics.alerts),
@@ -80,6 +89,7 @@ async function run(cmd: SutCommand): Promise<unknown> {
         backlog,
         longSteps,
         stageLag: bucketsOf((await metrics.stageLag.get()).values, (l) => String(l.stage)),
+        loopDelayMaxMs,
         rss: mem.rss,
         heapUsed: mem.heapUsed,
       } satisfies SutStats;
