@@ -105,7 +105,7 @@ export async function streetwatchThroughput(ctx: BenchContext, opts: ThroughputO
       q1Row.publishesPerSecond = sustained;
       q1Row.ackedPerSecond = q1r.rate;
       rows.push(q1Row);
-      ctx.log(`  QoS 1: ${fmt(sustained)} publishes/s stored (${fmt(q1r.rate)} acknowledged), p99 ${q1r.latency?.p99.toFixed(1)} ms`);
+      ctx.log(`  QoS 1: ${fmt(sustained)} publishes/s stored (${fmt(q1r.rate)} acknowledged), p99 ${q1r.latency?.p99.toFixed(1)} ms, platform at ${(q1Row.cpu * 100).toFixed(0)}% of a core (event loop ${(loopShare(q1a, q1b) * 100).toFixed(0)}%), ${((cpuShare(q1a, q1b) * 1e6) / Math.max(1, q1r.rate)).toFixed(1)} CPU-µs per acknowledged publish`);
       const q1 = { result: { ...q1r, rate: sustained } };
 
       // QoS 0 has no flow control: a flood gives the rate the platform keeps up with (its own
