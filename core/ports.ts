@@ -206,6 +206,13 @@ export interface SeriesStore {
    */
   rollUp(now: number, maxReadings: number): Promise<number>;
   /**
+   * A run of the fold begins: its steps fold the readings stored until now and then report 0,
+   * rather than follow the readings stored between two of them (at a fleet's rate there always
+   * are some, and a run would go on until its time budget). Stores whose fold is bounded by time
+   * leave it out.
+   */
+  beginRollUp?(): void;
+  /**
    * Deletes rows of a resolution older than `before` (readings only once they are rolled up), at
    * most about `maxRows` of them; resolves with how many (0: nothing left to delete).
    */

@@ -47,6 +47,11 @@ export interface RetentionTask {
    * its steps to DEFAULT_STEP_TARGET_MS by how fast its last ones went.
    */
   step(now: number, rows: number): Promise<number>;
+  /**
+   * Called once at the start of each run, before its first step: a task that would otherwise
+   * follow what keeps arriving (readings stored between two steps) notes where this run ends.
+   */
+  begin?(): void | Promise<void>;
   /** Takes `rows` from the runner. Default false: the task bounds its own steps. */
   readonly sized?: boolean;
 }
@@ -148,6 +153,7 @@ export class Maintenance {
     const budget = this.o.taskBudgetMs ?? DEFAULT_TASK_BUDGET_MS;
     const run: TaskRun = { task: task.name, at, handled: 0, durationMs: 0 };
     try {
+      await task.begin?.();
       for (;;) {
         const rows = this.stepRows.get(task.name) ?? Math.min(FIRST_STEP_ROWS, this.maxStepRows);
         const s0 = elapsed();

@@ -6,11 +6,12 @@
 import type { RetentionConfig } from '../config.js';
 import type { Outbox, ReportStore, SeriesStore } from '../ports.js';
 import type { RetentionTask } from './maintenance.js';
+import type { SeriesRetention } from './rollup.js';
 
 /** Folding readings into roll-ups first, then pruning each resolution past its retention. */
-export function seriesTasks(series: SeriesStore, r: RetentionConfig): RetentionTask[] {
+export function seriesTasks(series: SeriesStore, r: SeriesRetention): RetentionTask[] {
   return [
-    { name: 'rollup', sized: true, step: (now, rows) => series.rollUp(now, rows) },
+    { name: 'rollup', sized: true, begin: () => series.beginRollUp?.(), step: (now, rows) => series.rollUp(now, rows) },
     { name: 'prune-raw', sized: true, step: (now, rows) => series.prune('raw', now - r.rawMs, rows) },
     { name: 'prune-5m', sized: true, step: (now, rows) => series.prune('5m', now - r.fiveMinuteMs, rows) },
     { name: 'prune-1h', sized: true, step: (now, rows) => series.prune('1h', now - r.hourMs, rows) },

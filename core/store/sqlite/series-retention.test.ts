@@ -7,7 +7,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
+import { createLogger } from '../../logger.js';
+import { Metrics } from '../../metrics.js';
+import { Maintenance, type RetentionTask } from '../../retention/maintenance.js';
+import { seriesTasks } from '../../retention/tasks.js';
 import type { Reading } from '../../schemas.js';
+import { MemoryKeyValueStore } from '../memory-kv.js';
 import { openDatabase } from './open.js';
 import { SqliteSeriesStore, statsSql } from './series.js';
 
@@ -77,4 +82,32 @@ it('counts rows and finds the oldest from the ends of the indexes, without scann
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+it("folds in one run what was stored when the run began, not the readings stored between its steps", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-series-fold-run-'));
+  const store = new SqliteSeriesStore(dir);
+  const first: Reading[] = [];
+  for (let m = 0; m < 10; m++) for (let d = 0; d < 20; d++) first.push(reading(d, m));
+  await store.write(first);
+  // A fleet keeps storing while the fold runs: a batch between every two of its steps.
+  let minute = 10;
+  const rollup = seriesTasks(store, { rawMs: 7 * 24 * HOUR, fiveMinuteMs: 30 * 24 * HOUR, hourMs: 365 * 24 * HOUR })[0]!;
+  const arriving: RetentionTask = {
+    ...rollup,
+    async step(now, rows) {
+      const n = await rollup.step(now, rows);
+      if (minute < 60) await store.write(Array.from({ length: 20 }, (_, d) => reading(d, minute++)));
+      return n;
+    },
+  };
+  const m = new Maintenance({ tasks: [arriving], kv: new MemoryKeyValueStore(), clock: { now: () => T0 + HOUR }, logger: createLogger('silent'), metrics: new Metrics({ defaultMetrics: false }), intervalMs: 60_000 });
+  const [run] = await m.run();
+  // Before, the run followed the arrivals until they stopped (at a fleet's rate: until its budget, a minute).
+  expect(run).toMatchObject({ task: 'rollup', handled: first.length });
+  const [next] = await m.run();
+  expect(next!.handled).toBeGreaterThan(0);
+  expect(next!.handled).toBeLessThanOrEqual(2 * 20);
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
 });

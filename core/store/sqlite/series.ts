@@ -185,6 +185,9 @@ export class SqliteSeriesStore implements SeriesStore {
   private readonly foldTx;
   /** What was stored since the fold mark, folded in memory. */
   private readonly pending: PendingFold;
+  private readonly newestId: () => number;
+  /** The newest reading when the running fold began (beginRollUp): its steps stop there. */
+  private foldUntil: number | undefined;
   private readonly checkpointer: WalCheckpointer;
   private readonly indexer: DeviceIndexer;
   /** The oldest reading when the index by device was last pruned (this process). */
@@ -245,10 +248,11 @@ export class SqliteSeriesStore implements SeriesStore {
     const merges = ROLLUP_RESOLUTIONS.map((res) => [res, this.db.prepare(mergeSql(res))] as const);
     const newest = this.db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM readings');
     this.pending = new PendingFold(this.mark(FOLDED));
+    this.newestId = () => newest.get()?.id ?? 0;
     this.foldTx = this.db.transaction((maxReadings: number): number => {
       const folded = this.mark(FOLDED);
       const last = newest.get()?.id ?? 0;
-      if (last <= folded) return 0;
+      if (last <= folded || (this.foldUntil !== undefined && folded >= this.foldUntil)) return 0;
       // Every reading since the mark is folded in memory already: its steps are merged whatever
       // their number (about one per busy series), in one transaction with the new mark.
       const steps = this.pending.complete(folded, last);
@@ -330,6 +334,10 @@ export class SqliteSeriesStore implements SeriesStore {
       .prepare<unknown[], RollupRow>(`SELECT * FROM ${ROLLUP_TABLES[resolution]} WHERE ${where} ORDER BY start, device_id, metric LIMIT ?`)
       .all(...params, q.limit ?? 100_000)
       .map(toRollup);
+  }
+
+  beginRollUp(): void {
+    this.foldUntil = this.newestId();
   }
 
   async rollUp(_now: number, maxReadings: number): Promise<number> {
