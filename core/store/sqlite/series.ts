@@ -185,6 +185,7 @@ export class SqliteSeriesStore implements SeriesStore {
   private readonly foldTx;
   /** What was stored since the fold mark, folded in memory. */
   private readonly pending: PendingFold;
+  /** The rowid of the newest reading (0: none). */
   private readonly newestId: () => number;
   /** The newest reading when the running fold began (beginRollUp): its steps stop there. */
   private foldUntil: number | undefined;
@@ -251,7 +252,7 @@ export class SqliteSeriesStore implements SeriesStore {
     this.newestId = () => newest.get()?.id ?? 0;
     this.foldTx = this.db.transaction((maxReadings: number): number => {
       const folded = this.mark(FOLDED);
-      const last = newest.get()?.id ?? 0;
+      const last = this.newestId();
       if (last <= folded || (this.foldUntil !== undefined && folded >= this.foldUntil)) return 0;
       // Every reading since the mark is folded in memory already: its steps are merged whatever
       // their number (about one per busy series), in one transaction with the new mark.
