@@ -1,12 +1,13 @@
 /**
- * `npm run bench`: throughput, latency, connections, geofence, soak, the reference broker and the
- * clustered broker in one run, written to `bench/results/` as JSON and Markdown with the machine's description.
+ * `npm run bench`: throughput, latency, connections, geofence, soak, the reference brokers
+ * (Mosquitto, a bare Aedes) and the clustered broker in one run, written to `bench/results/` as
+ * JSON and Markdown with the machine's description.
  * `npm run bench -- --quick` is a smoke run of every scenario in under a minute (small fleets,
  * short windows, no timing assertions). docs/BENCHMARKS.md explains each scenario.
  *
  *   npm run bench
  *   npm run bench -- --quick
- *   npm run bench -- --only throughput,reference
+ *   npm run bench -- --only throughput,reference,aedes
  *   npm run bench -- --only distributed        (also: npm run bench:distributed)
  *   npm run bench -- --only latency,soak --max-rate 9000 --quiet-below 0.5
  *   npm run bench -- --only cluster --cluster-connections 20000
@@ -28,9 +29,9 @@ import { connections, connectionsOptions } from './scenarios/connections.js';
 import { distributedOptions, distributedThroughput } from './scenarios/distributed.js';
 import { alertLatency, latencyOptions } from './scenarios/latency.js';
 import { soak, soakOptions } from './scenarios/soak.js';
-import { fmt, mosquittoThroughput, streetwatchThroughput, throughputOptions } from './scenarios/throughput.js';
+import { aedesThroughput, fmt, mosquittoThroughput, streetwatchThroughput, throughputOptions } from './scenarios/throughput.js';
 
-const SCENARIOS = ['throughput', 'distributed', 'latency', 'connections', 'geofence', 'soak', 'reference', 'cluster'] as const;
+const SCENARIOS = ['throughput', 'distributed', 'latency', 'connections', 'geofence', 'soak', 'reference', 'cluster', 'aedes'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Options {
@@ -53,9 +54,9 @@ interface Options {
 function scenarioList(v: string): Scenario[] {
   return v.split(',').map((s) => {
     const name = s.trim();
-    const byNumber = /^[1-8]$/.test(name) ? SCENARIOS[Number(name) - 1] : undefined;
+    const byNumber = /^[1-9]$/.test(name) ? SCENARIOS[Number(name) - 1] : undefined;
     const hit = byNumber ?? SCENARIOS.find((x) => x === name);
-    if (!hit) throw new InvalidArgumentError(`unknown scenario "${name}": ${SCENARIOS.join(', ')} or 1-8`);
+    if (!hit) throw new InvalidArgumentError(`unknown scenario "${name}": ${SCENARIOS.join(', ')} or 1-${SCENARIOS.length}`);
     return hit;
   });
 }
@@ -85,10 +86,10 @@ function positive(v: string): number {
 const program = new Command('bench')
   .description('StreetWatch benchmarks: throughput, latency, scale and memory, side by side with Mosquitto')
   .option('--quick', 'a smoke run of every scenario: small fleets, short windows, under a minute')
-  .option('--only <scenarios>', `comma-separated: ${SCENARIOS.join(', ')} (or their numbers 1-8)`, scenarioList)
+  .option('--only <scenarios>', `comma-separated: ${SCENARIOS.join(', ')} (or their numbers 1-${SCENARIOS.length})`, scenarioList)
   .option('--out <dir>', 'where the JSON and Markdown results go', path.join(REPO_ROOT, 'bench', 'results'))
   .option('--max-rate <n>', 'QoS 1 publishes/s the latency and soak shares are taken of (default: measured by the throughput scenario)', positive)
-  .option('--fleets <list>', 'comma-separated fleet sizes of the throughput scenarios, embedded and Mosquitto (default 100,1000,10000; quick: 50)', fleetList)
+  .option('--fleets <list>', 'comma-separated fleet sizes of the throughput scenarios, embedded, Mosquitto and bare Aedes (default 100,1000,10000; quick: 50)', fleetList)
   .option('--connections <n>', 'devices of the connections scenario (default 10000; quick: 200)', positive)
   .option('--cluster-connections <n>', `devices of the cluster scenario, across its nodes (default ${DEFAULT_CLUSTER_CONNECTIONS}; quick: 300)`, positive)
   .option('--shares <list>', 'comma-separated shares of the maximum rate the latency scenario offers (default 0.1,0.5,0.9; quick: 0.5)', shareList)
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
     soak: undefined,
     reference: [],
     cluster: [],
+    aedes: [],
     skipped: [],
     failed: [],
   };
@@ -181,6 +183,9 @@ async function main(): Promise<void> {
         return;
       }
       results.reference = await mosquittoThroughput(ctx, throughput);
+    });
+    await step('aedes', '9. Reference: a bare Aedes broker relaying to one subscriber', async () => {
+      results.aedes = await aedesThroughput(ctx, throughput);
     });
     // The shares of scenarios 3 and 6 are of the embedded QoS 1 maximum at their fleet size.
     const latency = latencyOptions(quick);

@@ -3,6 +3,7 @@ import { evaluateTargets, toMarkdown, type BenchResults } from './report.js';
 import type { Stall } from './log-watch.js';
 import type { ClusterRow } from './scenarios/cluster.js';
 import type { SoakResult } from './scenarios/soak.js';
+import type { ThroughputRow } from './scenarios/throughput.js';
 import { summarize } from './stats.js';
 
 const row = (nodes: number, extra: Partial<ClusterRow> = {}): ClusterRow => ({
@@ -180,5 +181,52 @@ describe('the report of what the log refused', () => {
   it('says none was refused, and leaves the line out of a run that did not watch', () => {
     expect(toMarkdown(soak({ refusedPublishes: 0, refusals: [], backlogMax: { 'sw.raw': 40 } }))).toContain('No publish refused. Largest log backlog in a sample: sw.raw 40.');
     expect(toMarkdown(soak(undefined))).not.toContain('refused');
+  });
+});
+
+describe('the report of the bare Aedes reference', () => {
+  const relayRow = (system: string, devices: number, rate: number, micros: number): ThroughputRow => ({
+    system,
+    devices,
+    qos: 1,
+    load: '1,000 in flight end to end',
+    publishesPerSecond: rate,
+    readingsPerSecond: rate,
+    latency: summarize([1, 2, 3]),
+    latencyOf: 'publish → received by the subscriber',
+    cpu: 1,
+    loopCpu: 0.98,
+    cpuMicrosPerReading: micros,
+    rssMiB: 80,
+    generatorCpu: 0.99,
+    seconds: 15,
+    loadAverage: 1.5,
+  });
+  const withAedes = (): BenchResults => {
+    const r = results([]);
+    const run: Omit<BenchResults, 'targets'> = {
+      ...r,
+      throughput: [relayRow('StreetWatch embedded', 1_000, 11_000, 100)],
+      reference: [relayRow('Mosquitto 2.0.11', 1_000, 44_000, 18)],
+      aedes: [relayRow('Aedes 1.2.0 (bare)', 1_000, 22_000, 45)],
+    };
+    return { ...run, targets: evaluateTargets(run) };
+  };
+
+  it('gives its relay rate as a share of Mosquitto and StreetWatch as a share of it, fleet by fleet', () => {
+    const md = toMarkdown(withAedes());
+    expect(md).toContain('## 9. Reference: a bare Aedes broker relaying to one subscriber');
+    expect(md).toContain('| 1,000 | 1 | 1,000 in flight end to end | 22,000 | 2.00 / 3.00 | 100% (98%) | 45.0 | 80 | 99% | 1.50 |');
+    expect(md).toContain('| 1,000 | 1 | 0.50× | 0.50× |');
+  });
+
+  it('puts that ceiling beside the ratio target', () => {
+    const target = withAedes().targets[0]!;
+    expect(target.measured).toBe('0.25× at 1,000 devices (100.0 CPU-µs per reading); a bare Aedes relays 0.50×');
+    expect(target.met).toBe(false);
+  });
+
+  it('leaves the section out when the scenario did not run', () => {
+    expect(toMarkdown(results([]))).not.toContain('bare Aedes');
   });
 });

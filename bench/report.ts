@@ -31,6 +31,8 @@ export interface BenchResults {
   soak: SoakResult | undefined;
   reference: ThroughputRow[];
   cluster: ClusterRow[];
+  /** A bare Aedes broker relaying the reference's load (scenario 9); absent in runs before it was measured. */
+  aedes?: ThroughputRow[];
   /** Scenarios asked for and not run, with the reason. */
   skipped: { scenario: string; reason: string }[];
   /** Scenarios that threw, with the error's message; the run went on to the next one. */
@@ -70,6 +72,21 @@ export function referenceRatios(r: Pick<BenchResults, 'throughput' | 'reference'
   return out;
 }
 
+/** A bare Aedes broker's relay rate over Mosquitto's, and StreetWatch's QoS 1 rate over Aedes', for each fleet size measured on them. */
+export function aedesRatios(r: Pick<BenchResults, 'throughput' | 'reference' | 'aedes'>): { devices: number; qos: 0 | 1; ofMosquitto: number | undefined; streetwatchOfAedes: number | undefined; aedesMicros: number }[] {
+  return (r.aedes ?? []).map((a) => {
+    const m = r.reference.find((t) => t.devices === a.devices && t.qos === a.qos);
+    const sw = r.throughput.find((t) => t.devices === a.devices && t.qos === a.qos);
+    return {
+      devices: a.devices,
+      qos: a.qos,
+      ofMosquitto: m && a.publishesPerSecond / m.publishesPerSecond,
+      streetwatchOfAedes: sw && sw.publishesPerSecond / a.publishesPerSecond,
+      aedesMicros: a.cpuMicrosPerReading,
+    };
+  });
+}
+
 /** Which scenario each target is measured by, for saying "failed" when that scenario threw. */
 const TARGET_SCENARIOS: readonly (readonly string[])[] = [['1. throughput', '7. reference'], ['3. latency'], ['4. connections'], ['5. geofence'], ['6. soak']];
 
@@ -90,12 +107,18 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets'>): Target[] {
   return targets;
 }
 
+/** What a bare Aedes broker relayed in the same run, as a share of Mosquitto's rate: the ceiling of a broker in JavaScript on that core. */
+function aedesCeiling(r: Omit<BenchResults, 'targets'>): string {
+  const bare = aedesRatios(r).filter((x) => x.qos === 1 && x.ofMosquitto !== undefined);
+  return bare.length ? `; a bare Aedes relays ${bare.map((x) => `${x.ofMosquitto!.toFixed(2)}×`).join(', ')}` : '';
+}
+
 function measuredTargets(r: Omit<BenchResults, 'targets'>): Target[] {
   const targets: Target[] = [];
   const ratios = referenceRatios(r).filter((x) => x.qos === 1);
   targets.push({
     target: 'embedded pipeline ≥ 0.6× Mosquitto relay rate, QoS 1',
-    measured: ratios.length ? ratios.map((x) => `${x.ratio.toFixed(2)}× at ${n0(x.devices)} devices (${us(x.swMicros)} CPU-µs per reading)`).join(', ') : 'not measured',
+    measured: ratios.length ? ratios.map((x) => `${x.ratio.toFixed(2)}× at ${n0(x.devices)} devices (${us(x.swMicros)} CPU-µs per reading)`).join(', ') + aedesCeiling(r) : 'not measured',
     met: ratios.length ? ratios.every((x) => x.ratio >= 0.6) : undefined,
   });
   const half = r.latency.find((l) => l.share === 0.5);
@@ -240,6 +263,20 @@ export function toMarkdown(r: BenchResults): string {
         ratios.map((x) => [n0(x.devices), String(x.qos), `${x.ratio.toFixed(2)}×`, `${x.perCpu.toFixed(2)}×`, us(x.swMicros), us(x.mosquittoMicros)]),
       );
     }
+  }
+  failedSection('9. aedes', '## 9. Reference: a bare Aedes broker relaying to one subscriber');
+  if (r.aedes?.length) {
+    lines.push('## 9. Reference: a bare Aedes broker relaying to one subscriber', '');
+    lines.push("Aedes as its package ships (in-memory persistence, no hooks, none of StreetWatch's code), started as the platform is and on its core, relaying the reference's load: how far MQTT in JavaScript goes there before anything is stored.", '');
+    table(
+      ['devices', 'QoS', 'load', 'relayed/s', 'p50 / p99 ms', 'broker CPU', 'CPU-µs per reading', 'RSS MiB', 'generator CPU', 'load avg'],
+      r.aedes.map((t) => [n0(t.devices), String(t.qos), t.load, n0(t.publishesPerSecond), lat(t.latency), cpuOf(t), us(t.cpuMicrosPerReading), n0(t.rssMiB), pct(t.generatorCpu), t.loadAverage.toFixed(2)]),
+    );
+    const ratio = (v: number | undefined): string => (v === undefined ? '–' : `${v.toFixed(2)}×`);
+    table(
+      ['devices', 'QoS', 'bare Aedes / Mosquitto', 'StreetWatch / bare Aedes'],
+      aedesRatios(r).map((x) => [n0(x.devices), String(x.qos), ratio(x.ofMosquitto), ratio(x.streetwatchOfAedes)]),
+    );
   }
   failedSection('8. cluster', '## 8. Broker cluster behind HAProxy');
   if (r.cluster?.length) {

@@ -1,6 +1,6 @@
 /**
- * Scenario 1, ingest throughput of the embedded pipeline, and scenario 7, the reference broker
- * relaying the same load from the same generator to one subscriber.
+ * Scenario 1, ingest throughput of the embedded pipeline, and scenarios 7 and 9, the reference
+ * brokers (Mosquitto, a bare Aedes) relaying the same load from the same generator to one subscriber.
  *
  * QoS 1 runs are closed loops: the fleet keeps a fixed number of publishes unanswered (spread
  * over the devices), so the sustained rate is what the system answers. StreetWatch answers a
@@ -10,11 +10,12 @@
  * subscriber's count (an end-to-end window keeps its queues bounded).
  */
 import { connectFleet, noteLoad, sleep, startLoadgen, startPlatformUnderTest, type BenchContext } from '../harness.js';
-import type { RunResult } from '../loadgen.js';
+import type { LoadCommand, RunResult } from '../loadgen.js';
+import type { AedesReferenceCommand, AedesReferenceReady } from '../aedes-reference.js';
 import { startMosquitto } from '../mosquitto.js';
-import { cpuShare, loopShare, sampleProc, type ProcSample } from '../processes.js';
+import { Child, cpuShare, loopShare, sampleProc, type ProcSample } from '../processes.js';
 import type { LatencySummary } from '../stats.js';
-import { sensorFleet } from '../fleet.js';
+import { sensorFleet, type BenchDevice } from '../fleet.js';
 import { wallNow } from '../mqtt-wire.js';
 
 export interface ThroughputRow {
@@ -167,46 +168,85 @@ async function drainStore(stats: () => Promise<{ readingsStored: number }>, expe
   return false;
 }
 
-export async function mosquittoThroughput(ctx: BenchContext, opts: ThroughputOptions): Promise<ThroughputRow[]> {
+/** A reference broker started for one run: where it listens and how it stops. */
+interface ReferenceBroker {
+  /** Its name and version, as the report gives it. */
+  system: string;
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Scenario 7: Mosquitto relays the fleet's publishes to one subscriber. */
+export function mosquittoThroughput(ctx: BenchContext, opts: ThroughputOptions): Promise<ThroughputRow[]> {
+  return referenceThroughput(ctx, opts, 'mosquitto', async () => {
+    const broker = await startMosquitto({ cpus: ctx.cpus.sut, log: `${ctx.workDir}/mosquitto.log` });
+    return { system: `Mosquitto ${broker.version}`, port: broker.port, pid: broker.pid, stop: () => broker.stop() };
+  });
+}
+
+/**
+ * Scenario 9: a bare Aedes broker (bench/aedes-reference.ts) relays the same load, started as the
+ * platform is (its Node flags and loader, its core): what MQTT in JavaScript costs on that core
+ * before anything is stored.
+ */
+export function aedesThroughput(ctx: BenchContext, opts: ThroughputOptions): Promise<ThroughputRow[]> {
+  return referenceThroughput(ctx, opts, 'aedes', async () => {
+    const child = await Child.start<AedesReferenceCommand>('bare aedes', 'bench/aedes-reference.ts', { cpus: ctx.cpus.sut, platform: true, log: `${ctx.workDir}/aedes-reference.log` });
+    const { port, version } = child.ready as AedesReferenceReady;
+    return { system: `Aedes ${version} (bare)`, port, pid: child.pid, stop: () => child.stop({ op: 'exit' }) };
+  });
+}
+
+/** Each fleet at QoS 1 and 0, closed loop end to end through a fresh reference broker. */
+async function referenceThroughput(ctx: BenchContext, opts: ThroughputOptions, name: string, start: () => Promise<ReferenceBroker>): Promise<ThroughputRow[]> {
   const rows: ThroughputRow[] = [];
   for (const count of opts.deviceCounts) {
     const fleet = sensorFleet(ctx.city, count);
     for (const qos of [1, 0] as const) {
-      const broker = await startMosquitto({ cpus: ctx.cpus.sut, log: `${ctx.workDir}/mosquitto.log` });
-      const loadgen = await startLoadgen(ctx, `mosquitto-${count}-${qos}`);
+      const broker = await start();
       try {
-        await connectFleet(loadgen, broker.port, undefined, fleet);
-        await loadgen.request({ op: 'subscribe', host: '127.0.0.1', port: broker.port, topic: 'v1/devices/+/+', qos });
-        const load = closedLoad(opts.inflight, count);
-        noteLoad(ctx, `mosquitto ${count} QoS ${qos}`);
-        const run = await window(
-          loadgen.request<RunResult>({ op: 'closed', qos, ...load.command, warmupMs: opts.warmupMs, durationMs: opts.durationMs, relay: true }),
-          opts.warmupMs,
-          opts.durationMs,
-          () => sampleProc(broker.pid),
-        );
-        rows.push(
-          row(
-            `Mosquitto ${broker.version}`,
-            count,
-            qos,
-            `${load.label} end to end`,
-            run.result,
-            run.result.readingsPerSecond * (run.result.done / Math.max(1, run.result.sent)),
-            'publish → received by the subscriber',
-            run.a,
-            run.b,
-            noteLoad(ctx, `mosquitto ${count} QoS ${qos} end`),
-          ),
-        );
-        ctx.log(`  Mosquitto, ${count} devices, QoS ${qos}: ${fmt(run.result.rate)} messages/s relayed, p99 ${run.result.latency?.p99.toFixed(1)} ms, generator at ${(run.result.cpu * 100).toFixed(0)}% of a core`);
+        const loadgen = await startLoadgen(ctx, `${name}-${count}-${qos}`);
+        try {
+          rows.push(await relay(ctx, opts, loadgen, broker, fleet, qos));
+        } finally {
+          await loadgen.stop({ op: 'exit' });
+        }
       } finally {
-        await loadgen.stop({ op: 'exit' });
         await broker.stop();
       }
     }
   }
   return rows;
+}
+
+/** One closed-loop run through a reference broker to one subscriber; the rate is what the subscriber received. */
+async function relay(ctx: BenchContext, opts: ThroughputOptions, loadgen: Child<LoadCommand>, broker: ReferenceBroker, fleet: readonly BenchDevice[], qos: 0 | 1): Promise<ThroughputRow> {
+  const count = fleet.length;
+  await connectFleet(loadgen, broker.port, undefined, fleet);
+  await loadgen.request({ op: 'subscribe', host: '127.0.0.1', port: broker.port, topic: 'v1/devices/+/+', qos });
+  const load = closedLoad(opts.inflight, count);
+  noteLoad(ctx, `${broker.system} ${count} QoS ${qos}`);
+  const run = await window(
+    loadgen.request<RunResult>({ op: 'closed', qos, ...load.command, warmupMs: opts.warmupMs, durationMs: opts.durationMs, relay: true }),
+    opts.warmupMs,
+    opts.durationMs,
+    () => sampleProc(broker.pid),
+  );
+  const out = row(
+    broker.system,
+    count,
+    qos,
+    `${load.label} end to end`,
+    run.result,
+    run.result.readingsPerSecond * (run.result.done / Math.max(1, run.result.sent)),
+    'publish → received by the subscriber',
+    run.a,
+    run.b,
+    noteLoad(ctx, `${broker.system} ${count} QoS ${qos} end`),
+  );
+  ctx.log(`  ${broker.system}, ${count} devices, QoS ${qos}: ${fmt(run.result.rate)} messages/s relayed, p99 ${run.result.latency?.p99.toFixed(1)} ms, broker at ${(out.cpu * 100).toFixed(0)}% of a core, generator at ${(run.result.cpu * 100).toFixed(0)}%`);
+  return out;
 }
 
 /**
