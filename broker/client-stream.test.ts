@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ClientStream } from './client-stream.js';
@@ -76,6 +77,48 @@ describe('ClientStream', () => {
     expect(stream.reading).toBe(false);
     done();
     expect(stream.reading).toBe(true);
+  });
+
+  it('holds at most one network read of a socket it has stopped reading', async () => {
+    // A client floods a real socket; its first slice starts a publish that stays in progress, so
+    // the connection is not read past it. What was read from the network and not parsed is all
+    // the flood costs the broker: a network read (64 KiB) and what was left under the socket's
+    // 16 KiB mark, not a second read on top of the first.
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    const socket = await accepted;
+    try {
+      const stream = new ClientStream(socket, { inflight: 1, maxQueuedBytes: 64 * 1024 * 1024 }, () => undefined);
+      let parsed = 0;
+      let finish: (() => void) | undefined;
+      stream.on('readable', () => {
+        for (let chunk = stream.read() as Buffer | null; chunk; chunk = stream.read() as Buffer | null) {
+          parsed += chunk.length;
+          finish ??= stream.begin(chunk.length);
+        }
+      });
+      const flood = Buffer.alloc(4 * 1024 * 1024, 7);
+      client.write(flood);
+      let seen = -1;
+      while (socket.bytesRead !== seen) {
+        seen = socket.bytesRead;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const held = socket.bytesRead - parsed;
+      expect(held).toBeGreaterThan(0);
+      expect(held).toBeLessThanOrEqual(80 * 1024);
+      expect(stream.unreadBytes).toBe(held);
+
+      finish!();
+      for (let i = 0; i < 250 && parsed < flood.length; i++) await settle();
+      expect(parsed).toBe(flood.length);
+    } finally {
+      client.destroy();
+      socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('closes itself, once, when what it holds passes the cap', async () => {

@@ -36,8 +36,6 @@ export class ClientStream extends Duplex {
   private holds = 0;
   private inflight = 0;
   private inflightBytes = 0;
-  /** The part of a network chunk not passed on yet. */
-  private rest: Buffer | undefined;
   /** Whether the parser side asked for more and was not given it yet. */
   private wanted = false;
   private sourceEnded = false;
@@ -68,6 +66,11 @@ export class ClientStream extends Duplex {
   /** Bytes this connection holds in the broker now. */
   get queuedBytes(): number {
     return this.inflightBytes + this.writableLength + this.transport.writableLength;
+  }
+
+  /** Bytes read from the network and not yet parsed: the transport's buffer and the slice handed to the parser. */
+  get unreadBytes(): number {
+    return this.transport.readableLength + this.readableLength;
   }
 
   /** Publishes of this connection in progress now. */
@@ -150,7 +153,6 @@ export class ClientStream extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.rest = undefined;
     this.gate?.forget(this.wake);
     this.transport.destroy(err ?? undefined);
     cb(err);
@@ -158,18 +160,17 @@ export class ClientStream extends Duplex {
 
   private pump(): void {
     while (this.wanted && this.reading && !this.destroyed) {
-      let chunk = this.rest ?? (this.transport.read() as Buffer | null);
-      this.rest = undefined;
+      // A slice at a time, the rest left in the transport: while its buffer is over its mark it
+      // reads nothing more from the network. Taking a whole network read (64 KiB) let the
+      // transport read the next at once, and a connection stopped here then held both.
+      const available = this.transport.readableLength;
+      const chunk = (available > 0 ? this.transport.read(Math.min(available, READ_SLICE_BYTES)) : this.transport.read()) as Buffer | null;
       if (chunk === null) {
         if (this.sourceEnded) {
           this.wanted = false;
           this.push(null);
         }
         return;
-      }
-      if (chunk.length > READ_SLICE_BYTES) {
-        this.rest = chunk.subarray(READ_SLICE_BYTES);
-        chunk = chunk.subarray(0, READ_SLICE_BYTES);
       }
       this.wanted = this.push(chunk);
     }

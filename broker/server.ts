@@ -87,11 +87,13 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   metrics.mqttHeld = () => {
     let publishes = 0;
     let bytes = 0;
+    let unread = 0;
     for (const c of connections) {
       publishes += c.publishesInProgress;
       bytes += c.queuedBytes;
+      unread += c.unreadBytes;
     }
-    return { publishes, bytes };
+    return { publishes, bytes, unread };
   };
 
   const connect = connectPath({

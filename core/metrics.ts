@@ -18,7 +18,7 @@ export class Metrics {
   readonly mqttTakeovers = new Counter({ name: 'streetwatch_mqtt_takeovers_total', help: 'MQTT connections closed because a new connection authenticated with the same client id', registers: [this.registry] });
   readonly brokerNode = new Gauge({ name: 'streetwatch_broker_node_info', help: 'The broker node this process runs (1), by node name and mode (standalone, or cluster: one of the nodes of one broker)', labelNames: ['node', 'mode'], registers: [this.registry] });
   /** What the broker's connections hold now, read at each scrape (the broker sets it). */
-  mqttHeld: () => { publishes: number; bytes: number } = () => ({ publishes: 0, bytes: 0 });
+  mqttHeld: () => { publishes: number; bytes: number; unread: number } = () => ({ publishes: 0, bytes: 0, unread: 0 });
   readonly mqttPublishesInProgress: Gauge = new Gauge({
     name: 'streetwatch_mqtt_publishes_in_progress',
     help: 'Publishes read from MQTT connections and not yet answered (being authorized, waiting for their rate, being handed to the pipeline)',
@@ -30,6 +30,12 @@ export class Metrics {
     help: 'Bytes MQTT connections hold in the broker: publishes in progress and messages not yet sent to their client',
     registers: [this.registry],
     collect: (): void => this.mqttHeldBytes.set(this.mqttHeld().bytes),
+  });
+  readonly mqttUnreadBytes: Gauge = new Gauge({
+    name: 'streetwatch_mqtt_unread_bytes',
+    help: "Bytes MQTT connections read from the network and not yet parsed: at most a network read and a parser's slice per connection",
+    registers: [this.registry],
+    collect: (): void => this.mqttUnreadBytes.set(this.mqttHeld().unread),
   });
   /** Publishes waiting for their hand-off to the pipeline, read at each scrape (the broker sets it). */
   mqttHandOffsWaiting: () => number = () => 0;

@@ -32,6 +32,12 @@ const QOS0_DEVICES = 100;
 const QOS0_WRITE_BYTES = 32 * 1024;
 /** Bytes the MQTT parser gets at most in one read: two of the broker's 4 KiB slices. */
 const PARSER_READ_BYTES = 8 * 1024;
+/**
+ * What a flooded connection may hold read from the network and not parsed: one read of the
+ * socket (libuv's 64 KiB), what was left under the socket's 16 KiB mark when it read, and the
+ * parser's slice.
+ */
+const UNREAD_BYTES_PER_CONNECTION = 64 * 1024 + 16 * 1024 + PARSER_READ_BYTES;
 /** How long the QoS 0 flood goes on. */
 const QOS0_FLOOD_MS = 8_000;
 
@@ -163,7 +169,7 @@ describe('a QoS 0 flood from many devices (platform in its own process, no publi
     const handedOn = (): Promise<number> => sw.metric('streetwatch_mqtt_publishes_total{kind="telemetry"}');
     const handedOn0 = await handedOn();
     const baseline = sw.rss();
-    const held = { publishes: [] as number[], bytes: 0, rss: baseline };
+    const held = { publishes: [] as number[], bytes: 0, unread: 0, rss: baseline };
     const stop = { now: false };
     // What the broker holds, as /metrics says, every 250 ms while the flood goes on.
     const sampling = (async () => {
@@ -177,6 +183,7 @@ describe('a QoS 0 flood from many devices (platform in its own process, no publi
         };
         held.publishes.push(value('streetwatch_mqtt_publishes_in_progress'));
         held.bytes = Math.max(held.bytes, value('streetwatch_mqtt_held_bytes'));
+        held.unread = Math.max(held.unread, value('streetwatch_mqtt_unread_bytes'));
         held.rss = Math.max(held.rss, sw.rss());
       }
     })();
@@ -196,10 +203,12 @@ describe('a QoS 0 flood from many devices (platform in its own process, no publi
     // Per device: its window, and what one read of the parser can hold of these small publishes past it.
     const bound = QOS0_DEVICES * (DEFAULT_MQTT_CLIENT_INFLIGHT + Math.ceil(PARSER_READ_BYTES / packetBytes));
     const most = Math.max(...held.publishes);
-    const figures = { devices: QOS0_DEVICES, handedOn: (await handedOn()) - handedOn0, mostInProgress: most, bound, mostHeldBytes: held.bytes, rss: `${mib(baseline)} → peak ${mib(held.rss)}` };
+    const figures = { devices: QOS0_DEVICES, handedOn: (await handedOn()) - handedOn0, mostInProgress: most, bound, mostHeldBytes: held.bytes, mostUnreadBytes: held.unread, rss: `${mib(baseline)} → peak ${mib(held.rss)}` };
     console.info(`QoS 0 flood: ${JSON.stringify(figures)}; publishes in progress every 250 ms: ${held.publishes.join(' ')}`);
     expect(held.publishes.length, "samples taken during the flood").toBeGreaterThan(2);
     expect(most, 'publishes read from the devices and held by the broker').toBeLessThanOrEqual(bound);
+    expect(held.unread, 'bytes read from the devices and not yet parsed').toBeGreaterThan(0);
+    expect(held.unread, 'bytes read from the devices and not yet parsed').toBeLessThanOrEqual(QOS0_DEVICES * UNREAD_BYTES_PER_CONNECTION);
   }, 120_000);
 });
 
