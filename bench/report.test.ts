@@ -24,7 +24,8 @@ const row = (nodes: number, extra: Partial<ClusterRow> = {}): ClusterRow => ({
   ...extra,
 });
 
-function results(cluster: ClusterRow[]): BenchResults {
+/** A run's results with these cluster rows (and any other fields), its targets evaluated from them. */
+function results(cluster: ClusterRow[], extra: Partial<Omit<BenchResults, 'targets'>> = {}): BenchResults {
   const r: Omit<BenchResults, 'targets'> = {
     kind: 'full',
     command: 'npm run bench -- --only cluster',
@@ -43,6 +44,7 @@ function results(cluster: ClusterRow[]): BenchResults {
     reference: [],
     cluster,
     skipped: [],
+    ...extra,
   };
   return { ...r, targets: evaluateTargets(r) };
 }
@@ -68,17 +70,13 @@ describe('the report of the cluster scenario', () => {
 });
 
 describe('the report of a failed scenario', () => {
-  const failed = (): BenchResults => {
-    const r = results([]);
-    const withFailures: Omit<BenchResults, 'targets'> = {
-      ...r,
+  const failed = (): BenchResults =>
+    results([], {
       failed: [
         { scenario: '2. distributed', error: 'stalled: 884659 of 951578 readings in InfluxDB, none more for 60 s' },
         { scenario: '4. connections', error: 'connect ECONNREFUSED 127.0.0.1:1883' },
       ],
-    };
-    return { ...withFailures, targets: evaluateTargets(withFailures) };
-  };
+    });
 
   it('says failed with the message in the targets table', () => {
     const md = toMarkdown(failed());
@@ -202,16 +200,12 @@ describe('the report of the bare Aedes reference', () => {
     seconds: 15,
     loadAverage: 1.5,
   });
-  const withAedes = (): BenchResults => {
-    const r = results([]);
-    const run: Omit<BenchResults, 'targets'> = {
-      ...r,
+  const withAedes = (): BenchResults =>
+    results([], {
       throughput: [relayRow('StreetWatch embedded', 1_000, 11_000, 100)],
       reference: [relayRow('Mosquitto 2.0.11', 1_000, 44_000, 18)],
       aedes: [relayRow('Aedes 1.2.0 (bare)', 1_000, 22_000, 45)],
-    };
-    return { ...run, targets: evaluateTargets(run) };
-  };
+    });
 
   it('gives its relay rate as a share of Mosquitto and StreetWatch as a share of it, fleet by fleet', () => {
     const md = toMarkdown(withAedes());
